@@ -1,0 +1,320 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findFreePort } from "../common/free-port.js";
+import { retryUntil } from "../common/retry.js";
+import { HarnessError } from "../errors.js";
+
+const REDIS_START_TIMEOUT_MS = 10_000;
+const SIGKILL_GRACE_MS = 2_000;
+const CLUSTER_READY_TIMEOUT_MS = 20_000;
+const INSTALL_HINT = "install it with `apt-get install -y redis-server` (Debian) or put redis-server on PATH";
+
+/** Environment variables that tag every process the harness or a test spawns, for the orphan sweep. */
+export const RUN_ID_ENV = "TRAFFIC_COP_RUN_ID";
+export const OWNER_PID_ENV = "TRAFFIC_COP_OWNER_PID";
+
+/** Options of {@link RedisServer}. */
+export interface RedisServerOptions {
+  /** Bind address. @default "127.0.0.1" */
+  host?: string;
+  /** TCP port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Run id stored in the process environment so that a sweep can find leftovers. @default "adhoc" */
+  runId?: string;
+  /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. @default [] */
+  extraArgs?: string[];
+  /** How long to wait for PONG. @default 10000 */
+  startupTimeoutMs?: number;
+  /** Working directory (cluster config files); a fresh temporary one when absent. */
+  dir?: string;
+}
+
+/** Sends one inline command to a Redis server and resolves with the first reply line. */
+export function redisCommand(host: string, port: number, command: string, timeoutMs = 1_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    let buffer = "";
+    const timer = setTimeout(() => socket.destroy(new Error(`no reply to ${command} from ${host}:${port} in ${timeoutMs}ms`)), timeoutMs);
+    socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(`${command}\r\n`));
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      if (buffer.includes("\r\n")) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(buffer);
+      }
+    });
+    socket.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** An unstarted `redis-server` process. */
+export class RedisServer {
+  readonly #options: RedisServerOptions;
+
+  constructor(options: RedisServerOptions = {}) {
+    this.#options = { ...options };
+  }
+
+  /** Spawns `redis-server` on a free port (retrying on a port race) and waits for PONG. */
+  async start(): Promise<StartedRedisServer> {
+    const host = this.#options.host ?? "127.0.0.1";
+    const attempts = this.#options.port ? 1 : 3;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const port = this.#options.port || (await findFreePort(host));
+      try {
+        return await startRedisProcess(host, port, this.#options);
+      } catch (error) {
+        if (error instanceof HarnessError && error.code === "HARNESS_ERR_REDIS_SERVER_MISSING") throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+}
+
+async function startRedisProcess(host: string, port: number, options: RedisServerOptions): Promise<StartedRedisServer> {
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "traffic-cop-redis-")));
+  const args = [
+    "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--daemonize", "no",
+    "--dir", dir, "--logfile", "", "--loglevel", "warning", ...(options.extraArgs ?? []),
+  ];
+  const child = spawn("redis-server", args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, [RUN_ID_ENV]: options.runId ?? "adhoc", [OWNER_PID_ENV]: String(process.pid) },
+  });
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    if (output.length < 8_192) output += chunk.toString();
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "ENOENT"
+          ? new HarnessError("HARNESS_ERR_REDIS_SERVER_MISSING", `redis-server not found on PATH: ${INSTALL_HINT}`, { cause: error })
+          : error,
+      );
+    });
+  });
+  await spawned;
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  try {
+    await retryUntil(
+      () => redisCommand(host, port, "PING", 500),
+      (reply) => reply.startsWith("+PONG"),
+      (last) =>
+        new HarnessError(
+          exitCode !== undefined ? "HARNESS_ERR_PROCESS_EXITED" : "HARNESS_ERR_REDIS_START_TIMEOUT",
+          exitCode !== undefined
+            ? `redis-server on ${host}:${port} exited with code ${exitCode} before answering PING: ${output.trim()}`
+            : `redis-server on ${host}:${port} did not answer PING within ${options.startupTimeoutMs ?? REDIS_START_TIMEOUT_MS}ms`,
+          { cause: last.error },
+        ),
+      { timeoutMs: options.startupTimeoutMs ?? REDIS_START_TIMEOUT_MS, intervalMs: 10 },
+    );
+  } catch (error) {
+    child.kill("SIGKILL");
+    await exited;
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return new StartedRedisServer(host, port, child, exited, ownDir ? dir : undefined);
+}
+
+/** A running `redis-server`. `stop()` is idempotent and safe to call concurrently. */
+export class StartedRedisServer implements AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  readonly #ownDir: string | undefined;
+  #stopping?: Promise<void>;
+
+  constructor(host: string, port: number, child: ChildProcess, exited: Promise<number | null>, ownDir: string | undefined) {
+    this.host = host;
+    this.port = port;
+    this.#child = child;
+    this.#exited = exited;
+    this.#ownDir = ownDir;
+  }
+
+  /** `redis://host:port`. */
+  get url(): string {
+    return `redis://${this.host}:${this.port}`;
+  }
+
+  /** Process id of the server. */
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+  }
+
+  /** Stops the server: SIGTERM, then SIGKILL after a short grace; removes its temporary directory. */
+  stop(): Promise<void> {
+    return (this.#stopping ??= this.#stop("SIGTERM"));
+  }
+
+  /** Kills the server with SIGKILL (a crash: nothing is saved). */
+  kill(): Promise<void> {
+    return (this.#stopping ??= this.#stop("SIGKILL"));
+  }
+
+  async #stop(signal: NodeJS.Signals): Promise<void> {
+    if (!this.exited) {
+      this.#child.kill(signal);
+      const grace = setTimeout(() => this.#child.kill("SIGKILL"), SIGKILL_GRACE_MS);
+      await this.#exited;
+      clearTimeout(grace);
+    }
+    this.#child.stdout?.destroy();
+    this.#child.stderr?.destroy();
+    if (this.#ownDir) await rm(this.#ownDir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Options of {@link RedisCluster}. */
+export interface RedisClusterOptions {
+  /** Number of masters (no replicas). @default 3 */
+  masters?: number;
+  /** Run id stored in every node's environment. @default "adhoc" */
+  runId?: string;
+  /** Bind address. @default "127.0.0.1" */
+  host?: string;
+}
+
+/** An unstarted Redis Cluster of `masters` redis-server processes, built with `redis-cli --cluster create`. */
+export class RedisCluster {
+  readonly #options: RedisClusterOptions;
+
+  constructor(options: RedisClusterOptions = {}) {
+    this.#options = { ...options };
+  }
+
+  async start(): Promise<StartedRedisCluster> {
+    const host = this.#options.host ?? "127.0.0.1";
+    const masters = this.#options.masters ?? 3;
+    const dir = await mkdtemp(join(tmpdir(), "traffic-cop-cluster-"));
+    const nodes: StartedRedisServer[] = [];
+    try {
+      for (let i = 0; i < masters; i++) {
+        // The cluster bus listens on port + 10000, so keep the data port low enough and its bus port free.
+        const port = await findClusterPort(host);
+        nodes.push(
+          await new RedisServer({
+            host,
+            port,
+            runId: this.#options.runId,
+            dir,
+            extraArgs: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+          }).start(),
+        );
+      }
+      await createCluster(nodes);
+      await retryUntil(
+        () => Promise.all(nodes.map((node) => redisCommand(node.host, node.port, "CLUSTER INFO"))),
+        (replies) => replies.every((reply) => reply.includes("cluster_state:ok")),
+        () => new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `Redis Cluster of ${masters} masters did not reach cluster_state:ok within ${CLUSTER_READY_TIMEOUT_MS}ms`),
+        { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 50 },
+      );
+    } catch (error) {
+      await Promise.allSettled(nodes.map((node) => node.kill()));
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return new StartedRedisCluster(nodes, dir);
+  }
+}
+
+async function findClusterPort(host: string): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await findFreePort(host);
+    if (port > 55_000) continue;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const probe = connect({ host, port: port + 10_000 });
+        probe.once("connect", () => {
+          probe.destroy();
+          reject(new Error("bus port in use"));
+        });
+        probe.once("error", () => resolve());
+      });
+      return port;
+    } catch {
+      continue;
+    }
+  }
+  throw new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `no free port pair (port, port+10000) found on ${host}`);
+}
+
+function createCluster(nodes: StartedRedisServer[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = ["--cluster", "create", ...nodes.map((node) => `${node.host}:${node.port}`), "--cluster-replicas", "0", "--cluster-yes"];
+    const child = spawn("redis-cli", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", (error) => reject(new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `redis-cli could not run: ${INSTALL_HINT}`, { cause: error })));
+    child.once("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `redis-cli --cluster create exited with ${code}: ${output.trim().slice(-500)}`)),
+    );
+  });
+}
+
+/** A running Redis Cluster. */
+export class StartedRedisCluster implements AsyncDisposable {
+  readonly nodes: readonly StartedRedisServer[];
+  readonly #dir: string;
+  #stopping?: Promise<void>;
+
+  constructor(nodes: StartedRedisServer[], dir: string) {
+    this.nodes = nodes;
+    this.#dir = dir;
+  }
+
+  /** The nodes as `host:port` pairs, as ioredis's Cluster takes them. */
+  get startupNodes(): { host: string; port: number }[] {
+    return this.nodes.map((node) => ({ host: node.host, port: node.port }));
+  }
+
+  /** Comma list of node URLs (the gateway's `REDIS_URL` with `REDIS_CLUSTER=1`). */
+  get url(): string {
+    return this.nodes.map((node) => node.url).join(",");
+  }
+
+  stop(): Promise<void> {
+    return (this.#stopping ??= (async () => {
+      const results = await Promise.allSettled(this.nodes.map((node) => node.stop()));
+      await rm(this.#dir, { recursive: true, force: true });
+      const errors = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+      if (errors.length > 0) throw new AggregateError(errors, `stopping ${errors.length} cluster node(s) failed`);
+    })());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
