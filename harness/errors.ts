@@ -4,7 +4,27 @@ export type HarnessErrorCode =
   | "HARNESS_ERR_REDIS_START_TIMEOUT"
   | "HARNESS_ERR_REDIS_CLUSTER_CREATE"
   | "HARNESS_ERR_PROCESS_EXITED"
-  | "HARNESS_ERR_INVALID_STATE";
+  | "HARNESS_ERR_INVALID_STATE"
+  /** A gateway instance did not answer its readiness probe before the deadline. */
+  | "HARNESS_ERR_INSTANCE_START_TIMEOUT"
+  /** A gateway instance did not exit as asked (e.g. a SIGTERM drain ended with a non-zero code). */
+  | "HARNESS_ERR_INSTANCE_STOP_FAILED"
+  /** An instance id that the topology does not have. */
+  | "HARNESS_ERR_UNKNOWN_INSTANCE"
+  /** The Toxiproxy API refused or failed a request (normalised from toxiproxy-node-client). */
+  | "HARNESS_ERR_TOXIPROXY"
+  /** A system-under-test definition (e.g. `--sut file.json`) is malformed. */
+  | "HARNESS_ERR_INVALID_SUT"
+  /** A scenario definition breaks a rule of defineScenario(). */
+  | "HARNESS_ERR_INVALID_SCENARIO"
+  /** Bad command-line flags or an unknown scenario name. */
+  | "HARNESS_ERR_USAGE"
+  /** The requested feature is not available (yet) in this runtime or topology. */
+  | "HARNESS_ERR_UNSUPPORTED"
+  /** Teardown did not finish before its watchdog fired. */
+  | "HARNESS_ERR_TEARDOWN_TIMEOUT"
+  /** The run was aborted (Ctrl-C, SIGTERM). */
+  | "HARNESS_ERR_ABORTED";
 
 /** Base class of every error the harness throws. `code` is stable; `message` says what happened and how to fix it. */
 export class HarnessError extends Error {
