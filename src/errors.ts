@@ -51,3 +51,12 @@ export class RegistryUnavailableError extends TrafficCopError {
     super("REGISTRY_ERR_UNAVAILABLE", message, options);
   }
 }
+
+/** The registry was closed; create a new one to continue. */
+export class RegistryClosedError extends TrafficCopError {
+  override readonly name = "RegistryClosedError";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super("REGISTRY_ERR_CLOSED", message, options);
+  }
+}
