@@ -24,7 +24,9 @@ export type HarnessErrorCode =
   /** Teardown did not finish before its watchdog fired. */
   | "HARNESS_ERR_TEARDOWN_TIMEOUT"
   /** The run was aborted (Ctrl-C, SIGTERM). */
-  | "HARNESS_ERR_ABORTED";
+  | "HARNESS_ERR_ABORTED"
+  /** The Toxiproxy-compatible server could not bind its API address (port in use, bad host). */
+  | "HARNESS_ERR_TOXIPROXY_LISTEN";
 
 /** Base class of every error the harness throws. `code` is stable; `message` says what happened and how to fix it. */
 export class HarnessError extends Error {
