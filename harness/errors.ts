@@ -38,3 +38,9 @@ export class HarnessError extends Error {
     this.code = code;
   }
 }
+
+/** Bad options to a harness part: a TypeError that carries a stable code (`HARNESS_ERR_INVALID_OPTIONS`). */
+export class HarnessOptionsError extends TypeError {
+  override readonly name: string = "HarnessOptionsError";
+  readonly code = "HARNESS_ERR_INVALID_OPTIONS" as const;
+}
