@@ -1,0 +1,17 @@
+import { setTimeout as delay } from "node:timers/promises";
+
+/** Time source of the engine, injectable so that schedules can be computed and tested without waiting. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  /** Resolves after `ms` milliseconds, or rejects with the signal's reason when it aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The wall clock. */
+export const SYSTEM_CLOCK: Clock = Object.freeze({
+  now: () => Date.now(),
+  sleep: async (ms: number, signal?: AbortSignal) => {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  },
+});

@@ -1,0 +1,406 @@
+import { randomBytes } from "node:crypto";
+import { findFreePort } from "../common/free-port.js";
+import { createLogger } from "../common/logger.js";
+import { HarnessError } from "../errors.js";
+import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
+import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
+import { GatewayProcess, type GatewayProcessState, type ProcessExit } from "./gateway-process.js";
+import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "./redis-server.js";
+import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
+import { teardownInOrder, type TeardownItem } from "./teardown.js";
+
+const PORT_ATTEMPTS = 3;
+const STOP_GRACE_MS = 5_000;
+
+/** Redis topology of a run. */
+export type RedisMode = "standalone" | "cluster";
+
+/** Options of {@link LocalRuntime}. */
+export interface LocalRuntimeOptions {
+  /** Run id: tags every process and names every proxy. */
+  runId: string;
+  /** Number of gateway instances (`gw-1` .. `gw-N`). @default 3 */
+  instances?: number;
+  /** Standalone Redis, or a 3-master Redis Cluster. @default "standalone" */
+  redis?: RedisMode;
+  /** The system under test. @default the reference gateway */
+  sut?: ResolvedSutDefinition;
+  /** `REGISTRY` of every instance (`memory` is the negative control). @default "redis" */
+  registry?: "redis" | "memory";
+  /** `AUTH_SECRET` of every instance. @default a random secret per run */
+  authSecret?: string;
+  /** `CONNECTION_TTL_MS`. @default 30000 */
+  connectionTtlMs?: number;
+  /** `HEARTBEAT_INTERVAL_MS`. @default 10000 */
+  heartbeatIntervalMs?: number;
+  /** `DRAIN_TIMEOUT_MS`. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Extra environment for every instance (e.g. `TRAFFIC_COP_DEFECTS` for negative controls). @default {} */
+  env?: Record<string, string>;
+  /** Bind address of everything. @default "127.0.0.1" */
+  host?: string;
+  /** Receives process and topology events (state changes, exits, Redis restarts). */
+  onEvent?: (event: RuntimeEvent) => void;
+  /** Receives every line a gateway prints. */
+  onOutput?: (instanceId: string, line: string, stream: "stdout" | "stderr") => void;
+}
+
+/** Defaults of {@link LocalRuntimeOptions}. */
+export const DEFAULT_LOCAL_RUNTIME_OPTIONS = Object.freeze({
+  instances: 3,
+  redis: "standalone" as RedisMode,
+  registry: "redis" as "redis" | "memory",
+  connectionTtlMs: 30_000,
+  heartbeatIntervalMs: 10_000,
+  drainTimeoutMs: 10_000,
+  host: "127.0.0.1",
+});
+
+/** A topology event. */
+export interface RuntimeEvent {
+  /** Epoch ms. */
+  t: number;
+  type: "process_state" | "redis_restart" | "topology_started" | "topology_stopped";
+  /** `gw-2`, `redis`, ... */
+  target?: string;
+  state?: GatewayProcessState;
+  pid?: number;
+  exit?: ProcessExit;
+  detail?: Record<string, unknown>;
+}
+
+/** What a caller may know of one gateway instance. */
+export interface InstanceInfo {
+  readonly id: string;
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly httpUrl: string;
+  /** `ws://host:port` (the fleet adds the SUT's path). */
+  readonly wsUrl: string;
+  readonly state: GatewayProcessState;
+  readonly pid: number | undefined;
+  /** How many times it has been (re)started. */
+  readonly generation: number;
+  /** Names of its proxies to Redis. */
+  readonly proxies: readonly string[];
+}
+
+/** Direct (unproxied) address of Redis, for the recorder and checks. */
+export interface RedisEndpoint {
+  mode: RedisMode;
+  /** `redis://host:port`, or a comma list for a cluster. */
+  url: string;
+  nodes: { host: string; port: number }[];
+}
+
+/** The local topology, unstarted: Redis, one Toxiproxy-compatible server, N gateway processes. */
+export class LocalRuntime {
+  readonly #options: LocalRuntimeOptions;
+
+  constructor(options: LocalRuntimeOptions) {
+    const instances = options.instances ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.instances;
+    if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
+    this.#options = { ...options };
+  }
+
+  /** Starts Redis, the proxy server, one proxy per instance, then the instances, and waits until all are ready. */
+  async start(): Promise<StartedLocalRuntime> {
+    const started = new StartedLocalRuntime(this.#options);
+    try {
+      await started.init();
+    } catch (error) {
+      await started.stop().catch(() => undefined);
+      throw error;
+    }
+    return started;
+  }
+}
+
+interface Slot {
+  id: string;
+  port: number;
+  proxies: ToxiproxyProxy[];
+  process?: GatewayProcess;
+  generation: number;
+}
+
+/** A running local topology. `stop()` is idempotent; `await using` stops it. */
+export class StartedLocalRuntime implements AsyncDisposable {
+  readonly runId: string;
+  readonly sut: ResolvedSutDefinition;
+  readonly authSecret: string;
+  readonly host: string;
+  readonly registry: "redis" | "memory";
+  readonly connectionTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly redisMode: RedisMode;
+  readonly #options: LocalRuntimeOptions;
+  readonly #log = createLogger("harness:runtime");
+  readonly #slots: Slot[] = [];
+  #redis?: StartedRedisServer;
+  #cluster?: StartedRedisCluster;
+  #toxiproxyServer?: StartedToxiproxyServer;
+  #toxiproxy?: ToxiproxyFaults;
+  #stopping?: Promise<void>;
+  #op: Promise<unknown> = Promise.resolve();
+
+  /** @internal use {@link LocalRuntime.start}. */
+  constructor(options: LocalRuntimeOptions) {
+    this.#options = options;
+    this.runId = options.runId;
+    this.sut = options.sut ?? resolveSutDefinition(REFERENCE_SUT);
+    this.authSecret = options.authSecret ?? randomBytes(24).toString("hex");
+    this.host = options.host ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.host;
+    this.registry = options.registry ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.registry;
+    this.connectionTtlMs = options.connectionTtlMs ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.connectionTtlMs;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.heartbeatIntervalMs;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.drainTimeoutMs;
+    this.redisMode = options.redis ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.redis;
+  }
+
+  #emit(event: Omit<RuntimeEvent, "t">): void {
+    this.#options.onEvent?.({ t: Date.now(), ...event });
+  }
+
+  /** @internal */
+  async init(): Promise<void> {
+    const t0 = Date.now();
+    if (this.redisMode === "cluster") this.#cluster = await new RedisCluster({ runId: this.runId, host: this.host }).start();
+    else this.#redis = await new RedisServer({ runId: this.runId, host: this.host }).start();
+    this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
+    this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
+    const count = this.#options.instances ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.instances;
+    for (let i = 1; i <= count; i++) {
+      const id = `gw-${i}`;
+      const proxies: ToxiproxyProxy[] = [];
+      for (const [n, node] of this.redis.nodes.entries()) {
+        proxies.push(await this.#createProxy(`${this.runId}-${id}-redis${this.redisMode === "cluster" ? `-${n}` : ""}`, `${node.host}:${node.port}`));
+      }
+      this.#slots.push({ id, port: 0, proxies, generation: 0 });
+    }
+    await Promise.all(this.#slots.map((slot) => this.#spawn(slot, true)));
+    this.#emit({ type: "topology_started", detail: { instances: count, redis: this.redisMode, startMs: Date.now() - t0 } });
+  }
+
+  async #createProxy(name: string, upstream: string): Promise<ToxiproxyProxy> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+      const port = await findFreePort(this.host);
+      try {
+        return await this.toxiproxy.createProxy({ name, listen: `${this.host}:${port}`, upstream });
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /** The Toxiproxy API client of this topology. */
+  get toxiproxy(): ToxiproxyFaults {
+    if (!this.#toxiproxy) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no Toxiproxy server yet");
+    return this.#toxiproxy;
+  }
+
+  /** Direct address of Redis (not through any proxy). */
+  get redis(): RedisEndpoint {
+    if (this.#cluster) return { mode: "cluster", url: this.#cluster.url, nodes: this.#cluster.startupNodes };
+    if (this.#redis) return { mode: "standalone", url: this.#redis.url, nodes: [{ host: this.#redis.host, port: this.#redis.port }] };
+    throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no Redis yet");
+  }
+
+  /** Every instance, in id order. */
+  get instances(): InstanceInfo[] {
+    return this.#slots.map((slot) => this.#info(slot));
+  }
+
+  /** Ids of instances whose process is started. */
+  liveInstanceIds(): string[] {
+    return this.#slots.filter((slot) => slot.process?.state === "started").map((slot) => slot.id);
+  }
+
+  /** WebSocket base URLs of every instance (the fleet's targets). */
+  targets(): string[] {
+    return this.#slots.map((slot) => `ws://${this.host}:${slot.port}`);
+  }
+
+  /** One instance. Rejects an unknown id with `HARNESS_ERR_UNKNOWN_INSTANCE`. */
+  instance(id: string): InstanceInfo {
+    return this.#info(this.#slot(id));
+  }
+
+  /** The proxies between instance `id` and Redis (one, or one per cluster node). */
+  proxiesOf(id: string): readonly ToxiproxyProxy[] {
+    return this.#slot(id).proxies;
+  }
+
+  #info(slot: Slot): InstanceInfo {
+    return Object.freeze({
+      id: slot.id,
+      port: slot.port,
+      httpUrl: `http://${this.host}:${slot.port}`,
+      wsUrl: `ws://${this.host}:${slot.port}`,
+      state: slot.process?.state ?? "idle",
+      pid: slot.process?.pid,
+      generation: slot.generation,
+      proxies: slot.proxies.map((proxy) => proxy.name),
+    });
+  }
+
+  #slot(id: string): Slot {
+    const slot = this.#slots.find((candidate) => candidate.id === id);
+    if (!slot) throw new HarnessError("HARNESS_ERR_UNKNOWN_INSTANCE", `no instance ${JSON.stringify(id)}; the topology has ${this.#slots.map((s) => s.id).join(", ")}`);
+    return slot;
+  }
+
+  #vars(slot: Slot): Record<string, string> {
+    const cluster = this.redisMode === "cluster";
+    return {
+      PORT: String(slot.port),
+      HOST: this.host,
+      REDIS_URL: slot.proxies.map((proxy) => `redis://${proxy.listen}`).join(","),
+      ...(cluster ? { REDIS_CLUSTER: "1" } : {}),
+      INSTANCE_ID: slot.id,
+      AUTH_SECRET: this.authSecret,
+      CONNECTION_TTL_MS: String(this.connectionTtlMs),
+      HEARTBEAT_INTERVAL_MS: String(this.heartbeatIntervalMs),
+      DRAIN_TIMEOUT_MS: String(this.drainTimeoutMs),
+      REGISTRY: this.registry,
+      ...(this.#options.env ?? {}),
+    };
+  }
+
+  async #spawn(slot: Slot, pickPort: boolean): Promise<void> {
+    const attempts = pickPort ? PORT_ATTEMPTS : 1;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (pickPort) slot.port = await findFreePort(this.host);
+      const process = new GatewayProcess({
+        instanceId: slot.id,
+        sut: this.sut,
+        vars: this.#vars(slot),
+        runId: this.runId,
+        host: this.host,
+        port: slot.port,
+        onOutput: (line, stream) => this.#options.onOutput?.(slot.id, line, stream),
+        onStateChange: (state, exit) => this.#emit({ type: "process_state", target: slot.id, state, ...(process.pid !== undefined ? { pid: process.pid } : {}), ...(exit ? { exit } : {}) }),
+      });
+      slot.process = process;
+      slot.generation++;
+      try {
+        await process.start();
+        return;
+      } catch (error) {
+        lastError = error;
+        // Another process took the port between findFreePort and the bind: pick another (first start only).
+        if (!(pickPort && /EADDRINUSE/.test(process.outputTail))) break;
+        this.#log("port taken, retrying", { instance: slot.id, port: slot.port });
+      }
+    }
+    throw lastError;
+  }
+
+  // One topology operation at a time: a kill racing a restart of the same instance would leave it undefined.
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#op.then(() => {
+      if (this.#stopping) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology is stopping");
+      return fn();
+    });
+    this.#op = next.catch(() => undefined);
+    return next;
+  }
+
+  /** SIGKILLs instance `id` (a crash: nothing is unregistered). Resolves with its exit. */
+  killInstance(id: string): Promise<ProcessExit> {
+    return this.#serial(async () => {
+      const slot = this.#slot(id);
+      this.#log("kill", { instance: id });
+      return slot.process ? slot.process.kill() : { code: null, signal: null, expected: true };
+    });
+  }
+
+  /**
+   * SIGTERMs instance `id` (drain) and waits for its exit (SIGKILL after `DRAIN_TIMEOUT_MS` plus a grace).
+   * Rejects with `HARNESS_ERR_INSTANCE_STOP_FAILED` when it does not exit with code 0.
+   */
+  stopInstance(id: string): Promise<ProcessExit> {
+    return this.#serial(async () => {
+      const slot = this.#slot(id);
+      this.#log("stop", { instance: id });
+      if (!slot.process) return { code: 0, signal: null, expected: true };
+      const wasRunning = slot.process.state === "started";
+      const exit = await slot.process.stop({ timeoutMs: this.drainTimeoutMs + STOP_GRACE_MS });
+      if (wasRunning && exit.code !== 0) {
+        throw new HarnessError("HARNESS_ERR_INSTANCE_STOP_FAILED", `instance ${id} did not exit with code 0 after SIGTERM (code ${exit.code}, signal ${exit.signal}):\n${slot.process.outputTail}`);
+      }
+      return exit;
+    });
+  }
+
+  /** Starts instance `id` again on the same port (so clients come back), and waits until it is ready. */
+  startInstance(id: string): Promise<InstanceInfo> {
+    return this.#serial(async () => {
+      const slot = this.#slot(id);
+      const state = slot.process?.state;
+      if (state === "started" || state === "starting" || state === "stopping") {
+        throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${id} is ${state}; stop or kill it before starting it again`);
+      }
+      this.#log("start", { instance: id, port: slot.port });
+      await this.#spawn(slot, false);
+      return this.#info(slot);
+    });
+  }
+
+  /** Stops (`mode: "stop"`, SIGTERM drain) or kills (`"kill"`) instance `id`, then starts it on the same port. */
+  async restartInstance(id: string, mode: "stop" | "kill" = "stop"): Promise<InstanceInfo> {
+    if (mode === "kill") await this.killInstance(id);
+    else await this.stopInstance(id);
+    return this.startInstance(id);
+  }
+
+  /** Restarts every instance in turn (a rolling deploy), each ready before the next goes down. */
+  async rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#slots.map((slot) => slot.id)): Promise<void> {
+    for (const id of order) await this.restartInstance(id, mode);
+  }
+
+  /**
+   * Restarts Redis with data loss: SIGKILL, then a fresh empty server on the same port. Standalone only; the
+   * proxies keep pointing at the same address, so gateways reconnect by themselves.
+   */
+  restartRedis(): Promise<void> {
+    return this.#serial(async () => {
+      if (!this.#redis) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "Redis restart is available for standalone Redis only (not yet for a cluster)");
+      const { host, port } = this.#redis;
+      const t0 = Date.now();
+      await this.#redis.kill();
+      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "killed" } });
+      this.#redis = await new RedisServer({ runId: this.runId, host, port }).start();
+      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "started", downMs: Date.now() - t0 } });
+    });
+  }
+
+  /** Tears down gateways, then proxies and the proxy server, then Redis; idempotent. */
+  stop(): Promise<void> {
+    return (this.#stopping ??= (async () => {
+      await this.#op.catch(() => undefined);
+      const gateways: TeardownItem[] = this.#slots.flatMap((slot) => {
+        const process = slot.process;
+        return process ? [{ name: `gateway ${slot.id} (pid ${process.pid})`, stop: () => process.stop({ timeoutMs: STOP_GRACE_MS }) }] : [];
+      });
+      const toxiproxy: TeardownItem[] = this.#toxiproxyServer ? [{ name: "toxiproxy server", stop: () => this.#toxiproxyServer!.stop() }] : [];
+      const redis: TeardownItem[] = [];
+      if (this.#redis) redis.push({ name: `redis ${this.#redis.port}`, stop: () => this.#redis!.stop() });
+      if (this.#cluster) redis.push({ name: "redis cluster", stop: () => this.#cluster!.stop() });
+      try {
+        await teardownInOrder([gateways, toxiproxy, redis]);
+      } finally {
+        this.#emit({ type: "topology_stopped" });
+      }
+    })());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
