@@ -79,8 +79,13 @@ export interface ConnectionRegistry {
   /** The seed's `get_session_connections`: live connections of a session, optionally filtered. O(connections of the session). */
   getSessionConnections(tenantId: string, sessionId: string, filter?: ConnectionFilter): Promise<ConnectionRecord[]>;
 
-  /** Removes a record and its index entries atomically. Resolves `true` if it existed. Another tenant's record is left alone (`false`). */
-  unregister(tenantId: string, sessionId: string, websocketId: string): Promise<boolean>;
+  /**
+   * Removes a record and its index entries atomically. Resolves `true` if it existed. Another tenant's record is left alone (`false`).
+   * With `ifInstanceId`, the record is only removed while its `instance_id` equals it (checked atomically with the
+   * removal): a gateway closing or draining a socket, or reaping a dead instance, must not remove a record that
+   * another instance has since taken over by a resume.
+   */
+  unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean>;
 
   /** The seed's `update_connection_activity`: sets `last_activity_at` and refreshes the TTL. `false` if the record is gone. */
   updateActivity(tenantId: string, sessionId: string, websocketId: string, atMs?: number): Promise<boolean>;
