@@ -1,0 +1,49 @@
+/** The reference system's public API: the connection registry (and, later, the gateway). Explicit named exports only. */
+export type {
+  ConnectionCounts,
+  ConnectionFilter,
+  ConnectionRecord,
+  ConnectionRegistry,
+  HeartbeatEntry,
+  HeartbeatResult,
+  RepointResult,
+  SessionState,
+} from "./registry/connection-registry.js";
+export { DEFAULT_KEY_PREFIX, GLOBAL_INDEX_KINDS, RegistryKeys, type GlobalIndexKind } from "./registry/keys.js";
+export {
+  DEFAULT_REDIS_CONNECTION_REGISTRY_OPTIONS,
+  RedisConnectionRegistry,
+  resolveRedisConnectionRegistryOptions,
+  type RedisConnectionRegistryOptions,
+  type ResolvedRedisConnectionRegistryOptions,
+} from "./registry/redis-connection-registry.js";
+export {
+  DEFAULT_MEMORY_CONNECTION_REGISTRY_OPTIONS,
+  MemoryConnectionRegistry,
+  resolveMemoryConnectionRegistryOptions,
+  type MemoryConnectionRegistryOptions,
+  type ResolvedMemoryConnectionRegistryOptions,
+} from "./registry/memory-connection-registry.js";
+export {
+  DEFAULT_REDIS_CLIENT_OPTIONS,
+  createRedisClient,
+  createRedisClientFromEnv,
+  isRedisReady,
+  parseRedisUrls,
+  resolveRedisClientOptions,
+  toRegistryError,
+  waitForRedisReady,
+  type RedisClient,
+  type RedisClientOptions,
+  type RedisNodeAddress,
+  type ResolvedRedisClientOptions,
+} from "./registry/redis-client.js";
+export { MAX_HEARTBEAT_ENTRIES, MAX_ID_LENGTH, MAX_TTL_MS } from "./registry/validation.js";
+export {
+  RegistryArgumentError,
+  RegistryClosedError,
+  RegistryForbiddenError,
+  RegistryUnavailableError,
+  TrafficCopError,
+  type TrafficCopErrorCode,
+} from "./errors.js";

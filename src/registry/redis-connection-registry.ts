@@ -1,0 +1,540 @@
+import { Cluster } from "ioredis";
+import { RegistryClosedError, RegistryForbiddenError } from "../errors.js";
+import type {
+  ConnectionCounts,
+  ConnectionFilter,
+  ConnectionRecord,
+  ConnectionRegistry,
+  HeartbeatEntry,
+  HeartbeatResult,
+  RepointResult,
+  SessionState,
+} from "./connection-registry.js";
+import { DEFAULT_KEY_PREFIX, GLOBAL_INDEX_KINDS, RegistryKeys, type GlobalIndexKind } from "./keys.js";
+import {
+  DELETE_IF_EQUAL_SCRIPT,
+  HEARTBEAT_SCRIPT,
+  INDEX_ADD_SCRIPT,
+  RECORD_FIELDS,
+  SESSION_CONNECTIONS_SCRIPT,
+  STATE_UPDATE_SCRIPT,
+  UNREGISTER_SCRIPT,
+  WRITE_SCRIPT,
+} from "./lua-scripts.js";
+import { createRedisClient, toRegistryError, type RedisClient, type RedisClientOptions } from "./redis-client.js";
+import {
+  assertEpochMs,
+  assertId,
+  assertTtlMs,
+  resolveTtl,
+  validateFilter,
+  validateHeartbeatEntries,
+  validateRecord,
+  validateStatePatch,
+} from "./validation.js";
+
+/** Options of {@link RedisConnectionRegistry}. */
+export interface RedisConnectionRegistryOptions {
+  /** Prefix of every key; give each test or run its own to isolate it. @default "traffic_cop" */
+  keyPrefix?: string;
+  /**
+   * Session-scoped keys carry the session id as a hash tag (`{S}`). Required (and the default) on Redis Cluster;
+   * on standalone Redis it selects the cluster key form. @default true for a Cluster client, else false
+   */
+  hashTags?: boolean;
+  /** TTL of a connection record without heartbeat, in milliseconds (the gateway's `CONNECTION_TTL_MS`). @default 30000 */
+  connectionTtlMs?: number;
+  /**
+   * TTL of a session's owner and state keys, in milliseconds, refreshed by every write and heartbeat in the session.
+   * Session state outlives connections and restarts for this long. @default 86400000 (24 h)
+   */
+  sessionTtlMs?: number;
+  /** Most connections refreshed by one heartbeat script; bigger batches are split and sent together. @default 1000 */
+  heartbeatBatchSize?: number;
+  /**
+   * Clock for `now` (epoch ms), passed to the scripts: record liveness and index scores are judged against it.
+   * Inject one to drive expiry in tests. @default Date.now
+   */
+  clock?: () => number;
+  /** Close the Redis client on `close()`. @default false (true when created by {@link RedisConnectionRegistry.fromUrl}) */
+  closeClient?: boolean;
+}
+
+/** Defaults of {@link RedisConnectionRegistryOptions}; `hashTags` depends on the client. */
+export const DEFAULT_REDIS_CONNECTION_REGISTRY_OPTIONS = Object.freeze({
+  keyPrefix: DEFAULT_KEY_PREFIX,
+  connectionTtlMs: 30_000,
+  sessionTtlMs: 86_400_000,
+  heartbeatBatchSize: 1_000,
+  clock: Date.now,
+  closeClient: false,
+});
+
+/** {@link RedisConnectionRegistryOptions} with every default applied. */
+export type ResolvedRedisConnectionRegistryOptions = Readonly<Required<RedisConnectionRegistryOptions>>;
+
+/** Applies defaults for `client` and validates; throws `TypeError` stating the rule that an option breaks. */
+export function resolveRedisConnectionRegistryOptions(
+  client: RedisClient,
+  options: RedisConnectionRegistryOptions = {},
+): ResolvedRedisConnectionRegistryOptions {
+  const cluster = client instanceof Cluster;
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const resolved: Required<RedisConnectionRegistryOptions> = {
+    ...DEFAULT_REDIS_CONNECTION_REGISTRY_OPTIONS,
+    hashTags: cluster,
+    ...defined,
+  };
+  if (cluster && !resolved.hashTags) throw new TypeError("hashTags must be true on Redis Cluster: a session's keys must share one slot");
+  for (const name of ["connectionTtlMs", "sessionTtlMs", "heartbeatBatchSize"] as const) {
+    if (!Number.isSafeInteger(resolved[name]) || resolved[name] <= 0) {
+      throw new TypeError(`${name} must be a positive integer, got ${String(resolved[name])}`);
+    }
+  }
+  try {
+    assertTtlMs("connectionTtlMs", resolved.connectionTtlMs);
+    assertTtlMs("sessionTtlMs", resolved.sessionTtlMs);
+  } catch (error) {
+    throw new TypeError((error as Error).message);
+  }
+  if (typeof resolved.clock !== "function") throw new TypeError("clock must be a function returning epoch milliseconds");
+  // Validates the prefix.
+  new RegistryKeys(resolved.keyPrefix, resolved.hashTags);
+  return Object.freeze(resolved);
+}
+
+type Reply = unknown;
+type Arg = string | number;
+
+/** The scripts, as ioredis custom commands (EVALSHA with EVAL fallback). */
+interface ScriptCommands {
+  trafficCopWrite(...args: Arg[]): Promise<Reply[]>;
+  trafficCopUnregister(...args: Arg[]): Promise<Reply[]>;
+  trafficCopHeartbeat(...args: Arg[]): Promise<Reply[]>;
+  trafficCopSessionConnections(...args: Arg[]): Promise<(string | null)[][]>;
+  trafficCopStateUpdate(...args: Arg[]): Promise<number>;
+  trafficCopIndexAdd(...args: Arg[]): Promise<number>;
+  trafficCopDeleteIfEqual(...args: Arg[]): Promise<number>;
+}
+
+const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number }> = {
+  trafficCopWrite: { lua: WRITE_SCRIPT, numberOfKeys: 1 },
+  trafficCopUnregister: { lua: UNREGISTER_SCRIPT, numberOfKeys: 1 },
+  trafficCopHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 1 },
+  trafficCopSessionConnections: { lua: SESSION_CONNECTIONS_SCRIPT, numberOfKeys: 1 },
+  trafficCopStateUpdate: { lua: STATE_UPDATE_SCRIPT, numberOfKeys: 2 },
+  trafficCopIndexAdd: { lua: INDEX_ADD_SCRIPT, numberOfKeys: 1 },
+  trafficCopDeleteIfEqual: { lua: DELETE_IF_EQUAL_SCRIPT, numberOfKeys: 1 },
+};
+
+/** Global index fields of a record, in {@link GLOBAL_INDEX_KINDS} order. */
+type GlobalFields = [agentType: string, pillar: string, instanceId: string, tenantId: string];
+/** Old global index values a websocket id must be removed from (`false` where unchanged). */
+type StaleFields = [string | false, string | false, string | false, string | false];
+
+/**
+ * The registry on Redis (standalone or Cluster), per docs/registry.md.
+ *
+ * Every write is one Lua script. On standalone Redis that script writes the record and every index at once. On
+ * Redis Cluster it writes the session's slot atomically (record, session index, owner, state) and the global
+ * indexes follow as single-key commands; the record is the source of truth, so an index member without a live
+ * record is never taken for a connection, and a failed follow-up is repaired by the next heartbeat.
+ */
+export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposable {
+  /** The key builder of this registry. */
+  readonly keys: RegistryKeys;
+  /** The resolved options. */
+  readonly options: ResolvedRedisConnectionRegistryOptions;
+  readonly #client: RedisClient & ScriptCommands;
+  /** Whether one script may touch every key (standalone) or only one session's slot (Cluster). */
+  readonly #full: boolean;
+  readonly #h: string;
+  #closing?: Promise<void>;
+
+  /**
+   * @param client a client from {@link createRedisClient} (or any ioredis `Redis`/`Cluster`); the registry defines
+   *   its scripts on it and leaves it open on `close()` unless `closeClient` is set.
+   */
+  constructor(client: RedisClient, options: RedisConnectionRegistryOptions = {}) {
+    this.options = resolveRedisConnectionRegistryOptions(client, options);
+    this.keys = new RegistryKeys(this.options.keyPrefix, this.options.hashTags);
+    this.#full = !(client instanceof Cluster);
+    this.#h = this.options.hashTags ? "1" : "0";
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      if (typeof (client as unknown as Record<string, unknown>)[name] !== "function") client.defineCommand(name, script);
+    }
+    this.#client = client as RedisClient & ScriptCommands;
+  }
+
+  /**
+   * Creates a registry with its own client from a `REDIS_URL` (comma list of nodes with `cluster: true`); the client
+   * is closed with the registry.
+   */
+  static fromUrl(url: string, options: RedisConnectionRegistryOptions & { client?: RedisClientOptions } = {}): RedisConnectionRegistry {
+    const { client: clientOptions, ...registryOptions } = options;
+    return new RedisConnectionRegistry(createRedisClient(url, clientOptions), { closeClient: true, ...registryOptions });
+  }
+
+  /** The underlying client (shared with whoever created it). */
+  get client(): RedisClient {
+    return this.#client;
+  }
+
+  async register(record: ConnectionRecord, options?: { ttlMs?: number }): Promise<void> {
+    this.#assertOpen();
+    await this.#write("register", record, options);
+  }
+
+  async repoint(fallback: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
+    this.#assertOpen();
+    return this.#write("repoint", fallback, options);
+  }
+
+  async #write(mode: "register" | "repoint", input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
+    const record = validateRecord(input);
+    const ttl = resolveTtl(options, this.options.connectionTtlMs);
+    const now = this.#now();
+    const exp = now + ttl;
+    const s = record.session_id;
+    const w = record.websocket_id;
+    const reply = await this.#call(mode, () =>
+      this.#client.trafficCopWrite(
+        this.keys.sessionIndex(s),
+        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, ttl, exp, this.#sessionOwnerTtl(ttl), mode,
+        w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
+      ),
+    );
+    if (reply[0] === -1) {
+      throw new RegistryForbiddenError(`session ${s} belongs to another tenant than ${record.tenant_id}; nothing was written`);
+    }
+    const written: ConnectionRecord = {
+      ...record,
+      agent_type: String(reply[2]),
+      pillar: String(reply[3]),
+      connected_at: Number(reply[4]),
+    };
+    if (!this.#full) {
+      const stale = reply.slice(5, 9).map((value) => (typeof value === "string" ? value : false)) as StaleFields;
+      await this.#call(mode, () =>
+        Promise.all([
+          ...stale.flatMap((old, i) =>
+            old === false ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, old), w)],
+          ),
+          this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], exp, ttl, now),
+        ]),
+      );
+    }
+    return { record: written, existed: reply[1] === 1 };
+  }
+
+  async getConnection(tenantId: string, sessionId: string, websocketId: string): Promise<ConnectionRecord | null> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("sessionId", sessionId);
+    assertId("websocketId", websocketId);
+    const now = this.#now();
+    const values = await this.#call("getConnection", () =>
+      this.#client.hmget(this.keys.connection(sessionId, websocketId), ...RECORD_FIELDS),
+    );
+    const record = parseRecord(values, now);
+    return record && record.tenant_id === tenantId ? record : null;
+  }
+
+  async findConnection(tenantId: string, websocketId: string): Promise<ConnectionRecord | null> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("websocketId", websocketId);
+    const sessionId = await this.#call("findConnection", () => this.#client.get(this.keys.reverse(websocketId)));
+    if (sessionId === null) return null;
+    return this.getConnection(tenantId, sessionId, websocketId);
+  }
+
+  async getSessionIdOf(tenantId: string, websocketId: string): Promise<string | null> {
+    return (await this.findConnection(tenantId, websocketId))?.session_id ?? null;
+  }
+
+  async getSessionConnections(tenantId: string, sessionId: string, filter?: ConnectionFilter): Promise<ConnectionRecord[]> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("sessionId", sessionId);
+    const { agent_type = "", pillar = "" } = validateFilter(filter);
+    const now = this.#now();
+    const rows = await this.#call("getSessionConnections", () =>
+      this.#client.trafficCopSessionConnections(
+        this.keys.sessionIndex(sessionId),
+        this.keys.prefix, this.#h, now, tenantId, sessionId, agent_type, pillar,
+      ),
+    );
+    return rows.flatMap((row) => parseRecord(row, now) ?? []).sort(byWebsocketId);
+  }
+
+  async unregister(tenantId: string, sessionId: string, websocketId: string): Promise<boolean> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("sessionId", sessionId);
+    assertId("websocketId", websocketId);
+    const now = this.#now();
+    const reply = await this.#call("unregister", () =>
+      this.#client.trafficCopUnregister(
+        this.keys.sessionIndex(sessionId),
+        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, tenantId, sessionId, websocketId,
+      ),
+    );
+    if (reply[0] !== 1) return false;
+    if (!this.#full) {
+      const fields = reply.slice(2, 6) as GlobalFields;
+      await this.#call("unregister", () =>
+        Promise.all([
+          ...fields.map((name, i) => this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)),
+          this.#client.trafficCopDeleteIfEqual(this.keys.reverse(websocketId), sessionId),
+        ]),
+      );
+    }
+    return reply[1] === 1;
+  }
+
+  async updateActivity(tenantId: string, sessionId: string, websocketId: string, atMs?: number): Promise<boolean> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("sessionId", sessionId);
+    assertId("websocketId", websocketId);
+    const now = this.#now();
+    const at = atMs ?? now;
+    assertEpochMs("atMs", at);
+    const result = await this.#heartbeat([{ session_id: sessionId, websocket_id: websocketId, last_activity_at: at }], this.options.connectionTtlMs, tenantId, now);
+    return result.refreshed === 1;
+  }
+
+  async heartbeat(entries: readonly HeartbeatEntry[], options?: { ttlMs?: number }): Promise<HeartbeatResult> {
+    this.#assertOpen();
+    const valid = validateHeartbeatEntries(entries);
+    const ttl = resolveTtl(options, this.options.connectionTtlMs);
+    return this.#heartbeat(valid, ttl, "", this.#now());
+  }
+
+  /**
+   * Standalone: one script per batch of `heartbeatBatchSize` entries, all batches sent together (one round trip).
+   * Cluster: one script per session and batch, sent together (auto-pipelined per node), then the global index
+   * refreshes of the refreshed entries (a second round trip).
+   */
+  async #heartbeat(entries: HeartbeatEntry[], ttl: number, tenant: string, now: number): Promise<HeartbeatResult> {
+    if (entries.length === 0) return { refreshed: 0, missing: [] };
+    const exp = now + ttl;
+    const groups: HeartbeatEntry[][] = [];
+    const size = this.options.heartbeatBatchSize;
+    if (this.#full) {
+      for (let i = 0; i < entries.length; i += size) groups.push(entries.slice(i, i + size));
+    } else {
+      const bySession = new Map<string, HeartbeatEntry[]>();
+      for (const entry of entries) {
+        const group = bySession.get(entry.session_id);
+        if (group === undefined || group.length >= size) {
+          const fresh = [entry];
+          bySession.set(entry.session_id, fresh);
+          groups.push(fresh);
+        } else {
+          group.push(entry);
+        }
+      }
+    }
+    const replies = await this.#call("heartbeat", () =>
+      Promise.all(
+        groups.map((group) =>
+          this.#client.trafficCopHeartbeat(
+            this.keys.sessionIndex(group[0]!.session_id),
+            this.keys.prefix, this.#h, this.#full ? "1" : "0", now, ttl, exp, this.#sessionOwnerTtl(ttl), tenant,
+            ...group.flatMap((entry) => [entry.session_id, entry.websocket_id, entry.last_activity_at ?? ""]),
+          ),
+        ),
+      ),
+    );
+    let refreshed = 0;
+    const missing: string[] = [];
+    const followUps: Promise<unknown>[] = [];
+    const names = new Map<string, [GlobalIndexKind, string]>();
+    groups.forEach((group, g) => {
+      const reply = replies[g]!;
+      group.forEach((entry, i) => {
+        const result = reply[i];
+        if (result === 0 || result === undefined || result === null) {
+          missing.push(entry.websocket_id);
+          return;
+        }
+        refreshed++;
+        if (Array.isArray(result)) {
+          const fields = result as GlobalFields;
+          fields.forEach((name, k) => {
+            const kind = GLOBAL_INDEX_KINDS[k]!;
+            followUps.push(this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), entry.websocket_id, exp, ttl, now, "0"));
+            names.set(`${kind}\n${name}`, [kind, name]);
+          });
+          followUps.push(this.#client.set(this.keys.reverse(entry.websocket_id), entry.session_id, "PX", ttl));
+        }
+      });
+    });
+    for (const [kind, name] of names.values()) {
+      followUps.push(this.#client.trafficCopIndexAdd(this.keys.indexNames(kind), name, exp, ttl, now, "1"));
+    }
+    if (followUps.length > 0) await this.#call("heartbeat", () => Promise.all(followUps));
+    return { refreshed, missing };
+  }
+
+  async listInstanceConnections(instanceId: string): Promise<ConnectionRecord[]> {
+    this.#assertOpen();
+    assertId("instanceId", instanceId);
+    const now = this.#now();
+    return this.#call("listInstanceConnections", async () => {
+      const ids = await this.#client.zrangebyscore(this.keys.instanceIndex(instanceId), `(${now}`, "+inf");
+      const sessions = await Promise.all(ids.map((w) => this.#client.get(this.keys.reverse(w))));
+      const rows = await Promise.all(
+        ids.map((w, i) => (sessions[i] ? this.#client.hmget(this.keys.connection(sessions[i]!, w), ...RECORD_FIELDS) : null)),
+      );
+      return rows
+        .flatMap((row) => (row ? parseRecord(row, now) ?? [] : []))
+        .filter((record) => record.instance_id === instanceId)
+        .sort(byWebsocketId);
+    });
+  }
+
+  /** Counts members of the instance and tenant indexes scored in the future (ZCOUNT; no per-record reads). */
+  async counts(): Promise<ConnectionCounts> {
+    this.#assertOpen();
+    const now = this.#now();
+    return this.#call("counts", async () => {
+      const countKind = async (kind: "instance" | "tenant") => {
+        const names = await this.#client.zrangebyscore(this.keys.indexNames(kind), `(${now}`, "+inf");
+        const values = await Promise.all(names.map((name) => this.#client.zcount(this.keys.globalIndex(kind, name), `(${now}`, "+inf")));
+        const result: Record<string, number> = {};
+        names.forEach((name, i) => {
+          if (values[i]! > 0) result[name] = values[i]!;
+        });
+        return result;
+      };
+      const [byInstance, byTenant] = await Promise.all([countKind("instance"), countKind("tenant")]);
+      const total = Object.values(byTenant).reduce((sum, n) => sum + n, 0);
+      return { total, byInstance, byTenant };
+    });
+  }
+
+  async getSessionTenant(sessionId: string): Promise<string | null> {
+    this.#assertOpen();
+    assertId("sessionId", sessionId);
+    return this.#call("getSessionTenant", () => this.#client.get(this.keys.sessionTenant(sessionId)));
+  }
+
+  async getSessionState(tenantId: string, sessionId: string): Promise<SessionState> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("sessionId", sessionId);
+    const [owner, state] = await this.#call("getSessionState", () =>
+      Promise.all([this.#client.get(this.keys.sessionTenant(sessionId)), this.#client.hgetall(this.keys.sessionState(sessionId))]),
+    );
+    return owner === tenantId ? { ...state } : {};
+  }
+
+  async updateSessionState(tenantId: string, sessionId: string, patch: SessionState): Promise<void> {
+    this.#assertOpen();
+    assertId("tenantId", tenantId);
+    assertId("sessionId", sessionId);
+    const fields = Object.entries(validateStatePatch(patch)).flat();
+    const reply = await this.#call("updateSessionState", () =>
+      this.#client.trafficCopStateUpdate(
+        this.keys.sessionTenant(sessionId), this.keys.sessionState(sessionId),
+        tenantId, this.options.sessionTtlMs, ...fields,
+      ),
+    );
+    if (reply === -1) throw new RegistryForbiddenError(`session ${sessionId} belongs to another tenant than ${tenantId}; state unchanged`);
+  }
+
+  /**
+   * Prunes expired members from every global index reachable through the name registries (no keyspace scan), and
+   * names whose indexes hold no live member. Session indexes are pruned by every write in their session and expire
+   * with their last member.
+   */
+  async sweep(): Promise<number> {
+    this.#assertOpen();
+    const now = this.#now();
+    return this.#call("sweep", async () => {
+      const removed = await Promise.all(
+        GLOBAL_INDEX_KINDS.map(async (kind) => {
+          const names = await this.#client.zrange(this.keys.indexNames(kind), "0", "-1");
+          const counts = await Promise.all(names.map((name) => this.#client.zremrangebyscore(this.keys.globalIndex(kind, name), "-inf", now)));
+          await this.#client.zremrangebyscore(this.keys.indexNames(kind), "-inf", now);
+          return counts.reduce((sum, n) => sum + n, 0);
+        }),
+      );
+      return removed.reduce((sum, n) => sum + n, 0);
+    });
+  }
+
+  /** Marks the registry closed (further calls reject with `REGISTRY_ERR_CLOSED`) and closes the client if it owns it. Idempotent. */
+  close(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      if (!this.options.closeClient) return;
+      try {
+        await this.#client.quit();
+      } catch {
+        this.#client.disconnect();
+      }
+    })());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #addGlobal(w: string, s: string, fields: GlobalFields, exp: number, ttl: number, now: number): Promise<unknown> {
+    return Promise.all([
+      ...fields.flatMap((name, i) => {
+        const kind = GLOBAL_INDEX_KINDS[i]!;
+        return [
+          this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), w, exp, ttl, now, "0"),
+          this.#client.trafficCopIndexAdd(this.keys.indexNames(kind), name, exp, ttl, now, "1"),
+        ];
+      }),
+      this.#client.set(this.keys.reverse(w), s, "PX", ttl),
+    ]);
+  }
+
+  #sessionOwnerTtl(ttl: number): number {
+    return Math.max(this.options.sessionTtlMs, ttl);
+  }
+
+  #now(): number {
+    return Math.floor(this.options.clock());
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new RegistryClosedError("the registry was closed; create a new one");
+  }
+
+  async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toRegistryError(error, operation);
+    }
+  }
+}
+
+/** Parses an `HMGET` of {@link RECORD_FIELDS}; `null` when absent or expired at `now`. */
+function parseRecord(values: readonly (string | null | undefined | false)[], now: number): ConnectionRecord | null {
+  if (values.some((value) => typeof value !== "string")) return null;
+  const [websocket_id, session_id, tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at, expires_at] =
+    values as string[];
+  if (!(Number(expires_at) > now)) return null;
+  return {
+    websocket_id: websocket_id!,
+    session_id: session_id!,
+    tenant_id: tenant_id!,
+    agent_type: agent_type!,
+    pillar: pillar!,
+    instance_id: instance_id!,
+    connected_at: Number(connected_at),
+    last_activity_at: Number(last_activity_at),
+  };
+}
+
+function byWebsocketId(a: ConnectionRecord, b: ConnectionRecord): number {
+  return a.websocket_id < b.websocket_id ? -1 : a.websocket_id > b.websocket_id ? 1 : 0;
+}
