@@ -1,0 +1,28 @@
+import type { GatewayBackend } from "./gateway-server.js";
+import type { ResolvedGatewayOptions } from "./gateway-options.js";
+import { LocalClusterBus } from "./cluster-bus.js";
+
+/**
+ * Builds the registry and cluster bus that `options.registry` selects. Loaded lazily by {@link GatewayServer} so
+ * that the `memory` variant never loads ioredis.
+ */
+export async function createGatewayBackend(options: ResolvedGatewayOptions): Promise<GatewayBackend> {
+  if (options.registry === "memory") {
+    const { MemoryConnectionRegistry } = await import("../registry/memory-connection-registry.js");
+    return { registry: new MemoryConnectionRegistry({ connectionTtlMs: options.connectionTtlMs }), bus: new LocalClusterBus() };
+  }
+  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }] = await Promise.all([
+    import("../registry/redis-client.js"),
+    import("../registry/redis-connection-registry.js"),
+    import("./redis-cluster-bus.js"),
+  ]);
+  const clientOptions = {
+    cluster: options.redisCluster,
+    commandTimeoutMs: options.redisCommandTimeoutMs,
+    connectionName: options.instanceId,
+  };
+  const client = createRedisClient(options.redisUrl, clientOptions);
+  const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
+  const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true });
+  return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber) };
+}

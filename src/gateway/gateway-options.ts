@@ -1,0 +1,183 @@
+import { hostname } from "node:os";
+import { TrafficCopError } from "../errors.js";
+
+/** Faults the gateway can be told to commit on purpose (`TRAFFIC_COP_DEFECTS`), for the harness's negative controls only. */
+export type GatewayDefect = "no-unregister" | "no-resume" | "no-tenant-check" | "drop-remote" | "no-heartbeat";
+
+/** Every defect the gateway knows, in documentation order. */
+export const GATEWAY_DEFECTS: readonly GatewayDefect[] = Object.freeze([
+  "no-unregister",
+  "no-resume",
+  "no-tenant-check",
+  "drop-remote",
+  "no-heartbeat",
+]);
+
+/** Options of a {@link GatewayServer}. Every field is optional except `authSecret`; see DESIGN.md's configuration table. */
+export interface GatewayOptions {
+  /** HTTP and WebSocket port; 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Bind address. @default "127.0.0.1" */
+  host?: string;
+  /** `redis://host:port`, or a comma list of cluster nodes when `redisCluster` is set. @default "redis://127.0.0.1:6379" */
+  redisUrl?: string;
+  /** Treat `redisUrl` as a comma list of Redis Cluster nodes. @default false */
+  redisCluster?: boolean;
+  /** This instance's id, stored on every record it owns. @default `${hostname}-${pid}` */
+  instanceId?: string;
+  /** HS256 secret of client tokens. Required. */
+  authSecret?: string;
+  /** TTL of a connection record without heartbeat, in ms. @default 30000 */
+  connectionTtlMs?: number;
+  /** Period of WebSocket pings and TTL refreshes, in ms. Must be less than half of `connectionTtlMs`. @default 10000 */
+  heartbeatIntervalMs?: number;
+  /** How long a SIGTERM drain waits for clients to move before closing them, in ms. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Largest accepted frame in bytes; bigger ones close the socket with 1009. @default 65536 */
+  maxMessageBytes?: number;
+  /** Registry backend. `memory` is the seed's per-instance design, kept as a negative control. @default "redis" */
+  registry?: "redis" | "memory";
+  /** Sustained frames per second a socket may send before it gets `RATE_LIMITED`. @default 100 */
+  rateLimitPerSec?: number;
+  /** Frames a socket may send in a burst above the sustained rate. @default 200 */
+  rateLimitBurst?: number;
+  /** How long a remote delivery waits for the holding instance's confirmation, in ms. @default 2000 */
+  remoteAckTimeoutMs?: number;
+  /** Timeout of one Redis command issued by the gateway itself (liveness, pub/sub, locks), in ms. @default 1000 */
+  redisCommandTimeoutMs?: number;
+  /** Test-only deliberate defects (negative controls). @default [] */
+  defects?: readonly GatewayDefect[];
+}
+
+/** {@link GatewayOptions} with every default applied, validated and frozen. */
+export interface ResolvedGatewayOptions extends Required<Omit<GatewayOptions, "defects">> {
+  defects: ReadonlySet<GatewayDefect>;
+  /** TTL of this instance's liveness key, in ms: a third of the connection TTL, at least 1000 ms. */
+  livenessTtlMs: number;
+  /** Period of the liveness refresh and of the dead-instance scan, in ms: a third of `livenessTtlMs`. */
+  livenessIntervalMs: number;
+}
+
+/** Defaults of every optional gateway option. */
+export const DEFAULT_GATEWAY_OPTIONS = Object.freeze({
+  port: 8080,
+  host: "127.0.0.1",
+  redisUrl: "redis://127.0.0.1:6379",
+  redisCluster: false,
+  connectionTtlMs: 30_000,
+  heartbeatIntervalMs: 10_000,
+  drainTimeoutMs: 10_000,
+  maxMessageBytes: 65_536,
+  registry: "redis" as const,
+  rateLimitPerSec: 100,
+  rateLimitBurst: 200,
+  remoteAckTimeoutMs: 2_000,
+  redisCommandTimeoutMs: 1_000,
+});
+
+const MIN_LIVENESS_TTL_MS = 1_000;
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+function invalid(message: string): TrafficCopError {
+  return new TrafficCopError("GATEWAY_ERR_INVALID_CONFIG", message);
+}
+
+function positiveInt(name: string, value: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer between ${min} and ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults to `options`, validates them and returns a frozen, complete copy. Throws `GATEWAY_ERR_INVALID_CONFIG`. */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  const d = DEFAULT_GATEWAY_OPTIONS;
+  if (!options.authSecret) throw invalid("AUTH_SECRET is required: set it to the HS256 secret that signs client tokens");
+  const instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
+  if (!ID_PATTERN.test(instanceId)) {
+    throw invalid(`INSTANCE_ID must be 1-128 characters of [A-Za-z0-9._-], got ${JSON.stringify(instanceId)}`);
+  }
+  const connectionTtlMs = positiveInt("CONNECTION_TTL_MS", options.connectionTtlMs ?? d.connectionTtlMs, 100);
+  const heartbeatIntervalMs = positiveInt("HEARTBEAT_INTERVAL_MS", options.heartbeatIntervalMs ?? d.heartbeatIntervalMs, 10);
+  if (heartbeatIntervalMs * 2 > connectionTtlMs) {
+    throw invalid(
+      `HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs}) must be at most half of CONNECTION_TTL_MS (${connectionTtlMs}), or live records would expire between refreshes`,
+    );
+  }
+  const registry = options.registry ?? d.registry;
+  if (registry !== "redis" && registry !== "memory") throw invalid(`REGISTRY must be "redis" or "memory", got ${JSON.stringify(registry)}`);
+  const livenessTtlMs = Math.max(MIN_LIVENESS_TTL_MS, Math.floor(connectionTtlMs / 3));
+  const defects = new Set<GatewayDefect>();
+  for (const defect of options.defects ?? []) {
+    if (!GATEWAY_DEFECTS.includes(defect)) throw invalid(`unknown defect ${JSON.stringify(defect)}; known: ${GATEWAY_DEFECTS.join(", ")}`);
+    defects.add(defect);
+  }
+  const redisUrl = options.redisUrl ?? d.redisUrl;
+  for (const url of redisUrl.split(",")) {
+    if (!/^rediss?:\/\/[^\s/]+(:\d+)?\/?\d*$/.test(url.trim())) throw invalid(`REDIS_URL must be redis://host:port (comma list with REDIS_CLUSTER=1), got ${JSON.stringify(redisUrl)}`);
+  }
+  if (!options.redisCluster && redisUrl.includes(",")) throw invalid("REDIS_URL holds a comma list: set REDIS_CLUSTER=1 to use Redis Cluster nodes");
+  return Object.freeze({
+    port: positiveInt("PORT", options.port ?? d.port, 0, 65_535),
+    host: options.host ?? d.host,
+    redisUrl,
+    redisCluster: options.redisCluster ?? d.redisCluster,
+    instanceId,
+    authSecret: options.authSecret,
+    connectionTtlMs,
+    heartbeatIntervalMs,
+    drainTimeoutMs: positiveInt("DRAIN_TIMEOUT_MS", options.drainTimeoutMs ?? d.drainTimeoutMs, 0),
+    maxMessageBytes: positiveInt("MAX_MESSAGE_BYTES", options.maxMessageBytes ?? d.maxMessageBytes, 64, 64 * 1024 * 1024),
+    registry,
+    rateLimitPerSec: positiveInt("rateLimitPerSec", options.rateLimitPerSec ?? d.rateLimitPerSec),
+    rateLimitBurst: positiveInt("rateLimitBurst", options.rateLimitBurst ?? d.rateLimitBurst),
+    remoteAckTimeoutMs: positiveInt("remoteAckTimeoutMs", options.remoteAckTimeoutMs ?? d.remoteAckTimeoutMs),
+    redisCommandTimeoutMs: positiveInt("redisCommandTimeoutMs", options.redisCommandTimeoutMs ?? d.redisCommandTimeoutMs),
+    defects,
+    livenessTtlMs,
+    livenessIntervalMs: Math.max(100, Math.floor(livenessTtlMs / 3)),
+  });
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw invalid(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw.trim());
+}
+
+/**
+ * Reads the gateway's configuration from environment variables (DESIGN.md's table, plus the test-only
+ * `TRAFFIC_COP_DEFECTS` comma list) and resolves it. Throws `GATEWAY_ERR_INVALID_CONFIG` naming the variable.
+ */
+export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
+  const options: GatewayOptions = {};
+  const set = <K extends keyof GatewayOptions>(key: K, value: GatewayOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set("port", envInt(env, "PORT"));
+  set("host", env.HOST || undefined);
+  set("redisUrl", env.REDIS_URL || undefined);
+  const cluster = env.REDIS_CLUSTER;
+  if (cluster !== undefined && cluster !== "" && cluster !== "0" && cluster !== "1") {
+    throw invalid(`REDIS_CLUSTER must be 1 or 0, got ${JSON.stringify(cluster)}`);
+  }
+  set("redisCluster", cluster === "1");
+  set("instanceId", env.INSTANCE_ID || undefined);
+  set("authSecret", env.AUTH_SECRET || undefined);
+  set("connectionTtlMs", envInt(env, "CONNECTION_TTL_MS"));
+  set("heartbeatIntervalMs", envInt(env, "HEARTBEAT_INTERVAL_MS"));
+  set("drainTimeoutMs", envInt(env, "DRAIN_TIMEOUT_MS"));
+  set("maxMessageBytes", envInt(env, "MAX_MESSAGE_BYTES"));
+  const registry = env.REGISTRY || undefined;
+  if (registry !== undefined && registry !== "redis" && registry !== "memory") {
+    throw invalid(`REGISTRY must be "redis" or "memory", got ${JSON.stringify(registry)}`);
+  }
+  set("registry", registry);
+  const defects = (env.TRAFFIC_COP_DEFECTS ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  set("defects", defects as GatewayDefect[]);
+  return resolveGatewayOptions(options);
+}

@@ -1,0 +1,88 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+/** Claims the gateway reads from a client token. */
+export interface TokenClaims {
+  /** The tenant every read and write of the client is scoped to. */
+  tenant_id: string;
+  /** Expiry, in epoch seconds (RFC 7519). */
+  exp: number;
+  /** When present, the only session the token may connect to. */
+  session_id?: string;
+  [claim: string]: unknown;
+}
+
+/** Why a token was refused; `reason` is stable, for logs and metrics. */
+export class TokenError extends Error {
+  override readonly name = "TokenError";
+  readonly reason: "missing" | "malformed" | "bad_signature" | "expired" | "bad_claims";
+
+  constructor(reason: TokenError["reason"], message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+const MAX_TOKEN_LENGTH = 8_192;
+const CLOCK_SKEW_S = 0;
+
+function base64url(input: Buffer | string): string {
+  return Buffer.from(input).toString("base64url");
+}
+
+function decodeJson(segment: string): unknown {
+  if (!/^[A-Za-z0-9_-]*$/.test(segment)) throw new TokenError("malformed", "token segment is not base64url");
+  try {
+    return JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+  } catch {
+    throw new TokenError("malformed", "token segment is not JSON");
+  }
+}
+
+/**
+ * Signs `claims` as an HS256 JWT. Used by tests and tools that act as clients; the gateway only verifies.
+ */
+export function signJwt(claims: Record<string, unknown>, secret: string): string {
+  const head = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
+  const body = base64url(JSON.stringify(claims));
+  const signature = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+  return `${head}.${body}.${signature}`;
+}
+
+/**
+ * Verifies an HS256 JWT with `secret` and returns its claims. Rejects other algorithms, bad signatures, tokens
+ * whose `exp` (required, epoch seconds) has passed at `nowMs`, and tokens without a string `tenant_id`.
+ */
+export function verifyJwt(token: string | undefined, secret: string, nowMs = Date.now()): TokenClaims {
+  if (!token) throw new TokenError("missing", "no token: send Authorization: Bearer <jwt> or ?token=<jwt>");
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenError("malformed", `token longer than ${MAX_TOKEN_LENGTH} characters`);
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new TokenError("malformed", "token must have three dot-separated parts");
+  const [head, body, signature] = parts as [string, string, string];
+  const header = decodeJson(head) as { alg?: unknown } | null;
+  if (typeof header !== "object" || header === null || header.alg !== "HS256") {
+    throw new TokenError("malformed", "token algorithm must be HS256");
+  }
+  const expected = createHmac("sha256", secret).update(`${head}.${body}`).digest();
+  const given = Buffer.from(signature, "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new TokenError("bad_signature", "token signature does not match AUTH_SECRET");
+  }
+  const claims = decodeJson(body) as Partial<TokenClaims> | null;
+  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new TokenError("bad_claims", "token claims are not an object");
+  if (typeof claims.tenant_id !== "string" || claims.tenant_id === "") throw new TokenError("bad_claims", "token has no tenant_id");
+  if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) throw new TokenError("bad_claims", "token has no numeric exp");
+  if (claims.session_id !== undefined && typeof claims.session_id !== "string") throw new TokenError("bad_claims", "token session_id must be a string");
+  if (claims.exp + CLOCK_SKEW_S <= nowMs / 1000) throw new TokenError("expired", "token has expired");
+  return claims as TokenClaims;
+}
+
+/** Reads the bearer token of a request: `Authorization: Bearer <jwt>`, else `?token=`. */
+export function requestToken(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : undefined;
+  }
+  return url.searchParams.get("token") ?? undefined;
+}
