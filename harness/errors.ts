@@ -26,7 +26,13 @@ export type HarnessErrorCode =
   /** The run was aborted (Ctrl-C, SIGTERM). */
   | "HARNESS_ERR_ABORTED"
   /** The Toxiproxy-compatible server could not bind its API address (port in use, bad host). */
-  | "HARNESS_ERR_TOXIPROXY_LISTEN";
+  | "HARNESS_ERR_TOXIPROXY_LISTEN"
+  /** Options of a harness part (fleet, load driver) break a rule; nothing was started. */
+  | "HARNESS_ERR_INVALID_OPTIONS"
+  /** The client fleet did not reach the wanted state (e.g. connected count) before the deadline. */
+  | "HARNESS_ERR_FLEET_TIMEOUT"
+  /** A fleet worker process failed to start or exited during the run. */
+  | "HARNESS_ERR_FLEET_WORKER_FAILED";
 
 /** Base class of every error the harness throws. `code` is stable; `message` says what happened and how to fix it. */
 export class HarnessError extends Error {
