@@ -1,0 +1,427 @@
+/**
+ * A fleet worker: the child process that holds a share of the fleet's clients. Forked by {@link ClientFleet}; talks to
+ * the parent only over IPC (see fleet-ipc.ts) and exits by itself when that channel closes.
+ */
+import { pathToFileURL } from "node:url";
+import type WebSocket from "ws";
+import { LatencyHistogram } from "../common/histogram.js";
+import { mintClientToken } from "../common/jwt.js";
+import type { FleetEvent } from "./fleet-events.js";
+import type { ParentMessage, WorkerMessage, WorkerStats } from "./fleet-ipc.js";
+import {
+  backoffDelayMs,
+  clientIdentity,
+  clientsOfWorker,
+  drainMoveDelayMs,
+  MessagePlanner,
+  routeTargetOf,
+  type ResolvedClientFleetOptions,
+} from "./fleet-plan.js";
+import { ClientState, SimulatedClient, type ClientContext } from "./simulated-client.js";
+
+/** Period of the ramp and message pumps, ms. */
+const PUMP_INTERVAL_MS = 10;
+/** How often counters go to the parent, ms (matches STATS_INTERVAL_MS of client-fleet.ts). */
+const STATS_INTERVAL_MS = 200;
+/** Histograms are encoded at most this often, ms. */
+const HISTOGRAM_INTERVAL_MS = 1_000;
+/** Events are flushed this often, or at once when this many are buffered. */
+const EVENT_FLUSH_INTERVAL_MS = 50;
+const EVENT_FLUSH_COUNT = 2_000;
+/** How long stop waits for close handshakes before terminating the sockets left, ms. */
+const STOP_CLOSE_TIMEOUT_MS = 5_000;
+/** At most one second of messages is sent in one burst after a stall. */
+const MAX_BURST_S = 1;
+
+interface PendingRoute {
+  sentAt: number;
+  client: SimulatedClient;
+  ws: WebSocket;
+  id: string;
+}
+
+/** Epoch ms with sub-millisecond precision, comparable across processes on one machine. */
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The client machinery of one worker process (also usable in-process by tests of the worker itself). */
+export class FleetWorker implements ClientContext {
+  readonly worker: number;
+  readonly options: ResolvedClientFleetOptions;
+  targets: readonly string[];
+  stopping = false;
+  readonly #send: (message: WorkerMessage) => void;
+  readonly #events: boolean;
+  readonly #clients: SimulatedClient[];
+  readonly #byIndex = new Map<number, SimulatedClient>();
+  readonly #tokens = new Map<string, string>();
+  readonly #pending = new Map<string, PendingRoute>();
+  readonly #histograms = { connect: new LatencyHistogram(), ack: new LatencyHistogram(), delivery: new LatencyHistogram() };
+  #histogramsDirty = false;
+  #lastHistogramAt = 0;
+  #buffer: FleetEvent[] = [];
+  readonly #counts = { connected: 0, welcomes: 0, disconnects: 0, connectErrors: 0, sent: 0, acked: 0, received: 0, errors: 0, delivered: 0 };
+  readonly #byInstance = new Map<string, number>();
+  readonly #byTarget = new Map<string, number>();
+  #inFlight = 0;
+  #nextToStart = 0;
+  #rampStart = 0;
+  readonly #rampRate: number;
+  #rampTimer: NodeJS.Timeout | undefined;
+  readonly #planner: MessagePlanner;
+  #messageRate = 0;
+  #messageStart = 0;
+  #messagesDue = 0;
+  #messageTimer: NodeJS.Timeout | undefined;
+  readonly #statsTimer: NodeJS.Timeout;
+  readonly #flushTimer: NodeJS.Timeout;
+  #remaining: Set<SimulatedClient> | undefined;
+  #allStopped: (() => void) | undefined;
+  #stopping: Promise<WorkerStats> | undefined;
+
+  constructor(worker: number, options: ResolvedClientFleetOptions, events: boolean, send: (message: WorkerMessage) => void) {
+    this.worker = worker;
+    this.options = options;
+    this.targets = options.targets;
+    this.#events = events;
+    this.#send = send;
+    const indices = clientsOfWorker(options, worker);
+    this.#clients = indices.map((index) => new SimulatedClient(clientIdentity(options, index), this));
+    for (const client of this.#clients) this.#byIndex.set(client.id.index, client);
+    this.#rampRate = (options.rampPerSecond * indices.length) / options.clients;
+    this.#planner = new MessagePlanner(options, worker, indices);
+    this.#statsTimer = setInterval(() => this.#report("stats"), STATS_INTERVAL_MS);
+    this.#flushTimer = setInterval(() => this.#flush(), EVENT_FLUSH_INTERVAL_MS);
+  }
+
+  /** Number of clients this worker holds. */
+  get size(): number {
+    return this.#clients.length;
+  }
+
+  /** Starts the ramp and, if configured, the messages. */
+  start(): void {
+    if (this.stopping || this.#rampTimer !== undefined) return;
+    this.#rampStart = performance.now();
+    this.#rampTimer = setInterval(() => this.#pumpRamp(), PUMP_INTERVAL_MS);
+    this.#pumpRamp();
+    this.setMessageRate(this.options.messageRatePerSecond);
+  }
+
+  /** Sets the fleet-wide message rate; this worker sends its share (by client count). */
+  setMessageRate(fleetPerSecond: number): void {
+    if (this.stopping) return;
+    this.#messageRate = (fleetPerSecond * this.#clients.length) / this.options.clients;
+    this.#messageStart = performance.now();
+    this.#messagesDue = 0;
+    if (this.#messageTimer !== undefined) clearInterval(this.#messageTimer);
+    this.#messageTimer = undefined;
+    if (this.#messageRate > 0) {
+      const intervalMs = Math.max(PUMP_INTERVAL_MS, Math.min(100, 1_000 / this.#messageRate));
+      this.#messageTimer = setInterval(() => this.#pumpMessages(), intervalMs);
+    }
+  }
+
+  setTargets(targets: readonly string[]): void {
+    this.targets = [...targets];
+  }
+
+  // ---- ClientContext -------------------------------------------------------------------------------------------
+
+  tokenOf(tenantId: string): string {
+    let token = this.#tokens.get(tenantId);
+    if (token === undefined) {
+      token = mintClientToken(this.options.authSecret, { tenantId, ttlS: this.options.tokenTtlS });
+      this.#tokens.set(tenantId, token);
+    }
+    return token;
+  }
+
+  backoffDelayMs(index: number, n: number): number {
+    return backoffDelayMs(this.options, index, n);
+  }
+
+  drainMoveDelayMs(index: number, n: number, retryAfterMs: number): number {
+    return drainMoveDelayMs(this.options, index, n, retryAfterMs);
+  }
+
+  emit(event: FleetEvent): void {
+    if (!this.#events) return;
+    this.#buffer.push(event);
+    if (this.#buffer.length >= EVENT_FLUSH_COUNT) this.#flush();
+  }
+
+  onConnectStart(): void {
+    this.#inFlight++;
+  }
+
+  onConnectSettled(): void {
+    this.#inFlight--;
+    if (this.#rampRate === 0) this.#pumpRamp();
+  }
+
+  onConnectFailed(): void {
+    this.#counts.connectErrors++;
+    this.onConnectSettled();
+  }
+
+  onWelcome(client: SimulatedClient, _previous: ClientState, latencyMs: number): void {
+    this.#inFlight--;
+    this.#counts.welcomes++;
+    this.#counts.connected++;
+    bump(this.#byInstance, client.instanceId ?? "unknown", 1);
+    bump(this.#byTarget, client.target ?? "unknown", 1);
+    this.#histograms.connect.recordMs(latencyMs);
+    this.#histogramsDirty = true;
+    if (this.#rampRate === 0) this.#pumpRamp();
+  }
+
+  onLeaveOpen(client: SimulatedClient): void {
+    this.#counts.connected--;
+    this.#counts.disconnects++;
+    bump(this.#byInstance, client.instanceId ?? "unknown", -1);
+    bump(this.#byTarget, client.target ?? "unknown", -1);
+  }
+
+  onAck(client: SimulatedClient, id: string, delivered: number): void {
+    const route = this.#pending.get(id);
+    this.#counts.acked++;
+    this.#counts.delivered += delivered;
+    const event: FleetEvent = { t: Date.now(), type: "message_acked", client: client.id.client, worker: this.worker, message_id: id, delivered };
+    if (route !== undefined) {
+      this.#settle(route);
+      const latencyMs = nowMs() - route.sentAt;
+      this.#histograms.ack.recordMs(latencyMs);
+      this.#histogramsDirty = true;
+      event.latency_ms = Math.round(latencyMs * 1000) / 1000;
+    }
+    this.emit(event);
+  }
+
+  onError(client: SimulatedClient, id: string | undefined, code: string, message: string): void {
+    this.#counts.errors++;
+    const event: FleetEvent = { t: Date.now(), type: "message_error", client: client.id.client, worker: this.worker, code, message: message.slice(0, 200) };
+    if (id !== undefined) {
+      event.message_id = id;
+      const route = this.#pending.get(id);
+      if (route !== undefined) this.#settle(route);
+    }
+    if (client.websocketId !== undefined) event.websocket_id = client.websocketId;
+    this.emit(event);
+  }
+
+  onReceived(client: SimulatedClient, id: string, from: string | undefined, sentAt: number | undefined): void {
+    this.#counts.received++;
+    const event: FleetEvent = { t: Date.now(), type: "message_received", client: client.id.client, worker: this.worker, message_id: id, session_id: client.id.session_id };
+    if (from !== undefined) event.from = from;
+    if (client.websocketId !== undefined) event.websocket_id = client.websocketId;
+    if (sentAt !== undefined) {
+      const latencyMs = Math.max(0, nowMs() - sentAt);
+      this.#histograms.delivery.recordMs(latencyMs);
+      this.#histogramsDirty = true;
+      event.latency_ms = Math.round(latencyMs * 1000) / 1000;
+    }
+    this.emit(event);
+  }
+
+  onSocketClosed(client: SimulatedClient, ws: WebSocket): void {
+    for (const route of this.#pending.values()) {
+      if (route.client === client && route.ws === ws) this.#abandon(route, "FLEET_SOCKET_CLOSED", "the sender's socket closed before the ack");
+    }
+  }
+
+  onStopped(client: SimulatedClient): void {
+    const remaining = this.#remaining;
+    if (remaining === undefined) return;
+    remaining.delete(client);
+    if (remaining.size === 0) this.#allStopped?.();
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------------------
+
+  /** Closes every socket with 1000 (terminating those that do not finish in time) and returns the final counters. */
+  stop(): Promise<WorkerStats> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  async #stop(): Promise<WorkerStats> {
+    this.stopping = true;
+    if (this.#rampTimer !== undefined) clearInterval(this.#rampTimer);
+    if (this.#messageTimer !== undefined) clearInterval(this.#messageTimer);
+    const remaining = new Set(this.#clients);
+    this.#remaining = remaining;
+    const allStopped = new Promise<void>((resolve) => (this.#allStopped = resolve));
+    for (const client of this.#clients) client.stop();
+    if (remaining.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([allStopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_CLOSE_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      for (const client of remaining) {
+        client.ws?.terminate();
+        client.old?.terminate();
+      }
+    }
+    for (const route of [...this.#pending.values()]) this.#abandon(route, "FLEET_STOPPED", "the fleet stopped before the ack");
+    clearInterval(this.#statsTimer);
+    clearInterval(this.#flushTimer);
+    this.#flush();
+    return this.#stats(true);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------------
+
+  #pumpRamp(): void {
+    if (this.stopping || this.#rampTimer === undefined) return;
+    const clients = this.#clients;
+    const max = this.options.maxConnectsInFlight;
+    let allowed = this.#rampRate > 0 ? Math.floor(((performance.now() - this.#rampStart) / 1_000) * this.#rampRate) + 1 - this.#nextToStart : Number.POSITIVE_INFINITY;
+    while (this.#nextToStart < clients.length && this.#inFlight < max && allowed > 0) {
+      const client = clients[this.#nextToStart++] as SimulatedClient;
+      allowed--;
+      if (client.state === ClientState.Idle) client.connect();
+    }
+    if (this.#nextToStart >= clients.length) {
+      clearInterval(this.#rampTimer);
+      this.#rampTimer = undefined;
+    }
+  }
+
+  #pumpMessages(): void {
+    if (this.stopping || this.#messageRate <= 0) return;
+    const elapsedS = (performance.now() - this.#messageStart) / 1_000;
+    let due = Math.floor(elapsedS * this.#messageRate) - this.#messagesDue;
+    if (due > this.#messageRate * MAX_BURST_S) {
+      // After a stall (GC, a busy core) drop the backlog rather than bursting it.
+      this.#messagesDue += due - Math.ceil(this.#messageRate * MAX_BURST_S);
+      due = Math.ceil(this.#messageRate * MAX_BURST_S);
+    }
+    for (; due > 0; due--) {
+      this.#messagesDue++;
+      const plan = this.#planner.next();
+      const sender = this.#byIndex.get(plan.sender) as SimulatedClient;
+      if (sender.state !== ClientState.Open || sender.ws === undefined) continue;
+      const peer = this.#byIndex.get(plan.peer) as SimulatedClient;
+      const to = routeTargetOf(plan.kind, peer.id, peer.websocketId);
+      const id = `m${this.worker}-${plan.k}`;
+      const sentAt = nowMs();
+      const ws = sender.ws;
+      if (!sender.sendRoute(id, to, sentAt, plan.k)) continue;
+      this.#pending.set(id, { sentAt, client: sender, ws, id });
+      sender.pending++;
+      this.#counts.sent++;
+      const event: FleetEvent = { t: Math.floor(sentAt), type: "message_sent", client: sender.id.client, worker: this.worker, session_id: sender.id.session_id, message_id: id, to };
+      if (sender.websocketId !== undefined) event.websocket_id = sender.websocketId;
+      if (sender.instanceId !== undefined) event.instance_id = sender.instanceId;
+      this.emit(event);
+    }
+  }
+
+  #settle(route: PendingRoute): void {
+    this.#pending.delete(route.id);
+    route.client.pending--;
+  }
+
+  #abandon(route: PendingRoute, code: string, message: string): void {
+    this.#settle(route);
+    this.#counts.errors++;
+    this.emit({ t: Date.now(), type: "message_error", client: route.client.id.client, worker: this.worker, message_id: route.id, code, message });
+  }
+
+  #flush(): void {
+    if (this.#buffer.length === 0) return;
+    const events = this.#buffer;
+    this.#buffer = [];
+    this.#send({ type: "events", events });
+  }
+
+  #stats(withHistograms: boolean): WorkerStats {
+    let reconnecting = 0;
+    let pending = 0;
+    for (const client of this.#clients) {
+      if (client.state === ClientState.Open || client.state === ClientState.Stopped) continue;
+      if (client.everWelcomed) reconnecting++;
+      else pending++;
+    }
+    const c = this.#counts;
+    const stats: WorkerStats = {
+      connected: c.connected,
+      byInstance: Object.fromEntries([...this.#byInstance].filter(([, n]) => n > 0)),
+      byTarget: Object.fromEntries([...this.#byTarget].filter(([, n]) => n > 0)),
+      reconnecting,
+      pending,
+      welcomes: c.welcomes,
+      disconnects: c.disconnects,
+      connectErrors: c.connectErrors,
+      sent: c.sent,
+      acked: c.acked,
+      received: c.received,
+      errors: c.errors,
+      delivered: c.delivered,
+    };
+    const now = performance.now();
+    if (withHistograms || (this.#histogramsDirty && now - this.#lastHistogramAt >= HISTOGRAM_INTERVAL_MS)) {
+      stats.histograms = { connect: this.#histograms.connect.encode(), ack: this.#histograms.ack.encode(), delivery: this.#histograms.delivery.encode() };
+      this.#histogramsDirty = false;
+      this.#lastHistogramAt = now;
+    }
+    try {
+      stats.rss = process.memoryUsage.rss();
+    } catch {
+      // At the open-files limit even this read fails; the counters still matter.
+    }
+    return stats;
+  }
+
+  #report(type: "stats"): void {
+    this.#flush();
+    this.#send({ type, stats: this.#stats(false) });
+  }
+
+}
+
+function bump(map: Map<string, number>, key: string, delta: number): void {
+  map.set(key, (map.get(key) ?? 0) + delta);
+}
+
+function runAsChildProcess(): void {
+  const send = (message: WorkerMessage, callback?: () => void): void => {
+    if (process.connected) process.send?.(message, undefined, {}, callback ? () => callback() : undefined);
+    else callback?.();
+  };
+  let worker: FleetWorker | undefined;
+  process.on("disconnect", () => {
+    // The parent is gone (stopped us, exited or crashed): the kernel closes our sockets as we exit.
+    process.exit(0);
+  });
+  process.on("uncaughtException", (error) => {
+    send({ type: "fatal", message: error.message, ...(error.stack !== undefined ? { stack: error.stack } : {}) }, () => process.exit(1));
+  });
+  process.on("message", (message: ParentMessage) => {
+    switch (message.type) {
+      case "init":
+        worker = new FleetWorker(message.worker, message.options, message.events, send);
+        send({ type: "ready", clients: worker.size });
+        return;
+      case "start":
+        worker?.start();
+        return;
+      case "set_rate":
+        worker?.setMessageRate(message.perSecond);
+        return;
+      case "set_targets":
+        worker?.setTargets(message.targets);
+        return;
+      case "stop":
+        if (worker === undefined) {
+          process.exit(0);
+        }
+        void worker.stop().then((stats) => send({ type: "stopped", stats }, () => process.exit(0)));
+        return;
+    }
+  });
+}
+
+if (process.send !== undefined && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runAsChildProcess();
+}
