@@ -360,8 +360,6 @@ export class GatewayServer implements AsyncDisposable {
   #unregister(record: ConnectionRecord): void {
     if (this.hasDefect("no-unregister")) return;
     const task = (async () => {
-      const current = await this.#registry.getConnection(record.tenant_id, record.session_id, record.websocket_id);
-      if (!current || current.instance_id !== this.instanceId) return;
       if (await this.#registry.unregister(record.tenant_id, record.session_id, record.websocket_id, { ifInstanceId: this.instanceId })) {
         this.metrics.unregistrations.inc();
       }
