@@ -97,12 +97,14 @@ return { 1, existed and 1 or 0, a, pl, ca, stale[1], stale[2], stale[3], stale[4
 
 /**
  * Unregister one connection of the caller's tenant.
- * KEYS[1] session index (routing only). ARGV: prefix, hashTags, full, now, tenant, session, websocket.
- * Returns `{0}` if absent, `{-1}` if another tenant's (left alone), else `{1, live, agent_type, pillar, instance, tenant}`.
+ * KEYS[1] session index (routing only). ARGV: prefix, hashTags, full, now, tenant, session, websocket,
+ * ifInstance ('' = any).
+ * Returns `{0}` if absent, `{-1}` if another tenant's or `{-2}` if held by another instance than ifInstance (both
+ * left alone), else `{1, live, agent_type, pillar, instance, tenant}`.
  */
 export const UNREGISTER_SCRIPT = `${HELPERS}
 local p, h, full, now = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
-local t, s, w = ARGV[5], ARGV[6], ARGV[7]
+local t, s, w, ifi = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local rk = k_conn(p, h, s, w)
 local si = k_sindex(p, h, s)
 local f = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'expires_at')
@@ -111,6 +113,7 @@ if not f[1] then
   return {0}
 end
 if f[1] ~= t then return {-1} end
+if ifi ~= '' and f[4] ~= ifi then return {-2} end
 redis.call('DEL', rk)
 redis.call('ZREM', si, w)
 redis.call('ZREMRANGEBYSCORE', si, '-inf', now)

@@ -147,14 +147,17 @@ export class MemoryConnectionRegistry implements ConnectionRegistry, AsyncDispos
     return result.sort((a, b) => (a.websocket_id < b.websocket_id ? -1 : a.websocket_id > b.websocket_id ? 1 : 0));
   }
 
-  async unregister(tenantId: string, sessionId: string, websocketId: string): Promise<boolean> {
+  async unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
     this.#assertOpen();
     assertId("tenantId", tenantId);
     assertId("sessionId", sessionId);
     assertId("websocketId", websocketId);
+    const ifInstanceId = options?.ifInstanceId;
+    if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
     const session = this.#sessions.get(sessionId);
     const entry = session?.get(websocketId);
     if (entry === undefined || entry.value.tenant_id !== tenantId) return false;
+    if (ifInstanceId !== undefined && entry.value.instance_id !== ifInstanceId) return false;
     session!.delete(websocketId);
     if (session!.size === 0) this.#sessions.delete(sessionId);
     if (this.#reverse.get(websocketId)?.value === sessionId) this.#reverse.delete(websocketId);

@@ -268,16 +268,18 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     return rows.flatMap((row) => parseRecord(row, now) ?? []).sort(byWebsocketId);
   }
 
-  async unregister(tenantId: string, sessionId: string, websocketId: string): Promise<boolean> {
+  async unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
     this.#assertOpen();
     assertId("tenantId", tenantId);
     assertId("sessionId", sessionId);
     assertId("websocketId", websocketId);
+    const ifInstanceId = options?.ifInstanceId;
+    if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
     const now = this.#now();
     const reply = await this.#call("unregister", () =>
       this.#client.trafficCopUnregister(
         this.keys.sessionIndex(sessionId),
-        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, tenantId, sessionId, websocketId,
+        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, tenantId, sessionId, websocketId, ifInstanceId ?? "",
       ),
     );
     if (reply[0] !== 1) return false;

@@ -1,0 +1,384 @@
+/**
+ * The contract suite of {@link ConnectionRegistry}, run against every implementation (memory, Redis standalone,
+ * Redis Cluster). Each test creates its own registries through the target, which isolates them (own key prefix).
+ * Where implementations differ by design (sharing between instances, persistence across a new instance), the target
+ * says which way it goes and the suite asserts that way.
+ */
+import { randomUUID } from "node:crypto";
+import { Cluster } from "ioredis";
+import { describe, expect, it, onTestFinished } from "vitest";
+import type { ConnectionRecord, ConnectionRegistry } from "../../src/registry/connection-registry.js";
+import type { RegistryKeys } from "../../src/registry/keys.js";
+import type { RedisClient } from "../../src/registry/redis-client.js";
+
+/** Options a test passes when it creates a registry. */
+export interface ContractRegistryOptions {
+  clock?: () => number;
+  connectionTtlMs?: number;
+  /** Reuse the namespace (Redis key prefix) of an earlier registry of the same test. */
+  namespace?: string;
+}
+
+/** A registry under test, with what the suite may inspect directly. */
+export interface ContractRegistry {
+  registry: ConnectionRegistry;
+  namespace: string;
+  /** Redis targets only: a plain client on the same Redis, and the registry's key builder. */
+  direct?: { client: RedisClient; keys: RegistryKeys };
+}
+
+/** One implementation the suite runs against. */
+export interface ContractTarget {
+  name: string;
+  /** Registry instances with the same namespace share their data (Redis) or not (memory). */
+  shared: boolean;
+  /** A new registry instance on the same namespace still sees earlier records (Redis) or not (memory). */
+  persistent: boolean;
+  create(options?: ContractRegistryOptions): Promise<ContractRegistry>;
+}
+
+/** A manual clock starting at the real time; `advance` moves it forward. */
+export function manualClock(start = Date.now()): { now: () => number; advance: (ms: number) => void } {
+  let current = start;
+  return { now: () => current, advance: (ms) => void (current += ms) };
+}
+
+/** A valid record; override any field. */
+export function makeRecord(overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {
+  const now = Date.now();
+  return {
+    websocket_id: `ws-${randomUUID()}`,
+    session_id: "session-1",
+    tenant_id: "tenant-a",
+    agent_type: "agent",
+    pillar: "pillar-1",
+    instance_id: "gw-1",
+    connected_at: now,
+    last_activity_at: now,
+    ...overrides,
+  };
+}
+
+/** Number of keys in Redis (summed over the masters of a cluster). */
+export async function countKeys(client: RedisClient): Promise<number> {
+  if (client instanceof Cluster) {
+    const sizes = await Promise.all(client.nodes("master").map((node) => node.dbsize()));
+    return sizes.reduce((sum, n) => sum + n, 0);
+  }
+  return client.dbsize();
+}
+
+/** Keys of one namespace, sorted (SCAN per master; tests only). */
+export async function listKeys(client: RedisClient, prefix: string): Promise<string[]> {
+  const nodes = client instanceof Cluster ? client.nodes("master") : [client];
+  const keys = await Promise.all(
+    nodes.map(async (node) => {
+      const found: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, batch] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+        cursor = next;
+        found.push(...batch);
+      } while (cursor !== "0");
+      return found;
+    }),
+  );
+  return keys.flat().sort();
+}
+
+const ids = (records: ConnectionRecord[]) => records.map((record) => record.websocket_id);
+
+/** Registers the contract suite for `target`. */
+export function defineRegistryContract(target: ContractTarget): void {
+  const open = async (options?: ContractRegistryOptions) => {
+    const created = await target.create(options);
+    onTestFinished(() => created.registry.close());
+    return created;
+  };
+
+  describe(`ConnectionRegistry contract: ${target.name}`, () => {
+    it("should register a connection and get it back with equal fields", async () => {
+      const { registry } = await open();
+      const record = makeRecord();
+      await registry.register(record);
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toEqual(record);
+      expect(await registry.getConnection("tenant-a", "session-1", "ws-absent")).toBeNull();
+      expect(await registry.getConnection("tenant-a", "session-absent", record.websocket_id)).toBeNull();
+    });
+
+    it("should find a connection by websocket id through the reverse index", async () => {
+      const { registry } = await open();
+      const record = makeRecord({ session_id: "s-rev" });
+      await registry.register(record);
+      expect(await registry.findConnection("tenant-a", record.websocket_id)).toEqual(record);
+      expect(await registry.getSessionIdOf("tenant-a", record.websocket_id)).toBe("s-rev");
+      expect(await registry.findConnection("tenant-a", "ws-absent")).toBeNull();
+      expect(await registry.getSessionIdOf("tenant-a", "ws-absent")).toBeNull();
+    });
+
+    it("should list a session's connections, filtered by agent type and/or pillar", async () => {
+      const { registry } = await open();
+      const a1 = makeRecord({ websocket_id: "w-1", agent_type: "a", pillar: "x" });
+      const a2 = makeRecord({ websocket_id: "w-2", agent_type: "a", pillar: "y" });
+      const b1 = makeRecord({ websocket_id: "w-3", agent_type: "b", pillar: "x" });
+      const other = makeRecord({ websocket_id: "w-4", session_id: "session-2" });
+      for (const record of [b1, a2, a1, other]) await registry.register(record);
+      expect(await registry.getSessionConnections("tenant-a", "session-1")).toEqual([a1, a2, b1]);
+      expect(ids(await registry.getSessionConnections("tenant-a", "session-1", { agent_type: "a" }))).toEqual(["w-1", "w-2"]);
+      expect(ids(await registry.getSessionConnections("tenant-a", "session-1", { pillar: "x" }))).toEqual(["w-1", "w-3"]);
+      expect(ids(await registry.getSessionConnections("tenant-a", "session-1", { agent_type: "a", pillar: "x" }))).toEqual(["w-1"]);
+      expect(await registry.getSessionConnections("tenant-a", "session-1", { agent_type: "c" })).toEqual([]);
+      expect(await registry.getSessionConnections("tenant-a", "session-3")).toEqual([]);
+    });
+
+    it("should unregister a connection once, removing it from every lookup", async () => {
+      const { registry } = await open();
+      const record = makeRecord();
+      const kept = makeRecord();
+      await registry.register(record);
+      await registry.register(kept);
+      expect(await registry.unregister("tenant-a", "session-1", record.websocket_id)).toBe(true);
+      expect(await registry.unregister("tenant-a", "session-1", record.websocket_id)).toBe(false);
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toBeNull();
+      expect(await registry.findConnection("tenant-a", record.websocket_id)).toBeNull();
+      expect(ids(await registry.getSessionConnections("tenant-a", "session-1"))).toEqual([kept.websocket_id]);
+      expect(ids(await registry.listInstanceConnections("gw-1"))).toEqual([kept.websocket_id]);
+      expect((await registry.counts()).total).toBe(1);
+    });
+
+    it("should unregister with ifInstanceId only while the record is held by that instance", async () => {
+      const { registry } = await open();
+      const record = makeRecord();
+      await registry.register(record);
+      await registry.repoint({ ...record, instance_id: "gw-2" });
+      expect(await registry.unregister("tenant-a", "session-1", record.websocket_id, { ifInstanceId: "gw-1" })).toBe(false);
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toMatchObject({ instance_id: "gw-2" });
+      expect(await registry.unregister("tenant-a", "session-1", record.websocket_id, { ifInstanceId: "gw-2" })).toBe(true);
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toBeNull();
+    });
+
+    it("should expire a record without heartbeat after its TTL (real TTL, polled)", async () => {
+      const { registry, direct } = await open();
+      const record = makeRecord({ session_id: "s-ttl" });
+      const live = makeRecord({ session_id: "s-ttl" });
+      await registry.register(record, { ttlMs: 300 });
+      await registry.register(live, { ttlMs: 60_000 });
+      expect(await registry.getConnection("tenant-a", "s-ttl", record.websocket_id)).toEqual(record);
+      await expect.poll(() => registry.getConnection("tenant-a", "s-ttl", record.websocket_id), { timeout: 5_000, interval: 50 }).toBeNull();
+      expect(ids(await registry.getSessionConnections("tenant-a", "s-ttl"))).toEqual([live.websocket_id]);
+      expect(await registry.findConnection("tenant-a", record.websocket_id)).toBeNull();
+      expect(ids(await registry.listInstanceConnections("gw-1"))).toEqual([live.websocket_id]);
+      expect((await registry.counts()).total).toBe(1);
+      if (direct) {
+        // A direct reader that honours the scores never takes the expired member for live.
+        const { client, keys } = direct;
+        const liveMin = `(${Date.now()}`;
+        for (const key of [keys.sessionIndex("s-ttl"), keys.agentTypeIndex("agent"), keys.pillarIndex("pillar-1"), keys.instanceIndex("gw-1"), keys.tenantIndex("tenant-a")]) {
+          expect(await client.zrangebyscore(key, liveMin, "+inf"), key).toEqual([live.websocket_id]);
+        }
+        expect(await client.exists(keys.connection("s-ttl", record.websocket_id))).toBe(0);
+        expect(await client.exists(keys.reverse(record.websocket_id))).toBe(0);
+      }
+    });
+
+    it("should refresh the TTL and activity on updateActivity", async () => {
+      const clock = manualClock();
+      const { registry } = await open({ clock: clock.now, connectionTtlMs: 10_000 });
+      const record = makeRecord();
+      await registry.register(record);
+      clock.advance(8_000);
+      expect(await registry.updateActivity("tenant-a", "session-1", record.websocket_id, record.last_activity_at + 8_000)).toBe(true);
+      clock.advance(8_000);
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toEqual({
+        ...record,
+        last_activity_at: record.last_activity_at + 8_000,
+      });
+      expect(await registry.updateActivity("tenant-b", "session-1", record.websocket_id)).toBe(false);
+      clock.advance(2_001);
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toBeNull();
+      expect(await registry.updateActivity("tenant-a", "session-1", record.websocket_id)).toBe(false);
+    });
+
+    it("should heartbeat many connections at once and report the missing ones", async () => {
+      const clock = manualClock();
+      const { registry } = await open({ clock: clock.now, connectionTtlMs: 10_000 });
+      const records = Array.from({ length: 60 }, (_, i) => makeRecord({ websocket_id: `w-${String(i).padStart(2, "0")}`, session_id: `s-${i % 7}` }));
+      for (const record of records) await registry.register(record);
+      await registry.unregister("tenant-a", "s-0", "w-00");
+      clock.advance(9_000);
+      const result = await registry.heartbeat([
+        ...records.map((record) => ({ session_id: record.session_id, websocket_id: record.websocket_id })),
+        { session_id: "s-1", websocket_id: "w-never" },
+      ]);
+      expect(result.refreshed).toBe(59);
+      expect(result.missing.sort()).toEqual(["w-00", "w-never"]);
+      clock.advance(9_000);
+      expect((await registry.counts()).total).toBe(59);
+      expect(await registry.findConnection("tenant-a", "w-59")).toMatchObject({ session_id: "s-3" });
+      expect(await registry.heartbeat([])).toEqual({ refreshed: 0, missing: [] });
+      clock.advance(1_001);
+      expect((await registry.counts()).total).toBe(0);
+      expect((await registry.heartbeat([{ session_id: "s-1", websocket_id: "w-01" }])).missing).toEqual(["w-01"]);
+    });
+
+    it("should repoint an existing connection to another instance, keeping its identity", async () => {
+      const { registry } = await open();
+      const record = makeRecord({ connected_at: 1_000, agent_type: "a" });
+      await registry.register(record);
+      const result = await registry.repoint({ ...record, instance_id: "gw-2", connected_at: 5_000, agent_type: "ignored", last_activity_at: 6_000 });
+      expect(result).toEqual({ existed: true, record: { ...record, instance_id: "gw-2", last_activity_at: 6_000 } });
+      expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toEqual(result.record);
+      expect(await registry.listInstanceConnections("gw-1")).toEqual([]);
+      expect(await registry.listInstanceConnections("gw-2")).toEqual([result.record]);
+      expect((await registry.counts()).byInstance).toEqual({ "gw-2": 1 });
+    });
+
+    it("should register the fallback when repointing a connection that is gone", async () => {
+      const { registry } = await open();
+      const fallback = makeRecord({ instance_id: "gw-3" });
+      expect(await registry.repoint(fallback)).toEqual({ existed: false, record: fallback });
+      expect(await registry.findConnection("tenant-a", fallback.websocket_id)).toEqual(fallback);
+    });
+
+    it("should keep a session to the tenant that created it", async () => {
+      const { registry } = await open();
+      const record = makeRecord({ session_id: "s-owned" });
+      await registry.register(record);
+      expect(await registry.getSessionTenant("s-owned")).toBe("tenant-a");
+      expect(await registry.getSessionTenant("s-unknown")).toBeNull();
+      const intruder = makeRecord({ session_id: "s-owned", tenant_id: "tenant-b" });
+      await expect(registry.register(intruder)).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      await expect(registry.repoint({ ...record, tenant_id: "tenant-b", instance_id: "gw-9" })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      // Nothing of the refused writes is visible, and the owner's record is untouched.
+      expect(await registry.findConnection("tenant-b", intruder.websocket_id)).toBeNull();
+      expect(await registry.findConnection("tenant-a", intruder.websocket_id)).toBeNull();
+      expect(await registry.getConnection("tenant-a", "s-owned", record.websocket_id)).toEqual(record);
+      expect(await registry.listInstanceConnections("gw-9")).toEqual([]);
+      expect((await registry.counts()).byTenant).toEqual({ "tenant-a": 1 });
+      // Another tenant's reads look exactly like absent data.
+      expect(await registry.getConnection("tenant-b", "s-owned", record.websocket_id)).toBeNull();
+      expect(await registry.findConnection("tenant-b", record.websocket_id)).toBeNull();
+      expect(await registry.getSessionIdOf("tenant-b", record.websocket_id)).toBeNull();
+      expect(await registry.getSessionConnections("tenant-b", "s-owned")).toEqual([]);
+      expect(await registry.getSessionState("tenant-b", "s-owned")).toEqual({});
+      expect(await registry.unregister("tenant-b", "s-owned", record.websocket_id)).toBe(false);
+      expect(await registry.getConnection("tenant-a", "s-owned", record.websocket_id)).toEqual(record);
+    });
+
+    it("should count live connections in total, per instance and per tenant", async () => {
+      const { registry } = await open();
+      await registry.register(makeRecord({ session_id: "s-1", instance_id: "gw-1" }));
+      await registry.register(makeRecord({ session_id: "s-1", instance_id: "gw-2" }));
+      await registry.register(makeRecord({ session_id: "s-2", instance_id: "gw-2", tenant_id: "tenant-b" }));
+      expect(await registry.counts()).toEqual({ total: 3, byInstance: { "gw-1": 1, "gw-2": 2 }, byTenant: { "tenant-a": 2, "tenant-b": 1 } });
+    });
+
+    it("should merge session state that outlives the session's connections", async () => {
+      const { registry } = await open();
+      const record = makeRecord({ session_id: "s-state" });
+      await registry.register(record);
+      await registry.updateSessionState("tenant-a", "s-state", { step: "1", cart: "x" });
+      await registry.updateSessionState("tenant-a", "s-state", { step: "2" });
+      await registry.unregister("tenant-a", "s-state", record.websocket_id);
+      expect(await registry.getSessionState("tenant-a", "s-state")).toEqual({ step: "2", cart: "x" });
+      await expect(registry.updateSessionState("tenant-b", "s-state", { step: "evil" })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      expect(await registry.getSessionState("tenant-a", "s-state")).toEqual({ step: "2", cart: "x" });
+      // A state write claims an unknown session for its tenant.
+      await registry.updateSessionState("tenant-b", "s-new", { a: "b" });
+      expect(await registry.getSessionTenant("s-new")).toBe("tenant-b");
+      await expect(registry.register(makeRecord({ session_id: "s-new" }))).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      expect(await registry.getSessionState("tenant-a", "s-unknown")).toEqual({});
+    });
+
+    it("should sweep expired members and keep answering the same", async () => {
+      const clock = manualClock();
+      const { registry, direct } = await open({ clock: clock.now, connectionTtlMs: 10_000 });
+      const gone = makeRecord({ instance_id: "gw-old", agent_type: "old" });
+      const kept = makeRecord();
+      await registry.register(gone);
+      clock.advance(5_000);
+      await registry.register(kept);
+      clock.advance(6_000);
+      expect(await registry.sweep()).toBeGreaterThan(0);
+      expect(await registry.sweep()).toBe(0);
+      expect(ids(await registry.getSessionConnections("tenant-a", "session-1"))).toEqual([kept.websocket_id]);
+      expect(await registry.counts()).toEqual({ total: 1, byInstance: { "gw-1": 1 }, byTenant: { "tenant-a": 1 } });
+      if (direct) {
+        const { client, keys } = direct;
+        expect(await client.zrange(keys.instanceIndex("gw-old"), "0", "-1")).toEqual([]);
+        expect(await client.zrange(keys.agentTypeIndex("old"), "0", "-1")).toEqual([]);
+        expect(await client.zrange(keys.indexNames("instance"), "0", "-1")).toEqual(["gw-1"]);
+      }
+    });
+
+    it("should reject bad input with REGISTRY_ERR_INVALID_ARGUMENT and write nothing", async () => {
+      const { registry, direct, namespace } = await open();
+      const before = direct ? await listKeys(direct.client, namespace) : [];
+      const r = makeRecord();
+      const cases: [string, () => Promise<unknown>][] = [
+        ["empty session id", () => registry.register({ ...r, session_id: "" })],
+        ["oversized websocket id", () => registry.register({ ...r, websocket_id: "w".repeat(129) })],
+        ["separator in session id", () => registry.register({ ...r, session_id: "a:b" })],
+        ["brace in session id", () => registry.register({ ...r, session_id: "{a}" })],
+        ["whitespace in tenant id", () => registry.register({ ...r, tenant_id: "t a" })],
+        ["control char in agent type", () => registry.register({ ...r, agent_type: "a\u0000" })],
+        ["missing pillar", () => registry.register({ ...r, pillar: undefined as unknown as string })],
+        ["negative connected_at", () => registry.register({ ...r, connected_at: -1 })],
+        ["zero TTL", () => registry.register(r, { ttlMs: 0 })],
+        ["negative TTL", () => registry.register(r, { ttlMs: -5 })],
+        ["fractional TTL", () => registry.register(r, { ttlMs: 1.5 })],
+        ["unknown filter", () => registry.getSessionConnections("tenant-a", "session-1", { instance_id: "gw-1" } as never)],
+        ["bad filter value", () => registry.getSessionConnections("tenant-a", "session-1", { agent_type: "a:b" })],
+        ["empty tenant on read", () => registry.getConnection("", "session-1", "w")],
+        ["bad heartbeat entry", () => registry.heartbeat([{ session_id: "s", websocket_id: "a b" }])],
+        ["bad heartbeat TTL", () => registry.heartbeat([{ session_id: "s", websocket_id: "w" }], { ttlMs: 0 })],
+        ["bad repoint", () => registry.repoint({ ...r, instance_id: "" })],
+        ["bad unregister", () => registry.unregister("tenant-a", "session-1", "")],
+        ["bad ifInstanceId", () => registry.unregister("tenant-a", "session-1", "w", { ifInstanceId: "{x}" })],
+        ["bad activity time", () => registry.updateActivity("tenant-a", "session-1", "w", Number.NaN)],
+        ["bad state value", () => registry.updateSessionState("tenant-a", "session-1", { a: 1 as unknown as string })],
+        ["bad instance id", () => registry.listInstanceConnections("gw 1")],
+      ];
+      for (const [name, call] of cases) {
+        await expect(call(), name).rejects.toMatchObject({ code: "REGISTRY_ERR_INVALID_ARGUMENT" });
+      }
+      if (direct) expect(await listKeys(direct.client, namespace)).toEqual(before);
+      expect((await registry.counts()).total).toBe(0);
+    });
+
+    it("should reject every call after close with REGISTRY_ERR_CLOSED, and close twice", async () => {
+      const { registry } = await open();
+      await registry.close();
+      await registry.close();
+      await expect(registry.register(makeRecord())).rejects.toMatchObject({ code: "REGISTRY_ERR_CLOSED" });
+      await expect(registry.getConnection("tenant-a", "s", "w")).rejects.toMatchObject({ code: "REGISTRY_ERR_CLOSED" });
+      await expect(registry.counts()).rejects.toMatchObject({ code: "REGISTRY_ERR_CLOSED" });
+    });
+
+    it(`should ${target.shared ? "share" : "not share"} connections between two registry instances`, async () => {
+      const first = await open();
+      const second = await open({ namespace: first.namespace });
+      const record = makeRecord();
+      await first.registry.register(record);
+      expect(await second.registry.getConnection("tenant-a", "session-1", record.websocket_id)).toEqual(target.shared ? record : null);
+      expect(await second.registry.findConnection("tenant-a", record.websocket_id)).toEqual(target.shared ? record : null);
+      expect((await second.registry.counts()).total).toBe(target.shared ? 1 : 0);
+    });
+
+    it(`should ${target.persistent ? "keep" : "lose"} connections across a new registry instance`, async () => {
+      const first = await open();
+      const record = makeRecord();
+      await first.registry.register(record);
+      await first.registry.updateSessionState("tenant-a", "session-1", { k: "v" });
+      await first.registry.close();
+      const next = await open({ namespace: first.namespace });
+      expect(await next.registry.getSessionConnections("tenant-a", "session-1")).toEqual(target.persistent ? [record] : []);
+      expect(await next.registry.getSessionState("tenant-a", "session-1")).toEqual(target.persistent ? { k: "v" } : {});
+    });
+  });
+}
+
+/** A fresh namespace for one registry. */
+export function freshNamespace(): string {
+  return `t${randomUUID().slice(0, 8)}`;
+}

@@ -1,0 +1,52 @@
+/** Contract targets of the registry: memory, and Redis (standalone or Cluster) on a server the test file started. */
+import type { StartedRedisCluster, StartedRedisServer } from "../../harness/runtime/redis-server.js";
+import { MemoryConnectionRegistry } from "../../src/registry/memory-connection-registry.js";
+import { createRedisClient, waitForRedisReady, type RedisClient } from "../../src/registry/redis-client.js";
+import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
+import { freshNamespace, type ContractRegistryOptions, type ContractTarget } from "./registry-contract.js";
+
+/** The in-memory registry: neither shared nor persistent. */
+export function memoryTarget(): ContractTarget {
+  return {
+    name: "memory",
+    shared: false,
+    persistent: false,
+    async create(options: ContractRegistryOptions = {}) {
+      return {
+        namespace: options.namespace ?? freshNamespace(),
+        registry: new MemoryConnectionRegistry({ clock: options.clock, connectionTtlMs: options.connectionTtlMs }),
+      };
+    },
+  };
+}
+
+/** Opens a ready client on a started server or cluster. */
+export async function openClient(redis: StartedRedisServer | StartedRedisCluster): Promise<RedisClient> {
+  const client = createRedisClient(redis.url, { cluster: "nodes" in redis });
+  try {
+    await waitForRedisReady(client, 10_000);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  return client;
+}
+
+/** The Redis registry on `getRedis()` (resolved lazily: the server starts in `beforeAll`); `direct` is a plain client on it. */
+export function redisTarget(name: string, getRedis: () => StartedRedisServer | StartedRedisCluster, getDirect: () => RedisClient): ContractTarget {
+  return {
+    name,
+    shared: true,
+    persistent: true,
+    async create(options: ContractRegistryOptions = {}) {
+      const namespace = options.namespace ?? freshNamespace();
+      const registry = new RedisConnectionRegistry(await openClient(getRedis()), {
+        keyPrefix: namespace,
+        closeClient: true,
+        clock: options.clock,
+        connectionTtlMs: options.connectionTtlMs,
+      });
+      return { namespace, registry, direct: { client: getDirect(), keys: registry.keys } };
+    },
+  };
+}
