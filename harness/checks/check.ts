@@ -1,0 +1,48 @@
+import type { RegistryReader } from "../recorder/registry-reader.js";
+import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
+
+/** Invariant names of DESIGN.md, as they appear in reports. */
+export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode";
+
+/** Bounds and thresholds the checks apply (set by the scenario's profile). */
+export interface CheckThresholds {
+  /** Longest a client may stay disconnected across a restart, in ms. */
+  reconnectBoundMs: number;
+  /** How long the registry may take to match the live connections once settled, in ms. */
+  settleBoundMs: number;
+  /** Least fraction of acknowledged deliveries that must reach their client (0..1). */
+  minDeliveryRatio: number;
+}
+
+/** What a check may read: the recorded history and Redis state read directly. */
+export interface CheckContext {
+  /** Every event of the run so far, in recorded order. */
+  events: readonly RunEvent[];
+  samples: readonly Sample[];
+  /** Reads the registry straight from Redis. */
+  registry: RegistryReader;
+  /** Ids of the instances whose process is up. */
+  liveInstances(): string[];
+  /** HTTP base URL per instance id. */
+  instanceUrls: Readonly<Record<string, string>>;
+  /** `AUTH_SECRET` of the SUT, to mint tokens for HTTP lookups. */
+  authSecret: string;
+  connectionTtlMs: number;
+  heartbeatIntervalMs: number;
+  thresholds: CheckThresholds;
+  /** Aborts a check that polls. */
+  signal?: AbortSignal;
+}
+
+/** A check: a function of the history and of Redis state. It returns a result; it throws only on harness failures. */
+export type Check = (context: CheckContext) => Promise<CheckResult>;
+
+/** The first `n` items, for evidence. */
+export function firstOf<T>(items: Iterable<T>, n = 10): T[] {
+  const out: T[] = [];
+  for (const item of items) {
+    if (out.length >= n) break;
+    out.push(item);
+  }
+  return out;
+}

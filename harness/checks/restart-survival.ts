@@ -1,0 +1,86 @@
+import type { CheckResult } from "../report/run-result.js";
+import { firstOf, type Check } from "./check.js";
+import { buildClientHistories, connectedAt, currentSocket } from "./client-history.js";
+
+const RESTART_KINDS = new Set(["kill_instance", "stop_instance", "restart_instance", "rolling_restart"]);
+
+/**
+ * `restart-survival`: every client connected before the first restart is connected again within
+ * `reconnectBoundMs` of each drop, with the same websocket_id and session, registered exactly once in Redis, on a
+ * live instance (the one the client is on).
+ */
+export const restartSurvival: Check = async (context) => {
+  const t0 = Date.now();
+  const restarts = context.events.filter((e) => e.source === "fault" && e.type === "fault_start" && RESTART_KINDS.has(e.kind as string));
+  const bound = context.thresholds.reconnectBoundMs;
+  const result = (pass: boolean, actual: unknown, evidence: unknown): CheckResult => ({
+    name: "restart-survival",
+    pass,
+    expected: { every_client_back_within_ms: bound, same_websocket_id_and_session: true, registered_exactly_once_on_live_instance: true },
+    actual,
+    evidence,
+    duration_ms: Date.now() - t0,
+  });
+  if (restarts.length === 0) return result(false, { restarts: 0 }, { reason: "the run has no restart fault, so nothing shows that connections survive one" });
+  const windowStart = restarts[0]!.t;
+  const histories = buildClientHistories(context.events);
+  const state = await context.registry.read();
+  const live = new Set(context.liveInstances());
+  const recordsByWs = new Map<string, typeof state.records>();
+  for (const record of state.records) {
+    const list = recordsByWs.get(record.websocket_id) ?? [];
+    list.push(record);
+    recordsByWs.set(record.websocket_id, list);
+  }
+  const failures: { client: string; reason: string; [k: string]: unknown }[] = [];
+  let before = 0;
+  let dropped = 0;
+  let resumed = 0;
+  let maxOutageMs = 0;
+  for (const history of histories.values()) {
+    const was = connectedAt(history, windowStart);
+    if (!was) continue;
+    before++;
+    const fail = (reason: string, detail: Record<string, unknown> = {}) => failures.push({ client: history.client, reason, websocket_id: was.websocket_id, ...detail });
+    const outages = history.outages.filter((o) => (o.to ?? Number.POSITIVE_INFINITY) >= windowStart);
+    if (outages.length > 0) dropped++;
+    const longest = Math.max(0, ...outages.map((o) => (o.to ?? Date.now()) - o.from));
+    maxOutageMs = Math.max(maxOutageMs, longest);
+    const now = currentSocket(history);
+    if (!now) {
+      fail("not connected at the end");
+      continue;
+    }
+    if (longest > bound) fail("reconnected too late", { outage_ms: longest });
+    const later = history.sockets.filter((s) => s.opened > windowStart);
+    if (later.some((s) => s.resumed)) resumed++;
+    const changed = later.find((s) => s.websocket_id !== was.websocket_id || s.session_id !== was.session_id);
+    if (changed) {
+      fail("identity changed", { new_websocket_id: changed.websocket_id, new_session_id: changed.session_id });
+      continue;
+    }
+    const records = recordsByWs.get(was.websocket_id) ?? [];
+    if (records.length !== 1) {
+      fail(records.length === 0 ? "no record in Redis" : "registered more than once", { records: records.map((r) => r.key) });
+      continue;
+    }
+    const record = records[0]!;
+    if (record.session_id !== was.session_id) fail("record in another session", { record_session: record.session_id });
+    const instance = record.fields.instance_id;
+    if (!instance || !live.has(instance)) fail("record on a dead instance", { instance_id: instance });
+    else if (instance !== now.instance_id) fail("record points at another instance than the client's", { record_instance: instance, client_instance: now.instance_id });
+  }
+  const failed = new Set(failures.map((f) => f.client));
+  return result(
+    before > 0 && failures.length === 0,
+    { clients_before: before, dropped, resumed, survived: before - failed.size, failed: failed.size, max_outage_ms: maxOutageMs },
+    {
+      restarts: restarts.map((r) => ({ t: r.t, description: r.description })),
+      live_instances: [...live],
+      records_in_redis: state.records.length,
+      session_state: "not exercised: the fleet keeps no session state",
+      failures: firstOf(failures),
+      ...(before === 0 ? { reason: "no client was connected when the first restart began" } : {}),
+    },
+  );
+};

@@ -1,0 +1,207 @@
+import type { Clock } from "../common/clock.js";
+import { SYSTEM_CLOCK } from "../common/clock.js";
+import { createLogger } from "../common/logger.js";
+import { HarnessError } from "../errors.js";
+import type { ProcessExit } from "../runtime/gateway-process.js";
+import { describeFault, type Fault } from "./fault.js";
+import type { ToxiproxyProxy, ToxicSpec } from "./toxiproxy-faults.js";
+
+/** A fault whose instance selector has been resolved (with the run's seed) to concrete instance ids. */
+export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for Redis-wide faults. */ targets: string[] };
+
+/** What the runner needs of a topology (the local runtime implements it; a container runtime will too). */
+export interface FaultTarget {
+  killInstance(id: string): Promise<ProcessExit>;
+  stopInstance(id: string): Promise<ProcessExit>;
+  startInstance(id: string): Promise<unknown>;
+  restartRedis(): Promise<void>;
+  proxiesOf(id: string): readonly ToxiproxyProxy[];
+  instance(id: string): { wsUrl: string };
+}
+
+/** A bounded WebSocket connection flood (provided by harness/load). */
+export type ConnectionFloodDriver = (options: { targets: string[]; connections: number; ratePerSecond: number; durationMs: number; signal: AbortSignal }) => Promise<Record<string, unknown>>;
+
+/** A fault interval event, as recorded. */
+export interface FaultEvent {
+  t: number;
+  type: "fault_start" | "fault_end";
+  /** `f1`, `f2`, ... in schedule order. */
+  fault_id: string;
+  kind: Fault["kind"];
+  targets: string[];
+  description: string;
+  /** `fault_end`: whether the fault ran as asked (a SIGTERM drain that did not exit 0 is `false`). */
+  ok?: boolean;
+  error?: { code?: string; message: string };
+  duration_ms?: number;
+  detail?: Record<string, unknown>;
+}
+
+/** Options of {@link FaultRunner}. */
+export interface FaultRunnerOptions {
+  target: FaultTarget;
+  onEvent: (event: FaultEvent) => void;
+  clock?: Clock;
+  connectionFlood?: ConnectionFloodDriver;
+}
+
+/** Runs faults against a topology, each as an interval with start and end events. */
+export class FaultRunner {
+  readonly #options: FaultRunnerOptions;
+  readonly #clock: Clock;
+  readonly #active = new Map<string, string>();
+  readonly #log = createLogger("harness:faults");
+  #count = 0;
+
+  constructor(options: FaultRunnerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+  }
+
+  /** Descriptions of the faults currently in effect, by fault id. */
+  active(): Record<string, string> {
+    return Object.fromEntries(this.#active);
+  }
+
+  /**
+   * Runs one fault to its end: injects it, holds it for its duration, heals it. Resolves with the end event;
+   * a fault that could not be applied as asked yields `ok: false` (a result, not an exception), except
+   * harness failures (`HARNESS_ERR_TOXIPROXY`, ...), which reject. Aborting `signal` heals at once.
+   */
+  async run(fault: ResolvedFault, signal?: AbortSignal): Promise<FaultEvent> {
+    const faultId = `f${++this.#count}`;
+    const description = describeFault({ ...fault, ...(fault.targets.length > 0 && "target" in fault ? { target: fault.targets.join(",") } : {}) } as Fault);
+    const base = { fault_id: faultId, kind: fault.kind, targets: fault.targets, description };
+    const t0 = this.#clock.now();
+    this.#active.set(faultId, description);
+    this.#options.onEvent({ t: t0, type: "fault_start", ...base });
+    this.#log("start", { faultId, description });
+    let ok = true;
+    let error: FaultEvent["error"];
+    let detail: Record<string, unknown> | undefined;
+    try {
+      detail = await this.#apply(fault, faultId, signal);
+    } catch (caught) {
+      const code = (caught as { code?: string }).code;
+      if (code === "HARNESS_ERR_INSTANCE_STOP_FAILED" || code === "HARNESS_ERR_PROCESS_EXITED" || code === "HARNESS_ERR_INSTANCE_START_TIMEOUT") {
+        ok = false;
+        error = { code, message: (caught as Error).message };
+      } else {
+        this.#end(base, t0, false, { ...(code ? { code } : {}), message: (caught as Error).message }, undefined);
+        throw caught;
+      }
+    }
+    return this.#end(base, t0, ok, error, detail);
+  }
+
+  #end(base: Omit<FaultEvent, "t" | "type">, t0: number, ok: boolean, error: FaultEvent["error"], detail: Record<string, unknown> | undefined): FaultEvent {
+    const t = this.#clock.now();
+    this.#active.delete(base.fault_id);
+    const event: FaultEvent = { t, type: "fault_end", ...base, ok, duration_ms: t - t0, ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
+    this.#options.onEvent(event);
+    this.#log("end", { faultId: base.fault_id, ok });
+    return event;
+  }
+
+  async #hold(ms: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#clock.sleep(ms, signal);
+    } catch {
+      // Aborted: heal now (the caller sees the abort through its own signal).
+    }
+  }
+
+  async #withToxics(ids: string[], faultId: string, toxics: Omit<ToxicSpec, "name">[], durationMs: number, signal?: AbortSignal): Promise<void> {
+    const proxies = ids.flatMap((id) => this.#options.target.proxiesOf(id));
+    const added: { proxy: ToxiproxyProxy; name: string }[] = [];
+    try {
+      for (const proxy of proxies) {
+        for (const [n, toxic] of toxics.entries()) {
+          const name = `${faultId}-${toxic.type}-${n}`;
+          await proxy.addToxic({ ...toxic, name });
+          added.push({ proxy, name });
+        }
+      }
+      await this.#hold(durationMs, signal);
+    } finally {
+      const healed = await Promise.allSettled(added.map(({ proxy, name }) => proxy.removeToxic(name)));
+      const failed = healed.find((result) => result.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+  }
+
+  async #apply(fault: ResolvedFault, faultId: string, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    const target = this.#options.target;
+    const exits: Record<string, ProcessExit> = {};
+    switch (fault.kind) {
+      case "kill_instance":
+        for (const id of fault.targets) exits[id] = await target.killInstance(id);
+        return { exits };
+      case "stop_instance":
+        for (const id of fault.targets) exits[id] = await target.stopInstance(id);
+        return { exits };
+      case "start_instance":
+        for (const id of fault.targets) await target.startInstance(id);
+        return undefined;
+      case "restart_instance":
+      case "rolling_restart": {
+        const mode = fault.mode;
+        const pause = fault.kind === "restart_instance" ? fault.downMs : 0;
+        for (const [i, id] of fault.targets.entries()) {
+          if (fault.kind === "rolling_restart" && i > 0 && fault.pauseMs > 0) await this.#hold(fault.pauseMs, signal);
+          exits[id] = mode === "kill" ? await target.killInstance(id) : await target.stopInstance(id);
+          if (pause > 0) await this.#hold(pause, signal);
+          await target.startInstance(id);
+        }
+        return { exits };
+      }
+      case "partition": {
+        if (fault.form === "disable") {
+          const proxies = fault.targets.flatMap((id) => target.proxiesOf(id));
+          try {
+            for (const proxy of proxies) await proxy.setEnabled(false);
+            await this.#hold(fault.durationMs, signal);
+          } finally {
+            for (const proxy of proxies) await proxy.setEnabled(true);
+          }
+          return undefined;
+        }
+        const toxic: Omit<ToxicSpec, "name"> =
+          fault.form === "blackhole" ? { type: "timeout", attributes: { timeout: 0 } } : { type: "reset_peer", attributes: { timeout: 0 } };
+        await this.#withToxics(fault.targets, faultId, [{ ...toxic, stream: "upstream" }, { ...toxic, stream: "downstream" }], fault.durationMs, signal);
+        return undefined;
+      }
+      case "latency":
+        await this.#withToxics(fault.targets, faultId, [{ type: "latency", stream: "downstream", attributes: { latency: fault.latencyMs, jitter: fault.jitterMs } }], fault.durationMs, signal);
+        return undefined;
+      case "bandwidth":
+        await this.#withToxics(
+          fault.targets,
+          faultId,
+          [
+            { type: "bandwidth", stream: "upstream", attributes: { rate: fault.rateKbps } },
+            { type: "bandwidth", stream: "downstream", attributes: { rate: fault.rateKbps } },
+          ],
+          fault.durationMs,
+          signal,
+        );
+        return undefined;
+      case "redis_restart":
+        await target.restartRedis();
+        return undefined;
+      case "connection_flood": {
+        const flood = this.#options.connectionFlood;
+        if (!flood) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "connection_flood needs a connection flood driver (harness/load) and none was given to the fault runner");
+        const controller = new AbortController();
+        const onAbort = () => controller.abort(signal?.reason);
+        signal?.addEventListener("abort", onAbort, { once: true });
+        try {
+          return await flood({ targets: fault.targets.map((id) => target.instance(id).wsUrl), connections: fault.connections, ratePerSecond: fault.ratePerSecond, durationMs: fault.durationMs, signal: controller.signal });
+        } finally {
+          signal?.removeEventListener("abort", onAbort);
+        }
+      }
+    }
+  }
+}

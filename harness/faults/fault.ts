@@ -1,0 +1,125 @@
+/**
+ * Faults as data: a scenario step names a fault with a factory (`Fault.killInstance()`, `Fault.partition()`, ...);
+ * the engine resolves its instance selector with the run's seed and runs it through {@link FaultRunner}. Every
+ * fault is an interval on the run's timeline (`fault_start` / `fault_end` events).
+ */
+
+/**
+ * Which instance(s) a fault hits:
+ * - an instance id (`"gw-2"`);
+ * - `"random"`: one instance picked with the run's seed;
+ * - `"distinct"`: one instance picked with the seed among those no earlier fault of the run has picked
+ *   (e.g. kill one, then SIGTERM another);
+ * - `"all"`: every instance.
+ */
+export type InstanceSelector = string;
+
+/** Form of a Redis partition through the proxy. */
+export type PartitionForm =
+  /** Proxy disabled: connections cut, new ones refused. */
+  | "disable"
+  /** `timeout` toxic with timeout 0: a black hole; sockets stay open, nothing gets through. */
+  | "blackhole"
+  /** `reset_peer` toxic: connections reset (TCP RST). */
+  | "reset";
+
+/** Every fault the harness injects. `durationMs` faults heal by themselves after that time. */
+export type Fault =
+  | { kind: "kill_instance"; target: InstanceSelector }
+  | { kind: "stop_instance"; target: InstanceSelector }
+  | { kind: "start_instance"; target: InstanceSelector }
+  | { kind: "restart_instance"; target: InstanceSelector; mode: "kill" | "stop"; downMs: number }
+  | { kind: "rolling_restart"; mode: "kill" | "stop"; pauseMs: number }
+  | { kind: "partition"; target: InstanceSelector; form: PartitionForm; durationMs: number }
+  | { kind: "latency"; target: InstanceSelector; latencyMs: number; jitterMs: number; durationMs: number }
+  | { kind: "bandwidth"; target: InstanceSelector; rateKbps: number; durationMs: number }
+  | { kind: "redis_restart" }
+  | { kind: "connection_flood"; target: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number };
+
+/** The kinds of {@link Fault}. */
+export type FaultKind = Fault["kind"];
+
+function positive(name: string, value: number, allowZero = false): number {
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) throw new TypeError(`${name} must be a ${allowZero ? "non-negative" : "positive"} number (got ${value})`);
+  return value;
+}
+
+/** Factories of {@link Fault} values; they validate their arguments and return frozen data. */
+export const Fault = Object.freeze({
+  /** SIGKILL one instance (a crash: it unregisters nothing). */
+  killInstance(target: InstanceSelector = "random"): Fault {
+    return Object.freeze({ kind: "kill_instance", target });
+  },
+  /** SIGTERM one instance: it drains (reconnect notices, close 1012) and must exit with code 0. */
+  stopInstance(target: InstanceSelector = "random"): Fault {
+    return Object.freeze({ kind: "stop_instance", target });
+  },
+  /** Start a stopped or killed instance again on its port; `"killed"`-style selectors resolve to an id. */
+  startInstance(target: InstanceSelector): Fault {
+    return Object.freeze({ kind: "start_instance", target });
+  },
+  /** Kill or stop an instance, keep it down `downMs`, start it again on the same port. @default mode "stop", downMs 0 */
+  restartInstance(options: { target?: InstanceSelector; mode?: "kill" | "stop"; downMs?: number } = {}): Fault {
+    return Object.freeze({ kind: "restart_instance", target: options.target ?? "random", mode: options.mode ?? "stop", downMs: positive("downMs", options.downMs ?? 0, true) });
+  },
+  /** A rolling deploy: restart every instance in turn, each ready before the next goes down. @default mode "stop", pauseMs 0 */
+  rollingRestart(options: { mode?: "kill" | "stop"; pauseMs?: number } = {}): Fault {
+    return Object.freeze({ kind: "rolling_restart", mode: options.mode ?? "stop", pauseMs: positive("pauseMs", options.pauseMs ?? 0, true) });
+  },
+  /** Cut instance(s) off Redis through their proxy for `durationMs`. @default target "all", form "disable" */
+  partition(options: { target?: InstanceSelector; form?: PartitionForm; durationMs: number }): Fault {
+    return Object.freeze({ kind: "partition", target: options.target ?? "all", form: options.form ?? "disable", durationMs: positive("durationMs", options.durationMs) });
+  },
+  /** Add latency ± jitter (ms) between instance(s) and Redis, both directions. @default target "all", jitterMs 0 */
+  latency(options: { target?: InstanceSelector; latencyMs: number; jitterMs?: number; durationMs: number }): Fault {
+    return Object.freeze({
+      kind: "latency",
+      target: options.target ?? "all",
+      latencyMs: positive("latencyMs", options.latencyMs),
+      jitterMs: positive("jitterMs", options.jitterMs ?? 0, true),
+      durationMs: positive("durationMs", options.durationMs),
+    });
+  },
+  /** Limit the bandwidth between instance(s) and Redis to `rateKbps` KB/s, both directions. @default target "all" */
+  bandwidth(options: { target?: InstanceSelector; rateKbps: number; durationMs: number }): Fault {
+    return Object.freeze({ kind: "bandwidth", target: options.target ?? "all", rateKbps: positive("rateKbps", options.rateKbps), durationMs: positive("durationMs", options.durationMs) });
+  },
+  /** Restart Redis with data loss (SIGKILL, then a fresh empty server on the same port). */
+  redisRestart(): Fault {
+    return Object.freeze({ kind: "redis_restart" });
+  },
+  /** A bounded flood of WebSocket connects against instance(s). @default target "all" */
+  connectionFlood(options: { target?: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number }): Fault {
+    return Object.freeze({
+      kind: "connection_flood",
+      target: options.target ?? "all",
+      connections: positive("connections", options.connections),
+      ratePerSecond: positive("ratePerSecond", options.ratePerSecond),
+      durationMs: positive("durationMs", options.durationMs),
+    });
+  },
+});
+
+/** A one-line human description of a fault, e.g. `kill_instance gw-2`. */
+export function describeFault(fault: Fault): string {
+  switch (fault.kind) {
+    case "kill_instance":
+    case "stop_instance":
+    case "start_instance":
+      return `${fault.kind} ${fault.target}`;
+    case "restart_instance":
+      return `restart_instance ${fault.target} (${fault.mode}, down ${fault.downMs}ms)`;
+    case "rolling_restart":
+      return `rolling_restart (${fault.mode})`;
+    case "partition":
+      return `partition ${fault.target} (${fault.form}, ${fault.durationMs}ms)`;
+    case "latency":
+      return `latency ${fault.target} (${fault.latencyMs}±${fault.jitterMs}ms, ${fault.durationMs}ms)`;
+    case "bandwidth":
+      return `bandwidth ${fault.target} (${fault.rateKbps}KB/s, ${fault.durationMs}ms)`;
+    case "redis_restart":
+      return "redis_restart";
+    case "connection_flood":
+      return `connection_flood ${fault.target} (${fault.connections} at ${fault.ratePerSecond}/s)`;
+  }
+}

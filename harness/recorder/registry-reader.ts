@@ -1,0 +1,192 @@
+import { Cluster, Redis } from "ioredis";
+import { createKeySchema, type KeySchema } from "../common/key-schema.js";
+
+const SCAN_COUNT = 1_000;
+const COMMAND_TIMEOUT_MS = 2_000;
+
+/** One connection record as found in Redis. */
+export interface RegistryRecord {
+  key: string;
+  session_id: string;
+  websocket_id: string;
+  /** The hash's fields as stored (strings). */
+  fields: Record<string, string>;
+  /** Remaining TTL in ms (-1 none, -2 gone). */
+  ttl_ms: number;
+}
+
+/** One member of an index sorted set; `expires_at` is its score (epoch ms). */
+export interface IndexMember {
+  member: string;
+  expires_at: number;
+}
+
+/** The whole registry as stored in Redis at one moment (read key family by key family, not atomically). */
+export interface RegistryState {
+  /** Epoch ms when the read started. */
+  t: number;
+  records: RegistryRecord[];
+  sessionIndexes: Record<string, IndexMember[]>;
+  agentTypeIndexes: Record<string, IndexMember[]>;
+  pillarIndexes: Record<string, IndexMember[]>;
+  /** websocket id → session id (reverse index). */
+  reverse: Record<string, string>;
+  /** Keys under the prefix that match no family of the schema (session state, liveness keys, ...). */
+  otherKeys: number;
+}
+
+/** Sizes of the registry, cheap enough to sample every second. */
+export interface RegistryCounts {
+  records: number;
+  session_index_members: number;
+  agent_type_index_members: number;
+  pillar_index_members: number;
+  reverse_keys: number;
+  /** Records per `instance_id`. */
+  by_instance: Record<string, number>;
+}
+
+/** Options of {@link RegistryReader}. */
+export interface RegistryReaderOptions {
+  /** Redis nodes, read directly (never through a fault proxy). */
+  nodes: { host: string; port: number }[];
+  /** Whether the nodes form a Redis Cluster. */
+  cluster: boolean;
+  /** Key prefix of the SUT. @default "traffic_cop" */
+  keyPrefix?: string;
+}
+
+/**
+ * Reads a SUT's registry straight from Redis through the key schema of DESIGN.md (re-derived on the harness side).
+ * The recorder samples its counts; checks read the full state. `close()` is idempotent.
+ */
+export class RegistryReader implements AsyncDisposable {
+  readonly keys: KeySchema;
+  readonly #client: Redis | Cluster;
+  #closed = false;
+
+  constructor(options: RegistryReaderOptions) {
+    this.keys = createKeySchema(options.keyPrefix);
+    const common = { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: true } as const;
+    this.#client = options.cluster
+      ? new Cluster(options.nodes, { redisOptions: common })
+      : new Redis({ ...common, host: options.nodes[0]!.host, port: options.nodes[0]!.port, retryStrategy: () => 100 });
+    // Errors surface on the commands; an unhandled 'error' event would crash the harness during a Redis restart.
+    this.#client.on("error", () => undefined);
+  }
+
+  /** Round-trip time of a PING in ms. */
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.#client.ping();
+    return performance.now() - t0;
+  }
+
+  async #scanAll(pattern: string): Promise<string[]> {
+    const masters: Redis[] = this.#client instanceof Cluster ? this.#client.nodes("master") : [this.#client];
+    const keys: string[] = [];
+    for (const node of masters) {
+      let cursor = "0";
+      do {
+        const [next, batch] = await node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== "0");
+    }
+    return keys;
+  }
+
+  #classify(keys: string[]) {
+    const out = { records: [] as { key: string; sessionId: string; websocketId: string }[], session: [] as [string, string][], agent: [] as [string, string][], pillar: [] as [string, string][], reverse: [] as [string, string][], other: 0 };
+    for (const key of keys) {
+      const connection = this.keys.parseConnection(key);
+      if (connection) {
+        out.records.push({ key, ...connection });
+        continue;
+      }
+      let id: string | null;
+      if ((id = this.keys.parseMiddle(key, "session")) !== null) out.session.push([id, key]);
+      else if ((id = this.keys.parseMiddle(key, "agent_type")) !== null) out.agent.push([id, key]);
+      else if ((id = this.keys.parseMiddle(key, "pillar")) !== null) out.pillar.push([id, key]);
+      else if ((id = this.keys.parseMiddle(key, "websocket")) !== null) out.reverse.push([id, key]);
+      else out.other++;
+    }
+    return out;
+  }
+
+  // Commands one by one through auto-grouped promises: works alike for standalone and cluster (keys span slots).
+  async #each<T>(items: string[], command: (key: string) => Promise<T>): Promise<T[]> {
+    return Promise.all(items.map(command));
+  }
+
+  /** Sizes of every key family, and records per instance. */
+  async counts(): Promise<RegistryCounts> {
+    const c = this.#classify(await this.#scanAll(`${this.keys.prefix}:*`));
+    const zcards = async (list: [string, string][]) => (await this.#each(list.map(([, key]) => key), (key) => this.#client.zcard(key))).reduce((a, b) => a + b, 0);
+    const instances = await this.#each(c.records.map((r) => r.key), (key) => this.#client.hget(key, "instance_id"));
+    const byInstance: Record<string, number> = {};
+    for (const instance of instances) if (instance !== null) byInstance[instance] = (byInstance[instance] ?? 0) + 1;
+    return {
+      records: c.records.length,
+      session_index_members: await zcards(c.session),
+      agent_type_index_members: await zcards(c.agent),
+      pillar_index_members: await zcards(c.pillar),
+      reverse_keys: c.reverse.length,
+      by_instance: byInstance,
+    };
+  }
+
+  /** The whole registry. */
+  async read(): Promise<RegistryState> {
+    const t = Date.now();
+    const c = this.#classify(await this.#scanAll(`${this.keys.prefix}:*`));
+    const records = await Promise.all(
+      c.records.map(async (r) => ({
+        key: r.key,
+        session_id: r.sessionId,
+        websocket_id: r.websocketId,
+        fields: await this.#client.hgetall(r.key),
+        ttl_ms: await this.#client.pttl(r.key),
+      })),
+    );
+    const members = async (list: [string, string][]) => {
+      const out: Record<string, IndexMember[]> = {};
+      await Promise.all(
+        list.map(async ([id, key]) => {
+          const flat = (await this.#client.zrange(key, "0", "-1", "WITHSCORES")) as string[];
+          const entries: IndexMember[] = [];
+          for (let i = 0; i < flat.length; i += 2) entries.push({ member: flat[i]!, expires_at: Number(flat[i + 1]) });
+          out[id] = entries;
+        }),
+      );
+      return out;
+    };
+    const reverse: Record<string, string> = {};
+    await Promise.all(
+      c.reverse.map(async ([id, key]) => {
+        const value = await this.#client.get(key);
+        if (value !== null) reverse[id] = value;
+      }),
+    );
+    return {
+      t,
+      records: records.filter((record) => Object.keys(record.fields).length > 0),
+      sessionIndexes: await members(c.session),
+      agentTypeIndexes: await members(c.agent),
+      pillarIndexes: await members(c.pillar),
+      reverse,
+      otherKeys: c.other,
+    };
+  }
+
+  /** Closes the connection(s). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.disconnect();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
