@@ -322,57 +322,60 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   async #heartbeat(entries: HeartbeatEntry[], ttl: number, tenant: string, now: number): Promise<HeartbeatResult> {
     if (entries.length === 0) return { refreshed: 0, missing: [] };
     const exp = now + ttl;
-    const groups: HeartbeatEntry[][] = [];
+    // Groups hold positions into `entries`, so `missing` keeps the callers' order whatever the grouping.
+    const groups: number[][] = [];
     const size = this.options.heartbeatBatchSize;
     if (this.#full) {
-      for (let i = 0; i < entries.length; i += size) groups.push(entries.slice(i, i + size));
+      for (let i = 0; i < entries.length; i += size) groups.push(entries.slice(i, i + size).map((_, k) => i + k));
     } else {
-      const bySession = new Map<string, HeartbeatEntry[]>();
-      for (const entry of entries) {
+      const bySession = new Map<string, number[]>();
+      entries.forEach((entry, position) => {
         const group = bySession.get(entry.session_id);
         if (group === undefined || group.length >= size) {
-          const fresh = [entry];
+          const fresh = [position];
           bySession.set(entry.session_id, fresh);
           groups.push(fresh);
         } else {
-          group.push(entry);
+          group.push(position);
         }
-      }
+      });
     }
     const replies = await this.#call("heartbeat", () =>
       Promise.all(
         groups.map((group) =>
           this.#client.trafficCopHeartbeat(
-            this.keys.sessionIndex(group[0]!.session_id),
+            this.keys.sessionIndex(entries[group[0]!]!.session_id),
             this.keys.prefix, this.#h, this.#full ? "1" : "0", now, ttl, exp, this.#sessionOwnerTtl(ttl), tenant,
-            ...group.flatMap((entry) => [entry.session_id, entry.websocket_id, entry.last_activity_at ?? ""]),
+            ...group.flatMap((position) => {
+              const entry = entries[position]!;
+              return [entry.session_id, entry.websocket_id, entry.last_activity_at ?? ""];
+            }),
           ),
         ),
       ),
     );
+    const results: Reply[] = new Array(entries.length);
+    groups.forEach((group, g) => group.forEach((position, i) => (results[position] = replies[g]![i])));
     let refreshed = 0;
     const missing: string[] = [];
     const followUps: Promise<unknown>[] = [];
     const names = new Map<string, [GlobalIndexKind, string]>();
-    groups.forEach((group, g) => {
-      const reply = replies[g]!;
-      group.forEach((entry, i) => {
-        const result = reply[i];
-        if (result === 0 || result === undefined || result === null) {
-          missing.push(entry.websocket_id);
-          return;
-        }
-        refreshed++;
-        if (Array.isArray(result)) {
-          const fields = result as GlobalFields;
-          fields.forEach((name, k) => {
-            const kind = GLOBAL_INDEX_KINDS[k]!;
-            followUps.push(this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), entry.websocket_id, exp, ttl, now, "0"));
-            names.set(`${kind}\n${name}`, [kind, name]);
-          });
-          followUps.push(this.#client.set(this.keys.reverse(entry.websocket_id), entry.session_id, "PX", ttl));
-        }
-      });
+    entries.forEach((entry, position) => {
+      const result = results[position];
+      if (result === 0 || result === undefined || result === null) {
+        missing.push(entry.websocket_id);
+        return;
+      }
+      refreshed++;
+      if (Array.isArray(result)) {
+        const fields = result as GlobalFields;
+        fields.forEach((name, k) => {
+          const kind = GLOBAL_INDEX_KINDS[k]!;
+          followUps.push(this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), entry.websocket_id, exp, ttl, now, "0"));
+          names.set(`${kind}\n${name}`, [kind, name]);
+        });
+        followUps.push(this.#client.set(this.keys.reverse(entry.websocket_id), entry.session_id, "PX", ttl));
+      }
     });
     for (const [kind, name] of names.values()) {
       followUps.push(this.#client.trafficCopIndexAdd(this.keys.indexNames(kind), name, exp, ttl, now, "1"));
