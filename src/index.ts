@@ -1,4 +1,4 @@
-/** The reference system's public API: the connection registry (and, later, the gateway). Explicit named exports only. */
+/** The reference system's public API: the connection registry and the gateway. Explicit named exports only. */
 export type {
   ConnectionCounts,
   ConnectionFilter,
@@ -47,3 +47,34 @@ export {
   TrafficCopError,
   type TrafficCopErrorCode,
 } from "./errors.js";
+export {
+  GatewayServer,
+  type GatewayBackend,
+  type GatewayState,
+  type RouteResult,
+} from "./gateway/gateway-server.js";
+export {
+  DEFAULT_GATEWAY_OPTIONS,
+  GATEWAY_DEFECTS,
+  gatewayOptionsFromEnv,
+  resolveGatewayOptions,
+  type GatewayDefect,
+  type GatewayOptions,
+  type ResolvedGatewayOptions,
+} from "./gateway/gateway-options.js";
+export { TokenError, signJwt, verifyJwt, type TokenClaims } from "./gateway/jwt.js";
+export {
+  CLOSE_CODES,
+  HTTP_STATUS,
+  ProtocolError,
+  parseClientFrame,
+  type ClientFrame,
+  type FrameId,
+  type PingFrame,
+  type ProtocolErrorCode,
+  type RouteFrame,
+  type RouteTarget,
+  type SessionStateFrame,
+} from "./gateway/protocol.js";
+export { GatewayMetrics } from "./gateway/metrics.js";
+export type { ClusterBus, ClusterBusEvents, BusMessage, DeliverRequest, DeliverReply, EvictNotice } from "./gateway/cluster-bus.js";

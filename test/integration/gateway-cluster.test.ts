@@ -45,7 +45,7 @@ describe("gateway cluster (3 processes, one Redis)", () => {
         expect(await res.json()).toMatchObject({ websocket_id: client.websocketId, instance_id: client.welcome.instance_id, session_id: session });
       }
     }
-    const filtered = await (await gateways[1]!.fetch(`/v1/sessions/${session}/connections?agent_type=agent-2`, { headers: auth("t1") })).json();
+    const filtered = (await (await gateways[1]!.fetch(`/v1/sessions/${session}/connections?agent_type=agent-2`, { headers: auth("t1") })).json()) as { connections: Array<{ websocket_id: string }> };
     expect(ids(filtered.connections)).toEqual([clients[2]!.websocketId]);
   });
 

@@ -62,7 +62,7 @@ describe("gateway negative controls (TRAFFIC_COP_DEFECTS)", () => {
     expect(control.status).toBe(404);
     const leaked = await broken.fetch("/v1/sessions/ntc/connections", { headers: auth("intruder") });
     expect(leaked.status).toBe(200);
-    expect((await leaked.json()).connections).toEqual([expect.objectContaining({ websocket_id: owner.websocketId, tenant_id: "owner" })]);
+    expect(((await leaked.json()) as { connections: unknown[] }).connections).toEqual([expect.objectContaining({ websocket_id: owner.websocketId, tenant_id: "owner" })]);
     const reverse = await broken.fetch(`/v1/connections/${owner.websocketId}`, { headers: auth("intruder") });
     expect(reverse.status).toBe(200);
     const intruder = await connectClient(broken, token("intruder"), { session_id: "ntc-other", agent_type: "a", pillar: "p" });

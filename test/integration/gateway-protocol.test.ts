@@ -213,7 +213,7 @@ describe("gateway tenant isolation", () => {
     expect(await intruder.request({ type: "route", id: "x2", session_id: session, to: { websocket_id: owner.websocketId }, payload: "hi" })).toMatchObject({ code: "NOT_FOUND" });
     expect(owner.frames.filter((frame) => frame.type === "message")).toHaveLength(0);
     const own = await gateway.fetch(`/v1/sessions/${session}/connections?agent_type=a`, { headers: auth("owner") });
-    expect((await own.json()).connections).toHaveLength(1);
+    expect(((await own.json()) as { connections: unknown[] }).connections).toHaveLength(1);
   });
 });
 
