@@ -1,0 +1,107 @@
+import { parseArgs } from "node:util";
+import { HarnessError } from "../errors.js";
+
+/** Usage text of `npm run scenario`. */
+export const USAGE = `usage: npm run scenario -- <name>... [options]
+       npm run scenario -- --list
+
+options:
+  --runtime local|containers   where the topology runs (default local)
+  --instances N                gateway instances (default: the profile's)
+  --clients N                  simulated clients (default: the profile's)
+  --duration S                 main hold time under load in seconds (default: the profile's)
+  --seed N                     fixes every random choice (default: random, printed)
+  --profile ci|release         sizes, durations and thresholds (default ci)
+  --registry redis|memory      REGISTRY of the reference gateway (default redis)
+  --sut PATH                   JSON definition of another system under test (see README)
+  --baseline PATH              a previous run.json to compare with
+  --out DIR                    reports root (default reports/)
+  --list                       list scenarios
+  --help                       this text
+
+exit codes: 0 every check passed, 1 a check or threshold failed, 2 the harness could not run`;
+
+/** Parsed command line. */
+export interface CliArgs {
+  names: string[];
+  list: boolean;
+  help: boolean;
+  runtime: "local" | "containers";
+  instances?: number;
+  clients?: number;
+  durationS?: number;
+  seed?: number;
+  profile: "ci" | "release";
+  registry: "redis" | "memory";
+  sut?: string;
+  baseline?: string;
+  out?: string;
+}
+
+function usage(message: string): HarnessError {
+  return new HarnessError("HARNESS_ERR_USAGE", message);
+}
+
+function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw usage(`--${flag} must be an integer (got ${JSON.stringify(value)})`);
+  const n = Number(value);
+  if (n < min || n > max) throw usage(`--${flag} must be in ${min}..${max} (got ${n})`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw usage(`--${flag} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
+  return value as T;
+}
+
+/** Parses the CLI's arguments; rejects bad flags with `HARNESS_ERR_USAGE`. */
+export function parseCliArgs(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        runtime: { type: "string" },
+        instances: { type: "string" },
+        clients: { type: "string" },
+        duration: { type: "string" },
+        seed: { type: "string" },
+        profile: { type: "string" },
+        registry: { type: "string" },
+        sut: { type: "string" },
+        baseline: { type: "string" },
+        out: { type: "string" },
+        list: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw usage((error as Error).message);
+  }
+  const v = parsed.values;
+  const args: CliArgs = {
+    names: parsed.positionals,
+    list: v.list === true,
+    help: v.help === true,
+    runtime: oneOf("runtime", v.runtime, ["local", "containers"] as const, "local"),
+    profile: oneOf("profile", v.profile, ["ci", "release"] as const, "ci"),
+    registry: oneOf("registry", v.registry, ["redis", "memory"] as const, "redis"),
+  };
+  const instances = integer("instances", v.instances, 1, 32);
+  const clients = integer("clients", v.clients, 1, 200_000);
+  const durationS = integer("duration", v.duration, 0, 86_400);
+  const seed = integer("seed", v.seed, 0, 2 ** 32 - 1);
+  if (instances !== undefined) args.instances = instances;
+  if (clients !== undefined) args.clients = clients;
+  if (durationS !== undefined) args.durationS = durationS;
+  if (seed !== undefined) args.seed = seed;
+  if (v.sut !== undefined) args.sut = v.sut;
+  if (v.baseline !== undefined) args.baseline = v.baseline;
+  if (v.out !== undefined) args.out = v.out;
+  if (!args.list && !args.help && args.names.length === 0) throw usage("name at least one scenario, or pass --list");
+  return args;
+}

@@ -1,0 +1,16 @@
+import { HtmlReporter } from "./html-reporter.js";
+import { JsonReporter } from "./json-reporter.js";
+import { JunitReporter } from "./junit-reporter.js";
+import type { Reporter } from "./reporter.js";
+
+/** File reporters by name, in the order they run: run.json first, the others render from it. */
+export const FILE_REPORTERS: Readonly<Record<"json" | "html" | "junit", new (dir: string) => Reporter>> = Object.freeze({
+  json: JsonReporter,
+  html: HtmlReporter,
+  junit: JunitReporter,
+});
+
+/** One instance of every file reporter for the run directory `dir`, in order. */
+export function createFileReporters(dir: string): Reporter[] {
+  return Object.values(FILE_REPORTERS).map((Reporter) => new Reporter(dir));
+}

@@ -1,0 +1,423 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { CHECKS } from "../checks/checks.js";
+import type { CheckContext } from "../checks/check.js";
+import type { Clock } from "../common/clock.js";
+import { SYSTEM_CLOCK } from "../common/clock.js";
+import { createLogger } from "../common/logger.js";
+import { deriveSeed } from "../common/random.js";
+import { retryUntil } from "../common/retry.js";
+import { HarnessError } from "../errors.js";
+import { FaultRunner, type FaultEvent } from "../faults/fault-runner.js";
+import { ClientFleet, type FleetSummary, type StartedClientFleet } from "../fleet/client-fleet.js";
+import { Recorder } from "../recorder/recorder.js";
+import { RegistryReader } from "../recorder/registry-reader.js";
+import { createSampler } from "../recorder/sampler.js";
+import type { Reporter } from "../report/reporter.js";
+import { createFileReporters } from "../report/reporters.js";
+import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
+import { LocalRuntime, type StartedLocalRuntime } from "../runtime/local-runtime.js";
+import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
+import { sweepOrphans } from "../runtime/sweep.js";
+import { teardownInOrder } from "../runtime/teardown.js";
+import { resolveProfile, type ProfileName, type ResolvedProfile, type ScenarioDefinition } from "./define-scenario.js";
+import { planSteps } from "./plan.js";
+import { describeStep, type PlannedStep } from "./step.js";
+
+const PROGRESS_INTERVAL_MS = 1_000;
+const FLUSH_TIMEOUT_MS = 10_000;
+
+/** Options of {@link runScenario}. */
+export interface RunScenarioOptions {
+  scenario: ScenarioDefinition;
+  /** @default "ci" */
+  profile?: ProfileName;
+  /** Fixes every random choice; a random one is drawn (and reported) when absent. */
+  seed?: number;
+  /** Override the profile's instance count. */
+  instances?: number;
+  /** Override the profile's client count. */
+  clients?: number;
+  /** Override the profile's main hold time, in seconds. */
+  durationS?: number;
+  /** `REGISTRY` of the gateways. @default "redis" */
+  registry?: "redis" | "memory";
+  /** @default "local" */
+  runtime?: "local" | "containers";
+  /** The system under test. @default the reference gateway */
+  sut?: ResolvedSutDefinition;
+  /** Directory the run's report directory is created in. @default "<repo>/reports" */
+  outDir?: string;
+  /** A previous run.json to compare with. */
+  baseline?: string;
+  /** Extra reporters (live progress, ...); the file reporters are always added. */
+  reporters?: Reporter[];
+  /** Extra gateway environment (e.g. `TRAFFIC_COP_DEFECTS` for negative controls). */
+  gatewayEnv?: Record<string, string>;
+  /** Aborts the run (Ctrl-C); the engine tears down and reports status `aborted`. */
+  signal?: AbortSignal;
+  /** Run id. @default `<scenario>-<utc time>-<random>` */
+  runId?: string;
+  clock?: Clock;
+}
+
+/** What {@link runScenario} returns. */
+export interface ScenarioRun {
+  result: RunResult;
+  /** The run's report directory. */
+  reportDir: string;
+  /** Files written (run.json, index.html, junit.xml). */
+  files: string[];
+}
+
+/** Codes of failures that belong to the system under test (exit 1), not to the harness (exit 2). */
+const SUT_FAILURE_CODES = new Set(["HARNESS_ERR_FLEET_TIMEOUT", "HARNESS_ERR_INSTANCE_START_TIMEOUT", "HARNESS_ERR_PROCESS_EXITED", "HARNESS_ERR_INSTANCE_STOP_FAILED"]);
+
+function newRunId(scenario: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z").replace("T", "-");
+  return `${scenario}-${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/** Resolves the profile with the CLI's overrides. */
+export function resolveRunProfile(options: Pick<RunScenarioOptions, "scenario" | "profile" | "instances" | "clients" | "durationS">): ResolvedProfile {
+  const base = options.scenario.profiles[options.profile ?? "ci"];
+  return resolveProfile(options.scenario, {
+    ...base,
+    ...(options.instances !== undefined ? { instances: options.instances } : {}),
+    ...(options.clients !== undefined ? { clients: options.clients } : {}),
+    ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
+  });
+}
+
+/** The seeded schedule of a run, without running it: same scenario, profile and seed → same plan. */
+export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "profile" | "instances" | "clients" | "durationS"> & { seed: number }): PlannedStep[] {
+  const profile = resolveRunProfile(options);
+  return planSteps(options.scenario.steps(profile), profile, options.seed);
+}
+
+/**
+ * Runs one scenario end to end: sweep orphans, start the topology, run the seeded steps while recording,
+ * check the invariants, tear down in reverse order, write run.json, index.html and junit.xml. Never throws for
+ * a failed check (status `failed`, exit code 1); harness failures give status `error` (exit code 2).
+ */
+export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const scenario = options.scenario;
+  const profileName = options.profile ?? "ci";
+  const seed = options.seed ?? randomInt(1, 2 ** 31 - 1);
+  const runId = options.runId ?? newRunId(scenario.name);
+  const reportDir = resolve(options.outDir ?? join(REPO_ROOT, "reports"), runId);
+  const log = createLogger("harness:engine").extend(runId);
+  const reporters = [...(options.reporters ?? []), ...createFileReporters(reportDir)];
+  const recorder = new Recorder(clock);
+  const startedAt = clock.now();
+  const checks: CheckResult[] = [];
+  const stepFailures: CheckResult[] = [];
+  let status: RunStatus = "passed";
+  let error: RunResult["error"];
+  let profile: ResolvedProfile | undefined;
+  let plan: PlannedStep[] = [];
+  let runtime: StartedLocalRuntime | undefined;
+  let registry: RegistryReader | undefined;
+  let fleet: StartedClientFleet | undefined;
+  let fleetSummary: FleetSummary | undefined;
+  let faults: FaultRunner | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  const background: Promise<unknown>[] = [];
+  const faultAbort = new AbortController();
+  const sut = options.sut ?? resolveSutDefinition(REFERENCE_SUT);
+  const config: Record<string, unknown> = {
+    runtime: options.runtime ?? "local",
+    profile: profileName,
+    registry: options.registry ?? "redis",
+    redis: scenario.redis ?? "standalone",
+    sut: { ...sut },
+    gateway_env: options.gatewayEnv ?? {},
+    overrides: { instances: options.instances, clients: options.clients, duration_s: options.durationS },
+    baseline: options.baseline,
+  };
+  const topology: Record<string, unknown> = {};
+
+  const emit = async (hook: Exclude<keyof Reporter, "name">, ...args: unknown[]) => {
+    for (const reporter of reporters) {
+      const fn = reporter[hook] as ((...a: unknown[]) => unknown) | undefined;
+      if (!fn) continue;
+      try {
+        await fn.apply(reporter, args);
+      } catch (caught) {
+        log("reporter failed", { reporter: reporter.name, hook, error: String(caught) });
+      }
+    }
+  };
+  const aborted = () => options.signal?.aborted === true;
+  const checkAbort = () => {
+    if (aborted()) throw options.signal!.reason instanceof Error ? options.signal!.reason : new HarnessError("HARNESS_ERR_ABORTED", "run aborted");
+  };
+
+  try {
+    profile = resolveRunProfile(options);
+    plan = planSteps(scenario.steps(profile), profile, seed);
+    Object.assign(config, { resolved_profile: profile, seed });
+    if ((options.runtime ?? "local") !== "local") {
+      throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "--runtime containers is not yet available; use --runtime local (the default)");
+    }
+    await emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
+    const swept = sweepOrphans();
+    recorder.record({ t: clock.now(), source: "engine", type: "run_start", run_id: runId, seed, swept_orphans: swept.map((p) => p.pid) });
+    recorder.startPhase("setup");
+    await emit("onPhase", recorder.phases.at(-1)!);
+    const t0 = clock.now();
+    runtime = await new LocalRuntime({
+      runId,
+      instances: profile.instances,
+      redis: scenario.redis ?? "standalone",
+      sut,
+      registry: options.registry ?? "redis",
+      connectionTtlMs: profile.connectionTtlMs,
+      heartbeatIntervalMs: profile.heartbeatIntervalMs,
+      drainTimeoutMs: profile.drainTimeoutMs,
+      env: options.gatewayEnv ?? {},
+      onEvent: (event) => recorder.record({ ...event, source: event.type === "process_state" ? "process" : "runtime" }),
+    }).start();
+    checkAbort();
+    Object.assign(topology, {
+      start_ms: clock.now() - t0,
+      redis: runtime.redis,
+      toxiproxy: runtime.toxiproxy.apiUrl,
+      instances: runtime.instances.map((i) => ({ id: i.id, port: i.port, http: i.httpUrl, proxies: i.proxies })),
+    });
+    const rt = runtime;
+    registry = new RegistryReader({ nodes: rt.redis.nodes, cluster: rt.redis.mode === "cluster", keyPrefix: sut.keyPrefix });
+    faults = new FaultRunner({ target: rt, clock, onEvent: (event: FaultEvent) => recorder.record({ ...event, source: "fault" }) });
+    const faultRunner = faults;
+    recorder.startSampling(
+      createSampler({
+        fleet: () => fleet?.snapshot(),
+        registry,
+        metricsUrls: () => Object.fromEntries(rt.instances.map((i) => [i.id, sut.metricsPath === null ? null : `${i.httpUrl}${sut.metricsPath}`])),
+        activeFaults: () => Object.values(faultRunner.active()),
+      }),
+    );
+    progressTimer = setInterval(() => {
+      const snapshot = fleet?.snapshot();
+      void emit("onProgress", {
+        elapsedMs: clock.now() - startedAt,
+        phase: recorder.phase,
+        connectionsByInstance: snapshot?.byInstance ?? {},
+        connected: snapshot?.connected ?? 0,
+        activeFaults: Object.values(faultRunner.active()),
+      });
+    }, PROGRESS_INTERVAL_MS);
+    progressTimer.unref();
+
+    for (const [index, step] of plan.entries()) {
+      checkAbort();
+      const stepStart = clock.now();
+      const description = describeStep(step);
+      recorder.record({ t: stepStart, source: "engine", type: "step_start", index, description });
+      try {
+        switch (step.kind) {
+          case "phase":
+            await emit("onPhase", recorder.startPhase(step.name));
+            break;
+          case "connect_fleet":
+            fleet = await new ClientFleet({
+              targets: rt.targets(),
+              clients: profile.clients,
+              authSecret: rt.authSecret,
+              seed: deriveSeed(seed, "fleet"),
+              rampPerSecond: profile.rampPerSecond,
+              messageRatePerSecond: 0,
+              onEvent: recorder.recordFleet,
+              runId,
+            }).start();
+            await fleet.waitForConnected(profile.clients, step.timeoutMs);
+            break;
+          case "messages":
+            requireFleet(fleet).setMessageRate(step.perSecond);
+            break;
+          case "hold":
+            await clock.sleep(step.ms, options.signal);
+            break;
+          case "fault":
+            if (step.background) {
+              background.push(faultRunner.run(step.fault, faultAbort.signal));
+            } else {
+              await faultRunner.run(step.fault, options.signal);
+            }
+            break;
+          case "await_connected":
+            await requireFleet(fleet).waitForConnected(profile.clients, step.timeoutMs);
+            break;
+          case "settle":
+            await settle(requireFleet(fleet), recorder, profile.clients, step.timeoutMs, options.signal);
+            break;
+        }
+      } catch (caught) {
+        const code = (caught as { code?: string }).code;
+        if (code && SUT_FAILURE_CODES.has(code) && !aborted()) {
+          // The SUT did not do what the step needed: a failed result, and the remaining steps are skipped.
+          stepFailures.push({ name: `step: ${description}`, pass: false, expected: "step completes", actual: { code, message: (caught as Error).message }, evidence: { index } });
+          recorder.record({ t: clock.now(), source: "engine", type: "step_failed", index, description, code });
+          break;
+        }
+        throw caught;
+      }
+      recorder.record({ t: clock.now(), source: "engine", type: "step_end", index, description, duration_ms: clock.now() - stepStart });
+      await emit("onStepEnd", { index, description, durationMs: clock.now() - stepStart });
+    }
+    checkAbort();
+    await Promise.allSettled(background);
+
+    recorder.startPhase("checks");
+    await emit("onPhase", recorder.phases.at(-1)!);
+    if (fleet) await flushEvents(fleet, recorder);
+    const context: CheckContext = {
+      events: recorder.events,
+      samples: recorder.samples,
+      registry,
+      liveInstances: () => rt.liveInstanceIds(),
+      instanceUrls: Object.fromEntries(rt.instances.map((i) => [i.id, i.httpUrl])),
+      authSecret: rt.authSecret,
+      connectionTtlMs: profile.connectionTtlMs,
+      heartbeatIntervalMs: profile.heartbeatIntervalMs,
+      thresholds: profile.thresholds,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    for (const name of scenario.checks) {
+      checkAbort();
+      const check = CHECKS[name];
+      let result: CheckResult;
+      if (!check) {
+        result = { name, pass: false, expected: "an implemented check", actual: "not implemented in this version", evidence: {} };
+      } else {
+        try {
+          result = await check(context);
+        } catch (caught) {
+          if ((caught as { code?: string }).code === "HARNESS_ERR_ABORTED") throw caught;
+          result = { name, pass: false, expected: "the check runs", actual: { error: (caught as Error).message }, evidence: {} };
+        }
+      }
+      checks.push(result);
+      recorder.record({ t: clock.now(), source: "engine", type: "check_result", name: result.name, pass: result.pass });
+      await emit("onCheckResult", result);
+    }
+    checks.push(...stepFailures);
+    status = checks.every((c) => c.pass) ? "passed" : "failed";
+  } catch (caught) {
+    const code = (caught as { code?: string }).code;
+    status = aborted() || code === "HARNESS_ERR_ABORTED" ? "aborted" : "error";
+    error = { ...(code ? { code } : {}), message: (caught as Error)?.message ?? String(caught) };
+    log("run failed", { error: error.message });
+    checks.push(...stepFailures);
+  } finally {
+    clearInterval(progressTimer);
+    recorder.startPhase("teardown");
+    faultAbort.abort();
+    const f = fleet;
+    const r = runtime;
+    const reg = registry;
+    try {
+      await teardownInOrder([
+        f ? [{ name: "client fleet", stop: async () => (fleetSummary = await f.stop()) }] : [],
+        [{ name: "background faults", stop: () => Promise.allSettled(background) }, { name: "recorder sampling", stop: () => recorder.stopSampling() }],
+        reg ? [{ name: "registry reader", stop: () => reg.close() }] : [],
+        r ? [{ name: "topology", stop: () => r.stop() }] : [],
+      ]);
+    } catch (caught) {
+      if (status === "passed" || status === "failed") {
+        status = "error";
+        error = { code: "HARNESS_ERR_TEARDOWN_TIMEOUT", message: (caught as Error).message };
+      }
+    }
+    recorder.endPhase();
+  }
+
+  const endedAt = clock.now();
+  const result: RunResult = {
+    schema_version: RUN_RESULT_SCHEMA_VERSION,
+    run_id: runId,
+    scenario: scenario.name,
+    description: scenario.description,
+    status,
+    exit_code: status === "passed" ? 0 : status === "failed" ? 1 : 2,
+    started_at: new Date(startedAt).toISOString(),
+    ended_at: new Date(endedAt).toISOString(),
+    duration_ms: endedAt - startedAt,
+    seed,
+    profile: profileName,
+    config,
+    topology,
+    plan,
+    phases: recorder.phases,
+    events: recorder.events,
+    samples: recorder.samples,
+    checks,
+    ...(fleetSummary ? { fleet_summary: summarise(fleetSummary) } : {}),
+    ...(options.baseline ? { baseline: await compareBaseline(options.baseline, checks, endedAt - startedAt) } : {}),
+    ...(error ? { error } : {}),
+  };
+  const files: string[] = [];
+  for (const reporter of reporters) {
+    try {
+      const written = await reporter.onRunEnd?.(result, status);
+      if (Array.isArray(written)) files.push(...written);
+    } catch (caught) {
+      log("reporter failed", { reporter: reporter.name, error: String(caught) });
+      if (reporter.name === "json") throw new HarnessError("HARNESS_ERR_INVALID_STATE", `cannot write ${join(reportDir, "run.json")}: ${(caught as Error).message}`, { cause: caught });
+    }
+  }
+  return { result, reportDir, files };
+}
+
+function requireFleet(fleet: StartedClientFleet | undefined): StartedClientFleet {
+  if (!fleet) throw new HarnessError("HARNESS_ERR_INVALID_SCENARIO", "this step needs the fleet: put Step.connectFleet() before it");
+  return fleet;
+}
+
+function summarise(summary: FleetSummary): Record<string, unknown> {
+  const { histograms: _histograms, ...rest } = summary;
+  return rest as unknown as Record<string, unknown>;
+}
+
+/** Pauses messages, then waits for every sent message's outcome and for every client to be connected. */
+async function settle(fleet: StartedClientFleet, recorder: Recorder, clients: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  fleet.setMessageRate(0);
+  const deadline = Date.now() + timeoutMs;
+  await retryUntil(
+    async () => fleet.snapshot(),
+    (s) => s.messages.sent === s.messages.acked + s.messages.errors,
+    (last) => new HarnessError("HARNESS_ERR_FLEET_TIMEOUT", `messages did not settle within ${timeoutMs}ms (sent ${last.value?.messages.sent}, acked ${last.value?.messages.acked}, errors ${last.value?.messages.errors})`),
+    { timeoutMs, intervalMs: 100, ...(signal ? { signal } : {}) },
+  );
+  await fleet.waitForConnected(clients, Math.max(1, deadline - Date.now()));
+  recorder.record({ t: Date.now(), source: "engine", type: "settled" });
+}
+
+/** Waits until the recorder has every message event the fleet has counted (events arrive in batches). */
+async function flushEvents(fleet: StartedClientFleet, recorder: Recorder): Promise<void> {
+  await retryUntil(
+    async () => ({ fleet: fleet.snapshot().messages, recorded: { ...recorder.messageCounts } }),
+    ({ fleet: f, recorded: r }) => r.sent >= f.sent && r.acked >= f.acked && r.received >= f.received && r.errors >= f.errors,
+    () => new Error("fleet events not flushed"),
+    { timeoutMs: FLUSH_TIMEOUT_MS, intervalMs: 50 },
+  ).catch(() => undefined);
+}
+
+async function compareBaseline(path: string, checks: CheckResult[], durationMs: number): Promise<Record<string, unknown>> {
+  try {
+    const baseline = JSON.parse(await readFile(path, "utf8")) as RunResult;
+    const before = new Map(baseline.checks.map((c) => [c.name, c.pass]));
+    return {
+      path,
+      run_id: baseline.run_id,
+      seed: baseline.seed,
+      duration_ratio: baseline.duration_ms > 0 ? Math.round((durationMs / baseline.duration_ms) * 100) / 100 : null,
+      regressions: checks.filter((c) => before.get(c.name) === true && !c.pass).map((c) => c.name),
+      fixed: checks.filter((c) => before.get(c.name) === false && c.pass).map((c) => c.name),
+    };
+  } catch (caught) {
+    return { path, error: (caught as Error).message };
+  }
+}
