@@ -47,8 +47,6 @@ export const CLOSE_CODES = Object.freeze({
   SERVICE_RESTART: 1012,
   /** The connection was resumed on another socket (same `websocket_id`). */
   RESUMED_ELSEWHERE: 4000,
-  /** No pong within a heartbeat interval. */
-  HEARTBEAT_TIMEOUT: 4001,
 });
 
 /** A protocol failure with its stable code; `id` echoes the frame's id when it had a usable one. */
