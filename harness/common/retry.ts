@@ -35,6 +35,12 @@ export async function retryUntil<T>(
       last.error = error;
     }
     if (Date.now() >= deadline) throw onTimeout(last);
-    await delay(intervalMs, undefined, options.signal ? { signal: options.signal } : undefined);
+    try {
+      await delay(intervalMs, undefined, options.signal ? { signal: options.signal } : undefined);
+    } catch (error) {
+      // timers/promises rejects with a generic AbortError: surface the signal's own reason, as documented.
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw error;
+    }
   }
 }

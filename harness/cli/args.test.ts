@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { parseCliArgs } from "./args.js";
+
+describe("parseCliArgs", () => {
+  it("should parse every flag of the CLI contract", () => {
+    expect(
+      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--out", "/tmp/r"]),
+    ).toEqual({ names: ["restart", "other"], list: false, help: false, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
+  });
+
+  const BAD = [
+    { argv: ["restart", "--seed", "x"] },
+    { argv: ["restart", "--profile", "huge"] },
+    { argv: ["restart", "--registry", "mongo"] },
+    { argv: ["restart", "--instances", "0"] },
+    { argv: ["restart", "--bogus"] },
+    { argv: [] },
+  ];
+  for (const { argv } of BAD) {
+    it(`should reject ${JSON.stringify(argv)} with HARNESS_ERR_USAGE`, () => {
+      expect(() => parseCliArgs(argv)).toThrow(expect.objectContaining({ code: "HARNESS_ERR_USAGE" }));
+    });
+  }
+});

@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { FaultRunner, type FaultEvent, type FaultTarget, type ResolvedFault } from "../../harness/faults/fault-runner.js";
+import { Fault } from "../../harness/faults/fault.js";
+import { ToxiproxyFaults, type ToxiproxyProxy } from "../../harness/faults/toxiproxy-faults.js";
+import { findFreePort } from "../../harness/common/free-port.js";
+import { ToxiproxyServer } from "../../harness/toxiproxy/index.js";
+import { useRedisServer } from "../helpers/redis.js";
+
+async function setup(): Promise<{ proxy: ToxiproxyProxy; client: Redis; runner: FaultRunner; events: FaultEvent[]; toxiproxy: ToxiproxyFaults }> {
+  const redis = await useRedisServer();
+  const server = await new ToxiproxyServer({ host: "127.0.0.1", port: 0 }).start();
+  onTestFinished(() => server.stop());
+  const toxiproxy = new ToxiproxyFaults(server.url);
+  const port = await findFreePort();
+  const proxy = await toxiproxy.createProxy({ name: `t-${randomBytes(3).toString("hex")}`, listen: `127.0.0.1:${port}`, upstream: `${redis.host}:${redis.port}` });
+  const client = new Redis({ host: "127.0.0.1", port: proxy.port, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 50, enableOfflineQueue: false });
+  client.on("error", () => undefined);
+  onTestFinished(() => void client.disconnect());
+  await expect.poll(() => client.ping().catch(() => "down"), { timeout: 5_000 }).toBe("PONG");
+  const target: FaultTarget = {
+    killInstance: () => Promise.reject(new Error("no processes here")),
+    stopInstance: () => Promise.reject(new Error("no processes here")),
+    startInstance: () => Promise.reject(new Error("no processes here")),
+    restartRedis: () => Promise.reject(new Error("no processes here")),
+    proxiesOf: () => [proxy],
+    instance: () => ({ wsUrl: "ws://127.0.0.1:1" }),
+  };
+  const events: FaultEvent[] = [];
+  return { proxy, client, runner: new FaultRunner({ target, onEvent: (e) => events.push(e) }), events, toxiproxy };
+}
+
+function resolved(fault: Fault): ResolvedFault {
+  return { ...fault, targets: ["gw-1"] } as ResolvedFault;
+}
+
+const PARTITIONS = [
+  { form: "disable", expectError: /closed|ECONNRESET|ECONNREFUSED|Connection is closed|writeable|timed out/i },
+  { form: "blackhole", expectError: /timed out|timeout/i },
+  { form: "reset", expectError: /ECONNRESET|closed|writeable|timed out/i },
+] as const;
+
+describe("FaultRunner through the Toxiproxy-compatible server", { timeout: 30_000 }, () => {
+  for (const { form, expectError } of PARTITIONS) {
+    it(`should partition Redis (${form}) as a redis client through the proxy sees it, then heal`, async () => {
+      const { client, runner, events } = await setup();
+      const running = runner.run(resolved(Fault.partition({ form, durationMs: 1_500 })));
+      await expect.poll(() => events.some((e) => e.type === "fault_start")).toBe(true);
+      // Give the toxic a moment to reach the proxy before probing: poll until PING fails.
+      await expect.poll(async () => client.ping().then(() => "PONG", (e: Error) => e.message), { timeout: 1_400, interval: 50 }).toMatch(expectError);
+      // A black hole leaves the socket open; the other forms cut it.
+      if (form === "blackhole") expect(client.status).toBe("ready");
+      else await expect.poll(() => client.status, { timeout: 1_000 }).not.toBe("ready");
+      const end = await running;
+      expect(end).toMatchObject({ type: "fault_end", ok: true, kind: "partition" });
+      expect(end.duration_ms).toBeGreaterThanOrEqual(1_400);
+      await expect.poll(() => client.ping().catch(() => "down"), { timeout: 5_000 }).toBe("PONG");
+      expect(runner.active()).toEqual({});
+    });
+  }
+
+  it("should add latency with jitter for its duration and remove it", async () => {
+    const { client, runner } = await setup();
+    const running = runner.run(resolved(Fault.latency({ latencyMs: 300, jitterMs: 20, durationMs: 1_200 })));
+    await expect
+      .poll(async () => {
+        const t0 = performance.now();
+        await client.ping().catch(() => undefined);
+        return performance.now() - t0;
+      }, { timeout: 1_000, interval: 20 })
+      .toBeGreaterThanOrEqual(250);
+    await running;
+    const t0 = performance.now();
+    await client.ping();
+    expect(performance.now() - t0).toBeLessThan(200);
+  });
+
+  it("should normalise Toxiproxy API errors into HARNESS_ERR_TOXIPROXY", async () => {
+    const { toxiproxy, proxy } = await setup();
+    await expect(toxiproxy.proxy("no-such-proxy")).rejects.toMatchObject({ code: "HARNESS_ERR_TOXIPROXY" });
+    await expect(proxy.removeToxic("no-such-toxic")).rejects.toMatchObject({ code: "HARNESS_ERR_TOXIPROXY" });
+    await expect(toxiproxy.createProxy({ name: proxy.name, listen: proxy.listen, upstream: proxy.upstream })).rejects.toMatchObject({ code: "HARNESS_ERR_TOXIPROXY" });
+  });
+});
