@@ -84,9 +84,15 @@ export class FaultProxy {
     const resolved = await resolveListen(this.listen);
     const wildcard = isWildcard(resolved.ip);
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => this.#accept(client));
-    const bindIp = wildcard ? "::" : resolved.ip;
     try {
-      await listen(server, bindIp, resolved.port);
+      if (!wildcard) await listen(server, resolved.ip, resolved.port);
+      else {
+        // Dual-stack like Go's wildcard listener; a host without IPv6 falls back to IPv4 only.
+        await listen(server, "::", resolved.port).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "EAFNOSUPPORT" && error.code !== "EADDRNOTAVAIL") throw error;
+          return listen(server, "0.0.0.0", resolved.port);
+        });
+      }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "";
       const text = wildcard ? `:${resolved.port}` : resolved.text;
