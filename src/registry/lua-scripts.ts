@@ -26,21 +26,26 @@ export const RECORD_FIELDS = [
 
 const HELPERS = `${LUA_KEY_FUNCTIONS}
 local pruned = {}
--- Adds a member scored by its expiry, prunes expired members once per script and key, and keeps the key's own
--- TTL at least as long as its longest-lived member, so abandoned indexes vanish by themselves.
-local function index_add(key, member, exp, ttl, now, gt)
+-- Adds a member scored by its expiry and prunes expired members (once per script and key). With a TTL, keeps the
+-- key's own TTL at least as long as its longest-lived member (session indexes, which no sweep reaches).
+local function index_add(key, member, exp, now, ttl)
   if not pruned[key] then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
     pruned[key] = true
   end
-  if gt then redis.call('ZADD', key, 'GT', exp, member) else redis.call('ZADD', key, exp, member) end
-  local pttl = redis.call('PTTL', key)
-  if pttl < ttl then redis.call('PEXPIRE', key, ttl) end
+  redis.call('ZADD', key, exp, member)
+  if ttl and redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
-local function global_add(p, fields, w, exp, ttl, now)
+local named = {}
+-- Name registries keep each name scored by the latest expiry of its members; sweep() prunes them.
+local function global_add(p, fields, w, exp, now)
   for i, kind in ipairs(KINDS) do
-    index_add(k_gindex(p, kind, fields[i]), w, exp, ttl, now, false)
-    index_add(k_names(p, kind), fields[i], exp, ttl, now, true)
+    index_add(k_gindex(p, kind, fields[i]), w, exp, now, nil)
+    local nk = kind .. ':' .. fields[i]
+    if named[nk] ~= exp then
+      redis.call('ZADD', k_names(p, kind), 'GT', exp, fields[i])
+      named[nk] = exp
+    end
   end
 end
 local function global_rem(p, fields, w)
@@ -51,48 +56,55 @@ end
 `;
 
 /**
- * Register or repoint one connection.
- * KEYS[1] session index (routing only).
- * ARGV: prefix, hashTags, full, now, ttl, exp, sessionTtl, mode ("register" | "repoint"), then the record:
+ * Register or repoint connections (standalone: a batch of them, atomically; Cluster: one, in its session's slot).
+ * KEYS[1] session index of the first record (routing only).
+ * ARGV: prefix, hashTags, full, now, sessionTtl, then per record 11 values: mode ("register" | "repoint"), ttl, exp,
  * websocket_id, session_id, tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at.
- * Returns `{-1}` when the session belongs to another tenant (nothing written), else
+ * Returns one reply per record: `{-1}` when the session belongs to another tenant (nothing written for it), else
  * `{1, existed, agent_type, pillar, connected_at, stale_agent_type, stale_pillar, stale_instance, stale_tenant}`
  * where the stale fields name global indexes that still list the websocket id under an old value (false if none).
  */
 export const WRITE_SCRIPT = `${HELPERS}
 local p, h, full = ARGV[1], ARGV[2], ARGV[3] == '1'
-local now, ttl, exp, sttl = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
-local mode = ARGV[8]
-local w, s, t, a, pl, inst, ca, la = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
-local okey = k_owner(p, h, s)
-local owner = redis.call('GET', okey)
-if owner and owner ~= t then return {-1} end
-local rk = k_conn(p, h, s, w)
-local old = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
-local existed = old[1] and old[6] and tonumber(old[6]) > now
--- The owner key may have expired while a record of another tenant still stands: the record wins.
-if existed and old[1] ~= t then return {-1} end
-if mode == 'repoint' and existed then a, pl, ca = old[2], old[3], old[5] end
-redis.call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
-  'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exp)
-redis.call('PEXPIRE', rk, ttl)
-local ottl = math.max(sttl, ttl)
-if owner then redis.call('PEXPIRE', okey, ottl) else redis.call('SET', okey, t, 'PX', ottl) end
-redis.call('PEXPIRE', k_state(p, h, s), sttl)
-index_add(k_sindex(p, h, s), w, exp, ttl, now, false)
-local stale = { false, false, false, false }
-if old[1] then
-  local new = { a, pl, inst, t }
-  local prev = { old[2], old[3], old[4], old[1] }
-  for i = 1, 4 do if prev[i] and prev[i] ~= new[i] then stale[i] = prev[i] end end
+local now, sttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {}
+for j = 6, #ARGV, 11 do
+  local mode, ttl, exp = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2]
+  local w, s, t, a, pl, inst, ca, la = ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6], ARGV[j + 7], ARGV[j + 8], ARGV[j + 9], ARGV[j + 10]
+  local okey = k_owner(p, h, s)
+  local owner = redis.call('GET', okey)
+  local rk = k_conn(p, h, s, w)
+  local old = (owner and owner ~= t) and {} or redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
+  local existed = old[1] and old[6] and tonumber(old[6]) > now
+  -- The owner key may have expired while a record of another tenant still stands: the record wins.
+  if (owner and owner ~= t) or (existed and old[1] ~= t) then
+    out[#out + 1] = {-1}
+  else
+    if mode == 'repoint' and existed then a, pl, ca = old[2], old[3], old[5] end
+    redis.call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
+      'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exp)
+    redis.call('PEXPIRE', rk, ttl)
+    local ottl = math.max(sttl, ttl)
+    if owner then redis.call('PEXPIRE', okey, ottl) else redis.call('SET', okey, t, 'PX', ottl) end
+    redis.call('PEXPIRE', k_state(p, h, s), sttl)
+    index_add(k_sindex(p, h, s), w, exp, now, ttl)
+    local stale = { false, false, false, false }
+    if old[1] then
+      local new = { a, pl, inst, t }
+      local prev = { old[2], old[3], old[4], old[1] }
+      for i = 1, 4 do if prev[i] and prev[i] ~= new[i] then stale[i] = prev[i] end end
+    end
+    if full then
+      global_rem(p, stale, w)
+      global_add(p, { a, pl, inst, t }, w, exp, now)
+      redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
+      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca }
+    else
+      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca, stale[1], stale[2], stale[3], stale[4] }
+    end
+  end
 end
-if full then
-  global_rem(p, stale, w)
-  global_add(p, { a, pl, inst, t }, w, exp, ttl, now)
-  redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
-  stale = { false, false, false, false }
-end
-return { 1, existed and 1 or 0, a, pl, ca, stale[1], stale[2], stale[3], stale[4] }
+return out
 `;
 
 /**
@@ -154,14 +166,14 @@ for j = 9, #ARGV, 3 do
       redis.call('HSET', rk, 'expires_at', exp)
     end
     redis.call('PEXPIRE', rk, ttl)
-    index_add(k_sindex(p, h, s), w, exp, ttl, now, false)
+    index_add(k_sindex(p, h, s), w, exp, now, ttl)
     if not sessions[s] then
       sessions[s] = true
       redis.call('PEXPIRE', k_owner(p, h, s), ottl)
       redis.call('PEXPIRE', k_state(p, h, s), sttl)
     end
     if full then
-      global_add(p, { f[1], f[2], f[3], f[4] }, w, exp, ttl, now)
+      global_add(p, { f[1], f[2], f[3], f[4] }, w, exp, now)
       redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
       out[#out + 1] = 1
     else
@@ -173,21 +185,30 @@ return out
 `;
 
 /**
- * Live connections of one session of the caller's tenant, optionally filtered.
- * KEYS[1] session index. ARGV: prefix, hashTags, now, tenant, session, agent_type filter ('' = any), pillar filter.
- * Returns records as arrays in {@link RECORD_FIELDS} order.
+ * Live connections of sessions of the callers' tenants, optionally filtered (standalone: a batch of lookups;
+ * Cluster: one, in its session's slot).
+ * KEYS[1] session index of the first lookup (routing only). ARGV: prefix, hashTags, now, then per lookup: tenant,
+ * session, agent_type filter ('' = any), pillar filter ('' = any).
+ * Returns one JSON string: an array with, per lookup, an array of records as arrays in {@link RECORD_FIELDS} order
+ * (cjson writes an empty array as `{}`). JSON keeps the reply one bulk string, which is much cheaper to parse.
  */
 export const SESSION_CONNECTIONS_SCRIPT = `${LUA_KEY_FUNCTIONS}
-local p, h, now, t, s, fa, fp = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[3], '+inf')
+local p, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local min = '(' .. ARGV[3]
 local out = {}
-for _, w in ipairs(members) do
-  local f = redis.call('HMGET', k_conn(p, h, s, w), ${RECORD_FIELDS.map((field) => `'${field}'`).join(", ")})
-  if f[3] == t and f[9] and tonumber(f[9]) > now and (fa == '' or f[4] == fa) and (fp == '' or f[5] == fp) then
-    out[#out + 1] = f
+for j = 4, #ARGV, 4 do
+  local t, s, fa, fp = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3]
+  local members = redis.call('ZRANGEBYSCORE', k_sindex(p, h, s), min, '+inf')
+  local rows = {}
+  for _, w in ipairs(members) do
+    local f = redis.call('HMGET', k_conn(p, h, s, w), ${RECORD_FIELDS.map((field) => `'${field}'`).join(", ")})
+    if f[3] == t and f[9] and tonumber(f[9]) > now and (fa == '' or f[4] == fa) and (fp == '' or f[5] == fp) then
+      rows[#rows + 1] = f
+    end
   end
+  out[#out + 1] = rows
 end
-return out
+return cjson.encode(out)
 `;
 
 /**
@@ -206,15 +227,12 @@ return 1
 `;
 
 /**
- * Add one member to one index (Redis Cluster: global indexes live in their own slots).
- * KEYS[1] index. ARGV: member, exp, ttl, now, gt ('1' keeps the greater score, for name registries).
+ * Add one member to one global index, pruning its expired members (Redis Cluster: global indexes live in their own
+ * slots). KEYS[1] index. ARGV: member, exp, now.
  */
 export const INDEX_ADD_SCRIPT = `
-local key, member, exp, ttl, now = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-if ARGV[5] == '1' then redis.call('ZADD', key, 'GT', exp, member) else redis.call('ZADD', key, exp, member) end
-if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-return 1
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 `;
 
 /** Delete KEYS[1] only if it holds ARGV[1] (the reverse index of a connection being removed). */

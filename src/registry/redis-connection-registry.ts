@@ -52,6 +52,12 @@ export interface RedisConnectionRegistryOptions {
   /** Most connections refreshed by one heartbeat script; bigger batches are split and sent together. @default 1000 */
   heartbeatBatchSize?: number;
   /**
+   * Standalone Redis: concurrent registrations (and, separately, session lookups) issued in the same tick are sent as
+   * one script of at most this many; each registration stays atomic. 1 disables batching. Cluster: always 1.
+   * @default 200
+   */
+  maxBatchSize?: number;
+  /**
    * Clock for `now` (epoch ms), passed to the scripts: record liveness and index scores are judged against it.
    * Inject one to drive expiry in tests. @default Date.now
    */
@@ -66,6 +72,7 @@ export const DEFAULT_REDIS_CONNECTION_REGISTRY_OPTIONS = Object.freeze({
   connectionTtlMs: 30_000,
   sessionTtlMs: 86_400_000,
   heartbeatBatchSize: 1_000,
+  maxBatchSize: 200,
   clock: Date.now,
   closeClient: false,
 });
@@ -86,7 +93,7 @@ export function resolveRedisConnectionRegistryOptions(
     ...defined,
   };
   if (cluster && !resolved.hashTags) throw new TypeError("hashTags must be true on Redis Cluster: a session's keys must share one slot");
-  for (const name of ["connectionTtlMs", "sessionTtlMs", "heartbeatBatchSize"] as const) {
+  for (const name of ["connectionTtlMs", "sessionTtlMs", "heartbeatBatchSize", "maxBatchSize"] as const) {
     if (!Number.isSafeInteger(resolved[name]) || resolved[name] <= 0) {
       throw new TypeError(`${name} must be a positive integer, got ${String(resolved[name])}`);
     }
@@ -111,7 +118,7 @@ interface ScriptCommands {
   trafficCopWrite(...args: Arg[]): Promise<Reply[]>;
   trafficCopUnregister(...args: Arg[]): Promise<Reply[]>;
   trafficCopHeartbeat(...args: Arg[]): Promise<Reply[]>;
-  trafficCopSessionConnections(...args: Arg[]): Promise<(string | null)[][]>;
+  trafficCopSessionConnections(...args: Arg[]): Promise<string>;
   trafficCopStateUpdate(...args: Arg[]): Promise<number>;
   trafficCopIndexAdd(...args: Arg[]): Promise<number>;
   trafficCopDeleteIfEqual(...args: Arg[]): Promise<number>;
@@ -130,6 +137,44 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
 /** Global index fields of a record, in {@link GLOBAL_INDEX_KINDS} order. */
 type GlobalFields = [agentType: string, pillar: string, instanceId: string, tenantId: string];
 /** Old global index values a websocket id must be removed from (`false` where unchanged). */
+/**
+ * Collects the items pushed in one tick and hands them to `flush` in chunks of at most `maxSize`; each caller gets
+ * its own item's result (or the chunk's error).
+ */
+class MicroBatcher<I, O> {
+  #queue: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
+
+  constructor(
+    readonly maxSize: number,
+    readonly flush: (items: I[]) => Promise<O[]>,
+  ) {}
+
+  push(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (this.#queue.length === 1) process.nextTick(() => this.#drain());
+    });
+  }
+
+  #drain(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (let i = 0; i < queue.length; i += this.maxSize) {
+      const chunk = queue.slice(i, i + this.maxSize);
+      let pending: Promise<O[]>;
+      try {
+        pending = this.flush(chunk.map((entry) => entry.item));
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      pending.then(
+        (results) => chunk.forEach((entry, k) => entry.resolve(results[k]!)),
+        (error: unknown) => chunk.forEach((entry) => entry.reject(error)),
+      );
+    }
+  }
+}
+
 type StaleFields = [string | false, string | false, string | false, string | false];
 
 /**
@@ -150,6 +195,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   readonly #full: boolean;
   readonly #h: string;
   #closing?: Promise<void>;
+  readonly #writeBatcher: MicroBatcher<Arg[], Reply[]>;
+  readonly #lookupBatcher: MicroBatcher<[string, string, string, string], (string | null)[][]>;
 
   /**
    * @param client a client from {@link createRedisClient} (or any ioredis `Redis`/`Cluster`); the registry defines
@@ -164,6 +211,23 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       if (typeof (client as unknown as Record<string, unknown>)[name] !== "function") client.defineCommand(name, script);
     }
     this.#client = client as RedisClient & ScriptCommands;
+    const batchSize = this.#full ? this.options.maxBatchSize : 1;
+    this.#writeBatcher = new MicroBatcher(batchSize, async (records) => {
+      const now = this.#now();
+      return this.#client.trafficCopWrite(
+        this.keys.sessionIndex(String(records[0]![4])),
+        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs, ...records.flat(),
+      ) as Promise<Reply[][]>;
+    });
+    this.#lookupBatcher = new MicroBatcher(batchSize, async (lookups) => {
+      const now = this.#now();
+      const json = await this.#client.trafficCopSessionConnections(
+        this.keys.sessionIndex(lookups[0]![1]), this.keys.prefix, this.#h, now, ...lookups.flat(),
+      );
+      const parsed = JSON.parse(json) as unknown[];
+      // cjson writes an empty Lua table as an object.
+      return lookups.map((_, i) => (Array.isArray(parsed) && Array.isArray(parsed[i]) ? (parsed[i] as (string | null)[][]) : []));
+    });
   }
 
   /**
@@ -198,11 +262,9 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     const s = record.session_id;
     const w = record.websocket_id;
     const reply = await this.#call(mode, () =>
-      this.#client.trafficCopWrite(
-        this.keys.sessionIndex(s),
-        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, ttl, exp, this.#sessionOwnerTtl(ttl), mode,
-        w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
-      ),
+      this.#writeBatcher.push([
+        mode, ttl, exp, w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
+      ]),
     );
     if (reply[0] === -1) {
       throw new RegistryForbiddenError(`session ${s} belongs to another tenant than ${record.tenant_id}; nothing was written`);
@@ -220,7 +282,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
           ...stale.flatMap((old, i) =>
             old === false ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, old), w)],
           ),
-          this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], exp, ttl, now),
+          this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], exp, ttl),
         ]),
       );
     }
@@ -259,12 +321,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     assertId("sessionId", sessionId);
     const { agent_type = "", pillar = "" } = validateFilter(filter);
     const now = this.#now();
-    const rows = await this.#call("getSessionConnections", () =>
-      this.#client.trafficCopSessionConnections(
-        this.keys.sessionIndex(sessionId),
-        this.keys.prefix, this.#h, now, tenantId, sessionId, agent_type, pillar,
-      ),
-    );
+    const rows = await this.#call("getSessionConnections", () => this.#lookupBatcher.push([tenantId, sessionId, agent_type, pillar]));
     return rows.flatMap((row) => parseRecord(row, now) ?? []).sort(byWebsocketId);
   }
 
@@ -371,14 +428,14 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
         const fields = result as GlobalFields;
         fields.forEach((name, k) => {
           const kind = GLOBAL_INDEX_KINDS[k]!;
-          followUps.push(this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), entry.websocket_id, exp, ttl, now, "0"));
+          followUps.push(this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), entry.websocket_id, exp, now));
           names.set(`${kind}\n${name}`, [kind, name]);
         });
         followUps.push(this.#client.set(this.keys.reverse(entry.websocket_id), entry.session_id, "PX", ttl));
       }
     });
     for (const [kind, name] of names.values()) {
-      followUps.push(this.#client.trafficCopIndexAdd(this.keys.indexNames(kind), name, exp, ttl, now, "1"));
+      followUps.push(this.#client.zadd(this.keys.indexNames(kind), "GT", exp, name));
     }
     if (followUps.length > 0) await this.#call("heartbeat", () => Promise.all(followUps));
     return { refreshed, missing };
@@ -488,13 +545,14 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     await this.close();
   }
 
-  #addGlobal(w: string, s: string, fields: GlobalFields, exp: number, ttl: number, now: number): Promise<unknown> {
+  #addGlobal(w: string, s: string, fields: GlobalFields, exp: number, ttl: number): Promise<unknown> {
+    const now = this.#now();
     return Promise.all([
       ...fields.flatMap((name, i) => {
         const kind = GLOBAL_INDEX_KINDS[i]!;
         return [
-          this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), w, exp, ttl, now, "0"),
-          this.#client.trafficCopIndexAdd(this.keys.indexNames(kind), name, exp, ttl, now, "1"),
+          this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), w, exp, now),
+          this.#client.zadd(this.keys.indexNames(kind), "GT", exp, name),
         ];
       }),
       this.#client.set(this.keys.reverse(w), s, "PX", ttl),

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench -- registry [--n 20000] [--rounds 3]`: throughput of the Redis registry on a redis-server started
+ * for the run, as ratios to auto-pipelined ioredis `SET` measured in the same run and round.
+ *
+ * Measures register, get, session lookup (4 connections per session), heartbeat of 1,000 connections per call,
+ * and unregister. Every operation is driven the way the baseline is: bursts of concurrent calls on one
+ * auto-pipelining client. Prints min/median/max over the rounds; the last line is one JSON object with the
+ * medians `ratio_register` and `ratio_session_lookup` (floors 0.30) among others. Exit code 1 if a floor is missed.
+ */
+import { randomUUID } from "node:crypto";
+import { RedisServer } from "../harness/runtime/redis-server.js";
+import type { ConnectionRecord } from "../src/registry/connection-registry.js";
+import { createRedisClient, waitForRedisReady } from "../src/registry/redis-client.js";
+import { RedisConnectionRegistry } from "../src/registry/redis-connection-registry.js";
+
+const DEFAULT_N = 20_000;
+const DEFAULT_ROUNDS = 3;
+/** Calls in flight at once; the auto-pipelining client batches them. */
+const BURST = 2_000;
+const CONNECTIONS_PER_SESSION = 4;
+const HEARTBEAT_BATCH = 1_000;
+const FLOOR_RATIO_REGISTER = 0.3;
+const FLOOR_RATIO_SESSION_LOOKUP = 0.3;
+
+type Operation = "register" | "get" | "session_lookup" | "heartbeat" | "unregister";
+const OPERATIONS: Operation[] = ["register", "get", "session_lookup", "heartbeat", "unregister"];
+
+interface Stats {
+  min: number;
+  median: number;
+  max: number;
+}
+
+function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
+}
+
+function parseArgs(args: string[]): { n: number; rounds: number } {
+  const options = { n: DEFAULT_N, rounds: DEFAULT_ROUNDS };
+  for (let i = 0; i < args.length; i += 2) {
+    const value = Number(args[i + 1]);
+    if (args[i] === "--n" && Number.isSafeInteger(value) && value >= HEARTBEAT_BATCH) options.n = value;
+    else if (args[i] === "--rounds" && Number.isSafeInteger(value) && value >= 1) options.rounds = value;
+    else throw new TypeError(`usage: npm run bench -- registry [--n N>=${HEARTBEAT_BATCH}] [--rounds R>=1]; got ${args.join(" ")}`);
+  }
+  return options;
+}
+
+/** Runs `count` calls of `fn` in bursts of {@link BURST} concurrent calls; resolves with items per second. */
+async function rate(count: number, itemsPerCall: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  for (let offset = 0; offset < count; offset += BURST) {
+    const calls: Promise<unknown>[] = [];
+    for (let i = offset; i < Math.min(count, offset + BURST); i++) calls.push(fn(i));
+    await Promise.all(calls);
+  }
+  const seconds = (performance.now() - started) / 1_000;
+  return (count * itemsPerCall) / seconds;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { n, rounds } = parseArgs(args);
+  const server = await new RedisServer({ runId: `bench-registry-${process.pid}` }).start();
+  const client = createRedisClient(server.url, { commandTimeoutMs: 10_000 });
+  try {
+    await waitForRedisReady(client);
+    const perRound: Record<Operation | "set", number[]> = { set: [], register: [], get: [], session_lookup: [], heartbeat: [], unregister: [] };
+    const ratios: Record<Operation, number[]> = { register: [], get: [], session_lookup: [], heartbeat: [], unregister: [] };
+    for (let round = 0; round < rounds; round++) {
+      const prefix = `bench${round}_${randomUUID().slice(0, 6)}`;
+      const registry = new RedisConnectionRegistry(client, { keyPrefix: prefix });
+      const now = Date.now();
+      const records: ConnectionRecord[] = Array.from({ length: n }, (_, i) => ({
+        websocket_id: `w${i}`,
+        session_id: `s${Math.floor(i / CONNECTIONS_PER_SESSION)}`,
+        tenant_id: `t${Math.floor(i / CONNECTIONS_PER_SESSION) % 10}`,
+        agent_type: `agent${i % 3}`,
+        pillar: `pillar${i % 2}`,
+        instance_id: `gw${i % 4}`,
+        connected_at: now,
+        last_activity_at: now,
+      }));
+      const sessions = Math.ceil(n / CONNECTIONS_PER_SESSION);
+      const value = "x".repeat(64);
+
+      const set = await rate(n, 1, (i) => client.set(`${prefix}:baseline:${i}`, value));
+      const register = await rate(n, 1, (i) => registry.register(records[i]!));
+      const get = await rate(n, 1, (i) => registry.getConnection(records[i]!.tenant_id, records[i]!.session_id, records[i]!.websocket_id));
+      let found = 0;
+      const sessionLookup = await rate(n, 1, async (i) => {
+        const first = records[(i % sessions) * CONNECTIONS_PER_SESSION]!;
+        const connections = await registry.getSessionConnections(first.tenant_id, first.session_id);
+        found += connections.length;
+      });
+      if (found !== n * CONNECTIONS_PER_SESSION) throw new Error(`session lookups found ${found} connections, expected ${n * CONNECTIONS_PER_SESSION}`);
+      const batches = n / HEARTBEAT_BATCH;
+      const heartbeat = await rate(batches, HEARTBEAT_BATCH, async (b) => {
+        const entries = records.slice(b * HEARTBEAT_BATCH, (b + 1) * HEARTBEAT_BATCH).map((r) => ({ session_id: r.session_id, websocket_id: r.websocket_id }));
+        const result = await registry.heartbeat(entries);
+        if (result.refreshed !== entries.length) throw new Error(`heartbeat refreshed ${result.refreshed} of ${entries.length}`);
+      });
+      const unregister = await rate(n, 1, (i) => registry.unregister(records[i]!.tenant_id, records[i]!.session_id, records[i]!.websocket_id));
+      await registry.close();
+
+      const measured: Record<Operation, number> = { register, get, session_lookup: sessionLookup, heartbeat, unregister };
+      perRound.set.push(set);
+      for (const op of OPERATIONS) {
+        perRound[op].push(measured[op]);
+        ratios[op].push(measured[op] / set);
+      }
+      process.stdout.write(
+        `round ${round + 1}/${rounds}: SET ${Math.round(set)}/s  ` +
+          OPERATIONS.map((op) => `${op} ${Math.round(measured[op])}/s (${(measured[op] / set).toFixed(2)})`).join("  ") +
+          "\n",
+      );
+    }
+
+    const fmt = (s: Stats, digits = 0) => `min ${s.min.toFixed(digits)}  median ${s.median.toFixed(digits)}  max ${s.max.toFixed(digits)}`;
+    process.stdout.write(`\nbaseline auto-pipelined SET ops/s: ${fmt(stats(perRound.set))}\n`);
+    for (const op of OPERATIONS) {
+      const unit = op === "heartbeat" ? `connections/s (${HEARTBEAT_BATCH} per call)` : "ops/s";
+      process.stdout.write(`${op.padEnd(15)} ${unit}: ${fmt(stats(perRound[op]))}   ratio to SET: ${fmt(stats(ratios[op]), 2)}\n`);
+    }
+    const median = (op: Operation) => Number(stats(ratios[op]).median.toFixed(3));
+    const pass = median("register") >= FLOOR_RATIO_REGISTER && median("session_lookup") >= FLOOR_RATIO_SESSION_LOOKUP;
+    const summary = {
+      bench: "registry",
+      n,
+      rounds,
+      connections_per_session: CONNECTIONS_PER_SESSION,
+      heartbeat_batch: HEARTBEAT_BATCH,
+      baseline_set_ops_per_s: mapStats(stats(perRound.set)),
+      ops_per_s: Object.fromEntries(OPERATIONS.map((op) => [op, mapStats(stats(perRound[op]))])),
+      ratios: Object.fromEntries(OPERATIONS.map((op) => [op, mapStats(stats(ratios[op]), 3)])),
+      ratio_register: median("register"),
+      ratio_get: median("get"),
+      ratio_session_lookup: median("session_lookup"),
+      ratio_heartbeat: median("heartbeat"),
+      ratio_unregister: median("unregister"),
+      floors: { ratio_register: FLOOR_RATIO_REGISTER, ratio_session_lookup: FLOOR_RATIO_SESSION_LOOKUP },
+      pass,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (!pass) process.exitCode = 1;
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+}
+
+function mapStats(s: Stats, digits = 0): Stats {
+  const round = (v: number) => Number(v.toFixed(digits));
+  return { min: round(s.min), median: round(s.median), max: round(s.max) };
+}
