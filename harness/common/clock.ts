@@ -12,6 +12,12 @@ export interface Clock {
 export const SYSTEM_CLOCK: Clock = Object.freeze({
   now: () => Date.now(),
   sleep: async (ms: number, signal?: AbortSignal) => {
-    await delay(ms, undefined, signal ? { signal } : undefined);
+    try {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    } catch (error) {
+      // timers/promises rejects with a generic AbortError: surface the signal's own reason.
+      if (signal?.aborted) throw signal.reason;
+      throw error;
+    }
   },
 });
