@@ -1,0 +1,276 @@
+/**
+ * `npm run bench -- gateway [--rounds N] [--connections N] [--idle N] [--rate N] [--seconds S]`
+ *
+ * Measures, in one run and with the same client code:
+ * - new connections/s through one gateway process (JWT check + registry write before the welcome) against a bare
+ *   `ws` server process that answers each connection with one frame (the baseline), over several interleaved rounds;
+ * - route latency (send → delivery, one clock) at a fixed moderate rate, same-instance next to cross-instance;
+ * - server RSS per idle connection, gateway and bare server.
+ * The last line is one JSON object; `ratio_connect` is gateway/bare median connections/s (floor 0.7).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { WebSocket } from "ws";
+import { RedisServer } from "../harness/runtime/redis-server.js";
+import { signJwt } from "../src/gateway/jwt.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SECRET = "bench-secret";
+const CONNECT_CONCURRENCY = 50;
+const START_TIMEOUT_MS = 20_000;
+
+const BARE_SERVER = `
+import { WebSocketServer } from "ws";
+const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, clientTracking: false, maxPayload: 65536 });
+wss.on("connection", (ws) => {
+  ws.on("message", (data) => ws.send(data));
+  ws.send(JSON.stringify({ type: "welcome" }));
+});
+wss.on("listening", () => process.stdout.write(JSON.stringify({ event: "listening", port: wss.address().port }) + "\\n"));
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+interface Server {
+  name: string;
+  child: ChildProcess;
+  port: number;
+}
+
+function parseArgs(args: string[]): Record<string, number> {
+  const options: Record<string, number> = { rounds: 5, connections: 1_000, idle: 2_000, rate: 200, seconds: 5 };
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i]?.replace(/^--/, "");
+    const value = Number(args[i + 1]);
+    if (!name || !(name in options) || !Number.isFinite(value) || value <= 0) {
+      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")}`);
+    }
+    options[name] = value;
+  }
+  return options;
+}
+
+async function startProcess(name: string, args: string[], env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", ...env } });
+  const lines = createInterface({ input: child.stdout! });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not print a listening line within ${START_TIMEOUT_MS}ms: ${stderr}`)), START_TIMEOUT_MS);
+    lines.on("line", (line) => {
+      if (!line.includes('"event":"listening"')) return;
+      clearTimeout(timer);
+      resolve(Number((JSON.parse(line) as { port: number }).port));
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}: ${stderr}`)));
+  });
+  return { name, child, port };
+}
+
+function startGateway(redisUrl: string, instanceId: string): Promise<Server> {
+  return startProcess(instanceId, ["--import", "tsx", join(ROOT, "src/gateway/main.ts")], {
+    PORT: "0",
+    REDIS_URL: redisUrl,
+    INSTANCE_ID: instanceId,
+    AUTH_SECRET: SECRET,
+  });
+}
+
+async function stopProcess(server: Server): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once("exit", resolve));
+  server.child.kill("SIGINT");
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+/** Opens one socket and resolves once its first frame (welcome) arrived. */
+function open(port: number, query: string, onMessage?: (text: string) => void): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?${query}`, { perMessageDeflate: false });
+    ws.once("message", () => {
+      if (onMessage) ws.on("message", (data) => onMessage(data.toString()));
+      resolve(ws);
+    });
+    ws.once("error", reject);
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+  });
+}
+
+async function openMany(port: number, count: number, query: (i: number) => string): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONNECT_CONCURRENCY }, async () => {
+      while (next < count) {
+        const i = next++;
+        sockets.push(await open(port, query(i)));
+      }
+    }),
+  );
+  return sockets;
+}
+
+async function closeAll(sockets: WebSocket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          ws.once("close", () => resolve());
+          ws.close();
+        }),
+    ),
+  );
+}
+
+function stats(values: number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: round(sorted[0]!), median: round(sorted[Math.floor(sorted.length / 2)]!), max: round(sorted[sorted.length - 1]!) };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN, 3);
+}
+
+function round(value: number, digits = 1): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+async function measureConnect(servers: Server[], rounds: number, connections: number): Promise<Record<string, number[]>> {
+  const results: Record<string, number[]> = Object.fromEntries(servers.map((server) => [server.name, []]));
+  let seq = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const server of servers) {
+      const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
+      const started = performance.now();
+      const sockets = await openMany(server.port, connections, (i) => `session_id=connect-${seq}-${i % 100}&agent_type=a&pillar=p&token=${tokenValue}`);
+      const elapsedS = (performance.now() - started) / 1000;
+      results[server.name]!.push(connections / elapsedS);
+      seq++;
+      await closeAll(sockets);
+    }
+  }
+  return results;
+}
+
+async function measureRoutes(a: Server, b: Server, rate: number, seconds: number) {
+  const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
+  const sentAt = new Map<string, number>();
+  const latencies = { same: [] as number[], cross: [] as number[] };
+  const receiver = (path: "same" | "cross") => (text: string) => {
+    const frame = JSON.parse(text) as { type: string; id: string };
+    if (frame.type !== "message") return;
+    const started = sentAt.get(frame.id);
+    if (started !== undefined) latencies[path].push(performance.now() - started);
+  };
+  // Several senders keep each socket well under the per-socket rate limit.
+  const senderCount = Math.max(1, Math.ceil(rate / 50));
+  const query = (role: string) => `session_id=route-bench&agent_type=${role}&pillar=p&token=${tokenValue}`;
+  const senders = await Promise.all(Array.from({ length: senderCount }, () => open(a.port, query("sender"))));
+  const same = await open(a.port, query("same"), receiver("same"));
+  const cross = await open(b.port, query("cross"), receiver("cross"));
+  const ids = await Promise.all(
+    [a, b].map(async (server) => {
+      const res = await fetch(`http://127.0.0.1:${server.port}/v1/sessions/route-bench/connections`, { headers: { authorization: `Bearer ${tokenValue}` } });
+      return ((await res.json()) as { connections: Array<{ websocket_id: string; agent_type: string }> }).connections;
+    }),
+  );
+  const byRole = new Map(ids[0]!.map((record) => [record.agent_type, record.websocket_id]));
+  const sameId = byRole.get("same")!;
+  const crossId = byRole.get("cross")!;
+  const total = rate * seconds;
+  const intervalMs = 1_000 / rate;
+  const begin = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = begin + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const path = i % 2 === 0 ? "same" : "cross";
+    const id = `${path}-${i}`;
+    sentAt.set(id, performance.now());
+    senders[i % senderCount]!.send(JSON.stringify({ type: "route", id, session_id: "route-bench", to: { websocket_id: path === "same" ? sameId : crossId }, payload: i }));
+  }
+  const deadline = performance.now() + 5_000;
+  while (latencies.same.length + latencies.cross.length < total && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await closeAll([...senders, same, cross]);
+  const summary = (values: number[]) => {
+    const sorted = [...values].sort((x, y) => x - y);
+    return { p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), received: values.length };
+  };
+  return { rate_per_s: rate, seconds, sent_per_path: total / 2, same: summary(latencies.same), cross: summary(latencies.cross) };
+}
+
+/**
+ * RSS growth per idle socket of a fresh server process: warm up with a few connections (lazy module and JIT
+ * allocations), sample, open `idle` sockets, let allocation settle, sample again.
+ */
+async function measureIdleRss(server: Server, idle: number, tokenValue: string): Promise<number> {
+  const query = (i: number) => `session_id=idle-${i % 200}&agent_type=a&pillar=p&token=${tokenValue}`;
+  await closeAll(await openMany(server.port, 100, query));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const before = await rssBytes(server.child.pid!);
+  const sockets = await openMany(server.port, idle, query);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const after = await rssBytes(server.child.pid!);
+  await closeAll(sockets);
+  return (after - before) / idle;
+}
+
+/** Runs the benchmark; see the file comment. */
+export async function run(args: string[]): Promise<void> {
+  const options = parseArgs(args);
+  const redis = await new RedisServer({ runId: "bench-gateway" }).start();
+  const servers: Server[] = [];
+  try {
+    const gatewayA = await startGateway(redis.url, "bench-gw-1");
+    servers.push(gatewayA);
+    const gatewayB = await startGateway(redis.url, "bench-gw-2");
+    servers.push(gatewayB);
+    const bare = await startProcess("bare-ws", ["--input-type=module", "-e", BARE_SERVER], {});
+    servers.push(bare);
+    const gateway = { ...gatewayA, name: "gateway" };
+    await measureConnect([gateway, bare], 1, 200);
+    const connect = await measureConnect([gateway, bare], options.rounds!, options.connections!);
+    const gatewayStats = stats(connect.gateway!);
+    const bareStats = stats(connect["bare-ws"]!);
+    const ratioConnect = round(gatewayStats.median / bareStats.median, 3);
+    process.stdout.write(
+      `connect/s over ${options.rounds} rounds of ${options.connections}: gateway ${JSON.stringify(gatewayStats)} bare ws ${JSON.stringify(bareStats)} ratio ${ratioConnect}\n`,
+    );
+    const routes = await measureRoutes(gatewayA, gatewayB, options.rate!, options.seconds!);
+    process.stdout.write(`route latency at ${options.rate}/s: same-instance ${JSON.stringify(routes.same)} cross-instance ${JSON.stringify(routes.cross)}\n`);
+    // Fresh processes: the connect rounds above leave heaps whose later shrinking would hide the growth.
+    await Promise.allSettled(servers.splice(0).map(stopProcess));
+    const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
+    const freshGateway = await startGateway(redis.url, "bench-gw-rss");
+    servers.push(freshGateway);
+    const freshBare = await startProcess("bare-ws-rss", ["--input-type=module", "-e", BARE_SERVER], {});
+    servers.push(freshBare);
+    const rssGateway = await measureIdleRss(freshGateway, options.idle!, tokenValue);
+    const rssBare = await measureIdleRss(freshBare, options.idle!, tokenValue);
+    process.stdout.write(`RSS per idle connection (${options.idle} sockets): gateway ${Math.round(rssGateway)} B, bare ws ${Math.round(rssBare)} B\n`);
+    const result = {
+      benchmark: "gateway",
+      ratio_connect: ratioConnect,
+      connect_per_s: { gateway: gatewayStats, bare_ws: bareStats, rounds: options.rounds, connections: options.connections },
+      route_latency: routes,
+      cross_vs_same_p50: round(routes.cross.p50_ms / routes.same.p50_ms, 2),
+      rss_per_idle_connection_bytes: { gateway: Math.round(rssGateway), bare_ws: Math.round(rssBare), sockets: options.idle },
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await Promise.allSettled(servers.map(stopProcess));
+    await redis.stop();
+  }
+}
