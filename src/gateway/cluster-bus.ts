@@ -67,8 +67,11 @@ export interface ClusterBus {
   readonly healthy: boolean;
   /** Connects, subscribes to this instance's channel and starts reporting to `events`. */
   start(events: ClusterBusEvents): Promise<void>;
-  /** Publishes to an instance's channel; resolves with the number of subscribers that got it (0: nobody listens). */
-  publish(instanceId: string, message: BusMessage): Promise<number>;
+  /**
+   * Publishes to an instance's channel; resolves with the number of subscribers that got it (0: nobody listens), or
+   * `undefined` when Redis cannot tell (Redis Cluster counts only the subscribers of the node that took the PUBLISH).
+   */
+  publish(instanceId: string, message: BusMessage): Promise<number | undefined>;
   /** Writes this instance's liveness key with TTL `ttlMs` and lists the instance in the instance set. */
   refreshLiveness(ttlMs: number): Promise<void>;
   /** Removes this instance's liveness key and instance-set entry (after a drain). */

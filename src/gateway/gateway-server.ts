@@ -551,7 +551,7 @@ export class GatewayServer implements AsyncDisposable {
       this.#pendingRemote.delete(requestId);
       pending.resolve(n);
     };
-    let receivers: number;
+    let receivers: number | undefined;
     try {
       receivers = await this.#bus.publish(instanceId, { t: "deliver", r: requestId, from: this.instanceId, ids, frame });
     } catch (error) {

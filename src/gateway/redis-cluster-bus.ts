@@ -1,3 +1,4 @@
+import { Cluster } from "ioredis";
 import type { RegistryKeys } from "../registry/keys.js";
 import type { RedisClient } from "../registry/redis-client.js";
 import { parseBusMessage, type BusMessage, type ClusterBus, type ClusterBusEvents } from "./cluster-bus.js";
@@ -81,8 +82,9 @@ export class RedisClusterBus implements ClusterBus {
     if (!initial) this.#events?.onUp();
   }
 
-  async publish(instanceId: string, message: BusMessage): Promise<number> {
-    return this.#client.publish(this.#keys.instanceChannel(instanceId), JSON.stringify(message));
+  async publish(instanceId: string, message: BusMessage): Promise<number | undefined> {
+    const receivers = await this.#client.publish(this.#keys.instanceChannel(instanceId), JSON.stringify(message));
+    return this.#client instanceof Cluster ? undefined : receivers;
   }
 
   async refreshLiveness(ttlMs: number): Promise<void> {
