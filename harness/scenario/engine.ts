@@ -10,6 +10,7 @@ import { deriveSeed } from "../common/random.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { FaultRunner, type FaultEvent } from "../faults/fault-runner.js";
+import { startConnectionFlood } from "../load/connection-flood.js";
 import { ClientFleet, type FleetSummary, type StartedClientFleet } from "../fleet/client-fleet.js";
 import { Recorder } from "../recorder/recorder.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
@@ -189,7 +190,24 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     });
     const rt = runtime;
     registry = new RegistryReader({ nodes: rt.redis.nodes, cluster: rt.redis.mode === "cluster", keyPrefix: sut.keyPrefix });
-    faults = new FaultRunner({ target: rt, clock, onEvent: (event: FaultEvent) => recorder.record({ ...event, source: "fault" }) });
+    faults = new FaultRunner({
+      target: rt,
+      clock,
+      onEvent: (event: FaultEvent) => recorder.record({ ...event, source: "fault" }),
+      connectionFlood: async ({ targets, connections, ratePerSecond, durationMs, signal }) => {
+        // The flood driver bounds connects in flight rather than per second: the rate caps the concurrency.
+        const floods = await Promise.all(
+          targets.map(
+            (target) =>
+              startConnectionFlood(
+                { target, count: Math.ceil(connections / targets.length), concurrency: Math.max(1, Math.min(200, ratePerSecond)), authSecret: rt.authSecret, timeoutMs: durationMs },
+                signal,
+              ).result,
+          ),
+        );
+        return { floods };
+      },
+    });
     const faultRunner = faults;
     recorder.startSampling(
       createSampler({
