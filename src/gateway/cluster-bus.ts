@@ -82,7 +82,10 @@ export interface ClusterBus {
   claimDead(instanceId: string): Promise<boolean>;
   /** Hands a claimed instance back (reaping failed) so that a later scan retries it. */
   requeueDead(instanceId: string): Promise<void>;
-  /** Reads the reverse index without any tenant check (only for the `no-tenant-check` defect). */
+  /**
+   * Reads the reverse index without any tenant check: the session a websocket id lives in, or `null`. Used to refuse
+   * resuming an id into another session, and by the `no-tenant-check` defect.
+   */
   sessionOfAnyTenant(websocketId: string): Promise<string | null>;
   /** Disconnects. Idempotent. */
   close(): Promise<void>;

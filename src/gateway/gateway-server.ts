@@ -292,7 +292,10 @@ export class GatewayServer implements AsyncDisposable {
         connected_at: now,
         last_activity_at: now,
       };
-      if (resumeId !== null && !this.hasDefect("no-resume")) {
+      // A websocket id that lives in another session (of any tenant) is not this client's to take over: the
+      // connection gets a new id instead, so that nobody can hijack or shadow another session's connection.
+      const resumable = resumeId !== null && !this.hasDefect("no-resume") && ((await this.#bus.sessionOfAnyTenant(resumeId)) ?? sessionId) === sessionId;
+      if (resumable) {
         const previous = await this.#registry.getConnection(claims.tenant_id, sessionId, resumeId);
         const result = await this.#registry.repoint({ ...fresh, websocket_id: resumeId }, { ttlMs: this.options.connectionTtlMs });
         record = result.record;

@@ -192,6 +192,19 @@ describe("gateway tenant isolation", () => {
     expect(await ownRecord.json()).toMatchObject({ tenant_id: "owner", instance_id: "gw-protocol" });
   });
 
+  it("should never let a resume take over a websocket_id of another session, of any tenant", async () => {
+    const session = newSession();
+    const victim = await connectClient(gateway, token("owner"), { session_id: session, agent_type: "a", pillar: "p" });
+    for (const tenant of ["intruder", "owner"]) {
+      const other = await connectClient(gateway, token(tenant), { session_id: newSession(), agent_type: "a", pillar: "p", websocket_id: victim.websocketId });
+      expect(other.welcome.websocket_id).not.toBe(victim.websocketId);
+      expect(other.welcome.resumed).toBe(false);
+    }
+    const record = await gateway.fetch(`/v1/connections/${victim.websocketId}`, { headers: auth("owner") });
+    expect(await record.json()).toMatchObject({ websocket_id: victim.websocketId, session_id: session });
+    expect(victim.ws.readyState).toBe(victim.ws.OPEN);
+  });
+
   it("should answer another tenant's lookups and routes exactly as missing ones, over HTTP and WebSocket", async () => {
     const session = newSession();
     const owner = await connectClient(gateway, token("owner"), { session_id: session, agent_type: "a", pillar: "p" });
