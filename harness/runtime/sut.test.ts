@@ -1,0 +1,41 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { createKeySchema } from "../common/key-schema.js";
+import { expandVariables, loadSutFile, resolveSutDefinition } from "./sut.js";
+
+describe("SUT definitions", () => {
+  it("should fill defaults and resolve cwd against the file's folder", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sut-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, "sut.json"), JSON.stringify({ name: "x", command: "bin/gw", cwd: "svc", env: { LISTEN: "${HOST}:${PORT}" } }));
+    const sut = await loadSutFile(join(dir, "sut.json"));
+    expect(sut).toMatchObject({ name: "x", command: "bin/gw", cwd: join(dir, "svc"), readyPath: "/readyz", metricsPath: "/metrics", wsPath: "/ws", keyPrefix: "traffic_cop", startupTimeoutMs: 20_000 });
+    expect(expandVariables(sut.env.LISTEN!, { HOST: "127.0.0.1", PORT: "9" })).toBe("127.0.0.1:9");
+  });
+
+  const BAD = [{ command: "" }, { command: "x", args: [1] }, { command: "x", readyPath: "readyz" }, { command: "x", surprise: true }, { command: "x", keyPrefix: "a*" }, [], null];
+  for (const definition of BAD) {
+    it(`should reject ${JSON.stringify(definition)} with HARNESS_ERR_INVALID_SUT`, () => {
+      expect(() => resolveSutDefinition(definition)).toThrow(expect.objectContaining({ code: "HARNESS_ERR_INVALID_SUT" }));
+    });
+  }
+
+  it("should reject a missing or malformed file", async () => {
+    await expect(loadSutFile("/nonexistent/sut.json")).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_SUT" });
+  });
+});
+
+describe("key schema", () => {
+  it("should build and parse the keys of DESIGN.md under any prefix", () => {
+    const keys = createKeySchema("acme");
+    expect(keys.connection("s1", "w1")).toBe("acme:session:s1:websocket:w1");
+    expect(keys.parseConnection("acme:session:s1:websocket:w1")).toEqual({ sessionId: "s1", websocketId: "w1" });
+    expect(keys.parseConnection("acme:session:{s1}:websocket:w1")).toEqual({ sessionId: "s1", websocketId: "w1" });
+    expect(keys.parseConnection("acme:session:s1:websockets")).toBeNull();
+    expect(keys.parseMiddle(keys.pillarIndex("p"), "pillar")).toBe("p");
+    expect(keys.parseMiddle(keys.reverse("w1"), "websocket")).toBe("w1");
+    expect(keys.parseMiddle(keys.sessionIndex("s1"), "session")).toBe("s1");
+  });
+});
