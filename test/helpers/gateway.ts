@@ -251,14 +251,14 @@ export function connectClient(
   gateway: { wsUrl: string },
   tokenValue: string | undefined,
   query: ClientQuery,
-  options: { auth?: "header" | "query"; track?: boolean } = {},
+  options: { auth?: "header" | "query"; track?: boolean; autoPong?: boolean } = {},
 ): Promise<TestClient> {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
   const auth = options.auth ?? "header";
   if (tokenValue !== undefined && auth === "query") params.set("token", tokenValue);
   const headers = tokenValue !== undefined && auth === "header" ? { authorization: `Bearer ${tokenValue}` } : undefined;
-  const ws = new WebSocket(`${gateway.wsUrl}?${params.toString()}`, { headers, perMessageDeflate: false });
+  const ws = new WebSocket(`${gateway.wsUrl}?${params.toString()}`, { headers, perMessageDeflate: false, autoPong: options.autoPong ?? true });
   const client = new TestClient(ws);
   if (options.track !== false) onTestFinished(() => client.terminate());
   return new Promise((resolve, reject) => {
