@@ -58,21 +58,25 @@ end
 /**
  * Register or repoint connections (standalone: a batch of them, atomically; Cluster: one, in its session's slot).
  * KEYS[1] session index of the first record (routing only).
- * ARGV: prefix, hashTags, full, now, sessionTtl, then per record 11 values: mode ("register" | "repoint"), ttl, exp,
+ * ARGV: prefix, hashTags, full, now, sessionTtl, then per record 10 values: mode ("register" | "repoint"), ttl,
  * websocket_id, session_id, tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at.
  * Returns one reply per record: `{-1}` when the session belongs to another tenant (nothing written for it), else
- * `{1, existed, agent_type, pillar, connected_at, stale_agent_type, stale_pillar, stale_instance, stale_tenant}`
+ * `{1, existed, agent_type, pillar, connected_at, expires_at, stale_agent_type, stale_pillar, stale_instance, stale_tenant}`
  * where the stale fields name global indexes that still list the websocket id under an old value (false if none).
  */
 export const WRITE_SCRIPT = `${HELPERS}
 local p, h, full = ARGV[1], ARGV[2], ARGV[3] == '1'
 local now, sttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local owners, touched, expiring = {}, {}, {}
 local out = {}
-for j = 6, #ARGV, 11 do
-  local mode, ttl, exp = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2]
-  local w, s, t, a, pl, inst, ca, la = ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6], ARGV[j + 7], ARGV[j + 8], ARGV[j + 9], ARGV[j + 10]
+for j = 6, #ARGV, 10 do
+  local mode, ttl = ARGV[j], tonumber(ARGV[j + 1])
+  local w, s, t, a, pl, inst, ca, la = ARGV[j + 2], ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6], ARGV[j + 7], ARGV[j + 8], ARGV[j + 9]
+  local exp = now + ttl
   local okey = k_owner(p, h, s)
-  local owner = redis.call('GET', okey)
+  -- Owners are read once per session and batch; a claim made earlier in the batch counts.
+  local owner = owners[s]
+  if owner == nil then owner = redis.call('GET', okey); owners[s] = owner end
   local rk = k_conn(p, h, s, w)
   local old = (owner and owner ~= t) and {} or redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
   local existed = old[1] and old[6] and tonumber(old[6]) > now
@@ -85,9 +89,18 @@ for j = 6, #ARGV, 11 do
       'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exp)
     redis.call('PEXPIRE', rk, ttl)
     local ottl = math.max(sttl, ttl)
-    if owner then redis.call('PEXPIRE', okey, ottl) else redis.call('SET', okey, t, 'PX', ottl) end
-    redis.call('PEXPIRE', k_state(p, h, s), sttl)
-    index_add(k_sindex(p, h, s), w, exp, now, ttl)
+    if touched[s] ~= ottl then
+      if owner then redis.call('PEXPIRE', okey, ottl) else redis.call('SET', okey, t, 'PX', ottl); owners[s] = t end
+      redis.call('PEXPIRE', k_state(p, h, s), sttl)
+      touched[s] = ottl
+    end
+    local si = k_sindex(p, h, s)
+    if expiring[si] == ttl then
+      redis.call('ZADD', si, exp, w)
+    else
+      index_add(si, w, exp, now, ttl)
+      expiring[si] = ttl
+    end
     local stale = { false, false, false, false }
     if old[1] then
       local new = { a, pl, inst, t }
@@ -98,9 +111,9 @@ for j = 6, #ARGV, 11 do
       global_rem(p, stale, w)
       global_add(p, { a, pl, inst, t }, w, exp, now)
       redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
-      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca }
+      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca, exp }
     else
-      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca, stale[1], stale[2], stale[3], stale[4] }
+      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca, exp, stale[1], stale[2], stale[3], stale[4] }
     end
   end
 end

@@ -54,7 +54,7 @@ export interface RedisConnectionRegistryOptions {
   /**
    * Standalone Redis: concurrent registrations (and, separately, session lookups) issued in the same tick are sent as
    * one script of at most this many; each registration stays atomic. 1 disables batching. Cluster: always 1.
-   * @default 200
+   * @default 500
    */
   maxBatchSize?: number;
   /**
@@ -72,7 +72,7 @@ export const DEFAULT_REDIS_CONNECTION_REGISTRY_OPTIONS = Object.freeze({
   connectionTtlMs: 30_000,
   sessionTtlMs: 86_400_000,
   heartbeatBatchSize: 1_000,
-  maxBatchSize: 200,
+  maxBatchSize: 500,
   clock: Date.now,
   closeClient: false,
 });
@@ -215,7 +215,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     this.#writeBatcher = new MicroBatcher(batchSize, async (records) => {
       const now = this.#now();
       return this.#client.trafficCopWrite(
-        this.keys.sessionIndex(String(records[0]![4])),
+        this.keys.sessionIndex(String(records[0]![3])),
         this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs, ...records.flat(),
       ) as Promise<Reply[][]>;
     });
@@ -257,13 +257,11 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   async #write(mode: "register" | "repoint", input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
     const record = validateRecord(input);
     const ttl = resolveTtl(options, this.options.connectionTtlMs);
-    const now = this.#now();
-    const exp = now + ttl;
     const s = record.session_id;
     const w = record.websocket_id;
     const reply = await this.#call(mode, () =>
       this.#writeBatcher.push([
-        mode, ttl, exp, w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
+        mode, ttl, w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
       ]),
     );
     if (reply[0] === -1) {
@@ -276,7 +274,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       connected_at: Number(reply[4]),
     };
     if (!this.#full) {
-      const stale = reply.slice(5, 9).map((value) => (typeof value === "string" ? value : false)) as StaleFields;
+      const exp = Number(reply[5]);
+      const stale = reply.slice(6, 10).map((value) => (typeof value === "string" ? value : false)) as StaleFields;
       await this.#call(mode, () =>
         Promise.all([
           ...stale.flatMap((old, i) =>
