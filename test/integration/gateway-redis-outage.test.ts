@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from "vitest";
-import { RedisServer, type StartedRedisServer } from "../../harness/runtime/redis-server.js";
+import { RedisServer, redisCommand, type StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
 import { connectClient, startGateway, token } from "../helpers/gateway.js";
 import { useRedisServer } from "../helpers/redis.js";
@@ -58,5 +58,21 @@ describe("gateway during a Redis outage", () => {
     expect(await two!.metric("traffic_cop_reconciliations_total")).toBe(1);
     expect(await c.request({ type: "route", id: 5, session_id: session, to: { websocket_id: a.websocketId }, payload: "healed" }, 10_000)).toMatchObject({ type: "ack", delivered: 1 });
     expect(await a.next((frame) => frame.id === 5)).toMatchObject({ payload: "healed" });
+  });
+
+  it("should fail lookups fast while Redis is too slow to answer, and recover by itself", { timeout: 30_000 }, async () => {
+    const redis = await useRedisServer();
+    const gateway = await startGateway({ redisUrl: redis.url, instanceId: "gw-slow", env: ENV });
+    const client = await connectClient(gateway, token("t1"), { session_id: "slow", agent_type: "a", pillar: "p" });
+    // CLIENT PAUSE holds every client's commands: each waits longer than the gateway's command timeout.
+    expect(await redisCommand(redis.host, redis.port, "CLIENT PAUSE 3000 ALL")).toContain("+OK");
+    const lookup = await timed(gateway.fetch(`/v1/connections/${client.websocketId}`, { headers: auth("t1") }));
+    expect(lookup.value.status).toBe(503);
+    expect(lookup.ms).toBeLessThan(FAIL_FAST_MS);
+    const route = await timed(client.request({ type: "route", id: 1, session_id: "slow", to: {}, payload: 1 }));
+    expect(route.value).toMatchObject({ type: "error", code: "REGISTRY_UNAVAILABLE" });
+    expect(route.ms).toBeLessThan(FAIL_FAST_MS);
+    await expect.poll(async () => (await gateway.fetch(`/v1/connections/${client.websocketId}`, { headers: auth("t1") })).status, { timeout: 10_000 }).toBe(200);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
   });
 });
