@@ -12,7 +12,9 @@ export type TrafficCopErrorCode =
   /** The registry was closed. */
   | "REGISTRY_ERR_CLOSED"
   /** Gateway configuration (environment) is invalid. */
-  | "GATEWAY_ERR_INVALID_CONFIG";
+  | "GATEWAY_ERR_INVALID_CONFIG"
+  /** A gateway lifecycle call in the wrong state (e.g. `start()` twice). */
+  | "GATEWAY_ERR_INVALID_STATE";
 
 /** Base class of every error of the reference registry and gateway. */
 export class TrafficCopError extends Error {
