@@ -174,7 +174,7 @@ export class GatewayServer implements AsyncDisposable {
 
   /** Connects to the registry, subscribes, starts heartbeats and the reaper, and listens. */
   async start(): Promise<this> {
-    if (this.#state !== "idle") throw new TrafficCopError("GATEWAY_ERR_INVALID_CONFIG", `gateway cannot start from state ${this.#state}`);
+    if (this.#state !== "idle") throw new TrafficCopError("GATEWAY_ERR_INVALID_STATE", `gateway cannot start from state ${this.#state}: create a new GatewayServer`);
     this.#state = "starting";
     try {
       const backend = await this.#backendFactory(this.options);

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { RegistryKeys } from "../../src/registry/keys.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
-import { connectClient, startGateway, token, type TestClient, type TestGateway } from "../helpers/gateway.js";
+import { connectClient, expectRefused, startGateway, token, type TestClient, type TestGateway } from "../helpers/gateway.js";
 import { useRedisServer } from "../helpers/redis.js";
 
 const CONNECTION_TTL_MS = 6_000;
@@ -54,6 +54,9 @@ describe("gateway restarts", () => {
     const moved = movers.map((client, i) => followDrain(client, survivor, "t1", query(i)));
     const exit = draining.sigterm();
     await expect.poll(async () => (await draining.fetch("/readyz").catch(() => ({ status: 0 }))).status).toBe(503);
+    const late = await expectRefused(draining, token("t1"), query(9));
+    expect(late.status).toBe(503);
+    expect(JSON.parse(late.body)).toMatchObject({ error: { code: "DRAINING" } });
     const resumed = await Promise.all(moved);
     for (const [i, client] of resumed.entries()) {
       expect(client.welcome).toMatchObject({ websocket_id: movers[i]!.websocketId, instance_id: "gw-2", resumed: true });
