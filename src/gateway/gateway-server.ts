@@ -717,6 +717,11 @@ export class GatewayServer implements AsyncDisposable {
     await this.stop();
   }
 
+  /** How long closing sockets get to finish the close handshake: part of the drain budget when draining. */
+  #closeGraceMs(drain: boolean): number {
+    return drain ? Math.min(CLOSE_GRACE_MS, Math.floor(this.options.drainTimeoutMs / 4)) : CLOSE_GRACE_MS;
+  }
+
   async #shutdown(drain: boolean): Promise<void> {
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
@@ -729,7 +734,9 @@ export class GatewayServer implements AsyncDisposable {
       log("draining", { instance_id: this.instanceId, connections: this.#connections.size, timeout_ms: this.options.drainTimeoutMs });
       const spread = Math.min(MAX_RETRY_AFTER_MS, Math.floor(this.options.drainTimeoutMs / 4));
       for (const connection of this.#connections.values()) this.#send(connection, reconnectFrame(Math.floor(Math.random() * (spread + 1))));
-      const deadline = Date.now() + this.options.drainTimeoutMs;
+      // The close handshake and the unregisters come out of the same budget, so that the whole drain ends
+      // within DRAIN_TIMEOUT_MS (plus Redis round trips), as supervisors expect.
+      const deadline = Date.now() + this.options.drainTimeoutMs - this.#closeGraceMs(true);
       while (this.#connections.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
       }
@@ -744,7 +751,7 @@ export class GatewayServer implements AsyncDisposable {
             const timer = setTimeout(() => {
               connection.ws.terminate();
               resolve();
-            }, CLOSE_GRACE_MS);
+            }, this.#closeGraceMs(drain));
             connection.ws.once("close", () => {
               clearTimeout(timer);
               resolve();

@@ -52,6 +52,7 @@ describe("gateway restarts", () => {
     const state = await movers[0]!.request({ type: "session_state", id: 1, set: { cart: "3 items" } });
     expect(state).toMatchObject({ state: { cart: "3 items" } });
     const moved = movers.map((client, i) => followDrain(client, survivor, "t1", query(i)));
+    const signalledAt = Date.now();
     const exit = draining.sigterm();
     await expect.poll(async () => (await draining.fetch("/readyz").catch(() => ({ status: 0 }))).status).toBe(503);
     const late = await expectRefused(draining, token("t1"), query(9));
@@ -63,6 +64,8 @@ describe("gateway restarts", () => {
     }
     expect(await stayer.closed).toMatchObject({ code: 1012 });
     expect(await exit).toEqual({ code: 0, signal: null });
+    // The stayer never moves, so the drain uses its whole budget, and no more (plus process exit).
+    expect(Date.now() - signalledAt).toBeLessThan(DRAIN_TIMEOUT_MS + 1_000);
     const records = await registry.getSessionConnections("t1", session);
     expect(records.map((record) => record.websocket_id).sort()).toEqual(movers.map((client) => client.websocketId).sort());
     expect(records.every((record) => record.instance_id === "gw-2")).toBe(true);
