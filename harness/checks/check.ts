@@ -12,7 +12,12 @@ export interface CheckThresholds {
   settleBoundMs: number;
   /** Least fraction of acknowledged deliveries that must reach their client (0..1). */
   minDeliveryRatio: number;
+  /** While Redis is unreachable, longest a lookup may take to fail with `REGISTRY_UNAVAILABLE`, in ms. @default 1500 */
+  degradedLookupBoundMs?: number;
 }
+
+/** Default of {@link CheckThresholds.degradedLookupBoundMs}: the protocol's 1000 ms command bound plus HTTP slack. */
+export const DEFAULT_DEGRADED_LOOKUP_BOUND_MS = 1_500;
 
 /** What a check may read: the recorded history and Redis state read directly. */
 export interface CheckContext {

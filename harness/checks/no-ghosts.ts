@@ -6,7 +6,8 @@ import { buildClientHistories, currentSocket } from "./client-history.js";
 
 const POLL_INTERVAL_MS = 250;
 
-interface Comparison {
+/** Registry state against the fleet's live connections. */
+export interface RegistryComparison {
   live: number;
   records: number;
   ghosts: Record<string, string[]>;
@@ -16,8 +17,13 @@ interface Comparison {
   stale_members: number;
 }
 
-function compare(context: CheckContext, state: RegistryState): Comparison {
-  const histories = buildClientHistories(context.events);
+/**
+ * Compares the registry with the fleet's live connections (from the history): ghosts (in Redis, not live),
+ * missing (live, not in Redis), misplaced (wrong session or instance) and duplicates. Ids in `ignore` (stranded
+ * probe sockets, whose expiry `ttl-expiry` judges) count on neither side.
+ */
+export function compareRegistry(events: CheckContext["events"], state: RegistryState, ignore: ReadonlySet<string> = new Set()): RegistryComparison {
+  const histories = buildClientHistories(events);
   const live = new Map<string, { session: string; instance: string }>();
   for (const history of histories.values()) {
     const socket = currentSocket(history);
@@ -28,7 +34,7 @@ function compare(context: CheckContext, state: RegistryState): Comparison {
   const misplaced: string[] = [];
   let stale = 0;
   const diff = (family: string, present: Set<string>) => {
-    const extra = [...present].filter((id) => !live.has(id));
+    const extra = [...present].filter((id) => !live.has(id) && !ignore.has(id));
     const absent = [...live.keys()].filter((id) => !present.has(id));
     if (extra.length > 0) ghosts[family] = extra;
     if (absent.length > 0) missing[family] = absent;
@@ -68,8 +74,14 @@ function compare(context: CheckContext, state: RegistryState): Comparison {
   };
 }
 
-function clean(c: Comparison): boolean {
+/** Whether a comparison shows the registry equal to the live connections. */
+export function isClean(c: RegistryComparison): boolean {
   return Object.keys(c.ghosts).length === 0 && Object.keys(c.missing).length === 0 && c.misplaced.length === 0 && c.duplicates.length === 0;
+}
+
+/** Websocket ids of probe sockets stranded on purpose (recorded `stranded` events). */
+export function strandedIds(events: CheckContext["events"]): Set<string> {
+  return new Set(events.filter((e) => e.source === "probe" && e.type === "stranded").map((e) => e.websocket_id as string));
 }
 
 /**
@@ -79,12 +91,12 @@ function clean(c: Comparison): boolean {
  */
 export const noGhosts: Check = async (context) => {
   const t0 = Date.now();
-  let last: Comparison | undefined;
+  let last: RegistryComparison | undefined;
   let lastError: unknown;
   try {
     await retryUntil(
-      async () => (last = compare(context, await context.registry.read())),
-      clean,
+      async () => (last = compareRegistry(context.events, await context.registry.read(), strandedIds(context.events))),
+      isClean,
       (l) => {
         lastError = l.error;
         return new Error("not settled");
@@ -96,7 +108,7 @@ export const noGhosts: Check = async (context) => {
   }
   const result: CheckResult = {
     name: "no-ghosts",
-    pass: last !== undefined && clean(last) && last.live > 0,
+    pass: last !== undefined && isClean(last) && last.live > 0,
     expected: { records_and_index_members_equal_live_connections: last?.live ?? "unknown", within_ms: context.thresholds.settleBoundMs },
     actual: last
       ? {

@@ -1,13 +1,17 @@
+import { mintClientToken } from "../common/jwt.js";
 import type { CheckResult } from "../report/run-result.js";
-import { firstOf, type Check } from "./check.js";
+import { firstOf, type Check, type CheckContext } from "./check.js";
 import { buildClientHistories, connectedAt, currentSocket } from "./client-history.js";
 
+const STATE_READ_TIMEOUT_MS = 5_000;
 const RESTART_KINDS = new Set(["kill_instance", "stop_instance", "restart_instance", "rolling_restart"]);
 
 /**
  * `restart-survival`: every client connected before the first restart is connected again within
  * `reconnectBoundMs` of each drop, with the same websocket_id and session, registered exactly once in Redis, on a
- * live instance (the one the client is on).
+ * live instance (the one the client is on). When the run wrote session state before the faults
+ * (`Step.writeSessionState()`), every written field must read back unchanged through a live instance
+ * (`GET /v1/sessions/:id/state`) and directly from Redis.
  */
 export const restartSurvival: Check = async (context) => {
   const t0 = Date.now();
@@ -70,17 +74,62 @@ export const restartSurvival: Check = async (context) => {
     if (!instance || !live.has(instance)) fail("record on a dead instance", { instance_id: instance });
     else if (instance !== now.instance_id) fail("record points at another instance than the client's", { record_instance: instance, client_instance: now.instance_id });
   }
+  const sessionState = await verifySessionState(context, [...live]);
   const failed = new Set(failures.map((f) => f.client));
   return result(
-    before > 0 && failures.length === 0,
-    { clients_before: before, dropped, resumed, survived: before - failed.size, failed: failed.size, max_outage_ms: maxOutageMs },
+    before > 0 && failures.length === 0 && sessionState.failures.length === 0,
+    { clients_before: before, dropped, resumed, survived: before - failed.size, failed: failed.size, max_outage_ms: maxOutageMs, sessions_with_state: sessionState.sessions, session_state_failures: sessionState.failures.length },
     {
       restarts: restarts.map((r) => ({ t: r.t, description: r.description })),
       live_instances: [...live],
       records_in_redis: state.records.length,
-      session_state: "not exercised: the fleet keeps no session state",
+      session_state: sessionState.sessions === 0 ? "not exercised: the scenario writes no session state (Step.writeSessionState())" : { read_via: sessionState.via, failures: firstOf(sessionState.failures) },
       failures: firstOf(failures),
       ...(before === 0 ? { reason: "no client was connected when the first restart began" } : {}),
     },
   );
 };
+
+/** Reads back every session state the run wrote, through a live instance and directly from Redis. */
+async function verifySessionState(context: CheckContext, live: string[]): Promise<{ sessions: number; via: string | null; failures: Record<string, unknown>[] }> {
+  const writes = context.events.filter((e) => e.source === "probe" && e.type === "session_state_written");
+  const failures: Record<string, unknown>[] = [];
+  const candidates = live.filter((id) => context.instanceUrls[id] !== undefined);
+  let via: string | null = candidates[0] ?? null;
+  for (const write of writes) {
+    const sessionId = write.session_id as string;
+    const written = write.written as Record<string, string>;
+    if (write.status !== 200) {
+      failures.push({ session_id: sessionId, reason: "state write refused", status: write.status, answer: write.answer });
+      continue;
+    }
+    const redis = await context.registry.sessionState(sessionId);
+    let http: Record<string, string> | undefined;
+    let status = 0;
+    let body: unknown;
+    // Through the first live instance that answers (one may still be reconnecting to Redis after a fault).
+    for (const id of candidates) {
+      try {
+        const response = await fetch(`${context.instanceUrls[id]}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
+          headers: { authorization: `Bearer ${mintClientToken(context.authSecret, { tenantId: write.tenant_id as string })}` },
+          signal: AbortSignal.timeout(STATE_READ_TIMEOUT_MS),
+        });
+        status = response.status;
+        body = await response.json();
+      } catch (error) {
+        status = 0;
+        body = { error: (error as Error).message };
+      }
+      via = id;
+      if (status === 200) break;
+    }
+    if (status === 200) http = (body as { state?: Record<string, string> }).state;
+    const wrong = (seen: Record<string, string> | undefined) => Object.keys(written).filter((field) => seen?.[field] !== written[field]);
+    const viaHttp = via ? wrong(http) : [];
+    const inRedis = wrong(redis);
+    if (!via) failures.push({ session_id: sessionId, reason: "no live instance to read through" });
+    if (viaHttp.length > 0) failures.push({ session_id: sessionId, reason: "state changed (read through a live instance)", via, status, fields: viaHttp, written, read: status === 200 ? http : body });
+    if (inRedis.length > 0) failures.push({ session_id: sessionId, reason: "state changed (read from Redis)", fields: inRedis, written, read: redis });
+  }
+  return { sessions: writes.length, via, failures };
+}

@@ -20,6 +20,8 @@ export interface KeySchema {
   pillarIndex(pillar: string): string;
   /** `P:websocket:{W}:session`: string holding the session id. */
   reverse(websocketId: string): string;
+  /** `P:session:{S}:state`: hash of the session's state (the seed's Phase 2). */
+  sessionState(sessionId: string): string;
   /** SCAN patterns for each family (they also match the cluster hash-tag form `{S}`). */
   readonly patterns: { connection: string; sessionIndex: string; agentTypeIndex: string; pillarIndex: string; reverse: string };
   /** Parses a connection key into its ids, or `null` when the key is not one. */
@@ -44,6 +46,7 @@ export function createKeySchema(prefix: string = DEFAULT_KEY_PREFIX): KeySchema 
     agentTypeIndex: (a: string) => `${p}:agent_type:${a}:websockets`,
     pillarIndex: (x: string) => `${p}:pillar:${x}:websockets`,
     reverse: (w: string) => `${p}:websocket:${w}:session`,
+    sessionState: (s: string) => `${p}:session:${s}:state`,
     patterns: Object.freeze({
       connection: `${p}:session:*:websocket:*`,
       sessionIndex: `${p}:session:*:websockets`,

@@ -25,7 +25,8 @@ export type ConnectionFloodDriver = (options: { targets: string[]; connections: 
 /** A fault interval event, as recorded. */
 export interface FaultEvent {
   t: number;
-  type: "fault_start" | "fault_end";
+  /** `fault_applied`: a proxy fault (partition, toxics) is in effect from here on (`fault_start` precedes the API calls). */
+  type: "fault_start" | "fault_applied" | "fault_end";
   /** `f1`, `f2`, ... in schedule order. */
   fault_id: string;
   kind: Fault["kind"];
@@ -51,6 +52,7 @@ export class FaultRunner {
   readonly #options: FaultRunnerOptions;
   readonly #clock: Clock;
   readonly #active = new Map<string, string>();
+  readonly #bases = new Map<string, Omit<FaultEvent, "t" | "type">>();
   readonly #log = createLogger("harness:faults");
   #count = 0;
 
@@ -75,6 +77,7 @@ export class FaultRunner {
     const base = { fault_id: faultId, kind: fault.kind, targets: fault.targets, description };
     const t0 = this.#clock.now();
     this.#active.set(faultId, description);
+    this.#bases.set(faultId, base);
     this.#options.onEvent({ t: t0, type: "fault_start", ...base });
     this.#log("start", { faultId, description });
     let ok = true;
@@ -98,10 +101,16 @@ export class FaultRunner {
   #end(base: Omit<FaultEvent, "t" | "type">, t0: number, ok: boolean, error: FaultEvent["error"], detail: Record<string, unknown> | undefined): FaultEvent {
     const t = this.#clock.now();
     this.#active.delete(base.fault_id);
+    this.#bases.delete(base.fault_id);
     const event: FaultEvent = { t, type: "fault_end", ...base, ok, duration_ms: t - t0, ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
     this.#options.onEvent(event);
     this.#log("end", { faultId: base.fault_id, ok });
     return event;
+  }
+
+  #applied(faultId: string): void {
+    const base = this.#bases.get(faultId);
+    if (base) this.#options.onEvent({ t: this.#clock.now(), type: "fault_applied", ...base });
   }
 
   async #hold(ms: number, signal?: AbortSignal): Promise<void> {
@@ -123,6 +132,7 @@ export class FaultRunner {
           added.push({ proxy, name });
         }
       }
+      this.#applied(faultId);
       await this.#hold(durationMs, signal);
     } finally {
       const healed = await Promise.allSettled(added.map(({ proxy, name }) => proxy.removeToxic(name)));
@@ -161,6 +171,7 @@ export class FaultRunner {
           const proxies = fault.targets.flatMap((id) => target.proxiesOf(id));
           try {
             for (const proxy of proxies) await proxy.setEnabled(false);
+            this.#applied(faultId);
             await this.#hold(fault.durationMs, signal);
           } finally {
             for (const proxy of proxies) await proxy.setEnabled(true);

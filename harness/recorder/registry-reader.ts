@@ -179,6 +179,16 @@ export class RegistryReader implements AsyncDisposable {
     };
   }
 
+  /**
+   * The state hash of one session (`P:session:S:state`; on a cluster the hash-tagged form `P:session:{S}:state`),
+   * `{}` when there is none.
+   */
+  async sessionState(sessionId: string): Promise<Record<string, string>> {
+    const plain = await this.#client.hgetall(this.keys.sessionState(sessionId));
+    if (Object.keys(plain).length > 0 || !(this.#client instanceof Cluster)) return plain;
+    return this.#client.hgetall(this.keys.sessionState(`{${sessionId}}`));
+  }
+
   /** Closes the connection(s). */
   async close(): Promise<void> {
     if (this.#closed) return;

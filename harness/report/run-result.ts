@@ -7,7 +7,7 @@
 export const RUN_RESULT_SCHEMA_VERSION = 1;
 
 /** Where an event came from. */
-export type RunEventSource = "fleet" | "fault" | "phase" | "process" | "runtime" | "engine";
+export type RunEventSource = "fleet" | "fault" | "phase" | "process" | "runtime" | "engine" | "probe";
 
 /** One timestamped event of the run. Fleet events keep the fields of `FleetEvent`. */
 export interface RunEvent {

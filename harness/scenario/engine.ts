@@ -6,12 +6,19 @@ import type { CheckContext } from "../checks/check.js";
 import type { Clock } from "../common/clock.js";
 import { SYSTEM_CLOCK } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
-import { deriveSeed } from "../common/random.js";
+import { deriveSeed, SeededRandom } from "../common/random.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { FaultRunner, type FaultEvent } from "../faults/fault-runner.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
 import { ClientFleet, type FleetSummary, type StartedClientFleet } from "../fleet/client-fleet.js";
+import { probeDegradedMode } from "../probes/degraded-mode-probe.js";
+import { probeLookups } from "../probes/lookup-probe.js";
+import type { ProbeContext } from "../probes/probe-context.js";
+import type { ProbeSocket } from "../probes/probe-io.js";
+import { writeSessionState } from "../probes/session-state-probe.js";
+import { strandConnections } from "../probes/strand-probe.js";
+import { probeTenantIsolation } from "../probes/tenant-isolation-probe.js";
 import { Recorder } from "../recorder/recorder.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
@@ -126,6 +133,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   let faults: FaultRunner | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   const background: Promise<unknown>[] = [];
+  const probeSockets = new Set<ProbeSocket>();
   const faultAbort = new AbortController();
   const sut = options.sut ?? resolveSutDefinition(REFERENCE_SUT);
   const config: Record<string, unknown> = {
@@ -229,6 +237,19 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     }, PROGRESS_INTERVAL_MS);
     progressTimer.unref();
 
+    const probeContext = (index: number): ProbeContext => ({
+      events: recorder.events,
+      record: (event) => recorder.record({ ...event, t: event.t ?? clock.now(), source: "probe" }),
+      liveInstances: () => rt.instances.filter((i) => rt.liveInstanceIds().includes(i.id)).map((i) => ({ id: i.id, httpUrl: i.httpUrl, wsUrl: i.wsUrl })),
+      authSecret: rt.authSecret,
+      wsPath: sut.wsPath,
+      runId,
+      random: new SeededRandom(deriveSeed(seed, `probe-${index}`)),
+      registry: registry!,
+      keep: (socket) => void probeSockets.add(socket),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+
     for (const [index, step] of plan.entries()) {
       checkAbort();
       const stepStart = clock.now();
@@ -270,6 +291,30 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
             break;
           case "settle":
             await settle(requireFleet(fleet), recorder, profile.clients, step.timeoutMs, options.signal);
+            break;
+          case "write_session_state":
+            requireFleet(fleet);
+            await writeSessionState(probeContext(index), { fieldsPerSession: step.fieldsPerSession });
+            break;
+          case "probe_lookups":
+            requireFleet(fleet);
+            await flushEvents(requireFleet(fleet), recorder);
+            await probeLookups(probeContext(index), { maxConnections: step.maxConnections });
+            break;
+          case "probe_tenant_isolation":
+            requireFleet(fleet);
+            await probeTenantIsolation(probeContext(index), { victims: step.victims });
+            break;
+          case "probe_degraded_mode":
+            requireFleet(fleet);
+            await probeDegradedMode(probeContext(index), { rounds: step.rounds, reconcileTimeoutMs: step.reconcileTimeoutMs });
+            break;
+          case "strand_connections":
+            await strandConnections(probeContext(index), {
+              count: step.count,
+              how: step.how,
+              kill: (id) => faultRunner.run({ kind: "kill_instance", target: id, targets: [id] }, options.signal),
+            });
             break;
         }
       } catch (caught) {
@@ -338,7 +383,10 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     const reg = registry;
     try {
       await teardownInOrder([
-        f ? [{ name: "client fleet", stop: async () => (fleetSummary = await f.stop()) }] : [],
+        [
+          ...(f ? [{ name: "client fleet", stop: async () => (fleetSummary = await f.stop()) }] : []),
+          { name: "probe sockets", stop: async () => probeSockets.forEach((socket) => socket.destroy()) },
+        ],
         [{ name: "background faults", stop: () => Promise.allSettled(background) }, { name: "recorder sampling", stop: () => recorder.stopSampling() }],
         reg ? [{ name: "registry reader", stop: () => reg.close() }] : [],
         r ? [{ name: "topology", stop: () => r.stop() }] : [],

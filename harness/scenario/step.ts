@@ -15,7 +15,17 @@ export type Step =
   /** Waits until every client is connected again (at most `timeoutMs`). */
   | { kind: "await_connected"; timeoutMs: number }
   /** Pauses messages, waits for every sent message's outcome and every client to be connected (at most `timeoutMs`). */
-  | { kind: "settle"; timeoutMs: number };
+  | { kind: "settle"; timeoutMs: number }
+  /** Writes session state for every fleet session over HTTP (read back by `restart-survival`). */
+  | { kind: "write_session_state"; fieldsPerSession: number }
+  /** Looks up live connections from every instance and routes across instances (judged by `cross-instance-lookup`). */
+  | { kind: "probe_lookups"; maxConnections: number }
+  /** Probes other tenants' data from a tenant of its own over HTTP and WS (judged by `tenant-isolation`). */
+  | { kind: "probe_tenant_isolation"; victims: number }
+  /** Probes lookups during a background Redis partition, then reconciliation after it heals (judged by `degraded-mode`). */
+  | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number }
+  /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
+  | { kind: "strand_connections"; count: number; how: "cut" | "kill" };
 
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number (got ${value})`);
@@ -51,6 +61,31 @@ export const Step = Object.freeze({
   settle(options: { timeoutMs?: number } = {}): Step {
     return { kind: "settle", timeoutMs: nonNegative("timeoutMs", options.timeoutMs ?? 15_000) };
   },
+  /** Writes `fieldsPerSession` random fields of state into every fleet session. @default fieldsPerSession 2 */
+  writeSessionState(options: { fieldsPerSession?: number } = {}): Step {
+    return { kind: "write_session_state", fieldsPerSession: nonNegative("fieldsPerSession", options.fieldsPerSession ?? 2) };
+  },
+  /** Looks up a seeded sample of live connections from every instance, and routes A → B for every instance pair. @default maxConnections 20 */
+  probeLookups(options: { maxConnections?: number } = {}): Step {
+    return { kind: "probe_lookups", maxConnections: nonNegative("maxConnections", options.maxConnections ?? 20) };
+  },
+  /** Probes `victims` fleet connections from another tenant. @default victims 3 */
+  probeTenantIsolation(options: { victims?: number } = {}): Step {
+    return { kind: "probe_tenant_isolation", victims: nonNegative("victims", options.victims ?? 3) };
+  },
+  /**
+   * Runs during a background `Fault.partition`: lookups on the partitioned instances (`rounds` times), then waits
+   * for the heal and for the registry to equal the live connections (at most `reconcileTimeoutMs`).
+   * @default rounds 2, reconcileTimeoutMs 15000
+   */
+  probeDegradedMode(options: { rounds?: number; reconcileTimeoutMs?: number } = {}): Step {
+    return { kind: "probe_degraded_mode", rounds: nonNegative("rounds", options.rounds ?? 2), reconcileTimeoutMs: nonNegative("reconcileTimeoutMs", options.reconcileTimeoutMs ?? 15_000) };
+  },
+  /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
+  strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
+    if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
+    return { kind: "strand_connections", count: nonNegative("count", options.count), how: options.how };
+  },
 });
 
 /** A step with every seeded choice made: concrete instance ids and hold times. */
@@ -76,5 +111,15 @@ export function describeStep(step: PlannedStep): string {
       return "await connected";
     case "settle":
       return "settle";
+    case "write_session_state":
+      return "write session state";
+    case "probe_lookups":
+      return "probe lookups";
+    case "probe_tenant_isolation":
+      return "probe tenant isolation";
+    case "probe_degraded_mode":
+      return "probe degraded mode";
+    case "strand_connections":
+      return `strand ${step.count} connections (${step.how})`;
   }
 }

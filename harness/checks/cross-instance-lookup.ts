@@ -1,0 +1,119 @@
+import { retryUntil } from "../common/retry.js";
+import type { RunEvent } from "../report/run-result.js";
+import { firstOf, type Check } from "./check.js";
+import { buildClientHistories, connectedAt } from "./client-history.js";
+
+const RECORD_FIELDS = ["websocket_id", "session_id", "tenant_id", "agent_type", "pillar", "instance_id", "connected_at", "last_activity_at"] as const;
+/** How long a probe route may take to show up in the fleet's history, in ms. */
+const ARRIVAL_TIMEOUT_MS = 3_000;
+
+// The heartbeat may rewrite last_activity_at between two lookups: every other field must be identical.
+const STABLE_FIELDS = RECORD_FIELDS.filter((f) => f !== "last_activity_at");
+
+function fieldsOf(record: unknown): Record<string, string> | undefined {
+  if (record === null || typeof record !== "object") return undefined;
+  return Object.fromEntries(RECORD_FIELDS.map((f) => [f, String((record as Record<string, unknown>)[f])]));
+}
+
+function differences(a: Record<string, string>, b: Record<string, string>): string[] {
+  return STABLE_FIELDS.filter((f) => a[f] !== b[f]).map((f) => `${f}: ${a[f]} vs ${b[f]}`);
+}
+
+interface Answer {
+  via: string;
+  connection: { status: number; record?: unknown; body?: unknown };
+  session: { status: number; record?: unknown; body?: unknown };
+}
+
+/**
+ * `cross-instance-lookup`: every probed live connection (`Step.probeLookups`) is found from every live instance,
+ * by id and through its session, with fields equal to each other and to its record read directly from Redis;
+ * and a message routed on instance A reaches the fleet client held by instance B, for every pair probed (the
+ * client's `message_received` of the route's id), as do the fleet's own routes across instances (counted).
+ */
+export const crossInstanceLookup: Check = async (context) => {
+  const t0 = Date.now();
+  const lookups = context.events.filter((e) => e.source === "probe" && e.type === "lookup_probe");
+  const routes = context.events.filter((e) => e.source === "probe" && e.type === "route_probe" && e.skipped === undefined);
+  const failures: Record<string, unknown>[] = [];
+  let answersChecked = 0;
+  for (const probe of lookups) {
+    const redis = fieldsOf(probe.redis);
+    const base = { websocket_id: probe.websocket_id, holder: probe.holder };
+    if (!redis) failures.push({ ...base, reason: "no record in Redis" });
+    for (const answer of probe.answers as Answer[]) {
+      for (const kind of ["connection", "session"] as const) {
+        answersChecked++;
+        const got = answer[kind];
+        const fields = got.status === 200 ? fieldsOf(got.record) : undefined;
+        if (!fields) {
+          failures.push({ ...base, via: answer.via, kind, reason: "not visible", status: got.status, body: got.body });
+          continue;
+        }
+        if (redis) {
+          const diff = differences(fields, redis);
+          if (diff.length > 0) failures.push({ ...base, via: answer.via, kind, reason: "fields differ from Redis", diff });
+        }
+      }
+    }
+  }
+  const missingArrivals = (events: readonly RunEvent[]) => {
+    const received = new Set(events.filter((e) => e.source === "fleet" && e.type === "message_received").map((e) => `${e.message_id as string}>${e.client as string}`));
+    return routes.filter((r) => !(r.status === 200 && typeof r.message_id === "string" && received.has(`${r.message_id}>${r.client as string}`)));
+  };
+  let unreached = missingArrivals(context.events);
+  if (unreached.length > 0) {
+    // Deliveries arrive in the fleet's event batches: give them a moment.
+    unreached = await retryUntil(
+      async () => missingArrivals(context.events),
+      (left) => left.length === 0,
+      () => new Error("not arrived"),
+      { timeoutMs: ARRIVAL_TIMEOUT_MS, intervalMs: 100, ...(context.signal ? { signal: context.signal } : {}) },
+    ).catch((error: unknown) => {
+      if ((error as { code?: string }).code === "HARNESS_ERR_ABORTED") throw error;
+      return missingArrivals(context.events);
+    });
+  }
+  for (const route of unreached) {
+    failures.push({ reason: "route from another instance did not reach its client", via: route.via, holder: route.holder, client: route.client, status: route.status, delivered: route.delivered, message_id: route.message_id });
+  }
+  // The fleet's own routes: receptions where the sender's instance differs from the receiver's, for context.
+  const histories = buildClientHistories(context.events);
+  const sentFrom = new Map<string, string | undefined>();
+  for (const e of context.events) {
+    if (e.source === "fleet" && e.type === "message_sent") {
+      const history = histories.get(e.client as string);
+      sentFrom.set(e.message_id as string, history ? connectedAt(history, e.t)?.instance_id : undefined);
+    }
+  }
+  let fleetCrossInstance = 0;
+  for (const e of context.events) {
+    if (e.source !== "fleet" || e.type !== "message_received") continue;
+    const history = histories.get(e.client as string);
+    const at = history ? connectedAt(history, e.t)?.instance_id : undefined;
+    const from = sentFrom.get(e.message_id as string);
+    if (from !== undefined && at !== undefined && from !== at) fleetCrossInstance++;
+  }
+  const instancesSeen = new Set(lookups.flatMap((p) => p.instances as string[]));
+  const exercised = lookups.length > 0 && instancesSeen.size >= 2 && routes.length > 0;
+  return {
+    name: "cross-instance-lookup",
+    pass: exercised && failures.length === 0,
+    expected: { visible_from_every_instance_with_equal_fields: true, routes_across_instances_reach_their_client: true },
+    actual: {
+      connections_probed: lookups.length,
+      instances: instancesSeen.size,
+      lookups_checked: answersChecked,
+      route_probes: routes.length,
+      route_probes_unreached: unreached.length,
+      failures: failures.length,
+      fleet_cross_instance_receptions: fleetCrossInstance,
+    },
+    evidence: {
+      failures: firstOf(failures),
+      compared_fields: STABLE_FIELDS,
+      ...(exercised ? {} : { reason: "nothing was probed: the scenario needs Step.probeLookups() with at least two live instances" }),
+    },
+    duration_ms: Date.now() - t0,
+  };
+};

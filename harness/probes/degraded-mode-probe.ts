@@ -1,0 +1,111 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { retryUntil } from "../common/retry.js";
+import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "../checks/no-ghosts.js";
+import type { RunEvent } from "../report/run-result.js";
+import { errorCode, httpProbe, tenantToken } from "./probe-io.js";
+import { liveConnections, type ProbeContext } from "./probe-context.js";
+
+const POLL_INTERVAL_MS = 100;
+
+/** Options of {@link probeDegradedMode}. */
+export interface ProbeDegradedModeOptions {
+  /** How long to wait for a Redis partition to be in effect, in ms. @default 10000 */
+  waitForPartitionMs?: number;
+  /** Lookup rounds during the partition, spread over it. @default 2 */
+  rounds?: number;
+  /** How long to look for the registry to equal the live connections after healing, in ms. @default 15000 */
+  reconcileTimeoutMs?: number;
+}
+
+// In effect: applied (the proxy calls are done) and not yet ended (healing starts right before fault_end).
+function openPartition(events: readonly RunEvent[]): RunEvent | undefined {
+  const ended = new Set(events.filter((e) => e.source === "fault" && e.type === "fault_end").map((e) => e.fault_id));
+  return events.find((e) => e.source === "fault" && e.type === "fault_applied" && e.kind === "partition" && !ended.has(e.fault_id));
+}
+
+/**
+ * Runs while a Redis partition (a background `Fault.partition`) is in effect: looks up a live connection by id
+ * and by session on every partitioned instance and records each answer as `degraded_lookup` (`status`, `code`,
+ * `latency_ms`). Once the partition heals, polls Redis directly until the registry equals the fleet's live
+ * connections and every partitioned instance answers lookups again (200), and records `degraded_reconcile`
+ * (`reconciled_after_ms`, `null` when not within the timeout).
+ */
+export async function probeDegradedMode(context: ProbeContext, options: ProbeDegradedModeOptions = {}): Promise<void> {
+  const signal = context.signal ? { signal: context.signal } : {};
+  const partition = await retryUntil(
+    async () => openPartition(context.events),
+    (found) => found !== undefined,
+    () => new Error("no partition"),
+    { timeoutMs: options.waitForPartitionMs ?? 10_000, intervalMs: 20, ...signal },
+  ).catch((error: unknown) => {
+    if ((error as { code?: string }).code === "HARNESS_ERR_ABORTED") throw error;
+    return undefined;
+  });
+  if (!partition) {
+    context.record({ type: "degraded_probe_skipped", reason: "no Redis partition was in effect: put Step.fault(Fault.partition(...), { background: true }) before this step" });
+    return;
+  }
+  const faultId = partition.fault_id as string;
+  const targets = new Set(partition.targets as string[]);
+  const rounds = Math.max(1, options.rounds ?? 2);
+  const durationMs = typeof partition.duration_ms === "number" ? partition.duration_ms : undefined;
+  for (let round = 0; round < rounds; round++) {
+    if (!openPartition(context.events)) break;
+    const victim = liveConnections(context.events)[0];
+    const instances = context.liveInstances().filter((i) => targets.has(i.id));
+    await Promise.all(
+      instances.map(async (instance) => {
+        if (!victim) return;
+        const token = tenantToken(context.authSecret, victim.tenant_id);
+        for (const [kind, path] of [
+          ["connection", `/v1/connections/${encodeURIComponent(victim.websocket_id)}`],
+          ["session", `/v1/sessions/${encodeURIComponent(victim.session_id)}/connections`],
+        ] as const) {
+          const answer = await httpProbe(`${instance.httpUrl}${path}`, { token });
+          // Only answers given while the partition was still in effect say anything about degraded mode.
+          const during = openPartition(context.events)?.fault_id === faultId;
+          context.record({ type: "degraded_lookup", fault_id: faultId, via: instance.id, kind, round, status: answer.status, code: errorCode(answer.body) ?? null, latency_ms: answer.latency_ms, during, ...(answer.error ? { error: answer.error } : {}) });
+        }
+      }),
+    );
+    if (round < rounds - 1) await delay(Math.min(500, (durationMs ?? 1_000) / (rounds + 1)), undefined, signal);
+  }
+  const healed = await retryUntil(
+    async () => context.events.find((e) => e.source === "fault" && e.type === "fault_end" && e.fault_id === faultId),
+    (found) => found !== undefined,
+    () => new Error("partition did not heal"),
+    { timeoutMs: 120_000, intervalMs: 20, ...signal },
+  );
+  let last: RegistryComparison | undefined;
+  let serving: Record<string, number> = {};
+  let reconciledAt: number | undefined;
+  // Reconciled: every partitioned instance serves lookups again, and the registry equals the live connections.
+  await retryUntil(
+    async () => {
+      const victim = liveConnections(context.events)[0];
+      const instances = context.liveInstances().filter((i) => targets.has(i.id));
+      serving = {};
+      if (victim) {
+        const token = tenantToken(context.authSecret, victim.tenant_id);
+        await Promise.all(instances.map(async (i) => (serving[i.id] = (await httpProbe(`${i.httpUrl}/v1/connections/${encodeURIComponent(victim.websocket_id)}`, { token })).status)));
+      }
+      last = compareRegistry(context.events, await context.registry.read(), strandedIds(context.events));
+      return last;
+    },
+    (comparison) => comparison.live > 0 && isClean(comparison) && Object.values(serving).every((status) => status === 200),
+    () => new Error("not reconciled"),
+    { timeoutMs: options.reconcileTimeoutMs ?? 15_000, intervalMs: POLL_INTERVAL_MS, ...signal },
+  )
+    .then(() => (reconciledAt = Date.now()))
+    .catch((error: unknown) => {
+      if ((error as { code?: string }).code === "HARNESS_ERR_ABORTED") throw error;
+    });
+  context.record({
+    type: "degraded_reconcile",
+    fault_id: faultId,
+    healed_at: healed!.t,
+    reconciled_after_ms: reconciledAt === undefined ? null : reconciledAt - healed!.t,
+    lookup_status_by_instance: serving,
+    last: last ? { live: last.live, records: last.records, ghosts: Object.fromEntries(Object.entries(last.ghosts).map(([k, v]) => [k, v.length])), missing: Object.fromEntries(Object.entries(last.missing).map(([k, v]) => [k, v.length])), misplaced: last.misplaced.length } : null,
+  });
+}

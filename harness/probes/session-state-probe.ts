@@ -1,0 +1,34 @@
+import { randomBytes } from "node:crypto";
+import { httpProbe, tenantToken } from "./probe-io.js";
+import { liveConnections, type ProbeContext } from "./probe-context.js";
+
+/** Options of {@link writeSessionState}. */
+export interface WriteSessionStateOptions {
+  /** Fields written per session. @default 2 */
+  fieldsPerSession?: number;
+}
+
+/**
+ * Writes session state for every fleet session with a live connection (`PUT /v1/sessions/:id/state` with the
+ * session tenant's token, on a seeded live instance) and records each write as `session_state_written`
+ * (`session_id`, `tenant_id`, `via`, `status`, `written`). `restart-survival` reads it back after the faults.
+ */
+export async function writeSessionState(context: ProbeContext, options: WriteSessionStateOptions = {}): Promise<void> {
+  const fields = options.fieldsPerSession ?? 2;
+  const sessions = new Map<string, string>();
+  for (const connection of liveConnections(context.events)) sessions.set(connection.session_id, connection.tenant_id);
+  const instances = context.liveInstances();
+  await Promise.all(
+    [...sessions].map(async ([sessionId, tenantId]) => {
+      const via = context.random.pick(instances);
+      const written: Record<string, string> = {};
+      for (let i = 0; i < fields; i++) written[`probe_f${i}`] = randomBytes(6).toString("hex");
+      const answer = await httpProbe(`${via.httpUrl}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
+        token: tenantToken(context.authSecret, tenantId),
+        method: "PUT",
+        body: { set: written },
+      });
+      context.record({ type: "session_state_written", session_id: sessionId, tenant_id: tenantId, via: via.id, status: answer.status, written, answer: answer.body });
+    }),
+  );
+}
