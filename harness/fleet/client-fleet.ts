@@ -14,6 +14,11 @@ const log = createDebug("harness:fleet");
 const WORKER_READY_TIMEOUT_MS = 30_000;
 /** How long stop() waits for a worker's final report before killing it, ms. */
 const WORKER_STOP_TIMEOUT_MS = 15_000;
+/**
+ * V8 flags of the workers. A small young generation keeps a worker's resident memory close to what its sockets
+ * really hold (the default lets the nursery grow to tens of MB during a ramp).
+ */
+const WORKER_V8_FLAGS = ["--max-semi-space-size=1"];
 /** Grace between SIGTERM and SIGKILL for a worker that does not exit, ms. */
 const SIGKILL_GRACE_MS = 2_000;
 
@@ -31,7 +36,10 @@ export interface ClientFleetOptions {
   workers?: number;
   /** Most clients one worker holds (each worker stays far below the 20,000 open-files limit). @default 5000 */
   maxSocketsPerWorker?: number;
-  /** `localAddress` values, spread over clients round-robin; ~28k ephemeral ports each. @default ["127.0.0.1"] */
+  /**
+   * `localAddress` values, spread over clients round-robin; ~28k ephemeral ports each. Unset, the kernel picks the
+   * source (127.0.0.1) without a bind per connect. @default [] (kernel's choice)
+   */
   sourceAddresses?: string[];
   /** New connections per second across the fleet during the ramp; 0 = as fast as the workers go. @default 0 */
   rampPerSecond?: number;
@@ -169,7 +177,7 @@ interface WorkerHandle {
 function workerEntry(): { path: string; execArgv: string[] } {
   const ts = import.meta.url.endsWith(".ts");
   const path = fileURLToPath(new URL(ts ? "./fleet-worker.ts" : "./fleet-worker.js", import.meta.url));
-  return { path, execArgv: ts ? ["--import", "tsx"] : [] };
+  return { path, execArgv: [...WORKER_V8_FLAGS, ...(ts ? ["--import", "tsx"] : [])] };
 }
 
 /**

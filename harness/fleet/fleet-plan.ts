@@ -16,7 +16,7 @@ export const MAX_SOCKETS_PER_WORKER_LIMIT = 9_000;
 /** Defaults of {@link ClientFleetOptions}. */
 export const DEFAULT_CLIENT_FLEET_OPTIONS = Object.freeze({
   maxSocketsPerWorker: DEFAULT_MAX_SOCKETS_PER_WORKER,
-  sourceAddresses: Object.freeze(["127.0.0.1"]),
+  sourceAddresses: Object.freeze([] as string[]),
   rampPerSecond: 0,
   maxConnectsInFlight: 256,
   messageRatePerSecond: 0,
@@ -108,7 +108,7 @@ export function resolveClientFleetOptions(options: ClientFleetOptions): Resolved
     fail(`${clients} clients over ${workers} workers exceeds ${MAX_SOCKETS_PER_WORKER_LIMIT} sockets per worker: add workers`);
   }
   const sourceAddresses = options.sourceAddresses ?? [...d.sourceAddresses];
-  if (!Array.isArray(sourceAddresses) || sourceAddresses.length === 0) fail("sourceAddresses must be a non-empty array");
+  if (!Array.isArray(sourceAddresses) || (options.sourceAddresses !== undefined && sourceAddresses.length === 0)) fail("sourceAddresses must be a non-empty array");
   for (const address of sourceAddresses) {
     if (!isLoopback(address) || address === "localhost") fail(`source address ${JSON.stringify(address)} must be a loopback IP such as 127.0.0.2`);
   }
@@ -160,7 +160,8 @@ export interface ClientIdentity {
   worker: number;
   /** Index into `targets` of the first connect. */
   initialTarget: number;
-  sourceAddress: string;
+  /** `localAddress` of the client's sockets; undefined lets the kernel choose (no bind before connect). */
+  sourceAddress: string | undefined;
 }
 
 /** Session id of session number `session`. */
@@ -187,7 +188,8 @@ export function clientIdentity(options: ResolvedClientFleetOptions, index: numbe
     worker: session % options.workers,
     // Peers of one session start on different targets, so routes cross instances.
     initialTarget: index % options.targets.length,
-    sourceAddress: options.sourceAddresses[Math.floor(index / options.targets.length) % options.sourceAddresses.length] as string,
+    sourceAddress:
+      options.sourceAddresses.length === 0 ? undefined : options.sourceAddresses[Math.floor(index / options.targets.length) % options.sourceAddresses.length],
   };
 }
 

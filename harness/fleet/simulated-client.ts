@@ -2,6 +2,8 @@
  * One simulated client inside a fleet worker. State is kept lean (a few fields, no closures per socket, no timer
  * while idle) because a worker holds thousands of them; the worker's {@link ClientContext} holds everything shared.
  */
+import { createHash } from "node:crypto";
+import { connect as netConnect, type Socket } from "node:net";
 import WebSocket from "ws";
 import type { FleetEvent, RouteTarget } from "./fleet-events.js";
 import type { ClientIdentity } from "./fleet-plan.js";
@@ -39,7 +41,36 @@ export interface ClientContext {
 }
 
 const kClient = Symbol("client");
-type TaggedSocket = WebSocket & { [kClient]?: SimulatedClient; expectedClose?: boolean; welcomed?: boolean; failure?: string; status?: number };
+type TaggedSocket = WebSocket & {
+  [kClient]?: SimulatedClient;
+  expectedClose?: boolean;
+  welcomed?: boolean;
+  failure?: string;
+  status?: number;
+  /** The TCP socket while the opening handshake is in progress (raw path). */
+  handshake?: HandshakeSocket;
+};
+type HandshakeSocket = Socket & { [kClient]?: SimulatedClient; ws?: TaggedSocket; response?: Buffer };
+
+/**
+ * The opening handshake is done here on a plain TCP socket and the socket then handed to ws for framing: it saves
+ * ws's HTTP client (ClientRequest, response parser, a random key and a SHA-1 per connect), which is most of a
+ * connect's client-side cost and of the memory a ramp leaves behind. The key is fixed: servers only echo its hash.
+ */
+const HANDSHAKE_KEY = Buffer.from("traffic-cop-flt!").toString("base64"); // 16 bytes, as RFC 6455 requires
+const HANDSHAKE_ACCEPT = createHash("sha1").update(`${HANDSHAKE_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+const ACCEPT_HEADER = Buffer.from(`sec-websocket-accept: ${HANDSHAKE_ACCEPT.toLowerCase()}`);
+const HEADER_END = Buffer.from("\r\n\r\n");
+/** Largest handshake response accepted, bytes. */
+const MAX_HANDSHAKE_RESPONSE = 16_384;
+/** Largest frame accepted from the gateway, bytes. */
+const MAX_PAYLOAD_BYTES = 64 * 1_048_576;
+/** ws's private `setSocket` and `_isServer`, used to run a client WebSocket on a socket we connected ourselves. */
+type AdoptableWebSocket = WebSocket & {
+  _isServer: boolean;
+  setSocket(socket: Socket, head: Buffer, options: { allowSynchronousEvents: boolean; maxPayload: number; skipUTF8Validation: boolean }): void;
+};
+const CAN_ADOPT = typeof (WebSocket.prototype as Partial<AdoptableWebSocket>).setSocket === "function";
 
 const UNEXPECTED_RESPONSE = /Unexpected server response: (\d{3})/;
 /** Close codes after which the client moves to another target at once: the instance is going away. */
@@ -100,13 +131,23 @@ export class SimulatedClient {
     ctx.onConnectStart(this);
     this.target = target;
     this.#attemptStart = performance.now();
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      localAddress: id.sourceAddress,
-      headers: { authorization: `Bearer ${ctx.tokenOf(id.tenant_id)}` },
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      followRedirects: false,
-    }) as TaggedSocket;
+    const token = ctx.tokenOf(id.tenant_id);
+    let ws: TaggedSocket;
+    if (CAN_ADOPT && target.startsWith("ws://")) {
+      ws = new WebSocket(null as unknown as string, undefined, { autoPong: true, closeTimeout: 5_000 } as WebSocket.ClientOptions) as TaggedSocket;
+      (ws as unknown as AdoptableWebSocket)._isServer = false;
+      ws.handshake = openHandshake(this, ws, target, url.slice(target.length), token);
+    } else {
+      const options: WebSocket.ClientOptions = {
+        perMessageDeflate: false,
+        headers: { authorization: `Bearer ${token}` },
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        followRedirects: false,
+      };
+      // Binding a source address costs a port search per connect: only when asked for.
+      if (id.sourceAddress !== undefined) options.localAddress = id.sourceAddress;
+      ws = new WebSocket(url, options) as TaggedSocket;
+    }
     ws[kClient] = this;
     ws.on("message", onSocketMessage);
     ws.on("error", onSocketError);
@@ -324,7 +365,8 @@ function noop(): void {}
 function closeQuietly(ws: TaggedSocket | undefined): void {
   if (ws === undefined) return;
   ws.expectedClose = true;
-  if (ws.readyState === WebSocket.OPEN) ws.close(1000, "fleet stopped");
+  if (ws.handshake !== undefined) ws.handshake.destroy();
+  else if (ws.readyState === WebSocket.OPEN) ws.close(1000, "fleet stopped");
   else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
 }
 
@@ -336,3 +378,90 @@ function sentAtOf(payload: unknown): number | undefined {
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
+
+/** Connects a TCP socket and writes the opening handshake; the socket's listeners finish or fail the attempt. */
+function openHandshake(client: SimulatedClient, ws: TaggedSocket, target: string, pathAndQuery: string, token: string): HandshakeSocket {
+  const hostPort = target.slice("ws://".length);
+  const colon = hostPort.lastIndexOf(":");
+  const host = colon > 0 ? hostPort.slice(0, colon).replace(/^\[|\]$/g, "") : hostPort;
+  const port = colon > 0 ? Number(hostPort.slice(colon + 1)) : 80;
+  const options: { host: string; port: number; localAddress?: string } = { host, port };
+  if (client.id.sourceAddress !== undefined) options.localAddress = client.id.sourceAddress;
+  const socket = netConnect(options) as HandshakeSocket;
+  socket[kClient] = client;
+  socket.ws = ws;
+  socket.setNoDelay(true);
+  socket.setTimeout(HANDSHAKE_TIMEOUT_MS);
+  socket.on("data", onHandshakeData);
+  socket.on("error", onHandshakeError);
+  socket.on("timeout", onHandshakeTimeout);
+  socket.on("close", onHandshakeClose);
+  socket.write(
+    `GET ${pathAndQuery} HTTP/1.1\r\nHost: ${hostPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+  );
+  return socket;
+}
+
+function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
+  const response = this.response === undefined ? chunk : Buffer.concat([this.response, chunk]);
+  const end = response.indexOf(HEADER_END);
+  if (end < 0) {
+    if (response.length > MAX_HANDSHAKE_RESPONSE) failHandshake(this, "HANDSHAKE_TOO_LARGE");
+    else this.response = response;
+    return;
+  }
+  this.response = undefined;
+  const ws = this.ws as TaggedSocket;
+  const status = Number(response.toString("latin1", 9, 12));
+  if (status !== 101) {
+    ws.status = status;
+    failHandshake(this, "HTTP_STATUS");
+    return;
+  }
+  const headers = response.toString("latin1", 0, end).toLowerCase();
+  if (!headers.includes(ACCEPT_HEADER.toString("latin1"))) {
+    failHandshake(this, "INVALID_ACCEPT");
+    return;
+  }
+  this.removeListener("data", onHandshakeData);
+  this.removeListener("error", onHandshakeError);
+  this.removeListener("timeout", onHandshakeTimeout);
+  this.removeListener("close", onHandshakeClose);
+  this[kClient] = undefined;
+  this.ws = undefined;
+  ws.handshake = undefined;
+  (ws as unknown as AdoptableWebSocket).setSocket(this, response.subarray(end + 4), {
+    allowSynchronousEvents: true,
+    maxPayload: MAX_PAYLOAD_BYTES,
+    skipUTF8Validation: false,
+  });
+}
+
+function failHandshake(socket: HandshakeSocket, failure: string): void {
+  const ws = socket.ws;
+  if (ws !== undefined && ws.failure === undefined) ws.failure = failure;
+  socket.destroy();
+}
+
+function onHandshakeError(this: HandshakeSocket, error: Error & { code?: string }): void {
+  const ws = this.ws;
+  if (ws !== undefined && ws.failure === undefined) ws.failure = error.code ?? "ERROR";
+}
+
+function onHandshakeTimeout(this: HandshakeSocket): void {
+  failHandshake(this, "TIMEOUT");
+}
+
+function onHandshakeClose(this: HandshakeSocket): void {
+  const ws = this.ws;
+  const client = this[kClient];
+  this.ws = undefined;
+  this[kClient] = undefined;
+  if (ws === undefined || client === undefined) return;
+  ws.handshake = undefined;
+  if (ws.failure === undefined) ws.failure = "CLOSED_DURING_HANDSHAKE";
+  client.handleClose(ws, 1006, EMPTY);
+}
+
+const EMPTY = Buffer.alloc(0);

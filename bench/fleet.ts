@@ -1,0 +1,520 @@
+/**
+ * `npm run bench -- fleet [--rounds 3] [--sockets 6000] [--hold 24000] [--no-artillery]`
+ * `npm run bench -- fleet --gateways 4 --hold 24000`
+ *
+ * Default mode: the client fleet's connect rate and memory per held socket side by side with Artillery's WebSocket
+ * engine and a plain `ws` client, each round against fresh bare `ws` server processes (all three against the same
+ * kind and number of servers). Then the fleet alone holds `--hold` sockets over several workers and servers,
+ * more than one process can hold (the open-files limit caps one process near 20,000).
+ *
+ * `--gateways N`: the fleet holds `--hold` sockets against N real gateway processes (REGISTRY=redis on a real
+ * redis-server) and reports how many it held at once, per instance.
+ *
+ * Connect rate is measured on the server side: sockets / (last accept - first accept). Memory per socket is the
+ * client processes' resident set growth from before the first connect to holding every socket, divided by sockets.
+ * Artillery is installed outside the project (~/.cache/traffic-cop/artillery) when missing. Last line: one JSON object.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { ClientFleet } from "../harness/fleet/client-fleet.js";
+import { RedisServer } from "../harness/runtime/redis-server.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const ARTILLERY_VERSION = "2.0.34";
+const ARTILLERY_DIR = join(homedir(), ".cache", "traffic-cop", "artillery");
+const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
+/** Bare servers per round; each holds sockets / SERVERS. */
+const SERVERS = 2;
+/** Connects in flight for the plain ws client (the fleet's default per worker). */
+const WS_CONCURRENCY = 256;
+/** Artillery's requested arrival rate: above what it reaches here, so it runs flat out. */
+const ARTILLERY_ARRIVAL_RATE = 5_000;
+/** Wait after the last accept before reading memory, so allocations of the ramp settle. */
+const SETTLE_MS = 2_000;
+const ROUND_TIMEOUT_MS = 120_000;
+const AUTH_SECRET = "bench-secret";
+
+const SERVER_CODE = `
+const { WebSocketServer } = require("ws");
+const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, clientTracking: false, backlog: 4096 });
+let open = 0, total = 0, first = 0, last = 0;
+wss.on("connection", (ws) => {
+  open++; total++;
+  const now = performance.timeOrigin + performance.now();
+  if (!first) first = now;
+  last = now;
+  ws.send(JSON.stringify({ type: "welcome", websocket_id: "w" + process.pid + "-" + total, instance_id: "bare-" + process.pid, session_id: "", resumed: false }));
+  ws.on("error", () => {});
+  ws.on("close", () => open--);
+});
+wss.on("listening", () => process.send({ type: "listening", port: wss.address().port }));
+process.on("message", (m) => { if (m === "count") process.send({ type: "count", open, total, first, last }); });
+process.on("disconnect", () => process.exit(0));
+`;
+
+const WS_CLIENT_CODE = `
+const WebSocket = require("ws");
+const held = [];
+process.on("message", (m) => {
+  if (m.type !== "go") return;
+  let started = 0, inflight = 0;
+  const pump = () => {
+    while (started < m.count && inflight < m.concurrency) {
+      const i = started++;
+      inflight++;
+      const ws = new WebSocket(m.targets[i % m.targets.length] + "/ws", { perMessageDeflate: false });
+      held.push(ws);
+      let settled = false;
+      const done = () => { if (settled) return; settled = true; inflight--; pump(); };
+      ws.on("open", done);
+      ws.on("error", () => {});
+      ws.on("close", done);
+    }
+  };
+  pump();
+});
+process.on("disconnect", () => process.exit(0));
+process.send({ type: "ready" });
+`;
+
+interface ServerCount {
+  open: number;
+  total: number;
+  first: number;
+  last: number;
+}
+
+class BareServer {
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly #exited: Promise<void>;
+
+  private constructor(child: ChildProcess, port: number) {
+    this.child = child;
+    this.port = port;
+    this.#exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
+  }
+
+  static async start(): Promise<BareServer> {
+    const child = spawn(process.execPath, ["-e", SERVER_CODE], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once("message", (m: { port: number }) => resolve(m.port));
+      child.once("exit", (code) => reject(new Error(`bare ws server exited with ${code}`)));
+    });
+    return new BareServer(child, port);
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  count(): Promise<ServerCount> {
+    return new Promise((resolve) => {
+      const onMessage = (m: ServerCount & { type: string }) => {
+        if (m.type !== "count") return;
+        this.child.off("message", onMessage);
+        resolve(m);
+      };
+      this.child.on("message", onMessage);
+      this.child.send("count");
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill("SIGKILL");
+    await this.#exited;
+  }
+}
+
+/** Resident set of a process and its descendants, bytes (0 for a process that is gone). */
+async function treeRss(pid: number): Promise<number> {
+  let total = 0;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1_024;
+    for (const task of await readdir(`/proc/${pid}/task`)) {
+      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
+      for (const child of children ? children.split(" ") : []) total += await treeRss(Number(child));
+    }
+  } catch {
+    // The process ended between listing and reading.
+  }
+  return total;
+}
+
+async function sumRss(pids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) total += await treeRss(pid);
+  return total;
+}
+
+async function totals(servers: BareServer[]): Promise<ServerCount> {
+  const counts = await Promise.all(servers.map((server) => server.count()));
+  return {
+    open: counts.reduce((sum, c) => sum + c.open, 0),
+    total: counts.reduce((sum, c) => sum + c.total, 0),
+    first: Math.min(...counts.map((c) => c.first || Number.POSITIVE_INFINITY)),
+    last: Math.max(...counts.map((c) => c.last)),
+  };
+}
+
+async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs}ms (last: ${JSON.stringify(value)})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One client kind's result in one round. */
+interface RoundResult {
+  connectsPerSecond: number;
+  bytesPerSocket: number;
+  held: number;
+}
+
+function result(count: ServerCount, sockets: number, rssBefore: number, rssHeld: number): RoundResult {
+  const spanS = Math.max(0.001, (count.last - count.first) / 1_000);
+  return { connectsPerSecond: Math.round((sockets - 1) / spanS), bytesPerSocket: Math.round((rssHeld - rssBefore) / sockets), held: count.open };
+}
+
+async function withServers<T>(n: number, body: (servers: BareServer[]) => Promise<T>): Promise<T> {
+  const servers = await Promise.all(Array.from({ length: n }, () => BareServer.start()));
+  try {
+    return await body(servers);
+  } finally {
+    await Promise.allSettled(servers.map((server) => server.stop()));
+  }
+}
+
+/** `--in-flight`: the fleet's maxConnectsInFlight per worker (its default when absent). */
+let inFlight: number | undefined;
+
+async function runFleet(sockets: number, servers: BareServer[], sources: string[], workers?: number): Promise<RoundResult> {
+  const fleet = await new ClientFleet({
+    targets: servers.map((server) => server.url),
+    clients: sockets,
+    authSecret: AUTH_SECRET,
+    seed: 1,
+    ...(inFlight !== undefined ? { maxConnectsInFlight: inFlight } : {}),
+    ...(sources.length > 0 ? { sourceAddresses: sources } : {}),
+    ...(workers !== undefined ? { workers } : {}),
+  }).start();
+  try {
+    // Read right after the start command: the workers are loaded and have not opened a socket yet.
+    const before = await sumRss(fleet.workerPids);
+    const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `fleet holding ${sockets}`);
+    await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
+    await pause(SETTLE_MS);
+    const held = await sumRss(fleet.workerPids);
+    return result(count, sockets, before, held);
+  } finally {
+    await fleet.stop();
+  }
+}
+
+async function runWs(sockets: number, servers: BareServer[]): Promise<RoundResult> {
+  const child = spawn(process.execPath, ["-e", WS_CLIENT_CODE], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once("message", () => resolve());
+      child.once("exit", (code) => reject(new Error(`ws client exited with ${code}`)));
+    });
+    const before = await treeRss(child.pid!);
+    child.send({ type: "go", targets: servers.map((server) => server.url), count: sockets, concurrency: WS_CONCURRENCY });
+    const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `ws client holding ${sockets}`);
+    await pause(SETTLE_MS);
+    const held = await treeRss(child.pid!);
+    return result(count, sockets, before, held);
+  } finally {
+    // Servers go first (their side keeps TIME_WAIT), then the client.
+    await Promise.allSettled(servers.map((server) => server.stop()));
+    child.kill("SIGKILL");
+  }
+}
+
+async function ensureArtillery(): Promise<void> {
+  if (existsSync(ARTILLERY_BIN)) return;
+  process.stdout.write(`installing artillery@${ARTILLERY_VERSION} into ${ARTILLERY_DIR} (outside the project's dependencies)\n`);
+  await mkdir(ARTILLERY_DIR, { recursive: true });
+  await new Promise<void>((resolve, reject) => {
+    const npm = spawn("npm", ["install", "--prefix", ARTILLERY_DIR, "--no-audit", "--no-fund", `artillery@${ARTILLERY_VERSION}`], {
+      stdio: ["ignore", "ignore", "inherit"],
+      // Artillery's Playwright engine would download a browser at install; the WebSocket engine needs none.
+      env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" },
+    });
+    npm.once("exit", (code) => (code === 0 && existsSync(ARTILLERY_BIN) ? resolve() : reject(new Error(`npm install artillery@${ARTILLERY_VERSION} failed (${code})`))));
+  });
+}
+
+/** Starts `artillery run` holding `sockets` connections spread over `servers`; returns the process. */
+async function spawnArtillery(sockets: number, servers: BareServer[], dir: string): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const durationS = Math.max(1, Math.ceil(sockets / ARTILLERY_ARRIVAL_RATE));
+  // One scenario per server, equal weights: Artillery spreads its virtual users over the same servers.
+  const scenarios = servers
+    .map((server) => `  - engine: ws\n    weight: 1\n    flow:\n      - connect: "${server.url}/ws"\n      - think: 600\n`)
+    .join("");
+  const config = `config:\n  target: "${servers[0]!.url}/ws"\n  phases:\n    - duration: ${durationS}\n      arrivalCount: ${sockets}\nscenarios:\n${scenarios}`;
+  const file = join(dir, `ws-${sockets}.yml`);
+  await writeFile(file, config);
+  const child = spawn(ARTILLERY_BIN, ["run", file], {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: "true", DO_NOT_TRACK: "1" },
+    detached: true,
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
+  return { child, stderr: () => stderr };
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Resident set of a process once it stops growing (two reads 500 ms apart within 1%). */
+async function settledRss(pid: number): Promise<number> {
+  let previous = await treeRss(pid);
+  for (let i = 0; i < 40; i++) {
+    await pause(500);
+    const current = await treeRss(pid);
+    if (Math.abs(current - previous) <= previous * 0.01) return current;
+    previous = current;
+  }
+  return previous;
+}
+
+/**
+ * Artillery cannot be paused before its first connect, so its idle footprint comes from a run that holds one
+ * socket: loaded engine, worker threads started, nothing else.
+ */
+async function artilleryIdleRss(): Promise<number> {
+  return withServers(1, async (servers) => {
+    const dir = await mkdtemp(join(tmpdir(), "fleet-bench-artillery-"));
+    const { child, stderr } = await spawnArtillery(1, servers, dir);
+    try {
+      await waitFor(() => totals(servers), (c) => c.open >= 1, 60_000, "artillery's idle connection").catch((error: Error) => {
+        throw new Error(`${error.message}; artillery stderr: ${stderr()}`);
+      });
+      return await settledRss(child.pid!);
+    } finally {
+      killGroup(child);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+async function runArtillery(sockets: number, servers: BareServer[], idleRss: number): Promise<RoundResult> {
+  const dir = await mkdtemp(join(tmpdir(), "fleet-bench-artillery-"));
+  const { child, stderr } = await spawnArtillery(sockets, servers, dir);
+  try {
+    const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `artillery holding ${sockets}`).catch((error: Error) => {
+      throw new Error(`${error.message}; artillery stderr: ${stderr()}`);
+    });
+    await pause(SETTLE_MS);
+    const held = await treeRss(child.pid!);
+    return result(count, sockets, idleRss, held);
+  } finally {
+    await Promise.allSettled(servers.map((server) => server.stop()));
+    killGroup(child);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function stats(values: number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
+}
+
+const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
+
+function parseArgs(args: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`);
+    const [key, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    if (inline !== undefined) out[key] = inline;
+    else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith("--")) out[key] = args[++i]!;
+    else out[key] = "true";
+  }
+  return out;
+}
+
+function int(args: Record<string, string>, key: string, fallback: number): number {
+  const value = args[key] === undefined ? fallback : Number(args[key]);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${key} must be a positive integer`);
+  return value;
+}
+
+/** Addresses 127.0.<block>.1 .. n: a fresh block per round keeps earlier rounds' TIME_WAIT ports out of the way. */
+function sourceBlock(block: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `127.0.${block}.${i + 1}`);
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  if (args.gateways !== undefined) {
+    await runGatewayHold(int(args, "gateways", 4), int(args, "hold", 24_000));
+    return;
+  }
+  const rounds = int(args, "rounds", 3);
+  const sockets = int(args, "sockets", 6_000);
+  const hold = int(args, "hold", 24_000);
+  const artillery = args["no-artillery"] === undefined;
+  const fleetWorkers = args.workers === undefined ? undefined : int(args, "workers", 1);
+  inFlight = args["in-flight"] === undefined ? undefined : int(args, "in-flight", 256);
+  const fleetSources = args.sources === undefined ? 0 : int(args, "sources", 1);
+  if (artillery) await ensureArtillery();
+  const artilleryIdle = artillery ? await artilleryIdleRss() : 0;
+  if (artillery) process.stdout.write(`artillery idle (1 socket): ${Math.round(artilleryIdle / 1_048_576)} MB resident\n`);
+  const fleetRounds: RoundResult[] = [];
+  const wsRounds: RoundResult[] = [];
+  const artilleryRounds: RoundResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
+    fleetRounds.push(f);
+    process.stdout.write(`round ${round + 1} fleet:     ${f.connectsPerSecond} connects/s, ${kb(f.bytesPerSocket)} KB/socket, held ${f.held}\n`);
+    const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
+    wsRounds.push(w);
+    process.stdout.write(`round ${round + 1} ws:        ${w.connectsPerSecond} connects/s, ${kb(w.bytesPerSocket)} KB/socket, held ${w.held}\n`);
+    if (artillery) {
+      const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers, artilleryIdle));
+      artilleryRounds.push(a);
+      process.stdout.write(`round ${round + 1} artillery: ${a.connectsPerSecond} connects/s, ${kb(a.bytesPerSocket)} KB/socket, held ${a.held}\n`);
+    }
+  }
+  // Hold more sockets than one process can: 4 workers, 4 servers, 4 source addresses.
+  const holdWorkers = Math.max(2, Math.ceil(hold / 6_000));
+  const held = await withServers(holdWorkers, (servers) => runFleet(hold, servers, sourceBlock(20, holdWorkers), holdWorkers));
+  process.stdout.write(`fleet hold: ${held.held} sockets at once over ${holdWorkers} workers, ${held.connectsPerSecond} connects/s, ${kb(held.bytesPerSocket)} KB/socket\n`);
+
+  const ratios = artillery ? fleetRounds.map((f, i) => f.connectsPerSecond / artilleryRounds[i]!.connectsPerSecond) : [];
+  const ratiosWs = fleetRounds.map((f, i) => f.connectsPerSecond / wsRounds[i]!.connectsPerSecond);
+  const fleetMem = stats(fleetRounds.map((r) => r.bytesPerSocket));
+  const artilleryMem = stats(artilleryRounds.map((r) => r.bytesPerSocket));
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  const summary = {
+    benchmark: "fleet",
+    rounds,
+    sockets_per_round: sockets,
+    servers_per_round: SERVERS,
+    connects_per_s: {
+      fleet: stats(fleetRounds.map((r) => r.connectsPerSecond)),
+      ws: stats(wsRounds.map((r) => r.connectsPerSecond)),
+      ...(artillery ? { artillery: stats(artilleryRounds.map((r) => r.connectsPerSecond)) } : {}),
+    },
+    memory_per_socket_kb: {
+      fleet: { min: kb(fleetMem.min), median: kb(fleetMem.median), max: kb(fleetMem.max) },
+      ws: (({ min, median, max }) => ({ min: kb(min), median: kb(median), max: kb(max) }))(stats(wsRounds.map((r) => r.bytesPerSocket))),
+      ...(artillery ? { artillery: { min: kb(artilleryMem.min), median: kb(artilleryMem.median), max: kb(artilleryMem.max) } } : {}),
+    },
+    ratio_connect_vs_artillery: artillery ? { ...(({ min, median, max }) => ({ min: round2(min), median: round2(median), max: round2(max) }))(stats(ratios)) } : null,
+    ratio_connect_vs_ws: (({ min, median, max }) => ({ min: round2(min), median: round2(median), max: round2(max) }))(stats(ratiosWs)),
+    ratio_memory_vs_artillery: artillery ? round2(fleetMem.median / artilleryMem.median) : null,
+    sockets_held_fleet: held.held,
+    sockets_held_fleet_workers: holdWorkers,
+    memory_per_socket_kb_fleet_hold: kb(held.bytesPerSocket),
+    sockets_held_artillery_one_process: artillery ? Math.max(...artilleryRounds.map((r) => r.held)) : null,
+    floors: artillery
+      ? {
+          connect_rate_at_least_1_5x_artillery: stats(ratios).median >= 1.5,
+          memory_per_socket_at_most_artillery: fleetMem.median <= artilleryMem.median,
+          holds_more_than_one_artillery_process_can: held.held > 20_000,
+        }
+      : null,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+/** The fleet holds `sockets` against `n` real gateway processes on one real redis-server. */
+async function runGatewayHold(n: number, sockets: number): Promise<void> {
+  const redis = await new RedisServer({ runId: "bench-fleet" }).start();
+  const gateways: { child: ChildProcess; port: number; exited: Promise<void> }[] = [];
+  const started = performance.now();
+  try {
+    const launches = Array.from({ length: n }, (_, i) => {
+      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "gateway", "main.ts")], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, PORT: "0", HOST: "127.0.0.1", REDIS_URL: redis.url, INSTANCE_ID: `gw-${i + 1}`, AUTH_SECRET, REGISTRY: "redis" },
+      });
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      return new Promise<void>((resolve, reject) => {
+        const lines = createInterface({ input: child.stdout! });
+        lines.on("line", (line) => {
+          try {
+            const event = JSON.parse(line) as { event?: string; port?: number };
+            if (event.event === "listening" && event.port) {
+              gateways.push({ child, port: event.port, exited });
+              resolve();
+            }
+          } catch {
+            // Not a JSON line.
+          }
+        });
+        child.once("exit", (code) => reject(new Error(`gateway gw-${i + 1} exited with ${code} before listening`)));
+      });
+    });
+    await Promise.all(launches);
+    const topologyMs = Math.round(performance.now() - started);
+    process.stdout.write(`topology: redis-server + ${n} gateways listening in ${topologyMs} ms\n`);
+    const workers = Math.max(2, Math.ceil(sockets / 6_000));
+    const fleet = await new ClientFleet({
+      targets: gateways.map((gateway) => `ws://127.0.0.1:${gateway.port}`),
+      clients: sockets,
+      workers,
+      authSecret: AUTH_SECRET,
+      seed: 1,
+      sourceAddresses: sourceBlock(30, 4),
+      rampPerSecond: 2_000,
+      tenants: 8,
+      clientsPerSession: 8,
+    }).start();
+    const t0 = performance.now();
+    let peak = 0;
+    let error: unknown;
+    try {
+      await fleet.waitForConnected(sockets, 240_000);
+    } catch (caught) {
+      error = caught;
+    }
+    const snapshot = fleet.snapshot();
+    peak = snapshot.connected;
+    const rampMs = Math.round(performance.now() - t0);
+    const summary = await fleet.stop();
+    process.stdout.write(`held ${peak} of ${sockets} at once (${JSON.stringify(snapshot.byInstance)}) after ${rampMs} ms; connect p50 ${summary.latency.connect.p50} ms p99 ${summary.latency.connect.p99} ms\n`);
+    if (error) process.stdout.write(`limit: ${(error as Error).message}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        benchmark: "fleet-gateway-hold",
+        gateways: n,
+        workers,
+        target: sockets,
+        sockets_held: peak,
+        by_instance: snapshot.byInstance,
+        ramp_ms: rampMs,
+        topology_start_ms: topologyMs,
+        connect_errors: summary.connectErrors,
+        connect_latency_ms: summary.latency.connect,
+      })}\n`,
+    );
+  } finally {
+    for (const gateway of gateways) gateway.child.kill("SIGKILL");
+    await Promise.all(gateways.map((gateway) => gateway.exited));
+    await redis.stop();
+  }
+}
