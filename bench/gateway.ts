@@ -6,7 +6,8 @@
  *   `ws` server process that answers each connection with one frame (the baseline), over several interleaved rounds;
  * - route latency (send → delivery, one clock) at a fixed moderate rate, same-instance next to cross-instance;
  * - server RSS per idle connection, gateway and bare server.
- * The last line is one JSON object; `ratio_connect` is gateway/bare median connections/s (floor 0.7).
+ * The last line is one JSON object; `ratio_connect` is the median over rounds of gateway/bare connections/s, each
+ * round measuring both back to back (floor 0.7).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -40,7 +41,7 @@ interface Server {
 }
 
 function parseArgs(args: string[]): Record<string, number> {
-  const options: Record<string, number> = { rounds: 5, connections: 1_000, idle: 2_000, rate: 200, seconds: 5 };
+  const options: Record<string, number> = { rounds: 9, connections: 1_000, idle: 2_000, rate: 200, seconds: 5 };
   for (let i = 0; i < args.length; i += 2) {
     const name = args[i]?.replace(/^--/, "");
     const value = Number(args[i + 1]);
@@ -147,11 +148,40 @@ function round(value: number, digits = 1): number {
   return Math.round(value * factor) / factor;
 }
 
+/** Sum of one metric over its label sets, from a gateway's /metrics. */
+async function metric(server: Server, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
+
+/**
+ * Waits until a gateway has finished the work of the sockets just closed (every record unregistered), so that
+ * it does not spill into the next measurement of either server.
+ */
+async function settle(server: Server): Promise<void> {
+  if (!server.name.startsWith("gateway")) return;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [open, registered, unregistered] = await Promise.all([
+      metric(server, "traffic_cop_connections"),
+      metric(server, "traffic_cop_registrations_total"),
+      metric(server, "traffic_cop_unregistrations_total"),
+    ]);
+    if (open === 0 && unregistered >= registered) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${server.name} did not settle within 30s after closing its sockets`);
+}
+
 async function measureConnect(servers: Server[], rounds: number, connections: number): Promise<Record<string, number[]>> {
   const results: Record<string, number[]> = Object.fromEntries(servers.map((server) => [server.name, []]));
   let seq = 0;
   for (let round = 0; round < rounds; round++) {
-    for (const server of servers) {
+    // Alternate who goes first, so that neither always runs in the other's wake.
+    for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
       const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
       const started = performance.now();
       const sockets = await openMany(server.port, connections, (i) => `session_id=connect-${seq}-${i % 100}&agent_type=a&pillar=p&token=${tokenValue}`);
@@ -159,6 +189,7 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
       results[server.name]!.push(connections / elapsedS);
       seq++;
       await closeAll(sockets);
+      await settle(server);
     }
   }
   return results;
@@ -240,13 +271,19 @@ export async function run(args: string[]): Promise<void> {
     const bare = await startProcess("bare-ws", ["--input-type=module", "-e", BARE_SERVER], {});
     servers.push(bare);
     const gateway = { ...gatewayA, name: "gateway" };
-    await measureConnect([gateway, bare], 1, 200);
+    await measureConnect([gateway, bare], 1, options.connections!);
     const connect = await measureConnect([gateway, bare], options.rounds!, options.connections!);
     const gatewayStats = stats(connect.gateway!);
     const bareStats = stats(connect["bare-ws"]!);
-    const ratioConnect = round(gatewayStats.median / bareStats.median, 3);
+    // Each round measures both servers back to back, so a round's ratio cancels the machine's load of that moment;
+    // the median of these paired ratios is the figure, the ratio of medians is shown next to it.
+    const pairedRatios = connect.gateway!.map((rate, i) => rate / connect["bare-ws"]![i]!);
+    const ratioStats = stats(pairedRatios.map((ratio) => ratio * 1_000));
+    const ratioConnect = round(ratioStats.median / 1_000, 3);
+    const ratioOfMedians = round(gatewayStats.median / bareStats.median, 3);
     process.stdout.write(
-      `connect/s over ${options.rounds} rounds of ${options.connections}: gateway ${JSON.stringify(gatewayStats)} bare ws ${JSON.stringify(bareStats)} ratio ${ratioConnect}\n`,
+      `connect/s over ${options.rounds} rounds of ${options.connections}: gateway ${JSON.stringify(gatewayStats)} bare ws ${JSON.stringify(bareStats)}\n` +
+        `ratio per round min ${round(ratioStats.min / 1_000, 3)} median ${ratioConnect} max ${round(ratioStats.max / 1_000, 3)}; ratio of medians ${ratioOfMedians}\n`,
     );
     const routes = await measureRoutes(gatewayA, gatewayB, options.rate!, options.seconds!);
     process.stdout.write(`route latency at ${options.rate}/s: same-instance ${JSON.stringify(routes.same)} cross-instance ${JSON.stringify(routes.cross)}\n`);
@@ -263,6 +300,8 @@ export async function run(args: string[]): Promise<void> {
     const result = {
       benchmark: "gateway",
       ratio_connect: ratioConnect,
+      ratio_connect_per_round: { min: round(ratioStats.min / 1_000, 3), median: ratioConnect, max: round(ratioStats.max / 1_000, 3) },
+      ratio_connect_of_medians: ratioOfMedians,
       connect_per_s: { gateway: gatewayStats, bare_ws: bareStats, rounds: options.rounds, connections: options.connections },
       route_latency: routes,
       cross_vs_same_p50: round(routes.cross.p50_ms / routes.same.p50_ms, 2),

@@ -109,6 +109,7 @@ export class GatewayServer implements AsyncDisposable {
   #state: GatewayState = "idle";
   #port = 0;
   #pendingUpgrades = 0;
+  #turnQueue: Array<() => void> = [];
   #requestSeq = 0;
   #stopping?: Promise<void>;
   #reconciling?: Promise<number>;
@@ -307,7 +308,7 @@ export class GatewayServer implements AsyncDisposable {
         }
         this.metrics.registrations.inc({ kind: "resume" });
       } else {
-        await this.#registry.register(fresh, { ttlMs: this.options.connectionTtlMs });
+        await this.#nextTurn(() => this.#registry.register(fresh, { ttlMs: this.options.connectionTtlMs }));
         record = fresh;
         this.metrics.registrations.inc({ kind: "new" });
       }
@@ -363,12 +364,36 @@ export class GatewayServer implements AsyncDisposable {
   #unregister(record: ConnectionRecord): void {
     if (this.hasDefect("no-unregister")) return;
     const task = (async () => {
-      if (await this.#registry.unregister(record.tenant_id, record.session_id, record.websocket_id, { ifInstanceId: this.instanceId })) {
+      if (await this.#nextTurn(() => this.#registry.unregister(record.tenant_id, record.session_id, record.websocket_id, { ifInstanceId: this.instanceId }))) {
         this.metrics.unregistrations.inc();
       }
     })().catch(() => undefined); // Redis down: the record expires with its TTL, as documented.
     this.#pendingUnregisters.add(task);
     void task.finally(() => this.#pendingUnregisters.delete(task));
+  }
+
+  /**
+   * Runs `work` at the end of this event-loop turn, together with every other call deferred in the same turn.
+   * Upgrades and closes arrive in separate I/O callbacks; starting their registry writes in one tick lets the
+   * registry batch them into one script call and ioredis write them in one syscall.
+   */
+  #nextTurn<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#turnQueue.push(() => {
+        try {
+          work().then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      if (this.#turnQueue.length === 1) {
+        setImmediate(() => {
+          const queue = this.#turnQueue;
+          this.#turnQueue = [];
+          for (const run of queue) run();
+        });
+      }
+    });
   }
 
   #send(connection: LocalConnection, text: string): boolean {

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
 /** Claims the gateway reads from a client token. */
@@ -24,6 +24,19 @@ export class TokenError extends Error {
 }
 
 const MAX_TOKEN_LENGTH = 8_192;
+/** Imported HMAC keys by secret: importing the key is a large part of one verification, and secrets are few. */
+const KEYS = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 16;
+
+function hmacKey(secret: string): KeyObject {
+  let key = KEYS.get(secret);
+  if (!key) {
+    if (KEYS.size >= MAX_CACHED_KEYS) KEYS.clear();
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    KEYS.set(secret, key);
+  }
+  return key;
+}
 const CLOCK_SKEW_S = 0;
 
 function base64url(input: Buffer | string): string {
@@ -63,7 +76,7 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (typeof header !== "object" || header === null || header.alg !== "HS256") {
     throw new TokenError("malformed", "token algorithm must be HS256");
   }
-  const expected = createHmac("sha256", secret).update(`${head}.${body}`).digest();
+  const expected = createHmac("sha256", hmacKey(secret)).update(`${head}.${body}`).digest();
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new TokenError("bad_signature", "token signature does not match AUTH_SECRET");
