@@ -86,7 +86,9 @@ async function startRedisProcess(host: string, port: number, options: RedisServe
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "traffic-cop-redis-")));
   const args = [
     "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--daemonize", "no",
-    "--dir", dir, "--logfile", "", "--loglevel", "warning", ...(options.extraArgs ?? []),
+    "--dir", dir, "--logfile", "", "--loglevel", "warning",
+    // Redis's process-title rewrite overwrites the environment block, which would hide the run tag from the sweep.
+    "--set-proc-title", "no", ...(options.extraArgs ?? []),
   ];
   const child = spawn("redis-server", args, {
     stdio: ["ignore", "pipe", "pipe"],
