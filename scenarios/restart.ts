@@ -5,8 +5,9 @@ import { Step } from "../harness/scenario/step.js";
 /**
  * `npm run scenario restart`: three instances hold the fleet while it routes messages; one instance is killed
  * with SIGKILL and brought back, then another is drained with SIGTERM and brought back. Every client must come
- * back with the same websocket_id, registered exactly once on a live instance, with no ghost records and no
- * message lost silently.
+ * back with the same websocket_id, registered exactly once on a live instance, with its session state intact
+ * (written over HTTP before the faults, read back through a live instance and from Redis after them), with no
+ * ghost records and no message lost silently.
  */
 export default defineScenario({
   name: "restart",
@@ -36,6 +37,7 @@ export default defineScenario({
     Step.phase("ramp"),
     Step.connectFleet({ timeoutMs: 60_000 }),
     Step.messages(p.messageRatePerSecond),
+    Step.writeSessionState(),
     Step.phase("load"),
     Step.hold(p.durationS * 1_000),
     Step.phase("kill"),

@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { CheckName } from "../../harness/checks/check.js";
+import type { RunResult } from "../../harness/report/run-result.js";
+import { findLeftovers } from "../../harness/runtime/leftovers.js";
+import { runScenario } from "../../harness/scenario/engine.js";
+import scenario from "../fixtures/all-checks-scenario.js";
+
+const SEED = 7;
+
+/** Each negative control and the check it must make fail (docs/protocol.md, "Negative controls"). */
+const CONTROLS: { control: string; defects?: string; registry?: "memory"; fails: CheckName }[] = [
+  { control: "TRAFFIC_COP_DEFECTS=no-tenant-check", defects: "no-tenant-check", fails: "tenant-isolation" },
+  { control: "TRAFFIC_COP_DEFECTS=no-heartbeat", defects: "no-heartbeat", fails: "ttl-expiry" },
+  { control: "TRAFFIC_COP_DEFECTS=no-unregister", defects: "no-unregister", fails: "no-ghosts" },
+  { control: "TRAFFIC_COP_DEFECTS=drop-remote", defects: "drop-remote", fails: "delivery" },
+  { control: "TRAFFIC_COP_DEFECTS=drop-remote", defects: "drop-remote", fails: "cross-instance-lookup" },
+  { control: "TRAFFIC_COP_DEFECTS=no-resume", defects: "no-resume", fails: "restart-survival" },
+  { control: "REGISTRY=memory", registry: "memory", fails: "cross-instance-lookup" },
+  { control: "REGISTRY=memory", registry: "memory", fails: "degraded-mode" },
+];
+
+const runs = new Map<string, Promise<RunResult>>();
+
+/** Runs the all-checks fixture once per control (two rows may share a run) and asserts nothing is left behind. */
+function run(control: { defects?: string; registry?: "memory" }): Promise<RunResult> {
+  const key = `${control.defects ?? ""}/${control.registry ?? "redis"}`;
+  let pending = runs.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const out = await mkdtemp(join(tmpdir(), "traffic-cop-checks-"));
+      try {
+        const { result } = await runScenario({
+          scenario,
+          seed: SEED,
+          outDir: out,
+          registry: control.registry ?? "redis",
+          gatewayEnv: control.defects ? { TRAFFIC_COP_DEFECTS: control.defects } : {},
+        });
+        expect(await findLeftovers({ runId: result.run_id, ports: (result.topology.instances as { port: number }[]).map((i) => i.port) })).toEqual({ processes: [], listening: [] });
+        return result;
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    })();
+    runs.set(key, pending);
+  }
+  return pending;
+}
+
+function verdicts(result: RunResult): Record<string, boolean> {
+  return Object.fromEntries(result.checks.map((c) => [c.name, c.pass]));
+}
+
+describe.sequential("invariant checks against the reference gateway", { timeout: 120_000 }, () => {
+  it("should pass every check without a negative control", async () => {
+    const result = await run({});
+    expect(result.status, JSON.stringify(result.checks.filter((c) => !c.pass), null, 1)).toBe("passed");
+    expect(verdicts(result)).toEqual({
+      "no-ghosts": true,
+      "restart-survival": true,
+      "cross-instance-lookup": true,
+      "ttl-expiry": true,
+      "tenant-isolation": true,
+      delivery: true,
+      "degraded-mode": true,
+    });
+    const check = (name: string) => result.checks.find((c) => c.name === name)!;
+    // Each check really exercised something.
+    expect(check("restart-survival").actual).toMatchObject({ sessions_with_state: 3, session_state_failures: 0 });
+    expect(check("cross-instance-lookup").actual).toMatchObject({ instances: 3, route_probes_unreached: 0 });
+    expect((check("cross-instance-lookup").actual as { route_probes: number }).route_probes).toBeGreaterThanOrEqual(2);
+    expect((check("ttl-expiry").actual as { vanished: number }).vanished).toBeGreaterThanOrEqual(3);
+    expect((check("tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(16);
+    expect((check("degraded-mode").actual as { lookups_during_partition: number }).lookups_during_partition).toBeGreaterThan(0);
+    expect(result.events.filter((e) => e.source === "probe" && e.type === "isolation_probe").every((e) => e.leaked === false)).toBe(true);
+  });
+
+  it.each(CONTROLS)("should fail $fails under $control", async ({ defects, registry, fails }) => {
+    const result = await run({ ...(defects ? { defects } : {}), ...(registry ? { registry } : {}) });
+    expect(result).toMatchObject({ status: "failed", exit_code: 1 });
+    const check = result.checks.find((c) => c.name === fails)!;
+    expect(check.pass, JSON.stringify(check.actual)).toBe(false);
+  });
+});
