@@ -30,8 +30,8 @@ const ARTILLERY_DIR = join(homedir(), ".cache", "traffic-cop", "artillery");
 const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
 /** Bare servers per round; each holds sockets / SERVERS. */
 const SERVERS = 2;
-/** Connects in flight for the plain ws client (the fleet's default per worker). */
-const WS_CONCURRENCY = 256;
+/** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
+const WS_CONCURRENCY = 64;
 /** Artillery's requested arrival rate: above what it reaches here, so it runs flat out. */
 const ARTILLERY_ARRIVAL_RATE = 5_000;
 /** Wait after the last accept before reading memory, so allocations of the ramp settle. */

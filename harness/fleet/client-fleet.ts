@@ -18,7 +18,7 @@ const WORKER_STOP_TIMEOUT_MS = 15_000;
  * V8 flags of the workers. A small young generation keeps a worker's resident memory close to what its sockets
  * really hold (the default lets the nursery grow to tens of MB during a ramp).
  */
-const WORKER_V8_FLAGS = ["--max-semi-space-size=1"];
+const WORKER_V8_FLAGS = ["--max-semi-space-size=2"];
 /** Grace between SIGTERM and SIGKILL for a worker that does not exit, ms. */
 const SIGKILL_GRACE_MS = 2_000;
 
@@ -43,7 +43,7 @@ export interface ClientFleetOptions {
   sourceAddresses?: string[];
   /** New connections per second across the fleet during the ramp; 0 = as fast as the workers go. @default 0 */
   rampPerSecond?: number;
-  /** Most connects in flight per worker. @default 256 */
+  /** Most connects in flight per worker (more only queues handshakes and costs memory). @default 64 */
   maxConnectsInFlight?: number;
   /** Route messages per second across the fleet; 0 = none (change later with `setMessageRate`). @default 0 */
   messageRatePerSecond?: number;

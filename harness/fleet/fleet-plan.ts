@@ -18,7 +18,7 @@ export const DEFAULT_CLIENT_FLEET_OPTIONS = Object.freeze({
   maxSocketsPerWorker: DEFAULT_MAX_SOCKETS_PER_WORKER,
   sourceAddresses: Object.freeze([] as string[]),
   rampPerSecond: 0,
-  maxConnectsInFlight: 256,
+  maxConnectsInFlight: 64,
   messageRatePerSecond: 0,
   tenants: 2,
   clientsPerSession: 4,
