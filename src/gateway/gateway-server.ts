@@ -5,7 +5,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
 import { TrafficCopError } from "../errors.js";
 import type { BusMessage, ClusterBus, DeliverRequest } from "./cluster-bus.js";
-import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./gateway-options.js";
+import { resolveGatewayOptions, type GatewayDefect, type GatewayOptions, type ResolvedGatewayOptions } from "./gateway-options.js";
 import { Heartbeat } from "./heartbeat.js";
 import { handleHttpRequest } from "./http-api.js";
 import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js";
@@ -171,7 +171,7 @@ export class GatewayServer implements AsyncDisposable {
   }
 
   /** Whether a defect is switched on. @internal */
-  hasDefect(name: Parameters<ResolvedGatewayOptions["defects"]["has"]>[0]): boolean {
+  hasDefect(name: GatewayDefect): boolean {
     return this.options.defects.has(name);
   }
 
