@@ -72,6 +72,26 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     for (const pid of summary.workerPids) expect(isAlive(pid)).toBe(false);
   });
 
+  it("should record a refused upgrade's HTTP status and keep retrying with backoff", async () => {
+    const redis = await useRedisServer();
+    const gateway = await startGateway({ redisUrl: redis.url, instanceId: "gw-1" });
+    const events: FleetEvent[] = [];
+    const fleet = await new ClientFleet({
+      targets: [`ws://127.0.0.1:${gateway.port}`],
+      clients: 4,
+      authSecret: "not-the-gateway-secret",
+      seed: 6,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 50 },
+      onEvent: (event) => events.push(event),
+    }).start();
+    onTestFinished(() => fleet.stop().then(() => undefined));
+    await expect.poll(() => events.filter((event) => event.type === "connect_error").length, { timeout: 10_000 }).toBeGreaterThanOrEqual(8);
+    const summary = await fleet.stop();
+    expect(summary.welcomes).toBe(0);
+    const errors = events.filter((event) => event.type === "connect_error");
+    expect(errors.every((event) => event.status === 401 && event.reason === "HTTP_STATUS")).toBe(true);
+  });
+
   it("should refuse a second start and bad options with stable codes", async () => {
     expect(() => new ClientFleet({ targets: ["ws://8.8.8.8:80"], clients: 1, authSecret: "s", seed: 1 })).toThrow(
       expect.objectContaining({ code: "HARNESS_ERR_INVALID_OPTIONS" }),
