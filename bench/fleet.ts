@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- fleet [--rounds 3] [--sockets 6000] [--hold 24000] [--no-artillery]`
+ * `npm run bench -- fleet [--rounds 5] [--sockets 6000] [--hold 24000] [--no-artillery] [--workers N] [--sources N] [--in-flight N]`
  * `npm run bench -- fleet --gateways 4 --hold 24000`
  *
  * Default mode: the client fleet's connect rate and memory per held socket side by side with Artillery's WebSocket
@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { homedir, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -371,7 +371,7 @@ export async function run(argv: string[]): Promise<void> {
     await runGatewayHold(int(args, "gateways", 4), int(args, "hold", 24_000));
     return;
   }
-  const rounds = int(args, "rounds", 3);
+  const rounds = int(args, "rounds", 5);
   const sockets = int(args, "sockets", 6_000);
   const hold = int(args, "hold", 24_000);
   const artillery = args["no-artillery"] === undefined;
@@ -379,22 +379,29 @@ export async function run(argv: string[]): Promise<void> {
   inFlight = args["in-flight"] === undefined ? undefined : int(args, "in-flight", 256);
   const fleetSources = args.sources === undefined ? 0 : int(args, "sources", 1);
   if (artillery) await ensureArtillery();
-  const artilleryIdle = artillery ? await artilleryIdleRss() : 0;
-  if (artillery) process.stdout.write(`artillery idle (1 socket): ${Math.round(artilleryIdle / 1_048_576)} MB resident\n`);
   const fleetRounds: RoundResult[] = [];
   const wsRounds: RoundResult[] = [];
   const artilleryRounds: RoundResult[] = [];
   for (let round = 0; round < rounds; round++) {
-    const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
-    fleetRounds.push(f);
-    process.stdout.write(`round ${round + 1} fleet:     ${f.connectsPerSecond} connects/s, ${kb(f.bytesPerSocket)} KB/socket, held ${f.held}\n`);
-    const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
-    wsRounds.push(w);
-    process.stdout.write(`round ${round + 1} ws:        ${w.connectsPerSecond} connects/s, ${kb(w.bytesPerSocket)} KB/socket, held ${w.held}\n`);
-    if (artillery) {
-      const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers, artilleryIdle));
-      artilleryRounds.push(a);
-      process.stdout.write(`round ${round + 1} artillery: ${a.connectsPerSecond} connects/s, ${kb(a.bytesPerSocket)} KB/socket, held ${a.held}\n`);
+    // Rotate the order each round so that no kind always runs first (or right after Artillery's teardown).
+    const kinds = ["fleet", "ws", ...(artillery ? ["artillery"] : [])];
+    const order = [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)];
+    for (const kind of order) {
+      if (kind === "fleet") {
+        const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
+        fleetRounds.push(f);
+        process.stdout.write(`round ${round + 1} fleet:     ${f.connectsPerSecond} connects/s, ${kb(f.bytesPerSocket)} KB/socket, held ${f.held}\n`);
+      } else if (kind === "ws") {
+        const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
+        wsRounds.push(w);
+        process.stdout.write(`round ${round + 1} ws:        ${w.connectsPerSecond} connects/s, ${kb(w.bytesPerSocket)} KB/socket, held ${w.held}\n`);
+      } else {
+        // Artillery's idle footprint varies by ~10 MB between processes: measure it next to each run.
+        const idle = await artilleryIdleRss();
+        const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers, idle));
+        artilleryRounds.push(a);
+        process.stdout.write(`round ${round + 1} artillery: ${a.connectsPerSecond} connects/s, ${kb(a.bytesPerSocket)} KB/socket, held ${a.held} (idle ${Math.round(idle / 1_048_576)} MB)\n`);
+      }
     }
   }
   // Hold more sockets than one process can: 4 workers, 4 servers, 4 source addresses.
@@ -404,36 +411,48 @@ export async function run(argv: string[]): Promise<void> {
 
   const ratios = artillery ? fleetRounds.map((f, i) => f.connectsPerSecond / artilleryRounds[i]!.connectsPerSecond) : [];
   const ratiosWs = fleetRounds.map((f, i) => f.connectsPerSecond / wsRounds[i]!.connectsPerSecond);
-  const fleetMem = stats(fleetRounds.map((r) => r.bytesPerSocket));
-  const artilleryMem = stats(artilleryRounds.map((r) => r.bytesPerSocket));
   const round2 = (x: number) => Math.round(x * 100) / 100;
+  const range = (values: number[], scale: (x: number) => number) => {
+    const { min, median, max } = stats(values);
+    return { min: scale(min), median: scale(median), max: scale(max) };
+  };
+  const memory = {
+    fleet: range(fleetRounds.map((r) => r.bytesPerSocket), kb),
+    ws: range(wsRounds.map((r) => r.bytesPerSocket), kb),
+    artillery: artillery ? range(artilleryRounds.map((r) => r.bytesPerSocket), kb) : null,
+  };
+  const ratio = artillery ? range(ratios, round2) : null;
   const summary = {
     benchmark: "fleet",
     rounds,
     sockets_per_round: sockets,
     servers_per_round: SERVERS,
+    load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
     connects_per_s: {
       fleet: stats(fleetRounds.map((r) => r.connectsPerSecond)),
       ws: stats(wsRounds.map((r) => r.connectsPerSecond)),
-      ...(artillery ? { artillery: stats(artilleryRounds.map((r) => r.connectsPerSecond)) } : {}),
+      artillery: artillery ? stats(artilleryRounds.map((r) => r.connectsPerSecond)) : null,
     },
-    memory_per_socket_kb: {
-      fleet: { min: kb(fleetMem.min), median: kb(fleetMem.median), max: kb(fleetMem.max) },
-      ws: (({ min, median, max }) => ({ min: kb(min), median: kb(median), max: kb(max) }))(stats(wsRounds.map((r) => r.bytesPerSocket))),
-      ...(artillery ? { artillery: { min: kb(artilleryMem.min), median: kb(artilleryMem.median), max: kb(artilleryMem.max) } } : {}),
-    },
-    ratio_connect_vs_artillery: artillery ? { ...(({ min, median, max }) => ({ min: round2(min), median: round2(median), max: round2(max) }))(stats(ratios)) } : null,
-    ratio_connect_vs_ws: (({ min, median, max }) => ({ min: round2(min), median: round2(median), max: round2(max) }))(stats(ratiosWs)),
-    ratio_memory_vs_artillery: artillery ? round2(fleetMem.median / artilleryMem.median) : null,
+    memory_per_socket_kb: memory,
+    ratio_connect_vs_artillery: ratio?.median ?? null,
+    ratio_connect_vs_artillery_range: ratio,
+    ratio_connect_vs_ws: range(ratiosWs, round2).median,
+    ratio_connect_vs_ws_range: range(ratiosWs, round2),
+    memory_per_socket_kb_fleet: memory.fleet.median,
+    memory_per_socket_kb_ws: memory.ws.median,
+    memory_per_socket_kb_artillery: memory.artillery?.median ?? null,
     sockets_held_fleet: held.held,
     sockets_held_fleet_workers: holdWorkers,
     memory_per_socket_kb_fleet_hold: kb(held.bytesPerSocket),
+    connects_per_s_fleet_hold: held.connectsPerSecond,
     sockets_held_artillery_one_process: artillery ? Math.max(...artilleryRounds.map((r) => r.held)) : null,
+    sockets_held_ws_one_process: Math.max(...wsRounds.map((r) => r.held)),
     floors: artillery
       ? {
-          connect_rate_at_least_1_5x_artillery: stats(ratios).median >= 1.5,
-          memory_per_socket_at_most_artillery: fleetMem.median <= artilleryMem.median,
-          holds_more_than_one_artillery_process_can: held.held > 20_000,
+          connect_rate_at_least_1_5x_artillery: (ratio?.median ?? 0) >= 1.5,
+          memory_per_socket_at_most_artillery: memory.fleet.median <= (memory.artillery?.median ?? 0),
+          // One process is capped near 20,000 sockets by the open-files limit.
+          holds_more_than_one_process_can: held.held > 20_000,
         }
       : null,
   };
