@@ -642,11 +642,11 @@ export class GatewayServer implements AsyncDisposable {
       }
     }
     if (this.hasDefect("no-heartbeat")) return;
-    await this.#refreshRecords(false);
+    await this.#refreshRecords();
   }
 
   /** Refreshes every local record's TTL in batches and re-registers those reported missing. Resolves with how many. */
-  async #refreshRecords(all: boolean): Promise<number> {
+  async #refreshRecords(): Promise<number> {
     const now = Date.now();
     const live = [...this.#connections.values()];
     let reRegistered = 0;
@@ -658,7 +658,7 @@ export class GatewayServer implements AsyncDisposable {
           websocket_id: string;
           last_activity_at?: number;
         };
-        if (connection.active || all) {
+        if (connection.active) {
           connection.active = false;
           connection.record.last_activity_at = now;
           entry.last_activity_at = now;
@@ -702,7 +702,7 @@ export class GatewayServer implements AsyncDisposable {
    */
   reconcile(): Promise<number> {
     if (this.hasDefect("no-heartbeat")) return Promise.resolve(0);
-    this.#reconciling ??= this.#refreshRecords(true).finally(() => (this.#reconciling = undefined));
+    this.#reconciling ??= this.#refreshRecords().finally(() => (this.#reconciling = undefined));
     return this.#reconciling;
   }
 
