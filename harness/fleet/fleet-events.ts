@@ -75,7 +75,10 @@ export interface FleetEvent {
   close_code?: number;
   /** `disconnect`: close reason; `connect_error`: socket error code; `reconnect_notice`: the notice's reason. */
   reason?: string;
-  /** `disconnect`: true when the fleet closed the socket itself (stop, or after moving to another instance). */
+  /**
+   * `disconnect`: true when the fleet closed the socket itself (stop, or after moving to another instance), or when
+   * the old socket of a move was evicted with 4000 `RESUMED_ELSEWHERE`.
+   */
   expected?: boolean;
   /** `connect_error`: HTTP status of a refused upgrade (401, 403, 503, ...). */
   status?: number;

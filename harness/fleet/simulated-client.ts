@@ -75,6 +75,8 @@ const CAN_ADOPT = typeof (WebSocket.prototype as Partial<AdoptableWebSocket>).se
 const UNEXPECTED_RESPONSE = /Unexpected server response: (\d{3})/;
 /** Close codes after which the client moves to another target at once: the instance is going away. */
 const MOVE_CODES = new Set([1001, 1012, 1013]);
+/** Close code of a socket whose websocket_id was resumed on another socket (docs/protocol.md). */
+const RESUMED_ELSEWHERE = 4000;
 /** How long an upgrade may take before the attempt counts as failed, ms. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -283,6 +285,8 @@ export class SimulatedClient {
     if (this.pending > 0) ctx.onSocketClosed(this, ws);
     if (ws === this.old) {
       this.old = undefined;
+      // The new socket's resume makes the old instance evict the old one (4000 RESUMED_ELSEWHERE): part of the move.
+      if (code === RESUMED_ELSEWHERE) ws.expectedClose = true;
       this.#emitDisconnect(ws, code, reason, this.instanceIdOfOld);
       if (this.state === ClientState.Stopped && this.ws === undefined) ctx.onStopped(this);
       return;
