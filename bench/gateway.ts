@@ -38,6 +38,15 @@ interface Server {
   name: string;
   child: ChildProcess;
   port: number;
+  /** Processes whose CPU time counts as this server's (a gateway and its Redis). */
+  cpuPids?: number[];
+}
+
+/** User + system CPU time of a process so far, in microseconds (from /proc; clock ticks of 10 ms). */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function parseArgs(args: string[]): Record<string, number> {
@@ -176,6 +185,9 @@ async function settle(server: Server): Promise<void> {
   throw new Error(`${server.name} did not settle within 30s after closing its sockets`);
 }
 
+/** Server CPU microseconds per connection of each round, by server name (filled by {@link measureConnect}). */
+const cpuPerConnection: Record<string, number[]> = {};
+
 async function measureConnect(servers: Server[], rounds: number, connections: number): Promise<Record<string, number[]>> {
   const results: Record<string, number[]> = Object.fromEntries(servers.map((server) => [server.name, []]));
   let seq = 0;
@@ -183,10 +195,14 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
     // Alternate who goes first, so that neither always runs in the other's wake.
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
       const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
+      const pids = server.cpuPids ?? [server.child.pid!];
+      const cpuBefore = await Promise.all(pids.map(cpuMicros));
       const started = performance.now();
       const sockets = await openMany(server.port, connections, (i) => `session_id=connect-${seq}-${i % 100}&agent_type=a&pillar=p&token=${tokenValue}`);
       const elapsedS = (performance.now() - started) / 1000;
       results[server.name]!.push(connections / elapsedS);
+      const cpuAfter = await Promise.all(pids.map(cpuMicros));
+      (cpuPerConnection[server.name] ??= []).push(cpuAfter.reduce((sum, value, i) => sum + value - cpuBefore[i]!, 0) / connections);
       seq++;
       await closeAll(sockets);
       await settle(server);
@@ -270,8 +286,9 @@ export async function run(args: string[]): Promise<void> {
     servers.push(gatewayB);
     const bare = await startProcess("bare-ws", ["--input-type=module", "-e", BARE_SERVER], {});
     servers.push(bare);
-    const gateway = { ...gatewayA, name: "gateway" };
+    const gateway = { ...gatewayA, name: "gateway", cpuPids: [gatewayA.child.pid!, redis.pid] };
     await measureConnect([gateway, bare], 1, options.connections!);
+    for (const name of Object.keys(cpuPerConnection)) delete cpuPerConnection[name];
     const connect = await measureConnect([gateway, bare], options.rounds!, options.connections!);
     const gatewayStats = stats(connect.gateway!);
     const bareStats = stats(connect["bare-ws"]!);
@@ -285,6 +302,9 @@ export async function run(args: string[]): Promise<void> {
       `connect/s over ${options.rounds} rounds of ${options.connections}: gateway ${JSON.stringify(gatewayStats)} bare ws ${JSON.stringify(bareStats)}\n` +
         `ratio per round min ${round(ratioStats.min / 1_000, 3)} median ${ratioConnect} max ${round(ratioStats.max / 1_000, 3)}; ratio of medians ${ratioOfMedians}\n`,
     );
+    const cpuGateway = stats(cpuPerConnection.gateway!);
+    const cpuBare = stats(cpuPerConnection["bare-ws"]!);
+    process.stdout.write(`server CPU µs per connect: gateway + Redis ${JSON.stringify(cpuGateway)} bare ws ${JSON.stringify(cpuBare)}\n`);
     const routes = await measureRoutes(gatewayA, gatewayB, options.rate!, options.seconds!);
     process.stdout.write(`route latency at ${options.rate}/s: same-instance ${JSON.stringify(routes.same)} cross-instance ${JSON.stringify(routes.cross)}\n`);
     // Fresh processes: the connect rounds above leave heaps whose later shrinking would hide the growth.
@@ -302,6 +322,7 @@ export async function run(args: string[]): Promise<void> {
       ratio_connect: ratioConnect,
       ratio_connect_per_round: { min: round(ratioStats.min / 1_000, 3), median: ratioConnect, max: round(ratioStats.max / 1_000, 3) },
       ratio_connect_of_medians: ratioOfMedians,
+      server_cpu_us_per_connect: { gateway_and_redis: cpuGateway, bare_ws: cpuBare },
       connect_per_s: { gateway: gatewayStats, bare_ws: bareStats, rounds: options.rounds, connections: options.connections },
       route_latency: routes,
       cross_vs_same_p50: round(routes.cross.p50_ms / routes.same.p50_ms, 2),

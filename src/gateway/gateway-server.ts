@@ -69,8 +69,6 @@ const CLOSE_GRACE_MS = 1_000;
 const MAX_PENDING_REMOTE = 10_000;
 /** Most registry writes of upgrades in flight at once; more are refused with 503. */
 const MAX_PENDING_UPGRADES = 2_000;
-/** Longest delay of a registry write of an upgrade or close, to batch it with others, in ms. */
-const WRITE_COALESCE_MS = 1;
 /** Spread of drain reconnect hints, so clients do not all reconnect in the same millisecond, in ms. */
 const MAX_RETRY_AFTER_MS = 1_000;
 
@@ -112,6 +110,8 @@ export class GatewayServer implements AsyncDisposable {
   #port = 0;
   #pendingUpgrades = 0;
   #turnQueue: Array<() => void> = [];
+  #writesInFlight = 0;
+  #writesScheduled = false;
   #requestSeq = 0;
   #stopping?: Promise<void>;
   #reconciling?: Promise<number>;
@@ -375,27 +375,37 @@ export class GatewayServer implements AsyncDisposable {
   }
 
   /**
-   * Runs `work` within {@link WRITE_COALESCE_MS}, together with every other call deferred meanwhile. Upgrades and
-   * closes arrive in separate I/O callbacks; starting their registry writes in one tick lets the registry batch them
-   * into one script call and ioredis write them in one syscall, which cuts the CPU cost of a connect under load.
+   * Group commit of registry writes (registrations of upgrades, removals on close): while a group is in flight,
+   * new writes wait and then start together in one tick, so the registry batches them into one script call and
+   * ioredis sends them in one syscall. Under light load a write starts at the end of the current event-loop turn;
+   * under heavy load groups grow with it, which keeps the Redis and gateway CPU per connect low.
    */
   #nextTurn<T>(work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#turnQueue.push(() => {
+        let pending: Promise<T>;
         try {
-          work().then(resolve, reject);
+          pending = work();
         } catch (error) {
-          reject(error);
+          pending = Promise.reject(error);
         }
+        this.#writesInFlight++;
+        pending.then(resolve, reject).finally(() => {
+          if (--this.#writesInFlight === 0 && this.#turnQueue.length > 0) this.#startWrites();
+        });
       });
-      if (this.#turnQueue.length === 1) {
-        setTimeout(() => {
-          const queue = this.#turnQueue;
-          this.#turnQueue = [];
-          for (const run of queue) run();
-        }, WRITE_COALESCE_MS);
+      if (this.#writesInFlight === 0 && !this.#writesScheduled) {
+        this.#writesScheduled = true;
+        setImmediate(() => this.#startWrites());
       }
     });
+  }
+
+  #startWrites(): void {
+    this.#writesScheduled = false;
+    const queue = this.#turnQueue;
+    this.#turnQueue = [];
+    for (const run of queue) run();
   }
 
   #send(connection: LocalConnection, text: string): boolean {
