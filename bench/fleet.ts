@@ -11,7 +11,11 @@
  * redis-server) and reports how many it held at once, per instance.
  *
  * Connect rate is measured on the server side: sockets / (last accept - first accept). Memory per socket is the
- * client processes' resident set growth from before the first connect to holding every socket, divided by sockets.
+ * client processes' resident set growth over the second half of the sockets, divided by those sockets: each client
+ * first opens and holds half (warm-up; Artillery's idle footprint also varies by 10-20 MB between processes, so a
+ * baseline from another process would be noise), settles 2 s, then the window opens for the second half and closes
+ * 2 s after its last accept. Rate and client CPU per connect (user + system time of all client processes, from
+ * /proc/<pid>/stat) are those of the same window. The fleet hold reports growth from loaded and idle to all held.
  * Artillery is installed outside the project (~/.cache/traffic-cop/artillery) when missing. Last line: one JSON object.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -29,7 +33,7 @@ const ARTILLERY_VERSION = "2.0.34";
 const ARTILLERY_DIR = join(homedir(), ".cache", "traffic-cop", "artillery");
 const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
 /** Bare servers per round; each holds sockets / SERVERS. */
-const SERVERS = 2;
+const SERVERS = 4;
 /** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
 const WS_CONCURRENCY = 64;
 /** Artillery's requested arrival rate: above what it reaches here, so it runs flat out. */
@@ -38,6 +42,10 @@ const ARTILLERY_ARRIVAL_RATE = 5_000;
 const SETTLE_MS = 2_000;
 const ROUND_TIMEOUT_MS = 120_000;
 const AUTH_SECRET = "bench-secret";
+/** USER_HZ of /proc/<pid>/stat on Linux. */
+const CLOCK_TICKS_PER_S = 100;
+/** Artillery's pause between its two halves: long enough to settle and read its footprint. */
+const ARTILLERY_PAUSE_S = 8;
 
 const SERVER_CODE = `
 const { WebSocketServer } = require("ws");
@@ -53,7 +61,10 @@ wss.on("connection", (ws) => {
   ws.on("close", () => open--);
 });
 wss.on("listening", () => process.send({ type: "listening", port: wss.address().port }));
-process.on("message", (m) => { if (m === "count") process.send({ type: "count", open, total, first, last }); });
+process.on("message", (m) => {
+  if (m === "count") process.send({ type: "count", open, total, first, last });
+  if (m === "mark") { first = 0; last = 0; process.send({ type: "marked" }); }
+});
 process.on("disconnect", () => process.exit(0));
 `;
 
@@ -125,6 +136,19 @@ class BareServer {
     });
   }
 
+  /** Restarts the first/last accept timestamps (a new measuring window). */
+  mark(): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (m: { type: string }) => {
+        if (m.type !== "marked") return;
+        this.child.off("message", onMessage);
+        resolve();
+      };
+      this.child.on("message", onMessage);
+      this.child.send("mark");
+    });
+  }
+
   async stop(): Promise<void> {
     this.child.kill("SIGKILL");
     await this.#exited;
@@ -144,6 +168,29 @@ async function treeRss(pid: number): Promise<number> {
   } catch {
     // The process ended between listing and reading.
   }
+  return total;
+}
+
+/** CPU time (user + system) of a process and its descendants, ms. */
+async function treeCpuMs(pid: number): Promise<number> {
+  let total = 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_S;
+    for (const task of await readdir(`/proc/${pid}/task`)) {
+      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
+      for (const child of children ? children.split(" ") : []) total += await treeCpuMs(Number(child));
+    }
+  } catch {
+    // The process ended between listing and reading.
+  }
+  return total;
+}
+
+async function sumCpuMs(pids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) total += await treeCpuMs(pid);
   return total;
 }
 
@@ -179,12 +226,50 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface RoundResult {
   connectsPerSecond: number;
   bytesPerSocket: number;
+  /** Client CPU (user + system, all client processes) per connect, ms. */
+  cpuMsPerConnect: number;
+  /** Whole resident set of the client processes while holding every socket, divided by sockets (what a user pays). */
+  footprintBytesPerSocket: number;
   held: number;
 }
 
-function result(count: ServerCount, sockets: number, rssBefore: number, rssHeld: number): RoundResult {
+/** `measured` connects took place between the servers' first and last accept; memory and CPU grew by the deltas. */
+function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, rssHeld: number): RoundResult {
   const spanS = Math.max(0.001, (count.last - count.first) / 1_000);
-  return { connectsPerSecond: Math.round((sockets - 1) / spanS), bytesPerSocket: Math.round((rssHeld - rssBefore) / sockets), held: count.open };
+  return {
+    connectsPerSecond: Math.round((measured - 1) / spanS),
+    bytesPerSocket: Math.round(rssDelta / measured),
+    cpuMsPerConnect: Math.round((cpuMs / measured) * 1_000) / 1_000,
+    footprintBytesPerSocket: Math.round(rssHeld / Math.max(1, count.open)),
+    held: count.open,
+  };
+}
+
+/**
+ * The measuring window shared by the three clients: the first half of the sockets warms the client up and is held
+ * (settled) before the window opens; connect rate, client CPU and resident-set growth are those of the second half.
+ */
+async function secondHalf(
+  servers: BareServer[],
+  sockets: number,
+  pids: () => readonly number[],
+  startSecondHalf: () => void,
+  what: string,
+): Promise<RoundResult> {
+  const half = Math.floor(sockets / 2);
+  await waitFor(() => totals(servers), (c) => c.open >= half, ROUND_TIMEOUT_MS, `${what} holding ${half}`);
+  await pause(SETTLE_MS);
+  const before = await sumRss(pids());
+  const cpuBefore = await sumCpuMs(pids());
+  await Promise.all(servers.map((server) => server.mark()));
+  const midway = await totals(servers);
+  if (midway.total > half + servers.length * 4) throw new Error(`${what}: the second half began before the window opened (${midway.total} > ${half})`);
+  startSecondHalf();
+  const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `${what} holding ${sockets}`);
+  const cpu = (await sumCpuMs(pids())) - cpuBefore;
+  await pause(SETTLE_MS);
+  const held = await sumRss(pids());
+  return result(count, count.total - midway.total, held - before, cpu, held);
 }
 
 async function withServers<T>(n: number, body: (servers: BareServer[]) => Promise<T>): Promise<T> {
@@ -203,6 +288,7 @@ async function runFleet(sockets: number, servers: BareServer[], sources: string[
   const fleet = await new ClientFleet({
     targets: servers.map((server) => server.url),
     clients: sockets,
+    rampLimit: Math.floor(sockets / 2),
     authSecret: AUTH_SECRET,
     seed: 1,
     ...(inFlight !== undefined ? { maxConnectsInFlight: inFlight } : {}),
@@ -210,13 +296,34 @@ async function runFleet(sockets: number, servers: BareServer[], sources: string[
     ...(workers !== undefined ? { workers } : {}),
   }).start();
   try {
+    const round = await secondHalf(servers, sockets, () => fleet.workerPids, () => fleet.setRampLimit(sockets), "fleet");
+    await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
+    return round;
+  } finally {
+    await fleet.stop();
+  }
+}
+
+/** The fleet alone holding `sockets` (more than one process can): growth from loaded and idle to holding all. */
+async function runFleetHold(sockets: number, servers: BareServer[], sources: string[], workers: number): Promise<RoundResult> {
+  const fleet = await new ClientFleet({
+    targets: servers.map((server) => server.url),
+    clients: sockets,
+    authSecret: AUTH_SECRET,
+    seed: 2,
+    workers,
+    ...(sources.length > 0 ? { sourceAddresses: sources } : {}),
+  }).start();
+  try {
     // Read right after the start command: the workers are loaded and have not opened a socket yet.
     const before = await sumRss(fleet.workerPids);
+    const cpuBefore = await sumCpuMs(fleet.workerPids);
     const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `fleet holding ${sockets}`);
+    const cpu = (await sumCpuMs(fleet.workerPids)) - cpuBefore;
     await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
     await pause(SETTLE_MS);
     const held = await sumRss(fleet.workerPids);
-    return result(count, sockets, before, held);
+    return result(count, sockets, held - before, cpu, held);
   } finally {
     await fleet.stop();
   }
@@ -229,12 +336,10 @@ async function runWs(sockets: number, servers: BareServer[]): Promise<RoundResul
       child.once("message", () => resolve());
       child.once("exit", (code) => reject(new Error(`ws client exited with ${code}`)));
     });
-    const before = await treeRss(child.pid!);
-    child.send({ type: "go", targets: servers.map((server) => server.url), count: sockets, concurrency: WS_CONCURRENCY });
-    const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `ws client holding ${sockets}`);
-    await pause(SETTLE_MS);
-    const held = await treeRss(child.pid!);
-    return result(count, sockets, before, held);
+    const targets = servers.map((server) => server.url);
+    const half = Math.floor(sockets / 2);
+    child.send({ type: "go", targets, count: half, concurrency: WS_CONCURRENCY });
+    return await secondHalf(servers, sockets, () => [child.pid!], () => child.send({ type: "go", targets, count: sockets - half, concurrency: WS_CONCURRENCY }), "ws client");
   } finally {
     // Servers go first (their side keeps TIME_WAIT), then the client.
     await Promise.allSettled(servers.map((server) => server.stop()));
@@ -256,14 +361,19 @@ async function ensureArtillery(): Promise<void> {
   });
 }
 
-/** Starts `artillery run` holding `sockets` connections spread over `servers`; returns the process. */
+/**
+ * Starts `artillery run`: `sockets / 2` connections, a pause of {@link ARTILLERY_PAUSE_S}, then `sockets / 2` more,
+ * spread over `servers`, each held until the process is killed.
+ */
 async function spawnArtillery(sockets: number, servers: BareServer[], dir: string): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const durationS = Math.max(1, Math.ceil(sockets / ARTILLERY_ARRIVAL_RATE));
+  const half = Math.floor(sockets / 2);
+  const durationS = Math.max(1, Math.ceil(half / ARTILLERY_ARRIVAL_RATE));
   // One scenario per server, equal weights: Artillery spreads its virtual users over the same servers.
   const scenarios = servers
     .map((server) => `  - engine: ws\n    weight: 1\n    flow:\n      - connect: "${server.url}/ws"\n      - think: 600\n`)
     .join("");
-  const config = `config:\n  target: "${servers[0]!.url}/ws"\n  phases:\n    - duration: ${durationS}\n      arrivalCount: ${sockets}\nscenarios:\n${scenarios}`;
+  const phases = `    - duration: ${durationS}\n      arrivalCount: ${half}\n    - pause: ${ARTILLERY_PAUSE_S}\n    - duration: ${durationS}\n      arrivalCount: ${sockets - half}\n`;
+  const config = `config:\n  target: "${servers[0]!.url}/ws"\n  phases:\n${phases}scenarios:\n${scenarios}`;
   const file = join(dir, `ws-${sockets}.yml`);
   await writeFile(file, config);
   const child = spawn(ARTILLERY_BIN, ["run", file], {
@@ -285,48 +395,19 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** Resident set of a process once it stops growing (two reads 500 ms apart within 1%). */
-async function settledRss(pid: number): Promise<number> {
-  let previous = await treeRss(pid);
-  for (let i = 0; i < 40; i++) {
-    await pause(500);
-    const current = await treeRss(pid);
-    if (Math.abs(current - previous) <= previous * 0.01) return current;
-    previous = current;
-  }
-  return previous;
-}
-
 /**
- * Artillery cannot be paused before its first connect, so its idle footprint comes from a run that holds one
- * socket: loaded engine, worker threads started, nothing else.
+ * Artillery cannot be paused from outside, and its idle footprint differs by ~10-20 MB between processes, so it is
+ * measured within one process: the first half of the sockets warms it up and is held through a pause; rate, CPU and
+ * memory are those of the second half (its steady state, the most favourable window for it).
  */
-async function artilleryIdleRss(): Promise<number> {
-  return withServers(1, async (servers) => {
-    const dir = await mkdtemp(join(tmpdir(), "fleet-bench-artillery-"));
-    const { child, stderr } = await spawnArtillery(1, servers, dir);
-    try {
-      await waitFor(() => totals(servers), (c) => c.open >= 1, 60_000, "artillery's idle connection").catch((error: Error) => {
-        throw new Error(`${error.message}; artillery stderr: ${stderr()}`);
-      });
-      return await settledRss(child.pid!);
-    } finally {
-      killGroup(child);
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-}
-
-async function runArtillery(sockets: number, servers: BareServer[], idleRss: number): Promise<RoundResult> {
+async function runArtillery(sockets: number, servers: BareServer[]): Promise<RoundResult> {
   const dir = await mkdtemp(join(tmpdir(), "fleet-bench-artillery-"));
   const { child, stderr } = await spawnArtillery(sockets, servers, dir);
   try {
-    const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `artillery holding ${sockets}`).catch((error: Error) => {
+    // Artillery's second half starts by itself after its pause phase.
+    return await secondHalf(servers, sockets, () => [child.pid!], () => undefined, "artillery").catch((error: Error) => {
       throw new Error(`${error.message}; artillery stderr: ${stderr()}`);
     });
-    await pause(SETTLE_MS);
-    const held = await treeRss(child.pid!);
-    return result(count, sockets, idleRss, held);
   } finally {
     await Promise.allSettled(servers.map((server) => server.stop()));
     killGroup(child);
@@ -390,24 +471,22 @@ export async function run(argv: string[]): Promise<void> {
       if (kind === "fleet") {
         const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
         fleetRounds.push(f);
-        process.stdout.write(`round ${round + 1} fleet:     ${f.connectsPerSecond} connects/s, ${kb(f.bytesPerSocket)} KB/socket, held ${f.held}\n`);
+        process.stdout.write(`round ${round + 1} fleet:     ${f.connectsPerSecond} connects/s, ${kb(f.bytesPerSocket)} KB/socket (footprint ${kb(f.footprintBytesPerSocket)} KB), held ${f.held}, ${f.cpuMsPerConnect} ms CPU/connect\n`);
       } else if (kind === "ws") {
         const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
         wsRounds.push(w);
-        process.stdout.write(`round ${round + 1} ws:        ${w.connectsPerSecond} connects/s, ${kb(w.bytesPerSocket)} KB/socket, held ${w.held}\n`);
+        process.stdout.write(`round ${round + 1} ws:        ${w.connectsPerSecond} connects/s, ${kb(w.bytesPerSocket)} KB/socket (footprint ${kb(w.footprintBytesPerSocket)} KB), held ${w.held}, ${w.cpuMsPerConnect} ms CPU/connect\n`);
       } else {
-        // Artillery's idle footprint varies by ~10 MB between processes: measure it next to each run.
-        const idle = await artilleryIdleRss();
-        const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers, idle));
+        const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers));
         artilleryRounds.push(a);
-        process.stdout.write(`round ${round + 1} artillery: ${a.connectsPerSecond} connects/s, ${kb(a.bytesPerSocket)} KB/socket, held ${a.held} (idle ${Math.round(idle / 1_048_576)} MB)\n`);
+        process.stdout.write(`round ${round + 1} artillery: ${a.connectsPerSecond} connects/s, ${kb(a.bytesPerSocket)} KB/socket (footprint ${kb(a.footprintBytesPerSocket)} KB), held ${a.held}, ${a.cpuMsPerConnect} ms CPU/connect\n`);
       }
     }
   }
   // Hold more sockets than one process can: 4 workers, 4 servers, 4 source addresses.
   const holdWorkers = Math.max(2, Math.ceil(hold / 6_000));
-  const held = await withServers(holdWorkers, (servers) => runFleet(hold, servers, sourceBlock(20, holdWorkers), holdWorkers));
-  process.stdout.write(`fleet hold: ${held.held} sockets at once over ${holdWorkers} workers, ${held.connectsPerSecond} connects/s, ${kb(held.bytesPerSocket)} KB/socket\n`);
+  const held = await withServers(holdWorkers, (servers) => runFleetHold(hold, servers, sourceBlock(20, holdWorkers), holdWorkers));
+  process.stdout.write(`fleet hold: ${held.held} sockets at once over ${holdWorkers} workers, ${held.connectsPerSecond} connects/s, ${kb(held.bytesPerSocket)} KB/socket (footprint ${kb(held.footprintBytesPerSocket)} KB)\n`);
 
   const ratios = artillery ? fleetRounds.map((f, i) => f.connectsPerSecond / artilleryRounds[i]!.connectsPerSecond) : [];
   const ratiosWs = fleetRounds.map((f, i) => f.connectsPerSecond / wsRounds[i]!.connectsPerSecond);
@@ -434,6 +513,19 @@ export async function run(argv: string[]): Promise<void> {
       artillery: artillery ? stats(artilleryRounds.map((r) => r.connectsPerSecond)) : null,
     },
     memory_per_socket_kb: memory,
+    footprint_per_socket_kb: {
+      fleet: range(fleetRounds.map((r) => r.footprintBytesPerSocket), kb),
+      ws: range(wsRounds.map((r) => r.footprintBytesPerSocket), kb),
+      artillery: artillery ? range(artilleryRounds.map((r) => r.footprintBytesPerSocket), kb) : null,
+    },
+    cpu_ms_per_connect: {
+      fleet: stats(fleetRounds.map((r) => r.cpuMsPerConnect)),
+      ws: stats(wsRounds.map((r) => r.cpuMsPerConnect)),
+      artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuMsPerConnect)) : null,
+    },
+    ratio_cpu_per_connect_artillery_vs_fleet: artillery
+      ? range(fleetRounds.map((f, i) => artilleryRounds[i]!.cpuMsPerConnect / Math.max(0.001, f.cpuMsPerConnect)), round2).median
+      : null,
     ratio_connect_vs_artillery: ratio?.median ?? null,
     ratio_connect_vs_artillery_range: ratio,
     ratio_connect_vs_ws: range(ratiosWs, round2).median,
@@ -444,6 +536,7 @@ export async function run(argv: string[]): Promise<void> {
     sockets_held_fleet: held.held,
     sockets_held_fleet_workers: holdWorkers,
     memory_per_socket_kb_fleet_hold: kb(held.bytesPerSocket),
+    footprint_per_socket_kb_fleet_hold: kb(held.footprintBytesPerSocket),
     connects_per_s_fleet_hold: held.connectsPerSecond,
     sockets_held_artillery_one_process: artillery ? Math.max(...artilleryRounds.map((r) => r.held)) : null,
     sockets_held_ws_one_process: Math.max(...wsRounds.map((r) => r.held)),

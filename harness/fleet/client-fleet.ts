@@ -43,6 +43,11 @@ export interface ClientFleetOptions {
   sourceAddresses?: string[];
   /** New connections per second across the fleet during the ramp; 0 = as fast as the workers go. @default 0 */
   rampPerSecond?: number;
+  /**
+   * Only clients with an index below this are ramped (step loads; raise it later with `setRampLimit`).
+   * @default clients (everyone)
+   */
+  rampLimit?: number;
   /** Most connects in flight per worker (more only queues handshakes and costs memory). @default 64 */
   maxConnectsInFlight?: number;
   /** Route messages per second across the fleet; 0 = none (change later with `setMessageRate`). @default 0 */
@@ -154,6 +159,8 @@ export interface StartedClientFleet extends AsyncDisposable {
   setMessageRate(perSecond: number): void;
   /** Replaces the gateway targets used by later (re)connects; open sockets stay where they are. */
   setTargets(targets: string[]): void;
+  /** Ramps clients with an index below `count` (at the ramp rate); a lower value than before disconnects no one. */
+  setRampLimit(count: number): void;
   /** Closes every socket with 1000, ends the workers (SIGKILL after a grace), returns totals. */
   stop(): Promise<FleetSummary>;
 }
@@ -420,6 +427,11 @@ class RunningClientFleet implements StartedClientFleet {
       throw new HarnessOptionsError(`setMessageRate: perSecond must be a finite number >= 0 (got ${String(perSecond)})`);
     }
     for (const worker of this.#workers) this.#send(worker, { type: "set_rate", perSecond });
+  }
+
+  setRampLimit(count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new HarnessOptionsError(`setRampLimit: count must be an integer >= 0 (got ${String(count)})`);
+    for (const worker of this.#workers) this.#send(worker, { type: "set_ramp_limit", count });
   }
 
   setTargets(targets: string[]): void {

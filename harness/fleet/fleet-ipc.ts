@@ -8,6 +8,7 @@ export type ParentMessage =
   | { type: "start" }
   | { type: "set_rate"; perSecond: number }
   | { type: "set_targets"; targets: string[] }
+  | { type: "set_ramp_limit"; count: number }
   | { type: "stop" };
 
 /** Live counters of one worker. */

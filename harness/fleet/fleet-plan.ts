@@ -40,6 +40,7 @@ export interface ResolvedClientFleetOptions {
   readonly sourceAddresses: readonly string[];
   readonly rampPerSecond: number;
   readonly maxConnectsInFlight: number;
+  readonly rampLimit: number;
   readonly messageRatePerSecond: number;
   readonly tenants: number;
   readonly clientsPerSession: number;
@@ -60,6 +61,12 @@ function fail(rule: string): never {
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min) fail(`${name} must be an integer >= ${min} (got ${String(value)})`);
+  return v;
+}
+
+function nonNegativeInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 0) fail(`${name} must be an integer >= 0 (got ${String(value)})`);
   return v;
 }
 
@@ -133,6 +140,7 @@ export function resolveClientFleetOptions(options: ClientFleetOptions): Resolved
     maxSocketsPerWorker,
     sourceAddresses: Object.freeze([...sourceAddresses]),
     rampPerSecond: nonNegative("rampPerSecond", options.rampPerSecond, d.rampPerSecond),
+    rampLimit: nonNegativeInt("rampLimit", options.rampLimit, clients),
     maxConnectsInFlight: positiveInt("maxConnectsInFlight", options.maxConnectsInFlight, d.maxConnectsInFlight),
     messageRatePerSecond: nonNegative("messageRatePerSecond", options.messageRatePerSecond, d.messageRatePerSecond),
     tenants: positiveInt("tenants", options.tenants, d.tenants),

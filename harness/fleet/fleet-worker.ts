@@ -67,6 +67,9 @@ export class FleetWorker implements ClientContext {
   #inFlight = 0;
   #nextToStart = 0;
   #rampStart = 0;
+  #rampLimit: number;
+  /** Clients ramped so far (the rate applies to them). */
+  #ramped = 0;
   readonly #rampRate: number;
   #rampTimer: NodeJS.Timeout | undefined;
   readonly #planner: MessagePlanner;
@@ -90,6 +93,7 @@ export class FleetWorker implements ClientContext {
     this.#clients = indices.map((index) => new SimulatedClient(clientIdentity(options, index), this));
     for (const client of this.#clients) this.#byIndex.set(client.id.index, client);
     this.#rampRate = (options.rampPerSecond * indices.length) / options.clients;
+    this.#rampLimit = options.rampLimit;
     this.#planner = new MessagePlanner(options, worker, indices);
     this.#statsTimer = setInterval(() => this.#report("stats"), STATS_INTERVAL_MS);
     this.#flushTimer = setInterval(() => this.#flush(), EVENT_FLUSH_INTERVAL_MS);
@@ -121,6 +125,19 @@ export class FleetWorker implements ClientContext {
       const intervalMs = Math.max(PUMP_INTERVAL_MS, Math.min(100, 1_000 / this.#messageRate));
       this.#messageTimer = setInterval(() => this.#pumpMessages(), intervalMs);
     }
+  }
+
+  /** Ramps the clients with a global index below `count`. */
+  setRampLimit(count: number): void {
+    this.#rampLimit = count;
+    if (this.stopping || this.#rampStart === 0) return;
+    if (this.#rampTimer === undefined && this.#nextToStart < this.#clients.length) {
+      // The rate restarts from here, so the new step ramps at the configured rate too.
+      this.#rampStart = performance.now();
+      this.#ramped = 0;
+      this.#rampTimer = setInterval(() => this.#pumpRamp(), PUMP_INTERVAL_MS);
+    }
+    this.#pumpRamp();
   }
 
   setTargets(targets: readonly string[]): void {
@@ -275,13 +292,17 @@ export class FleetWorker implements ClientContext {
     if (this.stopping || this.#rampTimer === undefined) return;
     const clients = this.#clients;
     const max = this.options.maxConnectsInFlight;
-    let allowed = this.#rampRate > 0 ? Math.floor(((performance.now() - this.#rampStart) / 1_000) * this.#rampRate) + 1 - this.#nextToStart : Number.POSITIVE_INFINITY;
+    let allowed = this.#rampRate > 0 ? Math.floor(((performance.now() - this.#rampStart) / 1_000) * this.#rampRate) + 1 - this.#ramped : Number.POSITIVE_INFINITY;
     while (this.#nextToStart < clients.length && this.#inFlight < max && allowed > 0) {
-      const client = clients[this.#nextToStart++] as SimulatedClient;
+      const client = clients[this.#nextToStart] as SimulatedClient;
+      if (client.id.index >= this.#rampLimit) break;
+      this.#nextToStart++;
+      this.#ramped++;
       allowed--;
       if (client.state === ClientState.Idle) client.connect();
     }
-    if (this.#nextToStart >= clients.length) {
+    const next = clients[this.#nextToStart];
+    if (next === undefined || next.id.index >= this.#rampLimit) {
       clearInterval(this.#rampTimer);
       this.#rampTimer = undefined;
     }
@@ -411,6 +432,9 @@ function runAsChildProcess(): void {
         return;
       case "set_targets":
         worker?.setTargets(message.targets);
+        return;
+      case "set_ramp_limit":
+        worker?.setRampLimit(message.count);
         return;
       case "stop":
         if (worker === undefined) {

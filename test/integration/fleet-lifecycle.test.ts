@@ -47,6 +47,21 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     await expect(fleet.waitForConnected(1, 1_000)).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
   });
 
+  it("should ramp only below the ramp limit until it is raised", async () => {
+    const redis = await useRedisServer();
+    const gateway = await startGateway({ redisUrl: redis.url, instanceId: "gw-1" });
+    const events: FleetEvent[] = [];
+    const fleet = await new ClientFleet({ targets: [`ws://127.0.0.1:${gateway.port}`], clients: 24, workers: 2, rampLimit: 10, authSecret: TEST_AUTH_SECRET, seed: 8, onEvent: (event) => events.push(event) }).start();
+    onTestFinished(() => fleet.stop().then(() => undefined));
+    await fleet.waitForConnected(10, 20_000);
+    const attempted = new Set(events.filter((event) => event.type === "connect_attempt").map((event) => event.client));
+    expect(attempted).toEqual(new Set(Array.from({ length: 10 }, (_, i) => `c${i}`)));
+    expect(fleet.snapshot()).toMatchObject({ connected: 10, pending: 14 });
+    fleet.setRampLimit(24);
+    await fleet.waitForConnected(24, 20_000);
+    expect(() => fleet.setRampLimit(-1)).toThrow(expect.objectContaining({ code: "HARNESS_ERR_INVALID_OPTIONS" }));
+  });
+
   it("should report connect errors, time out waiting, and stop while clients are still retrying", async () => {
     const port = await findFreePort();
     const events: FleetEvent[] = [];
