@@ -55,20 +55,58 @@ local function global_rem(p, fields, w)
 end
 `;
 
+/** Reply codes of {@link WRITE_SCRIPT}, one per record. */
+export const WRITE_REPLY = Object.freeze({
+  /** Written; no live record of this websocket id existed in the session. */
+  CREATED: 0,
+  /** Written over a live record of the session (a repoint kept its agent type, pillar and connected_at). */
+  EXISTED: 1,
+  /** Refused, nothing written: the session (or the live record) belongs to another tenant. */
+  FORBIDDEN: -1,
+  /** Refused, nothing written: the websocket id has a live record in another session. */
+  CONFLICT: -2,
+});
+
+/**
+ * A global index is pruned by a write about once in this many writes (when `now` is a multiple of it), so that a
+ * lone write does not pay a prune of four global indexes; batches prune each index they touch once. Readers never
+ * depend on pruning (they filter by score) and `sweep()` prunes everything.
+ */
+export const GLOBAL_PRUNE_EVERY = 8;
+
 /**
  * Register or repoint connections (standalone: a batch of them, atomically; Cluster: one, in its session's slot).
  * KEYS[1] session index of the first record (routing only).
  * ARGV: prefix, hashTags, full, now, sessionTtl, then per record 10 values: mode ("register" | "repoint"), ttl,
  * websocket_id, session_id, tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at.
- * Returns one reply per record: `{-1}` when the session belongs to another tenant (nothing written for it), else
- * `{1, existed, agent_type, pillar, connected_at, expires_at, stale_agent_type, stale_pillar, stale_instance, stale_tenant}`
- * where the stale fields name global indexes that still list the websocket id under an old value (false if none).
+ *
+ * Index members are gathered per key and written with one ZADD per key and batch (after one prune per key), so a
+ * batch of N records costs about five commands per record plus a few per touched key.
+ *
+ * Returns one flat array; per record a {@link WRITE_REPLY} code, followed (repoint of a live record only) by the
+ * kept agent_type, pillar and connected_at, followed (Cluster, `full = "0"`, written records only) by the four stale
+ * global index names (agent type, pillar, instance, tenant) that still list the websocket id under an old value,
+ * or `""` where none. On standalone Redis a websocket id whose reverse index names another session with a live
+ * record is refused (`CONFLICT`); on Cluster the caller checks that before the script (other slots).
  */
-export const WRITE_SCRIPT = `${HELPERS}
+export const WRITE_SCRIPT = `${LUA_KEY_FUNCTIONS}
 local p, h, full = ARGV[1], ARGV[2], ARGV[3] == '1'
 local now, sttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local owners, touched, expiring = {}, {}, {}
+local owners, touched = {}, {}
+-- key -> { member -> score }, written at the end with one ZADD per key; keyttl: session indexes' longest TTL.
+local adds, keyttl, names = {}, {}, {}
+local gkeys = { {}, {}, {}, {} }
+local function gkey(i, name)
+  local k = gkeys[i][name]
+  if not k then k = k_gindex(p, KINDS[i], name); gkeys[i][name] = k end
+  return k
+end
 local out = {}
+local function add(key, w, exp)
+  local m = adds[key]
+  if not m then m = {}; adds[key] = m end
+  m[w] = exp
+end
 for j = 6, #ARGV, 10 do
   local mode, ttl = ARGV[j], tonumber(ARGV[j + 1])
   local w, s, t, a, pl, inst, ca, la = ARGV[j + 2], ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6], ARGV[j + 7], ARGV[j + 8], ARGV[j + 9]
@@ -77,14 +115,39 @@ for j = 6, #ARGV, 10 do
   -- Owners are read once per session and batch; a claim made earlier in the batch counts.
   local owner = owners[s]
   if owner == nil then owner = redis.call('GET', okey); owners[s] = owner end
-  local rk = k_conn(p, h, s, w)
-  local old = (owner and owner ~= t) and {} or redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
-  local existed = old[1] and old[6] and tonumber(old[6]) > now
-  -- The owner key may have expired while a record of another tenant still stands: the record wins.
-  if (owner and owner ~= t) or (existed and old[1] ~= t) then
-    out[#out + 1] = {-1}
+  local code = 0
+  local rk, old
+  if owner and owner ~= t then
+    code = -1
   else
-    if mode == 'repoint' and existed then a, pl, ca = old[2], old[3], old[5] end
+    rk = k_conn(p, h, s, w)
+    old = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
+    -- The owner key may have expired while a record of another tenant still stands: the record wins.
+    if old[1] and old[6] and tonumber(old[6]) > now then
+      if old[1] ~= t then code = -1 else code = 1 end
+    end
+  end
+  if code >= 0 and full then
+    -- The reverse index is written first (SET ... GET returns the old value in the same command); a live record of
+    -- the websocket id in another session refuses the write and the reverse index is put back with that record's TTL.
+    local rev = k_reverse(p, w)
+    local rs = redis.call('SET', rev, s, 'PX', ttl, 'GET')
+    if rs and rs ~= s then
+      local ork = k_conn(p, h, rs, w)
+      local oexp = redis.call('HGET', ork, 'expires_at')
+      if oexp and tonumber(oexp) > now then
+        local left = redis.call('PTTL', ork)
+        if left > 0 then redis.call('SET', rev, rs, 'PX', left) else redis.call('DEL', rev) end
+        code = -2
+      end
+    end
+  end
+  out[#out + 1] = code
+  if code >= 0 then
+    if mode == 'repoint' and code == 1 then
+      a, pl, ca = old[2], old[3], old[5]
+      out[#out + 1] = a; out[#out + 1] = pl; out[#out + 1] = ca
+    end
     redis.call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
       'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exp)
     redis.call('PEXPIRE', rk, ttl)
@@ -95,27 +158,43 @@ for j = 6, #ARGV, 10 do
       touched[s] = ottl
     end
     local si = k_sindex(p, h, s)
-    if expiring[si] == ttl then
-      redis.call('ZADD', si, exp, w)
-    else
-      index_add(si, w, exp, now, ttl)
-      expiring[si] = ttl
-    end
-    local stale = { false, false, false, false }
-    if old[1] then
-      local new = { a, pl, inst, t }
-      local prev = { old[2], old[3], old[4], old[1] }
-      for i = 1, 4 do if prev[i] and prev[i] ~= new[i] then stale[i] = prev[i] end end
-    end
-    if full then
-      global_rem(p, stale, w)
-      global_add(p, { a, pl, inst, t }, w, exp, now)
-      redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
-      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca, exp }
-    else
-      out[#out + 1] = { 1, existed and 1 or 0, a, pl, ca, exp, stale[1], stale[2], stale[3], stale[4] }
+    add(si, w, exp)
+    if (keyttl[si] or 0) < ttl then keyttl[si] = ttl end
+    local new = { a, pl, inst, t }
+    for i = 1, 4 do
+      local prev = old[i == 4 and 1 or i + 1]
+      local stale = ''
+      if prev and prev ~= new[i] then
+        stale = prev
+        if full then
+          local gk = gkey(i, prev)
+          redis.call('ZREM', gk, w)
+          if adds[gk] then adds[gk][w] = nil end
+        end
+      end
+      if full then
+        add(gkey(i, new[i]), w, exp)
+        local nk = names[i]
+        if not nk then nk = {}; names[i] = nk end
+        if (nk[new[i]] or 0) < exp then nk[new[i]] = exp end
+      else
+        out[#out + 1] = stale
+      end
     end
   end
+end
+local prune_global = now % ${GLOBAL_PRUNE_EVERY} == 0 or #ARGV > 15
+for key, members in pairs(adds) do
+  local ttl = keyttl[key]
+  if ttl or prune_global then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
+  local args = {}
+  for m, score in pairs(members) do args[#args + 1] = score; args[#args + 1] = m end
+  if #args > 0 then redis.call('ZADD', key, unpack(args)) end
+  if ttl and redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
+for i, nk in pairs(names) do
+  local nkey = k_names(p, KINDS[i])
+  for name, score in pairs(nk) do redis.call('ZADD', nkey, 'GT', score, name) end
 end
 return out
 `;
@@ -197,13 +276,18 @@ end
 return out
 `;
 
+/** Fields of a record in a {@link SESSION_CONNECTIONS_SCRIPT} reply, after its websocket id. */
+export const LOOKUP_FIELDS = ["agent_type", "pillar", "instance_id", "connected_at", "last_activity_at"] as const;
+
 /**
  * Live connections of sessions of the callers' tenants, optionally filtered (standalone: a batch of lookups;
- * Cluster: one, in its session's slot).
+ * Cluster: one, in its session's slot). Tenant, liveness and filters are applied here, so only matching records
+ * travel.
  * KEYS[1] session index of the first lookup (routing only). ARGV: prefix, hashTags, now, then per lookup: tenant,
  * session, agent_type filter ('' = any), pillar filter ('' = any).
- * Returns one JSON string: an array with, per lookup, an array of records as arrays in {@link RECORD_FIELDS} order
- * (cjson writes an empty array as `{}`). JSON keeps the reply one bulk string, which is much cheaper to parse.
+ * Returns one string of `\n`-separated values (ids never contain control characters): per lookup the number of
+ * records, then per record its websocket_id and the {@link LOOKUP_FIELDS}. The session and tenant ids are the
+ * caller's. One flat bulk string is far cheaper to build in Lua and to parse in Node than nested replies or JSON.
  */
 export const SESSION_CONNECTIONS_SCRIPT = `${LUA_KEY_FUNCTIONS}
 local p, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -211,17 +295,22 @@ local min = '(' .. ARGV[3]
 local out = {}
 for j = 4, #ARGV, 4 do
   local t, s, fa, fp = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3]
-  local members = redis.call('ZRANGEBYSCORE', k_sindex(p, h, s), min, '+inf')
-  local rows = {}
-  for _, w in ipairs(members) do
-    local f = redis.call('HMGET', k_conn(p, h, s, w), ${RECORD_FIELDS.map((field) => `'${field}'`).join(", ")})
-    if f[3] == t and f[9] and tonumber(f[9]) > now and (fa == '' or f[4] == fa) and (fp == '' or f[5] == fp) then
-      rows[#rows + 1] = f
+  local cp = k_conn(p, h, s, '')
+  local mark = #out + 1
+  local n = 0
+  out[mark] = 0
+  -- Members scored in the future whose record exists are live: scores and expires_at are written together.
+  for _, w in ipairs(redis.call('ZRANGEBYSCORE', k_sindex(p, h, s), min, '+inf')) do
+    local f = redis.call('HMGET', cp .. w, 'tenant_id', ${LOOKUP_FIELDS.map((field) => `'${field}'`).join(", ")})
+    if f[1] == t and f[6] and (fa == '' or f[2] == fa) and (fp == '' or f[3] == fp) then
+      n = n + 1
+      local k = #out
+      out[k + 1] = w; out[k + 2] = f[2]; out[k + 3] = f[3]; out[k + 4] = f[4]; out[k + 5] = f[5]; out[k + 6] = f[6]
     end
   end
-  out[#out + 1] = rows
+  out[mark] = n
 end
-return cjson.encode(out)
+return table.concat(out, '\\n')
 `;
 
 /**

@@ -97,6 +97,10 @@ export class MemoryConnectionRegistry implements ConnectionRegistry, AsyncDispos
     if ((owner !== undefined && owner !== record.tenant_id) || (old !== undefined && old.tenant_id !== record.tenant_id)) {
       throw new RegistryForbiddenError(`session ${s} belongs to another tenant than ${record.tenant_id}; nothing was written`);
     }
+    const elsewhere = live(this.#reverse.get(record.websocket_id), now);
+    if (elsewhere !== undefined && elsewhere !== s && live(this.#sessions.get(elsewhere)?.get(record.websocket_id), now) !== undefined) {
+      throw new RegistryForbiddenError(`websocket id ${record.websocket_id} has a live record in another session than ${s}; nothing was written`);
+    }
     const written =
       mode === "repoint" && old !== undefined
         ? { ...record, agent_type: old.agent_type, pillar: old.pillar, connected_at: old.connected_at }

@@ -15,10 +15,12 @@ import {
   DELETE_IF_EQUAL_SCRIPT,
   HEARTBEAT_SCRIPT,
   INDEX_ADD_SCRIPT,
+  LOOKUP_FIELDS,
   RECORD_FIELDS,
   SESSION_CONNECTIONS_SCRIPT,
   STATE_UPDATE_SCRIPT,
   UNREGISTER_SCRIPT,
+  WRITE_REPLY,
   WRITE_SCRIPT,
 } from "./lua-scripts.js";
 import { createRedisClient, toRegistryError, type RedisClient, type RedisClientOptions } from "./redis-client.js";
@@ -115,7 +117,7 @@ type Arg = string | number;
 
 /** The scripts, as ioredis custom commands (EVALSHA with EVAL fallback). */
 interface ScriptCommands {
-  trafficCopWrite(...args: Arg[]): Promise<Reply[]>;
+  trafficCopWrite(...args: Arg[]): Promise<(string | number)[]>;
   trafficCopUnregister(...args: Arg[]): Promise<Reply[]>;
   trafficCopHeartbeat(...args: Arg[]): Promise<Reply[]>;
   trafficCopSessionConnections(...args: Arg[]): Promise<string>;
@@ -136,7 +138,21 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
 
 /** Global index fields of a record, in {@link GLOBAL_INDEX_KINDS} order. */
 type GlobalFields = [agentType: string, pillar: string, instanceId: string, tenantId: string];
-/** Old global index values a websocket id must be removed from (`false` where unchanged). */
+
+/** One record's outcome of the write script. */
+interface WriteOutcome {
+  /** A {@link WRITE_REPLY} code. */
+  code: number;
+  /** Repoint of a live record: the kept agent_type, pillar and connected_at. */
+  kept?: [agentType: string, pillar: string, connectedAt: string];
+  /** Cluster: old global index values the websocket id must be removed from (`false` where unchanged). */
+  stale?: StaleFields;
+  /** Expiry written (epoch ms). */
+  exp: number;
+}
+
+/** Number of values per record in the write script's ARGV. */
+const WRITE_ARGS_PER_RECORD = 10;
 /**
  * Collects the items pushed in one tick and hands them to `flush` in chunks of at most `maxSize`; each caller gets
  * its own item's result (or the chunk's error).
@@ -195,8 +211,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   readonly #full: boolean;
   readonly #h: string;
   #closing?: Promise<void>;
-  readonly #writeBatcher: MicroBatcher<Arg[], Reply[]>;
-  readonly #lookupBatcher: MicroBatcher<[string, string, string, string], (string | null)[][]>;
+  readonly #writeBatcher: MicroBatcher<Arg[], WriteOutcome>;
+  readonly #lookupBatcher: MicroBatcher<[string, string, string, string], ConnectionRecord[]>;
 
   /**
    * @param client a client from {@link createRedisClient} (or any ioredis `Redis`/`Cluster`); the registry defines
@@ -214,19 +230,17 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     const batchSize = this.#full ? this.options.maxBatchSize : 1;
     this.#writeBatcher = new MicroBatcher(batchSize, async (records) => {
       const now = this.#now();
-      return this.#client.trafficCopWrite(
-        this.keys.sessionIndex(String(records[0]![3])),
-        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs, ...records.flat(),
-      ) as Promise<Reply[][]>;
+      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs];
+      for (const record of records) for (let i = 0; i < WRITE_ARGS_PER_RECORD; i++) args.push(record[i]!);
+      const reply = await this.#client.trafficCopWrite(this.keys.sessionIndex(String(records[0]![3])), ...args);
+      return parseWriteReply(reply, records, now, this.#full);
     });
     this.#lookupBatcher = new MicroBatcher(batchSize, async (lookups) => {
       const now = this.#now();
-      const json = await this.#client.trafficCopSessionConnections(
-        this.keys.sessionIndex(lookups[0]![1]), this.keys.prefix, this.#h, now, ...lookups.flat(),
-      );
-      const parsed = JSON.parse(json) as unknown[];
-      // cjson writes an empty Lua table as an object.
-      return lookups.map((_, i) => (Array.isArray(parsed) && Array.isArray(parsed[i]) ? (parsed[i] as (string | null)[][]) : []));
+      const args: Arg[] = [this.keys.prefix, this.#h, now];
+      for (const lookup of lookups) args.push(lookup[0], lookup[1], lookup[2], lookup[3]);
+      const reply = await this.#client.trafficCopSessionConnections(this.keys.sessionIndex(lookups[0]![1]), ...args);
+      return parseLookupReply(reply, lookups);
     });
   }
 
@@ -259,23 +273,24 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     const ttl = resolveTtl(options, this.options.connectionTtlMs);
     const s = record.session_id;
     const w = record.websocket_id;
-    const reply = await this.#call(mode, () =>
+    // Cluster: the reverse index and another session's record live in other slots than this session's script, so
+    // the check runs before it (standalone Redis checks inside the script, atomically).
+    if (!this.#full) await this.#call(mode, () => this.#assertNoLiveRecordElsewhere(w, s));
+    const outcome = await this.#call(mode, () =>
       this.#writeBatcher.push([
         mode, ttl, w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
       ]),
     );
-    if (reply[0] === -1) {
+    if (outcome.code === WRITE_REPLY.FORBIDDEN) {
       throw new RegistryForbiddenError(`session ${s} belongs to another tenant than ${record.tenant_id}; nothing was written`);
     }
-    const written: ConnectionRecord = {
-      ...record,
-      agent_type: String(reply[2]),
-      pillar: String(reply[3]),
-      connected_at: Number(reply[4]),
-    };
+    if (outcome.code === WRITE_REPLY.CONFLICT) throw conflictError(w, s);
+    const written: ConnectionRecord = outcome.kept
+      ? { ...record, agent_type: outcome.kept[0], pillar: outcome.kept[1], connected_at: Number(outcome.kept[2]) }
+      : record;
     if (!this.#full) {
-      const exp = Number(reply[5]);
-      const stale = reply.slice(6, 10).map((value) => (typeof value === "string" ? value : false)) as StaleFields;
+      const exp = outcome.exp;
+      const stale = outcome.stale!;
       await this.#call(mode, () =>
         Promise.all([
           ...stale.flatMap((old, i) =>
@@ -285,7 +300,15 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
         ]),
       );
     }
-    return { record: written, existed: reply[1] === 1 };
+    return { record: written, existed: outcome.code === WRITE_REPLY.EXISTED };
+  }
+
+  /** Rejects when `w`'s reverse index names another session than `s` whose record of `w` is live (Cluster). */
+  async #assertNoLiveRecordElsewhere(w: string, s: string): Promise<void> {
+    const other = await this.#client.get(this.keys.reverse(w));
+    if (other === null || other === s) return;
+    const expiresAt = await this.#client.hget(this.keys.connection(other, w), "expires_at");
+    if (expiresAt !== null && Number(expiresAt) > this.#now()) throw conflictError(w, s);
   }
 
   async getConnection(tenantId: string, sessionId: string, websocketId: string): Promise<ConnectionRecord | null> {
@@ -319,9 +342,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     assertId("tenantId", tenantId);
     assertId("sessionId", sessionId);
     const { agent_type = "", pillar = "" } = validateFilter(filter);
-    const now = this.#now();
-    const rows = await this.#call("getSessionConnections", () => this.#lookupBatcher.push([tenantId, sessionId, agent_type, pillar]));
-    return rows.flatMap((row) => parseRecord(row, now) ?? []).sort(byWebsocketId);
+    const records = await this.#call("getSessionConnections", () => this.#lookupBatcher.push([tenantId, sessionId, agent_type, pillar]));
+    return records.length > 1 ? records.sort(byWebsocketId) : records;
   }
 
   async unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
@@ -577,6 +599,58 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       throw toRegistryError(error, operation);
     }
   }
+}
+
+/** The error of a write refused because `w` has a live record in another session than `s`. */
+function conflictError(w: string, s: string): RegistryForbiddenError {
+  return new RegistryForbiddenError(`websocket id ${w} has a live record in another session than ${s}; nothing was written`);
+}
+
+/** Splits the write script's flat reply into one outcome per record (see WRITE_SCRIPT). */
+function parseWriteReply(reply: readonly (string | number)[], records: readonly Arg[][], now: number, full: boolean): WriteOutcome[] {
+  const outcomes: WriteOutcome[] = new Array(records.length);
+  let pos = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const code = Number(reply[pos++]);
+    const outcome: WriteOutcome = { code, exp: now + Number(record[1]) };
+    if (code >= 0) {
+      if (code === WRITE_REPLY.EXISTED && record[0] === "repoint") {
+        outcome.kept = [String(reply[pos]), String(reply[pos + 1]), String(reply[pos + 2])];
+        pos += 3;
+      }
+      if (!full) {
+        outcome.stale = reply.slice(pos, pos + 4).map((value) => (typeof value === "string" && value !== "" ? value : false)) as StaleFields;
+        pos += 4;
+      }
+    }
+    outcomes[i] = outcome;
+  }
+  return outcomes;
+}
+
+/** Splits the lookup script's reply (see SESSION_CONNECTIONS_SCRIPT) into the records of each lookup. */
+function parseLookupReply(reply: string, lookups: readonly [string, string, string, string][]): ConnectionRecord[][] {
+  const values = reply.split("\n");
+  const width = 1 + LOOKUP_FIELDS.length;
+  let pos = 0;
+  return lookups.map(([tenant_id, session_id]) => {
+    const count = Number(values[pos++]);
+    const records: ConnectionRecord[] = new Array(count);
+    for (let k = 0; k < count; k++, pos += width) {
+      records[k] = {
+        websocket_id: values[pos]!,
+        session_id,
+        tenant_id,
+        agent_type: values[pos + 1]!,
+        pillar: values[pos + 2]!,
+        instance_id: values[pos + 3]!,
+        connected_at: Number(values[pos + 4]),
+        last_activity_at: Number(values[pos + 5]),
+      };
+    }
+    return records;
+  });
 }
 
 /** Parses an `HMGET` of {@link RECORD_FIELDS}; `null` when absent or expired at `now`. */

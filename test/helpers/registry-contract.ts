@@ -34,6 +34,12 @@ export interface ContractTarget {
   shared: boolean;
   /** A new registry instance on the same namespace still sees earlier records (Redis) or not (memory). */
   persistent: boolean;
+  /**
+   * The check that a websocket id is not live in another session is atomic with the write (memory, standalone
+   * Redis), so two racing registrations of one id in two sessions never both succeed. On Redis Cluster the other
+   * session lives in another slot and the check runs just before the write.
+   */
+  atomicCrossSessionCheck: boolean;
   create(options?: ContractRegistryOptions): Promise<ContractRegistry>;
 }
 
@@ -263,6 +269,62 @@ export function defineRegistryContract(target: ContractTarget): void {
       expect(await registry.getSessionState("tenant-b", "s-owned")).toEqual({});
       expect(await registry.unregister("tenant-b", "s-owned", record.websocket_id)).toBe(false);
       expect(await registry.getConnection("tenant-a", "s-owned", record.websocket_id)).toEqual(record);
+    });
+
+    it("should refuse to register or repoint a websocket id that is live in another session, writing nothing", async () => {
+      const { registry, direct, namespace } = await open();
+      const victim = makeRecord({ session_id: "s-victim", instance_id: "gw-1" });
+      await registry.register(victim);
+      const before = direct ? await listKeys(direct.client, namespace) : [];
+      const intruders = [
+        makeRecord({ websocket_id: victim.websocket_id, session_id: "s-intruder", tenant_id: "tenant-b", instance_id: "gw-9" }),
+        makeRecord({ websocket_id: victim.websocket_id, session_id: "s-same-tenant", tenant_id: "tenant-a", instance_id: "gw-9" }),
+      ];
+      for (const intruder of intruders) {
+        await expect(registry.register(intruder), intruder.session_id).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+        await expect(registry.repoint(intruder), intruder.session_id).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      }
+      // The reverse index still names the victim's session and nothing of the refused writes exists.
+      expect(await registry.findConnection("tenant-a", victim.websocket_id)).toEqual(victim);
+      expect(await registry.getSessionIdOf("tenant-a", victim.websocket_id)).toBe("s-victim");
+      expect(await registry.findConnection("tenant-b", victim.websocket_id)).toBeNull();
+      expect(await registry.getSessionConnections("tenant-b", "s-intruder")).toEqual([]);
+      expect(await registry.getSessionConnections("tenant-a", "s-same-tenant")).toEqual([]);
+      expect(await registry.getSessionTenant("s-intruder")).toBeNull();
+      expect(await registry.listInstanceConnections("gw-9")).toEqual([]);
+      expect(await registry.counts()).toEqual({ total: 1, byInstance: { "gw-1": 1 }, byTenant: { "tenant-a": 1 } });
+      if (direct) {
+        expect(await listKeys(direct.client, namespace)).toEqual(before);
+        expect(await direct.client.get(direct.keys.reverse(victim.websocket_id))).toBe("s-victim");
+      }
+      // Re-registering in its own session still works, and once the record is gone the id is free again.
+      await registry.register({ ...victim, last_activity_at: victim.last_activity_at + 1 });
+      expect(await registry.unregister("tenant-a", "s-victim", victim.websocket_id)).toBe(true);
+      await registry.register(intruders[0]!);
+      expect(await registry.findConnection("tenant-b", victim.websocket_id)).toEqual(intruders[0]);
+    });
+
+    it("should let a websocket id move to another session once its old record expired", async () => {
+      const clock = manualClock();
+      const { registry } = await open({ clock: clock.now, connectionTtlMs: 10_000 });
+      const old = makeRecord({ session_id: "s-old" });
+      await registry.register(old);
+      clock.advance(10_001);
+      const moved = makeRecord({ websocket_id: old.websocket_id, session_id: "s-new", tenant_id: "tenant-b" });
+      expect(await registry.repoint(moved)).toEqual({ existed: false, record: moved });
+      expect(await registry.findConnection("tenant-b", old.websocket_id)).toEqual(moved);
+      await expect(registry.register({ ...old, connected_at: clock.now() })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+    });
+
+    it.runIf(target.atomicCrossSessionCheck)("should let only one of two racing registrations of one websocket id in two sessions succeed", async () => {
+      const { registry } = await open();
+      const first = makeRecord({ session_id: "s-race-1" });
+      const second = makeRecord({ websocket_id: first.websocket_id, session_id: "s-race-2", tenant_id: "tenant-b" });
+      const results = await Promise.allSettled([registry.register(first), registry.register(second)]);
+      expect(results.map((result) => result.status).sort()).toEqual(["fulfilled", "rejected"]);
+      const winner = results[0]!.status === "fulfilled" ? first : second;
+      expect(await registry.findConnection(winner.tenant_id, first.websocket_id)).toEqual(winner);
+      expect((await registry.counts()).total).toBe(1);
     });
 
     it("should count live connections in total, per instance and per tenant", async () => {

@@ -11,6 +11,7 @@ export function memoryTarget(): ContractTarget {
     name: "memory",
     shared: false,
     persistent: false,
+    atomicCrossSessionCheck: true,
     async create(options: ContractRegistryOptions = {}) {
       return {
         namespace: options.namespace ?? freshNamespace(),
@@ -32,12 +33,21 @@ export async function openClient(redis: StartedRedisServer | StartedRedisCluster
   return client;
 }
 
-/** The Redis registry on `getRedis()` (resolved lazily: the server starts in `beforeAll`); `direct` is a plain client on it. */
-export function redisTarget(name: string, getRedis: () => StartedRedisServer | StartedRedisCluster, getDirect: () => RedisClient): ContractTarget {
+/**
+ * The Redis registry on `getRedis()` (resolved lazily: the server starts in `beforeAll`); `direct` is a plain client on
+ * it. `cluster` says whether `getRedis()` will be a Redis Cluster (known before it starts, for `it.runIf`).
+ */
+export function redisTarget(
+  name: string,
+  getRedis: () => StartedRedisServer | StartedRedisCluster,
+  getDirect: () => RedisClient,
+  cluster = false,
+): ContractTarget {
   return {
     name,
     shared: true,
     persistent: true,
+    atomicCrossSessionCheck: !cluster,
     async create(options: ContractRegistryOptions = {}) {
       const namespace = options.namespace ?? freshNamespace();
       const registry = new RedisConnectionRegistry(await openClient(getRedis()), {

@@ -18,4 +18,4 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-defineRegistryContract(redisTarget("Redis Cluster (3 masters)", () => cluster, () => direct));
+defineRegistryContract(redisTarget("Redis Cluster (3 masters)", () => cluster, () => direct, true));
