@@ -20,7 +20,7 @@ const INSTANCES = ["i0", "i1"];
 const START_MS = 1_700_000_000_000;
 
 type Op =
-  | { kind: "register" | "repoint"; s: number; w: number; t: number; a: number; p: number; i: number }
+  | { kind: "register" | "repoint"; s: number; w: number; t: number; a: number; p: number; i: number; home?: number }
   | { kind: "unregister"; s: number; w: number; t: number }
   | { kind: "heartbeat"; targets: [number, number][] }
   | { kind: "activity"; s: number; w: number; t: number; at: number }
@@ -31,6 +31,11 @@ const idx = (n: number) => fc.integer({ min: 0, max: n - 1 });
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("register" as const), s: idx(3), w: idx(3), t: idx(2), a: idx(2), p: idx(2), i: idx(2) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("repoint" as const), s: idx(3), w: idx(3), t: idx(2), a: idx(2), p: idx(2), i: idx(2) }) },
+  // A websocket id of one session (`home`) written into another: refused while it is live anywhere else.
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constantFrom("register" as const, "repoint" as const), s: idx(3), w: idx(3), t: idx(2), a: idx(2), p: idx(2), i: idx(2), home: idx(3) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("unregister" as const), s: idx(3), w: idx(3), t: idx(2) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), targets: fc.array(fc.tuple(idx(3), idx(3)), { maxLength: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("activity" as const), s: idx(3), w: idx(3), t: idx(2), at: fc.integer({ min: 0, max: 1e9 }) }) },
@@ -38,18 +43,29 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const) }) },
 );
 
-/** Websocket ids are globally unique (the gateway makes them), so each belongs to one session here too. */
+/** Websocket ids are made per session (`home`); cross-session writes reuse another session's ids. */
 const wsId = (s: number, w: number) => `${SESSIONS[s]}-w${w}`;
+const at = (s: string, w: string) => `${s}/${w}`;
 
-/** The model: records by websocket id with an expiry, owners that never expire within a run. */
+/**
+ * The model: records by session and websocket id with an expiry, owners that never expire within a run, and the
+ * session of each websocket id's last successful write (the reverse index).
+ */
 class Model {
   readonly records = new Map<string, { record: ConnectionRecord; exp: number }>();
   readonly owners = new Map<string, string>();
+  readonly reverse = new Map<string, string>();
   now = START_MS;
 
-  live(w: string): ConnectionRecord | undefined {
-    const entry = this.records.get(w);
+  live(s: string, w: string): ConnectionRecord | undefined {
+    const entry = this.records.get(at(s, w));
     return entry && entry.exp > this.now ? entry.record : undefined;
+  }
+
+  /** Whether `w` has a live record in a session other than `s`. */
+  liveElsewhere(s: string, w: string): boolean {
+    const other = this.reverse.get(w);
+    return other !== undefined && other !== s && this.live(other, w) !== undefined;
   }
 
   sessionConnections(t: string, s: string): ConnectionRecord[] {
@@ -83,47 +99,50 @@ async function runSequence(target: ContractTarget, ops: Op[]): Promise<void> {
         case "repoint": {
           const s = SESSIONS[op.s]!;
           const t = TENANTS[op.t]!;
-          const w = wsId(op.s, op.w);
+          const w = wsId(op.home ?? op.s, op.w);
           const input: ConnectionRecord = {
             websocket_id: w, session_id: s, tenant_id: t, agent_type: `a${op.a}`, pillar: `p${op.p}`, instance_id: INSTANCES[op.i]!,
             connected_at: model.now, last_activity_at: model.now,
           };
           const owner = model.owners.get(s);
           const call = op.kind === "register" ? registry.register(input).then(() => undefined) : registry.repoint(input);
-          if (owner !== undefined && owner !== t) {
+          if ((owner !== undefined && owner !== t) || model.liveElsewhere(s, w)) {
             await expect(call, where).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
             break;
           }
-          const old = model.live(w);
+          const old = model.live(s, w);
           const written = op.kind === "repoint" && old ? { ...input, agent_type: old.agent_type, pillar: old.pillar, connected_at: old.connected_at } : input;
           const result = await call;
           if (op.kind === "repoint") expect(result, where).toEqual({ record: written, existed: old !== undefined });
           model.owners.set(s, t);
-          model.records.set(w, { record: written, exp: model.now + TTL_MS });
+          model.records.set(at(s, w), { record: written, exp: model.now + TTL_MS });
+          model.reverse.set(w, s);
           break;
         }
         case "unregister": {
           const w = wsId(op.s, op.w);
-          const entry = model.records.get(w);
+          const entry = model.records.get(at(SESSIONS[op.s]!, w));
           const mine = entry !== undefined && entry.record.tenant_id === TENANTS[op.t];
           expect(await registry.unregister(TENANTS[op.t]!, SESSIONS[op.s]!, w), where).toBe(mine && entry.exp > model.now);
-          if (mine) model.records.delete(w);
+          if (mine) model.records.delete(at(SESSIONS[op.s]!, w));
           break;
         }
         case "heartbeat": {
           const entries = op.targets.map(([s, w]) => ({ session_id: SESSIONS[s]!, websocket_id: wsId(s, w) }));
-          const expectedMissing = entries.filter((e) => !model.live(e.websocket_id)).map((e) => e.websocket_id);
+          const expectedMissing = entries.filter((e) => !model.live(e.session_id, e.websocket_id)).map((e) => e.websocket_id);
           const result = await registry.heartbeat(entries);
           expect(result, where).toEqual({ refreshed: entries.length - expectedMissing.length, missing: expectedMissing });
-          for (const e of entries) if (model.live(e.websocket_id)) model.records.get(e.websocket_id)!.exp = model.now + TTL_MS;
+          for (const e of entries) {
+            if (model.live(e.session_id, e.websocket_id)) model.records.get(at(e.session_id, e.websocket_id))!.exp = model.now + TTL_MS;
+          }
           break;
         }
         case "activity": {
           const w = wsId(op.s, op.w);
-          const record = model.live(w);
+          const record = model.live(SESSIONS[op.s]!, w);
           const ok = record !== undefined && record.tenant_id === TENANTS[op.t];
           expect(await registry.updateActivity(TENANTS[op.t]!, SESSIONS[op.s]!, w, op.at), where).toBe(ok);
-          if (ok) model.records.set(w, { record: { ...record, last_activity_at: op.at }, exp: model.now + TTL_MS });
+          if (ok) model.records.set(at(SESSIONS[op.s]!, w), { record: { ...record, last_activity_at: op.at }, exp: model.now + TTL_MS });
           break;
         }
         case "advance":
@@ -147,7 +166,8 @@ async function runSequence(target: ContractTarget, ops: Op[]): Promise<void> {
     }
     const finds = await Promise.all(SESSIONS.flatMap((_, s) => [0, 1, 2].map((w) => registry.findConnection("t0", wsId(s, w)))));
     expect(finds).toEqual(SESSIONS.flatMap((_, s) => [0, 1, 2].map((w) => {
-      const record = model.live(wsId(s, w));
+      const session = model.reverse.get(wsId(s, w));
+      const record = session === undefined ? undefined : model.live(session, wsId(s, w));
       return record && record.tenant_id === "t0" ? record : null;
     })));
   } finally {
