@@ -242,7 +242,8 @@ export function reconnectFrame(retryAfterMs: number): string {
 
 /** Maps a registry or protocol failure to a wire error code. */
 export function toProtocolError(error: unknown, id?: FrameId): ProtocolError {
-  if (error instanceof ProtocolError) return error;
+  // An error raised deeper down may lack the frame id; the client needs it to match the answer to its frame.
+  if (error instanceof ProtocolError) return error.id === undefined && id !== undefined ? new ProtocolError(error.code, error.message, id) : error;
   if (error && typeof error === "object" && "code" in error) {
     const code = (error as { code: string }).code;
     if (code === "REGISTRY_ERR_FORBIDDEN") return new ProtocolError("FORBIDDEN", "the session belongs to another tenant", id);

@@ -1,6 +1,6 @@
 import { Cluster } from "ioredis";
 import type { RegistryKeys } from "../registry/keys.js";
-import type { RedisClient } from "../registry/redis-client.js";
+import { toRegistryError, type RedisClient } from "../registry/redis-client.js";
 import { parseBusMessage, type BusMessage, type ClusterBus, type ClusterBusEvents } from "./cluster-bus.js";
 
 /** How long `start()` waits for the first Redis connection before listening anyway (readyz stays 503 until it comes). */
@@ -83,7 +83,13 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   async publish(instanceId: string, message: BusMessage): Promise<number | undefined> {
-    const receivers = await this.#client.publish(this.#keys.instanceChannel(instanceId), JSON.stringify(message));
+    let receivers: number;
+    try {
+      receivers = await this.#client.publish(this.#keys.instanceChannel(instanceId), JSON.stringify(message));
+    } catch (error) {
+      // Normalised here so that callers map a Redis failure to REGISTRY_UNAVAILABLE, never to INTERNAL.
+      throw toRegistryError(error, "publish");
+    }
     return this.#client instanceof Cluster ? undefined : receivers;
   }
 
@@ -134,7 +140,11 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   async sessionOfAnyTenant(websocketId: string): Promise<string | null> {
-    return this.#client.get(this.#keys.reverse(websocketId));
+    try {
+      return await this.#client.get(this.#keys.reverse(websocketId));
+    } catch (error) {
+      throw toRegistryError(error, "reverse lookup");
+    }
   }
 
   async close(): Promise<void> {
