@@ -1,4 +1,5 @@
-import { Cluster } from "ioredis";
+import { createHash } from "node:crypto";
+import { Cluster, Command } from "ioredis";
 import { RegistryClosedError, RegistryForbiddenError } from "../errors.js";
 import type {
   ConnectionCounts,
@@ -155,31 +156,34 @@ interface WriteOutcome {
 const WRITE_ARGS_PER_RECORD = 10;
 /**
  * Collects the items pushed in one tick and hands them to `flush` in chunks of at most `maxSize`; each caller gets
- * its own item's result (or the chunk's error).
+ * its own item's result (or the chunk's error). A chunk that reaches `maxSize` is flushed at once (`full` = true),
+ * so that Redis works on it while the caller is still producing the next one.
  */
 class MicroBatcher<I, O> {
   #queue: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
     readonly maxSize: number,
-    readonly flush: (items: I[]) => Promise<O[]>,
+    readonly flush: (items: I[], full: boolean) => Promise<O[]>,
   ) {}
 
   push(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       if (this.#queue.length === 1) process.nextTick(() => this.#drain());
+      else if (this.#queue.length >= this.maxSize) this.#drain();
     });
   }
 
   #drain(): void {
     const queue = this.#queue;
+    if (queue.length === 0) return;
     this.#queue = [];
     for (let i = 0; i < queue.length; i += this.maxSize) {
       const chunk = queue.slice(i, i + this.maxSize);
       let pending: Promise<O[]>;
       try {
-        pending = this.flush(chunk.map((entry) => entry.item));
+        pending = this.flush(chunk.map((entry) => entry.item), chunk.length === this.maxSize && this.maxSize > 1);
       } catch (error) {
         pending = Promise.reject(error);
       }
@@ -228,19 +232,21 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     }
     this.#client = client as RedisClient & ScriptCommands;
     const batchSize = this.#full ? this.options.maxBatchSize : 1;
-    this.#writeBatcher = new MicroBatcher(batchSize, async (records) => {
+    this.#writeBatcher = new MicroBatcher(batchSize, async (records, full) => {
       const now = this.#now();
+      const key = this.keys.sessionIndex(String(records[0]![3]));
       const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs];
       for (const record of records) for (let i = 0; i < WRITE_ARGS_PER_RECORD; i++) args.push(record[i]!);
-      const reply = await this.#client.trafficCopWrite(this.keys.sessionIndex(String(records[0]![3])), ...args);
-      return parseWriteReply(reply, records, now, this.#full);
+      const reply = full ? await this.#evalNow(WRITE_SCRIPT, key, args) : await this.#client.trafficCopWrite(key, ...args);
+      return parseWriteReply(reply as (string | number)[], records, now, this.#full);
     });
-    this.#lookupBatcher = new MicroBatcher(batchSize, async (lookups) => {
+    this.#lookupBatcher = new MicroBatcher(batchSize, async (lookups, full) => {
       const now = this.#now();
+      const key = this.keys.sessionIndex(lookups[0]![1]);
       const args: Arg[] = [this.keys.prefix, this.#h, now];
       for (const lookup of lookups) args.push(lookup[0], lookup[1], lookup[2], lookup[3]);
-      const reply = await this.#client.trafficCopSessionConnections(this.keys.sessionIndex(lookups[0]![1]), ...args);
-      return parseLookupReply(reply, lookups);
+      const reply = full ? await this.#evalNow(SESSION_CONNECTIONS_SCRIPT, key, args) : await this.#client.trafficCopSessionConnections(key, ...args);
+      return parseLookupReply(String(reply), lookups);
     });
   }
 
@@ -580,6 +586,25 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     ]);
   }
 
+  /**
+   * Sends a script with one key at once, outside ioredis' auto-pipeline (which waits for `setImmediate`): a full
+   * batch reaches Redis while the caller is still producing the next one. EVALSHA, with EVAL when Redis lost its
+   * script cache. Standalone Redis only (batches of more than one item exist only there).
+   */
+  async #evalNow(lua: string, key: string, args: Arg[]): Promise<unknown> {
+    const send = (name: "evalsha" | "eval", script: string) => {
+      const command = new Command(name, [script, 1, key, ...args]);
+      void this.#client.sendCommand(command);
+      return command.promise;
+    };
+    try {
+      return await send("evalsha", scriptSha(lua));
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith("NOSCRIPT")) return send("eval", lua);
+      throw error;
+    }
+  }
+
   #sessionOwnerTtl(ttl: number): number {
     return Math.max(this.options.sessionTtlMs, ttl);
   }
@@ -599,6 +624,15 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       throw toRegistryError(error, operation);
     }
   }
+}
+
+const SHAS = new Map<string, string>();
+
+/** SHA1 of a script (memoised). */
+function scriptSha(lua: string): string {
+  let sha = SHAS.get(lua);
+  if (sha === undefined) SHAS.set(lua, (sha = createHash("sha1").update(lua).digest("hex")));
+  return sha;
 }
 
 /** The error of a write refused because `w` has a live record in another session than `s`. */

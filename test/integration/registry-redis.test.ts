@@ -1,8 +1,9 @@
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import type { RedisClient } from "../../src/registry/redis-client.js";
+import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
 import { startSuiteRedis } from "../helpers/redis.js";
-import { defineRegistryContract } from "../helpers/registry-contract.js";
+import { defineRegistryContract, freshNamespace, makeRecord } from "../helpers/registry-contract.js";
 import { openClient, redisTarget } from "../helpers/registry-targets.js";
 
 let server: StartedRedisServer;
@@ -19,3 +20,17 @@ afterAll(async () => {
 });
 
 defineRegistryContract(redisTarget("Redis standalone", () => server, () => direct));
+
+describe("RedisConnectionRegistry batching", () => {
+  it("should send full batches at once, reload scripts Redis lost, and answer every caller", async () => {
+    const registry = new RedisConnectionRegistry(await openClient(server), { keyPrefix: freshNamespace(), maxBatchSize: 4, closeClient: true });
+    onTestFinished(() => registry.close());
+    // Full batches go out as EVALSHA outside the auto-pipeline: with an empty script cache they must fall back to EVAL.
+    await direct.script("FLUSH");
+    const records = Array.from({ length: 10 }, (_, i) => makeRecord({ websocket_id: `w-${i}`, session_id: `s-${i % 3}` }));
+    await Promise.all(records.map((record) => registry.register(record)));
+    await direct.script("FLUSH");
+    const lookups = await Promise.all([0, 1, 2, 0, 1, 2, 0, 1, 2].map((s) => registry.getSessionConnections("tenant-a", `s-${s}`)));
+    lookups.forEach((found, i) => expect(found, `lookup ${i}`).toEqual(records.filter((record) => record.session_id === `s-${i % 3}`)));
+  });
+});
