@@ -93,8 +93,8 @@ export const WRITE_SCRIPT = `${LUA_KEY_FUNCTIONS}
 local p, h, full = ARGV[1], ARGV[2], ARGV[3] == '1'
 local now, sttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local owners, touched = {}, {}
--- key -> { member -> score }, written at the end with one ZADD per key; keyttl: session indexes' longest TTL.
-local adds, keyttl, names = {}, {}, {}
+-- key -> { score, member, ... } and its length, written with one ZADD per key; keyttl: session indexes' longest TTL.
+local adds, addn, keyttl, names = {}, {}, {}, {}
 local gkeys = { {}, {}, {}, {} }
 local function gkey(i, name)
   local k = gkeys[i][name]
@@ -102,11 +102,26 @@ local function gkey(i, name)
   return k
 end
 local out = {}
-local function add(key, w, exp)
-  local m = adds[key]
-  if not m then m = {}; adds[key] = m end
-  m[w] = exp
+local prune_global = now % ${GLOBAL_PRUNE_EVERY} == 0 or #ARGV > 15
+local function flush(key)
+  local n = addn[key]
+  if n and n > 0 then redis.call('ZADD', key, unpack(adds[key], 1, n)) end
+  addn[key] = 0
 end
+local function add(key, w, exp)
+  local n = addn[key]
+  if not n then
+    n = 0
+    adds[key] = {}
+    if keyttl[key] or prune_global then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
+  end
+  local m = adds[key]
+  m[n + 1] = exp; m[n + 2] = w
+  addn[key] = n + 2
+  -- unpack() has a stack limit: huge batches go out in chunks.
+  if n + 2 >= 1000 then flush(key) end
+end
+
 for j = 6, #ARGV, 10 do
   local mode, ttl = ARGV[j], tonumber(ARGV[j + 1])
   local w, s, t, a, pl, inst, ca, la = ARGV[j + 2], ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6], ARGV[j + 7], ARGV[j + 8], ARGV[j + 9]
@@ -158,8 +173,8 @@ for j = 6, #ARGV, 10 do
       touched[s] = ottl
     end
     local si = k_sindex(p, h, s)
-    add(si, w, exp)
     if (keyttl[si] or 0) < ttl then keyttl[si] = ttl end
+    add(si, w, exp)
     local new = { a, pl, inst, t }
     for i = 1, 4 do
       local prev = old[i == 4 and 1 or i + 1]
@@ -167,9 +182,10 @@ for j = 6, #ARGV, 10 do
       if prev and prev ~= new[i] then
         stale = prev
         if full then
+          -- Pending members go first, so that this removal is not undone by them.
           local gk = gkey(i, prev)
+          flush(gk)
           redis.call('ZREM', gk, w)
-          if adds[gk] then adds[gk][w] = nil end
         end
       end
       if full then
@@ -183,13 +199,9 @@ for j = 6, #ARGV, 10 do
     end
   end
 end
-local prune_global = now % ${GLOBAL_PRUNE_EVERY} == 0 or #ARGV > 15
-for key, members in pairs(adds) do
+for key in pairs(adds) do
+  flush(key)
   local ttl = keyttl[key]
-  if ttl or prune_global then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
-  local args = {}
-  for m, score in pairs(members) do args[#args + 1] = score; args[#args + 1] = m end
-  if #args > 0 then redis.call('ZADD', key, unpack(args)) end
   if ttl and redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 for i, nk in pairs(names) do

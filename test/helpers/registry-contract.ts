@@ -327,6 +327,26 @@ export function defineRegistryContract(target: ContractTarget): void {
       expect((await registry.counts()).total).toBe(1);
     });
 
+    it("should keep every index exact when one batch writes a websocket id twice with other index values", async () => {
+      const { registry, direct } = await open();
+      const first = makeRecord({ agent_type: "a-old", pillar: "p-old", instance_id: "gw-old" });
+      const second = { ...first, agent_type: "a-new", pillar: "p-new", instance_id: "gw-new" };
+      await Promise.all([registry.register(first), registry.register(second)]);
+      expect(await registry.getConnection("tenant-a", "session-1", first.websocket_id)).toEqual(second);
+      expect(await registry.listInstanceConnections("gw-old")).toEqual([]);
+      expect(await registry.listInstanceConnections("gw-new")).toEqual([second]);
+      expect((await registry.counts()).byInstance).toEqual({ "gw-new": 1 });
+      if (direct) {
+        const { client, keys } = direct;
+        for (const key of [keys.agentTypeIndex("a-old"), keys.pillarIndex("p-old"), keys.instanceIndex("gw-old")]) {
+          expect(await client.zrange(key, "0", "-1"), key).toEqual([]);
+        }
+        for (const key of [keys.agentTypeIndex("a-new"), keys.pillarIndex("p-new"), keys.instanceIndex("gw-new")]) {
+          expect(await client.zrange(key, "0", "-1"), key).toEqual([first.websocket_id]);
+        }
+      }
+    });
+
     it("should count live connections in total, per instance and per tenant", async () => {
       const { registry } = await open();
       await registry.register(makeRecord({ session_id: "s-1", instance_id: "gw-1" }));

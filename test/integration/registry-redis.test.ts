@@ -33,4 +33,14 @@ describe("RedisConnectionRegistry batching", () => {
     const lookups = await Promise.all([0, 1, 2, 0, 1, 2, 0, 1, 2].map((s) => registry.getSessionConnections("tenant-a", `s-${s}`)));
     lookups.forEach((found, i) => expect(found, `lookup ${i}`).toEqual(records.filter((record) => record.session_id === `s-${i % 3}`)));
   });
+
+  it("should write a batch bigger than one ZADD chunk into every index", async () => {
+    const registry = new RedisConnectionRegistry(await openClient(server), { keyPrefix: freshNamespace(), maxBatchSize: 2_000, closeClient: true });
+    onTestFinished(() => registry.close());
+    const records = Array.from({ length: 1_500 }, (_, i) => makeRecord({ websocket_id: `w-${i}`, session_id: `s-${i % 100}` }));
+    await Promise.all(records.map((record) => registry.register(record)));
+    expect(await registry.counts()).toEqual({ total: 1_500, byInstance: { "gw-1": 1_500 }, byTenant: { "tenant-a": 1_500 } });
+    expect(await registry.listInstanceConnections("gw-1")).toHaveLength(1_500);
+    expect(await registry.getSessionConnections("tenant-a", "s-7")).toHaveLength(15);
+  });
 });
