@@ -37,4 +37,14 @@ describe("verifyJwt", () => {
     expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp, session_id: 5 }, SECRET), SECRET, NOW_MS))).toBe("bad_claims");
     expect(reason(() => verifyJwt("x".repeat(10_000), SECRET, NOW_MS))).toBe("malformed");
   });
+
+  it("should still check the secret and exp of a token it verified before", () => {
+    const token = signJwt({ tenant_id: "cached", exp }, SECRET);
+    expect(verifyJwt(token, SECRET, NOW_MS)).toEqual({ tenant_id: "cached", exp });
+    expect(verifyJwt(token, SECRET, NOW_MS)).toEqual({ tenant_id: "cached", exp });
+    expect(reason(() => verifyJwt(token, "another secret", NOW_MS))).toBe("bad_signature");
+    expect(reason(() => verifyJwt(token, SECRET, exp * 1000))).toBe("expired");
+    expect(reason(() => verifyJwt(token, SECRET, exp * 1000 + 1))).toBe("expired");
+    expect(verifyJwt(token, SECRET, NOW_MS).tenant_id).toBe("cached");
+  });
 });

@@ -38,6 +38,16 @@ function hmacKey(secret: string): KeyObject {
   return key;
 }
 const CLOCK_SKEW_S = 0;
+/**
+ * Tokens whose signature and claims were verified, by token string, with the secret they were verified with:
+ * clients reconnect with the same token, and base64, JSON and HMAC are most of a connect's own CPU. Only tokens
+ * that passed verification enter, so the cache cannot be filled by bad ones; `exp` is still checked on every use.
+ */
+const VERIFIED = new Map<string, { secret: string; claims: TokenClaims }>();
+/** Most verified tokens kept; the oldest is dropped first. */
+const MAX_VERIFIED_TOKENS = 10_000;
+/** Longer tokens are verified every time, which bounds the cache's memory (about 10 MB), in characters. */
+const MAX_CACHED_TOKEN_LENGTH = 1_024;
 
 function base64url(input: Buffer | string): string {
   return Buffer.from(input).toString("base64url");
@@ -69,6 +79,14 @@ export function signJwt(claims: Record<string, unknown>, secret: string): string
 export function verifyJwt(token: string | undefined, secret: string, nowMs = Date.now()): TokenClaims {
   if (!token) throw new TokenError("missing", "no token: send Authorization: Bearer <jwt> or ?token=<jwt>");
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenError("malformed", `token longer than ${MAX_TOKEN_LENGTH} characters`);
+  const cached = VERIFIED.get(token);
+  if (cached !== undefined && cached.secret === secret) {
+    if (cached.claims.exp + CLOCK_SKEW_S <= nowMs / 1000) {
+      VERIFIED.delete(token);
+      throw new TokenError("expired", "token has expired");
+    }
+    return cached.claims;
+  }
   const parts = token.split(".");
   if (parts.length !== 3) throw new TokenError("malformed", "token must have three dot-separated parts");
   const [head, body, signature] = parts as [string, string, string];
@@ -87,15 +105,21 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) throw new TokenError("bad_claims", "token has no numeric exp");
   if (claims.session_id !== undefined && typeof claims.session_id !== "string") throw new TokenError("bad_claims", "token session_id must be a string");
   if (claims.exp + CLOCK_SKEW_S <= nowMs / 1000) throw new TokenError("expired", "token has expired");
-  return claims as TokenClaims;
+  // Frozen: every later connect with this token gets the same object.
+  const verified = Object.freeze(claims) as TokenClaims;
+  if (token.length <= MAX_CACHED_TOKEN_LENGTH) {
+    if (VERIFIED.size >= MAX_VERIFIED_TOKENS) VERIFIED.delete(VERIFIED.keys().next().value!);
+    VERIFIED.set(token, { secret, claims: verified });
+  }
+  return verified;
 }
 
-/** Reads the bearer token of a request: `Authorization: Bearer <jwt>`, else `?token=`. */
-export function requestToken(req: IncomingMessage, url: URL): string | undefined {
+/** Reads the bearer token of a request: `Authorization: Bearer <jwt>`, else `?token=` of `url` (or of its query). */
+export function requestToken(req: IncomingMessage, url: URL | URLSearchParams): string | undefined {
   const header = req.headers.authorization;
   if (header) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return match ? match[1] : undefined;
   }
-  return url.searchParams.get("token") ?? undefined;
+  return (url instanceof URLSearchParams ? url : url.searchParams).get("token") ?? undefined;
 }
