@@ -69,6 +69,11 @@ const CLOSE_GRACE_MS = 1_000;
 const MAX_PENDING_REMOTE = 10_000;
 /** Most registry writes of upgrades in flight at once; more are refused with 503. */
 const MAX_PENDING_UPGRADES = 2_000;
+/**
+ * A request target that is `/ws` with a query of printable ASCII and no fragment: `new URL()` would leave its path
+ * and query as they are, so the query is parsed directly.
+ */
+const PLAIN_WS_URL = /^\/ws\?[!"$-~]*$/;
 /** Spread of drain reconnect hints, so clients do not all reconnect in the same millisecond, in ms. */
 const MAX_RETRY_AFTER_MS = 1_000;
 
@@ -246,40 +251,47 @@ export class GatewayServer implements AsyncDisposable {
     });
   }
 
+  #refuse(socket: Duplex, code: ProtocolErrorCode, message: string): void {
+    this.metrics.upgradesRefused.inc({ status: String(HTTP_STATUS[code]) });
+    this.#countError(code);
+    refuseUpgrade(socket, code, message);
+  }
+
   async #acceptUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const refuse = (code: ProtocolErrorCode, message: string) => {
-      this.metrics.upgradesRefused.inc({ status: String(HTTP_STATUS[code]) });
-      this.#countError(code);
-      refuseUpgrade(socket, code, message);
-    };
-    if (this.#state !== "accepting") return refuse("DRAINING", "this instance is draining: connect to another instance");
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", "http://gateway");
-    } catch {
-      return refuse("INVALID_REQUEST", "malformed request URL");
+    if (this.#state !== "accepting") return this.#refuse(socket, "DRAINING", "this instance is draining: connect to another instance");
+    let query: URLSearchParams;
+    const rawUrl = req.url ?? "/";
+    if (PLAIN_WS_URL.test(rawUrl)) {
+      // What `new URL()` would make of it, without building the URL.
+      query = new URLSearchParams(rawUrl.slice(4));
+    } else {
+      let url: URL;
+      try {
+        url = new URL(rawUrl, "http://gateway");
+      } catch {
+        return this.#refuse(socket, "INVALID_REQUEST", "malformed request URL");
+      }
+      if (url.pathname !== "/ws") return this.#refuse(socket, "NOT_FOUND", `no WebSocket endpoint at ${url.pathname.slice(0, 100)}: use /ws`);
+      query = url.searchParams;
     }
-    if (url.pathname !== "/ws") return refuse("NOT_FOUND", `no WebSocket endpoint at ${url.pathname.slice(0, 100)}: use /ws`);
     let claims: TokenClaims;
     try {
-      claims = verifyJwt(requestToken(req, url), this.options.authSecret);
+      claims = verifyJwt(requestToken(req, query), this.options.authSecret);
     } catch (error) {
-      return refuse("UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
+      return this.#refuse(socket, "UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
     }
-    const query = url.searchParams;
     const sessionId = query.get("session_id");
-    if (!sessionId) return refuse("SESSION_ID_REQUIRED", "session_id is required in the query string");
+    if (!sessionId) return this.#refuse(socket, "SESSION_ID_REQUIRED", "session_id is required in the query string");
     const agentType = query.get("agent_type");
     const pillar = query.get("pillar");
     const resumeId = query.get("websocket_id");
-    for (const [name, value] of [["session_id", sessionId], ["agent_type", agentType], ["pillar", pillar]] as const) {
-      if (!isValidId(value)) return refuse("INVALID_REQUEST", `${name} is required: 1-128 characters without whitespace, ':' or braces`);
-    }
-    if (resumeId !== null && !isValidId(resumeId)) return refuse("INVALID_REQUEST", "websocket_id must be 1-128 characters without whitespace, ':' or braces");
+    const invalid = !isValidId(sessionId) ? "session_id" : !isValidId(agentType) ? "agent_type" : !isValidId(pillar) ? "pillar" : undefined;
+    if (invalid !== undefined) return this.#refuse(socket, "INVALID_REQUEST", `${invalid} is required: 1-128 characters without whitespace, ':' or braces`);
+    if (resumeId !== null && !isValidId(resumeId)) return this.#refuse(socket, "INVALID_REQUEST", "websocket_id must be 1-128 characters without whitespace, ':' or braces");
     if (claims.session_id !== undefined && claims.session_id !== sessionId) {
-      return refuse("FORBIDDEN", "the token is pinned to another session");
+      return this.#refuse(socket, "FORBIDDEN", "the token is pinned to another session");
     }
-    if (this.#pendingUpgrades >= MAX_PENDING_UPGRADES) return refuse("REGISTRY_UNAVAILABLE", "too many connections being registered; retry later");
+    if (this.#pendingUpgrades >= MAX_PENDING_UPGRADES) return this.#refuse(socket, "REGISTRY_UNAVAILABLE", "too many connections being registered; retry later");
     this.#pendingUpgrades++;
     let record: ConnectionRecord;
     let resumed = false;
@@ -316,14 +328,14 @@ export class GatewayServer implements AsyncDisposable {
       }
     } catch (error) {
       const protocolError = toProtocolError(error);
-      return refuse(protocolError.code, protocolError.message);
+      return this.#refuse(socket, protocolError.code, protocolError.message);
     } finally {
       this.#pendingUpgrades--;
     }
     if (socket.destroyed || this.#state !== "accepting") {
       // The client left (or a drain began) while the record was written: take it back out.
       this.#unregister(record);
-      if (!socket.destroyed) refuse("DRAINING", "this instance is draining: connect to another instance");
+      if (!socket.destroyed) this.#refuse(socket, "DRAINING", "this instance is draining: connect to another instance");
       return;
     }
     this.#wss!.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, record, resumed));
@@ -834,18 +846,40 @@ function matches(record: ConnectionRecord, to: RouteTarget): boolean {
 
 /** Wraps every registry method so that its latency lands in the Redis latency histogram. */
 function instrumentRegistry(registry: ConnectionRegistry, metrics: GatewayMetrics): ConnectionRegistry {
+  // One wrapper per method, made on first use: the registry is called on every connect and close.
+  const wrappers = new Map<PropertyKey, unknown>();
   return new Proxy(registry, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== "function" || property === "close") return typeof value === "function" ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        const started = performance.now();
-        const observe = () => metrics.redisLatency.observe({ op: String(property) }, (performance.now() - started) / 1000);
-        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) return result.finally(observe);
-        observe();
-        return result;
-      };
+      if (typeof value !== "function") return value;
+      let wrapper = wrappers.get(property);
+      if (wrapper === undefined || (wrapper as { original?: unknown }).original !== value) {
+        wrapper = property === "close" ? value.bind(target) : timed(target, value as (...a: unknown[]) => unknown, metrics.redisLatency.observer({ op: String(property) }));
+        (wrapper as { original?: unknown }).original = value;
+        wrappers.set(property, wrapper);
+      }
+      return wrapper;
     },
   });
+}
+
+function timed(target: object, method: (...a: unknown[]) => unknown, observe: (seconds: number) => void): (...args: unknown[]) => unknown {
+  return (...args: unknown[]) => {
+    const started = performance.now();
+    const result = method.apply(target, args);
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => {
+          observe((performance.now() - started) / 1000);
+          return value;
+        },
+        (error: unknown) => {
+          observe((performance.now() - started) / 1000);
+          throw error;
+        },
+      );
+    }
+    observe((performance.now() - started) / 1000);
+    return result;
+  };
 }
