@@ -52,7 +52,8 @@ export class FleetWorker implements ClientContext {
   targets: readonly string[];
   stopping = false;
   readonly #send: (message: WorkerMessage) => void;
-  readonly #events: boolean;
+  /** Whether events are recorded and sent to the parent. */
+  readonly events: boolean;
   readonly #clients: SimulatedClient[];
   readonly #byIndex = new Map<number, SimulatedClient>();
   readonly #tokens = new Map<string, string>();
@@ -87,7 +88,7 @@ export class FleetWorker implements ClientContext {
     this.worker = worker;
     this.options = options;
     this.targets = options.targets;
-    this.#events = events;
+    this.events = events;
     this.#send = send;
     const indices = clientsOfWorker(options, worker);
     this.#clients = indices.map((index) => new SimulatedClient(clientIdentity(options, index), this));
@@ -164,7 +165,7 @@ export class FleetWorker implements ClientContext {
   }
 
   emit(event: FleetEvent): void {
-    if (!this.#events) return;
+    if (!this.events) return;
     this.#buffer.push(event);
     if (this.#buffer.length >= EVENT_FLUSH_COUNT) this.#flush();
   }

@@ -22,6 +22,8 @@ export interface ClientContext {
   readonly worker: number;
   targets: readonly string[];
   readonly stopping: boolean;
+  /** Whether events are recorded: when false, clients build no event objects at all. */
+  readonly events: boolean;
   tokenOf(tenantId: string): string;
   backoffDelayMs(index: number, n: number): number;
   drainMoveDelayMs(index: number, n: number, retryAfterMs: number): number;
@@ -59,8 +61,11 @@ type HandshakeSocket = Socket & { [kClient]?: SimulatedClient; ws?: TaggedSocket
  */
 const HANDSHAKE_KEY = Buffer.from("traffic-cop-flt!").toString("base64"); // 16 bytes, as RFC 6455 requires
 const HANDSHAKE_ACCEPT = createHash("sha1").update(`${HANDSHAKE_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-const ACCEPT_HEADER = Buffer.from(`sec-websocket-accept: ${HANDSHAKE_ACCEPT.toLowerCase()}`);
+/** The accept value as bytes: a 28-character SHA-1 digest in base64 that only a server which read our key can send. */
+const ACCEPT_VALUE = Buffer.from(HANDSHAKE_ACCEPT, "latin1");
 const HEADER_END = Buffer.from("\r\n\r\n");
+/** `HTTP/1.1 101`: the status line of an accepted upgrade (the status is bytes 9-11 of any HTTP/1.x status line). */
+const STATUS_101 = Buffer.from("101", "latin1");
 /** Largest handshake response accepted, bytes. */
 const MAX_HANDSHAKE_RESPONSE = 16_384;
 /** Largest frame accepted from the gateway, bytes. */
@@ -71,6 +76,8 @@ type AdoptableWebSocket = WebSocket & {
   setSocket(socket: Socket, head: Buffer, options: { allowSynchronousEvents: boolean; maxPayload: number; skipUTF8Validation: boolean }): void;
 };
 const CAN_ADOPT = typeof (WebSocket.prototype as Partial<AdoptableWebSocket>).setSocket === "function";
+/** Options of a WebSocket that adopts a socket (shared: ws only reads them). */
+const ADOPTED_OPTIONS = { autoPong: true, closeTimeout: 5_000 } as WebSocket.ClientOptions;
 
 const UNEXPECTED_RESPONSE = /Unexpected server response: (\d{3})/;
 /** Close codes after which the client moves to another target at once: the instance is going away. */
@@ -79,6 +86,79 @@ const MOVE_CODES = new Set([1001, 1012, 1013]);
 const RESUMED_ELSEWHERE = 4000;
 /** How long an upgrade may take before the attempt counts as failed, ms. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How often handshakes in progress are checked against {@link HANDSHAKE_TIMEOUT_MS}, ms. */
+const HANDSHAKE_SWEEP_MS = 1_000;
+
+/**
+ * What a connect to one target needs, parsed once per target: host and port for the TCP connect and the constant
+ * parts of the upgrade request (only the query string and the token vary between clients).
+ */
+interface TargetPlan {
+  host: string;
+  port: number;
+  /** `ws://` target: the handshake runs on a plain TCP socket (other schemes go through ws's HTTP client). */
+  raw: boolean;
+  /** `<target>/ws?`: the URL without its query string. */
+  urlPrefix: string;
+  /** Request head after the query string, up to the token. */
+  requestMiddle: string;
+}
+const targetPlans = new Map<string, TargetPlan>();
+
+function planOf(target: string): TargetPlan {
+  let plan = targetPlans.get(target);
+  if (plan === undefined) {
+    const raw = target.startsWith("ws://");
+    const hostPort = raw ? target.slice("ws://".length) : "";
+    const colon = hostPort.lastIndexOf(":");
+    const host = colon > 0 ? hostPort.slice(0, colon).replace(/^\[|\]$/g, "") : hostPort;
+    const port = colon > 0 ? Number(hostPort.slice(colon + 1)) : 80;
+    plan = {
+      host,
+      port,
+      raw,
+      urlPrefix: `${target}/ws?`,
+      requestMiddle:
+        ` HTTP/1.1\r\nHost: ${hostPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer `,
+    };
+    targetPlans.set(target, plan);
+  }
+  return plan;
+}
+
+/**
+ * Handshakes in progress with their start (performance.now() ms). One sweep timer for all of them costs less than a
+ * socket timeout per connect (a timer insert, and a refresh on every read and write of the socket).
+ */
+const handshakes = new Map<HandshakeSocket, number>();
+let handshakeSweep: NodeJS.Timeout | undefined;
+
+function watchHandshake(socket: HandshakeSocket, startedAt: number): void {
+  handshakes.set(socket, startedAt);
+  if (handshakeSweep === undefined) {
+    handshakeSweep = setInterval(sweepHandshakes, HANDSHAKE_SWEEP_MS);
+    handshakeSweep.unref();
+  }
+}
+
+function unwatchHandshake(socket: HandshakeSocket): void {
+  handshakes.delete(socket);
+  if (handshakes.size === 0 && handshakeSweep !== undefined) {
+    clearInterval(handshakeSweep);
+    handshakeSweep = undefined;
+  }
+}
+
+function sweepHandshakes(): void {
+  const deadline = performance.now() - HANDSHAKE_TIMEOUT_MS;
+  // Insertion order is start order: stop at the first handshake still within its time.
+  for (const [socket, startedAt] of handshakes) {
+    if (startedAt > deadline) break;
+    unwatchHandshake(socket);
+    failHandshake(socket, "TIMEOUT");
+  }
+}
 
 /** A simulated client. Created idle; `connect()` starts it; `stop()` closes its sockets with 1000. */
 export class SimulatedClient {
@@ -121,25 +201,30 @@ export class SimulatedClient {
     const targets = ctx.targets;
     this.targetIndex %= targets.length;
     const target = targets[this.targetIndex] as string;
+    const plan = planOf(target);
     const id = this.id;
-    let url = `${target}/ws?session_id=${encodeURIComponent(id.session_id)}&agent_type=${encodeURIComponent(id.agent_type)}&pillar=${encodeURIComponent(id.pillar)}`;
-    if (this.websocketId !== undefined) url += `&websocket_id=${encodeURIComponent(this.websocketId)}`;
-    const event: FleetEvent = { t: Date.now(), type: "connect_attempt", client: id.client, worker: ctx.worker, session_id: id.session_id, tenant_id: id.tenant_id, target, attempt: this.attempts };
-    if (this.websocketId !== undefined) event.websocket_id = this.websocketId;
-    if (this.attempts > 0) event.delay_ms = this.#delayMs;
-    ctx.emit(event);
+    let query = `session_id=${encodeURIComponent(id.session_id)}&agent_type=${encodeURIComponent(id.agent_type)}&pillar=${encodeURIComponent(id.pillar)}`;
+    if (this.websocketId !== undefined) query += `&websocket_id=${encodeURIComponent(this.websocketId)}`;
+    if (ctx.events) {
+      const event: FleetEvent = { t: Date.now(), type: "connect_attempt", client: id.client, worker: ctx.worker, session_id: id.session_id, tenant_id: id.tenant_id, target, attempt: this.attempts };
+      if (this.websocketId !== undefined) event.websocket_id = this.websocketId;
+      if (this.attempts > 0) event.delay_ms = this.#delayMs;
+      ctx.emit(event);
+    }
     this.attempts++;
     this.state = ClientState.Connecting;
     ctx.onConnectStart(this);
     this.target = target;
-    this.#attemptStart = performance.now();
+    const startedAt = performance.now();
+    this.#attemptStart = startedAt;
     const token = ctx.tokenOf(id.tenant_id);
     let ws: TaggedSocket;
-    if (CAN_ADOPT && target.startsWith("ws://")) {
-      ws = new WebSocket(null as unknown as string, undefined, { autoPong: true, closeTimeout: 5_000 } as WebSocket.ClientOptions) as TaggedSocket;
+    if (CAN_ADOPT && plan.raw) {
+      ws = new WebSocket(null as unknown as string, undefined, ADOPTED_OPTIONS) as TaggedSocket;
       (ws as unknown as AdoptableWebSocket)._isServer = false;
-      ws.handshake = openHandshake(this, ws, target, url.slice(target.length), token);
+      ws.handshake = openHandshake(this, ws, plan, `GET /ws?${query}${plan.requestMiddle}${token}\r\n\r\n`, startedAt);
     } else {
+      const url = plan.urlPrefix + query;
       const options: WebSocket.ClientOptions = {
         perMessageDeflate: false,
         headers: { authorization: `Bearer ${token}` },
@@ -221,6 +306,17 @@ export class SimulatedClient {
     this.instanceId = typeof frame.instance_id === "string" ? frame.instance_id : undefined;
     this.failures = 0;
     this.everWelcomed = true;
+    if (ctx.events) this.#emitWelcome(frame, latencyMs);
+    ctx.onWelcome(this, previous, latencyMs);
+    const old = this.old;
+    if (old !== undefined && old.readyState === WebSocket.OPEN) {
+      old.expectedClose = true;
+      old.close(1000, "moved");
+    }
+  }
+
+  #emitWelcome(frame: Record<string, unknown>, latencyMs: number): void {
+    const ctx = this.#ctx;
     const event: FleetEvent = {
       t: Date.now(),
       type: "welcome",
@@ -235,12 +331,6 @@ export class SimulatedClient {
     if (this.websocketId !== undefined) event.websocket_id = this.websocketId;
     if (this.instanceId !== undefined) event.instance_id = this.instanceId;
     ctx.emit(event);
-    ctx.onWelcome(this, previous, latencyMs);
-    const old = this.old;
-    if (old !== undefined && old.readyState === WebSocket.OPEN) {
-      old.expectedClose = true;
-      old.close(1000, "moved");
-    }
   }
 
   #notice(ws: TaggedSocket, frame: Record<string, unknown>): void {
@@ -384,26 +474,20 @@ function round3(value: number): number {
 }
 
 /** Connects a TCP socket and writes the opening handshake; the socket's listeners finish or fail the attempt. */
-function openHandshake(client: SimulatedClient, ws: TaggedSocket, target: string, pathAndQuery: string, token: string): HandshakeSocket {
-  const hostPort = target.slice("ws://".length);
-  const colon = hostPort.lastIndexOf(":");
-  const host = colon > 0 ? hostPort.slice(0, colon).replace(/^\[|\]$/g, "") : hostPort;
-  const port = colon > 0 ? Number(hostPort.slice(colon + 1)) : 80;
-  const options: { host: string; port: number; localAddress?: string } = { host, port };
-  if (client.id.sourceAddress !== undefined) options.localAddress = client.id.sourceAddress;
-  const socket = netConnect(options) as HandshakeSocket;
+function openHandshake(client: SimulatedClient, ws: TaggedSocket, plan: TargetPlan, request: string, startedAt: number): HandshakeSocket {
+  const socket = (
+    client.id.sourceAddress === undefined
+      ? netConnect(plan.port, plan.host)
+      : netConnect({ host: plan.host, port: plan.port, localAddress: client.id.sourceAddress })
+  ) as HandshakeSocket;
   socket[kClient] = client;
   socket.ws = ws;
-  socket.setNoDelay(true);
-  socket.setTimeout(HANDSHAKE_TIMEOUT_MS);
+  // No setNoDelay here: ws's setSocket sets it once the upgrade is done, and the request is a single write.
   socket.on("data", onHandshakeData);
   socket.on("error", onHandshakeError);
-  socket.on("timeout", onHandshakeTimeout);
   socket.on("close", onHandshakeClose);
-  socket.write(
-    `GET ${pathAndQuery} HTTP/1.1\r\nHost: ${hostPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
-  );
+  socket.write(request, "latin1");
+  watchHandshake(socket, startedAt);
   return socket;
 }
 
@@ -417,20 +501,19 @@ function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
   }
   this.response = undefined;
   const ws = this.ws as TaggedSocket;
-  const status = Number(response.toString("latin1", 9, 12));
-  if (status !== 101) {
-    ws.status = status;
+  if (end < 12 || response.compare(STATUS_101, 0, 3, 9, 12) !== 0) {
+    ws.status = Number(response.toString("latin1", 9, 12));
     failHandshake(this, "HTTP_STATUS");
     return;
   }
-  const headers = response.toString("latin1", 0, end).toLowerCase();
-  if (!headers.includes(ACCEPT_HEADER.toString("latin1"))) {
+  const accept = response.indexOf(ACCEPT_VALUE);
+  if (accept < 0 || accept > end) {
     failHandshake(this, "INVALID_ACCEPT");
     return;
   }
+  unwatchHandshake(this);
   this.removeListener("data", onHandshakeData);
   this.removeListener("error", onHandshakeError);
-  this.removeListener("timeout", onHandshakeTimeout);
   this.removeListener("close", onHandshakeClose);
   this[kClient] = undefined;
   this.ws = undefined;
@@ -453,11 +536,8 @@ function onHandshakeError(this: HandshakeSocket, error: Error & { code?: string 
   if (ws !== undefined && ws.failure === undefined) ws.failure = error.code ?? "ERROR";
 }
 
-function onHandshakeTimeout(this: HandshakeSocket): void {
-  failHandshake(this, "TIMEOUT");
-}
-
 function onHandshakeClose(this: HandshakeSocket): void {
+  unwatchHandshake(this);
   const ws = this.ws;
   const client = this[kClient];
   this.ws = undefined;
