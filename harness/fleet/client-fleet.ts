@@ -38,7 +38,7 @@ export interface ClientFleetOptions {
   seed: number;
   /** Worker processes. @default enough for at most `maxSocketsPerWorker` clients each (and at most one per session) */
   workers?: number;
-  /** Most clients one worker holds (each worker stays far below the 20,000 open-files limit). @default 5000 */
+  /** Most clients one worker holds (two sockets each during moves stay below the 20,000 open-files limit). @default 8000 */
   maxSocketsPerWorker?: number;
   /**
    * `localAddress` values, spread over clients round-robin; ~28k ephemeral ports each. Unset, the kernel picks the

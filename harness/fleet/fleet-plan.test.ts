@@ -95,8 +95,10 @@ describe("fleet plan", () => {
   });
 
   it("should pick enough workers for at most maxSocketsPerWorker clients each", () => {
-    const options = resolveClientFleetOptions({ targets: BASE.targets, clients: 12_000, authSecret: "s", seed: 1 });
+    const options = resolveClientFleetOptions({ targets: BASE.targets, clients: 20_000, authSecret: "s", seed: 1 });
     expect(options.workers).toBe(3);
-    expect(Math.max(...[0, 1, 2].map((w) => clientsOfWorker(options, w).length))).toBeLessThanOrEqual(5_000);
+    expect(Math.max(...[0, 1, 2].map((w) => clientsOfWorker(options, w).length))).toBeLessThanOrEqual(8_000);
+    expect(resolveClientFleetOptions({ targets: BASE.targets, clients: 8_000, authSecret: "s", seed: 1 }).workers).toBe(1);
+    expect(resolveClientFleetOptions({ targets: BASE.targets, clients: 8_001, authSecret: "s", seed: 1 }).workers).toBe(2);
   });
 });
