@@ -159,8 +159,11 @@ export interface StartedClientFleet extends AsyncDisposable {
   snapshot(): FleetSnapshot;
   /** Resolves once at least `count` clients are connected; rejects with `HARNESS_ERR_FLEET_TIMEOUT` after `timeoutMs`. */
   waitForConnected(count: number, timeoutMs: number): Promise<void>;
-  /** Changes the route rate across the fleet (messages per second); 0 pauses messages. */
-  setMessageRate(perSecond: number): void;
+  /**
+   * Changes the route rate across the fleet (messages per second); 0 pauses messages. Resolves once every live
+   * worker has applied it: after `setMessageRate(0)` resolves, `snapshot().messages.sent` no longer grows.
+   */
+  setMessageRate(perSecond: number): Promise<void>;
   /** Replaces the gateway targets used by later (re)connects; open sockets stay where they are. */
   setTargets(targets: string[]): void;
   /** Ramps clients with an index below `count` (at the ramp rate); a lower value than before disconnects no one. */
@@ -265,6 +268,8 @@ class RunningClientFleet implements StartedClientFleet {
   #latency: FleetLatency | undefined;
   #merged: { connect: LatencyHistogram; ack: LatencyHistogram; delivery: LatencyHistogram } | undefined;
   #stopping: Promise<FleetSummary> | undefined;
+  #rateSeq = 0;
+  #rateWaiters: { seq: number; resolve: () => void }[] = [];
   #eventError: unknown;
   readonly #onParentExit = (): void => {
     for (const worker of this.#workers) if (worker.alive) worker.child.kill("SIGKILL");
@@ -311,6 +316,7 @@ class RunningClientFleet implements StartedClientFleet {
       child.once("exit", (code, signal) => {
         handle.alive = false;
         handle.resolveStopped(undefined);
+        this.#settleRateWaiters();
         if (!handle.stopping) {
           this.#exits.push({ worker: index, pid: handle.pid, code, signal });
           log("worker %d (pid %d) exited unexpectedly: code %s signal %s %s", index, handle.pid, code, signal, handle.stderr.trim());
@@ -383,6 +389,7 @@ class RunningClientFleet implements StartedClientFleet {
 
   #takeStats(handle: WorkerHandle, stats: WorkerStats): void {
     handle.stats = stats;
+    this.#settleRateWaiters();
     if (stats.histograms !== undefined) {
       handle.histograms = stats.histograms;
       this.#latency = undefined;
@@ -461,11 +468,28 @@ class RunningClientFleet implements StartedClientFleet {
     }
   }
 
-  setMessageRate(perSecond: number): void {
+  setMessageRate(perSecond: number): Promise<void> {
     if (typeof perSecond !== "number" || !Number.isFinite(perSecond) || perSecond < 0) {
       throw new HarnessOptionsError(`setMessageRate: perSecond must be a finite number >= 0 (got ${String(perSecond)})`);
     }
-    for (const worker of this.#workers) this.#send(worker, { type: "set_rate", perSecond });
+    const seq = ++this.#rateSeq;
+    for (const worker of this.#workers) this.#send(worker, { type: "set_rate", perSecond, seq });
+    return new Promise((resolve) => {
+      this.#rateWaiters.push({ seq, resolve });
+      this.#settleRateWaiters();
+    });
+  }
+
+  /** Resolves the `setMessageRate` calls that every live worker has acknowledged (a dead worker sends nothing more). */
+  #settleRateWaiters(): void {
+    if (this.#rateWaiters.length === 0) return;
+    let applied = Infinity;
+    for (const worker of this.#workers) {
+      if (worker.alive && !worker.stopping) applied = Math.min(applied, worker.stats?.rateSeq ?? 0);
+    }
+    const waiting = this.#rateWaiters.filter((waiter) => waiter.seq > applied);
+    for (const waiter of this.#rateWaiters) if (waiter.seq <= applied) waiter.resolve();
+    this.#rateWaiters = waiting;
   }
 
   setRampLimit(count: number): void {
@@ -509,6 +533,7 @@ class RunningClientFleet implements StartedClientFleet {
   async #stopWorker(worker: WorkerHandle): Promise<void> {
     if (!worker.alive) return;
     worker.stopping = true;
+    this.#settleRateWaiters();
     this.#send(worker, { type: "stop" });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([worker.stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, WORKER_STOP_TIMEOUT_MS)))]);

@@ -6,7 +6,7 @@ import type { ResolvedClientFleetOptions } from "./fleet-plan.js";
 export type ParentMessage =
   | { type: "init"; worker: number; options: ResolvedClientFleetOptions; events: boolean; startAt?: number }
   | { type: "start" }
-  | { type: "set_rate"; perSecond: number }
+  | { type: "set_rate"; perSecond: number; seq: number }
   | { type: "set_targets"; targets: string[] }
   | { type: "set_ramp_limit"; count: number }
   | { type: "stop" };
@@ -26,6 +26,8 @@ export interface WorkerStats {
   received: number;
   errors: number;
   delivered: number;
+  /** Sequence number of the last `set_rate` this worker applied (0: none); every route it sent before is in `sent`. */
+  rateSeq: number;
   /** Encoded HDR histograms; absent when unchanged since the last report. */
   histograms?: { connect: string; ack: string; delivery: string };
   /** Resident set size of the worker, bytes (absent when the process is at its file limit). */

@@ -75,6 +75,7 @@ export class FleetWorker implements ClientContext {
   #rampTimer: NodeJS.Timeout | undefined;
   readonly #planner: MessagePlanner;
   #messageRate = 0;
+  #rateSeq = 0;
   #messageStart = 0;
   #messagesDue = 0;
   #messageTimer: NodeJS.Timeout | undefined;
@@ -112,6 +113,16 @@ export class FleetWorker implements ClientContext {
     this.#rampTimer = setInterval(() => this.#pumpRamp(), PUMP_INTERVAL_MS);
     this.#pumpRamp();
     this.setMessageRate(this.options.messageRatePerSecond);
+  }
+
+  /**
+   * Applies the parent's `set_rate` number `seq` and reports at once, so that the parent knows when no route of the
+   * old rate can still be sent.
+   */
+  applyMessageRate(fleetPerSecond: number, seq: number): void {
+    this.setMessageRate(fleetPerSecond);
+    this.#rateSeq = seq;
+    this.#report("stats");
   }
 
   /** Sets the fleet-wide message rate; this worker sends its share (by client count). */
@@ -380,6 +391,7 @@ export class FleetWorker implements ClientContext {
       received: c.received,
       errors: c.errors,
       delivered: c.delivered,
+      rateSeq: this.#rateSeq,
     };
     const now = performance.now();
     if (withHistograms || (this.#histogramsDirty && now - this.#lastHistogramAt >= HISTOGRAM_INTERVAL_MS)) {
@@ -429,7 +441,7 @@ function runAsChildProcess(): void {
         worker?.start();
         return;
       case "set_rate":
-        worker?.setMessageRate(message.perSecond);
+        worker?.applyMessageRate(message.perSecond, message.seq);
         return;
       case "set_targets":
         worker?.setTargets(message.targets);

@@ -274,7 +274,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
             await fleet.waitForConnected(profile.clients, step.timeoutMs);
             break;
           case "messages":
-            requireFleet(fleet).setMessageRate(step.perSecond);
+            await requireFleet(fleet).setMessageRate(step.perSecond);
             break;
           case "hold":
             await clock.sleep(step.ms, options.signal);
@@ -449,8 +449,9 @@ function summarise(summary: FleetSummary): Record<string, unknown> {
 
 /** Pauses messages, then waits for every sent message's outcome and for every client to be connected. */
 async function settle(fleet: StartedClientFleet, recorder: Recorder, clients: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  fleet.setMessageRate(0);
   const deadline = Date.now() + timeoutMs;
+  // Only once every worker has stopped sending is "every sent message has an outcome" final.
+  await fleet.setMessageRate(0);
   await retryUntil(
     async () => fleet.snapshot(),
     (s) => s.messages.sent === s.messages.acked + s.messages.errors,

@@ -66,9 +66,9 @@ describe("ClientFleet against real gateways", { timeout: 120_000 }, () => {
       expect(establishedFrom("127.0.0.1", gateway.port)).toBeGreaterThanOrEqual(100);
     }
 
-    fleet.setMessageRate(400);
+    await fleet.setMessageRate(400);
     await expect.poll(() => fleet.snapshot().messages.acked, { timeout: 20_000 }).toBeGreaterThanOrEqual(400);
-    fleet.setMessageRate(0);
+    await fleet.setMessageRate(0);
     await expect
       .poll(() => {
         const { messages } = fleet.snapshot();
