@@ -343,7 +343,9 @@ export class FleetWorker implements ClientContext {
       this.#pending.set(id, { sentAt, client: sender, ws, id });
       sender.pending++;
       this.#counts.sent++;
-      const event: FleetEvent = { t: Math.floor(sentAt), type: "message_sent", client: sender.id.client, worker: this.worker, session_id: sender.id.session_id, message_id: id, to };
+      // Event times are wall-clock like every other event; timeOrigin + performance.now() drifts from Date.now() by
+      // milliseconds, which put a route after its own ack. sentAt only measures latency.
+      const event: FleetEvent = { t: Date.now(), type: "message_sent", client: sender.id.client, worker: this.worker, session_id: sender.id.session_id, message_id: id, to };
       if (sender.websocketId !== undefined) event.websocket_id = sender.websocketId;
       if (sender.instanceId !== undefined) event.instance_id = sender.instanceId;
       this.emit(event);
