@@ -229,41 +229,26 @@ class NoopStage extends ToxicStage {
 }
 
 /**
- * Each chunk leaves `latency ± jitter` ms after it was read, in order. Chunks wait side by side, so the delay does
- * not reduce throughput.
+ * Holds chunks in order until each one's `due` time (the end-of-stream marker is due at once when reached), then
+ * passes them on; removing or updating the toxic flushes what is held. Subclasses decide each chunk's `due`.
  */
-class LatencyStage extends ToxicStage {
-  readonly #queue = new Fifo<Queued>();
-
-  protected onWrite(data: Buffer, ts: number): void {
-    const { latency = 0, jitter = 0 } = this.spec.attributes;
-    const delay = latency + (jitter > 0 ? Math.floor(this.ctx.random() * jitter * 2) - jitter : 0);
-    if (delay <= 0 && this.#queue.length === 0) {
-      this.next.write(data, ts);
-      return;
-    }
-    this.ctx.hold(data.length);
-    this.#queue.push({ data, ts: ts + Math.max(0, delay), due: ts + delay });
-    if (!this.timerPending) this.#drain();
-  }
+abstract class DelayQueueStage extends ToxicStage {
+  protected readonly queue = new Fifo<Queued>();
 
   protected override onEnd(): void {
-    if (this.#queue.length === 0) {
-      this.next.end();
-      return;
-    }
-    this.#queue.push({ data: null, ts: 0, due: 0 });
+    if (this.queue.length === 0) this.next.end();
+    else this.queue.push({ data: null, ts: 0, due: 0 });
   }
 
-  #drain(): void {
+  protected drain(): void {
     const t = now();
-    for (let item = this.#queue.peek(); item; item = this.#queue.peek()) {
+    for (let item = this.queue.peek(); item; item = this.queue.peek()) {
       // Timers fire on whole milliseconds of the loop clock; half a millisecond of slack avoids re-arming for µs.
       if (item.due > t + 0.5) {
-        this.setTimer(item.due - t, () => this.#drain());
+        this.setTimer(item.due - t, () => this.drain());
         return;
       }
-      this.#queue.shift();
+      this.queue.shift();
       this.#emit(item);
     }
   }
@@ -279,7 +264,25 @@ class LatencyStage extends ToxicStage {
 
   protected override flush(): void {
     this.clearTimer();
-    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) this.#emit(item);
+    for (let item = this.queue.shift(); item; item = this.queue.shift()) this.#emit(item);
+  }
+}
+
+/**
+ * Each chunk leaves `latency ± jitter` ms after it was read, in order. Chunks wait side by side, so the delay does
+ * not reduce throughput.
+ */
+class LatencyStage extends DelayQueueStage {
+  protected onWrite(data: Buffer, ts: number): void {
+    const { latency = 0, jitter = 0 } = this.spec.attributes;
+    const delay = latency + (jitter > 0 ? Math.floor(this.ctx.random() * jitter * 2) - jitter : 0);
+    if (delay <= 0 && this.queue.length === 0) {
+      this.next.write(data, ts);
+      return;
+    }
+    this.ctx.hold(data.length);
+    this.queue.push({ data, ts: ts + Math.max(0, delay), due: ts + delay });
+    if (!this.timerPending) this.drain();
   }
 }
 
@@ -448,57 +451,25 @@ class ResetPeerStage extends ToxicStage {
  * Splits each chunk into pieces of about `average_size ± size_variation` bytes, `delay` µs apart, keeping bytes
  * and order.
  */
-class SlicerStage extends ToxicStage {
-  readonly #queue = new Fifo<Queued>();
+class SlicerStage extends DelayQueueStage {
   #nextAt = 0;
 
   protected onWrite(data: Buffer, ts: number): void {
     const { average_size: average = 1, size_variation: variation = 0, delay = 0 } = this.spec.attributes;
     const cuts = sliceOffsets(data.length, average, variation, this.ctx.random);
     const delayMs = delay / 1000;
-    if (delayMs === 0 && this.#queue.length === 0) {
+    if (delayMs === 0 && this.queue.length === 0) {
       for (let i = 1; i < cuts.length; i++) this.next.write(data.subarray(cuts[i - 1]!, cuts[i]!), ts);
       return;
     }
     this.ctx.hold(data.length);
     let at = Math.max(now(), this.#nextAt);
     for (let i = 1; i < cuts.length; i++) {
-      this.#queue.push({ data: data.subarray(cuts[i - 1]!, cuts[i]!), ts, due: at });
+      this.queue.push({ data: data.subarray(cuts[i - 1]!, cuts[i]!), ts, due: at });
       at += delayMs;
     }
     this.#nextAt = at;
-    if (!this.timerPending) this.#drain();
-  }
-
-  protected override onEnd(): void {
-    if (this.#queue.length === 0) this.next.end();
-    else this.#queue.push({ data: null, ts: 0, due: 0 });
-  }
-
-  #drain(): void {
-    const t = now();
-    for (let item = this.#queue.peek(); item; item = this.#queue.peek()) {
-      if (item.data !== null && item.due > t + 0.5) {
-        this.setTimer(item.due - t, () => this.#drain());
-        return;
-      }
-      this.#queue.shift();
-      this.#emit(item);
-    }
-  }
-
-  #emit(item: Queued): void {
-    if (item.data === null) {
-      this.next.end();
-      return;
-    }
-    this.ctx.release(item.data.length);
-    this.next.write(item.data, item.ts);
-  }
-
-  protected override flush(): void {
-    this.clearTimer();
-    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) this.#emit(item);
+    if (!this.timerPending) this.drain();
   }
 }
 
