@@ -1,4 +1,4 @@
-import { connect } from "node:net";
+import { probeTcp } from "../common/tcp-probe.js";
 import { listTaggedProcesses, type TaggedProcess } from "./sweep.js";
 
 /** What a run left behind. */
@@ -9,26 +9,10 @@ export interface Leftovers {
   listening: number[];
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1_000);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("timeout", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
 /** Lists processes tagged with `runId` and which of `ports` still accept connections (both should be empty after teardown). */
 export async function findLeftovers(options: { runId: string; ports?: number[]; host?: string }): Promise<Leftovers> {
   const host = options.host ?? "127.0.0.1";
   const ports = options.ports ?? [];
-  const open = await Promise.all(ports.map(async (port) => ((await accepts(host, port)) ? port : undefined)));
+  const open = await Promise.all(ports.map(async (port) => ((await probeTcp(host, port)) === "accepted" ? port : undefined)));
   return { processes: listTaggedProcesses({ runId: options.runId }), listening: open.filter((p): p is number => p !== undefined) };
 }

@@ -2,7 +2,7 @@
  * The real server's API tests (api_test.go, section 7 of the spec) and the transport quirks of section 1, on raw
  * HTTP against the compatible server. Fixed ports of the Go tests are replaced by free ports.
  */
-import { connect } from "node:net";
+import { probeTcp } from "../../harness/common/tcp-probe.js";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
 import { ToxiproxyServer, type ToxiproxyServerOptions } from "../../harness/toxiproxy/index.js";
@@ -42,15 +42,10 @@ async function useApi(options: ToxiproxyServerOptions = {}): Promise<Api> {
 }
 
 /** Resolves true when a TCP connect to 127.0.0.1:port succeeds, false when it is refused. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNREFUSED" ? resolve(false) : reject(error)));
-  });
+async function accepts(port: number): Promise<boolean> {
+  const result = await probeTcp("127.0.0.1", port);
+  if (result === "accepted" || result === "refused") return result === "accepted";
+  throw new Error(`connect to 127.0.0.1:${port} neither accepted nor refused: ${result}`);
 }
 
 function portOf(listen: string): number {

@@ -2,7 +2,7 @@
  * Toxics applied to open connections, proxy lifecycle (disable, delete, update, reset) and server stop, through
  * toxiproxy-node-client and a real TCP echo upstream (proxy_test.go, link_test.go, toxics/timeout_test.go).
  */
-import { connect } from "node:net";
+import { probeTcp } from "../../harness/common/tcp-probe.js";
 import { Toxiproxy, type Proxy } from "toxiproxy-node-client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ToxiproxyServer, type StartedToxiproxyServer } from "../../harness/toxiproxy/index.js";
@@ -42,15 +42,8 @@ async function setup(): Promise<Setup> {
   };
 }
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
-  });
+async function refused(port: number): Promise<boolean> {
+  return (await probeTcp("127.0.0.1", port)) === "refused";
 }
 
 describe("toxics on live connections", () => {
