@@ -1,8 +1,10 @@
 /** Contract targets of the registry: memory, and Redis (standalone or Cluster) on a server the test file started. */
+import { afterAll, beforeAll } from "vitest";
 import type { StartedRedisCluster, StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { MemoryConnectionRegistry } from "../../src/registry/memory-connection-registry.js";
 import { createRedisClient, waitForRedisReady, type RedisClient } from "../../src/registry/redis-client.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
+import { startSuiteRedis, startSuiteRedisCluster } from "./redis.js";
 import { freshNamespace, type ContractRegistryOptions, type ContractTarget } from "./registry-contract.js";
 
 /** The in-memory registry: neither shared nor persistent. */
@@ -59,4 +61,30 @@ export function redisTarget(
       return { namespace, registry, direct: { client: getDirect(), keys: registry.keys } };
     },
   };
+}
+
+/** A Redis (standalone or a 3-master cluster) for a whole suite, with a direct client for checks behind the registry. */
+export interface SuiteRedis<R extends StartedRedisServer | StartedRedisCluster> {
+  redis(): R;
+  direct(): RedisClient;
+}
+
+/**
+ * Starts Redis in `beforeAll` and stops it (and the direct client) in `afterAll` of the calling suite. Call it at
+ * the top level of a file or inside a `describe`.
+ */
+export function useSuiteRedis(kind: "standalone"): SuiteRedis<StartedRedisServer>;
+export function useSuiteRedis(kind: "cluster"): SuiteRedis<StartedRedisCluster>;
+export function useSuiteRedis(kind: "standalone" | "cluster"): SuiteRedis<StartedRedisServer | StartedRedisCluster> {
+  let redis: StartedRedisServer | StartedRedisCluster | undefined;
+  let direct: RedisClient | undefined;
+  beforeAll(async () => {
+    redis = kind === "cluster" ? await startSuiteRedisCluster() : await startSuiteRedis();
+    direct = await openClient(redis);
+  });
+  afterAll(async () => {
+    direct?.disconnect();
+    await redis?.stop();
+  });
+  return { redis: () => redis!, direct: () => direct! };
 }

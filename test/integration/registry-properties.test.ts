@@ -5,13 +5,10 @@
  * so runs are deterministic and fast; real Redis TTLs stay far longer than a run.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StartedRedisCluster, StartedRedisServer } from "../../harness/runtime/redis-server.js";
+import { describe, expect, it } from "vitest";
 import type { ConnectionCounts, ConnectionRecord } from "../../src/registry/connection-registry.js";
-import type { RedisClient } from "../../src/registry/redis-client.js";
-import { startSuiteRedis, startSuiteRedisCluster } from "../helpers/redis.js";
 import { manualClock, type ContractTarget } from "../helpers/registry-contract.js";
-import { memoryTarget, openClient, redisTarget } from "../helpers/registry-targets.js";
+import { memoryTarget, redisTarget, useSuiteRedis } from "../helpers/registry-targets.js";
 
 const TTL_MS = 20_000;
 const SESSIONS = ["s0", "s1", "s2"];
@@ -189,30 +186,12 @@ describe("ConnectionRegistry properties: memory", () => {
 });
 
 describe("ConnectionRegistry properties: Redis standalone", () => {
-  let server: StartedRedisServer;
-  let direct: RedisClient;
-  beforeAll(async () => {
-    server = await startSuiteRedis();
-    direct = await openClient(server);
-  });
-  afterAll(async () => {
-    direct?.disconnect();
-    await server?.stop();
-  });
-  defineProperties(() => redisTarget("redis", () => server, () => direct), 100);
+  const suite = useSuiteRedis("standalone");
+  defineProperties(() => redisTarget("redis", suite.redis, suite.direct), 100);
 });
 
 describe("ConnectionRegistry properties: Redis Cluster", () => {
-  let cluster: StartedRedisCluster;
-  let direct: RedisClient;
-  beforeAll(async () => {
-    cluster = await startSuiteRedisCluster();
-    direct = await openClient(cluster);
-  });
-  afterAll(async () => {
-    direct?.disconnect();
-    await cluster?.stop();
-  });
-  defineProperties(() => redisTarget("cluster", () => cluster, () => direct), 60);
+  const suite = useSuiteRedis("cluster");
+  defineProperties(() => redisTarget("cluster", suite.redis, suite.direct), 60);
 });
 
