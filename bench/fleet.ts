@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- fleet [--rounds 5] [--sockets 6000] [--hold 24000] [--no-artillery] [--workers N] [--sources N] [--in-flight N]`
+ * `npm run bench -- fleet [--rounds 5] [--sockets 16000] [--hold 24000] [--no-artillery] [--workers N] [--sources N] [--in-flight N]`
  * `npm run bench -- fleet --gateways 4 --hold 24000`
  *
  * Default mode: the client fleet's connect rate and memory per held socket side by side with Artillery's WebSocket
@@ -10,12 +10,16 @@
  * `--gateways N`: the fleet holds `--hold` sockets against N real gateway processes (REGISTRY=redis on a real
  * redis-server) and reports how many it held at once, per instance.
  *
- * Connect rate is measured on the server side: sockets / (last accept - first accept). Memory per socket is the
- * client processes' resident set growth over the second half of the sockets, divided by those sockets: each client
- * first opens and holds half (warm-up; Artillery's idle footprint also varies by 10-20 MB between processes, so a
- * baseline from another process would be noise), settles 2 s, then the window opens for the second half and closes
- * 2 s after its last accept. Rate and client CPU per connect (user + system time of all client processes, from
- * /proc/<pid>/stat) are those of the same window. The fleet hold reports growth from loaded and idle to all held.
+ * Each client first opens and holds half of `--sockets` (warm-up), settles 2 s, then the measuring window opens for
+ * the second half and closes 2 s after its last accept. Connect rate is measured on the server side over that half:
+ * sockets / (last accept - first accept); the default of 16,000 sockets makes the window about a second or more, so
+ * the first and last handshakes do not set the rate, and stays below the ~20,000 one Artillery process can hold.
+ * Artillery is asked for each half within one second, above what one Artillery process reaches, so it runs flat
+ * out; a round where it keeps to that schedule anyway is flagged (`artillery_schedule_bound`) and fails the floor.
+ * Memory per held socket is the client processes' whole resident set while holding every socket, divided by the
+ * sockets held (what a user pays); growth over the measured half is reported beside it. Client CPU per connect
+ * (user + system time of all client processes, from /proc/<pid>/stat) is that of the window. The fleet uses its
+ * default number of workers (one per 8,000 clients); Artillery and the plain client run in one process each.
  * Artillery is installed outside the project (~/.cache/traffic-cop/artillery) when missing. Last line: one JSON object.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -36,8 +40,13 @@ const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
 const SERVERS = 4;
 /** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
 const WS_CONCURRENCY = 64;
-/** Artillery's requested arrival rate: above what it reaches here, so it runs flat out. */
-const ARTILLERY_ARRIVAL_RATE = 5_000;
+/**
+ * Artillery's phases ask for each half of the sockets within this many seconds, far above the rate one Artillery
+ * process reaches, so it runs flat out (a longer phase would cap it at its own schedule: half / duration per second).
+ */
+const ARTILLERY_PHASE_S = 1;
+/** Artillery measured at this share of its requested rate or more was held back by its schedule, not by its work. */
+const ARTILLERY_SCHEDULE_BOUND = 0.9;
 /** Wait after the last accept before reading memory, so allocations of the ramp settle. */
 const SETTLE_MS = 2_000;
 const ROUND_TIMEOUT_MS = 120_000;
@@ -231,6 +240,8 @@ interface RoundResult {
   /** Whole resident set of the client processes while holding every socket, divided by sockets (what a user pays). */
   footprintBytesPerSocket: number;
   held: number;
+  /** Artillery only: it reached its requested arrival rate, so its schedule (not its work) set the rate. */
+  scheduleBound?: boolean;
 }
 
 /** `measured` connects took place between the servers' first and last accept; memory and CPU grew by the deltas. */
@@ -367,7 +378,7 @@ async function ensureArtillery(): Promise<void> {
  */
 async function spawnArtillery(sockets: number, servers: BareServer[], dir: string): Promise<{ child: ChildProcess; stderr: () => string }> {
   const half = Math.floor(sockets / 2);
-  const durationS = Math.max(1, Math.ceil(half / ARTILLERY_ARRIVAL_RATE));
+  const durationS = ARTILLERY_PHASE_S;
   // One scenario per server, equal weights: Artillery spreads its virtual users over the same servers.
   const scenarios = servers
     .map((server) => `  - engine: ws\n    weight: 1\n    flow:\n      - connect: "${server.url}/ws"\n      - think: 600\n`)
@@ -405,9 +416,11 @@ async function runArtillery(sockets: number, servers: BareServer[]): Promise<Rou
   const { child, stderr } = await spawnArtillery(sockets, servers, dir);
   try {
     // Artillery's second half starts by itself after its pause phase.
-    return await secondHalf(servers, sockets, () => [child.pid!], () => undefined, "artillery").catch((error: Error) => {
+    const round = await secondHalf(servers, sockets, () => [child.pid!], () => undefined, "artillery").catch((error: Error) => {
       throw new Error(`${error.message}; artillery stderr: ${stderr()}`);
     });
+    const requested = (sockets - Math.floor(sockets / 2)) / ARTILLERY_PHASE_S;
+    return { ...round, scheduleBound: round.connectsPerSecond >= ARTILLERY_SCHEDULE_BOUND * requested };
   } finally {
     await Promise.allSettled(servers.map((server) => server.stop()));
     killGroup(child);
@@ -421,6 +434,11 @@ function stats(values: number[]): { min: number; median: number; max: number } {
 }
 
 const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
+
+function describe(what: string, r: RoundResult): string {
+  const rate = `${r.connectsPerSecond} connects/s${r.scheduleBound ? " (Artillery's own schedule: raise --sockets)" : ""}`;
+  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect\n`;
+}
 
 function parseArgs(args: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -453,7 +471,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const rounds = int(args, "rounds", 5);
-  const sockets = int(args, "sockets", 6_000);
+  const sockets = int(args, "sockets", 16_000);
   const hold = int(args, "hold", 24_000);
   const artillery = args["no-artillery"] === undefined;
   const fleetWorkers = args.workers === undefined ? undefined : int(args, "workers", 1);
@@ -471,22 +489,22 @@ export async function run(argv: string[]): Promise<void> {
       if (kind === "fleet") {
         const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
         fleetRounds.push(f);
-        process.stdout.write(`round ${round + 1} fleet:     ${f.connectsPerSecond} connects/s, ${kb(f.bytesPerSocket)} KB/socket (footprint ${kb(f.footprintBytesPerSocket)} KB), held ${f.held}, ${f.cpuMsPerConnect} ms CPU/connect\n`);
+        process.stdout.write(describe(`round ${round + 1} fleet`, f));
       } else if (kind === "ws") {
         const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
         wsRounds.push(w);
-        process.stdout.write(`round ${round + 1} ws:        ${w.connectsPerSecond} connects/s, ${kb(w.bytesPerSocket)} KB/socket (footprint ${kb(w.footprintBytesPerSocket)} KB), held ${w.held}, ${w.cpuMsPerConnect} ms CPU/connect\n`);
+        process.stdout.write(describe(`round ${round + 1} ws`, w));
       } else {
         const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers));
         artilleryRounds.push(a);
-        process.stdout.write(`round ${round + 1} artillery: ${a.connectsPerSecond} connects/s, ${kb(a.bytesPerSocket)} KB/socket (footprint ${kb(a.footprintBytesPerSocket)} KB), held ${a.held}, ${a.cpuMsPerConnect} ms CPU/connect\n`);
+        process.stdout.write(describe(`round ${round + 1} artillery`, a));
       }
     }
   }
   // Hold more sockets than one process can: 4 workers, 4 servers, 4 source addresses.
   const holdWorkers = Math.max(2, Math.ceil(hold / 6_000));
   const held = await withServers(holdWorkers, (servers) => runFleetHold(hold, servers, sourceBlock(20, holdWorkers), holdWorkers));
-  process.stdout.write(`fleet hold: ${held.held} sockets at once over ${holdWorkers} workers, ${held.connectsPerSecond} connects/s, ${kb(held.bytesPerSocket)} KB/socket (footprint ${kb(held.footprintBytesPerSocket)} KB)\n`);
+  process.stdout.write(describe(`fleet hold over ${holdWorkers} workers`, held));
 
   const ratios = artillery ? fleetRounds.map((f, i) => f.connectsPerSecond / artilleryRounds[i]!.connectsPerSecond) : [];
   const ratiosWs = fleetRounds.map((f, i) => f.connectsPerSecond / wsRounds[i]!.connectsPerSecond);
@@ -495,12 +513,16 @@ export async function run(argv: string[]): Promise<void> {
     const { min, median, max } = stats(values);
     return { min: scale(min), median: scale(median), max: scale(max) };
   };
+  // Memory per held socket: the client processes' whole resident set while holding every socket, per socket (what a
+  // user pays, and what the reference probe measured). Growth over the measured half is kept as a second view; it is
+  // unreliable for Artillery, whose collector frees warm-up garbage during the window (it even comes out negative).
   const memory = {
-    fleet: range(fleetRounds.map((r) => r.bytesPerSocket), kb),
-    ws: range(wsRounds.map((r) => r.bytesPerSocket), kb),
-    artillery: artillery ? range(artilleryRounds.map((r) => r.bytesPerSocket), kb) : null,
+    fleet: range(fleetRounds.map((r) => r.footprintBytesPerSocket), kb),
+    ws: range(wsRounds.map((r) => r.footprintBytesPerSocket), kb),
+    artillery: artillery ? range(artilleryRounds.map((r) => r.footprintBytesPerSocket), kb) : null,
   };
   const ratio = artillery ? range(ratios, round2) : null;
+  const artilleryScheduleBound = artilleryRounds.some((r) => r.scheduleBound);
   const summary = {
     benchmark: "fleet",
     rounds,
@@ -512,11 +534,13 @@ export async function run(argv: string[]): Promise<void> {
       ws: stats(wsRounds.map((r) => r.connectsPerSecond)),
       artillery: artillery ? stats(artilleryRounds.map((r) => r.connectsPerSecond)) : null,
     },
-    memory_per_socket_kb: memory,
-    footprint_per_socket_kb: {
-      fleet: range(fleetRounds.map((r) => r.footprintBytesPerSocket), kb),
-      ws: range(wsRounds.map((r) => r.footprintBytesPerSocket), kb),
-      artillery: artillery ? range(artilleryRounds.map((r) => r.footprintBytesPerSocket), kb) : null,
+    artillery_requested_connects_per_s: artillery ? (sockets - Math.floor(sockets / 2)) / ARTILLERY_PHASE_S : null,
+    artillery_schedule_bound: artillery ? artilleryScheduleBound : null,
+    memory_per_held_socket_kb: memory,
+    memory_growth_per_socket_kb: {
+      fleet: range(fleetRounds.map((r) => r.bytesPerSocket), kb),
+      ws: range(wsRounds.map((r) => r.bytesPerSocket), kb),
+      artillery: artillery ? range(artilleryRounds.map((r) => r.bytesPerSocket), kb) : null,
     },
     cpu_ms_per_connect: {
       fleet: stats(fleetRounds.map((r) => r.cpuMsPerConnect)),
@@ -530,20 +554,21 @@ export async function run(argv: string[]): Promise<void> {
     ratio_connect_vs_artillery_range: ratio,
     ratio_connect_vs_ws: range(ratiosWs, round2).median,
     ratio_connect_vs_ws_range: range(ratiosWs, round2),
-    memory_per_socket_kb_fleet: memory.fleet.median,
-    memory_per_socket_kb_ws: memory.ws.median,
-    memory_per_socket_kb_artillery: memory.artillery?.median ?? null,
+    memory_per_held_socket_kb_fleet: memory.fleet.median,
+    memory_per_held_socket_kb_ws: memory.ws.median,
+    memory_per_held_socket_kb_artillery: memory.artillery?.median ?? null,
     sockets_held_fleet: held.held,
     sockets_held_fleet_workers: holdWorkers,
-    memory_per_socket_kb_fleet_hold: kb(held.bytesPerSocket),
-    footprint_per_socket_kb_fleet_hold: kb(held.footprintBytesPerSocket),
+    memory_per_held_socket_kb_fleet_hold: kb(held.footprintBytesPerSocket),
+    memory_growth_per_socket_kb_fleet_hold: kb(held.bytesPerSocket),
     connects_per_s_fleet_hold: held.connectsPerSecond,
     sockets_held_artillery_one_process: artillery ? Math.max(...artilleryRounds.map((r) => r.held)) : null,
     sockets_held_ws_one_process: Math.max(...wsRounds.map((r) => r.held)),
     floors: artillery
       ? {
-          connect_rate_at_least_1_5x_artillery: (ratio?.median ?? 0) >= 1.5,
-          memory_per_socket_at_most_artillery: memory.fleet.median <= (memory.artillery?.median ?? 0),
+          // A rate Artillery's own schedule capped proves nothing: the floor then counts as missed.
+          connect_rate_at_least_1_5x_artillery: !artilleryScheduleBound && (ratio?.median ?? 0) >= 1.5,
+          memory_per_held_socket_at_most_artillery: memory.fleet.median <= (memory.artillery?.median ?? 0),
           // One process is capped near 20,000 sockets by the open-files limit.
           holds_more_than_one_process_can: held.held > 20_000,
         }
