@@ -39,9 +39,12 @@ export class RegistryArgumentError extends TrafficCopError {
 /** A session or connection of another tenant was addressed. */
 export class RegistryForbiddenError extends TrafficCopError {
   override readonly name = "RegistryForbiddenError";
+  /** What was refused: another tenant's session, or a websocket id live in another session. */
+  readonly reason: "tenant" | "websocket_id";
 
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { reason?: "tenant" | "websocket_id" }) {
     super("REGISTRY_ERR_FORBIDDEN", message, options);
+    this.reason = options?.reason ?? "tenant";
   }
 }
 

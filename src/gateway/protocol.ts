@@ -246,7 +246,10 @@ export function toProtocolError(error: unknown, id?: FrameId): ProtocolError {
   if (error instanceof ProtocolError) return error.id === undefined && id !== undefined ? new ProtocolError(error.code, error.message, id) : error;
   if (error && typeof error === "object" && "code" in error) {
     const code = (error as { code: string }).code;
-    if (code === "REGISTRY_ERR_FORBIDDEN") return new ProtocolError("FORBIDDEN", "the session belongs to another tenant", id);
+    if (code === "REGISTRY_ERR_FORBIDDEN") {
+      const idInUse = (error as { reason?: string }).reason === "websocket_id";
+      return new ProtocolError("FORBIDDEN", idInUse ? "the websocket_id is live in another session" : "the session belongs to another tenant", id);
+    }
     if (code === "REGISTRY_ERR_INVALID_ARGUMENT") return new ProtocolError("INVALID_MESSAGE", (error as unknown as Error).message, id);
     if (code === "REGISTRY_ERR_UNAVAILABLE" || code === "REGISTRY_ERR_CLOSED") {
       return new ProtocolError("REGISTRY_UNAVAILABLE", "the registry (Redis) is unavailable; retry later", id);

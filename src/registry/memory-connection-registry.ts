@@ -99,7 +99,7 @@ export class MemoryConnectionRegistry implements ConnectionRegistry, AsyncDispos
     }
     const elsewhere = live(this.#reverse.get(record.websocket_id), now);
     if (elsewhere !== undefined && elsewhere !== s && live(this.#sessions.get(elsewhere)?.get(record.websocket_id), now) !== undefined) {
-      throw new RegistryForbiddenError(`websocket id ${record.websocket_id} has a live record in another session than ${s}; nothing was written`);
+      throw new RegistryForbiddenError(`websocket id ${record.websocket_id} has a live record in another session than ${s}; nothing was written`, { reason: "websocket_id" });
     }
     const written =
       mode === "repoint" && old !== undefined

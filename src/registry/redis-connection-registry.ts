@@ -637,7 +637,7 @@ function scriptSha(lua: string): string {
 
 /** The error of a write refused because `w` has a live record in another session than `s`. */
 function conflictError(w: string, s: string): RegistryForbiddenError {
-  return new RegistryForbiddenError(`websocket id ${w} has a live record in another session than ${s}; nothing was written`);
+  return new RegistryForbiddenError(`websocket id ${w} has a live record in another session than ${s}; nothing was written`, { reason: "websocket_id" });
 }
 
 /** Splits the write script's flat reply into one outcome per record (see WRITE_SCRIPT). */

@@ -253,8 +253,8 @@ export function defineRegistryContract(target: ContractTarget): void {
       expect(await registry.getSessionTenant("s-owned")).toBe("tenant-a");
       expect(await registry.getSessionTenant("s-unknown")).toBeNull();
       const intruder = makeRecord({ session_id: "s-owned", tenant_id: "tenant-b" });
-      await expect(registry.register(intruder)).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
-      await expect(registry.repoint({ ...record, tenant_id: "tenant-b", instance_id: "gw-9" })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      await expect(registry.register(intruder)).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "tenant" });
+      await expect(registry.repoint({ ...record, tenant_id: "tenant-b", instance_id: "gw-9" })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "tenant" });
       // Nothing of the refused writes is visible, and the owner's record is untouched.
       expect(await registry.findConnection("tenant-b", intruder.websocket_id)).toBeNull();
       expect(await registry.findConnection("tenant-a", intruder.websocket_id)).toBeNull();
@@ -281,8 +281,8 @@ export function defineRegistryContract(target: ContractTarget): void {
         makeRecord({ websocket_id: victim.websocket_id, session_id: "s-same-tenant", tenant_id: "tenant-a", instance_id: "gw-9" }),
       ];
       for (const intruder of intruders) {
-        await expect(registry.register(intruder), intruder.session_id).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
-        await expect(registry.repoint(intruder), intruder.session_id).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+        await expect(registry.register(intruder), intruder.session_id).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "websocket_id" });
+        await expect(registry.repoint(intruder), intruder.session_id).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "websocket_id" });
       }
       // The reverse index still names the victim's session and nothing of the refused writes exists.
       expect(await registry.findConnection("tenant-a", victim.websocket_id)).toEqual(victim);
@@ -363,12 +363,12 @@ export function defineRegistryContract(target: ContractTarget): void {
       await registry.updateSessionState("tenant-a", "s-state", { step: "2" });
       await registry.unregister("tenant-a", "s-state", record.websocket_id);
       expect(await registry.getSessionState("tenant-a", "s-state")).toEqual({ step: "2", cart: "x" });
-      await expect(registry.updateSessionState("tenant-b", "s-state", { step: "evil" })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      await expect(registry.updateSessionState("tenant-b", "s-state", { step: "evil" })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "tenant" });
       expect(await registry.getSessionState("tenant-a", "s-state")).toEqual({ step: "2", cart: "x" });
       // A state write claims an unknown session for its tenant.
       await registry.updateSessionState("tenant-b", "s-new", { a: "b" });
       expect(await registry.getSessionTenant("s-new")).toBe("tenant-b");
-      await expect(registry.register(makeRecord({ session_id: "s-new" }))).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+      await expect(registry.register(makeRecord({ session_id: "s-new" }))).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "tenant" });
       expect(await registry.getSessionState("tenant-a", "s-unknown")).toEqual({});
     });
 
