@@ -11,11 +11,12 @@ import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { FaultRunner, type FaultEvent } from "../faults/fault-runner.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
+import { startHttpLoad, type HttpLoadStats } from "../load/http-load.js";
 import { ClientFleet, type FleetSummary, type StartedClientFleet } from "../fleet/client-fleet.js";
 import { probeDegradedMode } from "../probes/degraded-mode-probe.js";
 import { probeLookups } from "../probes/lookup-probe.js";
-import type { ProbeContext } from "../probes/probe-context.js";
-import type { ProbeSocket } from "../probes/probe-io.js";
+import { liveConnections, type LiveConnection, type ProbeContext } from "../probes/probe-context.js";
+import { tenantToken, type ProbeSocket } from "../probes/probe-io.js";
 import { writeSessionState } from "../probes/session-state-probe.js";
 import { strandConnections } from "../probes/strand-probe.js";
 import { probeTenantIsolation } from "../probes/tenant-isolation-probe.js";
@@ -316,6 +317,16 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
               kill: (id) => faultRunner.run({ kind: "kill_instance", target: id, targets: [id] }, options.signal),
             });
             break;
+          case "http_load": {
+            requireFleet(fleet);
+            const load = runHttpLoad(probeContext(index), step, step.background ? faultAbort.signal : (options.signal ?? faultAbort.signal));
+            if (step.background) background.push(load);
+            else await load;
+            break;
+          }
+          case "await_background":
+            await Promise.allSettled([...background]);
+            break;
         }
       } catch (caught) {
         const code = (caught as { code?: string }).code;
@@ -470,6 +481,61 @@ async function flushEvents(fleet: StartedClientFleet, recorder: Recorder): Promi
     () => new Error("fleet events not flushed"),
     { timeoutMs: FLUSH_TIMEOUT_MS, intervalMs: 50 },
   ).catch(() => undefined);
+}
+
+/**
+ * Floods the lookup or route API of every live instance (rate and connections split evenly), over the sessions
+ * of the fleet tenant with the most live connections and with that tenant's token, so every request concerns
+ * real data; records one `http_load` event with the stats per instance (`http_load_skipped` when no fleet
+ * connection is live). Route floods target every connection of the session (`to: {}`), so they deliver.
+ */
+async function runHttpLoad(context: ProbeContext, step: Extract<PlannedStep, { kind: "http_load" }>, signal: AbortSignal): Promise<void> {
+  const byTenant = new Map<string, LiveConnection[]>();
+  for (const connection of liveConnections(context.events)) byTenant.set(connection.tenant_id, [...(byTenant.get(connection.tenant_id) ?? []), connection]);
+  const [tenant, connections] = [...byTenant].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))[0] ?? [];
+  const instances = context.liveInstances();
+  if (!tenant || !connections || instances.length === 0) {
+    context.record({ type: "http_load_skipped", endpoint: step.endpoint, reason: !tenant ? "no live fleet connection to take sessions from" : "no live instance" });
+    return;
+  }
+  const sessionIds = [...new Set(connections.map((c) => c.session_id))];
+  const token = tenantToken(context.authSecret, tenant);
+  const t0 = Date.now();
+  const stats = await Promise.all(
+    instances.map(async (instance) => {
+      const result: HttpLoadStats = await startHttpLoad(
+        {
+          baseUrl: instance.httpUrl,
+          kind: step.endpoint,
+          sessionIds,
+          token,
+          connections: Math.max(1, Math.ceil(step.connections / instances.length)),
+          overallRate: Math.max(1, Math.floor(step.ratePerSecond / instances.length)),
+          durationS: step.durationMs / 1_000,
+          timeoutS: 5,
+          ...(step.endpoint === "route" ? { to: {}, payload: { http_load: true } } : {}),
+        },
+        signal,
+      ).result;
+      return { instance: instance.id, ...result };
+    }),
+  );
+  const sum = (key: "requests" | "ok" | "non2xx" | "errors" | "timeouts") => stats.reduce((n, s) => n + s[key], 0);
+  context.record({
+    type: "http_load",
+    t: Date.now(),
+    started_at: t0,
+    endpoint: step.endpoint,
+    tenant_id: tenant,
+    sessions: sessionIds.length,
+    requests: sum("requests"),
+    ok: sum("ok"),
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
+    latency_p99_max_ms: Math.max(...stats.map((s) => s.latency.p99)),
+    by_instance: stats,
+  });
 }
 
 async function compareBaseline(path: string, checks: CheckResult[], durationMs: number): Promise<Record<string, unknown>> {

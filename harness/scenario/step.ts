@@ -25,7 +25,21 @@ export type Step =
   /** Probes lookups during a background Redis partition, then reconciliation after it heals (judged by `degraded-mode`). */
   | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
-  | { kind: "strand_connections"; count: number; how: "cut" | "kill" };
+  | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
+  /**
+   * Floods the HTTP lookup or route API of every live instance with autocannon for `durationMs`, at most
+   * `ratePerSecond` requests per second across instances, over one fleet tenant's sessions; records `http_load`.
+   * Waits for its end unless `background`.
+   */
+  | { kind: "http_load"; endpoint: HttpLoadEndpoint; durationMs: number; connections: number; ratePerSecond: number; background: boolean }
+  /** Waits until every background fault and load started so far has ended. */
+  | { kind: "await_background" };
+
+/** Which HTTP endpoint {@link Step.httpLoad} floods: `lookup` = GET session connections, `route` = POST session messages. */
+export type HttpLoadEndpoint = "lookup" | "route";
+
+/** Longest HTTP flood a step may ask for, in ms (load must stop by itself). */
+export const MAX_HTTP_LOAD_STEP_MS = 600_000;
 
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number (got ${value})`);
@@ -86,6 +100,24 @@ export const Step = Object.freeze({
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
     return { kind: "strand_connections", count: nonNegative("count", options.count), how: options.how };
   },
+  /**
+   * An HTTP flood of the lookup or route API, bounded in time and rate; the fleet keeps running meanwhile.
+   * @default connections 10, background false
+   */
+  httpLoad(options: { endpoint: HttpLoadEndpoint; durationMs: number; ratePerSecond: number; connections?: number; background?: boolean }): Step {
+    if (options.endpoint !== "lookup" && options.endpoint !== "route") throw new TypeError(`endpoint must be "lookup" or "route" (got ${JSON.stringify(options.endpoint)})`);
+    const durationMs = nonNegative("durationMs", options.durationMs);
+    if (durationMs === 0 || durationMs > MAX_HTTP_LOAD_STEP_MS) throw new TypeError(`durationMs must be in (0, ${MAX_HTTP_LOAD_STEP_MS}] (got ${durationMs})`);
+    const ratePerSecond = nonNegative("ratePerSecond", options.ratePerSecond);
+    if (ratePerSecond === 0) throw new TypeError("ratePerSecond must be positive: an HTTP flood is always bounded in rate");
+    const connections = options.connections ?? 10;
+    if (!Number.isInteger(connections) || connections < 1 || connections > 1_000) throw new TypeError(`connections must be an integer in [1, 1000] (got ${connections})`);
+    return { kind: "http_load", endpoint: options.endpoint, durationMs, connections, ratePerSecond, background: options.background ?? false };
+  },
+  /** Waits for every background fault and HTTP load started before this step to end. */
+  awaitBackground(): Step {
+    return { kind: "await_background" };
+  },
 });
 
 /** A step with every seeded choice made: concrete instance ids and hold times. */
@@ -121,5 +153,9 @@ export function describeStep(step: PlannedStep): string {
       return "probe degraded mode";
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
+    case "http_load":
+      return `http load ${step.endpoint} ${step.ratePerSecond}/s for ${step.durationMs}ms${step.background ? " (background)" : ""}`;
+    case "await_background":
+      return "await background faults and load";
   }
 }

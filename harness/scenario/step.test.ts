@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { Fault } from "../faults/fault.js";
+import { defineScenario } from "./define-scenario.js";
+import { planScenario } from "./engine.js";
+import { describeStep, MAX_HTTP_LOAD_STEP_MS, Step } from "./step.js";
+
+const THRESHOLDS = { reconnectBoundMs: 1_000, settleBoundMs: 1_000, minDeliveryRatio: 0.9 };
+
+describe("Step.httpLoad", () => {
+  it("should build a bounded flood step with defaults", () => {
+    expect(Step.httpLoad({ endpoint: "lookup", durationMs: 2_000, ratePerSecond: 300 })).toEqual({ kind: "http_load", endpoint: "lookup", durationMs: 2_000, connections: 10, ratePerSecond: 300, background: false });
+    expect(Step.httpLoad({ endpoint: "route", durationMs: 1, ratePerSecond: 1, connections: 3, background: true })).toMatchObject({ endpoint: "route", connections: 3, background: true });
+  });
+
+  it.each([
+    ["an unknown endpoint", { endpoint: "state" as "lookup", durationMs: 1_000, ratePerSecond: 10 }, /endpoint must be "lookup" or "route"/],
+    ["a zero duration", { endpoint: "lookup" as const, durationMs: 0, ratePerSecond: 10 }, /durationMs must be in/],
+    ["an unbounded duration", { endpoint: "lookup" as const, durationMs: MAX_HTTP_LOAD_STEP_MS + 1, ratePerSecond: 10 }, /durationMs must be in/],
+    ["a zero rate", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 0 }, /ratePerSecond must be positive/],
+    ["a negative rate", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: -1 }, /ratePerSecond must be a non-negative number/],
+    ["fractional connections", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 10, connections: 1.5 }, /connections must be an integer in \[1, 1000\]/],
+  ])("should reject %s with a TypeError", (_label, options, message) => {
+    expect(() => Step.httpLoad(options)).toThrow(TypeError);
+    expect(() => Step.httpLoad(options)).toThrow(message);
+  });
+});
+
+describe("planning http_load and await_background", () => {
+  it("should pass both steps through the plan unchanged and describe them", () => {
+    const scenario = defineScenario({
+      name: "http-load-sample",
+      description: "an HTTP flood beside a background fault",
+      checks: ["delivery"],
+      profiles: {
+        ci: { instances: 2, clients: 4, durationS: 1, messageRatePerSecond: 1, thresholds: THRESHOLDS },
+        release: { instances: 2, clients: 4, durationS: 1, messageRatePerSecond: 1, thresholds: THRESHOLDS },
+      },
+      steps: () => [
+        Step.connectFleet(),
+        Step.fault(Fault.latency({ latencyMs: 10, durationMs: 500 }), { background: true }),
+        Step.httpLoad({ endpoint: "route", durationMs: 500, ratePerSecond: 50, background: true }),
+        Step.awaitBackground(),
+      ],
+    });
+    const plan = planScenario({ scenario, seed: 1 });
+    expect(plan.slice(2)).toEqual([{ kind: "http_load", endpoint: "route", durationMs: 500, connections: 10, ratePerSecond: 50, background: true }, { kind: "await_background" }]);
+    expect(plan.slice(2).map(describeStep)).toEqual(["http load route 50/s for 500ms (background)", "await background faults and load"]);
+  });
+});
