@@ -1,0 +1,69 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import type { CheckName } from "../../harness/checks/check.js";
+import type { CheckResult, RunResult } from "../../harness/report/run-result.js";
+import { findLeftovers } from "../../harness/runtime/leftovers.js";
+import type { ScenarioDefinition } from "../../harness/scenario/define-scenario.js";
+import { runScenario } from "../../harness/scenario/engine.js";
+
+/** A negative control: a deliberately broken gateway (`TRAFFIC_COP_DEFECTS`) or the `memory` registry. */
+export interface NegativeControl {
+  defects?: string;
+  registry?: "memory";
+}
+
+/** Every port a run's topology listened on: gateways, Redis and the proxy server's API. */
+function portsOf(result: RunResult): number[] {
+  const topology = result.topology as { instances?: { port: number }[]; redis?: { nodes?: { port: number }[] }; toxiproxy?: string };
+  const ports = [...(topology.instances ?? []).map((i) => i.port), ...(topology.redis?.nodes ?? []).map((n) => n.port)];
+  if (typeof topology.toxiproxy === "string") ports.push(Number(new URL(topology.toxiproxy).port));
+  return ports;
+}
+
+/**
+ * Runs a scenario in-process (the engine the CLI uses) in its `ci` profile, with an optional negative control
+ * and duration override, into a temporary report directory; asserts that no tagged process and no port of the
+ * run is left afterwards.
+ */
+export async function runCiScenario(scenario: ScenarioDefinition, options: { seed: number; control?: NegativeControl; durationS?: number }): Promise<RunResult> {
+  const out = await mkdtemp(join(tmpdir(), `traffic-cop-${scenario.name}-`));
+  try {
+    const { result } = await runScenario({
+      scenario,
+      seed: options.seed,
+      outDir: out,
+      registry: options.control?.registry ?? "redis",
+      gatewayEnv: options.control?.defects ? { TRAFFIC_COP_DEFECTS: options.control.defects } : {},
+      ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
+    });
+    expect(await findLeftovers({ runId: result.run_id, ports: portsOf(result) })).toEqual({ processes: [], listening: [] });
+    return result;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** The result of one check of a run (fails the test when the run has no such check). */
+export function checkOf(result: RunResult, name: CheckName): CheckResult {
+  const check = result.checks.find((c) => c.name === name);
+  expect(check, `run ${result.run_id} has no ${name} check: ${JSON.stringify(result.checks.map((c) => c.name))}`).toBeDefined();
+  return check!;
+}
+
+/** Asserts a passing run: exit code 0 and exactly the scenario's declared checks, each passed. */
+export function expectPassed(scenario: ScenarioDefinition, result: RunResult): void {
+  const failed = result.checks.filter((c) => !c.pass);
+  expect(result.status, JSON.stringify({ error: result.error, failed: failed.map((c) => ({ name: c.name, actual: c.actual, evidence: c.evidence })) }, null, 1)).toBe("passed");
+  expect(result.exit_code).toBe(0);
+  expect(result.checks.map((c) => [c.name, c.pass])).toEqual(scenario.checks.map((name) => [name, true]));
+}
+
+/** Asserts a run that a negative control broke: exit code 1 and `fails` failed. */
+export function expectFailedBy(result: RunResult, fails: CheckName): CheckResult {
+  expect(result, JSON.stringify(result.error)).toMatchObject({ status: "failed", exit_code: 1 });
+  const check = checkOf(result, fails);
+  expect(check.pass, JSON.stringify(check.actual)).toBe(false);
+  return check;
+}
