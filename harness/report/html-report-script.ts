@@ -586,15 +586,19 @@ function markGlyph(kind) {
 function glyphSvg(kind) { return "<svg width=\"16\" height=\"16\" viewBox=\"-8 -8 16 16\" aria-hidden=\"true\">" + markGlyph(kind) + "</svg>"; }
 
 function renderFaultTable(ctx) {
-  var rows = ctx.faults.map(function (f) {
-    return { t: f.start, html: "<tr class=\"fault-row\"><td>" + esc(fmtOffset((f.start - ctx.t0) / 1000)) + "</td><td>" + esc(f.open ? "never ended" : fmtOffset((f.end - ctx.t0) / 1000) + " (" + fmtDuration(f.end - f.start) + ")") +
-      "</td><td>fault <b>" + esc(f.kind) + "</b></td><td>" + esc(f.targets.join(", ") || "–") + "</td><td>" + esc(f.description) + (f.ok === false ? " <span class=\"pill fail\">failed</span>" : "") + (f.error ? " " + esc(f.error) : "") + "</td></tr>" };
-  }).concat(ctx.marks.filter(function (m) { return m.kind !== "starting" && m.kind !== "other"; }).map(function (m) {
-    return { t: m.t, html: "<tr class=\"process-row\"><td>" + esc(fmtOffset((m.t - ctx.t0) / 1000)) + "</td><td></td><td>process <b>" + esc(m.kind) + "</b></td><td>" + esc(m.target) + "</td><td>" + esc(m.label) + "</td></tr>" };
-  })).sort(function (a, b) { return a.t - b.t; });
-  if (rows.length === 0) return "<p class=\"empty\">No faults or process events.</p>";
-  return "<details class=\"table-details\"" + (ctx.faults.length ? " open" : "") + "><summary>" + ctx.faults.length + " fault(s), " + rows.length + " fault and process entries</summary><table class=\"faults\"><thead><tr><th>start</th><th>end</th><th>what</th><th>target</th><th>detail</th></tr></thead><tbody>" +
-    rows.map(function (r) { return r.html; }).join("") + "</tbody></table></details>";
+  var faultRow = function (f) {
+    return "<tr class=\"fault-row\"><td>" + esc(fmtOffset((f.start - ctx.t0) / 1000)) + "</td><td>" + esc(f.open ? "never ended" : fmtOffset((f.end - ctx.t0) / 1000) + " (" + fmtDuration(f.end - f.start) + ")") +
+      "</td><td><b>" + esc(f.kind) + "</b></td><td>" + esc(f.targets.join(", ") || "–") + "</td><td>" + esc(f.description) + (f.ok === false ? " <span class=\"pill fail\">failed</span>" : "") + (f.error ? " " + esc(f.error) : "") + "</td></tr>";
+  };
+  var head = "<thead><tr><th>start</th><th>end</th><th>kind</th><th>target</th><th>detail</th></tr></thead>";
+  var html = ctx.faults.length
+    ? "<table class=\"faults\">" + head + "<tbody>" + ctx.faults.map(faultRow).join("") + "</tbody></table>"
+    : "<p class=\"empty\">No faults were injected.</p>";
+  var marks = ctx.marks.filter(function (m) { return m.kind !== "starting" && m.kind !== "other"; });
+  if (marks.length === 0) return html;
+  return html + "<details class=\"table-details\"><summary>" + marks.length + " process events (start, stop signal, exit, kill)</summary><table class=\"faults\"><thead><tr><th>time</th><th>instance</th><th>event</th></tr></thead><tbody>" +
+    marks.map(function (m) { return "<tr class=\"process-row\"><td>" + esc(fmtOffset((m.t - ctx.t0) / 1000)) + "</td><td>" + esc(m.target) + "</td><td><b>" + esc(m.kind) + "</b> " + esc(m.label) + "</td></tr>"; }).join("") +
+    "</tbody></table></details>";
 }
 
 function renderCharts(run, ctx) {
@@ -608,7 +612,8 @@ function renderCharts(run, ctx) {
   var base = { domain: ctx.domain, faults: faults, phases: phases };
   var fleetOf = function (s) { return isObject(s.fleet) ? s.fleet : null; };
   var connections = ctx.instances.map(function (id, i) {
-    return { name: id, kind: "instance", style: seriesStyle(i), points: sampleSeries(samples, t0, function (s) { var f = fleetOf(s); return f ? (num(obj(f.by_instance)[id]) !== null ? f.by_instance[id] : 0) : null; }) };
+    // Equal counts draw lines on top of each other: earlier series are wider, so each stays visible under the next.
+    return { name: id, kind: "instance", style: seriesStyle(i), width: Math.max(1.5, 2 + 1.75 * (Math.min(ctx.instances.length, 4) - 1 - i)), points: sampleSeries(samples, t0, function (s) { var f = fleetOf(s); return f ? (num(obj(f.by_instance)[id]) !== null ? f.by_instance[id] : 0) : null; }) };
   });
   html += lineChart(Object.assign({ id: "connections", title: "Connections per instance (as the clients see them)", unit: "connections", series: connections }, base));
   var live = sampleSeries(samples, t0, function (s) { var f = fleetOf(s); return f ? f.connected : null; });
