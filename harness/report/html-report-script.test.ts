@@ -114,6 +114,7 @@ describe("report page helpers", () => {
     expect(one.total).toBe(2);
     expect(one.rows.map((r: { index: number }) => r.index)).toEqual([0]);
     expect(h.filterEvents!(events, { text: "gw-1" }, 10).rows.map((r: { index: number }) => r.index)).toEqual([2]);
+    expect(h.filterEvents!(events, { source: "!fleet" }, 10).rows.map((r: { index: number }) => r.index)).toEqual([2]);
     expect(h.filterEvents!(events, { text: "\"c1\"" }, 10).total).toBe(2);
     expect(h.filterEvents!(null, {}, 10)).toEqual({ rows: [], total: 0 });
   });

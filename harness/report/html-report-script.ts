@@ -235,16 +235,20 @@ function niceScale(max, count) {
   return { max: top, ticks: niceTicks(0, top, count) };
 }
 
-/** Events matching a source, a type and a case-insensitive text (each optional); at most limit rows. */
+/**
+ * Events matching a source ("!fleet": any source but fleet), a type and a case-insensitive text (each optional);
+ * at most limit rows, with the count of all matches.
+ */
 function filterEvents(events, filter, limit) {
   var source = filter.source || "";
+  var exclude = source.charAt(0) === "!" ? source.slice(1) : null;
   var type = filter.type || "";
   var needle = (filter.text || "").toLowerCase();
   var rows = [];
   var total = 0;
   list(events).forEach(function (e, index) {
     if (!isObject(e)) return;
-    if (source && e.source !== source) return;
+    if (exclude !== null ? e.source === exclude : source && e.source !== source) return;
     if (type && e.type !== type) return;
     if (needle && compactJson(e).toLowerCase().indexOf(needle) < 0) return;
     total++;
@@ -709,10 +713,14 @@ function renderEventsShell(run) {
   if (events.length === 0) return html + "<p class=\"empty\">No events were recorded.</p>";
   var sources = {};
   events.forEach(function (e) { if (isObject(e)) { var s = text(e.source, "?"); sources[s] = (sources[s] || 0) + 1; } });
+  var fleet = sources.fleet || 0;
+  // Fleet events are per client and drown the rest: the log opens on everything else when both exist.
+  var quiet = fleet > 0 && fleet < events.length;
   html += "<div class=\"event-filter\"><label>source <select id=\"event-source\"><option value=\"\">all (" + events.length + ")</option>" +
+    (quiet ? "<option value=\"!fleet\" selected>all but fleet (" + (events.length - fleet) + ")</option>" : "") +
     Object.keys(sources).sort().map(function (s) { return "<option value=\"" + esc(s) + "\">" + esc(s) + " (" + sources[s] + ")</option>"; }).join("") + "</select></label>" +
     "<label>type <select id=\"event-type\"></select></label><label>text <input id=\"event-text\" type=\"search\" placeholder=\"client, websocket id, target…\"></label></div>";
-  html += "<p class=\"event-count\" id=\"event-count\"></p><table class=\"events\"><thead><tr><th>time</th><th>source</th><th>type</th><th>subject</th><th>fields</th></tr></thead><tbody id=\"event-rows\"></tbody></table>";
+  html += "<p class=\"event-count\" id=\"event-count\"></p><div class=\"events-scroll\"><table class=\"events\"><thead><tr><th>time</th><th>source</th><th>type</th><th>subject</th><th>fields</th></tr></thead><tbody id=\"event-rows\"></tbody></table></div>";
   return html;
 }
 
@@ -745,7 +753,7 @@ function wireEvents(run, ctx) {
   var input = document.getElementById("event-text");
   var fillTypes = function () {
     var counts = {};
-    events.forEach(function (e) { if (isObject(e) && (!source.value || e.source === source.value)) { var t = text(e.type, "?"); counts[t] = (counts[t] || 0) + 1; } });
+    events.forEach(function (e) { if (filterEvents([e], { source: source.value }, 1).total) { var t = text(e.type, "?"); counts[t] = (counts[t] || 0) + 1; } });
     var current = type.value;
     type.innerHTML = "<option value=\"\">all</option>" + Object.keys(counts).sort().map(function (t) { return "<option value=\"" + esc(t) + "\">" + esc(t) + " (" + counts[t] + ")</option>"; }).join("");
     type.value = counts[current] ? current : "";

@@ -92,6 +92,8 @@ table.faults td:first-child,table.events td:first-child{white-space:nowrap;font-
 .event-filter input{width:280px}
 .event-count{color:var(--muted);margin:4px 0}
 table.events{font-size:12px}
+.events-scroll{max-height:640px;overflow:auto;border:1px solid #eceef2;border-radius:4px}
+.events-scroll thead th{position:sticky;top:0;background:#fff}
 table.events td{padding:3px 8px}
 table.events code{word-break:break-all}
 table.events tr.bad td{background:#fff3f2}

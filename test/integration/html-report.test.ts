@@ -75,7 +75,7 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     // The same run with payloads a hostile system under test could put in events, checks and faults.
     const run = JSON.parse(await readFile(join(reportDir, "run.json"), "utf8")) as RunResult;
     const first = run.events[0]!.t;
-    run.events.unshift({ t: first, source: "fleet", type: HOSTILE, client: HOSTILE_CLOSE, reason: HOSTILE });
+    run.events.unshift({ t: first, source: "probe", type: HOSTILE, client: HOSTILE_CLOSE, reason: HOSTILE });
     run.checks[0]!.evidence = { note: HOSTILE, more: HOSTILE_CLOSE };
     const faultStart = run.events.find((e) => e.source === "fault" && e.type === "fault_start")!;
     faultStart.description = HOSTILE;
@@ -115,10 +115,13 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     expect(app).toContain("&lt;img src=x onerror=");
     expect(app).toContain("&lt;/script&gt;&lt;script&gt;");
 
-    // The events log is capped, and says so.
+    // The events log opens on everything but the per-client fleet events, capped, with the count.
+    const quiet = run.events.filter((e) => e.source !== "fleet").length;
+    expect(run.events.length - quiet).toBeGreaterThan(EVENT_ROW_LIMIT);
+    expect(dom).toContain(`<option value="!fleet" selected="">all but fleet (${quiet})</option>`);
     const eventRows = dom.slice(dom.indexOf(`<tbody id="event-rows">`), dom.indexOf("</tbody>", dom.indexOf(`<tbody id="event-rows">`)));
-    expect(all(/<tr[ >]/g, eventRows)).toHaveLength(Math.min(EVENT_ROW_LIMIT, run.events.length));
-    if (run.events.length > EVENT_ROW_LIMIT) expect(dom).toContain(`Showing the first ${EVENT_ROW_LIMIT} of ${run.events.length} matching events`);
+    expect(all(/<tr[ >]/g, eventRows)).toHaveLength(Math.min(EVENT_ROW_LIMIT, quiet));
+    expect(dom).toContain(quiet > EVENT_ROW_LIMIT ? `Showing the first ${EVENT_ROW_LIMIT} of ${quiet} matching events` : `${quiet} matching events (${run.events.length} in all)`);
   });
 
   it("should render runs with most fields missing without a script error", async () => {
