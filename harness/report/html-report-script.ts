@@ -14,7 +14,7 @@ var EVENT_ROW_LIMIT = 500;
 var TEXT_LIMIT = 20000;
 var PALETTE = ["#1f63b5", "#c0392b", "#1e8449", "#7d3c98", "#d35400", "#138d90", "#7b5e3b", "#c2185b", "#555555", "#8a8a00"];
 var DASHES = ["", "8 4", "2 3", "10 3 2 3", "4 4", "1 3", "14 4", "6 2 2 2"];
-var CHART = { width: 1000, height: 230, left: 64, right: 18, top: 12, bottom: 38 };
+var CHART = { width: 1000, height: 240, left: 64, right: 18, top: 22, bottom: 38 };
 var reportErrors = [];
 
 // ---- values -------------------------------------------------------------------------------------------------
@@ -393,8 +393,8 @@ function phaseLines(phases, sx, bottom) {
   return phases.map(function (p, i) {
     var x = sx(p.start);
     var next = i + 1 < phases.length ? sx(phases[i + 1].start) : CHART.width - CHART.right;
-    return "<line class=\"phase-line\" x1=\"" + x.toFixed(1) + "\" x2=\"" + x.toFixed(1) + "\" y1=\"" + CHART.top + "\" y2=\"" + bottom + "\"><title>phase " + esc(p.name) + "</title></line>" +
-      (next - x > 44 ? "<text class=\"phase-name\" x=\"" + (x + 3).toFixed(1) + "\" y=\"" + (CHART.top + 9) + "\">" + esc(clip(p.name, Math.floor((next - x) / 6))) + "</text>" : "");
+    return "<line class=\"phase-line\" x1=\"" + x.toFixed(1) + "\" x2=\"" + x.toFixed(1) + "\" y1=\"" + (CHART.top - 16) + "\" y2=\"" + bottom + "\"><title>phase " + esc(p.name) + "</title></line>" +
+      (next - x > 44 ? "<text class=\"phase-name\" x=\"" + (x + 3).toFixed(1) + "\" y=\"" + (CHART.top - 6) + "\">" + esc(clip(p.name, Math.floor((next - x) / 6))) + "</text>" : "");
   }).join("");
 }
 
@@ -448,7 +448,7 @@ function renderHeader(run, ctx) {
   html += field("system under test", text(sut.name, "–") + (text(sut.command) ? " — " + [sut.command].concat(list(sut.args)).join(" ") : ""));
   html += field("run id", text(run.run_id, "–"));
   html += "</dl>";
-  html += "<div class=\"repro\"><span>Reproduce" + (repro.seedKnown ? "" : " (the seed was not recorded)") + ":</span><code id=\"repro-command\">" + esc(repro.command) + "</code></div>";
+  html += "<div class=\"repro\"><span>Reproduce" + (repro.seedKnown ? "" : " (the seed was not recorded)") + ":</span><code id=\"repro-command\">" + esc(repro.command) + "</code><button type=\"button\" id=\"copy-repro\">copy</button></div>";
   if (repro.sut && repro.sut !== "reference") html += "<p class=\"note\">Replace SUT.json with the definition of the system under test “" + esc(repro.sut) + "”.</p>";
   if (repro.gatewayEnv.length) html += "<p class=\"note\">The gateways also ran with " + esc(repro.gatewayEnv.join(" ")) + " (set by the caller, not a CLI flag).</p>";
   html += renderFleetFigures(run);
@@ -745,6 +745,18 @@ function eventRow(e, t0) {
     esc(eventSubject(e)) + "</td><td><code>" + esc(fields === "{}" ? "" : fields) + "</code></td></tr>";
 }
 
+/** The copy button of the reproduce command; where the clipboard is refused, the command is selected instead. */
+function wireCopy() {
+  var button = document.getElementById("copy-repro");
+  var code = document.getElementById("repro-command");
+  if (!button || !code) return;
+  button.addEventListener("click", function () {
+    var select = function () { var range = document.createRange(); range.selectNodeContents(code); var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); button.textContent = "selected: press Ctrl+C"; };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(code.textContent).then(function () { button.textContent = "copied"; }, select);
+    else select();
+  });
+}
+
 function wireEvents(run, ctx) {
   var events = list(run.events);
   var source = document.getElementById("event-source");
@@ -856,6 +868,7 @@ function boot() {
     section("config", function () { return renderConfig(run); });
   document.getElementById("app").innerHTML = html;
   try { wireEvents(run, ctx); } catch (e) { reportErrors.push("events: " + String(e)); }
+  try { wireCopy(); } catch (e) { reportErrors.push("copy: " + String(e)); }
   finish();
 }
 

@@ -30,6 +30,7 @@ thead th{font-weight:600;color:var(--muted);border-bottom:2px solid var(--line);
 .figures{border-top:1px dashed var(--line);padding-top:8px}
 .repro{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin:6px 0}
 .repro span{font-weight:600}
+.repro button{font:inherit;font-size:12px;padding:3px 10px;border:1px solid var(--line);border-radius:4px;background:#fff;cursor:pointer}
 .repro code{background:#1d232b;color:#e9f1fa;padding:6px 10px;border-radius:5px;user-select:all;font-size:13px}
 .run-error{background:var(--err-bg);border:1px solid #e8c48a;border-radius:6px;padding:8px 12px;color:#5a3200}
 .run-error pre{background:#fff8ec}
