@@ -22,7 +22,7 @@ export default defineScenario({
       connectionTtlMs: 10_000,
       heartbeatIntervalMs: 1_000,
       drainTimeoutMs: 1_000,
-      thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 8_000, minDeliveryRatio: 0.98 },
+      thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 5_000, minDeliveryRatio: 0.98 },
     },
     release: {
       instances: 3,

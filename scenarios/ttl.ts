@@ -21,7 +21,7 @@ export default defineScenario({
       connectionTtlMs: 3_000,
       heartbeatIntervalMs: 500,
       drainTimeoutMs: 1_000,
-      thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 8_000, minDeliveryRatio: 0.95 },
+      thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 5_000, minDeliveryRatio: 0.95 },
     },
     release: {
       instances: 4,
