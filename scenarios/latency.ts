@@ -49,7 +49,7 @@ export default defineScenario({
       Step.probeLookups({ maxConnections: probed }),
       Step.awaitBackground(),
       Step.phase("bandwidth"),
-      // A limit the registry traffic of the profile's fleet (heartbeat batches, routes) presses against: ~100 bytes per client per heartbeat.
+      // Scaled with the fleet, whose heartbeat batches and routes grow with it; at least 32 KB/s.
       Step.fault(Fault.bandwidth({ target: "all", rateKbps: Math.max(32, Math.ceil(p.clients / 20)), durationMs: faultMs }), { background: true }),
       Step.hold(faultMs / 3),
       Step.probeLookups({ maxConnections: probed }),
