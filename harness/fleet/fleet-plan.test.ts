@@ -4,6 +4,7 @@ import {
   clientIdentity,
   clientsOfWorker,
   MessagePlanner,
+  nextTargetIndex,
   resolveClientFleetOptions,
   routeTargetOf,
 } from "./fleet-plan.js";
@@ -66,6 +67,23 @@ describe("fleet plan", () => {
         expect(delay).toBeLessThanOrEqual(base);
       }
     }
+  });
+
+  it("should move a client to another target, spreading a lost instance's clients over all the others", () => {
+    const options = resolveClientFleetOptions({ ...BASE, seed: 7 });
+    const landed = [0, 0, 0, 0];
+    for (let index = 0; index < 1_000; index++) {
+      const next = nextTargetIndex(options, index, 1, 2, 4);
+      expect(next).not.toBe(2);
+      expect(next).toBe(nextTargetIndex(options, index, 1, 2, 4));
+      landed[next]!++;
+    }
+    expect(landed[2]).toBe(0);
+    // Each of the three others takes about a third (binomial, 1,000 draws: far inside 250-420).
+    for (const target of [0, 1, 3]) expect(landed[target]).toBeGreaterThan(250);
+    for (const target of [0, 1, 3]) expect(landed[target]).toBeLessThan(420);
+    expect(nextTargetIndex(options, 5, 1, 0, 1)).toBe(0);
+    expect(nextTargetIndex(options, 5, 1, 1, 2)).toBe(0);
   });
 
   it("should fall back to the peer's agent type when its websocket_id is unknown", () => {

@@ -224,6 +224,17 @@ export function backoffDelayMs(options: ResolvedClientFleetOptions, index: numbe
   return Math.round(base * (0.5 + 0.5 * hashUnit(options.seed, "backoff", index, n)));
 }
 
+/**
+ * Target index client `index` moves to on its `n`-th move away from `current` (the instance is going away or the
+ * connect failed): a seeded pick among the other targets, so a dead or draining instance's clients spread over the
+ * rest as behind a load balancer instead of all landing on its neighbour.
+ */
+export function nextTargetIndex(options: ResolvedClientFleetOptions, index: number, n: number, current: number, targets: number): number {
+  if (targets <= 1) return 0;
+  const skip = 1 + Math.floor(hashUnit(options.seed, "move", index, n) * (targets - 1));
+  return (current + skip) % targets;
+}
+
 /** Delay before moving after the `n`-th drain notice of client `index`: a seeded fraction of `retryAfterMs`, in ms. */
 export function drainMoveDelayMs(options: ResolvedClientFleetOptions, index: number, n: number, retryAfterMs: number): number {
   const window = Math.max(0, Math.min(retryAfterMs, 60_000));

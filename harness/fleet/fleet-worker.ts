@@ -13,6 +13,7 @@ import {
   clientIdentity,
   clientsOfWorker,
   drainMoveDelayMs,
+  nextTargetIndex,
   MessagePlanner,
   routeTargetOf,
   type ResolvedClientFleetOptions,
@@ -173,6 +174,10 @@ export class FleetWorker implements ClientContext {
 
   drainMoveDelayMs(index: number, n: number, retryAfterMs: number): number {
     return drainMoveDelayMs(this.options, index, n, retryAfterMs);
+  }
+
+  nextTargetIndex(index: number, n: number, current: number): number {
+    return nextTargetIndex(this.options, index, n, current, this.targets.length);
   }
 
   emit(event: FleetEvent): void {

@@ -27,6 +27,8 @@ export interface ClientContext {
   tokenOf(tenantId: string): string;
   backoffDelayMs(index: number, n: number): number;
   drainMoveDelayMs(index: number, n: number, retryAfterMs: number): number;
+  /** Target index after the `n`-th move of client `index` away from `current` (another target when there is one). */
+  nextTargetIndex(index: number, n: number, current: number): number;
   emit(event: FleetEvent): void;
   onWelcome(client: SimulatedClient, previous: ClientState, latencyMs: number): void;
   onLeaveOpen(client: SimulatedClient): void;
@@ -178,6 +180,8 @@ export class SimulatedClient {
   /** Failed attempts since the last welcome (drives the backoff). */
   failures = 0;
   notices = 0;
+  /** Moves to another target so far (each picks the next one, seeded). */
+  moves = 0;
   /** instance_id of the socket being replaced (the new socket's welcome overwrites `instanceId`). */
   instanceIdOfOld: string | undefined;
   everWelcomed = false;
@@ -354,7 +358,7 @@ export class SimulatedClient {
     this.old = ws;
     this.instanceIdOfOld = this.instanceId;
     this.ws = undefined;
-    this.targetIndex = (this.targetIndex + 1) % ctx.targets.length;
+    this.#moveTarget();
     this.notices++;
     this.#schedule(ctx.drainMoveDelayMs(this.id.index, this.notices, retryAfterMs));
   }
@@ -405,14 +409,18 @@ export class SimulatedClient {
       if (this.websocketId !== undefined) event.websocket_id = this.websocketId;
       ctx.emit(event);
       // A failed attempt moves on to the next target.
-      this.targetIndex = (this.targetIndex + 1) % ctx.targets.length;
+      this.#moveTarget();
     } else {
       ctx.onLeaveOpen(this);
       this.#emitDisconnect(ws, code, reason, this.instanceId);
-      if (MOVE_CODES.has(code)) this.targetIndex = (this.targetIndex + 1) % ctx.targets.length;
+      if (MOVE_CODES.has(code)) this.#moveTarget();
     }
     this.failures++;
     this.#schedule(ctx.backoffDelayMs(this.id.index, this.failures));
+  }
+
+  #moveTarget(): void {
+    this.targetIndex = this.#ctx.nextTargetIndex(this.id.index, ++this.moves, this.targetIndex % this.#ctx.targets.length);
   }
 
   #emitDisconnect(ws: TaggedSocket, code: number, reason: Buffer, instanceId: string | undefined): void {
