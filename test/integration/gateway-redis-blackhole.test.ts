@@ -1,0 +1,53 @@
+/**
+ * A Redis black hole (the proxy's `timeout` 0 toxic: the link stays open, nothing comes back) while heartbeats keep
+ * commands in flight: every lookup and route must still fail with REGISTRY_UNAVAILABLE within the command timeout
+ * (1 s) plus slack, not wait behind earlier commands, and sockets stay open. Healing brings lookups back.
+ */
+import { Toxiproxy } from "toxiproxy-node-client";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { ToxiproxyServer } from "../../harness/toxiproxy/index.js";
+import { connectClient, startGateways, token } from "../helpers/gateway.js";
+import { useRedisServer } from "../helpers/redis.js";
+
+/** The command timeout (1,000 ms) plus scheduling slack; auto-pipelining's queueing used to make it 2,000 ms. */
+const BOUND_MS = 1_500;
+const auth = { authorization: `Bearer ${token("t1")}` };
+
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work;
+  return { value, ms: Math.round(performance.now() - started) };
+}
+
+describe("gateway in a Redis black hole", () => {
+  it("should answer every lookup and route with REGISTRY_UNAVAILABLE within the command timeout, then recover", { timeout: 60_000 }, async () => {
+    const redis = await useRedisServer();
+    const server = await new ToxiproxyServer({ port: 0, seed: 3 }).start();
+    onTestFinished(() => server.stop());
+    const toxiproxy = new Toxiproxy(server.url);
+    const proxy = await toxiproxy.createProxy({ name: "redis", listen: "127.0.0.1:0", upstream: `127.0.0.1:${redis.port}` });
+    // Heartbeats every 200 ms keep commands in flight on each gateway's connection throughout.
+    const [one, two] = await startGateways(2, `redis://${proxy.listen}`, { CONNECTION_TTL_MS: "6000", HEARTBEAT_INTERVAL_MS: "200" });
+    const a = await connectClient(one!, token("t1"), { session_id: "s", agent_type: "a", pillar: "p" });
+    const c = await connectClient(two!, token("t1"), { session_id: "s", agent_type: "c", pillar: "p" });
+
+    const hole = await proxy.addToxic({ name: "hole", type: "timeout", stream: "downstream", toxicity: 1, attributes: { timeout: 0 } } as never);
+    for (let round = 0; round < 4; round++) {
+      const session = await timed(two!.fetch("/v1/sessions/s/connections", { headers: auth }));
+      const connection = await timed(two!.fetch(`/v1/connections/${a.websocketId}`, { headers: auth }));
+      const route = await timed(c.request({ type: "route", id: round, session_id: "s", to: { websocket_id: a.websocketId }, payload: "x" }, 10_000));
+      for (const [what, answer] of [["session lookup", session], ["connection lookup", connection]] as const) {
+        expect(answer.value.status, what).toBe(503);
+        expect(await answer.value.json(), what).toMatchObject({ error: { code: "REGISTRY_UNAVAILABLE" } });
+        expect(answer.ms, `${what} round ${round}`).toBeLessThan(BOUND_MS);
+      }
+      expect(route.value).toMatchObject({ type: "error", id: round, code: "REGISTRY_UNAVAILABLE" });
+      expect(route.ms, `route round ${round}`).toBeLessThan(BOUND_MS);
+    }
+    expect([a, c].every((client) => client.ws.readyState === client.ws.OPEN)).toBe(true);
+
+    await hole.remove();
+    await expect.poll(async () => (await two!.fetch("/v1/sessions/s/connections", { headers: auth })).status, { timeout: 15_000 }).toBe(200);
+    expect(await c.request({ type: "route", id: 9, session_id: "s", to: { websocket_id: a.websocketId }, payload: "healed" }, 10_000)).toMatchObject({ type: "ack", delivered: 1 });
+  });
+});
