@@ -3,13 +3,15 @@ import { firstOf, type Check } from "./check.js";
 /**
  * `delivery`: every routed message is acknowledged (and each acknowledged delivery reaches its client), or is
  * answered with an error; none vanish silently. `FLEET_SOCKET_CLOSED` (the sender's own socket dropped before
- * the ack) counts as answered: the client saw it. Duplicates and deliveries beyond the acked count fail;
- * received/delivered must reach `minDeliveryRatio`.
+ * the ack) counts as answered: the client saw it. Duplicates and deliveries beyond the acked count fail, except
+ * beyond an ack marked `partial` (the gateway said its count is a lower bound); received/delivered must reach
+ * `minDeliveryRatio`.
  */
 export const delivery: Check = async (context) => {
   const t0 = Date.now();
   const sent = new Map<string, { t: number; client: string }>();
   const acked = new Map<string, number>();
+  const partial = new Set<string>();
   const errored = new Map<string, string>();
   const received = new Map<string, number>();
   const receivedBy = new Set<string>();
@@ -23,7 +25,10 @@ export const delivery: Check = async (context) => {
         if (id) sent.set(id, { t: event.t, client: event.client as string });
         break;
       case "message_acked":
-        if (id) acked.set(id, (event.delivered as number) ?? 0);
+        if (id) {
+          acked.set(id, (event.delivered as number) ?? 0);
+          if (event.partial === true) partial.add(id);
+        }
         break;
       case "message_error": {
         const code = (event.code as string) ?? "UNKNOWN";
@@ -48,6 +53,7 @@ export const delivery: Check = async (context) => {
   let receivedOfAcked = 0;
   const short: string[] = [];
   const extra: string[] = [];
+  const beyondPartial: string[] = [];
   for (const id of sent.keys()) {
     const n = acked.get(id);
     if (n === undefined) {
@@ -58,7 +64,7 @@ export const delivery: Check = async (context) => {
     deliveredTotal += n;
     receivedOfAcked += Math.min(got, n);
     if (got < n) short.push(`${id}: delivered ${n}, received ${got}`);
-    if (got > n) extra.push(`${id}: delivered ${n}, received ${got}`);
+    if (got > n) (partial.has(id) ? beyondPartial : extra).push(`${id}: delivered ${n}, received ${got}`);
   }
   const ratio = deliveredTotal === 0 ? 1 : receivedOfAcked / deliveredTotal;
   const min = context.thresholds.minDeliveryRatio;
@@ -77,6 +83,8 @@ export const delivery: Check = async (context) => {
       ratio: Math.round(ratio * 10_000) / 10_000,
       duplicates: duplicates.length,
       beyond_acked: extra.length,
+      partial_acks: partial.size,
+      beyond_partial_acks: beyondPartial.length,
     },
     evidence: {
       error_codes: errorCodes,
@@ -84,6 +92,7 @@ export const delivery: Check = async (context) => {
       short_deliveries: firstOf(short),
       duplicates: firstOf(duplicates),
       beyond_acked: firstOf(extra),
+      beyond_partial_acks: firstOf(beyondPartial),
       ...(sent.size === 0 ? { reason: "no message was routed, so delivery was not exercised" } : {}),
     },
     duration_ms: Date.now() - t0,

@@ -14,7 +14,7 @@
  * - `disconnect`: a welcomed socket closed (`close_code`, `reason`; `expected` when the fleet closed it itself).
  * - `reconnect_notice`: the gateway sent `{"type":"reconnect"}` (drain); `reason`, `retry_after_ms`.
  * - `message_sent`: a route frame was written (`message_id`, `to`).
- * - `message_acked`: its ack arrived (`delivered`, `latency_ms` = sent -> ack).
+ * - `message_acked`: its ack arrived (`delivered`, `partial` when that is a lower bound, `latency_ms` = sent -> ack).
  * - `message_received`: a routed message arrived at this client (`message_id`, `from`, `latency_ms` = sent -> received
  *   measured with the sender's timestamp carried in the payload; all workers share one clock).
  * - `message_error`: an error frame arrived (`code` from the gateway, `message_id` when it names one), or the fleet
@@ -90,6 +90,8 @@ export interface FleetEvent {
   to?: RouteTarget;
   /** `message_acked`: number of sockets the gateway delivered to. */
   delivered?: number;
+  /** `message_acked`: the gateway marked `delivered` as a lower bound (`"partial":true`). */
+  partial?: boolean;
   /** `message_error`: the gateway's error code, or `FLEET_SOCKET_CLOSED` / `FLEET_STOPPED`. */
   code?: string;
   /** `message_error`: the gateway's error message. */

@@ -218,11 +218,12 @@ export class FleetWorker implements ClientContext {
     bump(this.#byTarget, client.target ?? "unknown", -1);
   }
 
-  onAck(client: SimulatedClient, id: string, delivered: number): void {
+  onAck(client: SimulatedClient, id: string, delivered: number, partial: boolean): void {
     const route = this.#pending.get(id);
     this.#counts.acked++;
     this.#counts.delivered += delivered;
     const event: FleetEvent = { t: Date.now(), type: "message_acked", client: client.id.client, worker: this.worker, message_id: id, delivered };
+    if (partial) event.partial = true;
     if (route !== undefined) {
       this.#settle(route);
       const latencyMs = nowMs() - route.sentAt;

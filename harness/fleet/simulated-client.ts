@@ -37,7 +37,8 @@ export interface ClientContext {
   onConnectFailed(client: SimulatedClient): void;
   /** A socket of the client closed: routes still pending on it are lost. */
   onSocketClosed(client: SimulatedClient, ws: WebSocket): void;
-  onAck(client: SimulatedClient, id: string, delivered: number): void;
+  /** `partial`: the gateway marked `delivered` as a lower bound. */
+  onAck(client: SimulatedClient, id: string, delivered: number, partial: boolean): void;
   onError(client: SimulatedClient, id: string | undefined, code: string, message: string): void;
   onReceived(client: SimulatedClient, id: string, from: string | undefined, sentAt: number | undefined): void;
   /** Called when the last socket of a stopping client is gone. */
@@ -286,7 +287,7 @@ export class SimulatedClient {
         ctx.onReceived(this, String(frame.id), typeof frame.from === "string" ? frame.from : undefined, sentAtOf(frame.payload));
         return;
       case "ack":
-        ctx.onAck(this, String(frame.id), typeof frame.delivered === "number" ? frame.delivered : 0);
+        ctx.onAck(this, String(frame.id), typeof frame.delivered === "number" ? frame.delivered : 0, frame.partial === true);
         return;
       case "error":
         ctx.onError(this, typeof frame.id === "string" ? frame.id : undefined, String(frame.code), String(frame.message ?? ""));

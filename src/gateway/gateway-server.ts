@@ -56,9 +56,20 @@ interface LocalConnection {
 
 /** Result of routing one message. */
 export interface RouteResult {
+  /** Sockets confirmed to have been handed the message. */
   delivered: number;
-  /** `true` when Redis was unavailable and only this instance's sockets were reached. */
+  /**
+   * `true` when `delivered` is only a lower bound: Redis was unavailable and only this instance's sockets were
+   * reached, or a holding instance got the request but its count did not come back in time.
+   */
   partial?: boolean;
+}
+
+/** What one holding instance confirmed of a remote delivery. */
+interface RemoteDelivery {
+  delivered: number;
+  /** False when the holder's answer did not come back in time: it may have delivered more than `delivered`. */
+  confirmed: boolean;
 }
 
 /** Close-time frame budget before a slow consumer is cut off, in bytes. */
@@ -566,13 +577,17 @@ export class GatewayServer implements AsyncDisposable {
       byInstance.set(record.instance_id, ids);
     }
     let delivered = 0;
-    const remote: Promise<number>[] = [];
+    let unconfirmed = false;
+    const remote: Promise<RemoteDelivery>[] = [];
     for (const [instanceId, ids] of byInstance) {
       if (instanceId === this.instanceId) delivered += this.#deliverLocal(ids, frame);
       else remote.push(this.#deliverRemote(instanceId, ids, frame));
     }
-    for (const count of await Promise.all(remote)) delivered += count;
-    return { delivered };
+    for (const outcome of await Promise.all(remote)) {
+      delivered += outcome.delivered;
+      unconfirmed ||= !outcome.confirmed;
+    }
+    return unconfirmed ? { delivered, partial: true } : { delivered };
   }
 
   #deliverLocal(ids: readonly string[], frame: string): number {
@@ -585,19 +600,25 @@ export class GatewayServer implements AsyncDisposable {
     return delivered;
   }
 
-  /** Publishes to the holder's channel and waits (bounded) for its count of sockets that got the frame. */
-  async #deliverRemote(instanceId: string, ids: string[], frame: string): Promise<number> {
+  /**
+   * Publishes to the holder's channel and waits (bounded) for its count of sockets that got the frame. A holder
+   * that received the request but whose count did not come back in time (e.g. Redis was cut meanwhile) leaves the
+   * outcome unknown: 0 confirmed, `confirmed` false.
+   */
+  async #deliverRemote(instanceId: string, ids: string[], frame: string): Promise<RemoteDelivery> {
     if (this.hasDefect("drop-remote")) {
       this.metrics.routes.inc({ path: "remote" }, ids.length);
-      return ids.length;
+      return { delivered: ids.length, confirmed: true };
     }
     if (this.#pendingRemote.size >= MAX_PENDING_REMOTE) {
       throw new ProtocolError("REGISTRY_UNAVAILABLE", "too many remote deliveries in flight; retry later");
     }
     const requestId = `${this.instanceId}:${++this.#requestSeq}`;
+    let timedOut = false;
     const reply = new Promise<number>((resolve) => {
       const timer = setTimeout(() => {
         this.#pendingRemote.delete(requestId);
+        timedOut = true;
         resolve(0);
       }, this.options.remoteAckTimeoutMs);
       timer.unref();
@@ -621,7 +642,7 @@ export class GatewayServer implements AsyncDisposable {
     if (receivers === 0) settle(0);
     const delivered = await reply;
     this.metrics.routes.inc({ path: "remote" }, delivered);
-    return delivered;
+    return { delivered, confirmed: !timedOut };
   }
 
   #onBusMessage(message: BusMessage): void {

@@ -213,8 +213,9 @@ export function messageFrame(id: FrameId, from: string | null, sessionId: string
 }
 
 /**
- * `{"type":"ack"}` of a route: `delivered` counts sockets that received the message; `partial` is set when Redis
- * was unavailable and only the answering instance's own sockets could be reached.
+ * `{"type":"ack"}` of a route: `delivered` counts sockets confirmed to have received the message; `partial` marks
+ * it as a lower bound (Redis was unavailable and only the answering instance's own sockets could be reached, or a
+ * holding instance's confirmation did not come back in time).
  */
 export function ackFrame(id: FrameId, delivered: number, partial?: boolean): string {
   return JSON.stringify(partial ? { type: "ack", id, delivered, partial: true } : { type: "ack", id, delivered });

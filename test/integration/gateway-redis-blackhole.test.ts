@@ -6,7 +6,7 @@
 import { Toxiproxy } from "toxiproxy-node-client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ToxiproxyServer } from "../../harness/toxiproxy/index.js";
-import { connectClient, startGateways, token } from "../helpers/gateway.js";
+import { connectClient, startGateway, startGateways, token } from "../helpers/gateway.js";
 import { useRedisServer } from "../helpers/redis.js";
 
 /** The command timeout (1,000 ms) plus scheduling slack; auto-pipelining's queueing used to make it 2,000 ms. */
@@ -49,5 +49,31 @@ describe("gateway in a Redis black hole", () => {
     await hole.remove();
     await expect.poll(async () => (await two!.fetch("/v1/sessions/s/connections", { headers: auth })).status, { timeout: 15_000 }).toBe(200);
     expect(await c.request({ type: "route", id: 9, session_id: "s", to: { websocket_id: a.websocketId }, payload: "healed" }, 10_000)).toMatchObject({ type: "ack", delivered: 1 });
+  });
+
+  it("should mark an ack partial when the holder delivered but its count cannot come back", { timeout: 60_000 }, async () => {
+    const redis = await useRedisServer();
+    const server = await new ToxiproxyServer({ port: 0, seed: 4 }).start();
+    onTestFinished(() => server.stop());
+    const toxiproxy = new Toxiproxy(server.url);
+    // One link per instance, as the harness builds it, so that only the holder's link is cut.
+    const [holderLink, senderLink] = await Promise.all(
+      ["holder", "sender"].map((name) => toxiproxy.createProxy({ name, listen: "127.0.0.1:0", upstream: `127.0.0.1:${redis.port}` })),
+    );
+    const env = { CONNECTION_TTL_MS: "10000", HEARTBEAT_INTERVAL_MS: "1000" };
+    const [holder, sender] = await Promise.all([
+      startGateway({ redisUrl: `redis://${holderLink!.listen}`, instanceId: "gw-1", env }),
+      startGateway({ redisUrl: `redis://${senderLink!.listen}`, instanceId: "gw-2", env }),
+    ]);
+    const target = await connectClient(holder, token("t1"), { session_id: "s", agent_type: "a", pillar: "p" });
+    const from = await connectClient(sender, token("t1"), { session_id: "s", agent_type: "b", pillar: "p" });
+    expect(await from.request({ type: "route", id: 1, session_id: "s", to: { websocket_id: target.websocketId }, payload: "before" })).toEqual({ type: "ack", id: 1, delivered: 1 });
+
+    // The holder still hears its channel (Redis to holder flows) but nothing it sends reaches Redis.
+    await holderLink!.addToxic({ name: "mute", type: "timeout", stream: "upstream", toxicity: 1, attributes: { timeout: 0 } } as never);
+    const ack = await from.request({ type: "route", id: 2, session_id: "s", to: { websocket_id: target.websocketId }, payload: "at the cut" }, 10_000);
+    expect(await target.next((frame) => frame.id === 2)).toMatchObject({ type: "message", payload: "at the cut" });
+    // Delivered, but unconfirmed: the count is a lower bound, and says so.
+    expect(ack).toEqual({ type: "ack", id: 2, delivered: 0, partial: true });
   });
 });

@@ -8,41 +8,9 @@ import partition from "../../scenarios/partition.js";
 import { checkOf, expectFailedBy, expectPassed, runCiScenario } from "../helpers/scenario-run.js";
 
 const SEED = 11;
-/** The gateway's documented bound on one Redis command while Redis is unreachable (docs/protocol.md). */
-const COMMAND_BOUND_MS = 1_000;
 
 function faultEnds(result: RunResult, kind: string) {
   return result.events.filter((e) => e.source === "fault" && e.type === "fault_end" && e.kind === kind);
-}
-
-/**
- * Asserts that a `partition` run either passed, or failed only by the two reference-gateway defects it is known
- * to expose (see scenarios/README.md, "Known findings"):
- * - in the black hole, a lookup queued behind an in-flight Redis batch fails after that batch's command timeout
- *   plus its own (about 2 × 1000 ms), beyond the 1500 ms degraded-lookup bound;
- * - a cross-instance route in flight when the link is cut is delivered, but its ack says `delivered: 0` (the
- *   holder's count cannot come back), which `delivery` reports as a delivery beyond the acked count.
- * Anything else (a socket closed during a partition, a wrong status, a late reconcile, a ghost, a lost message)
- * fails the test.
- */
-function expectPassedOrKnownPartitionFindings(result: RunResult): void {
-  if (result.status === "passed") return expectPassed(partition, result);
-  expect(result, JSON.stringify(result.error)).toMatchObject({ status: "failed", exit_code: 1 });
-  expect(checkOf(result, "no-ghosts").pass, JSON.stringify(checkOf(result, "no-ghosts").actual)).toBe(true);
-  const degraded = checkOf(result, "degraded-mode");
-  expect(degraded.actual).toMatchObject({ partitions: 3, sockets_closed_during_partition: 0 });
-  const forms = new Map(result.events.filter((e) => e.source === "fault" && e.type === "fault_start").map((e) => [e.fault_id, String(e.description)]));
-  const slow = result.events.filter((e) => e.source === "probe" && e.type === "degraded_lookup" && e.during === true && (e.latency_ms as number) > DEFAULT_DEGRADED_LOOKUP_BOUND_MS);
-  for (const lookup of slow) {
-    expect(lookup).toMatchObject({ status: 503, code: "REGISTRY_UNAVAILABLE" });
-    expect(forms.get(lookup.fault_id as string)).toContain("blackhole");
-    expect(lookup.latency_ms as number).toBeLessThanOrEqual(2 * COMMAND_BOUND_MS + 500);
-  }
-  const failures = (degraded.evidence as { failures: { reason: string }[] }).failures;
-  expect(failures.every((f) => f.reason === "lookup failed too slowly"), JSON.stringify(failures)).toBe(true);
-  expect((degraded.actual as { reconciled_after_ms: (number | null)[] }).reconciled_after_ms.every((ms) => ms !== null && ms <= partition.profiles.ci.thresholds.settleBoundMs)).toBe(true);
-  const delivery = checkOf(result, "delivery");
-  expect(delivery.actual, JSON.stringify(delivery.evidence)).toMatchObject({ vanished: 0, duplicates: 0, ratio: 1 });
 }
 
 /**
@@ -62,7 +30,7 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
     expect((check.actual as { route_probes_unreached: number }).route_probes_unreached).toBeGreaterThan(0);
   });
 
-  it("partition should pass, or fail only by the reference gateway's known black-hole findings", async () => {
+  it("partition should pass: sockets stay open, lookups fail fast in every form, state reconciles, nothing is lost", async () => {
     const result = await runCiScenario(partition, { seed: SEED });
     expect(faultEnds(result, "partition").map((e) => [String(e.description).match(/\((\w+),/)?.[1], e.ok])).toEqual([
       ["disable", true],
@@ -70,7 +38,16 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
       ["reset", true],
     ]);
     expect((checkOf(result, "degraded-mode").actual as { lookups_during_partition: number }).lookups_during_partition).toBeGreaterThanOrEqual(3 * 3);
-    expectPassedOrKnownPartitionFindings(result);
+    expectPassed(partition, result);
+    const degraded = checkOf(result, "degraded-mode");
+    expect(degraded.actual).toMatchObject({ partitions: 3, sockets_closed_during_partition: 0 });
+    // Every lookup during a partition failed with REGISTRY_UNAVAILABLE within the bound (command timeout + slack).
+    const during = result.events.filter((e) => e.source === "probe" && e.type === "degraded_lookup" && e.during === true);
+    expect(during.length).toBeGreaterThanOrEqual(9);
+    for (const lookup of during) {
+      expect(lookup).toMatchObject({ status: 503, code: "REGISTRY_UNAVAILABLE" });
+      expect(lookup.latency_ms as number).toBeLessThanOrEqual(DEFAULT_DEGRADED_LOOKUP_BOUND_MS);
+    }
   });
 
   it("partition should fail degraded-mode under REGISTRY=memory (lookups never fail)", async () => {
