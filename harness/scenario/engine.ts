@@ -23,6 +23,7 @@ import { probeTenantIsolation } from "../probes/tenant-isolation-probe.js";
 import { Recorder } from "../recorder/recorder.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
+import { compareWithBaseline, type ComparedRun } from "../report/baseline-comparison.js";
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
@@ -412,6 +413,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   }
 
   const endedAt = clock.now();
+  const fleetTotals = fleetSummary ? summarise(fleetSummary) : undefined;
   const result: RunResult = {
     schema_version: RUN_RESULT_SCHEMA_VERSION,
     run_id: runId,
@@ -431,8 +433,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     events: recorder.events,
     samples: recorder.samples,
     checks,
-    ...(fleetSummary ? { fleet_summary: summarise(fleetSummary) } : {}),
-    ...(options.baseline ? { baseline: await compareBaseline(options.baseline, checks, endedAt - startedAt) } : {}),
+    ...(fleetTotals ? { fleet_summary: fleetTotals } : {}),
+    ...(options.baseline ? { baseline: await compareBaseline(options.baseline, { checks, duration_ms: endedAt - startedAt, ...(fleetTotals ? { fleet_summary: fleetTotals } : {}) }) } : {}),
     ...(error ? { error } : {}),
   };
   const files: string[] = [];
@@ -538,18 +540,10 @@ async function runHttpLoad(context: ProbeContext, step: Extract<PlannedStep, { k
   });
 }
 
-async function compareBaseline(path: string, checks: CheckResult[], durationMs: number): Promise<Record<string, unknown>> {
+async function compareBaseline(path: string, current: ComparedRun): Promise<Record<string, unknown>> {
   try {
-    const baseline = JSON.parse(await readFile(path, "utf8")) as RunResult;
-    const before = new Map(baseline.checks.map((c) => [c.name, c.pass]));
-    return {
-      path,
-      run_id: baseline.run_id,
-      seed: baseline.seed,
-      duration_ratio: baseline.duration_ms > 0 ? Math.round((durationMs / baseline.duration_ms) * 100) / 100 : null,
-      regressions: checks.filter((c) => before.get(c.name) === true && !c.pass).map((c) => c.name),
-      fixed: checks.filter((c) => before.get(c.name) === false && c.pass).map((c) => c.name),
-    };
+    const baseline = JSON.parse(await readFile(path, "utf8")) as Partial<RunResult>;
+    return { path, ...compareWithBaseline(current, baseline) };
   } catch (caught) {
     return { path, error: (caught as Error).message };
   }

@@ -23,11 +23,14 @@ function portsOf(result: RunResult): number[] {
 }
 
 /**
- * Runs a scenario in-process (the engine the CLI uses) in its `ci` profile, with an optional negative control
- * and duration override, into a temporary report directory; asserts that no tagged process and no port of the
+ * Runs a scenario in-process (the engine the CLI uses) in its `ci` profile, with an optional negative control,
+ * duration override and `--baseline` run.json, into a temporary report directory; asserts that no tagged process and no port of the
  * run is left afterwards.
  */
-export async function runCiScenario(scenario: ScenarioDefinition, options: { seed: number; control?: NegativeControl; durationS?: number }): Promise<RunResult> {
+export async function runCiScenario(
+  scenario: ScenarioDefinition,
+  options: { seed: number; control?: NegativeControl; durationS?: number; baseline?: string },
+): Promise<RunResult> {
   const out = await mkdtemp(join(tmpdir(), `traffic-cop-${scenario.name}-`));
   try {
     const { result } = await runScenario({
@@ -37,6 +40,7 @@ export async function runCiScenario(scenario: ScenarioDefinition, options: { see
       registry: options.control?.registry ?? "redis",
       gatewayEnv: options.control?.defects ? { TRAFFIC_COP_DEFECTS: options.control.defects } : {},
       ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
+      ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     });
     expect(await findLeftovers({ runId: result.run_id, ports: portsOf(result) })).toEqual({ processes: [], listening: [] });
     return result;

@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../../harness/report/run-result.js";
 import deploy from "../../scenarios/deploy.js";
 import redisRestart from "../../scenarios/redis-restart.js";
@@ -58,15 +61,24 @@ describe.sequential("scenarios deploy, ttl, redis-restart, tenants (ci profile)"
     expect((check.actual as { missing: Record<string, number> }).missing.records).toBeGreaterThan(0);
   });
 
+  /** The passing tenants run's run.json: the next test's `--baseline`. */
+  let passingRun: string | undefined;
+  afterAll(() => (passingRun ? rm(dirname(passingRun), { recursive: true, force: true }) : undefined));
+
   it("tenants should pass: every cross-tenant attempt is denied like a missing id", async () => {
     const result = await runCiScenario(tenants, { seed: SEED });
     expectPassed(tenants, result);
     expect((checkOf(result, "tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(6 * 8);
+    passingRun = join(await mkdtemp(join(tmpdir(), "traffic-cop-baseline-")), "run.json");
+    await writeFile(passingRun, JSON.stringify(result));
   });
 
-  it("tenants should fail tenant-isolation under TRAFFIC_COP_DEFECTS=no-tenant-check", async () => {
-    const result = await runCiScenario(tenants, { seed: SEED, control: { defects: "no-tenant-check" } });
+  it("tenants should fail tenant-isolation under TRAFFIC_COP_DEFECTS=no-tenant-check, a regression against the passing run", async () => {
+    const baseline = passingRun ?? join(tmpdir(), "no-baseline.json");
+    const result = await runCiScenario(tenants, { seed: SEED, control: { defects: "no-tenant-check" }, baseline });
     const check = expectFailedBy(result, "tenant-isolation");
     expect((check.actual as { leaks: number }).leaks).toBeGreaterThan(0);
+    expect(result.baseline).toMatchObject({ path: baseline, seed: SEED, regressions: ["tenant-isolation"], fixed: [], added: [], removed: [] });
+    expect((result.baseline as { latency_ratios: { ack?: { p50: number | null } } }).latency_ratios.ack?.p50).toBeGreaterThan(0);
   });
 });
