@@ -20,6 +20,10 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
     cluster: options.redisCluster,
     commandTimeoutMs: options.redisCommandTimeoutMs,
     connectionName: options.instanceId,
+    // Fail fast: with auto-pipelining a command waits for the previous pipeline of its slot before it is even sent
+    // (and its timeout starts), so against a black-holed Redis a lookup failed after twice the command timeout.
+    // The registry batches its hot paths itself (one script per tick), so the gateway gives up nothing here.
+    autoPipelining: false,
   };
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });

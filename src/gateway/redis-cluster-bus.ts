@@ -1,6 +1,6 @@
 import { Cluster } from "ioredis";
 import type { RegistryKeys } from "../registry/keys.js";
-import { commandTimeoutOf, settleWithin, toRegistryError, type RedisClient } from "../registry/redis-client.js";
+import { toRegistryError, type RedisClient } from "../registry/redis-client.js";
 import { parseBusMessage, type BusMessage, type ClusterBus, type ClusterBusEvents } from "./cluster-bus.js";
 
 /** How long `start()` waits for the first Redis connection before listening anyway (readyz stays 503 until it comes). */
@@ -15,8 +15,6 @@ export class RedisClusterBus implements ClusterBus {
   readonly #instanceId: string;
   readonly #keys: RegistryKeys;
   readonly #client: RedisClient;
-  /** Publish and reverse lookup answer a request: they settle within the command timeout of being called. */
-  readonly #deadlineMs: number;
   readonly #subscriber: RedisClient;
   readonly #channel: string;
   #events?: ClusterBusEvents;
@@ -32,7 +30,6 @@ export class RedisClusterBus implements ClusterBus {
     this.#instanceId = instanceId;
     this.#keys = keys;
     this.#client = client;
-    this.#deadlineMs = commandTimeoutOf(client);
     this.#subscriber = subscriber;
     this.#channel = keys.instanceChannel(instanceId);
   }
@@ -88,7 +85,7 @@ export class RedisClusterBus implements ClusterBus {
   async publish(instanceId: string, message: BusMessage): Promise<number | undefined> {
     let receivers: number;
     try {
-      receivers = await settleWithin(this.#client.publish(this.#keys.instanceChannel(instanceId), JSON.stringify(message)), this.#deadlineMs);
+      receivers = await this.#client.publish(this.#keys.instanceChannel(instanceId), JSON.stringify(message));
     } catch (error) {
       // Normalised here so that callers map a Redis failure to REGISTRY_UNAVAILABLE, never to INTERNAL.
       throw toRegistryError(error, "publish");
@@ -144,7 +141,7 @@ export class RedisClusterBus implements ClusterBus {
 
   async sessionOfAnyTenant(websocketId: string): Promise<string | null> {
     try {
-      return await settleWithin(this.#client.get(this.#keys.reverse(websocketId)), this.#deadlineMs);
+      return await this.#client.get(this.#keys.reverse(websocketId));
     } catch (error) {
       throw toRegistryError(error, "reverse lookup");
     }

@@ -14,7 +14,11 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number;
   /** Longest pause between reconnection attempts, in milliseconds; reconnection never gives up. @default 500 */
   maxReconnectDelayMs?: number;
-  /** Batch concurrent commands into pipelines (ioredis auto-pipelining). @default true */
+  /**
+   * Batch concurrent commands into pipelines (ioredis auto-pipelining). A command then waits for the previous
+   * pipeline of its slot to settle before it is sent and its timeout starts: against an unresponsive Redis a
+   * command fails only after up to twice `commandTimeoutMs`. The gateway turns it off. @default true
+   */
   autoPipelining?: boolean;
   /** `CLIENT SETNAME` of the connection(s), e.g. the instance id. @default undefined */
   connectionName?: string;
@@ -160,39 +164,6 @@ export function isRedisReady(client: RedisClient): boolean {
  * everything else (connection refused or closed, command timeout, offline, cluster down, a script error) becomes
  * {@link RegistryUnavailableError} with the original as `cause`.
  */
-/**
- * The command timeout a client was created with (ms), 0 when it has none. Registry operations use it as their
- * deadline: see {@link settleWithin}.
- */
-export function commandTimeoutOf(client: RedisClient): number {
-  const options = client instanceof Cluster ? client.options.redisOptions : client.options;
-  const timeout = options?.commandTimeout;
-  return typeof timeout === "number" && timeout > 0 ? timeout : 0;
-}
-
-/**
- * Settles like `work`, or rejects with "Command timed out" once `ms` have passed since the call (no deadline when
- * `ms` is 0). ioredis starts a command's own timeout only when it sends the command, and with auto-pipelining a
- * command waits for the previous pipeline of its slot to settle first: against a black-holed Redis that doubles
- * the wait. The deadline holds from the moment the registry is asked, whatever queues in between.
- */
-export function settleWithin<T>(work: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) return work;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("Command timed out")), ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 export function toRegistryError(error: unknown, operation: string): TrafficCopError {
   if (error instanceof TrafficCopError) return error;
   const detail = error instanceof Error ? error.message : String(error);

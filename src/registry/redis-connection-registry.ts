@@ -24,7 +24,7 @@ import {
   WRITE_REPLY,
   WRITE_SCRIPT,
 } from "./lua-scripts.js";
-import { commandTimeoutOf, createRedisClient, settleWithin, toRegistryError, type RedisClient, type RedisClientOptions } from "./redis-client.js";
+import { createRedisClient, toRegistryError, type RedisClient, type RedisClientOptions } from "./redis-client.js";
 import {
   assertEpochMs,
   assertId,
@@ -217,8 +217,6 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   #closing?: Promise<void>;
   readonly #writeBatcher: MicroBatcher<Arg[], WriteOutcome>;
   readonly #lookupBatcher: MicroBatcher<[string, string, string, string], ConnectionRecord[]>;
-  /** A request's operation settles within the client's command timeout of being called (0: no deadline). */
-  readonly #deadlineMs: number;
 
   /**
    * @param client a client from {@link createRedisClient} (or any ioredis `Redis`/`Cluster`); the registry defines
@@ -233,7 +231,6 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       if (typeof (client as unknown as Record<string, unknown>)[name] !== "function") client.defineCommand(name, script);
     }
     this.#client = client as RedisClient & ScriptCommands;
-    this.#deadlineMs = commandTimeoutOf(client);
     const batchSize = this.#full ? this.options.maxBatchSize : 1;
     this.#writeBatcher = new MicroBatcher(batchSize, async (records, full) => {
       const now = this.#now();
@@ -427,7 +424,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
         }
       });
     }
-    const replies = await this.#bulk("heartbeat", () =>
+    const replies = await this.#call("heartbeat", () =>
       Promise.all(
         groups.map((group) =>
           this.#client.trafficCopHeartbeat(
@@ -467,7 +464,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     for (const [kind, name] of names.values()) {
       followUps.push(this.#client.zadd(this.keys.indexNames(kind), "GT", exp, name));
     }
-    if (followUps.length > 0) await this.#bulk("heartbeat", () => Promise.all(followUps));
+    if (followUps.length > 0) await this.#call("heartbeat", () => Promise.all(followUps));
     return { refreshed, missing };
   }
 
@@ -475,7 +472,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     this.#assertOpen();
     assertId("instanceId", instanceId);
     const now = this.#now();
-    return this.#bulk("listInstanceConnections", async () => {
+    return this.#call("listInstanceConnections", async () => {
       const ids = await this.#client.zrangebyscore(this.keys.instanceIndex(instanceId), `(${now}`, "+inf");
       const sessions = await Promise.all(ids.map((w) => this.#client.get(this.keys.reverse(w))));
       const rows = await Promise.all(
@@ -492,7 +489,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   async counts(): Promise<ConnectionCounts> {
     this.#assertOpen();
     const now = this.#now();
-    return this.#bulk("counts", async () => {
+    return this.#call("counts", async () => {
       const countKind = async (kind: "instance" | "tenant") => {
         const names = await this.#client.zrangebyscore(this.keys.indexNames(kind), `(${now}`, "+inf");
         const values = await Promise.all(names.map((name) => this.#client.zcount(this.keys.globalIndex(kind, name), `(${now}`, "+inf")));
@@ -546,7 +543,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   async sweep(): Promise<number> {
     this.#assertOpen();
     const now = this.#now();
-    return this.#bulk("sweep", async () => {
+    return this.#call("sweep", async () => {
       const removed = await Promise.all(
         GLOBAL_INDEX_KINDS.map(async (kind) => {
           const names = await this.#client.zrange(this.keys.indexNames(kind), "0", "-1");
@@ -620,17 +617,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     if (this.#closing) throw new RegistryClosedError("the registry was closed; create a new one");
   }
 
-  /** One request's operation (a round trip or two): settles within the deadline, or fails as unavailable. */
   async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await settleWithin(fn(), this.#deadlineMs);
-    } catch (error) {
-      throw toRegistryError(error, operation);
-    }
-  }
-
-  /** A bulk operation (many commands, several rounds): each command keeps its own timeout, the whole has none. */
-  async #bulk<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
