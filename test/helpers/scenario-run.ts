@@ -22,6 +22,16 @@ function portsOf(result: RunResult): number[] {
   return ports;
 }
 
+/** Asserts that no process tagged with the run's id and no port of its topology is left. */
+export async function expectNoLeftovers(result: RunResult): Promise<void> {
+  expect(await findLeftovers({ runId: result.run_id, ports: portsOf(result) })).toEqual({ processes: [], listening: [] });
+}
+
+/** The run's `fault_end` events of one fault kind, in order. */
+export function faultEnds(result: RunResult, kind: string): RunResult["events"] {
+  return result.events.filter((e) => e.source === "fault" && e.type === "fault_end" && e.kind === kind);
+}
+
 /**
  * Runs a scenario in-process (the engine the CLI uses) in its `ci` profile, with an optional negative control,
  * duration override and `--baseline` run.json, into a temporary report directory; asserts that no tagged process and no port of the
@@ -42,7 +52,7 @@ export async function runCiScenario(
       ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
       ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     });
-    expect(await findLeftovers({ runId: result.run_id, ports: portsOf(result) })).toEqual({ processes: [], listening: [] });
+    await expectNoLeftovers(result);
     return result;
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -8,16 +8,11 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { ToxiproxyServer } from "../../harness/toxiproxy/index.js";
 import { connectClient, startGateway, startGateways, token } from "../helpers/gateway.js";
 import { useRedisServer } from "../helpers/redis.js";
+import { timed } from "../helpers/timing.js";
 
 /** The command timeout (1,000 ms) plus scheduling slack; auto-pipelining's queueing used to make it 2,000 ms. */
 const BOUND_MS = 1_500;
 const auth = { authorization: `Bearer ${token("t1")}` };
-
-async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work;
-  return { value, ms: Math.round(performance.now() - started) };
-}
 
 describe("gateway in a Redis black hole", () => {
   it("should answer every lookup and route with REGISTRY_UNAVAILABLE within the command timeout, then recover", { timeout: 60_000 }, async () => {

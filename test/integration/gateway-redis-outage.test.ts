@@ -3,17 +3,12 @@ import { RedisServer, redisCommand, type StartedRedisServer } from "../../harnes
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
 import { connectClient, startGateway, token } from "../helpers/gateway.js";
 import { useRedisServer } from "../helpers/redis.js";
+import { timed } from "../helpers/timing.js";
 
 const ENV = { CONNECTION_TTL_MS: "6000", HEARTBEAT_INTERVAL_MS: "1000" };
 /** Lookups must fail within the command timeout plus scheduling slack, never hang. */
 const FAIL_FAST_MS = 2_500;
 const auth = (tenant: string) => ({ authorization: `Bearer ${token(tenant)}` });
-
-async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await work;
-  return { value, ms: Date.now() - started };
-}
 
 describe("gateway during a Redis outage", () => {
   it("should keep sockets open, deliver locally, fail lookups fast, and reconcile every connection into an empty Redis", { timeout: 45_000 }, async () => {

@@ -2,18 +2,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { RunResult } from "../../harness/report/run-result.js";
 import deploy from "../../scenarios/deploy.js";
 import redisRestart from "../../scenarios/redis-restart.js";
 import tenants from "../../scenarios/tenants.js";
 import ttl from "../../scenarios/ttl.js";
-import { checkOf, expectFailedBy, expectPassed, runCiScenario } from "../helpers/scenario-run.js";
+import { checkOf, expectFailedBy, expectPassed, faultEnds, runCiScenario } from "../helpers/scenario-run.js";
 
 const SEED = 11;
-
-function faultEnds(result: RunResult, kind: string) {
-  return result.events.filter((e) => e.source === "fault" && e.type === "fault_end" && e.kind === kind);
-}
 
 /**
  * The lifecycle scenarios (deploy, ttl, redis-restart, tenants) in their `ci` profile against the reference

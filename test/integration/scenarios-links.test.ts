@@ -1,17 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS } from "../../harness/checks/check.js";
-import type { RunResult } from "../../harness/report/run-result.js";
 import flood from "../../scenarios/flood.js";
 import latency from "../../scenarios/latency.js";
 import lookup from "../../scenarios/lookup.js";
 import partition from "../../scenarios/partition.js";
-import { checkOf, expectFailedBy, expectPassed, runCiScenario } from "../helpers/scenario-run.js";
+import { checkOf, expectFailedBy, expectPassed, faultEnds, runCiScenario } from "../helpers/scenario-run.js";
 
 const SEED = 11;
-
-function faultEnds(result: RunResult, kind: string) {
-  return result.events.filter((e) => e.source === "fault" && e.type === "fault_end" && e.kind === kind);
-}
 
 /**
  * The shared-state and link scenarios (lookup, partition, flood, latency) in their `ci` profile against the
