@@ -78,6 +78,16 @@ describe("report page helpers", () => {
     expect(h.timeBase!({ started_at: "2026-01-01T00:00:00.000Z", duration_ms: 5_000 })).toEqual({ t0: Date.UTC(2026, 0, 1), t1: Date.UTC(2026, 0, 1) + 5_000 });
     expect(h.timeBase!({ events: [{ t: 30 }, { t: 10 }], samples: [{ t: 50 }] })).toEqual({ t0: 10, t1: 50 });
     expect(h.timeBase!({})).toEqual({ t0: 0, t1: 1 });
+    expect(h.timeBase!({ started_at: "2026-01-01T00:00:00.000Z", events: [{ t: Date.UTC(2026, 0, 1) + 7_000 }, { t: "x" }] })).toEqual({ t0: Date.UTC(2026, 0, 1), t1: Date.UTC(2026, 0, 1) + 7_000 });
+    expect(h.timeBase!({ phases: [{ start: 40, end: 90 }, null], events: [{ t: 60 }, 3, { t: Infinity }] })).toEqual({ t0: 40, t1: 90 });
+  });
+
+  it("should take the time base of a big run without started_at without overflowing the call stack", () => {
+    // Math.min.apply over this many times throws "Maximum call stack size exceeded".
+    const events = Array.from({ length: 200_000 }, (_, i) => ({ t: 1_000_000 + ((i * 7_919) % 200_000), source: "fleet", type: "welcome" }));
+    expect(() => Math.min.apply(null, events.map((e) => e.t))).toThrow(RangeError);
+    expect(h.timeBase!({ events })).toEqual({ t0: 1_000_000, t1: 1_199_999 });
+    expect(h.timeBase!({ events, duration_ms: 5_000 })).toEqual({ t0: 1_000_000, t1: 1_005_000 });
   });
 
   it("should make sample series with gaps where a value is missing", () => {
@@ -117,6 +127,54 @@ describe("report page helpers", () => {
     expect(h.filterEvents!(events, { source: "!fleet" }, 10).rows.map((r: { index: number }) => r.index)).toEqual([2]);
     expect(h.filterEvents!(events, { text: "\"c1\"" }, 10).total).toBe(2);
     expect(h.filterEvents!(null, {}, 10)).toEqual({ rows: [], total: 0 });
+    expect(h.filterEvents!([7, null, ...events], {}, 10).rows.map((r: { index: number }) => r.index)).toEqual([2, 3, 4, 5]);
+  });
+
+  it("should match an event's source the same way for the filter and the type counts", () => {
+    const fleet = { source: "fleet", type: "welcome" };
+    const fault = { source: "fault", type: "fault_start" };
+    const bare = { type: "x" };
+    const cases: [unknown, string, boolean][] = [
+      [fleet, "", true],
+      [fleet, "fleet", true],
+      [fleet, "fault", false],
+      [fleet, "!fleet", false],
+      [fault, "!fleet", true],
+      [bare, "!fleet", true],
+      [bare, "fleet", false],
+      [bare, "", true],
+      [null, "", false],
+      [[fleet], "", false],
+      ["fleet", "fleet", false],
+    ];
+    for (const [event, source, expected] of cases) {
+      expect(h.sourceMatches!(event, source), `${JSON.stringify(event)} / ${source}`).toBe(expected);
+      expect(h.filterEvents!([event], { source }, 1).total, `${JSON.stringify(event)} / ${source}`).toBe(expected ? 1 : 0);
+    }
+  });
+
+  it("should build each event's lowercased text once, only when the text filter reaches it, and reuse it", () => {
+    const events = [
+      { t: 1, source: "fleet", type: "welcome", client: "C1" },
+      { t: 2, source: "fault", type: "fault_start", description: "Kill gw-1" },
+      { t: 3, source: "fleet", type: "disconnect", client: "c2" },
+    ];
+    const texts: string[] = [];
+    // No text: nothing is built.
+    expect(h.filterEvents!(events, { source: "fleet" }, 10, texts).total).toBe(2);
+    expect(texts).toEqual([]);
+    // Only the events past the source filter are built.
+    expect(h.filterEvents!(events, { source: "fleet", text: "c1" }, 10, texts).rows.map((r: { index: number }) => r.index)).toEqual([0]);
+    expect(texts[0]).toBe(JSON.stringify(events[0]).toLowerCase());
+    expect(texts[1]).toBeUndefined();
+    expect(texts[2]).toBe(JSON.stringify(events[2]).toLowerCase());
+    // A later call reads the cached text instead of serialising again.
+    texts[2] = "planted";
+    expect(h.filterEvents!(events, { text: "PLANTED" }, 10, texts).rows.map((r: { index: number }) => r.index)).toEqual([2]);
+    expect(h.filterEvents!(events, { text: "KILL GW" }, 10, texts).rows.map((r: { index: number }) => r.index)).toEqual([1]);
+    expect(texts[1]).toBe(JSON.stringify(events[1]).toLowerCase());
+    // Without a cache the result is the same as with one.
+    expect(h.filterEvents!(events, { text: "kill gw" }, 10)).toEqual(h.filterEvents!(events, { text: "kill gw" }, 10, []));
   });
 
   it("should put failed checks first and keep the recorded order otherwise", () => {

@@ -73,17 +73,31 @@ function shellQuote(s) {
 
 // ---- the run's data -----------------------------------------------------------------------------------------
 
+/**
+ * The earliest and latest time of the phases, samples and events (null when nothing has one). A plain loop:
+ * Math.min.apply over every event time overflows the call stack on a big run.
+ */
+function timeRange(run) {
+  var range = { min: Infinity, max: -Infinity };
+  var add = function (t) { if (num(t) !== null) { if (t < range.min) range.min = t; if (t > range.max) range.max = t; } };
+  var phases = list(run.phases);
+  for (var i = 0; i < phases.length; i++) { add(obj(phases[i]).start); add(obj(phases[i]).end); }
+  var samples = list(run.samples);
+  for (var j = 0; j < samples.length; j++) add(obj(samples[j]).t);
+  var events = list(run.events);
+  for (var k = 0; k < events.length; k++) add(obj(events[k]).t);
+  return range.min === Infinity ? null : range;
+}
+
 /** Start and end of the run in epoch ms, from the best field present (0..0 when nothing has a time). */
 function timeBase(run) {
-  var times = [];
-  list(run.phases).forEach(function (p) { if (num(obj(p).start) !== null) times.push(p.start); if (num(obj(p).end) !== null) times.push(p.end); });
-  list(run.samples).forEach(function (s) { if (num(obj(s).t) !== null) times.push(s.t); });
-  list(run.events).forEach(function (e) { if (num(obj(e).t) !== null) times.push(e.t); });
+  var range;
+  var times = function () { if (range === undefined) range = timeRange(run); return range; };
   var t0 = Date.parse(run.started_at);
-  if (!isFinite(t0)) t0 = times.length ? Math.min.apply(null, times) : 0;
+  if (!isFinite(t0)) t0 = times() ? times().min : 0;
   var t1 = Date.parse(run.ended_at);
   if (!isFinite(t1) && num(run.duration_ms) !== null) t1 = t0 + run.duration_ms;
-  if (!isFinite(t1)) t1 = times.length ? Math.max.apply(null, times) : t0;
+  if (!isFinite(t1)) t1 = times() ? times().max : t0;
   return { t0: t0, t1: Math.max(t1, t0 + 1) };
 }
 
@@ -239,21 +253,39 @@ function niceScale(max, count) {
  * Events matching a source ("!fleet": any source but fleet), a type and a case-insensitive text (each optional);
  * at most limit rows, with the count of all matches.
  */
-function filterEvents(events, filter, limit) {
+/** Whether an event belongs to a source choice: "" any, "!fleet" any but fleet, else that source exactly. */
+function sourceMatches(e, source) {
+  if (!isObject(e)) return false;
+  source = source || "";
+  if (source.charAt(0) === "!") return e.source !== source.slice(1);
+  return !source || e.source === source;
+}
+
+/**
+ * Events matching a source (see sourceMatches), a type and a case-insensitive text (each optional); at most
+ * limit rows, with the count of all matches. texts, when given, caches each event's lowercased JSON by index:
+ * built the first time the text filter reaches that event, reused by every later call with the same array.
+ */
+function filterEvents(events, filter, limit, texts) {
   var source = filter.source || "";
-  var exclude = source.charAt(0) === "!" ? source.slice(1) : null;
   var type = filter.type || "";
   var needle = (filter.text || "").toLowerCase();
+  var cache = Array.isArray(texts) ? texts : [];
+  var all = list(events);
   var rows = [];
   var total = 0;
-  list(events).forEach(function (e, index) {
-    if (!isObject(e)) return;
-    if (exclude !== null ? e.source === exclude : source && e.source !== source) return;
-    if (type && e.type !== type) return;
-    if (needle && compactJson(e).toLowerCase().indexOf(needle) < 0) return;
+  for (var index = 0; index < all.length; index++) {
+    var e = all[index];
+    if (!sourceMatches(e, source)) continue;
+    if (type && e.type !== type) continue;
+    if (needle) {
+      var haystack = cache[index];
+      if (haystack === undefined) haystack = cache[index] = compactJson(e).toLowerCase();
+      if (haystack.indexOf(needle) < 0) continue;
+    }
     total++;
     if (rows.length < limit) rows.push({ index: index, event: e });
-  });
+  }
   return { rows: rows, total: total };
 }
 
@@ -763,15 +795,21 @@ function wireEvents(run, ctx) {
   if (!source) return;
   var type = document.getElementById("event-type");
   var input = document.getElementById("event-text");
+  var texts = [];
   var fillTypes = function () {
     var counts = {};
-    events.forEach(function (e) { if (filterEvents([e], { source: source.value }, 1).total) { var t = text(e.type, "?"); counts[t] = (counts[t] || 0) + 1; } });
+    var chosen = source.value;
+    for (var i = 0; i < events.length; i++) {
+      if (!sourceMatches(events[i], chosen)) continue;
+      var t = text(events[i].type, "?");
+      counts[t] = (counts[t] || 0) + 1;
+    }
     var current = type.value;
     type.innerHTML = "<option value=\"\">all</option>" + Object.keys(counts).sort().map(function (t) { return "<option value=\"" + esc(t) + "\">" + esc(t) + " (" + counts[t] + ")</option>"; }).join("");
     type.value = counts[current] ? current : "";
   };
   var update = function () {
-    var result = filterEvents(events, { source: source.value, type: type.value, text: input.value }, EVENT_ROW_LIMIT);
+    var result = filterEvents(events, { source: source.value, type: type.value, text: input.value }, EVENT_ROW_LIMIT, texts);
     document.getElementById("event-rows").innerHTML = result.rows.map(function (r) { return eventRow(r.event, ctx.t0); }).join("");
     document.getElementById("event-count").textContent = result.total > result.rows.length
       ? "Showing the first " + result.rows.length + " of " + result.total + " matching events (" + events.length + " in all); narrow the filter to see others."
