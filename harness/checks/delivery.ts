@@ -1,17 +1,27 @@
+import type { RunEvent } from "../report/run-result.js";
 import { firstOf, type Check } from "./check.js";
+
+/**
+ * How long after a fault ends an ack may still be `partial` because of it, ms: a route sent during the fault is
+ * answered up to the gateway's remote-ack timeout (2 s) later, and Redis links take a moment to come back.
+ */
+const PARTIAL_ACK_GRACE_MS = 5_000;
 
 /**
  * `delivery`: every routed message is acknowledged (and each acknowledged delivery reaches its client), or is
  * answered with an error; none vanish silently. `FLEET_SOCKET_CLOSED` (the sender's own socket dropped before
  * the ack) counts as answered: the client saw it. Duplicates and deliveries beyond the acked count fail, except
- * beyond an ack marked `partial` (the gateway said its count is a lower bound); received/delivered must reach
- * `minDeliveryRatio`.
+ * beyond an ack marked `partial` (the gateway said its count is a lower bound, because Redis was cut or slow);
+ * a partial ack outside every fault (plus {@link PARTIAL_ACK_GRACE_MS}) fails: nothing excused it.
+ * received/delivered must reach `minDeliveryRatio`.
  */
 export const delivery: Check = async (context) => {
   const t0 = Date.now();
   const sent = new Map<string, { t: number; client: string }>();
   const acked = new Map<string, number>();
   const partial = new Set<string>();
+  const unexplainedPartial: string[] = [];
+  const faults = faultWindows(context.events);
   const errored = new Map<string, string>();
   const received = new Map<string, number>();
   const receivedBy = new Set<string>();
@@ -27,7 +37,10 @@ export const delivery: Check = async (context) => {
       case "message_acked":
         if (id) {
           acked.set(id, (event.delivered as number) ?? 0);
-          if (event.partial === true) partial.add(id);
+          if (event.partial === true) {
+            partial.add(id);
+            if (!faults.some((f) => event.t >= f.start && event.t <= f.end + PARTIAL_ACK_GRACE_MS)) unexplainedPartial.push(id);
+          }
         }
         break;
       case "message_error": {
@@ -68,11 +81,11 @@ export const delivery: Check = async (context) => {
   }
   const ratio = deliveredTotal === 0 ? 1 : receivedOfAcked / deliveredTotal;
   const min = context.thresholds.minDeliveryRatio;
-  const pass = sent.size > 0 && vanished.length === 0 && duplicates.length === 0 && extra.length === 0 && ratio >= min;
+  const pass = sent.size > 0 && vanished.length === 0 && duplicates.length === 0 && extra.length === 0 && unexplainedPartial.length === 0 && ratio >= min;
   return {
     name: "delivery",
     pass,
-    expected: { vanished: 0, duplicates: 0, received_over_delivered_at_least: min },
+    expected: { vanished: 0, duplicates: 0, received_over_delivered_at_least: min, partial_acks_outside_faults: 0 },
     actual: {
       sent: sent.size,
       acked: acked.size,
@@ -84,6 +97,7 @@ export const delivery: Check = async (context) => {
       duplicates: duplicates.length,
       beyond_acked: extra.length,
       partial_acks: partial.size,
+      partial_acks_outside_faults: unexplainedPartial.length,
       beyond_partial_acks: beyondPartial.length,
     },
     evidence: {
@@ -93,8 +107,18 @@ export const delivery: Check = async (context) => {
       duplicates: firstOf(duplicates),
       beyond_acked: firstOf(extra),
       beyond_partial_acks: firstOf(beyondPartial),
+      partial_acks_outside_faults: firstOf(unexplainedPartial),
       ...(sent.size === 0 ? { reason: "no message was routed, so delivery was not exercised" } : {}),
     },
     duration_ms: Date.now() - t0,
   };
 };
+
+/** Every fault's interval on the timeline (open-ended when it never ended), from the fault events. */
+function faultWindows(events: readonly RunEvent[]): { start: number; end: number }[] {
+  const ends = new Map<unknown, number>();
+  for (const event of events) if (event.source === "fault" && event.type === "fault_end") ends.set(event.fault_id, event.t);
+  return events
+    .filter((event) => event.source === "fault" && event.type === "fault_start")
+    .map((start) => ({ start: start.t, end: ends.get(start.fault_id) ?? Number.POSITIVE_INFINITY }));
+}
