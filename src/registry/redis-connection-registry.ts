@@ -400,8 +400,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
 
   /**
    * Standalone: one script per batch of `heartbeatBatchSize` entries, all batches sent together (one round trip).
-   * Cluster: one script per session and batch, sent together (auto-pipelined per node), then the global index
-   * refreshes of the refreshed entries (a second round trip).
+   * Cluster: one script per session and batch, all sent before any reply is awaited (one round trip per node),
+   * then the global index refreshes of the refreshed entries (a second round trip).
    */
   async #heartbeat(entries: HeartbeatEntry[], ttl: number, tenant: string, now: number): Promise<HeartbeatResult> {
     if (entries.length === 0) return { refreshed: 0, missing: [] };
