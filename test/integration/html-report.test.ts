@@ -1,14 +1,15 @@
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { renderHtml } from "../../harness/report/html-reporter.js";
 import type { RunResult } from "../../harness/report/run-result.js";
-import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { runScenario } from "../../harness/scenario/engine.js";
 import restart from "../../scenarios/restart.js";
+import { expectNoLeftovers } from "../helpers/scenario-run.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -26,16 +27,109 @@ async function tempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-/** Loads the page in headless Chromium and returns the DOM after its scripts ran. */
-async function dumpDom(htmlFile: string): Promise<string> {
+/** Environment variable carrying a launch's own tag: Chromium's crash handlers leave its process group but keep it. */
+const LAUNCH_TAG_ENV = "TRAFFIC_COP_TEST_CHROMIUM";
+const STOP_TIMEOUT_MS = 5_000;
+const MAX_DOM_BYTES = 64 * 1024 * 1024;
+
+/** One Chromium launch: its process group id, its tag, and how many live processes it had when it was stopped. */
+interface Launch {
+  pid: number;
+  tag: string;
+  atStop: number[];
+}
+const launches: Launch[] = [];
+
+/**
+ * Live processes of a launch (Linux /proc): every member of its process group (main process, zygotes, renderers,
+ * GPU and utility processes, whose environment Chromium clears) and every process carrying its tag (the crash
+ * handlers, which start sessions of their own). Zombies are left out: they run nothing and init reaps them.
+ */
+function launchProcesses(launch: Pick<Launch, "pid" | "tag">): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (state === "Z" || state === "X") continue;
+      if (Number(pgrp) === launch.pid) {
+        found.push(Number(entry));
+        continue;
+      }
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(`${LAUNCH_TAG_ENV}=${launch.tag}`)) found.push(Number(entry));
+    } catch {
+      // Ended while we looked, or another user's process.
+    }
+  }
+  return found.sort((a, b) => a - b);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+/** SIGKILLs the launch's whole process group and its tagged processes, and waits until none is left; returns those left. */
+async function stopLaunch(launch: Launch): Promise<number[]> {
+  launch.atStop = launchProcesses(launch);
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  for (;;) {
+    killQuietly(-launch.pid);
+    const left = launchProcesses(launch);
+    for (const pid of left) killQuietly(pid);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await delay(20);
+  }
+}
+
+/**
+ * Loads the page in headless Chromium and returns the DOM after its scripts ran. Chromium runs in a process group
+ * of its own; after the dump, on a failure and on a timeout the whole group is killed, and the dump fails if any
+ * process of the launch is still alive.
+ */
+async function dumpDom(htmlFile: string, timeoutMs = DUMP_TIMEOUT_MS): Promise<string> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the HTML report test needs a real browser; install it with \`apt-get install -y chromium\``);
   const profile = await tempDir("traffic-cop-chromium-");
-  return new Promise((resolve, reject) => {
-    execFile(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, "--dump-dom", `file://${htmlFile}`], { timeout: DUMP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`chromium failed: ${error.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+  const child = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, "--dump-dom", `file://${htmlFile}`], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, [LAUNCH_TAG_ENV]: profile },
   });
+  if (child.pid === undefined) {
+    const error = await new Promise<Error>((resolve) => child.once("error", resolve));
+    throw new Error(`chromium did not start: ${error.message}`);
+  }
+  const launch: Launch = { pid: child.pid, tag: profile, atStop: [] };
+  launches.push(launch);
+  // Also when the test itself times out.
+  onTestFinished(async () => void (await stopLaunch(launch)));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const stdout: Buffer[] = [];
+      let bytes = 0;
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_DOM_BYTES) reject(new Error(`chromium printed more than ${MAX_DOM_BYTES} bytes`));
+        else stdout.push(chunk);
+      });
+      child.stderr.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString("utf8")).slice(-16_384)));
+      child.once("error", (error) => reject(new Error(`chromium failed: ${error.message}`)));
+      child.once("close", (code, signal) => {
+        if (code === 0) resolve(Buffer.concat(stdout).toString("utf8"));
+        else reject(new Error(`chromium failed: exit code ${code}, signal ${signal}\n${stderr}`));
+      });
+      timer = setTimeout(() => reject(new Error(`chromium did not finish within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+    expect(await stopLaunch(launch), `Chromium processes left by ${htmlFile}`).toEqual([]);
+  }
 }
 
 async function renderInBrowser(run: unknown, dir: string, name: string): Promise<string> {
@@ -61,10 +155,14 @@ function all(re: RegExp, text: string): string[][] {
 }
 
 describe("HTML report in a real browser", { timeout: 180_000 }, () => {
+  afterEach(() => {
+    for (const launch of launches) expect(launchProcesses(launch), `Chromium launch ${launch.pid}`).toEqual([]);
+  });
+
   it("should render a fresh failing run: verdict, checks, charts per instance, faults, escaped payloads", async () => {
     const out = await tempDir("traffic-cop-html-");
     const { result, reportDir } = await runScenario({ scenario: restart, seed: SEED, clients: CLIENTS, registry: "memory", outDir: out });
-    expect(await findLeftovers({ runId: result.run_id, ports: (result.topology.instances as { port: number }[]).map((i) => i.port) })).toEqual({ processes: [], listening: [] });
+    await expectNoLeftovers(result);
     expect(result.status).toBe("failed");
 
     // The page the engine wrote, as it is.
@@ -164,5 +262,17 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     const { status, messages } = reportStatus(await dumpDom(file));
     expect(status).toBe("error");
     expect(messages).toContain("renderer bug");
+  });
+
+  it("should kill every process of a Chromium that never finishes its page", async () => {
+    const dir = await tempDir("traffic-cop-html-hang-");
+    const file = join(dir, "hang.html");
+    await writeFile(file, "<!doctype html><p>spinning</p><script>for (;;) {}</script>");
+    const before = launches.length;
+    await expect(dumpDom(file, 5_000)).rejects.toThrow(/chromium did not finish within 5000 ms/);
+    const launch = launches[before]!;
+    // The main process, its zygotes and the spinning renderer were alive when the group was killed; none is now.
+    expect(launch.atStop.length).toBeGreaterThan(2);
+    expect(launchProcesses(launch)).toEqual([]);
   });
 });
