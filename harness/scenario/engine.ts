@@ -11,12 +11,12 @@ import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { FaultRunner, type FaultEvent } from "../faults/fault-runner.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
-import { startHttpLoad, type HttpLoadStats } from "../load/http-load.js";
 import { ClientFleet, type FleetSummary, type StartedClientFleet } from "../fleet/client-fleet.js";
 import { probeDegradedMode } from "../probes/degraded-mode-probe.js";
 import { probeLookups } from "../probes/lookup-probe.js";
-import { liveConnections, type LiveConnection, type ProbeContext } from "../probes/probe-context.js";
-import { tenantToken, type ProbeSocket } from "../probes/probe-io.js";
+import { runHttpLoadProbe, type HttpLoadFailure } from "../probes/http-load-probe.js";
+import type { ProbeContext } from "../probes/probe-context.js";
+import type { ProbeSocket } from "../probes/probe-io.js";
 import { writeSessionState } from "../probes/session-state-probe.js";
 import { strandConnections } from "../probes/strand-probe.js";
 import { probeTenantIsolation } from "../probes/tenant-isolation-probe.js";
@@ -135,6 +135,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   let faults: FaultRunner | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   const background: Promise<unknown>[] = [];
+  /** Harness errors of background loads, thrown once the background has been awaited. */
+  const backgroundErrors: unknown[] = [];
   const probeSockets = new Set<ProbeSocket>();
   const faultAbort = new AbortController();
   const sut = options.sut ?? resolveSutDefinition(REFERENCE_SUT);
@@ -252,10 +254,25 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       ...(options.signal ? { signal: options.signal } : {}),
     });
 
+    /** A step the SUT failed: a failed `step: …` result and a `step_failed` event (its remaining steps are skipped by the caller). */
+    const failStep = (index: number, description: string, failure: { expected: string; actual: Record<string, unknown>; code?: string }) => {
+      stepFailures.push({ name: `step: ${description}`, pass: false, expected: failure.expected, actual: failure.actual, evidence: { index } });
+      recorder.record({ t: clock.now(), source: "engine", type: "step_failed", index, description, ...(failure.code ? { code: failure.code } : {}) });
+    };
+    /** Runs an `http_load` step; its failure is judged by the probe (see `judgeHttpLoad`). */
+    const httpLoad = (index: number, step: Extract<PlannedStep, { kind: "http_load" }>, signal: AbortSignal): Promise<HttpLoadFailure | undefined> =>
+      runHttpLoadProbe(probeContext(index), { endpoint: step.endpoint, durationMs: step.durationMs, connections: step.connections, ratePerSecond: step.ratePerSecond }, signal);
+    /** Waits for every background fault and load; a background load's harness error then fails the run. */
+    const awaitBackground = async () => {
+      await Promise.allSettled([...background]);
+      if (backgroundErrors.length > 0) throw backgroundErrors[0];
+    };
+
     for (const [index, step] of plan.entries()) {
       checkAbort();
       const stepStart = clock.now();
       const description = describeStep(step);
+      let stepFailed = false;
       recorder.record({ t: stepStart, source: "engine", type: "step_start", index, description });
       try {
         switch (step.kind) {
@@ -319,31 +336,52 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
             });
             break;
           case "http_load": {
-            requireFleet(fleet);
-            const load = runHttpLoad(probeContext(index), step, step.background ? faultAbort.signal : (options.signal ?? faultAbort.signal));
-            if (step.background) background.push(load);
-            else await load;
+            await flushEvents(requireFleet(fleet), recorder);
+            if (step.background) {
+              background.push(
+                httpLoad(index, step, faultAbort.signal).then(
+                  (failure) => {
+                    if (failure && !aborted()) failStep(index, description, failure);
+                  },
+                  (caught: unknown) => {
+                    const code = (caught as { code?: string }).code;
+                    const message = (caught as Error)?.message ?? String(caught);
+                    recorder.record({ t: clock.now(), source: "engine", type: "http_load_rejected", index, description, ...(code ? { code } : {}), message });
+                    if (aborted()) return;
+                    if (code && SUT_FAILURE_CODES.has(code)) failStep(index, description, { expected: "step completes", actual: { code, message }, code });
+                    else backgroundErrors.push(caught);
+                  },
+                ),
+              );
+              break;
+            }
+            const failure = await httpLoad(index, step, options.signal ?? faultAbort.signal);
+            if (failure && !aborted()) {
+              failStep(index, description, failure);
+              stepFailed = true;
+            }
             break;
           }
           case "await_background":
-            await Promise.allSettled([...background]);
+            await awaitBackground();
             break;
         }
       } catch (caught) {
         const code = (caught as { code?: string }).code;
         if (code && SUT_FAILURE_CODES.has(code) && !aborted()) {
           // The SUT did not do what the step needed: a failed result, and the remaining steps are skipped.
-          stepFailures.push({ name: `step: ${description}`, pass: false, expected: "step completes", actual: { code, message: (caught as Error).message }, evidence: { index } });
-          recorder.record({ t: clock.now(), source: "engine", type: "step_failed", index, description, code });
+          failStep(index, description, { expected: "step completes", actual: { code, message: (caught as Error).message }, code });
           break;
         }
         throw caught;
       }
+      // A failed HTTP load, like a thrown SUT failure above: the remaining steps are skipped.
+      if (stepFailed) break;
       recorder.record({ t: clock.now(), source: "engine", type: "step_end", index, description, duration_ms: clock.now() - stepStart });
       await emit("onStepEnd", { index, description, durationMs: clock.now() - stepStart });
     }
     checkAbort();
-    await Promise.allSettled(background);
+    await awaitBackground();
 
     recorder.startPhase("checks");
     await emit("onPhase", recorder.phases.at(-1)!);
@@ -483,61 +521,6 @@ async function flushEvents(fleet: StartedClientFleet, recorder: Recorder): Promi
     () => new Error("fleet events not flushed"),
     { timeoutMs: FLUSH_TIMEOUT_MS, intervalMs: 50 },
   ).catch(() => undefined);
-}
-
-/**
- * Floods the lookup or route API of every live instance (rate and connections split evenly), over the sessions
- * of the fleet tenant with the most live connections and with that tenant's token, so every request concerns
- * real data; records one `http_load` event with the stats per instance (`http_load_skipped` when no fleet
- * connection is live). Route floods target every connection of the session (`to: {}`), so they deliver.
- */
-async function runHttpLoad(context: ProbeContext, step: Extract<PlannedStep, { kind: "http_load" }>, signal: AbortSignal): Promise<void> {
-  const byTenant = new Map<string, LiveConnection[]>();
-  for (const connection of liveConnections(context.events)) byTenant.set(connection.tenant_id, [...(byTenant.get(connection.tenant_id) ?? []), connection]);
-  const [tenant, connections] = [...byTenant].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))[0] ?? [];
-  const instances = context.liveInstances();
-  if (!tenant || !connections || instances.length === 0) {
-    context.record({ type: "http_load_skipped", endpoint: step.endpoint, reason: !tenant ? "no live fleet connection to take sessions from" : "no live instance" });
-    return;
-  }
-  const sessionIds = [...new Set(connections.map((c) => c.session_id))];
-  const token = tenantToken(context.authSecret, tenant);
-  const t0 = Date.now();
-  const stats = await Promise.all(
-    instances.map(async (instance) => {
-      const result: HttpLoadStats = await startHttpLoad(
-        {
-          baseUrl: instance.httpUrl,
-          kind: step.endpoint,
-          sessionIds,
-          token,
-          connections: Math.max(1, Math.ceil(step.connections / instances.length)),
-          overallRate: Math.max(1, Math.floor(step.ratePerSecond / instances.length)),
-          durationS: step.durationMs / 1_000,
-          timeoutS: 5,
-          ...(step.endpoint === "route" ? { to: {}, payload: { http_load: true } } : {}),
-        },
-        signal,
-      ).result;
-      return { instance: instance.id, ...result };
-    }),
-  );
-  const sum = (key: "requests" | "ok" | "non2xx" | "errors" | "timeouts") => stats.reduce((n, s) => n + s[key], 0);
-  context.record({
-    type: "http_load",
-    t: Date.now(),
-    started_at: t0,
-    endpoint: step.endpoint,
-    tenant_id: tenant,
-    sessions: sessionIds.length,
-    requests: sum("requests"),
-    ok: sum("ok"),
-    non2xx: sum("non2xx"),
-    errors: sum("errors"),
-    timeouts: sum("timeouts"),
-    latency_p99_max_ms: Math.max(...stats.map((s) => s.latency.p99)),
-    by_instance: stats,
-  });
 }
 
 async function compareBaseline(path: string, current: ComparedRun): Promise<Record<string, unknown>> {

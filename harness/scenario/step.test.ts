@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { Fault } from "../faults/fault.js";
 import { defineScenario } from "./define-scenario.js";
 import { planScenario } from "./engine.js";
+import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
+import { judgeHttpLoad, splitEvenly } from "../probes/http-load-probe.js";
 import { describeStep, MAX_HTTP_LOAD_STEP_MS, Step } from "./step.js";
 
 const THRESHOLDS = { reconnectBoundMs: 1_000, settleBoundMs: 1_000, minDeliveryRatio: 0.9 };
@@ -18,10 +20,42 @@ describe("Step.httpLoad", () => {
     ["an unbounded duration", { endpoint: "lookup" as const, durationMs: MAX_HTTP_LOAD_STEP_MS + 1, ratePerSecond: 10 }, /durationMs must be in/],
     ["a zero rate", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 0 }, /ratePerSecond must be positive/],
     ["a negative rate", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: -1 }, /ratePerSecond must be a non-negative number/],
-    ["fractional connections", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 10, connections: 1.5 }, /connections must be an integer in \[1, 1000\]/],
+    ["a fractional rate", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 2.5 }, /ratePerSecond must be an integer/],
+    ["fractional connections", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 10, connections: 1.5 }, /connections must be an integer in \[1, 10000\]/],
+    ["more connections than a flood allows", { endpoint: "lookup" as const, durationMs: 1_000, ratePerSecond: 10, connections: 10_001 }, /connections must be an integer in \[1, 10000\]/],
   ])("should reject %s with a TypeError", (_label, options, message) => {
     expect(() => Step.httpLoad(options)).toThrow(TypeError);
     expect(() => Step.httpLoad(options)).toThrow(message);
+  });
+});
+
+describe("http load bounds and judgement", () => {
+  it("should bound a step's duration by the flood's own bound", () => {
+    expect(MAX_HTTP_LOAD_STEP_MS).toBe(MAX_HTTP_LOAD_DURATION_S * 1_000);
+    expect(Step.httpLoad({ endpoint: "lookup", durationMs: MAX_HTTP_LOAD_STEP_MS, ratePerSecond: 1 })).toMatchObject({ durationMs: MAX_HTTP_LOAD_STEP_MS });
+  });
+
+  it.each([
+    [300, 3, [100, 100, 100]],
+    [100, 3, [34, 33, 33]],
+    [2, 3, [1, 1, 0]],
+    [1, 1, [1]],
+  ])("should split %i over %i parts as %j, never above the total", (total, parts, shares) => {
+    expect(splitEvenly(total, parts)).toEqual(shares);
+    expect(splitEvenly(total, parts).reduce((a, b) => a + b, 0)).toBe(total);
+  });
+
+  it("should pass a flood with at most 1% failed requests and fail one with more", () => {
+    expect(judgeHttpLoad({ requests: 1_000, non2xx: 5, errors: 5, timeouts: 2 })).toBeUndefined();
+    expect(judgeHttpLoad({ requests: 1_000, non2xx: 11, errors: 0, timeouts: 0 })?.actual).toMatchObject({ attempted: 1_000, failed: 11 });
+    // errors include timeouts: 995 responses + 6 errors = 1,001 attempts, 11 failed > 10 allowed.
+    expect(judgeHttpLoad({ requests: 995, non2xx: 5, errors: 6, timeouts: 6 })?.actual).toMatchObject({ attempted: 1_001, failed: 11 });
+  });
+
+  it("should allow no failure below 100 requests, and fail a flood that made none", () => {
+    expect(judgeHttpLoad({ requests: 99, non2xx: 0, errors: 0, timeouts: 0 })).toBeUndefined();
+    expect(judgeHttpLoad({ requests: 99, non2xx: 1, errors: 0, timeouts: 0 })).toBeDefined();
+    expect(judgeHttpLoad({ requests: 0, non2xx: 0, errors: 0, timeouts: 0 })?.actual).toMatchObject({ reason: "the flood made no request" });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Fault } from "../faults/fault.js";
+import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
 
 /** One step of a scenario; data only, run by the engine in order. */
 export type Step =
@@ -29,7 +30,8 @@ export type Step =
   /**
    * Floods the HTTP lookup or route API of every live instance with autocannon for `durationMs`, at most
    * `ratePerSecond` requests per second across instances, over one fleet tenant's sessions; records `http_load`.
-   * Waits for its end unless `background`.
+   * Waits for its end unless `background`. Fails (a `step: …` result) when skipped, when its load cannot run, or
+   * when more than 1% of its requests fail (any, below 100 requests).
    */
   | { kind: "http_load"; endpoint: HttpLoadEndpoint; durationMs: number; connections: number; ratePerSecond: number; background: boolean }
   /** Waits until every background fault and load started so far has ended. */
@@ -38,8 +40,10 @@ export type Step =
 /** Which HTTP endpoint {@link Step.httpLoad} floods: `lookup` = GET session connections, `route` = POST session messages. */
 export type HttpLoadEndpoint = "lookup" | "route";
 
-/** Longest HTTP flood a step may ask for, in ms (load must stop by itself). */
-export const MAX_HTTP_LOAD_STEP_MS = 600_000;
+/** Longest HTTP flood a step may ask for, in ms (load must stop by itself): the flood's own bound. */
+export const MAX_HTTP_LOAD_STEP_MS = MAX_HTTP_LOAD_DURATION_S * 1_000;
+/** Most HTTP connections a step may ask for in total: the per-flood bound `startHttpLoad` validates (10,000). */
+export const MAX_HTTP_LOAD_STEP_CONNECTIONS = 10_000;
 
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number (got ${value})`);
@@ -101,7 +105,8 @@ export const Step = Object.freeze({
     return { kind: "strand_connections", count: nonNegative("count", options.count), how: options.how };
   },
   /**
-   * An HTTP flood of the lookup or route API, bounded in time and rate; the fleet keeps running meanwhile.
+   * An HTTP flood of the lookup or route API, bounded in time and rate (whole requests per second across
+   * instances); the fleet keeps running meanwhile. A step with too many failed requests fails the run.
    * @default connections 10, background false
    */
   httpLoad(options: { endpoint: HttpLoadEndpoint; durationMs: number; ratePerSecond: number; connections?: number; background?: boolean }): Step {
@@ -110,8 +115,12 @@ export const Step = Object.freeze({
     if (durationMs === 0 || durationMs > MAX_HTTP_LOAD_STEP_MS) throw new TypeError(`durationMs must be in (0, ${MAX_HTTP_LOAD_STEP_MS}] (got ${durationMs})`);
     const ratePerSecond = nonNegative("ratePerSecond", options.ratePerSecond);
     if (ratePerSecond === 0) throw new TypeError("ratePerSecond must be positive: an HTTP flood is always bounded in rate");
+    // Whole requests per second, split over instances in whole shares that never sum above it.
+    if (!Number.isInteger(ratePerSecond)) throw new TypeError(`ratePerSecond must be an integer (got ${ratePerSecond})`);
     const connections = options.connections ?? 10;
-    if (!Number.isInteger(connections) || connections < 1 || connections > 1_000) throw new TypeError(`connections must be an integer in [1, 1000] (got ${connections})`);
+    if (!Number.isInteger(connections) || connections < 1 || connections > MAX_HTTP_LOAD_STEP_CONNECTIONS) {
+      throw new TypeError(`connections must be an integer in [1, ${MAX_HTTP_LOAD_STEP_CONNECTIONS}] (got ${connections})`);
+    }
     return { kind: "http_load", endpoint: options.endpoint, durationMs, connections, ratePerSecond, background: options.background ?? false };
   },
   /** Waits for every background fault and HTTP load started before this step to end. */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS } from "../../harness/checks/check.js";
+import { Fault } from "../../harness/faults/fault.js";
+import { defineScenario } from "../../harness/scenario/define-scenario.js";
+import { Step } from "../../harness/scenario/step.js";
 import flood from "../../scenarios/flood.js";
 import latency from "../../scenarios/latency.js";
 import lookup from "../../scenarios/lookup.js";
@@ -7,6 +10,37 @@ import partition from "../../scenarios/partition.js";
 import { checkOf, expectFailedBy, expectPassed, faultEnds, runCiScenario } from "../helpers/scenario-run.js";
 
 const SEED = 11;
+
+/**
+ * A test-only scenario whose HTTP lookup flood runs while Redis is partitioned from every instance, so the gateway
+ * answers it 503 REGISTRY_UNAVAILABLE: the run must fail on the flood's step. The flood runs in the background and
+ * the run settles afterwards, so every declared check can pass and only the flood fails it.
+ */
+const floodDuringPartitionProfile = {
+  instances: 2,
+  clients: 20,
+  durationS: 1,
+  messageRatePerSecond: 10,
+  connectionTtlMs: 30_000,
+  heartbeatIntervalMs: 1_000,
+  drainTimeoutMs: 1_000,
+  thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 8_000, minDeliveryRatio: 0.5 },
+};
+const floodDuringPartition = defineScenario({
+  name: "http-load-during-partition",
+  description: "an HTTP lookup flood while Redis is partitioned: it is answered 503 and fails the run",
+  checks: ["no-ghosts"],
+  profiles: { ci: floodDuringPartitionProfile, release: floodDuringPartitionProfile },
+  steps: () => [
+    Step.connectFleet({ timeoutMs: 30_000 }),
+    Step.phase("partition"),
+    Step.fault(Fault.partition({ target: "all", form: "disable", durationMs: 4_000 }), { background: true }),
+    Step.httpLoad({ endpoint: "lookup", durationMs: 2_000, ratePerSecond: 60, connections: 2, background: true }),
+    Step.awaitBackground(),
+    Step.phase("settle"),
+    Step.settle({ timeoutMs: 8_000 }),
+  ],
+});
 
 /**
  * The shared-state and link scenarios (lookup, partition, flood, latency) in their `ci` profile against the
@@ -68,6 +102,20 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
     const result = await runCiScenario(flood, { seed: SEED, control: { defects: "no-unregister" } });
     const check = expectFailedBy(result, "no-ghosts");
     expect((check.actual as { ghosts: Record<string, number> }).ghosts.records).toBeGreaterThan(0);
+  });
+
+  it("a run should fail on its HTTP flood when it is answered with errors (Redis partitioned meanwhile)", async () => {
+    const result = await runCiScenario(floodDuringPartition, { seed: SEED });
+    expect(result, JSON.stringify(result.error)).toMatchObject({ status: "failed", exit_code: 1 });
+    // The declared check passes: the flood alone fails the run, as a failed `step: …` result.
+    expect(checkOf(result, "no-ghosts").pass).toBe(true);
+    const failed = result.checks.filter((c) => !c.pass);
+    expect(failed.map((c) => c.name)).toEqual(["step: http load lookup 60/s for 2000ms (background)"]);
+    expect((failed[0]!.actual as { reason: string }).reason).toMatch(/^\d+ of \d+ requests failed/);
+    const [load, ...others] = result.events.filter((e) => e.source === "probe" && e.type === "http_load");
+    expect(others).toEqual([]);
+    expect(load!.non2xx as number, JSON.stringify(load)).toBeGreaterThan((load!.requests as number) / 2);
+    expect(result.events.filter((e) => e.type === "step_failed")).toEqual([expect.objectContaining({ description: "http load lookup 60/s for 2000ms (background)" })]);
   });
 
   it("latency should pass: lookups and routes work under latency with jitter and under a bandwidth limit", async () => {
