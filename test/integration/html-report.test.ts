@@ -93,7 +93,13 @@ async function stopLaunch(launch: Launch): Promise<number[]> {
  */
 async function dumpDom(htmlFile: string, timeoutMs = DUMP_TIMEOUT_MS): Promise<string> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the HTML report test needs a real browser; install it with \`apt-get install -y chromium\``);
-  const profile = await tempDir("traffic-cop-chromium-");
+  const profile = await mkdtemp(join(tmpdir(), "traffic-cop-chromium-"));
+  let launch: Launch | undefined;
+  // Also when the test itself fails or times out: the launch is stopped before its profile is removed.
+  onTestFinished(async () => {
+    if (launch) await stopLaunch(launch);
+    await rm(profile, { recursive: true, force: true });
+  });
   const child = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, "--dump-dom", `file://${htmlFile}`], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -103,10 +109,9 @@ async function dumpDom(htmlFile: string, timeoutMs = DUMP_TIMEOUT_MS): Promise<s
     const error = await new Promise<Error>((resolve) => child.once("error", resolve));
     throw new Error(`chromium did not start: ${error.message}`);
   }
-  const launch: Launch = { pid: child.pid, tag: profile, atStop: [] };
-  launches.push(launch);
-  // Also when the test itself times out.
-  onTestFinished(async () => void (await stopLaunch(launch)));
+  const started: Launch = { pid: child.pid, tag: profile, atStop: [] };
+  launch = started;
+  launches.push(started);
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<string>((resolve, reject) => {
@@ -128,7 +133,7 @@ async function dumpDom(htmlFile: string, timeoutMs = DUMP_TIMEOUT_MS): Promise<s
     });
   } finally {
     clearTimeout(timer);
-    expect(await stopLaunch(launch), `Chromium processes left by ${htmlFile}`).toEqual([]);
+    expect(await stopLaunch(started), `Chromium processes left by ${htmlFile}`).toEqual([]);
   }
 }
 
