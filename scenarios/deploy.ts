@@ -18,7 +18,8 @@ export default defineScenario({
       clients: 90,
       durationS: 2,
       messageRatePerSecond: 30,
-      connectionTtlMs: 10_000,
+      // A TTL well beyond the settle bound: a drained connection left registered must show as a ghost, not expire first.
+      connectionTtlMs: 30_000,
       heartbeatIntervalMs: 2_000,
       drainTimeoutMs: 2_000,
       thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 10_000, minDeliveryRatio: 0.98 },
