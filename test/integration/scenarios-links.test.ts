@@ -123,8 +123,22 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
     expectPassed(latency, result);
     expect(faultEnds(result, "latency")).toEqual([expect.objectContaining({ ok: true })]);
     expect(faultEnds(result, "bandwidth")).toEqual([expect.objectContaining({ ok: true })]);
-    // Both probe rounds ran while their fault was in effect.
     expect((checkOf(result, "cross-instance-lookup").actual as { route_probes: number }).route_probes).toBe(12);
+    // Each phase's probe round ran while its fault was in effect: every probe event of the phase lies between
+    // the fault's fault_applied and fault_end; 6 lookups and 6 route probes (every ordered instance pair) each.
+    for (const kind of ["latency", "bandwidth"]) {
+      const applied = result.events.find((e) => e.source === "fault" && e.type === "fault_applied" && e.kind === kind);
+      const [end] = faultEnds(result, kind);
+      const start = result.events.find((e) => e.source === "phase" && e.type === "phase_start" && e.phase === kind)!.t;
+      const stop = result.events.find((e) => e.source === "phase" && e.type === "phase_end" && e.phase === kind)!.t;
+      const probes = result.events.filter((e) => e.source === "probe" && (e.type === "route_probe" || e.type === "lookup_probe") && e.t >= start && e.t <= stop);
+      expect(probes.filter((e) => e.type === "route_probe"), kind).toHaveLength(6);
+      expect(probes.filter((e) => e.type === "lookup_probe"), kind).toHaveLength(6);
+      for (const probe of probes) {
+        expect(probe.t, `${kind} ${probe.type}`).toBeGreaterThanOrEqual(applied!.t);
+        expect(probe.t, `${kind} ${probe.type}`).toBeLessThanOrEqual(end!.t);
+      }
+    }
   });
 
   it("latency should fail delivery under TRAFFIC_COP_DEFECTS=drop-remote", async () => {
