@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
 import deploy from "../../scenarios/deploy.js";
 import redisRestart from "../../scenarios/redis-restart.js";
 import tenants from "../../scenarios/tenants.js";
@@ -56,20 +56,15 @@ describe.sequential("scenarios deploy, ttl, redis-restart, tenants (ci profile)"
     expect((check.actual as { missing: Record<string, number> }).missing.records).toBeGreaterThan(0);
   });
 
-  /** The passing tenants run's run.json: the next test's `--baseline`. */
-  let passingRun: string | undefined;
-  afterAll(() => (passingRun ? rm(dirname(passingRun), { recursive: true, force: true }) : undefined));
+  it("tenants should pass (every cross-tenant attempt denied like a missing id), and fail tenant-isolation under TRAFFIC_COP_DEFECTS=no-tenant-check as a regression against that run", async () => {
+    const passing = await runCiScenario(tenants, { seed: SEED });
+    expectPassed(tenants, passing);
+    expect((checkOf(passing, "tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(6 * 8);
+    const dir = await mkdtemp(join(tmpdir(), "traffic-cop-baseline-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const baseline = join(dir, "run.json");
+    await writeFile(baseline, JSON.stringify(passing));
 
-  it("tenants should pass: every cross-tenant attempt is denied like a missing id", async () => {
-    const result = await runCiScenario(tenants, { seed: SEED });
-    expectPassed(tenants, result);
-    expect((checkOf(result, "tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(6 * 8);
-    passingRun = join(await mkdtemp(join(tmpdir(), "traffic-cop-baseline-")), "run.json");
-    await writeFile(passingRun, JSON.stringify(result));
-  });
-
-  it("tenants should fail tenant-isolation under TRAFFIC_COP_DEFECTS=no-tenant-check, a regression against the passing run", async () => {
-    const baseline = passingRun ?? join(tmpdir(), "no-baseline.json");
     const result = await runCiScenario(tenants, { seed: SEED, control: { defects: "no-tenant-check" }, baseline });
     const check = expectFailedBy(result, "tenant-isolation");
     expect((check.actual as { leaks: number }).leaks).toBeGreaterThan(0);
