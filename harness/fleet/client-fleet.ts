@@ -85,7 +85,10 @@ export interface ClientFleetOptions {
 export interface FleetMessageCounts {
   sent: number;
   acked: number;
+  /** The fleet's own routes received by its clients. */
   received: number;
+  /** Other messages its clients received (a probe's or an HTTP flood's routes); not in `received`. */
+  receivedOther: number;
   errors: number;
   /** Sum of `delivered` over all acks. */
   delivered: number;
@@ -407,7 +410,7 @@ class RunningClientFleet implements StartedClientFleet {
       welcomes: 0,
       disconnects: 0,
       connectErrors: 0,
-      messages: { sent: 0, acked: 0, received: 0, errors: 0, delivered: 0 },
+      messages: { sent: 0, acked: 0, received: 0, receivedOther: 0, errors: 0, delivered: 0 },
       latency: this.#mergedLatency(),
       workersAlive: 0,
     };
@@ -421,6 +424,7 @@ class RunningClientFleet implements StartedClientFleet {
       snapshot.messages.sent += s.sent;
       snapshot.messages.acked += s.acked;
       snapshot.messages.received += s.received;
+      snapshot.messages.receivedOther += s.receivedOther;
       snapshot.messages.errors += s.errors;
       snapshot.messages.delivered += s.delivered;
       // A dead worker's sockets are gone with it: only live workers count as connected.

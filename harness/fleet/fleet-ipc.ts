@@ -24,6 +24,7 @@ export interface WorkerStats {
   sent: number;
   acked: number;
   received: number;
+  receivedOther: number;
   errors: number;
   delivered: number;
   /** Sequence number of the last `set_rate` this worker applied (0: none); every route it sent before is in `sent`. */

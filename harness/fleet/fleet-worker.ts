@@ -33,6 +33,8 @@ const EVENT_FLUSH_COUNT = 2_000;
 const STOP_CLOSE_TIMEOUT_MS = 5_000;
 /** At most one second of messages is sent in one burst after a stall. */
 const MAX_BURST_S = 1;
+/** Ids of the fleet's own routes: `m<worker>-<k>` (see {@link FleetWorker} route sending). */
+const FLEET_MESSAGE_ID = /^m\d+-\d+$/;
 
 interface PendingRoute {
   sentAt: number;
@@ -63,7 +65,7 @@ export class FleetWorker implements ClientContext {
   #histogramsDirty = false;
   #lastHistogramAt = 0;
   #buffer: FleetEvent[] = [];
-  readonly #counts = { connected: 0, welcomes: 0, disconnects: 0, connectErrors: 0, sent: 0, acked: 0, received: 0, errors: 0, delivered: 0 };
+  readonly #counts = { connected: 0, welcomes: 0, disconnects: 0, connectErrors: 0, sent: 0, acked: 0, received: 0, receivedOther: 0, errors: 0, delivered: 0 };
   readonly #byInstance = new Map<string, number>();
   readonly #byTarget = new Map<string, number>();
   #inFlight = 0;
@@ -247,11 +249,15 @@ export class FleetWorker implements ClientContext {
   }
 
   onReceived(client: SimulatedClient, id: string, from: string | undefined, sentAt: number | undefined): void {
-    this.#counts.received++;
+    // Only the fleet's own routes (ids `m<worker>-<k>`) count and time as deliveries; probes and HTTP floods route
+    // to fleet clients too (their events are still recorded).
+    const own = FLEET_MESSAGE_ID.test(id);
+    if (own) this.#counts.received++;
+    else this.#counts.receivedOther++;
     const event: FleetEvent = { t: Date.now(), type: "message_received", client: client.id.client, worker: this.worker, message_id: id, session_id: client.id.session_id };
     if (from !== undefined) event.from = from;
     if (client.websocketId !== undefined) event.websocket_id = client.websocketId;
-    if (sentAt !== undefined) {
+    if (sentAt !== undefined && own) {
       const latencyMs = Math.max(0, nowMs() - sentAt);
       this.#histograms.delivery.recordMs(latencyMs);
       this.#histogramsDirty = true;
@@ -397,6 +403,7 @@ export class FleetWorker implements ClientContext {
       sent: c.sent,
       acked: c.acked,
       received: c.received,
+      receivedOther: c.receivedOther,
       errors: c.errors,
       delivered: c.delivered,
       rateSeq: this.#rateSeq,
