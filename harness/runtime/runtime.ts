@@ -1,0 +1,174 @@
+/**
+ * The topology a scenario runs on, as the engine, the fault runner, the fleet, the probes and the registry reader
+ * see it. `LocalRuntime` (child processes on 127.0.0.1) is the first implementation; a containers runtime
+ * implements the same interface and must pass the same contract suite (`test/helpers/runtime-contract.ts`).
+ *
+ * Every address a runtime hands out is reachable from the harness process (127.0.0.1 or a port published on it).
+ */
+import type { ToxiproxyFaults, ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
+import type { GatewayProcessState, ProcessExit } from "./gateway-process.js";
+import type { ResolvedSutDefinition } from "./sut.js";
+
+/** Which runtime runs the topology (`--runtime`). */
+export type RuntimeKind = "local" | "containers";
+
+/** Redis topology of a run. */
+export type RedisMode = "standalone" | "cluster";
+
+/** Registry implementation of the gateways (`REGISTRY`); `memory` is the negative control. */
+export type RegistryKind = "redis" | "memory";
+
+/** Options every runtime takes. */
+export interface RuntimeOptions {
+  /** Run id: tags every process, container, network and proxy the runtime makes. */
+  runId: string;
+  /** Number of gateway instances (`gw-1` .. `gw-N`). @default 3 */
+  instances?: number;
+  /** Standalone Redis, or a 3-master Redis Cluster. @default "standalone" */
+  redis?: RedisMode;
+  /** The system under test. @default the reference gateway */
+  sut?: ResolvedSutDefinition;
+  /** `REGISTRY` of every instance. @default "redis" */
+  registry?: RegistryKind;
+  /** `AUTH_SECRET` of every instance. @default a random secret per run */
+  authSecret?: string;
+  /** `CONNECTION_TTL_MS`. @default 30000 */
+  connectionTtlMs?: number;
+  /** `HEARTBEAT_INTERVAL_MS`. @default 10000 */
+  heartbeatIntervalMs?: number;
+  /** `DRAIN_TIMEOUT_MS`. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Extra environment for every instance (e.g. `TRAFFIC_COP_DEFECTS` for negative controls). @default {} */
+  env?: Record<string, string>;
+  /** Address the harness reaches everything on. @default "127.0.0.1" */
+  host?: string;
+  /** Receives process and topology events (state changes, exits, Redis restarts). */
+  onEvent?: (event: RuntimeEvent) => void;
+  /** Receives every line a gateway prints. */
+  onOutput?: (instanceId: string, line: string, stream: "stdout" | "stderr") => void;
+}
+
+/** Defaults of {@link RuntimeOptions}. */
+export const DEFAULT_RUNTIME_OPTIONS = Object.freeze({
+  instances: 3,
+  redis: "standalone" as RedisMode,
+  registry: "redis" as RegistryKind,
+  connectionTtlMs: 30_000,
+  heartbeatIntervalMs: 10_000,
+  drainTimeoutMs: 10_000,
+  host: "127.0.0.1",
+});
+
+/** A topology event. */
+export interface RuntimeEvent {
+  /** Epoch ms. */
+  t: number;
+  type: "process_state" | "redis_restart" | "topology_started" | "topology_stopped";
+  /** `gw-2`, `redis`, ... */
+  target?: string;
+  state?: GatewayProcessState;
+  pid?: number;
+  exit?: ProcessExit;
+  detail?: Record<string, unknown>;
+}
+
+/** What a caller may know of one gateway instance. */
+export interface InstanceInfo {
+  readonly id: string;
+  /** Port the harness reaches the instance on (for containers: the port published on `host`). */
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly httpUrl: string;
+  /** `ws://host:port` (the fleet adds the SUT's path). */
+  readonly wsUrl: string;
+  readonly state: GatewayProcessState;
+  /** Process id where the runtime knows one (the local runtime; a container's main process otherwise). */
+  readonly pid: number | undefined;
+  /** How many times it has been (re)started. */
+  readonly generation: number;
+  /** Names of its proxies to Redis. */
+  readonly proxies: readonly string[];
+}
+
+/** Direct (unproxied) address of Redis, reachable from the harness, for the recorder and the checks. */
+export interface RedisEndpoint {
+  mode: RedisMode;
+  /** `redis://host:port`, or a comma list for a cluster. */
+  url: string;
+  nodes: { host: string; port: number }[];
+}
+
+/**
+ * What a runtime can do beyond the common faults (kill, stop, start, restart, proxy toxics). A fault that needs a
+ * capability the runtime lacks is refused with `HARNESS_ERR_UNSUPPORTED` before the run starts.
+ */
+export interface RuntimeCapabilities {
+  /** `pauseInstance` / `resumeInstance` (SIGSTOP/SIGCONT, `docker pause`). */
+  readonly pause: boolean;
+  /** `restartRedis` (data loss). */
+  readonly redisRestart: boolean;
+  /** `disconnectInstance` / `reconnectInstance`: a network partition below the proxy (containers only). */
+  readonly networkPartition: boolean;
+  /** Redis modes the runtime can start. */
+  readonly redisModes: readonly RedisMode[];
+}
+
+/** An unstarted topology. */
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  readonly capabilities: RuntimeCapabilities;
+  /** Starts Redis, the proxy server, one proxy per instance (per Redis node), then the instances; waits until all are ready. */
+  start(): Promise<StartedRuntime>;
+}
+
+/** A running topology. `stop()` is idempotent and safe to call concurrently; `await using` stops it. */
+export interface StartedRuntime extends AsyncDisposable {
+  readonly kind: RuntimeKind;
+  readonly capabilities: RuntimeCapabilities;
+  readonly runId: string;
+  readonly sut: ResolvedSutDefinition;
+  readonly authSecret: string;
+  /** Address the harness reaches every endpoint on. */
+  readonly host: string;
+  readonly registry: RegistryKind;
+  readonly connectionTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly redisMode: RedisMode;
+  /** Direct address of Redis (never through a proxy). */
+  readonly redis: RedisEndpoint;
+  /** The Toxiproxy API client of this topology (its `apiUrl` is reachable from the harness). */
+  readonly toxiproxy: ToxiproxyFaults;
+  /** Every instance, in id order. */
+  readonly instances: InstanceInfo[];
+  /** Ids of instances that are started (not stopped, killed or paused-and-stopped). */
+  liveInstanceIds(): string[];
+  /** WebSocket base URLs of every instance, in id order (the fleet's targets). */
+  targets(): string[];
+  /** One instance; rejects an unknown id with `HARNESS_ERR_UNKNOWN_INSTANCE`. */
+  instance(id: string): InstanceInfo;
+  /** The proxies between instance `id` and Redis (one, or one per cluster node). */
+  proxiesOf(id: string): readonly ToxiproxyProxy[];
+  /** SIGKILLs instance `id` (a crash: nothing is unregistered). Resolves with its exit. */
+  killInstance(id: string): Promise<ProcessExit>;
+  /** SIGTERMs instance `id` (drain); rejects with `HARNESS_ERR_INSTANCE_STOP_FAILED` unless it exits 0 in time. */
+  stopInstance(id: string): Promise<ProcessExit>;
+  /** Starts a stopped or killed instance again on the same address, and waits until it is ready. */
+  startInstance(id: string): Promise<InstanceInfo>;
+  /** Stops (`"stop"`, drain) or kills (`"kill"`) instance `id`, then starts it again on the same address. */
+  restartInstance(id: string, mode?: "stop" | "kill"): Promise<InstanceInfo>;
+  /** Restarts every instance in turn (a rolling deploy), each ready before the next goes down. */
+  rollingRestart(mode?: "stop" | "kill", order?: readonly string[]): Promise<void>;
+  /** Freezes instance `id` without closing a socket (SIGSTOP, `docker pause`). Needs `capabilities.pause`. */
+  pauseInstance(id: string): Promise<void>;
+  /** Thaws a paused instance. Needs `capabilities.pause`. */
+  resumeInstance(id: string): Promise<void>;
+  /** Cuts instance `id` off the network it shares with Redis (below the proxy). Needs `capabilities.networkPartition`. */
+  disconnectInstance(id: string): Promise<void>;
+  /** Undoes {@link disconnectInstance}. Needs `capabilities.networkPartition`. */
+  reconnectInstance(id: string): Promise<void>;
+  /** Restarts Redis with data loss: a fresh empty server on the same address. Needs `capabilities.redisRestart`. */
+  restartRedis(): Promise<void>;
+  /** Tears everything down in reverse start order; idempotent. */
+  stop(): Promise<void>;
+}
