@@ -9,11 +9,11 @@ import { startConnectionFlood } from "../load/connection-flood.js";
 import type { ProbeContext } from "../probes/probe-context.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
-import type { Runtime, RuntimeCapabilities } from "../runtime/runtime.js";
+import type { CheckResult } from "../report/run-result.js";
+import type { RedisMode, Runtime } from "../runtime/runtime.js";
+import { throwIfAborted, type RunContext, type RunResources, type RunSettings, type StepFailure } from "./run-context.js";
 import type { PlannedStep } from "./step.js";
 import { unsupportedFault } from "./steps/fault.js";
-import { throwIfAborted, type RunContext, type RunResources, type RunSettings, type StepFailure } from "./run-context.js";
-import type { CheckResult } from "../report/run-result.js";
 
 const PROGRESS_INTERVAL_MS = 1_000;
 
@@ -38,9 +38,9 @@ function connectionFloodDriver(authSecret: string): ConnectionFloodDriver {
  * Refuses, before anything starts, a plan the runtime cannot run: a Redis mode it cannot start, or a fault that needs
  * a capability it lacks. Throws `HARNESS_ERR_UNSUPPORTED`.
  */
-export function assertRunnable(runtime: Runtime, redisMode: string, plan: readonly PlannedStep[]): void {
-  const capabilities: RuntimeCapabilities = runtime.capabilities;
-  if (!(capabilities.redisModes as readonly string[]).includes(redisMode)) {
+export function assertRunnable(runtime: Runtime, redisMode: RedisMode, plan: readonly PlannedStep[]): void {
+  const capabilities = runtime.capabilities;
+  if (!capabilities.redisModes.includes(redisMode)) {
     throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `the ${runtime.kind} runtime cannot start Redis in ${redisMode} mode (it can: ${capabilities.redisModes.join(", ")})`);
   }
   for (const step of plan) {
