@@ -8,15 +8,20 @@ export type { FleetEvent, FleetEventType } from "./fleet/fleet-events.js";
 export { RedisCluster, RedisServer, StartedRedisCluster, StartedRedisServer, OWNER_PID_ENV, RUN_ID_ENV } from "./runtime/redis-server.js";
 export { GatewayProcess, type GatewayProcessOptions, type GatewayProcessState, type ProcessExit } from "./runtime/gateway-process.js";
 export {
-  DEFAULT_LOCAL_RUNTIME_OPTIONS,
-  LocalRuntime,
-  StartedLocalRuntime,
+  DEFAULT_RUNTIME_OPTIONS,
   type InstanceInfo,
-  type LocalRuntimeOptions,
   type RedisEndpoint,
   type RedisMode,
+  type RegistryKind,
+  type Runtime,
+  type RuntimeCapabilities,
   type RuntimeEvent,
-} from "./runtime/local-runtime.js";
+  type RuntimeKind,
+  type RuntimeOptions,
+  type StartedRuntime,
+} from "./runtime/runtime.js";
+export { LocalRuntime, StartedLocalRuntime } from "./runtime/local-runtime.js";
+export { assertRuntimeAvailable, createRuntime, isRuntimeAvailable, type RuntimeFactory } from "./runtime/create-runtime.js";
 export { findLeftovers, type Leftovers } from "./runtime/leftovers.js";
 export { probeHttp, waitForReady, type ProbeResult, type WaitForReadyOptions } from "./runtime/readiness.js";
 export { DEFAULT_SUT_OPTIONS, loadSutFile, REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition, type SutDefinition } from "./runtime/sut.js";

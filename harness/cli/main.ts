@@ -5,6 +5,7 @@
 import { access } from "node:fs/promises";
 import { HarnessError } from "../errors.js";
 import { ProgressReporter } from "../report/progress-reporter.js";
+import { assertRuntimeAvailable } from "../runtime/create-runtime.js";
 import { loadSutFile } from "../runtime/sut.js";
 import { installShutdownHandlers } from "../runtime/teardown.js";
 import { runScenario } from "../scenario/engine.js";
@@ -40,7 +41,11 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  if (args.runtime === "containers") return fail(new HarnessError("HARNESS_ERR_UNSUPPORTED", "--runtime containers is not yet available; use --runtime local (the default)"), false);
+  try {
+    assertRuntimeAvailable(args.runtime);
+  } catch (error) {
+    return fail(error, false);
+  }
   let scenarios;
   let sut;
   try {

@@ -3,21 +3,20 @@ import { SYSTEM_CLOCK } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import type { ProcessExit } from "../runtime/gateway-process.js";
+import type { InstanceInfo, StartedRuntime } from "../runtime/runtime.js";
 import { describeFault, type Fault } from "./fault.js";
 import type { ToxiproxyProxy, ToxicSpec } from "./toxiproxy-faults.js";
 
 /** A fault whose instance selector has been resolved (with the run's seed) to concrete instance ids. */
 export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for Redis-wide faults. */ targets: string[] };
 
-/** What the runner needs of a topology (the local runtime implements it; a container runtime will too). */
-export interface FaultTarget {
-  killInstance(id: string): Promise<ProcessExit>;
-  stopInstance(id: string): Promise<ProcessExit>;
-  startInstance(id: string): Promise<unknown>;
-  restartRedis(): Promise<void>;
-  proxiesOf(id: string): readonly ToxiproxyProxy[];
-  instance(id: string): { wsUrl: string };
-}
+/**
+ * What the runner needs of a topology: the part of {@link StartedRuntime} that faults act through (every runtime
+ * provides it; tests may pass a narrower stand-in).
+ */
+export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf"> & {
+  instance(id: string): Pick<InstanceInfo, "wsUrl">;
+};
 
 /** A bounded WebSocket connection flood (provided by harness/load). */
 export type ConnectionFloodDriver = (options: { targets: string[]; connections: number; ratePerSecond: number; durationMs: number; signal: AbortSignal }) => Promise<Record<string, unknown>>;

@@ -14,9 +14,10 @@ export interface ProbeInstance {
 }
 
 /**
- * What a probe step may use: the recorded history so far, the live instances, the SUT's secret and paths, and a
- * seeded random source. Probes talk to the SUT only through the wire protocol and the HTTP API, and record what
- * they saw as `probe` events; the checks judge those events later.
+ * What a probe step (harness/probes/, which only observes) or an action step (harness/actions/, which changes the
+ * system: writes state, strands connections, loads it) may use: the recorded history so far, the live instances,
+ * the SUT's secret and paths, and a seeded random source. Both talk to the SUT only through the wire protocol, the
+ * HTTP API and the runtime, and record what they did or saw as `probe` events; the checks judge those events later.
  */
 export interface ProbeContext {
   /** Every event of the run so far (live: fleet events keep arriving). */

@@ -12,9 +12,10 @@ const OUTPUT_TAIL_LINES = 40;
 /**
  * States of one gateway process. A process is single-use: once `stopped`, `exited` or `start_failure`, it is
  * never started again (a restart spawns a new {@link GatewayProcess} on the same port).
- * `exited` means it ended without being asked (a crash).
+ * `exited` means it ended without being asked (a crash). `paused` is a started process frozen by SIGSTOP: its
+ * sockets stay open but it answers nothing until {@link GatewayProcess.resume}.
  */
-export type GatewayProcessState = "idle" | "starting" | "started" | "stopping" | "stopped" | "start_failure" | "exited";
+export type GatewayProcessState = "idle" | "starting" | "started" | "paused" | "stopping" | "stopped" | "start_failure" | "exited";
 
 /** How a process ended. */
 export interface ProcessExit {
@@ -132,7 +133,7 @@ export class GatewayProcess implements AsyncDisposable {
         const exit: ProcessExit = { code, signal, expected: this.#expectExit };
         this.#exitInfo = exit;
         resolve(exit);
-        if (this.#state === "starting" || this.#state === "started") {
+        if (this.#state === "starting" || this.#state === "started" || this.#state === "paused") {
           this.#startAbort.abort(new HarnessError("HARNESS_ERR_PROCESS_EXITED", `instance ${this.instanceId} exited (code ${code}, signal ${signal}) before it was ready:\n${this.outputTail}`));
           this.#setState(this.#state === "starting" ? "start_failure" : "exited", exit);
         }
@@ -174,6 +175,20 @@ export class GatewayProcess implements AsyncDisposable {
     return this;
   }
 
+  /** Freezes the process group with SIGSTOP (no socket closes). Only valid in state `started`. */
+  pause(): void {
+    if (this.#state !== "started") throw new HarnessError("HARNESS_ERR_INVALID_STATE", `cannot pause ${this.instanceId} in state ${this.#state}; only a started instance can be paused`);
+    this.#signal("SIGSTOP");
+    this.#setState("paused");
+  }
+
+  /** Thaws a paused process group with SIGCONT. Only valid in state `paused`. */
+  resume(): void {
+    if (this.#state !== "paused") throw new HarnessError("HARNESS_ERR_INVALID_STATE", `cannot resume ${this.instanceId} in state ${this.#state}; only a paused instance can be resumed`);
+    this.#signal("SIGCONT");
+    this.#setState("started");
+  }
+
   /**
    * SIGTERM (the gateway drains), then SIGKILL if it has not exited after `timeoutMs`. Idempotent: every call
    * returns the same exit. Stopping a process that never started resolves at once.
@@ -197,7 +212,10 @@ export class GatewayProcess implements AsyncDisposable {
       this.#startAbort.abort(new HarnessError("HARNESS_ERR_ABORTED", `start of ${this.instanceId} aborted by ${signal}`));
     }
     const alreadyExited = this.#exitInfo !== undefined;
+    // A stopped (SIGSTOP) process only acts on SIGTERM once it runs again; SIGKILL reaches it either way.
+    const wasPaused = this.#state === "paused";
     if (!alreadyExited && this.#state !== "start_failure") this.#setState("stopping");
+    if (wasPaused && signal !== "SIGKILL") this.#signal("SIGCONT");
     const exit = await this.#terminate(signal, timeoutMs);
     if (!alreadyExited && this.#state === "stopping") this.#setState("stopped", exit);
     await this.#starting?.catch(() => undefined);

@@ -4,104 +4,53 @@ import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
-import { GatewayProcess, type GatewayProcessState, type ProcessExit } from "./gateway-process.js";
+import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "./redis-server.js";
+import {
+  DEFAULT_RUNTIME_OPTIONS,
+  type InstanceInfo,
+  type RedisEndpoint,
+  type RedisMode,
+  type RegistryKind,
+  type Runtime,
+  type RuntimeCapabilities,
+  type RuntimeEvent,
+  type RuntimeOptions,
+  type StartedRuntime,
+} from "./runtime.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
 
 const PORT_ATTEMPTS = 3;
 const STOP_GRACE_MS = 5_000;
 
-/** Redis topology of a run. */
-export type RedisMode = "standalone" | "cluster";
-
-/** Options of {@link LocalRuntime}. */
-export interface LocalRuntimeOptions {
-  /** Run id: tags every process and names every proxy. */
-  runId: string;
-  /** Number of gateway instances (`gw-1` .. `gw-N`). @default 3 */
-  instances?: number;
-  /** Standalone Redis, or a 3-master Redis Cluster. @default "standalone" */
-  redis?: RedisMode;
-  /** The system under test. @default the reference gateway */
-  sut?: ResolvedSutDefinition;
-  /** `REGISTRY` of every instance (`memory` is the negative control). @default "redis" */
-  registry?: "redis" | "memory";
-  /** `AUTH_SECRET` of every instance. @default a random secret per run */
-  authSecret?: string;
-  /** `CONNECTION_TTL_MS`. @default 30000 */
-  connectionTtlMs?: number;
-  /** `HEARTBEAT_INTERVAL_MS`. @default 10000 */
-  heartbeatIntervalMs?: number;
-  /** `DRAIN_TIMEOUT_MS`. @default 10000 */
-  drainTimeoutMs?: number;
-  /** Extra environment for every instance (e.g. `TRAFFIC_COP_DEFECTS` for negative controls). @default {} */
-  env?: Record<string, string>;
-  /** Bind address of everything. @default "127.0.0.1" */
-  host?: string;
-  /** Receives process and topology events (state changes, exits, Redis restarts). */
-  onEvent?: (event: RuntimeEvent) => void;
-  /** Receives every line a gateway prints. */
-  onOutput?: (instanceId: string, line: string, stream: "stdout" | "stderr") => void;
+/**
+ * What the local runtime can do: pause by SIGSTOP/SIGCONT of an instance's process group, and restart a standalone
+ * Redis (not a cluster). A network partition below the proxy needs a network of its own: containers only.
+ */
+function localCapabilities(redis: RedisMode): RuntimeCapabilities {
+  return Object.freeze({ pause: true, redisRestart: redis === "standalone", networkPartition: false, redisModes: Object.freeze(["standalone", "cluster"] as const) });
 }
 
-/** Defaults of {@link LocalRuntimeOptions}. */
-export const DEFAULT_LOCAL_RUNTIME_OPTIONS = Object.freeze({
-  instances: 3,
-  redis: "standalone" as RedisMode,
-  registry: "redis" as "redis" | "memory",
-  connectionTtlMs: 30_000,
-  heartbeatIntervalMs: 10_000,
-  drainTimeoutMs: 10_000,
-  host: "127.0.0.1",
-});
-
-/** A topology event. */
-export interface RuntimeEvent {
-  /** Epoch ms. */
-  t: number;
-  type: "process_state" | "redis_restart" | "topology_started" | "topology_stopped";
-  /** `gw-2`, `redis`, ... */
-  target?: string;
-  state?: GatewayProcessState;
-  pid?: number;
-  exit?: ProcessExit;
-  detail?: Record<string, unknown>;
-}
-
-/** What a caller may know of one gateway instance. */
-export interface InstanceInfo {
-  readonly id: string;
-  readonly port: number;
-  /** `http://host:port`. */
-  readonly httpUrl: string;
-  /** `ws://host:port` (the fleet adds the SUT's path). */
-  readonly wsUrl: string;
-  readonly state: GatewayProcessState;
-  readonly pid: number | undefined;
-  /** How many times it has been (re)started. */
-  readonly generation: number;
-  /** Names of its proxies to Redis. */
-  readonly proxies: readonly string[];
-}
-
-/** Direct (unproxied) address of Redis, for the recorder and checks. */
-export interface RedisEndpoint {
-  mode: RedisMode;
-  /** `redis://host:port`, or a comma list for a cluster. */
-  url: string;
-  nodes: { host: string; port: number }[];
+function networkPartitionUnsupported(operation: string, id: string): HarnessError {
+  return new HarnessError(
+    "HARNESS_ERR_UNSUPPORTED",
+    `${operation}(${JSON.stringify(id)}): a network partition below the proxy is not available with the local runtime (every process shares the host's network); use --runtime containers, or a proxy partition (Fault.partition)`,
+  );
 }
 
 /** The local topology, unstarted: Redis, one Toxiproxy-compatible server, N gateway processes. */
-export class LocalRuntime {
-  readonly #options: LocalRuntimeOptions;
+export class LocalRuntime implements Runtime {
+  readonly kind = "local" as const;
+  readonly capabilities: RuntimeCapabilities;
+  readonly #options: RuntimeOptions;
 
-  constructor(options: LocalRuntimeOptions) {
-    const instances = options.instances ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.instances;
+  constructor(options: RuntimeOptions) {
+    const instances = options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
     if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
     if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
     this.#options = { ...options };
+    this.capabilities = localCapabilities(options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis);
   }
 
   /** Starts Redis, the proxy server, one proxy per instance, then the instances, and waits until all are ready. */
@@ -126,17 +75,19 @@ interface Slot {
 }
 
 /** A running local topology. `stop()` is idempotent; `await using` stops it. */
-export class StartedLocalRuntime implements AsyncDisposable {
+export class StartedLocalRuntime implements StartedRuntime {
+  readonly kind = "local" as const;
+  readonly capabilities: RuntimeCapabilities;
   readonly runId: string;
   readonly sut: ResolvedSutDefinition;
   readonly authSecret: string;
   readonly host: string;
-  readonly registry: "redis" | "memory";
+  readonly registry: RegistryKind;
   readonly connectionTtlMs: number;
   readonly heartbeatIntervalMs: number;
   readonly drainTimeoutMs: number;
   readonly redisMode: RedisMode;
-  readonly #options: LocalRuntimeOptions;
+  readonly #options: RuntimeOptions;
   readonly #log = createLogger("harness:runtime");
   readonly #slots: Slot[] = [];
   #redis?: StartedRedisServer;
@@ -147,17 +98,18 @@ export class StartedLocalRuntime implements AsyncDisposable {
   #op: Promise<unknown> = Promise.resolve();
 
   /** @internal use {@link LocalRuntime.start}. */
-  constructor(options: LocalRuntimeOptions) {
+  constructor(options: RuntimeOptions) {
     this.#options = options;
     this.runId = options.runId;
     this.sut = options.sut ?? resolveSutDefinition(REFERENCE_SUT);
     this.authSecret = options.authSecret ?? randomBytes(24).toString("hex");
-    this.host = options.host ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.host;
-    this.registry = options.registry ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.registry;
-    this.connectionTtlMs = options.connectionTtlMs ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.connectionTtlMs;
-    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.heartbeatIntervalMs;
-    this.drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.drainTimeoutMs;
-    this.redisMode = options.redis ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.redis;
+    this.host = options.host ?? DEFAULT_RUNTIME_OPTIONS.host;
+    this.registry = options.registry ?? DEFAULT_RUNTIME_OPTIONS.registry;
+    this.connectionTtlMs = options.connectionTtlMs ?? DEFAULT_RUNTIME_OPTIONS.connectionTtlMs;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_RUNTIME_OPTIONS.heartbeatIntervalMs;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_RUNTIME_OPTIONS.drainTimeoutMs;
+    this.redisMode = options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis;
+    this.capabilities = localCapabilities(this.redisMode);
   }
 
   #emit(event: Omit<RuntimeEvent, "t">): void {
@@ -171,7 +123,7 @@ export class StartedLocalRuntime implements AsyncDisposable {
     else this.#redis = await new RedisServer({ runId: this.runId, host: this.host }).start();
     this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
     this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
-    const count = this.#options.instances ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.instances;
+    const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
     for (let i = 1; i <= count; i++) {
       const id = `gw-${i}`;
       const proxies: ToxiproxyProxy[] = [];
@@ -329,7 +281,7 @@ export class StartedLocalRuntime implements AsyncDisposable {
       const slot = this.#slot(id);
       this.#log("stop", { instance: id });
       if (!slot.process) return { code: 0, signal: null, expected: true };
-      const wasRunning = slot.process.state === "started";
+      const wasRunning = slot.process.state === "started" || slot.process.state === "paused";
       const exit = await slot.process.stop({ timeoutMs: this.drainTimeoutMs + STOP_GRACE_MS });
       if (wasRunning && exit.code !== 0) {
         throw new HarnessError("HARNESS_ERR_INSTANCE_STOP_FAILED", `instance ${id} did not exit with code 0 after SIGTERM (code ${exit.code}, signal ${exit.signal}):\n${slot.process.outputTail}`);
@@ -343,7 +295,7 @@ export class StartedLocalRuntime implements AsyncDisposable {
     return this.#serial(async () => {
       const slot = this.#slot(id);
       const state = slot.process?.state;
-      if (state === "started" || state === "starting" || state === "stopping") {
+      if (state === "started" || state === "paused" || state === "starting" || state === "stopping") {
         throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${id} is ${state}; stop or kill it before starting it again`);
       }
       this.#log("start", { instance: id, port: slot.port });
@@ -362,6 +314,36 @@ export class StartedLocalRuntime implements AsyncDisposable {
   /** Restarts every instance in turn (a rolling deploy), each ready before the next goes down. */
   async rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#slots.map((slot) => slot.id)): Promise<void> {
     for (const id of order) await this.restartInstance(id, mode);
+  }
+
+  /** Freezes instance `id` with SIGSTOP of its process group: its sockets stay open, it answers nothing. */
+  pauseInstance(id: string): Promise<void> {
+    return this.#serial(async () => {
+      const slot = this.#slot(id);
+      this.#log("pause", { instance: id });
+      if (!slot.process) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${id} has no process to pause`);
+      slot.process.pause();
+    });
+  }
+
+  /** Thaws a paused instance with SIGCONT. */
+  resumeInstance(id: string): Promise<void> {
+    return this.#serial(async () => {
+      const slot = this.#slot(id);
+      this.#log("resume", { instance: id });
+      if (!slot.process) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${id} has no process to resume`);
+      slot.process.resume();
+    });
+  }
+
+  /** Unsupported locally: every process shares the host's network, so there is nothing to cut below the proxy. */
+  disconnectInstance(id: string): Promise<void> {
+    return Promise.reject(networkPartitionUnsupported("disconnectInstance", id));
+  }
+
+  /** Unsupported locally; see {@link disconnectInstance}. */
+  reconnectInstance(id: string): Promise<void> {
+    return Promise.reject(networkPartitionUnsupported("reconnectInstance", id));
   }
 
   /**

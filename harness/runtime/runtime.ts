@@ -141,7 +141,7 @@ export interface StartedRuntime extends AsyncDisposable {
   readonly toxiproxy: ToxiproxyFaults;
   /** Every instance, in id order. */
   readonly instances: InstanceInfo[];
-  /** Ids of instances that are started (not stopped, killed or paused-and-stopped). */
+  /** Ids of instances that are started: not paused, stopped or killed. */
   liveInstanceIds(): string[];
   /** WebSocket base URLs of every instance, in id order (the fleet's targets). */
   targets(): string[];
@@ -159,7 +159,10 @@ export interface StartedRuntime extends AsyncDisposable {
   restartInstance(id: string, mode?: "stop" | "kill"): Promise<InstanceInfo>;
   /** Restarts every instance in turn (a rolling deploy), each ready before the next goes down. */
   rollingRestart(mode?: "stop" | "kill", order?: readonly string[]): Promise<void>;
-  /** Freezes instance `id` without closing a socket (SIGSTOP, `docker pause`). Needs `capabilities.pause`. */
+  /**
+   * Freezes instance `id` without closing a socket (SIGSTOP, `docker pause`); its state is `paused` until
+   * {@link resumeInstance}, and stopping or killing it still works. Needs `capabilities.pause`.
+   */
   pauseInstance(id: string): Promise<void>;
   /** Thaws a paused instance. Needs `capabilities.pause`. */
   resumeInstance(id: string): Promise<void>;

@@ -1,6 +1,6 @@
 import type { CheckName, CheckThresholds } from "../checks/check.js";
 import { HarnessError } from "../errors.js";
-import type { RedisMode } from "../runtime/local-runtime.js";
+import type { RedisMode } from "../runtime/runtime.js";
 import type { Step } from "./step.js";
 
 /** Profile names: `ci` (small and fast, gates every change) and `release` (full size). */

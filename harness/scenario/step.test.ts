@@ -3,7 +3,7 @@ import { Fault } from "../faults/fault.js";
 import { defineScenario } from "./define-scenario.js";
 import { planScenario } from "./engine.js";
 import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
-import { judgeHttpLoad, splitEvenly } from "../probes/http-load-probe.js";
+import { judgeHttpLoad, splitEvenly } from "../actions/run-http-load.js";
 import { describeStep, MAX_HTTP_LOAD_STEP_MS, Step } from "./step.js";
 
 const THRESHOLDS = { reconnectBoundMs: 1_000, settleBoundMs: 1_000, minDeliveryRatio: 0.9 };

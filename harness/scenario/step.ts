@@ -37,6 +37,9 @@ export type Step =
   /** Waits until every background fault and load started so far has ended. */
   | { kind: "await_background" };
 
+/** The kinds of {@link Step}: the engine runs each with the handler of the same name (harness/scenario/steps/). */
+export type StepKind = Step["kind"];
+
 /** Which HTTP endpoint {@link Step.httpLoad} floods: `lookup` = GET session connections, `route` = POST session messages. */
 export type HttpLoadEndpoint = "lookup" | "route";
 

@@ -1,7 +1,11 @@
+/**
+ * An action (it loads the system under test; observations live in harness/probes/): the HTTP flood of
+ * `Step.httpLoad`, and how its totals are judged.
+ */
 import { startHttpLoad, type HttpLoadStats } from "../load/http-load.js";
 import type { HttpLoadEndpoint } from "../scenario/step.js";
-import { tenantToken } from "./probe-io.js";
-import { liveConnections, type LiveConnection, type ProbeContext } from "./probe-context.js";
+import { tenantToken } from "../probes/probe-io.js";
+import { liveConnections, type LiveConnection, type ProbeContext } from "../probes/probe-context.js";
 
 /** Share of a flood's requests that may fail (non-2xx, socket errors, timeouts) before the step fails. */
 export const HTTP_LOAD_MAX_FAILED_RATIO = 0.01;
@@ -10,8 +14,8 @@ export const HTTP_LOAD_MIN_REQUESTS_FOR_RATIO = 100;
 /** Per-request timeout of a flood, in seconds. */
 const REQUEST_TIMEOUT_S = 5;
 
-/** Options of {@link runHttpLoadProbe}: what `Step.httpLoad` planned. */
-export interface HttpLoadProbeOptions {
+/** Options of {@link runHttpLoad}: what `Step.httpLoad` planned. */
+export interface RunHttpLoadOptions {
   endpoint: HttpLoadEndpoint;
   durationMs: number;
   /** Total across instances. */
@@ -59,7 +63,7 @@ export function judgeHttpLoad(totals: { requests: number; non2xx: number; errors
  * session (`to: {}`), so they deliver. Returns the step's failure (skipped, or too many failed requests; see
  * {@link judgeHttpLoad}), or undefined when it passed or the signal ended it early.
  */
-export async function runHttpLoadProbe(context: ProbeContext, options: HttpLoadProbeOptions, signal: AbortSignal): Promise<HttpLoadFailure | undefined> {
+export async function runHttpLoad(context: ProbeContext, options: RunHttpLoadOptions, signal: AbortSignal): Promise<HttpLoadFailure | undefined> {
   const byTenant = new Map<string, LiveConnection[]>();
   for (const connection of liveConnections(context.events)) {
     const list = byTenant.get(connection.tenant_id);

@@ -1,6 +1,10 @@
+/**
+ * An action (it changes the system under test; observations live in harness/probes/): strands probe connections by
+ * cutting them half-open or by SIGKILLing the instance that holds them.
+ */
 import { randomBytes } from "node:crypto";
-import { openProbeSocket, tenantToken } from "./probe-io.js";
-import type { ProbeContext } from "./probe-context.js";
+import { openProbeSocket, tenantToken } from "../probes/probe-io.js";
+import type { ProbeContext } from "../probes/probe-context.js";
 
 /** How stranded connections vanish. */
 export type StrandMode =

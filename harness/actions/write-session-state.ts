@@ -1,6 +1,10 @@
+/**
+ * An action (it changes the system under test; observations live in harness/probes/): writes session state that
+ * `restart-survival` later reads back.
+ */
 import { randomBytes } from "node:crypto";
-import { httpProbe, tenantToken } from "./probe-io.js";
-import { liveConnections, type ProbeContext } from "./probe-context.js";
+import { httpProbe, tenantToken } from "../probes/probe-io.js";
+import { liveConnections, type ProbeContext } from "../probes/probe-context.js";
 
 /** Options of {@link writeSessionState}. */
 export interface WriteSessionStateOptions {

@@ -1,0 +1,133 @@
+/**
+ * The setup phase of a run: start the topology, then the registry reader, the fault runner, the sampler and the
+ * progress timer, and build the {@link RunContext} every step handler gets.
+ */
+import { deriveSeed, SeededRandom } from "../common/random.js";
+import { HarnessError } from "../errors.js";
+import { FaultRunner, type ConnectionFloodDriver, type FaultEvent } from "../faults/fault-runner.js";
+import { startConnectionFlood } from "../load/connection-flood.js";
+import type { ProbeContext } from "../probes/probe-context.js";
+import { RegistryReader } from "../recorder/registry-reader.js";
+import { createSampler } from "../recorder/sampler.js";
+import type { CheckResult } from "../report/run-result.js";
+import type { RedisMode, Runtime } from "../runtime/runtime.js";
+import { throwIfAborted, type RunContext, type RunResources, type RunSettings, type StepFailure } from "./run-context.js";
+import type { PlannedStep } from "./step.js";
+import { unsupportedFault } from "./steps/fault.js";
+
+const PROGRESS_INTERVAL_MS = 1_000;
+
+/** The connection flood driver of the fault runner: one bounded flood per target instance. */
+function connectionFloodDriver(authSecret: string): ConnectionFloodDriver {
+  return async ({ targets, connections, ratePerSecond, durationMs, signal }) => {
+    // The flood driver bounds connects in flight rather than per second: the rate caps the concurrency.
+    const floods = await Promise.all(
+      targets.map(
+        (target) =>
+          startConnectionFlood(
+            { target, count: Math.ceil(connections / targets.length), concurrency: Math.max(1, Math.min(200, ratePerSecond)), authSecret, timeoutMs: durationMs },
+            signal,
+          ).result,
+      ),
+    );
+    return { floods };
+  };
+}
+
+/**
+ * Refuses, before anything starts, a plan the runtime cannot run: a Redis mode it cannot start, or a fault that needs
+ * a capability it lacks. Throws `HARNESS_ERR_UNSUPPORTED`.
+ */
+export function assertRunnable(runtime: Runtime, redisMode: RedisMode, plan: readonly PlannedStep[]): void {
+  const capabilities = runtime.capabilities;
+  if (!capabilities.redisModes.includes(redisMode)) {
+    throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `the ${runtime.kind} runtime cannot start Redis in ${redisMode} mode (it can: ${capabilities.redisModes.join(", ")})`);
+  }
+  for (const step of plan) {
+    if (step.kind !== "fault") continue;
+    const missing = unsupportedFault(step.fault, capabilities);
+    if (missing) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `fault ${step.fault.kind} needs the runtime capability ${missing}, which the ${runtime.kind} runtime${runtime.kind === "local" ? ` with ${redisMode} Redis` : ""} lacks`);
+  }
+}
+
+/**
+ * Starts `runtime` and everything that observes or acts on it, records each in `resources` as soon as it exists (so
+ * teardown stops whatever did start), fills `topology` for run.json, and returns the run's context. Step failures
+ * are pushed to `stepFailures`.
+ */
+export async function startRun(runtime: Runtime, settings: RunSettings, resources: RunResources, topology: Record<string, unknown>, stepFailures: CheckResult[]): Promise<RunContext> {
+  const { clock, recorder, sut, seed, runId, signal } = settings;
+  const t0 = clock.now();
+  const rt = (resources.runtime = await runtime.start());
+  throwIfAborted(signal);
+  Object.assign(topology, {
+    start_ms: clock.now() - t0,
+    redis: rt.redis,
+    toxiproxy: rt.toxiproxy.apiUrl,
+    instances: rt.instances.map((i) => ({ id: i.id, port: i.port, http: i.httpUrl, proxies: i.proxies })),
+  });
+  const registry = (resources.registry = new RegistryReader({ nodes: rt.redis.nodes, cluster: rt.redis.mode === "cluster", keyPrefix: sut.keyPrefix }));
+  const faultRunner = new FaultRunner({
+    target: rt,
+    clock,
+    onEvent: (event: FaultEvent) => recorder.record({ ...event, source: "fault" }),
+    connectionFlood: connectionFloodDriver(rt.authSecret),
+  });
+  recorder.startSampling(
+    createSampler({
+      fleet: () => resources.fleet?.snapshot(),
+      registry,
+      metricsUrls: () => Object.fromEntries(rt.instances.map((i) => [i.id, sut.metricsPath === null ? null : `${i.httpUrl}${sut.metricsPath}`])),
+      activeFaults: () => Object.values(faultRunner.active()),
+    }),
+  );
+  resources.progressTimer = setInterval(() => {
+    const snapshot = resources.fleet?.snapshot();
+    void settings.reporters.emit("onProgress", {
+      elapsedMs: clock.now() - settings.startedAt,
+      phase: recorder.phase,
+      connectionsByInstance: snapshot?.byInstance ?? {},
+      connected: snapshot?.connected ?? 0,
+      activeFaults: Object.values(faultRunner.active()),
+    });
+  }, PROGRESS_INTERVAL_MS);
+  resources.progressTimer.unref();
+
+  const probeContext = (index: number): ProbeContext => ({
+    events: recorder.events,
+    record: (event) => recorder.record({ ...event, t: event.t ?? clock.now(), source: "probe" }),
+    liveInstances: () => rt.instances.filter((i) => rt.liveInstanceIds().includes(i.id)).map((i) => ({ id: i.id, httpUrl: i.httpUrl, wsUrl: i.wsUrl })),
+    authSecret: rt.authSecret,
+    wsPath: sut.wsPath,
+    runId,
+    random: new SeededRandom(deriveSeed(seed, `probe-${index}`)),
+    registry,
+    keep: (socket) => void resources.probeSockets.add(socket),
+    ...(signal ? { signal } : {}),
+  });
+  const failStep = (index: number, description: string, failure: StepFailure) => {
+    stepFailures.push({ name: `step: ${description}`, pass: false, expected: failure.expected, actual: failure.actual, evidence: { index } });
+    recorder.record({ t: clock.now(), source: "engine", type: "step_failed", index, description, ...(failure.code ? { code: failure.code } : {}) });
+  };
+  return {
+    ...settings,
+    runtime: rt,
+    registry,
+    faults: faultRunner,
+    background: resources.background,
+    backgroundSignal: resources.backgroundAbort.signal,
+    get fleet() {
+      return resources.fleet;
+    },
+    set fleet(fleet) {
+      resources.fleet = fleet;
+    },
+    requireFleet() {
+      if (!resources.fleet) throw new HarnessError("HARNESS_ERR_INVALID_SCENARIO", "this step needs the fleet: put Step.connectFleet() before it");
+      return resources.fleet;
+    },
+    probeContext,
+    failStep,
+    aborted: () => signal?.aborted === true,
+  };
+}

@@ -1,0 +1,38 @@
+import type { FleetSummary } from "../fleet/client-fleet.js";
+import type { Recorder } from "../recorder/recorder.js";
+import { teardownInOrder } from "../runtime/teardown.js";
+import type { RunResources } from "./run-context.js";
+
+/** What teardown left: the fleet's summary when the fleet stopped, and the teardown error, if any. */
+export interface TeardownOutcome {
+  fleetSummary?: FleetSummary;
+  error?: Error;
+}
+
+/**
+ * The teardown phase, in reverse of startup order: fleet and probe sockets → background faults and loads (already
+ * aborted) and sampling → registry reader → topology. Stops whatever `resources` holds, whatever failed before;
+ * never throws: a failure is returned (the watchdog's `HARNESS_ERR_TEARDOWN_TIMEOUT`, or every stop that failed).
+ */
+export async function teardownRun(resources: RunResources, recorder: Recorder): Promise<TeardownOutcome> {
+  clearInterval(resources.progressTimer);
+  recorder.startPhase("teardown");
+  resources.backgroundAbort.abort();
+  const { fleet: f, runtime: r, registry: reg } = resources;
+  const outcome: TeardownOutcome = {};
+  try {
+    await teardownInOrder([
+      [
+        ...(f ? [{ name: "client fleet", stop: async () => (outcome.fleetSummary = await f.stop()) }] : []),
+        { name: "probe sockets", stop: async () => resources.probeSockets.forEach((socket) => socket.destroy()) },
+      ],
+      [{ name: "background faults", stop: () => resources.background.settle() }, { name: "recorder sampling", stop: () => recorder.stopSampling() }],
+      reg ? [{ name: "registry reader", stop: () => reg.close() }] : [],
+      r ? [{ name: "topology", stop: () => r.stop() }] : [],
+    ]);
+  } catch (caught) {
+    outcome.error = caught as Error;
+  }
+  recorder.endPhase();
+  return outcome;
+}

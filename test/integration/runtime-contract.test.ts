@@ -1,0 +1,12 @@
+/**
+ * The runtime contract suite (test/helpers/runtime-contract.ts) against every runtime. A new runtime adds one line
+ * here, with the capabilities it must declare and honour.
+ */
+import { createRuntime } from "../../harness/runtime/create-runtime.js";
+import type { RedisMode, RuntimeCapabilities } from "../../harness/runtime/runtime.js";
+import { describeRuntimeContract } from "../helpers/runtime-contract.js";
+
+/** Child processes on 127.0.0.1: pause by SIGSTOP, Redis restart for standalone Redis, no network of its own. */
+const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({ pause: true, redisRestart: redis === "standalone", networkPartition: false, redisModes: ["standalone", "cluster"] });
+
+describeRuntimeContract("local", (options) => createRuntime("local", options), LOCAL_CAPABILITIES);
