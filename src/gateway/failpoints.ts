@@ -12,7 +12,7 @@ export type GatewayDefect = "no-unregister" | "no-resume" | "no-tenant-check" | 
 export interface FailpointSpec {
   /** The name in `TRAFFIC_COP_DEFECTS`. */
   readonly name: GatewayDefect;
-  /** What the gateway does wrong while it is on (docs/protocol.md, "Negative controls"). */
+  /** What the gateway does wrong while it is on: the text of docs/protocol.md's "Negative controls" table. */
   readonly behaviour: string;
   /** The unit(s) that ask for it, and at which step. */
   readonly actsIn: string;
@@ -30,7 +30,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
   },
   {
     name: "no-resume",
-    behaviour: "ignores websocket_id and always issues a new id (resumed:false)",
+    behaviour: "ignores `websocket_id` and always issues a new id (`resumed:false`)",
     actsIn: "UpgradeHandler (upgrade-handler.ts): a resume request is treated as a new connection",
     mustFail: "restart-survival",
   },
