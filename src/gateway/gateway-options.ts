@@ -36,7 +36,7 @@ export interface GatewayOptions {
   remoteAckTimeoutMs?: number;
   /** Timeout of one Redis command issued by the gateway itself (liveness, pub/sub, locks), in ms. @default 1000 */
   redisCommandTimeoutMs?: number;
-  /** Test-only deliberate defects (negative controls). @default [] */
+  /** Test-only deliberate defects (negative controls): the failpoints of failpoints.ts switched on. @default [] */
   defects?: readonly GatewayDefect[];
 }
 
