@@ -5,7 +5,7 @@
 import type { ConnectionRegistry } from "../registry/connection-registry.js";
 import type { ClusterBus } from "./cluster-bus.js";
 
-/** Lifecycle states of a `GatewayServer`, also emitted as `{"event":"state"}` log lines. */
+/** Lifecycle states of a `GatewayServer`, as `/readyz` reports them in `state`. */
 export type GatewayState = "idle" | "starting" | "accepting" | "draining" | "stopped";
 
 /** A registry and a cluster bus: what a gateway needs besides its options. */
