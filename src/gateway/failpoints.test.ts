@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FAILPOINTS, GATEWAY_DEFECTS, NO_FAILPOINTS, createFailpoints } from "./failpoints.js";
 import { gatewayOptionsFromEnv } from "./gateway-options.js";
@@ -16,6 +16,14 @@ describe("failpoints", () => {
     expect(documented.length).toBeGreaterThan(0);
     expect(FAILPOINTS.map((failpoint) => [failpoint.name, failpoint.behaviour, failpoint.mustFail])).toEqual(documented);
     expect(GATEWAY_DEFECTS).toEqual(documented.map(([name]) => name));
+  });
+
+  it("should be asked for by the one unit the catalogue names, and nowhere else", () => {
+    const sources = readdirSync(new URL(".", import.meta.url)).filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts") && file !== "failpoints.ts");
+    for (const failpoint of FAILPOINTS) {
+      const askers = sources.filter((file) => readFileSync(new URL(file, import.meta.url), "utf8").includes(`enabled("${failpoint.name}")`));
+      expect(askers, failpoint.name).toEqual([failpoint.file]);
+    }
   });
 
   it("should switch nothing on by default", () => {

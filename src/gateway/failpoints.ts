@@ -14,7 +14,9 @@ export interface FailpointSpec {
   readonly name: GatewayDefect;
   /** What the gateway does wrong while it is on: the text of docs/protocol.md's "Negative controls" table. */
   readonly behaviour: string;
-  /** The unit(s) that ask for it, and at which step. */
+  /** The file under src/gateway whose unit asks for it (the only one). */
+  readonly file: string;
+  /** Where in that unit it acts, and what it changes there. */
   readonly actsIn: string;
   /** The harness check that must fail against it. */
   readonly mustFail: string;
@@ -25,31 +27,36 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
   {
     name: "no-unregister",
     behaviour: "never removes a record when its socket closes (or drains)",
-    actsIn: "RegistryWriter.unregister (registry-writer.ts): the removal is skipped",
+    file: "registry-writer.ts",
+    actsIn: "RegistryWriter.unregister: the removal is skipped",
     mustFail: "no-ghosts",
   },
   {
     name: "no-resume",
     behaviour: "ignores `websocket_id` and always issues a new id (`resumed:false`)",
-    actsIn: "UpgradeHandler (upgrade-handler.ts): a resume request is treated as a new connection",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler, before the resume: a resume request is treated as a new connection",
     mustFail: "restart-survival",
   },
   {
     name: "no-tenant-check",
     behaviour: "lookups and routes read the data's own tenant instead of the caller's (connect is still checked)",
-    actsIn: "Router.lookupTenant, Router.findConnection and the local target match of Router.route (router.ts)",
+    file: "router.ts",
+    actsIn: "Router.lookupTenant, Router.findConnection and the local target match of Router.route",
     mustFail: "tenant-isolation",
   },
   {
     name: "drop-remote",
     behaviour: "acknowledges routes to other instances as delivered but never sends them",
-    actsIn: "Router's remote delivery (router.ts): nothing is published, every target counts as delivered",
+    file: "router.ts",
+    actsIn: "Router's remote delivery: nothing is published, every target counts as delivered",
     mustFail: "delivery, cross-instance-lookup",
   },
   {
     name: "no-heartbeat",
     behaviour: "never refreshes record TTLs (pings, liveness and reaping go on)",
-    actsIn: "RecordRefresher.tick and RecordRefresher.reconcile (record-refresher.ts): no registry refresh",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.tick and RecordRefresher.reconcile: no registry refresh",
     mustFail: "ttl-expiry",
   },
 ] satisfies FailpointSpec[]);
