@@ -77,4 +77,5 @@ export {
   type SessionStateFrame,
 } from "./gateway/protocol.js";
 export { GatewayMetrics } from "./gateway/metrics.js";
+export { FAILPOINTS, NO_FAILPOINTS, createFailpoints, type FailpointSpec, type Failpoints } from "./gateway/failpoints.js";
 export type { ClusterBus, ClusterBusEvents, BusMessage, DeliverRequest, DeliverReply, EvictNotice } from "./gateway/cluster-bus.js";

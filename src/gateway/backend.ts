@@ -1,4 +1,4 @@
-import type { GatewayBackend } from "./gateway-server.js";
+import type { GatewayBackend } from "./gateway-types.js";
 import type { ResolvedGatewayOptions } from "./gateway-options.js";
 import { LocalClusterBus } from "./cluster-bus.js";
 

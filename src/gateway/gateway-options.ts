@@ -1,17 +1,8 @@
 import { hostname } from "node:os";
 import { TrafficCopError } from "../errors.js";
+import { GATEWAY_DEFECTS, type GatewayDefect } from "./failpoints.js";
 
-/** Faults the gateway can be told to commit on purpose (`TRAFFIC_COP_DEFECTS`), for the harness's negative controls only. */
-export type GatewayDefect = "no-unregister" | "no-resume" | "no-tenant-check" | "drop-remote" | "no-heartbeat";
-
-/** Every defect the gateway knows, in documentation order. */
-export const GATEWAY_DEFECTS: readonly GatewayDefect[] = Object.freeze([
-  "no-unregister",
-  "no-resume",
-  "no-tenant-check",
-  "drop-remote",
-  "no-heartbeat",
-]);
+export { GATEWAY_DEFECTS, type GatewayDefect };
 
 /** Options of a {@link GatewayServer}. Every field is optional except `authSecret`; see DESIGN.md's configuration table. */
 export interface GatewayOptions {
@@ -45,7 +36,7 @@ export interface GatewayOptions {
   remoteAckTimeoutMs?: number;
   /** Timeout of one Redis command issued by the gateway itself (liveness, pub/sub, locks), in ms. @default 1000 */
   redisCommandTimeoutMs?: number;
-  /** Test-only deliberate defects (negative controls). @default [] */
+  /** Test-only deliberate defects (negative controls): the failpoints of failpoints.ts switched on. @default [] */
   defects?: readonly GatewayDefect[];
 }
 

@@ -1,9 +1,42 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ConnectionRecord } from "../registry/connection-registry.js";
-import type { GatewayServer } from "./gateway-server.js";
+import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
+import type { GatewayState, RouteResult } from "./gateway-types.js";
 import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js";
-import { HTTP_STATUS, ProtocolError, isValidId, parseRouteTarget, parseStatePatch, toProtocolError, type ProtocolErrorCode } from "./protocol.js";
+import type { GatewayMetrics } from "./metrics.js";
+import {
+  HTTP_STATUS,
+  ProtocolError,
+  isValidId,
+  parseRouteTarget,
+  parseStatePatch,
+  toProtocolError,
+  type FrameId,
+  type ProtocolErrorCode,
+  type RouteTarget,
+} from "./protocol.js";
+
+/** What the HTTP API uses of a gateway: nothing more, so that it can be served (and tested) without the server. */
+export interface HttpApiHost {
+  /** This instance's id, in `/healthz` and `/readyz`. */
+  readonly instanceId: string;
+  /** HS256 secret of the Bearer tokens. */
+  readonly authSecret: string;
+  /** Largest accepted body, in bytes (`MAX_MESSAGE_BYTES`). */
+  readonly maxMessageBytes: number;
+  /** `/metrics` text and the error and route-request counters. */
+  readonly metrics: Pick<GatewayMetrics, "render" | "errors" | "routeRequests">;
+  /** Session state reads and writes (tenant-checked by the registry). */
+  readonly sessions: Pick<ConnectionRegistry, "getSessionTenant" | "getSessionState" | "updateSessionState">;
+  /** What `/readyz` reports. */
+  readiness(): { ready: boolean; state: GatewayState; redis: boolean };
+  /** A connection of the caller's tenant by websocket id, or `null`. */
+  findConnection(tenantId: string, websocketId: string): Promise<ConnectionRecord | null>;
+  /** Every connection of a session of the caller's tenant (empty when missing or foreign). */
+  sessionConnections(tenantId: string, sessionId: string): Promise<ConnectionRecord[]>;
+  /** Routes a message, as the WebSocket `route` frame does. */
+  route(tenantId: string, sessionId: string, to: RouteTarget, payload: unknown, id: FrameId, fromWebsocketId: string | null): Promise<RouteResult>;
+}
 
 const JSON_TYPE = "application/json";
 
@@ -13,8 +46,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(gateway: GatewayServer, res: ServerResponse, code: ProtocolErrorCode, message: string): void {
-  gateway.countError(code);
+function sendError(gateway: HttpApiHost, res: ServerResponse, code: ProtocolErrorCode, message: string): void {
+  gateway.metrics.errors.inc({ code });
   send(res, HTTP_STATUS[code], { error: { code, message } });
 }
 
@@ -55,9 +88,9 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   });
 }
 
-function authenticate(gateway: GatewayServer, req: IncomingMessage, url: URL): TokenClaims {
+function authenticate(gateway: HttpApiHost, req: IncomingMessage, url: URL): TokenClaims {
   try {
-    return verifyJwt(requestToken(req, url), gateway.options.authSecret);
+    return verifyJwt(requestToken(req, url), gateway.authSecret);
   } catch (error) {
     throw new ProtocolError("UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
   }
@@ -83,7 +116,7 @@ const NOT_FOUND_CONNECTION = "no such connection";
  * state. Every `/v1` route takes a Bearer JWT and sees only its tenant's data; another tenant's data answers
  * exactly as missing data does (404).
  */
-export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleHttpRequest(gateway: HttpApiHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let url: URL;
   try {
     url = new URL(req.url ?? "/", "http://gateway");
@@ -105,13 +138,8 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
     }
     if (path === "/readyz") {
       if (!allow("GET", "HEAD")) return;
-      const ready = gateway.ready;
-      return send(res, ready ? 200 : 503, {
-        ready,
-        state: gateway.state,
-        redis: gateway.bus.healthy,
-        instance_id: gateway.instanceId,
-      });
+      const { ready, state, redis } = gateway.readiness();
+      return send(res, ready ? 200 : 503, { ready, state, redis, instance_id: gateway.instanceId });
     }
     if (path === "/metrics") {
       if (!allow("GET")) return;
@@ -128,14 +156,7 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
       if (!allow("GET")) return;
       const claims = authenticate(gateway, req, url);
       const websocketId = decodeSegment(segments[2]!);
-      let record: ConnectionRecord | null;
-      if (gateway.hasDefect("no-tenant-check")) {
-        const sessionId = await gateway.bus.sessionOfAnyTenant(websocketId);
-        const tenant = sessionId ? await gateway.lookupTenant(claims.tenant_id, sessionId) : claims.tenant_id;
-        record = await gateway.registry.findConnection(tenant, websocketId);
-      } else {
-        record = await gateway.registry.findConnection(claims.tenant_id, websocketId);
-      }
+      const record = await gateway.findConnection(claims.tenant_id, websocketId);
       if (!record) throw new ProtocolError("NOT_FOUND", NOT_FOUND_CONNECTION);
       return send(res, 200, record);
     }
@@ -153,8 +174,7 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
             if (!isValidId(value)) throw new ProtocolError("INVALID_REQUEST", `${field} must be 1-128 characters without whitespace, ':' or braces`);
             filter[field] = value;
           }
-          const tenant = await gateway.lookupTenant(claims.tenant_id, sessionId);
-          const all = await gateway.registry.getSessionConnections(tenant, sessionId);
+          const all = await gateway.sessionConnections(claims.tenant_id, sessionId);
           if (all.length === 0) throw new ProtocolError("NOT_FOUND", NOT_FOUND_SESSION);
           const connections = all.filter(
             (record) => (filter.agent_type === undefined || record.agent_type === filter.agent_type) && (filter.pillar === undefined || record.pillar === filter.pillar),
@@ -163,7 +183,7 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
         }
         case "messages": {
           if (!allow("POST")) return;
-          const body = await readJsonBody(req, gateway.options.maxMessageBytes);
+          const body = await readJsonBody(req, gateway.maxMessageBytes);
           if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ProtocolError("INVALID_REQUEST", 'body must be {"to":{...},"payload":...}');
           const { to, payload } = body as { to?: unknown; payload?: unknown };
           let target;
@@ -180,7 +200,7 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
         case "state": {
           if (!allow("GET", "PUT")) return;
           if (method === "PUT") {
-            const body = await readJsonBody(req, gateway.options.maxMessageBytes);
+            const body = await readJsonBody(req, gateway.maxMessageBytes);
             if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ProtocolError("INVALID_REQUEST", 'body must be {"set":{"field":"value",...}}');
             let patch;
             try {
@@ -189,10 +209,10 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
               throw new ProtocolError("INVALID_REQUEST", (error as Error).message);
             }
             // Only an existing session of the caller's tenant may be written: anything else is "not found".
-            if ((await gateway.registry.getSessionTenant(sessionId)) !== claims.tenant_id) throw new ProtocolError("NOT_FOUND", NOT_FOUND_SESSION);
-            await gateway.registry.updateSessionState(claims.tenant_id, sessionId, patch);
+            if ((await gateway.sessions.getSessionTenant(sessionId)) !== claims.tenant_id) throw new ProtocolError("NOT_FOUND", NOT_FOUND_SESSION);
+            await gateway.sessions.updateSessionState(claims.tenant_id, sessionId, patch);
           }
-          const state = await gateway.registry.getSessionState(claims.tenant_id, sessionId);
+          const state = await gateway.sessions.getSessionState(claims.tenant_id, sessionId);
           return send(res, 200, { session_id: sessionId, state });
         }
       }
@@ -204,4 +224,18 @@ export async function handleHttpRequest(gateway: GatewayServer, req: IncomingMes
     const code = protocolError.code === "FORBIDDEN" ? "NOT_FOUND" : protocolError.code;
     return sendError(gateway, res, code, code === "NOT_FOUND" && protocolError.code === "FORBIDDEN" ? NOT_FOUND_SESSION : protocolError.message);
   }
+}
+
+/** The HTTP server's request listener: {@link handleHttpRequest}, with a 500 for anything it did not answer. */
+export function httpRequestListener(gateway: HttpApiHost): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void handleHttpRequest(gateway, req, res).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "INTERNAL", message: "internal error" } }));
+      } else {
+        res.destroy();
+      }
+    });
+  };
 }

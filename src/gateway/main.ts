@@ -2,6 +2,7 @@
  * `npm run gateway`: one gateway instance configured by environment variables (docs/protocol.md). Prints one JSON
  * line with `"event":"listening"`; SIGTERM drains and exits 0; a bad configuration exits 2 with a message.
  */
+import { createFailpoints } from "./failpoints.js";
 import { gatewayOptionsFromEnv, type ResolvedGatewayOptions } from "./gateway-options.js";
 import { GatewayServer } from "./gateway-server.js";
 
@@ -20,7 +21,8 @@ try {
   fail(EXIT_CONFIG, `invalid configuration: ${(error as Error).message}`);
 }
 
-const gateway = new GatewayServer(options);
+// The negative-control policy is built here, once, from TRAFFIC_COP_DEFECTS (validated with the other options).
+const gateway = new GatewayServer(options, undefined, createFailpoints(options.defects));
 try {
   await gateway.start();
 } catch (error) {

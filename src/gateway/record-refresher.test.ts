@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import type { WebSocket } from "ws";
+import { useSocketPairs } from "../../test/helpers/socket-pair.js";
+import type { ConnectionRecord } from "../registry/connection-registry.js";
+import { MemoryConnectionRegistry } from "../registry/memory-connection-registry.js";
+import { ConnectionTable, type LocalConnection } from "./connection-table.js";
+import { NO_FAILPOINTS, createFailpoints, type Failpoints } from "./failpoints.js";
+import { GatewayMetrics } from "./metrics.js";
+import { RecordRefresher } from "./record-refresher.js";
+
+function local(ws: WebSocket, websocketId: string): LocalConnection {
+  const record: ConnectionRecord = {
+    websocket_id: websocketId,
+    session_id: "s1",
+    tenant_id: "t1",
+    agent_type: "a",
+    pillar: "p",
+    instance_id: "gw-1",
+    connected_at: 1_000,
+    last_activity_at: 1_000,
+  };
+  return { ws, record, alive: true, active: false, tokens: 1, refilledAt: 0, moved: false };
+}
+
+function setup(failpoints: Failpoints) {
+  const registry = new MemoryConnectionRegistry();
+  const connections = new ConnectionTable();
+  const metrics = new GatewayMetrics(() => new Map(), () => true);
+  const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, metrics, failpoints });
+  return { registry, connections, metrics, refresher };
+}
+
+describe("RecordRefresher", () => {
+  it("should write missing records again, refresh activity of active sockets, and terminate sockets that missed a pong", async () => {
+    const pair = await useSocketPairs();
+    const [one, two, silent] = [await pair(), await pair(), await pair()];
+    const { registry, connections, metrics, refresher } = setup(NO_FAILPOINTS);
+    const present = local(one.server, "w1");
+    const missing = local(two.server, "w2");
+    const halfOpen = local(silent.server, "w3");
+    await registry.register({ ...present.record, last_activity_at: Date.now() });
+    present.active = true;
+    halfOpen.alive = false;
+    for (const connection of [present, missing, halfOpen]) connections.add(connection);
+    const closed = new Promise<number>((resolve) => silent.client.once("close", resolve));
+    const pinged = new Promise<void>((resolve) => one.client.once("ping", () => resolve()));
+
+    await refresher.tick();
+
+    expect(await closed).toBe(1006);
+    expect(metrics.halfOpen.get()).toBe(1);
+    expect(metrics.reconciliations.get()).toBe(1);
+    expect(present.active).toBe(false);
+    expect(present.record.last_activity_at).toBeGreaterThan(1_000);
+    expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual(["w1", "w2"]);
+    // Pinged: the next tick terminates it unless a pong comes first.
+    expect(present.alive).toBe(false);
+    await pinged;
+  });
+
+  it("should share one reconciliation between concurrent calls", async () => {
+    const pair = await useSocketPairs();
+    const { registry, connections, refresher } = setup(NO_FAILPOINTS);
+    connections.add(local((await pair()).server, "w1"));
+    const [first, second] = [refresher.reconcile(), refresher.reconcile()];
+    expect(first).toBe(second);
+    expect(await first).toBe(1);
+    expect(await refresher.reconcile()).toBe(0);
+    expect(await registry.getSessionConnections("t1", "s1")).toHaveLength(1);
+  });
+
+  it("should ping but write nothing under the no-heartbeat failpoint", async () => {
+    const pair = await useSocketPairs();
+    const { registry, connections, metrics, refresher } = setup(createFailpoints(["no-heartbeat"]));
+    const connection = local((await pair()).server, "w1");
+    connections.add(connection);
+    await refresher.tick();
+    expect(await refresher.reconcile()).toBe(0);
+    expect(connection.alive).toBe(false);
+    expect(metrics.heartbeatBatches.get({ result: "ok" })).toBe(0);
+    expect(await registry.getSessionConnections("t1", "s1")).toEqual([]);
+  });
+});

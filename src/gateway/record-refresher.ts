@@ -1,0 +1,115 @@
+import type { ConnectionRegistry } from "../registry/connection-registry.js";
+import type { ConnectionTable } from "./connection-table.js";
+import type { Failpoints } from "./failpoints.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { CLOSE_CODES, toProtocolError } from "./protocol.js";
+
+/** Records refreshed by one registry heartbeat call. */
+const REFRESH_BATCH = 1_000;
+
+/** What a {@link RecordRefresher} needs. */
+export interface RecordRefresherOptions {
+  instanceId: string;
+  registry: ConnectionRegistry;
+  connections: ConnectionTable;
+  /** TTL written with every refresh, in ms (`CONNECTION_TTL_MS`). */
+  connectionTtlMs: number;
+  metrics: GatewayMetrics;
+  failpoints: Failpoints;
+}
+
+/**
+ * Keeps the local sockets and their records alive: every heartbeat period it terminates sockets that missed the
+ * last pong, pings the rest, and refreshes the records' TTLs (and `last_activity_at` of active sockets) in batches;
+ * records reported missing are written again (reconciliation), also on every Redis reconnect.
+ */
+export class RecordRefresher {
+  readonly #options: RecordRefresherOptions;
+  #reconciling?: Promise<number>;
+
+  constructor(options: RecordRefresherOptions) {
+    this.#options = options;
+  }
+
+  /** One heartbeat period. Failpoint `no-heartbeat`: pings go on, records are not refreshed. */
+  async tick(): Promise<void> {
+    for (const connection of [...this.#options.connections.values()]) {
+      if (!connection.alive) {
+        this.#options.metrics.halfOpen.inc();
+        connection.ws.terminate();
+        continue;
+      }
+      connection.alive = false;
+      try {
+        connection.ws.ping();
+      } catch {
+        // Socket already closing; its close handler cleans up.
+      }
+    }
+    if (this.#options.failpoints.enabled("no-heartbeat")) return;
+    await this.#refresh();
+  }
+
+  /**
+   * Re-registers every live local connection whose record is missing (after an outage, a Redis restart or being
+   * reaped); concurrent calls share one pass. Resolves with how many records were written again. Failpoint
+   * `no-heartbeat`: resolves 0 at once.
+   */
+  reconcile(): Promise<number> {
+    if (this.#options.failpoints.enabled("no-heartbeat")) return Promise.resolve(0);
+    this.#reconciling ??= this.#refresh().finally(() => (this.#reconciling = undefined));
+    return this.#reconciling;
+  }
+
+  /** Refreshes every local record's TTL in batches and re-registers those reported missing. Resolves with how many. */
+  async #refresh(): Promise<number> {
+    const { registry, connections, connectionTtlMs, metrics, instanceId } = this.#options;
+    const now = Date.now();
+    const live = [...connections.values()];
+    let reRegistered = 0;
+    for (let offset = 0; offset < live.length; offset += REFRESH_BATCH) {
+      const batch = live.slice(offset, offset + REFRESH_BATCH);
+      const entries = batch.map((connection) => {
+        const entry = { session_id: connection.record.session_id, websocket_id: connection.record.websocket_id } as {
+          session_id: string;
+          websocket_id: string;
+          last_activity_at?: number;
+        };
+        if (connection.active) {
+          connection.active = false;
+          connection.record.last_activity_at = now;
+          entry.last_activity_at = now;
+        }
+        return entry;
+      });
+      let missing: string[];
+      try {
+        const result = await registry.heartbeat(entries, { ttlMs: connectionTtlMs });
+        metrics.heartbeats.inc({}, result.refreshed);
+        metrics.heartbeatBatches.inc({ result: "ok" });
+        missing = result.missing;
+      } catch (error) {
+        metrics.heartbeatBatches.inc({ result: "error" });
+        throw error;
+      }
+      for (const websocketId of missing) {
+        const connection = connections.get(websocketId);
+        if (!connection || connection.ws.readyState !== connection.ws.OPEN) continue;
+        try {
+          await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
+          metrics.registrations.inc({ kind: "reconcile" });
+          metrics.reconciliations.inc();
+          reRegistered++;
+        } catch (error) {
+          if (toProtocolError(error).code === "FORBIDDEN") {
+            // The session was claimed by another tenant while our record was gone; this socket cannot keep it.
+            connection.ws.close(CLOSE_CODES.POLICY, "FORBIDDEN");
+            continue;
+          }
+          throw error;
+        }
+      }
+    }
+    return reRegistered;
+  }
+}

@@ -1,0 +1,221 @@
+import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
+import type { BusMessage, ClusterBus, DeliverRequest } from "./cluster-bus.js";
+import type { ConnectionTable } from "./connection-table.js";
+import type { Failpoints } from "./failpoints.js";
+import type { RouteResult } from "./gateway-types.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { ProtocolError, messageFrame, toProtocolError, type FrameId, type RouteTarget } from "./protocol.js";
+
+/** Most remote deliveries awaiting confirmation at once; more fail fast with REGISTRY_UNAVAILABLE. */
+export const MAX_PENDING_REMOTE = 10_000;
+
+/** What a {@link Router} needs. */
+export interface RouterOptions {
+  instanceId: string;
+  registry: ConnectionRegistry;
+  bus: ClusterBus;
+  connections: ConnectionTable;
+  metrics: GatewayMetrics;
+  failpoints: Failpoints;
+  /** How long a remote delivery waits for the holder's count, in ms. */
+  remoteAckTimeoutMs: number;
+}
+
+/** What one holding instance confirmed of a remote delivery. */
+interface RemoteDelivery {
+  delivered: number;
+  /** False when the holder's answer did not come back in time: it may have delivered more than `delivered`. */
+  confirmed: boolean;
+}
+
+/**
+ * Routing of messages (WebSocket `route` frames and HTTP posts) and the tenant-scoped lookups behind them: local
+ * targets get the frame directly; remote ones through their holder's channel, whose `delivered` answer carries the
+ * count back (bounded by `remoteAckTimeoutMs`). Also answers other instances' deliver requests and evictions.
+ */
+export class Router {
+  readonly #options: RouterOptions;
+  readonly #pendingRemote = new Map<string, { resolve: (n: number) => void; timer: NodeJS.Timeout }>();
+  #requestSeq = 0;
+
+  constructor(options: RouterOptions) {
+    this.#options = options;
+  }
+
+  /** Remote deliveries awaiting their holder's count. */
+  get pendingRemote(): number {
+    return this.#pendingRemote.size;
+  }
+
+  /** The tenant whose data a lookup reads: the caller's (failpoint `no-tenant-check`: the data's own). */
+  async lookupTenant(tenantId: string, sessionId: string): Promise<string> {
+    if (!this.#options.failpoints.enabled("no-tenant-check")) return tenantId;
+    return (await this.#options.registry.getSessionTenant(sessionId)) ?? tenantId;
+  }
+
+  /** A connection of `tenantId` by websocket id, or `null` (failpoint `no-tenant-check`: of any tenant). */
+  async findConnection(tenantId: string, websocketId: string): Promise<ConnectionRecord | null> {
+    const { registry, bus, failpoints } = this.#options;
+    if (!failpoints.enabled("no-tenant-check")) return registry.findConnection(tenantId, websocketId);
+    const sessionId = await bus.sessionOfAnyTenant(websocketId);
+    const tenant = sessionId ? await this.lookupTenant(tenantId, sessionId) : tenantId;
+    return registry.findConnection(tenant, websocketId);
+  }
+
+  /** Every connection of a session of `tenantId` (failpoint `no-tenant-check`: of the session's own tenant). */
+  async sessionConnections(tenantId: string, sessionId: string): Promise<ConnectionRecord[]> {
+    return this.#options.registry.getSessionConnections(await this.lookupTenant(tenantId, sessionId), sessionId);
+  }
+
+  /**
+   * Delivers `payload` to the targets of `to` in `sessionId` (of `tenantId`), here and on other instances, and
+   * resolves with how many sockets received it. `fromWebsocketId` never receives its own route. Rejects with
+   * `NOT_FOUND` when the target connection, or every connection of the session, is missing or another tenant's.
+   */
+  async route(tenantId: string, sessionId: string, to: RouteTarget, payload: unknown, id: FrameId, fromWebsocketId: string | null): Promise<RouteResult> {
+    const { registry, connections, failpoints, instanceId } = this.#options;
+    const frame = messageFrame(id, fromWebsocketId, sessionId, payload);
+    let targets: ConnectionRecord[];
+    if ("websocket_id" in to) {
+      const local = connections.get(to.websocket_id);
+      if (local && local.record.session_id === sessionId && (local.record.tenant_id === tenantId || failpoints.enabled("no-tenant-check"))) {
+        // Held here: the local map is authoritative, so this works without Redis too.
+        targets = [local.record];
+      } else {
+        let record: ConnectionRecord | null;
+        try {
+          record = await registry.getConnection(await this.lookupTenant(tenantId, sessionId), sessionId, to.websocket_id);
+        } catch (error) {
+          throw toProtocolError(error, id);
+        }
+        if (!record) throw new ProtocolError("NOT_FOUND", "no such connection in this session", id);
+        targets = [record];
+      }
+    } else {
+      let all: ConnectionRecord[];
+      try {
+        all = await this.sessionConnections(tenantId, sessionId);
+      } catch (error) {
+        const protocolError = toProtocolError(error, id);
+        if (protocolError.code !== "REGISTRY_UNAVAILABLE") throw protocolError;
+        // Degraded mode: this instance's own sockets are still reachable.
+        const local = [...connections.values()]
+          .map((connection) => connection.record)
+          .filter((record) => record.session_id === sessionId && record.tenant_id === tenantId && matches(record, to) && record.websocket_id !== fromWebsocketId);
+        if (local.length === 0) throw protocolError;
+        return { delivered: this.#deliverLocal(local.map((record) => record.websocket_id), frame), partial: true };
+      }
+      if (all.length === 0) throw new ProtocolError("NOT_FOUND", "no such session", id);
+      targets = all.filter((record) => matches(record, to));
+    }
+    targets = targets.filter((record) => record.websocket_id !== fromWebsocketId);
+    const byInstance = new Map<string, string[]>();
+    for (const record of targets) {
+      const ids = byInstance.get(record.instance_id) ?? [];
+      ids.push(record.websocket_id);
+      byInstance.set(record.instance_id, ids);
+    }
+    let delivered = 0;
+    let unconfirmed = false;
+    const remote: Promise<RemoteDelivery>[] = [];
+    for (const [holder, ids] of byInstance) {
+      if (holder === instanceId) delivered += this.#deliverLocal(ids, frame);
+      else remote.push(this.#deliverRemote(holder, ids, frame));
+    }
+    for (const outcome of await Promise.all(remote)) {
+      delivered += outcome.delivered;
+      unconfirmed ||= !outcome.confirmed;
+    }
+    return unconfirmed ? { delivered, partial: true } : { delivered };
+  }
+
+  /** Handles a message on this instance's channel: a deliver request, a delivered count, or an eviction. */
+  onBusMessage(message: BusMessage): void {
+    switch (message.t) {
+      case "deliver":
+        this.#answerDeliver(message);
+        return;
+      case "delivered":
+        this.#settle(message.r, message.n);
+        return;
+      case "evict": {
+        const connection = this.#options.connections.get(message.id);
+        if (connection && message.by !== this.#options.instanceId) this.#options.connections.evict(connection);
+        return;
+      }
+    }
+  }
+
+  /** Resolves every remote delivery still waiting with 0 (shutdown). */
+  close(): void {
+    for (const pending of this.#pendingRemote.values()) {
+      clearTimeout(pending.timer);
+      pending.resolve(0);
+    }
+    this.#pendingRemote.clear();
+  }
+
+  #deliverLocal(ids: readonly string[], frame: string): number {
+    const delivered = this.#options.connections.sendTo(ids, frame);
+    this.#options.metrics.routes.inc({ path: "local" }, delivered);
+    return delivered;
+  }
+
+  /**
+   * Publishes to the holder's channel and waits (bounded) for its count of sockets that got the frame. A holder
+   * that received the request but whose count did not come back in time (e.g. Redis was cut meanwhile) leaves the
+   * outcome unknown: 0 confirmed, `confirmed` false. Failpoint `drop-remote`: publishes nothing and counts every
+   * target as delivered.
+   */
+  async #deliverRemote(holder: string, ids: string[], frame: string): Promise<RemoteDelivery> {
+    const { bus, metrics, failpoints, instanceId, remoteAckTimeoutMs } = this.#options;
+    if (failpoints.enabled("drop-remote")) {
+      metrics.routes.inc({ path: "remote" }, ids.length);
+      return { delivered: ids.length, confirmed: true };
+    }
+    if (this.#pendingRemote.size >= MAX_PENDING_REMOTE) {
+      throw new ProtocolError("REGISTRY_UNAVAILABLE", "too many remote deliveries in flight; retry later");
+    }
+    const requestId = `${instanceId}:${++this.#requestSeq}`;
+    let timedOut = false;
+    const reply = new Promise<number>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pendingRemote.delete(requestId);
+        timedOut = true;
+        resolve(0);
+      }, remoteAckTimeoutMs);
+      timer.unref();
+      this.#pendingRemote.set(requestId, { resolve, timer });
+    });
+    let receivers: number | undefined;
+    try {
+      receivers = await bus.publish(holder, { t: "deliver", r: requestId, from: instanceId, ids, frame });
+    } catch (error) {
+      this.#settle(requestId, 0);
+      throw toProtocolError(error);
+    }
+    // Nobody subscribed: the holder is dead and its records await reaping.
+    if (receivers === 0) this.#settle(requestId, 0);
+    const delivered = await reply;
+    metrics.routes.inc({ path: "remote" }, delivered);
+    return { delivered, confirmed: !timedOut };
+  }
+
+  #settle(requestId: string, delivered: number): void {
+    const pending = this.#pendingRemote.get(requestId);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.#pendingRemote.delete(requestId);
+    pending.resolve(delivered);
+  }
+
+  #answerDeliver(request: DeliverRequest): void {
+    const delivered = this.#options.connections.sendTo(request.ids, request.frame);
+    void this.#options.bus.publish(request.from, { t: "delivered", r: request.r, n: delivered }).catch(() => undefined);
+  }
+}
+
+function matches(record: ConnectionRecord, to: RouteTarget): boolean {
+  if ("websocket_id" in to) return record.websocket_id === to.websocket_id;
+  return (to.agent_type === undefined || record.agent_type === to.agent_type) && (to.pillar === undefined || record.pillar === to.pillar);
+}

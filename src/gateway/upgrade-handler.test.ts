@@ -1,0 +1,112 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { MemoryConnectionRegistry } from "../registry/memory-connection-registry.js";
+import { LocalClusterBus } from "./cluster-bus.js";
+import { ConnectionTable } from "./connection-table.js";
+import { NO_FAILPOINTS, createFailpoints, type Failpoints } from "./failpoints.js";
+import { FrameHandler } from "./frame-handler.js";
+import { signJwt } from "./jwt.js";
+import { GatewayMetrics } from "./metrics.js";
+import { CLOSE_CODES } from "./protocol.js";
+import { RegistryWriter } from "./registry-writer.js";
+import { Router } from "./router.js";
+import { UpgradeHandler } from "./upgrade-handler.js";
+
+const SECRET = "upgrade-test-secret";
+const TOKEN = signJwt({ tenant_id: "t1", exp: Math.floor(Date.now() / 1000) + 600 }, SECRET);
+
+interface Welcome {
+  type: string;
+  websocket_id: string;
+  resumed: boolean;
+}
+
+/** An HTTP server whose upgrades go to an UpgradeHandler over a memory registry; no gateway server involved. */
+async function serve(failpoints: Failpoints = NO_FAILPOINTS) {
+  const registry = new MemoryConnectionRegistry();
+  const bus = new LocalClusterBus();
+  const connections = new ConnectionTable();
+  const metrics = new GatewayMetrics(() => new Map(), () => true);
+  const common = { instanceId: "gw-1", registry, metrics, failpoints };
+  const router = new Router({ ...common, bus, connections, remoteAckTimeoutMs: 1_000 });
+  const writer = new RegistryWriter({ ...common, connectionTtlMs: 30_000 });
+  const frames = new FrameHandler({ maxMessageBytes: 1_024, rateLimitPerSec: 100, rateLimitBurst: 100, registry, router, metrics });
+  const wss = new WebSocketServer({ noServer: true, clientTracking: false });
+  const state = { accepting: true };
+  const handler = new UpgradeHandler({
+    ...common,
+    authSecret: SECRET,
+    connectionTtlMs: 30_000,
+    rateLimitBurst: 100,
+    bus,
+    wss,
+    connections,
+    writer,
+    frames,
+    accepting: () => state.accepting,
+  });
+  const http = createServer();
+  http.on("upgrade", (req, socket, head) => handler.handle(req, socket, head));
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const clients: WebSocket[] = [];
+  onTestFinished(async () => {
+    for (const client of clients) client.terminate();
+    for (const connection of [...connections.values()]) connection.ws.terminate();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  });
+  const port = (http.address() as AddressInfo).port;
+  /** Opens a client; resolves with its welcome, or with the HTTP status it was refused with. */
+  const connect = (query: string) =>
+    new Promise<{ ws: WebSocket; welcome?: Welcome; status?: number }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?${query}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      clients.push(ws);
+      ws.once("message", (data) => resolve({ ws, welcome: JSON.parse(String(data)) as Welcome }));
+      ws.once("unexpected-response", (_req, res) => resolve({ ws, status: res.statusCode }));
+      ws.once("error", reject);
+    });
+  return { registry, connections, writer, metrics, state, handler, connect };
+}
+
+const QUERY = "session_id=s1&agent_type=a&pillar=p";
+
+describe("UpgradeHandler", () => {
+  it("should send the welcome only once the record is in the registry, and remove it when the socket closes", async () => {
+    const { registry, connections, writer, connect } = await serve();
+    const { ws, welcome } = await connect(QUERY);
+    expect(welcome).toMatchObject({ type: "welcome", resumed: false });
+    // Read at the moment the welcome arrived: the record was written before the 101 and the welcome left.
+    expect(await registry.getConnection("t1", "s1", welcome!.websocket_id)).toMatchObject({ instance_id: "gw-1", agent_type: "a" });
+    expect(connections.size).toBe(1);
+    ws.close();
+    await expect.poll(() => connections.size).toBe(0);
+    await writer.settled();
+    expect(await registry.getSessionConnections("t1", "s1")).toEqual([]);
+  });
+
+  it("should resume an id into its own session, evicting the older socket, and refuse while not accepting", async () => {
+    const { registry, connections, state, metrics, connect } = await serve();
+    const first = await connect(QUERY);
+    const evicted = new Promise<number>((resolve) => first.ws.once("close", resolve));
+    const second = await connect(`${QUERY}&websocket_id=${first.welcome!.websocket_id}`);
+    expect(second.welcome).toMatchObject({ websocket_id: first.welcome!.websocket_id, resumed: true });
+    expect(await evicted).toBe(CLOSE_CODES.RESUMED_ELSEWHERE);
+    expect(connections.size).toBe(1);
+    expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual([first.welcome!.websocket_id]);
+    expect(metrics.registrations.get({ kind: "resume" })).toBe(1);
+
+    state.accepting = false;
+    expect((await connect(QUERY)).status).toBe(503);
+    expect(metrics.upgradesRefused.get({ status: "503" })).toBe(1);
+  });
+
+  it("should hand out a new id instead of resuming under the no-resume failpoint", async () => {
+    const { connect } = await serve(createFailpoints(["no-resume"]));
+    const first = await connect(QUERY);
+    const second = await connect(`${QUERY}&websocket_id=${first.welcome!.websocket_id}`);
+    expect(second.welcome!.resumed).toBe(false);
+    expect(second.welcome!.websocket_id).not.toBe(first.welcome!.websocket_id);
+  });
+});

@@ -1,0 +1,208 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { WebSocket, WebSocketServer } from "ws";
+import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
+import type { ClusterBus } from "./cluster-bus.js";
+import type { ConnectionTable, LocalConnection } from "./connection-table.js";
+import type { Failpoints } from "./failpoints.js";
+import type { FrameHandler } from "./frame-handler.js";
+import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { HTTP_STATUS, isValidId, toProtocolError, welcomeFrame, type ProtocolErrorCode } from "./protocol.js";
+import type { RegistryWriter } from "./registry-writer.js";
+
+/** Most registry writes of upgrades in flight at once; more are refused with 503. */
+export const MAX_PENDING_UPGRADES = 2_000;
+/**
+ * A request target that is `/ws` with a query of printable ASCII and no fragment: `new URL()` would leave its path
+ * and query as they are, so the query is parsed directly.
+ */
+const PLAIN_WS_URL = /^\/ws\?[!"$-~]*$/;
+
+/** What an {@link UpgradeHandler} needs. */
+export interface UpgradeHandlerOptions {
+  instanceId: string;
+  /** HS256 secret of client tokens. */
+  authSecret: string;
+  /** TTL of a resumed record, in ms. */
+  connectionTtlMs: number;
+  /** Rate-limit tokens a new socket starts with. */
+  rateLimitBurst: number;
+  registry: ConnectionRegistry;
+  bus: ClusterBus;
+  wss: WebSocketServer;
+  connections: ConnectionTable;
+  writer: RegistryWriter;
+  frames: FrameHandler;
+  metrics: GatewayMetrics;
+  failpoints: Failpoints;
+  /** Whether the gateway accepts connections (not starting, draining or stopped). */
+  accepting(): boolean;
+}
+
+/**
+ * Writes an HTTP error answer on a socket that asked for an upgrade, and closes it: `{"error":{code,message}}` with
+ * the code's status.
+ */
+export function refuseUpgrade(socket: Duplex, code: ProtocolErrorCode, message: string): void {
+  const status = HTTP_STATUS[code];
+  const body = JSON.stringify({ error: { code, message } });
+  if (!socket.destroyed) {
+    socket.end(
+      `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+}
+
+/**
+ * The WebSocket handshake: validates the request and its token, writes (or resumes) the record, and only then
+ * answers 101 with the welcome frame; a client that left, or a drain that began, meanwhile takes the record back
+ * out. The socket then goes to the {@link ConnectionTable} and its frames to the {@link FrameHandler}.
+ */
+export class UpgradeHandler {
+  readonly #options: UpgradeHandlerOptions;
+  #pending = 0;
+
+  constructor(options: UpgradeHandlerOptions) {
+    this.#options = options;
+  }
+
+  /** Upgrades whose registry write is in flight. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** The `upgrade` listener of the HTTP server. */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    void this.#accept(req, socket, head).catch((error: unknown) => {
+      const protocolError = toProtocolError(error);
+      this.#options.metrics.errors.inc({ code: protocolError.code });
+      refuseUpgrade(socket, protocolError.code, protocolError.message);
+    });
+  }
+
+  #refuse(socket: Duplex, code: ProtocolErrorCode, message: string): void {
+    this.#options.metrics.upgradesRefused.inc({ status: String(HTTP_STATUS[code]) });
+    this.#options.metrics.errors.inc({ code });
+    refuseUpgrade(socket, code, message);
+  }
+
+  async #accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { instanceId, registry, bus, connections, writer, metrics, failpoints } = this.#options;
+    if (!this.#options.accepting()) return this.#refuse(socket, "DRAINING", "this instance is draining: connect to another instance");
+    let query: URLSearchParams;
+    const rawUrl = req.url ?? "/";
+    if (PLAIN_WS_URL.test(rawUrl)) {
+      // What `new URL()` would make of it, without building the URL.
+      query = new URLSearchParams(rawUrl.slice(4));
+    } else {
+      let url: URL;
+      try {
+        url = new URL(rawUrl, "http://gateway");
+      } catch {
+        return this.#refuse(socket, "INVALID_REQUEST", "malformed request URL");
+      }
+      if (url.pathname !== "/ws") return this.#refuse(socket, "NOT_FOUND", `no WebSocket endpoint at ${url.pathname.slice(0, 100)}: use /ws`);
+      query = url.searchParams;
+    }
+    let claims: TokenClaims;
+    try {
+      claims = verifyJwt(requestToken(req, query), this.#options.authSecret);
+    } catch (error) {
+      return this.#refuse(socket, "UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
+    }
+    const sessionId = query.get("session_id");
+    if (!sessionId) return this.#refuse(socket, "SESSION_ID_REQUIRED", "session_id is required in the query string");
+    const agentType = query.get("agent_type");
+    const pillar = query.get("pillar");
+    const resumeId = query.get("websocket_id");
+    const invalid = !isValidId(sessionId) ? "session_id" : !isValidId(agentType) ? "agent_type" : !isValidId(pillar) ? "pillar" : undefined;
+    if (invalid !== undefined) return this.#refuse(socket, "INVALID_REQUEST", `${invalid} is required: 1-128 characters without whitespace, ':' or braces`);
+    if (resumeId !== null && !isValidId(resumeId)) return this.#refuse(socket, "INVALID_REQUEST", "websocket_id must be 1-128 characters without whitespace, ':' or braces");
+    if (claims.session_id !== undefined && claims.session_id !== sessionId) {
+      return this.#refuse(socket, "FORBIDDEN", "the token is pinned to another session");
+    }
+    if (this.#pending >= MAX_PENDING_UPGRADES) return this.#refuse(socket, "REGISTRY_UNAVAILABLE", "too many connections being registered; retry later");
+    this.#pending++;
+    let record: ConnectionRecord;
+    let resumed = false;
+    try {
+      const now = Date.now();
+      const fresh: ConnectionRecord = {
+        websocket_id: randomUUID(),
+        session_id: sessionId,
+        tenant_id: claims.tenant_id,
+        agent_type: agentType!,
+        pillar: pillar!,
+        instance_id: instanceId,
+        connected_at: now,
+        last_activity_at: now,
+      };
+      // A websocket id that lives in another session (of any tenant) is not this client's to take over: the
+      // connection gets a new id instead, so that nobody can hijack or shadow another session's connection.
+      // Failpoint `no-resume`: every resume request is a new connection.
+      const resumable = resumeId !== null && !failpoints.enabled("no-resume") && ((await bus.sessionOfAnyTenant(resumeId)) ?? sessionId) === sessionId;
+      if (resumable) {
+        const previous = await registry.getConnection(claims.tenant_id, sessionId, resumeId);
+        const result = await registry.repoint({ ...fresh, websocket_id: resumeId }, { ttlMs: this.#options.connectionTtlMs });
+        record = result.record;
+        resumed = result.existed;
+        const local = connections.get(resumeId);
+        if (local) connections.evict(local);
+        if (previous && previous.instance_id !== instanceId) {
+          void bus.publish(previous.instance_id, { t: "evict", id: resumeId, by: instanceId }).catch(() => undefined);
+        }
+        metrics.registrations.inc({ kind: "resume" });
+      } else {
+        await writer.register(fresh);
+        record = fresh;
+        metrics.registrations.inc({ kind: "new" });
+      }
+    } catch (error) {
+      const protocolError = toProtocolError(error);
+      return this.#refuse(socket, protocolError.code, protocolError.message);
+    } finally {
+      this.#pending--;
+    }
+    if (socket.destroyed || !this.#options.accepting()) {
+      // The client left (or a drain began) while the record was written: take it back out.
+      writer.unregister(record);
+      if (!socket.destroyed) this.#refuse(socket, "DRAINING", "this instance is draining: connect to another instance");
+      return;
+    }
+    // ws answers the handshake and calls back synchronously: corked, the 101 response and the welcome leave in one
+    // write (one syscall and one packet instead of two).
+    socket.cork();
+    try {
+      this.#options.wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, record, resumed));
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  #onConnection(ws: WebSocket, record: ConnectionRecord, resumed: boolean): void {
+    const { connections, frames, writer, metrics } = this.#options;
+    const connection: LocalConnection = {
+      ws,
+      record,
+      alive: true,
+      active: false,
+      tokens: this.#options.rateLimitBurst,
+      refilledAt: Date.now(),
+      moved: false,
+    };
+    connections.add(connection);
+    ws.on("pong", () => (connection.alive = true));
+    ws.on("message", (data, isBinary) => frames.handle(connection, data, isBinary));
+    ws.on("error", (error: Error & { code?: string }) => {
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") metrics.errors.inc({ code: "PAYLOAD_TOO_LARGE" });
+    });
+    ws.once("close", () => {
+      connections.remove(connection);
+      if (!connection.moved) writer.unregister(connection.record);
+    });
+    ws.send(welcomeFrame(record, resumed));
+  }
+}

@@ -1,0 +1,100 @@
+import type { ConnectionRecord } from "./connection-registry.js";
+import { RegistryForbiddenError } from "../errors.js";
+import { LOOKUP_FIELDS, WRITE_REPLY } from "./lua-scripts.js";
+import type { Arg } from "./redis-scripts.js";
+
+/** Global index fields of a record, in `GLOBAL_INDEX_KINDS` order. */
+export type GlobalFields = [agentType: string, pillar: string, instanceId: string, tenantId: string];
+
+/** Cluster: old global index values a websocket id must be removed from (`false` where unchanged). */
+export type StaleFields = [string | false, string | false, string | false, string | false];
+
+/** One record's outcome of the write script. */
+export interface WriteOutcome {
+  /** A {@link WRITE_REPLY} code. */
+  code: number;
+  /** Repoint of a live record: the kept agent_type, pillar and connected_at. */
+  kept?: [agentType: string, pillar: string, connectedAt: string];
+  /** Cluster: old global index values the websocket id must be removed from (`false` where unchanged). */
+  stale?: StaleFields;
+  /** Expiry written (epoch ms). */
+  exp: number;
+}
+
+/** Number of values per record in the write script's ARGV. */
+export const WRITE_ARGS_PER_RECORD = 10;
+
+/** The error of a write refused because `w` has a live record in another session than `s`. */
+export function conflictError(w: string, s: string): RegistryForbiddenError {
+  return new RegistryForbiddenError(`websocket id ${w} has a live record in another session than ${s}; nothing was written`, { reason: "websocket_id" });
+}
+
+/** Splits the write script's flat reply into one outcome per record (see WRITE_SCRIPT). */
+export function parseWriteReply(reply: readonly (string | number)[], records: readonly Arg[][], now: number, full: boolean): WriteOutcome[] {
+  const outcomes: WriteOutcome[] = new Array(records.length);
+  let pos = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const code = Number(reply[pos++]);
+    const outcome: WriteOutcome = { code, exp: now + Number(record[1]) };
+    if (code >= 0) {
+      if (code === WRITE_REPLY.EXISTED && record[0] === "repoint") {
+        outcome.kept = [String(reply[pos]), String(reply[pos + 1]), String(reply[pos + 2])];
+        pos += 3;
+      }
+      if (!full) {
+        outcome.stale = reply.slice(pos, pos + 4).map((value) => (typeof value === "string" && value !== "" ? value : false)) as StaleFields;
+        pos += 4;
+      }
+    }
+    outcomes[i] = outcome;
+  }
+  return outcomes;
+}
+
+/** Splits the lookup script's reply (see SESSION_CONNECTIONS_SCRIPT) into the records of each lookup. */
+export function parseLookupReply(reply: string, lookups: readonly [string, string, string, string][]): ConnectionRecord[][] {
+  const values = reply.split("\n");
+  const width = 1 + LOOKUP_FIELDS.length;
+  let pos = 0;
+  return lookups.map(([tenant_id, session_id]) => {
+    const count = Number(values[pos++]);
+    const records: ConnectionRecord[] = new Array(count);
+    for (let k = 0; k < count; k++, pos += width) {
+      records[k] = {
+        websocket_id: values[pos]!,
+        session_id,
+        tenant_id,
+        agent_type: values[pos + 1]!,
+        pillar: values[pos + 2]!,
+        instance_id: values[pos + 3]!,
+        connected_at: Number(values[pos + 4]),
+        last_activity_at: Number(values[pos + 5]),
+      };
+    }
+    return records;
+  });
+}
+
+/** Parses an `HMGET` of `RECORD_FIELDS`; `null` when absent or expired at `now`. */
+export function parseRecord(values: readonly (string | null | undefined | false)[], now: number): ConnectionRecord | null {
+  if (values.some((value) => typeof value !== "string")) return null;
+  const [websocket_id, session_id, tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at, expires_at] =
+    values as string[];
+  if (!(Number(expires_at) > now)) return null;
+  return {
+    websocket_id: websocket_id!,
+    session_id: session_id!,
+    tenant_id: tenant_id!,
+    agent_type: agent_type!,
+    pillar: pillar!,
+    instance_id: instance_id!,
+    connected_at: Number(connected_at),
+    last_activity_at: Number(last_activity_at),
+  };
+}
+
+/** Orders records by websocket id (the order every list answer of the registry has). */
+export function byWebsocketId(a: ConnectionRecord, b: ConnectionRecord): number {
+  return a.websocket_id < b.websocket_id ? -1 : a.websocket_id > b.websocket_id ? 1 : 0;
+}
