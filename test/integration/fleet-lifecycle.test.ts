@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
 import { ClientFleet } from "../../harness/fleet/client-fleet.js";
 import type { FleetEvent } from "../../harness/fleet/fleet-events.js";
-import { OWNER_PID_ENV, RUN_ID_ENV } from "../../harness/runtime/redis-server.js";
+import { processTags } from "../../harness/runtime/process-tags.js";
 import { startGateway, TEST_AUTH_SECRET } from "../helpers/gateway.js";
 import { useRedisServer } from "../helpers/redis.js";
 
@@ -38,7 +38,7 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     onTestFinished(() => fleet.stop().then(() => undefined));
     await fleet.waitForConnected(40, 20_000);
     for (const pid of fleet.workerPids) {
-      expect(await environOf(pid)).toMatchObject({ [RUN_ID_ENV]: "fleet-lifecycle", [OWNER_PID_ENV]: String(process.pid) });
+      expect(await environOf(pid)).toMatchObject(processTags("fleet-lifecycle"));
     }
     const [a, b] = await Promise.all([fleet.stop(), fleet.stop()]);
     expect(a).toBe(b);
