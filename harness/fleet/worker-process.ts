@@ -2,6 +2,7 @@
  * The entry of a fleet worker process, forked by `ClientFleet` (see worker-entry.ts): it holds one
  * {@link FleetWorker}, talks to the parent only over IPC (fleet-ipc.ts) and exits by itself when that channel closes.
  */
+import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { ParentMessage, WorkerMessage } from "./fleet-ipc.js";
 import { FleetWorker } from "./fleet-worker.js";
@@ -47,6 +48,7 @@ function runAsChildProcess(): void {
   });
 }
 
-if (process.send !== undefined && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Node names the main module by its real path: the bundle lives under node_modules, which may be a symbolic link.
+if (process.send !== undefined && process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   runAsChildProcess();
 }
