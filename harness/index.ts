@@ -6,7 +6,7 @@ export { createLogger, type Logger } from "./common/logger.js";
 export { ClientFleet, type ClientFleetOptions, type FleetSnapshot, type FleetSummary, type StartedClientFleet } from "./fleet/client-fleet.js";
 export type { FleetEvent, FleetEventType } from "./fleet/fleet-events.js";
 export { RedisCluster, RedisServer, StartedRedisCluster, StartedRedisServer } from "./runtime/redis-server.js";
-export { OWNER_PID_ENV, RUN_ID_ENV, processTags } from "./runtime/process-tags.js";
+export { OWNER_PID_ENV, RUN_ID_ENV } from "./runtime/process-tags.js";
 export { GatewayProcess, type GatewayProcessOptions, type GatewayProcessState, type ProcessExit } from "./runtime/gateway-process.js";
 export {
   DEFAULT_LOCAL_RUNTIME_OPTIONS,
