@@ -5,7 +5,8 @@ export { createKeySchema, DEFAULT_KEY_PREFIX, type KeySchema } from "./common/ke
 export { createLogger, type Logger } from "./common/logger.js";
 export { ClientFleet, type ClientFleetOptions, type FleetSnapshot, type FleetSummary, type StartedClientFleet } from "./fleet/client-fleet.js";
 export type { FleetEvent, FleetEventType } from "./fleet/fleet-events.js";
-export { RedisCluster, RedisServer, StartedRedisCluster, StartedRedisServer, OWNER_PID_ENV, RUN_ID_ENV } from "./runtime/redis-server.js";
+export { RedisCluster, RedisServer, StartedRedisCluster, StartedRedisServer } from "./runtime/redis-server.js";
+export { OWNER_PID_ENV, RUN_ID_ENV } from "./runtime/process-tags.js";
 export { GatewayProcess, type GatewayProcessOptions, type GatewayProcessState, type ProcessExit } from "./runtime/gateway-process.js";
 export {
   DEFAULT_RUNTIME_OPTIONS,

@@ -1,16 +1,20 @@
+/**
+ * The fleet's parent side: {@link ClientFleet} forks the worker processes, sends them commands over IPC and merges
+ * their reports into snapshots and the final summary.
+ */
 import { fork, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import createDebug from "debug";
-import { LatencyHistogram, type LatencySummary } from "../common/histogram.js";
+import { LatencyHistogram } from "../common/histogram.js";
 import { HarnessError, HarnessOptionsError } from "../errors.js";
-import { OWNER_PID_ENV, RUN_ID_ENV } from "../runtime/redis-server.js";
+import { processTags } from "../runtime/process-tags.js";
 import type { FleetEvent } from "./fleet-events.js";
-import type { ParentMessage, WorkerMessage, WorkerStats } from "./fleet-ipc.js";
-import { resolveClientFleetOptions, validateTarget, type ResolvedClientFleetOptions } from "./fleet-plan.js";
+import { STATS_INTERVAL_MS, type ParentMessage, type WorkerMessage, type WorkerStats } from "./fleet-ipc.js";
+import { resolveClientFleetOptions, validateTarget, type ClientFleetOptions, type ResolvedClientFleetOptions } from "./fleet-options.js";
+import { addWorkerStats, emptySnapshot, type FleetLatency, type FleetSnapshot, type FleetSummary, type FleetWorkerExit } from "./fleet-snapshot.js";
+import { workerEntry } from "./worker-entry.js";
+
+export type { ClientFleetOptions } from "./fleet-options.js";
+export type { FleetLatency, FleetMessageCounts, FleetSnapshot, FleetSummary, FleetWorkerExit } from "./fleet-snapshot.js";
 
 const log = createDebug("harness:fleet");
 
@@ -18,147 +22,14 @@ const log = createDebug("harness:fleet");
 const WORKER_READY_TIMEOUT_MS = 30_000;
 /** How long stop() waits for a worker's final report before killing it, ms. */
 const WORKER_STOP_TIMEOUT_MS = 15_000;
-/**
- * V8 flags of the workers. A small young generation keeps a worker's resident memory close to what its sockets
- * really hold (the default lets the nursery grow to tens of MB during a ramp).
- */
-const WORKER_V8_FLAGS = ["--max-semi-space-size=2"];
 /** Grace between SIGTERM and SIGKILL for a worker that does not exit, ms. */
 const SIGKILL_GRACE_MS = 2_000;
-
-/** Options of {@link ClientFleet}. Validated once by the constructor (TypeError with code `HARNESS_ERR_INVALID_OPTIONS`). */
-export interface ClientFleetOptions {
-  /** Gateway base URLs, e.g. `ws://127.0.0.1:PORT`; the fleet adds the path `/ws`. At least one. */
-  targets: string[];
-  /** Number of simulated clients (>= 1). */
-  clients: number;
-  /** HS256 secret the fleet mints client tokens with (the gateway's `AUTH_SECRET`). */
-  authSecret: string;
-  /** Fixes every random choice of the fleet: identities, targets, message schedule, backoff jitter. */
-  seed: number;
-  /** Worker processes. @default enough for at most `maxSocketsPerWorker` clients each (and at most one per session) */
-  workers?: number;
-  /** Most clients one worker holds (two sockets each during moves stay below the 20,000 open-files limit). @default 8000 */
-  maxSocketsPerWorker?: number;
-  /**
-   * `localAddress` values, spread over clients round-robin; ~28k ephemeral ports each. Unset, the kernel picks the
-   * source (127.0.0.1) without a bind per connect. @default [] (kernel's choice)
-   */
-  sourceAddresses?: string[];
-  /** New connections per second across the fleet during the ramp; 0 = as fast as the workers go. @default 0 */
-  rampPerSecond?: number;
-  /**
-   * Only clients with an index below this are ramped (step loads; raise it later with `setRampLimit`).
-   * @default clients (everyone)
-   */
-  rampLimit?: number;
-  /** Most connects in flight per worker (more only queues handshakes and costs memory). @default 64 */
-  maxConnectsInFlight?: number;
-  /** Route messages per second across the fleet; 0 = none (change later with `setMessageRate`). @default 0 */
-  messageRatePerSecond?: number;
-  /** Number of tenants; sessions are spread over them. @default 2 */
-  tenants?: number;
-  /** Clients per session (the peers a client routes to). @default 4 */
-  clientsPerSession?: number;
-  /** Agent types a client is given (seeded pick). @default ["planner", "executor", "observer"] */
-  agentTypes?: string[];
-  /** Pillars a client is given (seeded pick). @default ["alpha", "beta"] */
-  pillars?: string[];
-  /** Reconnect backoff: delay = min(max, initial * 2^(n-1)) * (0.5 + 0.5 * jitter), jitter seeded. */
-  reconnect?: {
-    /** @default 100 */
-    initialDelayMs?: number;
-    /** @default 5000 */
-    maxDelayMs?: number;
-  };
-  /** Prefix of session ids and tenant ids, so runs do not collide in a shared Redis. @default `f<seed hex>` */
-  idPrefix?: string;
-  /** Lifetime of minted tokens in seconds. @default 86400 */
-  tokenTtlS?: number;
-  /** Receives every event, in batches from the workers (per client in order). When absent, workers send no events. */
-  onEvent?: (event: FleetEvent) => void;
-  /** Run id put in every worker's environment (`TRAFFIC_COP_RUN_ID`) for the orphan sweep. @default "adhoc" */
-  runId?: string;
-}
-
-/** Counters of routed messages. */
-export interface FleetMessageCounts {
-  sent: number;
-  acked: number;
-  /** The fleet's own routes received by its clients. */
-  received: number;
-  /** Other messages its clients received (a probe's or an HTTP flood's routes); not in `received`. */
-  receivedOther: number;
-  errors: number;
-  /** Sum of `delivered` over all acks. */
-  delivered: number;
-}
-
-/** Live view of the fleet, refreshed from the workers every {@link STATS_INTERVAL_MS}. */
-export interface FleetSnapshot {
-  /** Epoch ms of the snapshot. */
-  t: number;
-  /** Clients with a welcomed socket. */
-  connected: number;
-  /** Connected clients per `instance_id` (from the welcomes). */
-  byInstance: Record<string, number>;
-  /** Connected clients per target base URL. */
-  byTarget: Record<string, number>;
-  /** Clients waiting for or attempting a reconnect (they had been connected before). */
-  reconnecting: number;
-  /** Clients that never got a welcome yet (ramp not reached them, or first attempts failing). */
-  pending: number;
-  /** Total welcomes, disconnects and connect errors so far. */
-  welcomes: number;
-  disconnects: number;
-  connectErrors: number;
-  messages: FleetMessageCounts;
-  latency: FleetLatency;
-  /** Worker processes alive. */
-  workersAlive: number;
-}
-
-/** Latency percentiles (ms) from the workers' HDR histograms. */
-export interface FleetLatency {
-  /** Upgrade start -> welcome. */
-  connect: LatencySummary;
-  /** Route sent -> ack. */
-  ack: LatencySummary;
-  /** Route sent -> received by a peer. */
-  delivery: LatencySummary;
-}
-
-/** A worker that ended other than through `stop()`. */
-export interface FleetWorkerExit {
-  worker: number;
-  pid: number;
-  code: number | null;
-  signal: string | null;
-}
-
-/** What `stop()` returns: final totals, latency percentiles and the encoded HDR histograms. */
-export interface FleetSummary extends FleetSnapshot {
-  /** Clients the fleet was configured with. */
-  clients: number;
-  seed: number;
-  /** Wall time from start() to stop() in ms. */
-  durationMs: number;
-  /** Compressed base64 HDR histograms (microseconds) for further merging: connect, ack, delivery. */
-  histograms: { connect: string; ack: string; delivery: string };
-  /** Workers that crashed or exited on their own during the run (empty on a clean run). */
-  workerExits: FleetWorkerExit[];
-  /** Process ids of the workers (all exited once `stop()` resolves). */
-  workerPids: number[];
-}
-
-/** How often workers report their counters to the parent, in ms. */
-export const STATS_INTERVAL_MS = 200;
 
 /** A running fleet. `stop()` is idempotent and safe to call concurrently; `await using` stops it. */
 export interface StartedClientFleet extends AsyncDisposable {
   /** Process ids of the workers. */
   readonly workerPids: readonly number[];
-  /** The live counters (as of the last worker report, at most {@link STATS_INTERVAL_MS} old). */
+  /** The live counters (as of the last worker report, at most `STATS_INTERVAL_MS` (fleet-ipc.ts) old). */
   snapshot(): FleetSnapshot;
   /** Resolves once at least `count` clients are connected; rejects with `HARNESS_ERR_FLEET_TIMEOUT` after `timeoutMs`. */
   waitForConnected(count: number, timeoutMs: number): Promise<void>;
@@ -188,48 +59,6 @@ interface WorkerHandle {
   stopped: Promise<WorkerStats | undefined>;
   resolveStopped: (stats: WorkerStats | undefined) => void;
   stderr: string;
-}
-
-/** Where bundled workers are cached (inside node_modules, so the bundle resolves its packages from there). */
-const WORKER_BUNDLE_DIR = fileURLToPath(new URL("../../node_modules/.cache/traffic-cop/", import.meta.url));
-
-let bundledWorker: Promise<string | undefined> | undefined;
-
-/**
- * Bundles fleet-worker.ts and our modules into one ES module (packages stay external), cached by content hash:
- * a worker then runs plain JS instead of loading tsx, whose loader thread costs each worker about 28 MB of
- * resident memory and its start-up time. Undefined when esbuild is not available (the worker then runs on tsx).
- */
-function bundleWorker(source: string): Promise<string | undefined> {
-  return (bundledWorker ??= (async () => {
-    try {
-      const esbuild = await import("esbuild");
-      const built = await esbuild.build({ entryPoints: [source], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent" });
-      const code = built.outputFiles[0]?.contents;
-      if (code === undefined) return undefined;
-      const file = join(WORKER_BUNDLE_DIR, `fleet-worker-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
-      if (!existsSync(file)) {
-        await mkdir(WORKER_BUNDLE_DIR, { recursive: true });
-        // Write then rename: fleets started at once in other processes never see half a file.
-        const partial = `${file}.${process.pid}.tmp`;
-        await writeFile(partial, code);
-        await rename(partial, file);
-      }
-      return file;
-    } catch (error) {
-      log("bundling the fleet worker failed, workers run on tsx: %O", error);
-      return undefined;
-    }
-  })());
-}
-
-/** Path of the worker entry and the Node flags it needs (a bundle when running from TypeScript sources, else tsx). */
-async function workerEntry(): Promise<{ path: string; execArgv: string[] }> {
-  const ts = import.meta.url.endsWith(".ts");
-  const path = fileURLToPath(new URL(ts ? "./fleet-worker.ts" : "./fleet-worker.js", import.meta.url));
-  if (!ts) return { path, execArgv: [...WORKER_V8_FLAGS] };
-  const bundle = await bundleWorker(path);
-  return bundle === undefined ? { path, execArgv: [...WORKER_V8_FLAGS, "--import", "tsx"] } : { path: bundle, execArgv: [...WORKER_V8_FLAGS] };
 }
 
 /**
@@ -295,7 +124,7 @@ class RunningClientFleet implements StartedClientFleet {
       const child = fork(entry.path, [], {
         execArgv: entry.execArgv,
         stdio: ["ignore", "ignore", "pipe", "ipc"],
-        env: { ...process.env, [RUN_ID_ENV]: this.#options.runId, [OWNER_PID_ENV]: String(process.pid) },
+        env: { ...process.env, ...processTags(this.#options.runId) },
       });
       let resolveStopped!: (stats: WorkerStats | undefined) => void;
       const handle: WorkerHandle = {
@@ -400,40 +229,10 @@ class RunningClientFleet implements StartedClientFleet {
   }
 
   snapshot(): FleetSnapshot {
-    const snapshot: FleetSnapshot = {
-      t: Date.now(),
-      connected: 0,
-      byInstance: {},
-      byTarget: {},
-      reconnecting: 0,
-      pending: 0,
-      welcomes: 0,
-      disconnects: 0,
-      connectErrors: 0,
-      messages: { sent: 0, acked: 0, received: 0, receivedOther: 0, errors: 0, delivered: 0 },
-      latency: this.#mergedLatency(),
-      workersAlive: 0,
-    };
+    const snapshot = emptySnapshot(Date.now(), this.#mergedLatency());
     for (const worker of this.#workers) {
       if (worker.alive) snapshot.workersAlive++;
-      const s = worker.stats;
-      if (s === undefined) continue;
-      snapshot.welcomes += s.welcomes;
-      snapshot.disconnects += s.disconnects;
-      snapshot.connectErrors += s.connectErrors;
-      snapshot.messages.sent += s.sent;
-      snapshot.messages.acked += s.acked;
-      snapshot.messages.received += s.received;
-      snapshot.messages.receivedOther += s.receivedOther;
-      snapshot.messages.errors += s.errors;
-      snapshot.messages.delivered += s.delivered;
-      // A dead worker's sockets are gone with it: only live workers count as connected.
-      if (!worker.alive && !worker.stopping) continue;
-      snapshot.connected += s.connected;
-      snapshot.reconnecting += s.reconnecting;
-      snapshot.pending += s.pending;
-      for (const [key, n] of Object.entries(s.byInstance)) snapshot.byInstance[key] = (snapshot.byInstance[key] ?? 0) + n;
-      for (const [key, n] of Object.entries(s.byTarget)) snapshot.byTarget[key] = (snapshot.byTarget[key] ?? 0) + n;
+      if (worker.stats !== undefined) addWorkerStats(snapshot, worker.stats, worker.alive || worker.stopping);
     }
     return snapshot;
   }

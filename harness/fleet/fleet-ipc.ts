@@ -1,6 +1,18 @@
-/** @internal Messages between the fleet parent and its worker processes (IPC, JSON serialised). */
+/**
+ * @internal The protocol between the fleet parent and its worker processes: the messages (IPC, JSON serialised) and
+ * the cadence of the workers' reports.
+ */
 import type { FleetEvent } from "./fleet-events.js";
-import type { ResolvedClientFleetOptions } from "./fleet-plan.js";
+import type { ResolvedClientFleetOptions } from "./fleet-options.js";
+
+/** How often a worker reports its counters to the parent, ms (a snapshot is at most this old). */
+export const STATS_INTERVAL_MS = 200;
+/** A worker encodes its histograms into a report at most this often, ms (and in its final report). */
+export const HISTOGRAM_INTERVAL_MS = 1_000;
+/** A worker flushes its buffered events this often, ms ... */
+export const EVENT_FLUSH_INTERVAL_MS = 50;
+/** ... or at once when this many are buffered. */
+export const EVENT_FLUSH_COUNT = 2_000;
 
 /** Parent -> worker. */
 export type ParentMessage =

@@ -5,9 +5,9 @@ import {
   clientsOfWorker,
   MessagePlanner,
   nextTargetIndex,
-  resolveClientFleetOptions,
   routeTargetOf,
 } from "./fleet-plan.js";
+import { resolveClientFleetOptions } from "./fleet-options.js";
 
 const BASE = { targets: ["ws://127.0.0.1:9001", "ws://127.0.0.1:9002"], clients: 1_000, authSecret: "s", workers: 3 };
 

@@ -1,13 +1,12 @@
 /**
- * A fleet worker: the child process that holds a share of the fleet's clients. Forked by {@link ClientFleet}; talks to
- * the parent only over IPC (see fleet-ipc.ts) and exits by itself when that channel closes.
+ * A fleet worker: the client machinery of the process that holds a share of the fleet's clients (worker-process.ts
+ * runs it under the parent's IPC commands): the ramp, the message pump, pending routes and the events.
  */
-import { pathToFileURL } from "node:url";
 import type WebSocket from "ws";
-import { LatencyHistogram } from "../common/histogram.js";
 import { mintClientToken } from "../common/jwt.js";
 import type { FleetEvent } from "./fleet-events.js";
-import type { ParentMessage, WorkerMessage, WorkerStats } from "./fleet-ipc.js";
+import { EVENT_FLUSH_COUNT, EVENT_FLUSH_INTERVAL_MS, STATS_INTERVAL_MS, type WorkerMessage, type WorkerStats } from "./fleet-ipc.js";
+import type { ResolvedClientFleetOptions } from "./fleet-options.js";
 import {
   backoffDelayMs,
   clientIdentity,
@@ -16,19 +15,12 @@ import {
   nextTargetIndex,
   MessagePlanner,
   routeTargetOf,
-  type ResolvedClientFleetOptions,
 } from "./fleet-plan.js";
 import { ClientState, SimulatedClient, type ClientContext } from "./simulated-client.js";
+import { WorkerCounters } from "./worker-counters.js";
 
 /** Period of the ramp and message pumps, ms. */
 const PUMP_INTERVAL_MS = 10;
-/** How often counters go to the parent, ms (matches STATS_INTERVAL_MS of client-fleet.ts). */
-const STATS_INTERVAL_MS = 200;
-/** Histograms are encoded at most this often, ms. */
-const HISTOGRAM_INTERVAL_MS = 1_000;
-/** Events are flushed this often, or at once when this many are buffered. */
-const EVENT_FLUSH_INTERVAL_MS = 50;
-const EVENT_FLUSH_COUNT = 2_000;
 /** How long stop waits for close handshakes before terminating the sockets left, ms. */
 const STOP_CLOSE_TIMEOUT_MS = 5_000;
 /** At most one second of messages is sent in one burst after a stall. */
@@ -61,13 +53,8 @@ export class FleetWorker implements ClientContext {
   readonly #byIndex = new Map<number, SimulatedClient>();
   readonly #tokens = new Map<string, string>();
   readonly #pending = new Map<string, PendingRoute>();
-  readonly #histograms = { connect: new LatencyHistogram(), ack: new LatencyHistogram(), delivery: new LatencyHistogram() };
-  #histogramsDirty = false;
-  #lastHistogramAt = 0;
   #buffer: FleetEvent[] = [];
-  readonly #counts = { connected: 0, welcomes: 0, disconnects: 0, connectErrors: 0, sent: 0, acked: 0, received: 0, receivedOther: 0, errors: 0, delivered: 0 };
-  readonly #byInstance = new Map<string, number>();
-  readonly #byTarget = new Map<string, number>();
+  readonly #counts = new WorkerCounters();
   #inFlight = 0;
   #nextToStart = 0;
   #rampStart = 0;
@@ -204,20 +191,12 @@ export class FleetWorker implements ClientContext {
 
   onWelcome(client: SimulatedClient, _previous: ClientState, latencyMs: number): void {
     this.#inFlight--;
-    this.#counts.welcomes++;
-    this.#counts.connected++;
-    bump(this.#byInstance, client.instanceId ?? "unknown", 1);
-    bump(this.#byTarget, client.target ?? "unknown", 1);
-    this.#histograms.connect.recordMs(latencyMs);
-    this.#histogramsDirty = true;
+    this.#counts.welcomed(client.instanceId ?? "unknown", client.target ?? "unknown", latencyMs);
     if (this.#rampRate === 0) this.#pumpRamp();
   }
 
   onLeaveOpen(client: SimulatedClient): void {
-    this.#counts.connected--;
-    this.#counts.disconnects++;
-    bump(this.#byInstance, client.instanceId ?? "unknown", -1);
-    bump(this.#byTarget, client.target ?? "unknown", -1);
+    this.#counts.leftOpen(client.instanceId ?? "unknown", client.target ?? "unknown");
   }
 
   onAck(client: SimulatedClient, id: string, delivered: number, partial: boolean): void {
@@ -229,8 +208,7 @@ export class FleetWorker implements ClientContext {
     if (route !== undefined) {
       this.#settle(route);
       const latencyMs = nowMs() - route.sentAt;
-      this.#histograms.ack.recordMs(latencyMs);
-      this.#histogramsDirty = true;
+      this.#counts.recordAck(latencyMs);
       event.latency_ms = Math.round(latencyMs * 1000) / 1000;
     }
     this.emit(event);
@@ -259,8 +237,7 @@ export class FleetWorker implements ClientContext {
     if (client.websocketId !== undefined) event.websocket_id = client.websocketId;
     if (sentAt !== undefined && own) {
       const latencyMs = Math.max(0, nowMs() - sentAt);
-      this.#histograms.delivery.recordMs(latencyMs);
-      this.#histogramsDirty = true;
+      this.#counts.recordDelivery(latencyMs);
       event.latency_ms = Math.round(latencyMs * 1000) / 1000;
     }
     this.emit(event);
@@ -390,90 +367,12 @@ export class FleetWorker implements ClientContext {
       if (client.everWelcomed) reconnecting++;
       else pending++;
     }
-    const c = this.#counts;
-    const stats: WorkerStats = {
-      connected: c.connected,
-      byInstance: Object.fromEntries([...this.#byInstance].filter(([, n]) => n > 0)),
-      byTarget: Object.fromEntries([...this.#byTarget].filter(([, n]) => n > 0)),
-      reconnecting,
-      pending,
-      welcomes: c.welcomes,
-      disconnects: c.disconnects,
-      connectErrors: c.connectErrors,
-      sent: c.sent,
-      acked: c.acked,
-      received: c.received,
-      receivedOther: c.receivedOther,
-      errors: c.errors,
-      delivered: c.delivered,
-      rateSeq: this.#rateSeq,
-    };
-    const now = performance.now();
-    if (withHistograms || (this.#histogramsDirty && now - this.#lastHistogramAt >= HISTOGRAM_INTERVAL_MS)) {
-      stats.histograms = { connect: this.#histograms.connect.encode(), ack: this.#histograms.ack.encode(), delivery: this.#histograms.delivery.encode() };
-      this.#histogramsDirty = false;
-      this.#lastHistogramAt = now;
-    }
-    try {
-      stats.rss = process.memoryUsage.rss();
-    } catch {
-      // At the open-files limit even this read fails; the counters still matter.
-    }
-    return stats;
+    return this.#counts.report({ reconnecting, pending, rateSeq: this.#rateSeq }, withHistograms);
   }
 
   #report(type: "stats"): void {
     this.#flush();
     this.#send({ type, stats: this.#stats(false) });
   }
-
 }
 
-function bump(map: Map<string, number>, key: string, delta: number): void {
-  map.set(key, (map.get(key) ?? 0) + delta);
-}
-
-function runAsChildProcess(): void {
-  const send = (message: WorkerMessage, callback?: () => void): void => {
-    if (process.connected) process.send?.(message, undefined, {}, callback ? () => callback() : undefined);
-    else callback?.();
-  };
-  let worker: FleetWorker | undefined;
-  process.on("disconnect", () => {
-    // The parent is gone (stopped us, exited or crashed): the kernel closes our sockets as we exit.
-    process.exit(0);
-  });
-  process.on("uncaughtException", (error) => {
-    send({ type: "fatal", message: error.message, ...(error.stack !== undefined ? { stack: error.stack } : {}) }, () => process.exit(1));
-  });
-  process.on("message", (message: ParentMessage) => {
-    switch (message.type) {
-      case "init":
-        worker = new FleetWorker(message.worker, message.options, message.events, send);
-        send({ type: "ready", clients: worker.size });
-        return;
-      case "start":
-        worker?.start();
-        return;
-      case "set_rate":
-        worker?.applyMessageRate(message.perSecond, message.seq);
-        return;
-      case "set_targets":
-        worker?.setTargets(message.targets);
-        return;
-      case "set_ramp_limit":
-        worker?.setRampLimit(message.count);
-        return;
-      case "stop":
-        if (worker === undefined) {
-          process.exit(0);
-        }
-        void worker.stop().then((stats) => send({ type: "stopped", stats }, () => process.exit(0)));
-        return;
-    }
-  });
-}
-
-if (process.send !== undefined && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runAsChildProcess();
-}

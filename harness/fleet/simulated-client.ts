@@ -2,9 +2,17 @@
  * One simulated client inside a fleet worker. State is kept lean (a few fields, no closures per socket, no timer
  * while idle) because a worker holds thousands of them; the worker's {@link ClientContext} holds everything shared.
  */
-import { createHash } from "node:crypto";
-import { connect as netConnect, type Socket } from "node:net";
 import WebSocket from "ws";
+import {
+  ADOPTED_OPTIONS,
+  CAN_ADOPT,
+  HANDSHAKE_TIMEOUT_MS,
+  kClient,
+  openHandshake,
+  planOf,
+  type AdoptableWebSocket,
+  type TaggedSocket,
+} from "./client-handshake.js";
 import type { FleetEvent, RouteTarget } from "./fleet-events.js";
 import type { ClientIdentity } from "./fleet-plan.js";
 
@@ -45,123 +53,11 @@ export interface ClientContext {
   onStopped(client: SimulatedClient): void;
 }
 
-const kClient = Symbol("client");
-type TaggedSocket = WebSocket & {
-  [kClient]?: SimulatedClient;
-  expectedClose?: boolean;
-  welcomed?: boolean;
-  failure?: string;
-  status?: number;
-  /** The TCP socket while the opening handshake is in progress (raw path). */
-  handshake?: HandshakeSocket;
-};
-type HandshakeSocket = Socket & { [kClient]?: SimulatedClient; ws?: TaggedSocket; response?: Buffer };
-
-/**
- * The opening handshake is done here on a plain TCP socket and the socket then handed to ws for framing: it saves
- * ws's HTTP client (ClientRequest, response parser, a random key and a SHA-1 per connect), which is most of a
- * connect's client-side cost and of the memory a ramp leaves behind. The key is fixed: servers only echo its hash.
- */
-const HANDSHAKE_KEY = Buffer.from("traffic-cop-flt!").toString("base64"); // 16 bytes, as RFC 6455 requires
-const HANDSHAKE_ACCEPT = createHash("sha1").update(`${HANDSHAKE_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-/** The accept value as bytes: a 28-character SHA-1 digest in base64 that only a server which read our key can send. */
-const ACCEPT_VALUE = Buffer.from(HANDSHAKE_ACCEPT, "latin1");
-const HEADER_END = Buffer.from("\r\n\r\n");
-/** `HTTP/1.1 101`: the status line of an accepted upgrade (the status is bytes 9-11 of any HTTP/1.x status line). */
-const STATUS_101 = Buffer.from("101", "latin1");
-/** Largest handshake response accepted, bytes. */
-const MAX_HANDSHAKE_RESPONSE = 16_384;
-/** Largest frame accepted from the gateway, bytes. */
-const MAX_PAYLOAD_BYTES = 64 * 1_048_576;
-/** ws's private `setSocket` and `_isServer`, used to run a client WebSocket on a socket we connected ourselves. */
-type AdoptableWebSocket = WebSocket & {
-  _isServer: boolean;
-  setSocket(socket: Socket, head: Buffer, options: { allowSynchronousEvents: boolean; maxPayload: number; skipUTF8Validation: boolean }): void;
-};
-const CAN_ADOPT = typeof (WebSocket.prototype as Partial<AdoptableWebSocket>).setSocket === "function";
-/** Options of a WebSocket that adopts a socket (shared: ws only reads them). */
-const ADOPTED_OPTIONS = { autoPong: true, closeTimeout: 5_000 } as WebSocket.ClientOptions;
-
 const UNEXPECTED_RESPONSE = /Unexpected server response: (\d{3})/;
 /** Close codes after which the client moves to another target at once: the instance is going away. */
 const MOVE_CODES = new Set([1001, 1012, 1013]);
 /** Close code of a socket whose websocket_id was resumed on another socket (docs/protocol.md). */
 const RESUMED_ELSEWHERE = 4000;
-/** How long an upgrade may take before the attempt counts as failed, ms. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** How often handshakes in progress are checked against {@link HANDSHAKE_TIMEOUT_MS}, ms. */
-const HANDSHAKE_SWEEP_MS = 1_000;
-
-/**
- * What a connect to one target needs, parsed once per target: host and port for the TCP connect and the constant
- * parts of the upgrade request (only the query string and the token vary between clients).
- */
-interface TargetPlan {
-  host: string;
-  port: number;
-  /** `ws://` target: the handshake runs on a plain TCP socket (other schemes go through ws's HTTP client). */
-  raw: boolean;
-  /** `<target>/ws?`: the URL without its query string. */
-  urlPrefix: string;
-  /** Request head after the query string, up to the token. */
-  requestMiddle: string;
-}
-const targetPlans = new Map<string, TargetPlan>();
-
-function planOf(target: string): TargetPlan {
-  let plan = targetPlans.get(target);
-  if (plan === undefined) {
-    const raw = target.startsWith("ws://");
-    const hostPort = raw ? target.slice("ws://".length) : "";
-    const colon = hostPort.lastIndexOf(":");
-    const host = colon > 0 ? hostPort.slice(0, colon).replace(/^\[|\]$/g, "") : hostPort;
-    const port = colon > 0 ? Number(hostPort.slice(colon + 1)) : 80;
-    plan = {
-      host,
-      port,
-      raw,
-      urlPrefix: `${target}/ws?`,
-      requestMiddle:
-        ` HTTP/1.1\r\nHost: ${hostPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer `,
-    };
-    targetPlans.set(target, plan);
-  }
-  return plan;
-}
-
-/**
- * Handshakes in progress with their start (performance.now() ms). One sweep timer for all of them costs less than a
- * socket timeout per connect (a timer insert, and a refresh on every read and write of the socket).
- */
-const handshakes = new Map<HandshakeSocket, number>();
-let handshakeSweep: NodeJS.Timeout | undefined;
-
-function watchHandshake(socket: HandshakeSocket, startedAt: number): void {
-  handshakes.set(socket, startedAt);
-  if (handshakeSweep === undefined) {
-    handshakeSweep = setInterval(sweepHandshakes, HANDSHAKE_SWEEP_MS);
-    handshakeSweep.unref();
-  }
-}
-
-function unwatchHandshake(socket: HandshakeSocket): void {
-  handshakes.delete(socket);
-  if (handshakes.size === 0 && handshakeSweep !== undefined) {
-    clearInterval(handshakeSweep);
-    handshakeSweep = undefined;
-  }
-}
-
-function sweepHandshakes(): void {
-  const deadline = performance.now() - HANDSHAKE_TIMEOUT_MS;
-  // Insertion order is start order: stop at the first handshake still within its time.
-  for (const [socket, startedAt] of handshakes) {
-    if (startedAt > deadline) break;
-    unwatchHandshake(socket);
-    failHandshake(socket, "TIMEOUT");
-  }
-}
 
 /** A simulated client. Created idle; `connect()` starts it; `stop()` closes its sockets with 1000. */
 export class SimulatedClient {
@@ -481,80 +377,3 @@ function sentAtOf(payload: unknown): number | undefined {
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
-
-/** Connects a TCP socket and writes the opening handshake; the socket's listeners finish or fail the attempt. */
-function openHandshake(client: SimulatedClient, ws: TaggedSocket, plan: TargetPlan, request: string, startedAt: number): HandshakeSocket {
-  const socket = (
-    client.id.sourceAddress === undefined
-      ? netConnect(plan.port, plan.host)
-      : netConnect({ host: plan.host, port: plan.port, localAddress: client.id.sourceAddress })
-  ) as HandshakeSocket;
-  socket[kClient] = client;
-  socket.ws = ws;
-  // No setNoDelay here: ws's setSocket sets it once the upgrade is done, and the request is a single write.
-  socket.on("data", onHandshakeData);
-  socket.on("error", onHandshakeError);
-  socket.on("close", onHandshakeClose);
-  socket.write(request, "latin1");
-  watchHandshake(socket, startedAt);
-  return socket;
-}
-
-function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
-  const response = this.response === undefined ? chunk : Buffer.concat([this.response, chunk]);
-  const end = response.indexOf(HEADER_END);
-  if (end < 0) {
-    if (response.length > MAX_HANDSHAKE_RESPONSE) failHandshake(this, "HANDSHAKE_TOO_LARGE");
-    else this.response = response;
-    return;
-  }
-  this.response = undefined;
-  const ws = this.ws as TaggedSocket;
-  if (end < 12 || response.compare(STATUS_101, 0, 3, 9, 12) !== 0) {
-    ws.status = Number(response.toString("latin1", 9, 12));
-    failHandshake(this, "HTTP_STATUS");
-    return;
-  }
-  const accept = response.indexOf(ACCEPT_VALUE);
-  if (accept < 0 || accept > end) {
-    failHandshake(this, "INVALID_ACCEPT");
-    return;
-  }
-  unwatchHandshake(this);
-  this.removeListener("data", onHandshakeData);
-  this.removeListener("error", onHandshakeError);
-  this.removeListener("close", onHandshakeClose);
-  this[kClient] = undefined;
-  this.ws = undefined;
-  ws.handshake = undefined;
-  (ws as unknown as AdoptableWebSocket).setSocket(this, response.subarray(end + 4), {
-    allowSynchronousEvents: true,
-    maxPayload: MAX_PAYLOAD_BYTES,
-    skipUTF8Validation: false,
-  });
-}
-
-function failHandshake(socket: HandshakeSocket, failure: string): void {
-  const ws = socket.ws;
-  if (ws !== undefined && ws.failure === undefined) ws.failure = failure;
-  socket.destroy();
-}
-
-function onHandshakeError(this: HandshakeSocket, error: Error & { code?: string }): void {
-  const ws = this.ws;
-  if (ws !== undefined && ws.failure === undefined) ws.failure = error.code ?? "ERROR";
-}
-
-function onHandshakeClose(this: HandshakeSocket): void {
-  unwatchHandshake(this);
-  const ws = this.ws;
-  const client = this[kClient];
-  this.ws = undefined;
-  this[kClient] = undefined;
-  if (ws === undefined || client === undefined) return;
-  ws.handshake = undefined;
-  if (ws.failure === undefined) ws.failure = "CLOSED_DURING_HANDSHAKE";
-  client.handleClose(ws, 1006, EMPTY);
-}
-
-const EMPTY = Buffer.alloc(0);

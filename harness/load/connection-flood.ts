@@ -6,7 +6,7 @@ import WebSocket from "ws";
 import { LatencyHistogram, type LatencySummary } from "../common/histogram.js";
 import { mintClientToken } from "../common/jwt.js";
 import { HarnessOptionsError } from "../errors.js";
-import { isLoopback, validateTarget } from "../fleet/fleet-plan.js";
+import { isLoopback, validateTarget } from "../fleet/fleet-options.js";
 
 /** Most sockets a flood may hold open at once in one process (open-files limit 20,000). */
 export const MAX_HELD_SOCKETS = 8_000;

@@ -3,7 +3,7 @@
  * `startHttpLoad(options, signal)` returns `{ result }`: abort the signal to end early, then await the result.
  */
 import autocannon from "autocannon";
-import { isLoopback } from "../fleet/fleet-plan.js";
+import { isLoopback } from "../fleet/fleet-options.js";
 import { HarnessError, HarnessOptionsError } from "../errors.js";
 import type { RouteTarget } from "../fleet/fleet-events.js";
 

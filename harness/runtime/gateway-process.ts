@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import { waitForReady } from "./readiness.js";
-import { OWNER_PID_ENV, RUN_ID_ENV } from "./redis-server.js";
+import { processTags } from "./process-tags.js";
 import { expandVariables, type ResolvedSutDefinition } from "./sut.js";
 
 const SIGKILL_GRACE_MS = 2_000;
@@ -120,7 +120,7 @@ export class GatewayProcess implements AsyncDisposable {
     const { sut, vars } = this.#options;
     this.#setState("starting");
     const expand = (text: string) => expandVariables(text, { NODE: process.execPath, ...vars });
-    const env: NodeJS.ProcessEnv = { ...process.env, ...vars, [RUN_ID_ENV]: this.#options.runId, [OWNER_PID_ENV]: String(process.pid) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...vars, ...processTags(this.#options.runId) };
     for (const [key, value] of Object.entries(sut.env)) env[key] = expand(value);
     const command = expand(sut.command);
     const args = sut.args.map(expand);

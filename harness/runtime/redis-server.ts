@@ -6,15 +6,12 @@ import { join } from "node:path";
 import { findFreePort } from "../common/free-port.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
+import { processTags } from "./process-tags.js";
 
 const REDIS_START_TIMEOUT_MS = 10_000;
 const SIGKILL_GRACE_MS = 2_000;
 const CLUSTER_READY_TIMEOUT_MS = 20_000;
 const INSTALL_HINT = "install it with `apt-get install -y redis-server` (Debian) or put redis-server on PATH";
-
-/** Environment variables that tag every process the harness or a test spawns, for the orphan sweep. */
-export const RUN_ID_ENV = "TRAFFIC_COP_RUN_ID";
-export const OWNER_PID_ENV = "TRAFFIC_COP_OWNER_PID";
 
 /** Options of {@link RedisServer}. */
 export interface RedisServerOptions {
@@ -92,7 +89,7 @@ async function startRedisProcess(host: string, port: number, options: RedisServe
   ];
   const child = spawn("redis-server", args, {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, [RUN_ID_ENV]: options.runId ?? "adhoc", [OWNER_PID_ENV]: String(process.pid) },
+    env: { ...process.env, ...processTags(options.runId ?? "adhoc") },
   });
   let output = "";
   const collect = (chunk: Buffer) => {

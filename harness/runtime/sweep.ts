@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createLogger } from "../common/logger.js";
-import { OWNER_PID_ENV, RUN_ID_ENV } from "./redis-server.js";
+import { OWNER_PID_ENV, RUN_ID_ENV } from "./process-tags.js";
 
 const log = createLogger("harness:sweep");
 

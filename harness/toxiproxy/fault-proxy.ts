@@ -7,7 +7,7 @@ import { ApiError } from "./api-error.js";
 import { Connection, type DirectionCounters } from "./link.js";
 import { formatHostPort, isWildcard, resolveListen, splitHostPort } from "./listen-address.js";
 import type { RandomSource } from "./random.js";
-import type { ToxicDirection, ToxicSpec } from "./toxics.js";
+import type { ToxicDirection, ToxicSpec } from "./toxic-spec.js";
 
 /** A proxy as the API serializes it (key order as the real server). */
 export interface ProxyJson {

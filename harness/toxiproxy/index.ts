@@ -7,4 +7,4 @@ export {
   type ToxiproxyServerOptions,
 } from "./toxiproxy-server.js";
 export { TOXIPROXY_VERSION } from "./toxiproxy-api.js";
-export { TOXIC_TYPES, type ToxicType, type ToxicDirection } from "./toxics.js";
+export { TOXIC_TYPES, type ToxicType, type ToxicDirection } from "./toxic-spec.js";

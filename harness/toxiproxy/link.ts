@@ -5,7 +5,9 @@
  */
 import type { Socket } from "node:net";
 import type { RandomSource } from "./random.js";
-import { createStage, type ChunkSink, type StageContext, type ToxicDirection, type ToxicSpec, type ToxicStage } from "./toxics.js";
+import type { ToxicDirection, ToxicSpec } from "./toxic-spec.js";
+import type { ChunkSink, StageContext, ToxicStage } from "./toxic-stage.js";
+import { createStage } from "./toxics.js";
 
 /** Bytes held inside a link's stages above which the source socket is paused. */
 const HELD_HIGH_WATER_BYTES = 16 * 1024 * 1024;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createSeededRandom } from "./random.js";
-import { completeAttributes, createStage, sliceOffsets, validateAttributes, type ChunkSink, type StageContext, type ToxicSpec } from "./toxics.js";
+import { sliceOffsets } from "./stages/slicer-stage.js";
+import { completeAttributes, validateAttributes, type ToxicSpec } from "./toxic-spec.js";
+import type { ChunkSink, StageContext } from "./toxic-stage.js";
+import { createStage } from "./toxics.js";
 
 function pieces(offsets: number[]): number[] {
   return offsets.slice(1).map((end, i) => end - offsets[i]!);

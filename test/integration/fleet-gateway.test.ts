@@ -3,18 +3,10 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import type { FleetEvent } from "../../harness/fleet/fleet-events.js";
 import { ClientFleet, type FleetSummary } from "../../harness/fleet/client-fleet.js";
 import { startGateways, TEST_AUTH_SECRET } from "../helpers/gateway.js";
+import { isProcessAlive } from "../helpers/processes.js";
 import { useRedisServer } from "../helpers/redis.js";
 
 const SOURCES = ["127.0.0.1", "127.0.0.2"];
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Established client sockets from `source` to `port`, as the kernel sees them. */
 function establishedFrom(source: string, port: number): number {
@@ -84,7 +76,7 @@ describe("ClientFleet against real gateways", { timeout: 120_000 }, () => {
     expect(summary.latency.connect.count).toBe(400);
     expect(summary.latency.ack.count).toBe(summary.messages.acked);
     expect(summary.latency.delivery.count).toBe(summary.messages.received);
-    for (const pid of summary.workerPids) expect(isAlive(pid)).toBe(false);
+    for (const pid of summary.workerPids) expect(isProcessAlive(pid)).toBe(false);
 
     // Every client: attempt, welcome, (messages), disconnect; timestamps never go back.
     const clients = byClient(events);
@@ -154,6 +146,6 @@ describe("ClientFleet against real gateways", { timeout: 120_000 }, () => {
     expect(latestIds(events)).toEqual(original);
     const summary = await fleet.stop();
     expect(summary.connected).toBe(0);
-    for (const pid of summary.workerPids) expect(isAlive(pid)).toBe(false);
+    for (const pid of summary.workerPids) expect(isProcessAlive(pid)).toBe(false);
   });
 });

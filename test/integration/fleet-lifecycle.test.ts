@@ -8,27 +8,12 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
 import { ClientFleet } from "../../harness/fleet/client-fleet.js";
 import type { FleetEvent } from "../../harness/fleet/fleet-events.js";
-import { OWNER_PID_ENV, RUN_ID_ENV } from "../../harness/runtime/redis-server.js";
+import { processTags } from "../../harness/runtime/process-tags.js";
 import { startGateway, TEST_AUTH_SECRET } from "../helpers/gateway.js";
+import { environOf, isProcessAlive } from "../helpers/processes.js";
 import { useRedisServer } from "../helpers/redis.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Environment of a live process, from /proc. */
-async function environOf(pid: number): Promise<Record<string, string>> {
-  const { readFile } = await import("node:fs/promises");
-  const raw = await readFile(`/proc/${pid}/environ`, "utf8");
-  return Object.fromEntries(raw.split("\0").filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
-}
 
 describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
   it("should tag workers for the orphan sweep, stop idempotently and concurrently, and leave no worker process", async () => {
@@ -38,12 +23,12 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     onTestFinished(() => fleet.stop().then(() => undefined));
     await fleet.waitForConnected(40, 20_000);
     for (const pid of fleet.workerPids) {
-      expect(await environOf(pid)).toMatchObject({ [RUN_ID_ENV]: "fleet-lifecycle", [OWNER_PID_ENV]: String(process.pid) });
+      expect(await environOf(pid)).toMatchObject(processTags("fleet-lifecycle"));
     }
     const [a, b] = await Promise.all([fleet.stop(), fleet.stop()]);
     expect(a).toBe(b);
     expect(a.connected).toBe(0);
-    for (const pid of a.workerPids) expect(isAlive(pid)).toBe(false);
+    for (const pid of a.workerPids) expect(isProcessAlive(pid)).toBe(false);
     await expect(fleet.waitForConnected(1, 1_000)).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
   });
 
@@ -84,7 +69,7 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     // Retries back off: each client's attempts are numbered 0, 1, 2, ... with growing delays.
     const attempts = events.filter((event) => event.type === "connect_attempt" && event.client === "c0");
     expect(attempts.map((event) => event.attempt)).toEqual(attempts.map((_, i) => i));
-    for (const pid of summary.workerPids) expect(isAlive(pid)).toBe(false);
+    for (const pid of summary.workerPids) expect(isProcessAlive(pid)).toBe(false);
   });
 
   it("should record a refused upgrade's HTTP status and keep retrying with backoff", async () => {
@@ -145,11 +130,11 @@ setInterval(() => {}, 1000);
     });
     const pids = (JSON.parse(line) as { pids: number[] }).pids;
     expect(pids).toHaveLength(2);
-    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+    for (const pid of pids) expect(isProcessAlive(pid)).toBe(true);
     onTestFinished(() => {
-      for (const pid of pids) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+      for (const pid of pids) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
     });
     parent.kill("SIGKILL");
-    await expect.poll(() => pids.filter(isAlive), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => pids.filter(isProcessAlive), { timeout: 10_000 }).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
-import { connectClient, startGateway, token, type TestClient, type TestGateway } from "../helpers/gateway.js";
+import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
+import { connectClient, type TestClient } from "../helpers/wire-client.js";
 import { startSuiteRedis } from "../helpers/redis.js";
 
 const MANY_CLIENTS = 500;

@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { WebSocket } from "ws";
 import { GatewayServer } from "../../src/gateway/gateway-server.js";
-import { TEST_AUTH_SECRET, connectClient, token } from "../helpers/gateway.js";
+import { TEST_AUTH_SECRET, token } from "../helpers/gateway.js";
+import { connectClient, parseFrame } from "../helpers/wire-client.js";
 import { useRedisServer } from "../helpers/redis.js";
 
 const FRAMES = 10_000;
@@ -17,7 +18,7 @@ class SequentialClient {
 
   constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => {
-      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+      const frame = parseFrame(data);
       // Deliveries routed to this socket by other frames are not answers.
       if (frame.type === "message") return;
       if (this.#waiter) {

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { signJwt } from "../../src/gateway/jwt.js";
-import { connectClient, expectRefused, startGateway, token, type TestGateway } from "../helpers/gateway.js";
+import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
+import { connectClient, expectRefused } from "../helpers/wire-client.js";
 import { startSuiteRedis } from "../helpers/redis.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

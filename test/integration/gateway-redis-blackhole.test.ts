@@ -3,11 +3,11 @@
  * commands in flight: every lookup and route must still fail with REGISTRY_UNAVAILABLE within the command timeout
  * (1 s) plus slack, not wait behind earlier commands, and sockets stay open. Healing brings lookups back.
  */
-import { Toxiproxy } from "toxiproxy-node-client";
-import { describe, expect, it, onTestFinished } from "vitest";
-import { ToxiproxyServer } from "../../harness/toxiproxy/index.js";
-import { connectClient, startGateway, startGateways, token } from "../helpers/gateway.js";
+import { describe, expect, it } from "vitest";
+import { startGateway, startGateways, token } from "../helpers/gateway.js";
+import { connectClient } from "../helpers/wire-client.js";
 import { useRedisServer } from "../helpers/redis.js";
+import { proxyTo, useToxiproxy } from "../helpers/toxiproxy.js";
 import { timed } from "../helpers/timing.js";
 
 /** The command timeout (1,000 ms) plus scheduling slack; auto-pipelining's queueing used to make it 2,000 ms. */
@@ -17,10 +17,8 @@ const auth = { authorization: `Bearer ${token("t1")}` };
 describe("gateway in a Redis black hole", () => {
   it("should answer every lookup and route with REGISTRY_UNAVAILABLE within the command timeout, then recover", { timeout: 60_000 }, async () => {
     const redis = await useRedisServer();
-    const server = await new ToxiproxyServer({ port: 0, seed: 3 }).start();
-    onTestFinished(() => server.stop());
-    const toxiproxy = new Toxiproxy(server.url);
-    const proxy = await toxiproxy.createProxy({ name: "redis", listen: "127.0.0.1:0", upstream: `127.0.0.1:${redis.port}` });
+    const { toxiproxy } = await useToxiproxy({ seed: 3 });
+    const proxy = await proxyTo(toxiproxy, "redis", `127.0.0.1:${redis.port}`);
     // Heartbeats every 200 ms keep commands in flight on each gateway's connection throughout.
     const [one, two] = await startGateways(2, `redis://${proxy.listen}`, { CONNECTION_TTL_MS: "6000", HEARTBEAT_INTERVAL_MS: "200" });
     const a = await connectClient(one!, token("t1"), { session_id: "s", agent_type: "a", pillar: "p" });
@@ -48,12 +46,10 @@ describe("gateway in a Redis black hole", () => {
 
   it("should mark an ack partial when the holder delivered but its count cannot come back", { timeout: 60_000 }, async () => {
     const redis = await useRedisServer();
-    const server = await new ToxiproxyServer({ port: 0, seed: 4 }).start();
-    onTestFinished(() => server.stop());
-    const toxiproxy = new Toxiproxy(server.url);
+    const { toxiproxy } = await useToxiproxy({ seed: 4 });
     // One link per instance, as the harness builds it, so that only the holder's link is cut.
     const [holderLink, senderLink] = await Promise.all(
-      ["holder", "sender"].map((name) => toxiproxy.createProxy({ name, listen: "127.0.0.1:0", upstream: `127.0.0.1:${redis.port}` })),
+      ["holder", "sender"].map((name) => proxyTo(toxiproxy, name, `127.0.0.1:${redis.port}`)),
     );
     const env = { CONNECTION_TTL_MS: "10000", HEARTBEAT_INTERVAL_MS: "1000" };
     const [holder, sender] = await Promise.all([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { connectClient, startGateway, token } from "../helpers/gateway.js";
+import { startGateway, token } from "../helpers/gateway.js";
+import { connectClient } from "../helpers/wire-client.js";
 import { useRedisCluster } from "../helpers/redis.js";
 
 describe("gateway on Redis Cluster (REDIS_CLUSTER=1)", () => {

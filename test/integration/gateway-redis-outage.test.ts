@@ -1,8 +1,8 @@
-import { describe, expect, it, onTestFinished } from "vitest";
-import { RedisServer, redisCommand, type StartedRedisServer } from "../../harness/runtime/redis-server.js";
-import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
-import { connectClient, startGateway, token } from "../helpers/gateway.js";
-import { useRedisServer } from "../helpers/redis.js";
+import { describe, expect, it } from "vitest";
+import { redisCommand, type StartedRedisServer } from "../../harness/runtime/redis-server.js";
+import { startGateway, token } from "../helpers/gateway.js";
+import { connectClient } from "../helpers/wire-client.js";
+import { useRedisServer, useRegistry } from "../helpers/redis.js";
 import { timed } from "../helpers/timing.js";
 
 const ENV = { CONNECTION_TTL_MS: "6000", HEARTBEAT_INTERVAL_MS: "1000" };
@@ -41,10 +41,8 @@ describe("gateway during a Redis outage", () => {
     expect([a, b, c].every((client) => client.ws.readyState === client.ws.OPEN)).toBe(true);
 
     // Same port, empty data: everything the gateways held must come back by reconciliation.
-    const restarted: StartedRedisServer = await new RedisServer({ port: redis.port, runId: "test" }).start();
-    onTestFinished(() => restarted.stop());
-    const registry = RedisConnectionRegistry.fromUrl(restarted.url);
-    onTestFinished(() => registry.close());
+    const restarted: StartedRedisServer = await useRedisServer({ port: redis.port });
+    const registry = useRegistry(restarted.url);
     await expect.poll(async () => (await one!.fetch("/readyz")).status, { timeout: 10_000 }).toBe(200);
     await expect.poll(async () => (await registry.getSessionConnections("t1", session)).map((record) => record.websocket_id).sort(), { timeout: 10_000 }).toEqual(
       [a, b, c].map((client) => client.websocketId).sort(),

@@ -1,9 +1,8 @@
-import { Redis } from "ioredis";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RegistryKeys } from "../../src/registry/keys.js";
-import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
-import { connectClient, expectRefused, startGateway, token, type TestClient, type TestGateway } from "../helpers/gateway.js";
-import { useRedisServer } from "../helpers/redis.js";
+import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
+import { connectClient, expectRefused, type TestClient } from "../helpers/wire-client.js";
+import { useRedisClient, useRedisServer, useRegistry } from "../helpers/redis.js";
 
 const CONNECTION_TTL_MS = 6_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -20,12 +19,8 @@ const keys = new RegistryKeys();
 async function setup(n: number) {
   const redis = await useRedisServer();
   const gateways = await Promise.all(Array.from({ length: n }, (_, i) => startGateway({ redisUrl: redis.url, instanceId: `gw-${i + 1}`, env: ENV })));
-  const registry = RedisConnectionRegistry.fromUrl(redis.url);
-  const raw = new Redis({ host: redis.host, port: redis.port, lazyConnect: false });
-  onTestFinished(async () => {
-    raw.disconnect();
-    await registry.close();
-  });
+  const registry = useRegistry(redis.url);
+  const raw = useRedisClient(redis, { lazyConnect: false });
   return { redis, gateways, registry, raw };
 }
 

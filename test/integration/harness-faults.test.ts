@@ -1,23 +1,20 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FaultRunner, type FaultEvent, type FaultTarget, type ResolvedFault } from "../../harness/faults/fault-runner.js";
 import { Fault } from "../../harness/faults/fault.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../../harness/faults/toxiproxy-faults.js";
 import { findFreePort } from "../../harness/common/free-port.js";
-import { ToxiproxyServer } from "../../harness/toxiproxy/index.js";
-import { useRedisServer } from "../helpers/redis.js";
+import { useRedisClient, useRedisServer } from "../helpers/redis.js";
+import { useToxiproxyServer } from "../helpers/toxiproxy.js";
 
-async function setup(): Promise<{ proxy: ToxiproxyProxy; client: Redis; runner: FaultRunner; events: FaultEvent[]; toxiproxy: ToxiproxyFaults }> {
+async function setup(): Promise<{ proxy: ToxiproxyProxy; client: ReturnType<typeof useRedisClient>; runner: FaultRunner; events: FaultEvent[]; toxiproxy: ToxiproxyFaults }> {
   const redis = await useRedisServer();
-  const server = await new ToxiproxyServer({ host: "127.0.0.1", port: 0 }).start();
-  onTestFinished(() => server.stop());
+  const server = await useToxiproxyServer({ host: "127.0.0.1" });
   const toxiproxy = new ToxiproxyFaults(server.url);
   const port = await findFreePort();
   const proxy = await toxiproxy.createProxy({ name: `t-${randomBytes(3).toString("hex")}`, listen: `127.0.0.1:${port}`, upstream: `${redis.host}:${redis.port}` });
-  const client = new Redis({ host: "127.0.0.1", port: proxy.port, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 50, enableOfflineQueue: false });
+  const client = useRedisClient({ host: "127.0.0.1", port: proxy.port }, { maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 50, enableOfflineQueue: false });
   client.on("error", () => undefined);
-  onTestFinished(() => void client.disconnect());
   await expect.poll(() => client.ping().catch(() => "down"), { timeout: 5_000 }).toBe("PONG");
   const target: FaultTarget = {
     killInstance: () => Promise.reject(new Error("no processes here")),

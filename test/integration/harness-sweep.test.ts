@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { OWNER_PID_ENV, RUN_ID_ENV } from "../../harness/runtime/redis-server.js";
+import { processTags } from "../../harness/runtime/process-tags.js";
 import { isProcessAlive, listTaggedProcesses, sweepOrphans } from "../../harness/runtime/sweep.js";
 
 async function deadPid(): Promise<number> {
@@ -12,7 +12,7 @@ async function deadPid(): Promise<number> {
 }
 
 function spawnTagged(runId: string, ownerPid: number) {
-  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore", env: { ...process.env, [RUN_ID_ENV]: runId, [OWNER_PID_ENV]: String(ownerPid) } });
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore", env: { ...process.env, ...processTags(runId, ownerPid) } });
   onTestFinished(() => void child.kill("SIGKILL"));
   return child;
 }

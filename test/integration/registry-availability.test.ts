@@ -1,16 +1,15 @@
 import { describe, expect, it, onTestFinished } from "vitest";
-import { RedisServer } from "../../harness/runtime/redis-server.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
 import { createRedisClient, parseRedisUrls, waitForRedisReady } from "../../src/registry/redis-client.js";
 import { freshNamespace, makeRecord } from "../helpers/registry-contract.js";
+import { useRedisServer } from "../helpers/redis.js";
 
 /** A lookup while Redis is down must fail well within this bound (the command timeout is 1000 ms). */
 const MAX_UNAVAILABLE_MS = 1_500;
 
 describe("RedisConnectionRegistry availability", () => {
   it("should fail fast with REGISTRY_ERR_UNAVAILABLE while Redis is down and recover when it returns", async () => {
-    const first = await new RedisServer({ runId: "test" }).start();
-    onTestFinished(() => first.stop());
+    const first = await useRedisServer();
     const client = createRedisClient(first.url, { commandTimeoutMs: 1_000, maxReconnectDelayMs: 100 });
     await waitForRedisReady(client);
     const registry = new RedisConnectionRegistry(client, { keyPrefix: freshNamespace(), closeClient: true });
@@ -31,8 +30,7 @@ describe("RedisConnectionRegistry availability", () => {
 
     // Same port, empty data (a restart with data loss): the client reconnects by itself, the heartbeat reports the
     // lost record, and re-registering restores it.
-    const second = await new RedisServer({ runId: "test", port: first.port }).start();
-    onTestFinished(() => second.stop());
+    await useRedisServer({ port: first.port });
     await expect
       .poll(() => registry.heartbeat([{ session_id: "session-1", websocket_id: record.websocket_id }]).catch((error: { code: string }) => error.code), {
         timeout: 10_000,

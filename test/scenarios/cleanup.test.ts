@@ -1,35 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import type { RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
-import { REPO_ROOT } from "../../harness/runtime/sut.js";
-import { isProcessAlive, listTaggedProcesses, sweepOrphans } from "../../harness/runtime/sweep.js";
-
-/** A started CLI process with its output so far. */
-interface Cli {
-  child: ChildProcess;
-  out: string;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-async function startCli(args: string[]): Promise<Cli> {
-  const out = await mkdtemp(join(tmpdir(), "traffic-cop-cleanup-"));
-  onTestFinished(() => rm(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ["--import", "tsx", "harness/cli/main.ts", ...args, "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
-  onTestFinished(() => {
-    if (child.pid !== undefined && isProcessAlive(child.pid)) child.kill("SIGKILL");
-    sweepOrphans();
-  });
-  let text = "";
-  child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, out, output: () => text, exited };
-}
+import { listTaggedProcesses } from "../../harness/runtime/sweep.js";
+import { readRun, startCli, type Cli } from "../helpers/cli.js";
 
 /** Waits until the run printed `phase <name>` and returns its run id. */
 async function runIdOnceIn(cli: Cli, phase: string): Promise<string> {
@@ -39,11 +14,6 @@ async function runIdOnceIn(cli: Cli, phase: string): Promise<string> {
   return match![1]!;
 }
 
-async function readRun(out: string): Promise<RunResult> {
-  const [dir] = await readdir(out);
-  return JSON.parse(await readFile(join(out, dir!, "run.json"), "utf8")) as RunResult;
-}
-
 describe("harness cleanup (CLI process)", { timeout: 120_000 }, () => {
   it("should tear everything down on Ctrl-C, write an aborted report and exit 2", async () => {
     const cli = await startCli(["restart", "--seed", "3", "--duration", "30"]);
@@ -51,7 +21,7 @@ describe("harness cleanup (CLI process)", { timeout: 120_000 }, () => {
     expect(listTaggedProcesses({ runId }).length).toBeGreaterThan(0);
     cli.child.kill("SIGINT");
     expect(await cli.exited, cli.output()).toBe(2);
-    const run = await readRun(cli.out);
+    const run = (await readRun(cli.out)).run;
     expect(run).toMatchObject({ run_id: runId, status: "aborted", exit_code: 2, error: { code: "HARNESS_ERR_ABORTED" } });
     const ports = (run.topology.instances as { port: number }[]).map((i) => i.port);
     expect(ports.length).toBe(3);
@@ -75,7 +45,7 @@ describe("harness cleanup (CLI process)", { timeout: 120_000 }, () => {
     await writeFile(sutFile, JSON.stringify({ name: "exits-at-once", command: "${NODE}", args: ["-e", "process.exit(3)"], startupTimeoutMs: 5_000 }));
     const next = await startCli(["restart", "--seed", "5", "--sut", sutFile]);
     expect(await next.exited, next.output()).toBe(2);
-    const nextRun = await readRun(next.out);
+    const nextRun = (await readRun(next.out)).run;
     const swept = nextRun.events.find((e) => e.type === "run_start")?.swept_orphans as number[];
     expect(swept).toEqual(expect.arrayContaining(redisOrphans.map((p) => p.pid)));
     await expect.poll(() => findLeftovers({ runId }), { timeout: 5_000 }).toEqual({ processes: [], listening: [] });

@@ -1,37 +1,10 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
-import type { RunResult } from "../../harness/report/run-result.js";
+import { describe, expect, it } from "vitest";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
-import { REPO_ROOT } from "../../harness/runtime/sut.js";
-import { isProcessAlive, sweepOrphans } from "../../harness/runtime/sweep.js";
+import { readRun, runCli } from "../helpers/cli.js";
 
 const SEED = 20_261_125;
-
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; out: string }> {
-  const out = await mkdtemp(join(tmpdir(), "traffic-cop-reports-"));
-  onTestFinished(() => rm(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ["--import", "tsx", "harness/cli/main.ts", ...args, "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
-  onTestFinished(() => {
-    // If the test failed mid-run, end the CLI and anything it left.
-    if (child.pid !== undefined && isProcessAlive(child.pid)) child.kill("SIGKILL");
-    sweepOrphans();
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-  return { code, stdout, stderr, out };
-}
-
-async function readRun(out: string): Promise<{ dir: string; run: RunResult; files: string[] }> {
-  const [runDir] = await readdir(out);
-  const dir = join(out, runDir!);
-  return { dir, run: JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as RunResult, files: (await readdir(dir)).sort() };
-}
 
 describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
   it("should pass against the reference gateway with the Redis registry", async () => {

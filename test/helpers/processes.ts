@@ -1,0 +1,13 @@
+/**
+ * Process checks for tests. Whether a process is alive is asked of `isProcessAlive` (harness/runtime/sweep.ts): an
+ * EPERM answer means the process exists, only ESRCH means it is gone.
+ */
+import { readFile } from "node:fs/promises";
+
+export { isProcessAlive } from "../../harness/runtime/sweep.js";
+
+/** The environment of a live process, from /proc. */
+export async function environOf(pid: number): Promise<Record<string, string>> {
+  const raw = await readFile(`/proc/${pid}/environ`, "utf8");
+  return Object.fromEntries(raw.split("\0").filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+}
