@@ -4,6 +4,7 @@ import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
+import type { RuntimeEvent, Untimed } from "../events/run-events.js";
 import { GatewayProcess, type GatewayProcessState, type ProcessExit } from "./gateway-process.js";
 import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "./redis-server.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
@@ -56,18 +57,8 @@ export const DEFAULT_LOCAL_RUNTIME_OPTIONS = Object.freeze({
   host: "127.0.0.1",
 });
 
-/** A topology event. */
-export interface RuntimeEvent {
-  /** Epoch ms. */
-  t: number;
-  type: "process_state" | "redis_restart" | "topology_started" | "topology_stopped";
-  /** `gw-2`, `redis`, ... */
-  target?: string;
-  state?: GatewayProcessState;
-  pid?: number;
-  exit?: ProcessExit;
-  detail?: Record<string, unknown>;
-}
+/** A topology event (defined with every run event in `harness/events/run-events.ts`). */
+export type { RuntimeEvent } from "../events/run-events.js";
 
 /** What a caller may know of one gateway instance. */
 export interface InstanceInfo {
@@ -160,7 +151,7 @@ export class StartedLocalRuntime implements AsyncDisposable {
     this.redisMode = options.redis ?? DEFAULT_LOCAL_RUNTIME_OPTIONS.redis;
   }
 
-  #emit(event: Omit<RuntimeEvent, "t">): void {
+  #emit(event: Untimed<RuntimeEvent>): void {
     this.#options.onEvent?.({ t: Date.now(), ...event });
   }
 

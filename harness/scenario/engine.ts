@@ -9,7 +9,7 @@ import { createLogger } from "../common/logger.js";
 import { deriveSeed, SeededRandom } from "../common/random.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
-import { FaultRunner, type FaultEvent } from "../faults/fault-runner.js";
+import { FaultRunner } from "../faults/fault-runner.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
 import { ClientFleet, type FleetSummary, type StartedClientFleet } from "../fleet/client-fleet.js";
 import { probeDegradedMode } from "../probes/degraded-mode-probe.js";
@@ -191,7 +191,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       heartbeatIntervalMs: profile.heartbeatIntervalMs,
       drainTimeoutMs: profile.drainTimeoutMs,
       env: options.gatewayEnv ?? {},
-      onEvent: (event) => recorder.record({ ...event, source: event.type === "process_state" ? "process" : "runtime" }),
+      onEvent: recorder.recordRuntime,
     }).start();
     checkAbort();
     Object.assign(topology, {
@@ -205,7 +205,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     faults = new FaultRunner({
       target: rt,
       clock,
-      onEvent: (event: FaultEvent) => recorder.record({ ...event, source: "fault" }),
+      onEvent: recorder.recordFault,
       connectionFlood: async ({ targets, connections, ratePerSecond, durationMs, signal }) => {
         // The flood driver bounds connects in flight rather than per second: the rate caps the concurrency.
         const floods = await Promise.all(
@@ -243,7 +243,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
     const probeContext = (index: number): ProbeContext => ({
       events: recorder.events,
-      record: (event) => recorder.record({ ...event, t: event.t ?? clock.now(), source: "probe" }),
+      record: recorder.recordProbe,
       liveInstances: () => rt.instances.filter((i) => rt.liveInstanceIds().includes(i.id)).map((i) => ({ id: i.id, httpUrl: i.httpUrl, wsUrl: i.wsUrl })),
       authSecret: rt.authSecret,
       wsPath: sut.wsPath,
