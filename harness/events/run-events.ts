@@ -103,13 +103,24 @@ export type RuntimeEvent = ProcessStateEvent | RedisRestartEvent | TopologyStart
 // ---------------------------------------------------------------------------------------------------------------
 // Phases and the engine (written by the recorder and the engine directly)
 
-/** A phase of the run started or ended. */
-export interface PhaseEvent {
+/** A phase of the run started. */
+export interface PhaseStartEvent {
   t: number;
   source: "phase";
-  type: "phase_start" | "phase_end";
+  type: "phase_start";
   phase: string;
 }
+
+/** A phase of the run ended. */
+export interface PhaseEndEvent {
+  t: number;
+  source: "phase";
+  type: "phase_end";
+  phase: string;
+}
+
+/** A phase event, as the recorder writes it. */
+export type PhaseEvent = PhaseStartEvent | PhaseEndEvent;
 
 /** The run began (after the start-up sweep). */
 export interface RunStartEvent {
