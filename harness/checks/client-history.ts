@@ -1,4 +1,4 @@
-import type { RunEvent } from "../report/run-result.js";
+import type { RunEvent } from "../events/run-events.js";
 
 /** One welcomed socket of a fleet client. */
 export interface SocketSpan {
@@ -37,30 +37,37 @@ export function buildClientHistories(events: readonly RunEvent[], until: number 
   };
   for (const event of events) {
     if (event.source !== "fleet" || event.t > until) continue;
-    const client = event.client as string;
-    if (event.type === "welcome") {
-      const history = get(client);
-      const wasDown = !history.sockets.some((s) => s.closed === undefined);
-      history.tenant_id = (event.tenant_id as string) ?? history.tenant_id;
-      history.session_id = (event.session_id as string) ?? history.session_id;
-      history.sockets.push({
-        websocket_id: event.websocket_id as string,
-        session_id: event.session_id as string,
-        instance_id: event.instance_id as string,
-        resumed: event.resumed === true,
-        opened: event.t,
-      });
-      const outage = history.outages.at(-1);
-      if (wasDown && outage && outage.to === undefined) outage.to = event.t;
-    } else if (event.type === "disconnect") {
-      const history = get(client);
-      const open = history.sockets.filter((s) => s.closed === undefined);
-      const socket = open.find((s) => s.instance_id === event.instance_id) ?? open[0];
-      if (!socket) continue;
-      socket.closed = event.t;
-      if (typeof event.close_code === "number") socket.close_code = event.close_code;
-      socket.expected_close = event.expected === true;
-      if (!history.sockets.some((s) => s.closed === undefined)) history.outages.push({ from: event.t });
+    switch (event.type) {
+      case "welcome": {
+        const history = get(event.client);
+        const wasDown = !history.sockets.some((s) => s.closed === undefined);
+        history.tenant_id = event.tenant_id;
+        history.session_id = event.session_id;
+        history.sockets.push({
+          // A welcome without websocket_id breaks the protocol; the socket still counts, under an empty id.
+          websocket_id: event.websocket_id ?? "",
+          session_id: event.session_id,
+          instance_id: event.instance_id ?? "",
+          resumed: event.resumed,
+          opened: event.t,
+        });
+        const outage = history.outages.at(-1);
+        if (wasDown && outage && outage.to === undefined) outage.to = event.t;
+        break;
+      }
+      case "disconnect": {
+        const history = get(event.client);
+        const open = history.sockets.filter((s) => s.closed === undefined);
+        const socket = open.find((s) => s.instance_id === (event.instance_id ?? "")) ?? open[0];
+        if (!socket) continue;
+        socket.closed = event.t;
+        socket.close_code = event.close_code;
+        socket.expected_close = event.expected;
+        if (!history.sockets.some((s) => s.closed === undefined)) history.outages.push({ from: event.t });
+        break;
+      }
+      default:
+        break;
     }
   }
   return clients;

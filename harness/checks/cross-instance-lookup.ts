@@ -1,5 +1,5 @@
 import { retryUntil } from "../common/retry.js";
-import type { RunEvent } from "../report/run-result.js";
+import { eventsOf, isRouteProbeSent, type RunEvent } from "../events/run-events.js";
 import { firstOf, type Check } from "./check.js";
 import { buildClientHistories, connectedAt } from "./client-history.js";
 
@@ -12,17 +12,11 @@ const STABLE_FIELDS = RECORD_FIELDS.filter((f) => f !== "last_activity_at");
 
 function fieldsOf(record: unknown): Record<string, string> | undefined {
   if (record === null || typeof record !== "object") return undefined;
-  return Object.fromEntries(RECORD_FIELDS.map((f) => [f, String((record as Record<string, unknown>)[f])]));
+  return Object.fromEntries(RECORD_FIELDS.map((f) => [f, String(Reflect.get(record, f))]));
 }
 
 function differences(a: Record<string, string>, b: Record<string, string>): string[] {
   return STABLE_FIELDS.filter((f) => a[f] !== b[f]).map((f) => `${f}: ${a[f]} vs ${b[f]}`);
-}
-
-interface Answer {
-  via: string;
-  connection: { status: number; record?: unknown; body?: unknown };
-  session: { status: number; record?: unknown; body?: unknown };
 }
 
 /**
@@ -33,15 +27,15 @@ interface Answer {
  */
 export const crossInstanceLookup: Check = async (context) => {
   const t0 = Date.now();
-  const lookups = context.events.filter((e) => e.source === "probe" && e.type === "lookup_probe");
-  const routes = context.events.filter((e) => e.source === "probe" && e.type === "route_probe" && e.skipped === undefined);
+  const lookups = eventsOf(context.events, "probe", "lookup_probe");
+  const routes = eventsOf(context.events, "probe", "route_probe").filter(isRouteProbeSent);
   const failures: Record<string, unknown>[] = [];
   let answersChecked = 0;
   for (const probe of lookups) {
     const redis = fieldsOf(probe.redis);
     const base = { websocket_id: probe.websocket_id, holder: probe.holder };
     if (!redis) failures.push({ ...base, reason: "no record in Redis" });
-    for (const answer of probe.answers as Answer[]) {
+    for (const answer of probe.answers) {
       for (const kind of ["connection", "session"] as const) {
         answersChecked++;
         const got = answer[kind];
@@ -58,8 +52,8 @@ export const crossInstanceLookup: Check = async (context) => {
     }
   }
   const missingArrivals = (events: readonly RunEvent[]) => {
-    const received = new Set(events.filter((e) => e.source === "fleet" && e.type === "message_received").map((e) => `${e.message_id as string}>${e.client as string}`));
-    return routes.filter((r) => !(r.status === 200 && typeof r.message_id === "string" && received.has(`${r.message_id}>${r.client as string}`)));
+    const received = new Set(eventsOf(events, "fleet", "message_received").map((e) => `${e.message_id}>${e.client}`));
+    return routes.filter((r) => !(r.status === 200 && typeof r.message_id === "string" && received.has(`${r.message_id}>${r.client}`)));
   };
   let unreached = missingArrivals(context.events);
   if (unreached.length > 0) {
@@ -80,21 +74,18 @@ export const crossInstanceLookup: Check = async (context) => {
   // The fleet's own routes: receptions where the sender's instance differs from the receiver's, for context.
   const histories = buildClientHistories(context.events);
   const sentFrom = new Map<string, string | undefined>();
-  for (const e of context.events) {
-    if (e.source === "fleet" && e.type === "message_sent") {
-      const history = histories.get(e.client as string);
-      sentFrom.set(e.message_id as string, history ? connectedAt(history, e.t)?.instance_id : undefined);
-    }
+  for (const e of eventsOf(context.events, "fleet", "message_sent")) {
+    const history = histories.get(e.client);
+    sentFrom.set(e.message_id, history ? connectedAt(history, e.t)?.instance_id : undefined);
   }
   let fleetCrossInstance = 0;
-  for (const e of context.events) {
-    if (e.source !== "fleet" || e.type !== "message_received") continue;
-    const history = histories.get(e.client as string);
+  for (const e of eventsOf(context.events, "fleet", "message_received")) {
+    const history = histories.get(e.client);
     const at = history ? connectedAt(history, e.t)?.instance_id : undefined;
-    const from = sentFrom.get(e.message_id as string);
+    const from = sentFrom.get(e.message_id);
     if (from !== undefined && at !== undefined && from !== at) fleetCrossInstance++;
   }
-  const instancesSeen = new Set(lookups.flatMap((p) => p.instances as string[]));
+  const instancesSeen = new Set(lookups.flatMap((p) => p.instances));
   const exercised = lookups.length > 0 && instancesSeen.size >= 2 && routes.length > 0;
   return {
     name: "cross-instance-lookup",

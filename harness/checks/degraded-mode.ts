@@ -1,3 +1,4 @@
+import { eventsOf } from "../events/run-events.js";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS, firstOf, type Check } from "./check.js";
 
 /**
@@ -10,34 +11,35 @@ export const degradedMode: Check = async (context) => {
   const t0 = Date.now();
   const bound = context.thresholds.degradedLookupBoundMs ?? DEFAULT_DEGRADED_LOOKUP_BOUND_MS;
   const reconcileBound = context.thresholds.settleBoundMs;
-  const partitions = context.events
-    .filter((e) => e.source === "fault" && e.type === "fault_start" && e.kind === "partition")
-    .map((start) => ({ start, end: context.events.find((e) => e.source === "fault" && e.type === "fault_end" && e.fault_id === start.fault_id) }));
+  const ends = eventsOf(context.events, "fault", "fault_end");
+  const partitions = eventsOf(context.events, "fault", "fault_start")
+    .filter((e) => e.kind === "partition")
+    .map((start) => ({ start, end: ends.find((e) => e.fault_id === start.fault_id) }));
   const failures: Record<string, unknown>[] = [];
   let dropped = 0;
   for (const { start, end } of partitions) {
-    const targets = new Set(start.targets as string[]);
+    const targets = new Set(start.targets);
     const until = end?.t ?? Date.now();
-    for (const e of context.events) {
-      if (e.source === "fleet" && e.type === "disconnect" && e.expected !== true && e.t >= start.t && e.t <= until && targets.has(e.instance_id as string)) {
+    for (const e of eventsOf(context.events, "fleet", "disconnect")) {
+      if (!e.expected && e.t >= start.t && e.t <= until && e.instance_id !== undefined && targets.has(e.instance_id)) {
         dropped++;
         failures.push({ reason: "socket closed during the partition", client: e.client, instance_id: e.instance_id, close_code: e.close_code, fault_id: start.fault_id });
       }
     }
   }
-  const lookups = context.events.filter((e) => e.source === "probe" && e.type === "degraded_lookup" && e.during === true);
+  const lookups = eventsOf(context.events, "probe", "degraded_lookup").filter((e) => e.during);
   for (const l of lookups) {
     if (l.status !== 503 || l.code !== "REGISTRY_UNAVAILABLE") failures.push({ reason: "lookup did not fail with REGISTRY_UNAVAILABLE", via: l.via, kind: l.kind, status: l.status, code: l.code });
-    else if ((l.latency_ms as number) > bound) failures.push({ reason: "lookup failed too slowly", via: l.via, kind: l.kind, latency_ms: l.latency_ms });
+    else if (l.latency_ms > bound) failures.push({ reason: "lookup failed too slowly", via: l.via, kind: l.kind, latency_ms: l.latency_ms });
   }
-  const reconciles = context.events.filter((e) => e.source === "probe" && e.type === "degraded_reconcile");
+  const reconciles = eventsOf(context.events, "probe", "degraded_reconcile");
   for (const r of reconciles) {
-    const after = r.reconciled_after_ms as number | null;
+    const after = r.reconciled_after_ms;
     if (after === null || after > reconcileBound) failures.push({ reason: "registry not reconciled with the live connections in time", fault_id: r.fault_id, reconciled_after_ms: after, last: r.last });
   }
-  const skipped = context.events.filter((e) => e.source === "probe" && e.type === "degraded_probe_skipped");
+  const skipped = eventsOf(context.events, "probe", "degraded_probe_skipped");
   const exercised = partitions.length > 0 && lookups.length > 0 && reconciles.length > 0;
-  const latencies = lookups.map((l) => l.latency_ms as number);
+  const latencies = lookups.map((l) => l.latency_ms);
   return {
     name: "degraded-mode",
     pass: exercised && failures.length === 0,
@@ -52,7 +54,7 @@ export const degradedMode: Check = async (context) => {
     },
     evidence: {
       failures: firstOf(failures),
-      ...(exercised ? {} : { reason: skipped.length > 0 ? (skipped[0]!.reason as string) : "no partition with Step.probeDegradedMode() during it" }),
+      ...(exercised ? {} : { reason: skipped[0]?.reason ?? "no partition with Step.probeDegradedMode() during it" }),
     },
     duration_ms: Date.now() - t0,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RunEvent } from "../report/run-result.js";
+import type { RunEvent } from "../events/run-events.js";
 import type { CheckContext } from "./check.js";
 import { delivery } from "./delivery.js";
 
@@ -8,22 +8,25 @@ function judge(events: RunEvent[]) {
   return delivery({ events, thresholds: { minDeliveryRatio: 0.98 } } as unknown as CheckContext);
 }
 
-const fleet = (t: number, type: string, fields: Record<string, unknown>): RunEvent => ({ t, source: "fleet", type, client: "c1", ...fields });
 const T0 = 1_000_000;
+const base = { client: "c1", worker: 0 };
 
 /** One route `m1`: sent, acked with `ack`, and received by `receivedBy` clients. */
-function route(t: number, ack: Record<string, unknown>, receivedBy: number): RunEvent[] {
+function route(t: number, ack: { delivered: number; partial?: true }, receivedBy: number): RunEvent[] {
   return [
-    fleet(t, "message_sent", { message_id: "m1" }),
-    fleet(t + 5, "message_acked", { message_id: "m1", ...ack }),
-    ...Array.from({ length: receivedBy }, (_, i) => ({ ...fleet(t + 3, "message_received", { message_id: "m1" }), client: `r${i}` })),
+    { t, source: "fleet", type: "message_sent", ...base, session_id: "s1", message_id: "m1", to: { websocket_id: "w2" } },
+    { t: t + 5, source: "fleet", type: "message_acked", ...base, message_id: "m1", ...ack },
+    ...Array.from({ length: receivedBy }, (_, i): RunEvent => ({ t: t + 3, source: "fleet", type: "message_received", ...base, client: `r${i}`, message_id: "m1", session_id: "s1" })),
   ];
 }
 
-const partition = (start: number, end: number): RunEvent[] => [
-  { t: start, source: "fault", type: "fault_start", fault_id: "f1", kind: "partition" },
-  { t: end, source: "fault", type: "fault_end", fault_id: "f1", kind: "partition", ok: true },
-];
+const partition = (start: number, end: number): RunEvent[] => {
+  const fault = { fault_id: "f1", kind: "partition", targets: ["gw-1"], description: "partition" } as const;
+  return [
+    { t: start, source: "fault", type: "fault_start", ...fault, targets: [...fault.targets] },
+    { t: end, source: "fault", type: "fault_end", ...fault, targets: [...fault.targets], ok: true, duration_ms: end - start },
+  ];
+};
 
 describe("delivery check", () => {
   it("should pass an exact ack and fail a delivery beyond a plain ack", async () => {

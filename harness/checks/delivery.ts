@@ -1,4 +1,4 @@
-import type { RunEvent } from "../report/run-result.js";
+import { eventsOf, type RunEvent } from "../events/run-events.js";
 import { firstOf, type Check } from "./check.js";
 
 /**
@@ -29,34 +29,37 @@ export const delivery: Check = async (context) => {
   const errorCodes: Record<string, number> = {};
   for (const event of context.events) {
     if (event.source !== "fleet") continue;
-    const id = event.message_id as string | undefined;
     switch (event.type) {
       case "message_sent":
-        if (id) sent.set(id, { t: event.t, client: event.client as string });
+        if (event.message_id) sent.set(event.message_id, { t: event.t, client: event.client });
         break;
-      case "message_acked":
+      case "message_acked": {
+        const id = event.message_id;
         if (id) {
-          acked.set(id, (event.delivered as number) ?? 0);
+          acked.set(id, event.delivered);
           if (event.partial === true) {
             partial.add(id);
             if (!faults.some((f) => event.t >= f.start && event.t <= f.end + PARTIAL_ACK_GRACE_MS)) unexplainedPartial.push(id);
           }
         }
         break;
+      }
       case "message_error": {
-        const code = (event.code as string) ?? "UNKNOWN";
+        const code = event.code;
         errorCodes[code] = (errorCodes[code] ?? 0) + 1;
-        if (id) errored.set(id, code);
+        if (event.message_id) errored.set(event.message_id, code);
         break;
       }
-      case "message_received":
+      case "message_received": {
+        const id = event.message_id;
         if (id) {
-          const key = `${id}>${event.client as string}`;
+          const key = `${id}>${event.client}`;
           if (receivedBy.has(key)) duplicates.push(key);
           receivedBy.add(key);
           received.set(id, (received.get(id) ?? 0) + 1);
         }
         break;
+      }
       default:
         break;
     }
@@ -116,9 +119,7 @@ export const delivery: Check = async (context) => {
 
 /** Every fault's interval on the timeline (open-ended when it never ended), from the fault events. */
 function faultWindows(events: readonly RunEvent[]): { start: number; end: number }[] {
-  const ends = new Map<unknown, number>();
-  for (const event of events) if (event.source === "fault" && event.type === "fault_end") ends.set(event.fault_id, event.t);
-  return events
-    .filter((event) => event.source === "fault" && event.type === "fault_start")
-    .map((start) => ({ start: start.t, end: ends.get(start.fault_id) ?? Number.POSITIVE_INFINITY }));
+  const ends = new Map<string, number>();
+  for (const event of eventsOf(events, "fault", "fault_end")) ends.set(event.fault_id, event.t);
+  return eventsOf(events, "fault", "fault_start").map((start) => ({ start: start.t, end: ends.get(start.fault_id) ?? Number.POSITIVE_INFINITY }));
 }

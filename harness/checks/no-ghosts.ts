@@ -1,5 +1,6 @@
 import { retryUntil } from "../common/retry.js";
 import type { RegistryState } from "../recorder/registry-reader.js";
+import { eventsOf } from "../events/run-events.js";
 import type { CheckResult } from "../report/run-result.js";
 import { firstOf, type Check, type CheckContext } from "./check.js";
 import { buildClientHistories, currentSocket } from "./client-history.js";
@@ -81,7 +82,7 @@ export function isClean(c: RegistryComparison): boolean {
 
 /** Websocket ids of probe sockets stranded on purpose (recorded `stranded` events). */
 export function strandedIds(events: CheckContext["events"]): Set<string> {
-  return new Set(events.filter((e) => e.source === "probe" && e.type === "stranded").map((e) => e.websocket_id as string));
+  return new Set(eventsOf(events, "probe", "stranded").map((e) => e.websocket_id));
 }
 
 /**

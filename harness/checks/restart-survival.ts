@@ -1,10 +1,12 @@
 import { mintClientToken } from "../common/jwt.js";
+import { eventsOf } from "../events/run-events.js";
+import type { FaultKind } from "../faults/fault.js";
 import type { CheckResult } from "../report/run-result.js";
 import { firstOf, type Check, type CheckContext } from "./check.js";
 import { buildClientHistories, connectedAt, currentSocket } from "./client-history.js";
 
 const STATE_READ_TIMEOUT_MS = 5_000;
-const RESTART_KINDS = new Set(["kill_instance", "stop_instance", "restart_instance", "rolling_restart"]);
+const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(["kill_instance", "stop_instance", "restart_instance", "rolling_restart"]);
 
 /**
  * `restart-survival`: every client connected before the first restart is connected again within
@@ -15,7 +17,7 @@ const RESTART_KINDS = new Set(["kill_instance", "stop_instance", "restart_instan
  */
 export const restartSurvival: Check = async (context) => {
   const t0 = Date.now();
-  const restarts = context.events.filter((e) => e.source === "fault" && e.type === "fault_start" && RESTART_KINDS.has(e.kind as string));
+  const restarts = eventsOf(context.events, "fault", "fault_start").filter((e) => RESTART_KINDS.has(e.kind));
   const bound = context.thresholds.reconnectBoundMs;
   const result = (pass: boolean, actual: unknown, evidence: unknown): CheckResult => ({
     name: "restart-survival",
@@ -92,13 +94,13 @@ export const restartSurvival: Check = async (context) => {
 
 /** Reads back every session state the run wrote, through a live instance and directly from Redis. */
 async function verifySessionState(context: CheckContext, live: string[]): Promise<{ sessions: number; via: string | null; failures: Record<string, unknown>[] }> {
-  const writes = context.events.filter((e) => e.source === "probe" && e.type === "session_state_written");
+  const writes = eventsOf(context.events, "probe", "session_state_written");
   const failures: Record<string, unknown>[] = [];
   const candidates = live.filter((id) => context.instanceUrls[id] !== undefined);
   let via: string | null = candidates[0] ?? null;
   for (const write of writes) {
-    const sessionId = write.session_id as string;
-    const written = write.written as Record<string, string>;
+    const sessionId = write.session_id;
+    const written = write.written;
     if (write.status !== 200) {
       failures.push({ session_id: sessionId, reason: "state write refused", status: write.status, answer: write.answer });
       continue;
@@ -111,7 +113,7 @@ async function verifySessionState(context: CheckContext, live: string[]): Promis
     for (const id of candidates) {
       try {
         const response = await fetch(`${context.instanceUrls[id]}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
-          headers: { authorization: `Bearer ${mintClientToken(context.authSecret, { tenantId: write.tenant_id as string })}` },
+          headers: { authorization: `Bearer ${mintClientToken(context.authSecret, { tenantId: write.tenant_id })}` },
           signal: AbortSignal.timeout(STATE_READ_TIMEOUT_MS),
         });
         status = response.status;

@@ -1,3 +1,4 @@
+import { eventsOf } from "../events/run-events.js";
 import { firstOf, type Check } from "./check.js";
 
 /**
@@ -10,23 +11,24 @@ import { firstOf, type Check } from "./check.js";
  */
 export const tenantIsolation: Check = async (context) => {
   const t0 = Date.now();
-  const probes = context.events.filter((e) => e.source === "probe" && e.type === "isolation_probe");
-  const leaks = probes.filter((p) => p.leaked === true).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, victim: p.victim, answer: p.answer, baseline: p.baseline }));
-  const inconclusive = probes.filter((p) => p.inconclusive === true).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, answer: p.answer, baseline: p.baseline }));
-  const probeMessageIds = new Set(probes.map((p) => p.message_id).filter((id): id is string => typeof id === "string"));
-  const delivered = context.events
-    .filter((e) => e.source === "fleet" && e.type === "message_received" && probeMessageIds.has(e.message_id as string))
+  const probes = eventsOf(context.events, "probe", "isolation_probe");
+  const victimOf = (p: (typeof probes)[number]) => ("victim" in p ? p.victim : undefined);
+  const baselineOf = (p: (typeof probes)[number]) => ("baseline" in p ? p.baseline : undefined);
+  const leaks = probes.filter((p) => p.leaked).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, victim: victimOf(p), answer: p.answer, baseline: baselineOf(p) }));
+  const inconclusive = probes.filter((p) => p.inconclusive).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, answer: p.answer, baseline: baselineOf(p) }));
+  const probeMessageIds = new Set(probes.map((p) => ("message_id" in p ? p.message_id : undefined)).filter((id): id is string => typeof id === "string"));
+  const delivered = eventsOf(context.events, "fleet", "message_received")
+    .filter((e) => probeMessageIds.has(e.message_id))
     .map((e) => ({ message_id: e.message_id, client: e.client, session_id: e.session_id }));
   const written: { session_id: string; field: string; value: string }[] = [];
   for (const p of probes) {
-    if (p.kind !== "session_state_write") continue;
-    const victim = p.victim as { session_id: string };
-    const state = await context.registry.sessionState(victim.session_id);
-    const field = p.field as string;
-    if (field in state) written.push({ session_id: victim.session_id, field, value: state[field]! });
+    if (p.kind !== "session_state_write" || p.field === undefined) continue;
+    const state = await context.registry.sessionState(p.victim.session_id);
+    const field = p.field;
+    if (field in state) written.push({ session_id: p.victim.session_id, field, value: state[field]! });
   }
   const kinds: Record<string, number> = {};
-  for (const p of probes) kinds[`${p.channel as string}:${p.kind as string}`] = (kinds[`${p.channel as string}:${p.kind as string}`] ?? 0) + 1;
+  for (const p of probes) kinds[`${p.channel}:${p.kind}`] = (kinds[`${p.channel}:${p.kind}`] ?? 0) + 1;
   return {
     name: "tenant-isolation",
     pass: probes.length > 0 && leaks.length === 0 && inconclusive.length === 0 && delivered.length === 0 && written.length === 0,

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { retryUntil } from "../common/retry.js";
 import type { RegistryState } from "../recorder/registry-reader.js";
+import { eventsOf } from "../events/run-events.js";
 import { firstOf, type Check, type CheckContext } from "./check.js";
 import { buildClientHistories, currentSocket } from "./client-history.js";
 
@@ -28,13 +29,16 @@ export function vanishedConnections(context: Pick<CheckContext, "events" | "conn
   const T = context.connectionTtlMs;
   const H = context.heartbeatIntervalMs;
   const out: Vanished[] = [];
-  for (const e of context.events) {
-    if (e.source !== "probe" || e.type !== "stranded") continue;
+  for (const e of eventsOf(context.events, "probe", "stranded")) {
     const detect = e.how === "cut" ? 2 * H : 0;
-    out.push({ websocket_id: e.websocket_id as string, session_id: e.session_id as string, instance_id: e.instance_id as string, t: e.t, deadline: e.t + detect + T + H, why: `stranded (${e.how as string})` });
+    out.push({ websocket_id: e.websocket_id, session_id: e.session_id, instance_id: e.instance_id, t: e.t, deadline: e.t + detect + T + H, why: `stranded (${e.how})` });
   }
   const welcomedAfter = new Map<string, number>();
-  for (const e of context.events) if (e.source === "fleet" && e.type === "welcome") welcomedAfter.set(e.websocket_id as string, Math.max(welcomedAfter.get(e.websocket_id as string) ?? 0, e.t));
+  for (const e of eventsOf(context.events, "fleet", "welcome")) {
+    // As SocketSpan does: a welcome that names no websocket_id counts under the empty id.
+    const id = e.websocket_id ?? "";
+    welcomedAfter.set(id, Math.max(welcomedAfter.get(id) ?? 0, e.t));
+  }
   for (const history of buildClientHistories(context.events).values()) {
     for (const socket of history.sockets) {
       if (socket.closed === undefined || (welcomedAfter.get(socket.websocket_id) ?? 0) > socket.opened) continue;

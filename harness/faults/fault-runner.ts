@@ -2,6 +2,7 @@ import type { Clock } from "../common/clock.js";
 import { SYSTEM_CLOCK } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
+import type { FaultEndEvent, FaultEvent, FaultEventBase } from "../events/run-events.js";
 import type { ProcessExit } from "../runtime/gateway-process.js";
 import type { InstanceInfo, StartedRuntime } from "../runtime/runtime.js";
 import { describeFault, type Fault } from "./fault.js";
@@ -21,22 +22,8 @@ export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" |
 /** A bounded WebSocket connection flood (provided by harness/load). */
 export type ConnectionFloodDriver = (options: { targets: string[]; connections: number; ratePerSecond: number; durationMs: number; signal: AbortSignal }) => Promise<Record<string, unknown>>;
 
-/** A fault interval event, as recorded. */
-export interface FaultEvent {
-  t: number;
-  /** `fault_applied`: a proxy fault (partition, toxics) is in effect from here on (`fault_start` precedes the API calls). */
-  type: "fault_start" | "fault_applied" | "fault_end";
-  /** `f1`, `f2`, ... in schedule order. */
-  fault_id: string;
-  kind: Fault["kind"];
-  targets: string[];
-  description: string;
-  /** `fault_end`: whether the fault ran as asked (a SIGTERM drain that did not exit 0 is `false`). */
-  ok?: boolean;
-  error?: { code?: string; message: string };
-  duration_ms?: number;
-  detail?: Record<string, unknown>;
-}
+/** A fault interval event, as recorded (defined with every run event in `harness/events/run-events.ts`). */
+export type { FaultEvent } from "../events/run-events.js";
 
 /** Options of {@link FaultRunner}. */
 export interface FaultRunnerOptions {
@@ -51,7 +38,7 @@ export class FaultRunner {
   readonly #options: FaultRunnerOptions;
   readonly #clock: Clock;
   readonly #active = new Map<string, string>();
-  readonly #bases = new Map<string, Omit<FaultEvent, "t" | "type">>();
+  readonly #bases = new Map<string, Omit<FaultEventBase, "t">>();
   readonly #log = createLogger("harness:faults");
   #count = 0;
 
@@ -70,7 +57,7 @@ export class FaultRunner {
    * a fault that could not be applied as asked yields `ok: false` (a result, not an exception), except
    * harness failures (`HARNESS_ERR_TOXIPROXY`, ...), which reject. Aborting `signal` heals at once.
    */
-  async run(fault: ResolvedFault, signal?: AbortSignal): Promise<FaultEvent> {
+  async run(fault: ResolvedFault, signal?: AbortSignal): Promise<FaultEndEvent> {
     const faultId = `f${++this.#count}`;
     const description = describeFault({ ...fault, ...(fault.targets.length > 0 && "target" in fault ? { target: fault.targets.join(",") } : {}) } as Fault);
     const base = { fault_id: faultId, kind: fault.kind, targets: fault.targets, description };
@@ -80,7 +67,7 @@ export class FaultRunner {
     this.#options.onEvent({ t: t0, type: "fault_start", ...base });
     this.#log("start", { faultId, description });
     let ok = true;
-    let error: FaultEvent["error"];
+    let error: FaultEndEvent["error"];
     let detail: Record<string, unknown> | undefined;
     try {
       detail = await this.#apply(fault, faultId, signal);
@@ -97,11 +84,11 @@ export class FaultRunner {
     return this.#end(base, t0, ok, error, detail);
   }
 
-  #end(base: Omit<FaultEvent, "t" | "type">, t0: number, ok: boolean, error: FaultEvent["error"], detail: Record<string, unknown> | undefined): FaultEvent {
+  #end(base: Omit<FaultEventBase, "t">, t0: number, ok: boolean, error: FaultEndEvent["error"], detail: Record<string, unknown> | undefined): FaultEndEvent {
     const t = this.#clock.now();
     this.#active.delete(base.fault_id);
     this.#bases.delete(base.fault_id);
-    const event: FaultEvent = { t, type: "fault_end", ...base, ok, duration_ms: t - t0, ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
+    const event: FaultEndEvent = { t, type: "fault_end", ...base, ok, duration_ms: t - t0, ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
     this.#options.onEvent(event);
     this.#log("end", { faultId: base.fault_id, ok });
     return event;

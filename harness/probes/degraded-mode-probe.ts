@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { retryUntil } from "../common/retry.js";
 import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "../checks/no-ghosts.js";
-import type { RunEvent } from "../report/run-result.js";
+import { eventsOf, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
 import { errorCode, httpProbe, tenantToken } from "./probe-io.js";
 import { liveConnections, type ProbeContext } from "./probe-context.js";
 
@@ -18,9 +18,9 @@ export interface ProbeDegradedModeOptions {
 }
 
 // In effect: applied (the proxy calls are done) and not yet ended (healing starts right before fault_end).
-function openPartition(events: readonly RunEvent[]): RunEvent | undefined {
-  const ended = new Set(events.filter((e) => e.source === "fault" && e.type === "fault_end").map((e) => e.fault_id));
-  return events.find((e) => e.source === "fault" && e.type === "fault_applied" && e.kind === "partition" && !ended.has(e.fault_id));
+function openPartition(events: readonly RunEvent[]): RunEventOf<"fault", "fault_applied"> | undefined {
+  const ended = new Set(eventsOf(events, "fault", "fault_end").map((e) => e.fault_id));
+  return eventsOf(events, "fault", "fault_applied").find((e) => e.kind === "partition" && !ended.has(e.fault_id));
 }
 
 /**
@@ -45,10 +45,11 @@ export async function probeDegradedMode(context: ProbeContext, options: ProbeDeg
     context.record({ type: "degraded_probe_skipped", reason: "no Redis partition was in effect: put Step.fault(Fault.partition(...), { background: true }) before this step" });
     return;
   }
-  const faultId = partition.fault_id as string;
-  const targets = new Set(partition.targets as string[]);
+  const faultId = partition.fault_id;
+  const targets = new Set(partition.targets);
   const rounds = Math.max(1, options.rounds ?? 2);
-  const durationMs = typeof partition.duration_ms === "number" ? partition.duration_ms : undefined;
+  // Fault events do not carry the fault's configured duration: rounds are spaced as for a one-second partition.
+  const durationMs = 1_000;
   for (let round = 0; round < rounds; round++) {
     if (!openPartition(context.events)) break;
     const victim = liveConnections(context.events)[0];
@@ -68,10 +69,10 @@ export async function probeDegradedMode(context: ProbeContext, options: ProbeDeg
         }
       }),
     );
-    if (round < rounds - 1) await delay(Math.min(500, (durationMs ?? 1_000) / (rounds + 1)), undefined, signal);
+    if (round < rounds - 1) await delay(Math.min(500, durationMs / (rounds + 1)), undefined, signal);
   }
   const healed = await retryUntil(
-    async () => context.events.find((e) => e.source === "fault" && e.type === "fault_end" && e.fault_id === faultId),
+    async () => context.events.find((e) => isEventOf(e, "fault", "fault_end") && e.fault_id === faultId),
     (found) => found !== undefined,
     () => new Error("partition did not heal"),
     { timeoutMs: 120_000, intervalMs: 20, ...signal },

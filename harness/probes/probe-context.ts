@@ -1,6 +1,6 @@
 import type { SeededRandom } from "../common/random.js";
 import type { RegistryReader } from "../recorder/registry-reader.js";
-import type { RunEvent } from "../report/run-result.js";
+import type { ProbeEventInput, RunEvent } from "../events/run-events.js";
 import { buildClientHistories, currentSocket, type SocketSpan } from "../checks/client-history.js";
 import type { ProbeSocket } from "./probe-io.js";
 
@@ -23,7 +23,7 @@ export interface ProbeContext {
   /** Every event of the run so far (live: fleet events keep arriving). */
   events: readonly RunEvent[];
   /** Records one probe event (source `probe`, `t` now unless given). */
-  record(event: { type: string; t?: number; [field: string]: unknown }): void;
+  record(event: ProbeEventInput): void;
   /** Instances whose process is up. */
   liveInstances(): ProbeInstance[];
   /** `AUTH_SECRET` of the SUT. */

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { httpProbe, openProbeSocket, tenantToken, type HttpProbeResult, type ProbeSocket } from "./probe-io.js";
+import type { IsolationProbeHttpEvent } from "../events/run-events.js";
 import { liveConnections, type ProbeContext } from "./probe-context.js";
 
 /** Options of {@link probeTenantIsolation}. */
@@ -39,7 +40,7 @@ export async function probeTenantIsolation(context: ProbeContext, options: Probe
       const via = instances[n % instances.length]!;
       const missingWs = `probe-missing-${randomBytes(4).toString("hex")}`;
       const missingSession = `probe-missing-${randomBytes(4).toString("hex")}`;
-      const recordHttp = (kind: string, answer: HttpProbeResult, baseline: HttpProbeResult, foreignId: string, missingId: string, extra: Record<string, unknown> = {}) => {
+      const recordHttp = (kind: IsolationProbeHttpEvent["kind"], answer: HttpProbeResult, baseline: HttpProbeResult, foreignId: string, missingId: string, extra: Pick<IsolationProbeHttpEvent, "message_id" | "field"> = {}) => {
         const leaked = answer.status !== baseline.status || normalise(answer.body, foreignId) !== normalise(baseline.body, missingId);
         // The comparison proves isolation only when the baseline is the documented not-found answer.
         const inconclusive = baseline.status !== (kind === "session_state_read" ? 200 : 404);

@@ -1,8 +1,9 @@
 import type { Clock } from "../common/clock.js";
 import { SYSTEM_CLOCK } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
-import type { FleetEvent } from "../fleet/fleet-events.js";
-import type { PhaseSpan, RunEvent, Sample } from "../report/run-result.js";
+import type { FaultEvent, FleetEvent, ProbeEventInput, RunEvent, RunEventOf, RunEventSource, RunEventType, RuntimeEvent } from "../events/run-events.js";
+import { isEventOf } from "../events/run-events.js";
+import type { PhaseSpan, Sample } from "../report/run-result.js";
 
 /** Sampling period of the recorder. */
 export const SAMPLE_INTERVAL_MS = 1_000;
@@ -17,7 +18,8 @@ export interface RecordedMessageCounts {
 
 /**
  * Records everything of a run: fleet events (via the fleet's `onEvent`), fault intervals, phase changes, process
- * exits, and a sample every second taken by the caller's `takeSample`.
+ * exits, probe findings, and a sample every second taken by the caller's `takeSample`. It is the one place that
+ * stamps each producer's events with their `source` (see `harness/events/run-events.ts`).
  */
 export class Recorder {
   readonly events: RunEvent[] = [];
@@ -44,6 +46,22 @@ export class Recorder {
   record(event: RunEvent): void {
     this.events.push(event);
   }
+
+  /** Records a fault runner event (the runner's `onEvent`). */
+  recordFault = (event: FaultEvent): void => {
+    this.events.push({ ...event, source: "fault" });
+  };
+
+  /** Records a runtime event (the runtime's `onEvent`): process states as `process`, the rest as `runtime`. */
+  recordRuntime = (event: RuntimeEvent): void => {
+    if (event.type === "process_state") this.events.push({ ...event, source: "process" });
+    else this.events.push({ ...event, source: "runtime" });
+  };
+
+  /** Records a probe event (a probe context's `record`), at `event.t` or now. */
+  recordProbe = (event: ProbeEventInput): void => {
+    this.events.push({ ...event, t: event.t ?? this.#clock.now(), source: "probe" });
+  };
 
   /** Records a fleet event (the fleet's `onEvent`). */
   recordFleet = (event: FleetEvent): void => {
@@ -116,8 +134,8 @@ export class Recorder {
     await this.#sampling;
   }
 
-  /** The events of one source and type(s), in recorded order. */
-  select(source: RunEvent["source"], ...types: string[]): RunEvent[] {
-    return this.events.filter((event) => event.source === source && (types.length === 0 || types.includes(event.type)));
+  /** The events of one source and type(s), in recorded order, narrowed to their variants. */
+  select<S extends RunEventSource, T extends RunEventType<S>>(source: S, ...types: T[]): RunEventOf<S, T>[] {
+    return this.events.filter((event): event is RunEventOf<S, T> => types.length === 0 ? event.source === source : types.some((type) => isEventOf(event, source, type)));
   }
 }

@@ -1,23 +1,14 @@
 /**
  * The JSON model of one scenario run: `reports/<run-id>/run.json`. It is the whole record (config, seed, plan,
- * events, samples, checks); the HTML and JUnit reports are rendered from it alone.
+ * events, samples, checks); the HTML and JUnit reports are rendered from it alone. Its events are the union of
+ * `harness/events/run-events.ts`.
  */
+import type { RunEvent } from "../events/run-events.js";
 
 /** Version of this model; bumped on incompatible changes. */
 export const RUN_RESULT_SCHEMA_VERSION = 1;
 
-/** Where an event came from. */
-export type RunEventSource = "fleet" | "fault" | "phase" | "process" | "runtime" | "engine" | "probe";
-
-/** One timestamped event of the run. Fleet events keep the fields of `FleetEvent`. */
-export interface RunEvent {
-  /** Epoch ms. */
-  t: number;
-  source: RunEventSource;
-  /** e.g. `welcome`, `fault_start`, `phase_start`, `process_state`. */
-  type: string;
-  [field: string]: unknown;
-}
+export type { RunEvent, RunEventSource } from "../events/run-events.js";
 
 /** Latency percentiles in ms. */
 export interface LatencyPercentiles {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { findFreePort } from "../common/free-port.js";
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
+import type { Untimed } from "../events/run-events.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
@@ -112,7 +113,7 @@ export class StartedLocalRuntime implements StartedRuntime {
     this.capabilities = localCapabilities(this.redisMode);
   }
 
-  #emit(event: Omit<RuntimeEvent, "t">): void {
+  #emit(event: Untimed<RuntimeEvent>): void {
     this.#options.onEvent?.({ t: Date.now(), ...event });
   }
 

@@ -6,6 +6,7 @@
  * Every address a runtime hands out is reachable from the harness process (127.0.0.1 or a port published on it).
  */
 import type { ToxiproxyFaults, ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
+import type { RuntimeEvent } from "../events/run-events.js";
 import type { GatewayProcessState, ProcessExit } from "./gateway-process.js";
 import type { ResolvedSutDefinition } from "./sut.js";
 
@@ -59,18 +60,8 @@ export const DEFAULT_RUNTIME_OPTIONS = Object.freeze({
   host: "127.0.0.1",
 });
 
-/** A topology event. */
-export interface RuntimeEvent {
-  /** Epoch ms. */
-  t: number;
-  type: "process_state" | "redis_restart" | "topology_started" | "topology_stopped";
-  /** `gw-2`, `redis`, ... */
-  target?: string;
-  state?: GatewayProcessState;
-  pid?: number;
-  exit?: ProcessExit;
-  detail?: Record<string, unknown>;
-}
+/** A topology event (defined with every run event in `harness/events/run-events.ts`). */
+export type { RuntimeEvent } from "../events/run-events.js";
 
 /** What a caller may know of one gateway instance. */
 export interface InstanceInfo {

@@ -151,7 +151,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       heartbeatIntervalMs: profile.heartbeatIntervalMs,
       drainTimeoutMs: profile.drainTimeoutMs,
       env: options.gatewayEnv ?? {},
-      onEvent: (event) => recorder.record({ ...event, source: event.type === "process_state" ? "process" : "runtime" }),
+      onEvent: recorder.recordRuntime,
     });
     assertRunnable(runtime, redisMode, plan);
     const settings = { runId, seed, scenario, profile, sut, clock, signal: options.signal, recorder, reporters, startedAt };

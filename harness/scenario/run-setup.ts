@@ -4,7 +4,7 @@
  */
 import { deriveSeed, SeededRandom } from "../common/random.js";
 import { HarnessError } from "../errors.js";
-import { FaultRunner, type ConnectionFloodDriver, type FaultEvent } from "../faults/fault-runner.js";
+import { FaultRunner, type ConnectionFloodDriver } from "../faults/fault-runner.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
 import type { ProbeContext } from "../probes/probe-context.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
@@ -70,7 +70,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
   const faultRunner = new FaultRunner({
     target: rt,
     clock,
-    onEvent: (event: FaultEvent) => recorder.record({ ...event, source: "fault" }),
+    onEvent: recorder.recordFault,
     connectionFlood: connectionFloodDriver(rt.authSecret),
   });
   recorder.startSampling(
@@ -95,7 +95,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
 
   const probeContext = (index: number): ProbeContext => ({
     events: recorder.events,
-    record: (event) => recorder.record({ ...event, t: event.t ?? clock.now(), source: "probe" }),
+    record: recorder.recordProbe,
     liveInstances: () => rt.instances.filter((i) => rt.liveInstanceIds().includes(i.id)).map((i) => ({ id: i.id, httpUrl: i.httpUrl, wsUrl: i.wsUrl })),
     authSecret: rt.authSecret,
     wsPath: sut.wsPath,

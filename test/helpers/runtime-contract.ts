@@ -141,7 +141,7 @@ export function describeRuntimeContract(
       await runtime.rollingRestart("stop", ["gw-2", "gw-1"]);
       const sequence = events
         .slice(from)
-        .filter((e) => e.type === "process_state" && (e.state === "stopping" || e.state === "started"))
+        .filter((e): e is Extract<RuntimeEvent, { type: "process_state" }> => e.type === "process_state" && (e.state === "stopping" || e.state === "started"))
         .map((e) => `${e.target} ${e.state}`);
       expect(sequence).toEqual(["gw-2 stopping", "gw-2 started", "gw-1 stopping", "gw-1 started"]);
       expect(runtime.instances.map((i) => [i.id, i.state, i.generation])).toEqual([

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { CheckName } from "../../harness/checks/check.js";
+import { eventsOf, type RunEventOf } from "../../harness/events/run-events.js";
+import type { FaultKind } from "../../harness/faults/fault.js";
 import type { CheckResult, RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import type { ScenarioDefinition } from "../../harness/scenario/define-scenario.js";
@@ -28,8 +30,8 @@ export async function expectNoLeftovers(result: RunResult): Promise<void> {
 }
 
 /** The run's `fault_end` events of one fault kind, in order. */
-export function faultEnds(result: RunResult, kind: string): RunResult["events"] {
-  return result.events.filter((e) => e.source === "fault" && e.type === "fault_end" && e.kind === kind);
+export function faultEnds(result: RunResult, kind: FaultKind): RunEventOf<"fault", "fault_end">[] {
+  return eventsOf(result.events, "fault", "fault_end").filter((e) => e.kind === kind);
 }
 
 /**

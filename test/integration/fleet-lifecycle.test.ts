@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
 import { ClientFleet } from "../../harness/fleet/client-fleet.js";
-import type { FleetEvent } from "../../harness/fleet/fleet-events.js";
+import type { FleetEvent, FleetEventOf } from "../../harness/fleet/fleet-events.js";
 import { processTags } from "../../harness/runtime/process-tags.js";
 import { startGateway, TEST_AUTH_SECRET } from "../helpers/gateway.js";
 import { environOf, isProcessAlive } from "../helpers/processes.js";
@@ -67,7 +67,7 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     expect(errors.length).toBe(summary.connectErrors);
     expect(errors.every((event) => event.reason === "ECONNREFUSED")).toBe(true);
     // Retries back off: each client's attempts are numbered 0, 1, 2, ... with growing delays.
-    const attempts = events.filter((event) => event.type === "connect_attempt" && event.client === "c0");
+    const attempts = events.filter((event): event is FleetEventOf<"connect_attempt"> => event.type === "connect_attempt" && event.client === "c0");
     expect(attempts.map((event) => event.attempt)).toEqual(attempts.map((_, i) => i));
     for (const pid of summary.workerPids) expect(isProcessAlive(pid)).toBe(false);
   });

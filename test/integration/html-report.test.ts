@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
+import { eventsOf } from "../../harness/events/run-events.js";
 import { renderHtml } from "../../harness/report/html-reporter.js";
 import type { RunResult } from "../../harness/report/run-result.js";
 import { runScenario } from "../../harness/scenario/engine.js";
@@ -178,9 +179,10 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     // The same run with payloads a hostile system under test could put in events, checks and faults.
     const run = JSON.parse(await readFile(join(reportDir, "run.json"), "utf8")) as RunResult;
     const first = run.events[0]!.t;
-    run.events.unshift({ t: first, source: "probe", type: HOSTILE, client: HOSTILE_CLOSE, reason: HOSTILE });
+    // Deliberately not a member of the event union: the page must render whatever JSON a run file holds.
+    (run.events as unknown[]).unshift({ t: first, source: "probe", type: HOSTILE, client: HOSTILE_CLOSE, reason: HOSTILE });
     run.checks[0]!.evidence = { note: HOSTILE, more: HOSTILE_CLOSE };
-    const faultStart = run.events.find((e) => e.source === "fault" && e.type === "fault_start")!;
+    const faultStart = eventsOf(run.events, "fault", "fault_start")[0]!;
     faultStart.description = HOSTILE;
     const dom = await renderInBrowser(run, out, "hostile");
     expect(reportStatus(dom)).toEqual({ status: "ok", messages: "" });

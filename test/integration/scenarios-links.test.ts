@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS } from "../../harness/checks/check.js";
+import { eventsOf } from "../../harness/events/run-events.js";
 import { Fault } from "../../harness/faults/fault.js";
 import { defineScenario } from "../../harness/scenario/define-scenario.js";
 import { Step } from "../../harness/scenario/step.js";
@@ -71,11 +72,11 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
     const degraded = checkOf(result, "degraded-mode");
     expect(degraded.actual).toMatchObject({ partitions: 3, sockets_closed_during_partition: 0 });
     // Every lookup during a partition failed with REGISTRY_UNAVAILABLE within the bound (command timeout + slack).
-    const during = result.events.filter((e) => e.source === "probe" && e.type === "degraded_lookup" && e.during === true);
+    const during = eventsOf(result.events, "probe", "degraded_lookup").filter((e) => e.during);
     expect(during.length).toBeGreaterThanOrEqual(9);
     for (const lookup of during) {
       expect(lookup).toMatchObject({ status: 503, code: "REGISTRY_UNAVAILABLE" });
-      expect(lookup.latency_ms as number).toBeLessThanOrEqual(DEFAULT_DEGRADED_LOOKUP_BOUND_MS);
+      expect(lookup.latency_ms).toBeLessThanOrEqual(DEFAULT_DEGRADED_LOOKUP_BOUND_MS);
     }
   });
 
@@ -126,7 +127,7 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
     expect((checkOf(result, "cross-instance-lookup").actual as { route_probes: number }).route_probes).toBe(12);
     // Each phase's probe round ran while its fault was in effect: every probe event of the phase lies between
     // the fault's fault_applied and fault_end; 6 lookups and 6 route probes (every ordered instance pair) each.
-    for (const kind of ["latency", "bandwidth"]) {
+    for (const kind of ["latency", "bandwidth"] as const) {
       const applied = result.events.find((e) => e.source === "fault" && e.type === "fault_applied" && e.kind === kind);
       const [end] = faultEnds(result, kind);
       const start = result.events.find((e) => e.source === "phase" && e.type === "phase_start" && e.phase === kind)!.t;
