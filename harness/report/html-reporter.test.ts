@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { embedJson, renderHtml } from "./html-reporter.js";
-import { escapeInlineScript, pageScript } from "./page-bundle.js";
+import { escapeInlineScript, pageAssets } from "./page-bundle.js";
 
 describe("embedJson", () => {
   it("should leave no way to close the script element and keep the data equal", () => {
@@ -31,10 +31,13 @@ describe("renderHtml", () => {
   });
 
   it("should bundle the page's script once per process", async () => {
-    const first = pageScript();
-    expect(pageScript()).toBe(first);
-    const script = await first;
+    const first = pageAssets();
+    expect(pageAssets()).toBe(first);
+    const { script, chartStyle } = await first;
     expect(script).toContain("report-status");
-    expect(await renderHtml("{}")).toContain(script);
+    expect(chartStyle).toContain(".uplot");
+    const html = await renderHtml("{}");
+    expect(html).toContain(script);
+    expect(html).toContain(chartStyle);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REPORT_STYLE } from "./html-report-style.js";
-import { pageScript } from "./page-bundle.js";
+import { pageAssets } from "./page-bundle.js";
 import type { Reporter } from "./reporter.js";
 import type { RunResult } from "./run-result.js";
 
@@ -20,10 +20,10 @@ export function embedJson(json: string): string {
  * gets `data-status="ok"` once the page has rendered, or `"error"` with the messages of whatever failed.
  */
 export async function renderHtml(runJson: string): Promise<string> {
-  const script = await pageScript();
+  const { script, chartStyle } = await pageAssets();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>run report</title><style>${REPORT_STYLE}</style></head>
+<title>run report</title><style>${chartStyle}${REPORT_STYLE}</style></head>
 <body><div id="app"><noscript>This report is drawn by its inline script; run.json next to this file holds the same data.</noscript></div>
 <pre id="report-status" data-status="pending" hidden></pre>
 <script type="application/json" id="run-data">${embedJson(runJson)}</script>

@@ -5,14 +5,17 @@
  * messages, else "ok".
  */
 import { renderBaseline } from "./baseline-section.js";
-import { renderCharts } from "./charts-section.js";
+import type { ChartSpec } from "./chart-spec.js";
+import { chartSpecs, renderChartsShell } from "./charts-section.js";
 import { renderChecks } from "./checks-section.js";
 import { renderConfig } from "./config-section.js";
 import { renderEventsShell, wireEvents } from "./events-section.js";
 import { renderHeader, wireCopy } from "./header-section.js";
+import { instanceRows, renderInstanceTable } from "./instance-table.js";
 import { pageContext } from "./page-context.js";
-import type { PageRun } from "./run-model.js";
+import { runEvents, runSamples, type PageRun } from "./run-model.js";
 import { renderTimeline } from "./timeline-section.js";
+import { mountCharts } from "./uplot-chart.js";
 import { esc, isObject, text } from "./values.js";
 
 /** Renders one section into HTML; a section that throws shows its error instead and adds it to `errors`. */
@@ -45,6 +48,11 @@ function finish(doc: Document, errors: readonly string[]): void {
   if (errors.length) marker.hidden = false;
 }
 
+function renderInstances(run: PageRun, ctx: ReturnType<typeof pageContext>): string {
+  const table = renderInstanceTable(instanceRows(ctx.instances, runEvents(run), runSamples(run), ctx.marks));
+  return table ? `<h2>Instances</h2>${table}<p class="note">From the fleet's events and the samples: connections as the clients saw them, welcomes sent, welcomes to clients that had been welcomed before, sockets closed without the fleet asking, route errors of clients while on the instance; kills, crashes and restarts from the process events.</p>` : "";
+}
+
 /** Draws the whole page into `#app`. */
 export function boot(doc: Document): void {
   const errors: string[] = [];
@@ -57,11 +65,13 @@ export function boot(doc: Document): void {
   doc.title = `${text(run.scenario, "run")} ${text(run.status, "unknown")} (${text(run.run_id, "no run id")})`;
   const app = doc.getElementById("app");
   if (!app) return;
+  let specs: ChartSpec[] = [];
   app.innerHTML =
     section("header", () => renderHeader(run), errors) +
     section("checks", () => renderChecks(run), errors) +
     section("timeline", () => renderTimeline(run, ctx), errors) +
-    section("charts", () => renderCharts(run, ctx), errors) +
+    section("instances", () => renderInstances(run, ctx), errors) +
+    section("charts", () => renderChartsShell(run, (specs = chartSpecs(run, ctx))), errors) +
     section("baseline", () => renderBaseline(run), errors) +
     section("events", () => renderEventsShell(run), errors) +
     section("config", () => renderConfig(run), errors);
@@ -72,6 +82,7 @@ export function boot(doc: Document): void {
       errors.push(`${name}: ${String(error)}`);
     }
   };
+  wire("charts", () => void mountCharts(doc, specs));
   wire("events", () => wireEvents(doc, run, ctx.t0));
   wire("copy", () => wireCopy(doc));
   finish(doc, errors);
