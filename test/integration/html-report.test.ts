@@ -288,6 +288,28 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     }
   });
 
+  it("should render a run of 150,000 events without started_at", async () => {
+    const dir = await tempDir("traffic-cop-html-big-");
+    const t0 = Date.parse("2026-01-01T00:00:00.000Z");
+    // More times than a spread into Math.min can take (about 125,000): the page must scan them in a loop.
+    const events = Array.from({ length: 150_000 }, (_, i) => ({
+      t: t0 + ((i * 7_919) % 150_000) * 2,
+      source: "fleet",
+      type: i % 3 === 0 ? "message_acked" : "welcome",
+      client: `c${i % 4_000}`,
+      instance_id: `gw-${(i % 4) + 1}`,
+      latency_ms: (i % 97) + 1,
+    }));
+    const samples = Array.from({ length: 300 }, (_, i) => ({ t: t0 + i * 1_000, elapsed_ms: i * 1_000, fleet: { connected: 4_000, by_instance: { "gw-1": 1_000, "gw-2": 1_000, "gw-3": 1_000, "gw-4": 1_000 }, latency: {} }, rates: { sent: 100 }, registry: { records: 4_000 }, redis_ping_ms: 1 }));
+    const { page, consoleErrors } = await openReport(await writeReport({ scenario: "big", status: "passed", checks: [], events, samples }, dir, "big"));
+    expect(await reportStatus(page)).toEqual({ status: "ok", messages: "" });
+    await page.locator("#event-source").selectOption("");
+    expect(await page.locator("#event-count").textContent()).toBe(`Showing the first ${EVENT_ROW_LIMIT} of 150000 matching events (150000 in all); narrow the filter to see others.`);
+    expect(await page.locator(`figure[data-chart="latency-ack"] canvas`).count()).toBe(1);
+    expect(await page.locator(`figure[data-chart="route-scatter"] figcaption`).textContent()).toContain("of 50,000 routes");
+    expect(consoleErrors).toEqual([]);
+  });
+
   it("should report a page whose data cannot be read", async () => {
     const dir = await tempDir("traffic-cop-html-broken-");
     const file = join(dir, "broken.html");

@@ -33,10 +33,10 @@ function latencySpec(base: Base, events: ReturnType<typeof runEvents>, kind: Lat
     note: `each second's own ${fmtNumber(total, 0)} values (not cumulative)`,
     x: w.x,
     series: [
-      { label: "p50", values: w.p50, ...style(0) },
-      { label: "p95", values: w.p95, ...style(4) },
-      { label: "p99", values: w.p99, ...style(1) },
-      { label: "max", values: w.max, color: "#888888", dash: [2, 3], width: 1 },
+      { label: "p50", values: w.p50, color: PALETTE[0], width: 2 },
+      { label: "p95", values: w.p95, color: PALETTE[2], dash: [8, 4], width: 2 },
+      { label: "p99", values: w.p99, color: PALETTE[1], dash: [3, 2], width: 2 },
+      { label: "max", values: w.max, color: "#555555", dash: [1, 3], width: 1.5 },
     ],
   };
 }
