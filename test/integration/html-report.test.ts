@@ -185,6 +185,12 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     await expect.poll(() => chartRange(page, "connections")).toEqual(whole);
     await expect.poll(() => chartRange(page, "rates")).toEqual(whole);
 
+    // Hovering a chart shows each series' value at that time in its legend.
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+    await expect.poll(() => page.locator(`figure[data-chart="connections"] .u-legend .u-value`).allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\+\d+\.\d+ s$/), expect.stringMatching(/^[\d,]+ connections$/)]),
+    );
+
     // The events log opens on everything but the per-client fleet events, capped, with the count.
     const quiet = run.events.filter((e) => e.source !== "fleet").length;
     const fleet = run.events.length - quiet;

@@ -52,6 +52,9 @@ function drawUnder(u: uPlot, spec: ChartSpec, figure: HTMLElement): void {
   ctx.strokeStyle = "#7f8c9d";
   ctx.fillStyle = "#7f8c9d";
   ctx.font = `${10 * devicePixelRatio}px system-ui, sans-serif`;
+  // uPlot leaves the alignment of its last axis labels on the context.
+  ctx.textAlign = "left";
+  ctx.textBaseline = "alphabetic";
   spec.phases.forEach((p, i) => {
     if (p.start < xMin || p.start > xMax) return;
     ctx.beginPath();
