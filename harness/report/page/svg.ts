@@ -1,25 +1,11 @@
-/** SVG pieces shared by the timeline (and its legend): the time scale, round ticks, the fault hatch, glyphs. */
+/** SVG pieces of the timeline and its legend: the time scale, round ticks, the fault hatch, glyphs; the palette. */
 import { esc, fmtNumber } from "./values.js";
 
 /** Geometry of an SVG plot in viewBox units. */
 export const CHART = Object.freeze({ width: 1000, height: 240, left: 64, right: 18, top: 22, bottom: 38 });
 
-/** Series colours, told apart by dash pattern as well. */
+/** Series colours of the charts (told apart by dash pattern as well). */
 export const PALETTE = ["#1f63b5", "#c0392b", "#1e8449", "#7d3c98", "#d35400", "#138d90", "#7b5e3b", "#c2185b", "#555555", "#8a8a00"] as const;
-/** Dash patterns matching {@link PALETTE} by index. */
-export const DASHES = ["", "8 4", "2 3", "10 3 2 3", "4 4", "1 3", "14 4", "6 2 2 2"] as const;
-
-/** A series' look: colour and SVG dash pattern ("" solid). */
-export interface SeriesStyle {
-  color: string;
-  dash: string;
-}
-
-/** The i-th series' colour and dash. */
-export function seriesStyle(i: number): SeriesStyle {
-  return { color: PALETTE[i % PALETTE.length]!, dash: DASHES[i % DASHES.length]! };
-}
-
 /** Maps seconds in `domain` to x in the plot area. */
 export function xScale(domain: readonly [number, number]): (x: number) => number {
   const w = CHART.width - CHART.left - CHART.right;
@@ -28,7 +14,7 @@ export function xScale(domain: readonly [number, number]): (x: number) => number
 }
 
 /** A round step (1, 2 or 5 × 10^n) dividing `span` into about `count` parts. */
-export function niceStep(span: number, count: number): number {
+function niceStep(span: number, count: number): number {
   const raw = span / Math.max(1, count);
   let step = 10 ** Math.floor(Math.log10(raw));
   const err = raw / step;
