@@ -2,16 +2,20 @@ import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../run-result.js";
 import { filterEvents, sourceMatches } from "./event-filter.js";
 
+/** Event literals as a run.json may hold them: the page reads any shape. */
+const asEvents = (events: object[]): RunEvent[] => events as unknown as RunEvent[];
+
+
 const indexes = (result: { rows: { index: number }[] }) => result.rows.map((r) => r.index);
 
 describe("report page event filter", () => {
   it("should filter events by source, type and text, capped at the limit with the full count", () => {
-    const events: RunEvent[] = [
+    const events = asEvents([
       { t: 1, source: "fleet", type: "welcome", client: "c1" },
       { t: 2, source: "fleet", type: "welcome", client: "c2" },
       { t: 3, source: "fault", type: "fault_start", description: "kill GW-1" },
       { t: 4, source: "fleet", type: "disconnect", client: "c1" },
-    ];
+    ]);
     const one = filterEvents(events, { source: "fleet", type: "welcome" }, 1);
     expect(one.total).toBe(2);
     expect(indexes(one)).toEqual([0]);
@@ -46,11 +50,11 @@ describe("report page event filter", () => {
   });
 
   it("should build each event's lowercased text once, only when the text filter reaches it, and reuse it", () => {
-    const events: RunEvent[] = [
+    const events = asEvents([
       { t: 1, source: "fleet", type: "welcome", client: "C1" },
       { t: 2, source: "fault", type: "fault_start", description: "Kill gw-1" },
       { t: 3, source: "fleet", type: "disconnect", client: "c2" },
-    ];
+    ]);
     const texts: string[] = [];
     // No text: nothing is built.
     expect(filterEvents(events, { source: "fleet" }, 10, texts).total).toBe(2);

@@ -21,7 +21,7 @@ export interface EventRow {
 /** Whether an event belongs to a source choice: "" any, "!fleet" any but fleet, else that source exactly. */
 export function sourceMatches(e: unknown, source = ""): boolean {
   if (!isObject(e)) return false;
-  const src = eventSource(e as RunEvent);
+  const src = eventSource(e as unknown as RunEvent);
   if (source.startsWith("!")) return src !== source.slice(1);
   return !source || src === source;
 }

@@ -54,7 +54,7 @@ export function eventSubject(e: RunEvent): string {
 
 /** One row of the table; errors, kills and failures are tinted. */
 export function eventRow(e: RunEvent, t0: number): string {
-  const rest = Object.fromEntries(Object.entries(e).filter(([k]) => !SHOWN_FIELDS.has(k)));
+  const rest = Object.fromEntries(Object.entries(e as object).filter(([k]) => !SHOWN_FIELDS.has(k)));
   const bad = /error|fail|kill|crash/i.test(eventType(e)) || eventValue(e, "ok") === false || eventValue(e, "pass") === false;
   let fields = compactJson(rest);
   if (fields.length > 600) fields = `${fields.slice(0, 600)}…`;

@@ -2,15 +2,19 @@ import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../run-result.js";
 import { downIntervals, faultIntervals, processMarks, stackRows } from "./intervals.js";
 
+/** Event literals as a run.json may hold them: the page reads any shape. */
+const asEvents = (events: object[]): RunEvent[] => events as unknown as RunEvent[];
+
+
 describe("report page intervals", () => {
   it("should pair fault starts and ends by fault id, leaving an unended fault open to the run's end", () => {
-    const events: RunEvent[] = [
+    const events = asEvents([
       { t: 100, source: "fault", type: "fault_start", fault_id: "f1", kind: "partition", targets: ["gw-1"], description: "d1" },
       { t: 150, source: "fault", type: "fault_start", fault_id: "f2", kind: "latency", target: "gw-2" },
       { t: 200, source: "fault", type: "fault_end", fault_id: "f1", kind: "partition", ok: false, error: "boom" },
       { t: 210, source: "fleet", type: "fault_end", fault_id: "f2" },
       { t: 260, source: "fault", type: "fault_end", fault_id: "f9", kind: "kill", duration_ms: 50, ok: true },
-    ];
+    ]);
     expect(faultIntervals(events, 1_000)).toEqual([
       { id: "f1", kind: "partition", targets: ["gw-1"], description: "d1", start: 100, end: 200, ok: false, open: false, error: "boom" },
       { id: "f2", kind: "latency", targets: ["gw-2"], description: "", start: 150, end: 1_000, ok: null, open: true },
@@ -20,12 +24,12 @@ describe("report page intervals", () => {
   });
 
   it("should turn process states into marks and down intervals", () => {
-    const events: RunEvent[] = [
+    const events = asEvents([
       { t: 1, source: "process", type: "process_state", target: "gw-1", state: "stopping" },
       { t: 2, source: "process", type: "process_state", target: "gw-1", state: "stopped", exit: { signal: "SIGKILL", expected: true } },
       { t: 5, source: "process", type: "process_state", target: "gw-1", state: "started", pid: 9 },
       { t: 6, source: "process", type: "process_state", target: "gw-2", state: "stopped", exit: { code: 1, signal: null, expected: false } },
-    ];
+    ]);
     const marks = processMarks(events);
     expect(marks.map((m) => [m.kind, m.label])).toEqual([
       ["stop", "stopping (signal sent)"],

@@ -78,7 +78,8 @@ export function faultIntervals(events: readonly RunEvent[], tEnd: number): Fault
       const ok = eventValue(e, "ok");
       f.ok = ok === true ? true : ok === false ? false : null;
       const error = eventValue(e, "error");
-      if (error !== undefined) f.error = text(error, compactJson(error));
+      // A message, or an object with one ({ code, message }).
+      if (error !== undefined) f.error = text(error, text(obj(error).message, compactJson(error)));
       open.delete(key);
     }
   }

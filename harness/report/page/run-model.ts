@@ -37,34 +37,42 @@ export function runPhases(run: PageRun): PhaseSpan[] {
   return objects<PhaseSpan>(run.phases).filter((p) => num(p.start) !== null);
 }
 
+/**
+ * An event's fields by name. run.json may come from an older harness whose events lack or differ in fields, so the
+ * page reads every field as unknown and checks it; this is the one place that looks inside an event.
+ */
+function fields(e: RunEvent): Record<string, unknown> {
+  return e as unknown as Record<string, unknown>;
+}
+
 /** An event's time in epoch ms, or null. */
 export function eventTime(e: RunEvent): number | null {
-  return num(e.t);
+  return num(fields(e).t);
 }
 
 /** An event's source ("" when missing). */
 export function eventSource(e: RunEvent): string {
-  return text(e.source);
+  return text(fields(e).source);
 }
 
 /** An event's type ("" when missing). */
 export function eventType(e: RunEvent): string {
-  return text(e.type);
+  return text(fields(e).type);
 }
 
 /** A field of an event as text ("" when missing or not a scalar). */
 export function eventText(e: RunEvent, field: string): string {
-  return text(e[field]);
+  return text(fields(e)[field]);
 }
 
 /** A field of an event as a number, or null. */
 export function eventNumber(e: RunEvent, field: string): number | null {
-  return num(e[field]);
+  return num(fields(e)[field]);
 }
 
 /** A field of an event as it is. */
 export function eventValue(e: RunEvent, field: string): unknown {
-  return e[field];
+  return fields(e)[field];
 }
 
 /** A sample's time in seconds since t0 (from `t`, else `elapsed_ms`), or null. */

@@ -21,11 +21,11 @@ describe("report page sections", () => {
   });
 
   it("should render an event row as text, tinting failures", () => {
-    const e: RunEvent = { t: 2_500, source: "fleet", type: "message_error", client: HOSTILE, instance_id: "gw-1", code: HOSTILE };
+    const e = { t: 2_500, source: "fleet", type: "message_error", client: HOSTILE, instance_id: "gw-1", code: HOSTILE } as unknown as RunEvent;
     const row = eventRow(e, 1_000);
     expect(row).not.toContain("<img");
     expect(row).toMatch(/^<tr class="bad"><td>\+1\.50 s<\/td><td>fleet<\/td><td>message_error<\/td>/);
-    expect(eventSubject({ t: 1, source: "fault", type: "fault_start", targets: ["gw-1", "gw-2"], phase: "load" })).toBe("gw-1,gw-2 load");
+    expect(eventSubject({ t: 1, source: "fault", type: "fault_start", targets: ["gw-1", "gw-2"], phase: "load" } as unknown as RunEvent)).toBe("gw-1,gw-2 load");
     expect(countLine(500, 700, 900)).toBe("Showing the first 500 of 700 matching events (900 in all); narrow the filter to see others.");
     expect(countLine(1, 1, 9)).toBe("1 matching event (9 in all).");
   });

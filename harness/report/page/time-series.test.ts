@@ -4,8 +4,12 @@ import { instanceRows, renderInstanceTable } from "./instance-table.js";
 import { processMarks } from "./intervals.js";
 import { errorsByCode, percentile, routeScatter, windowedLatency } from "./time-series.js";
 
+/** Event literals as a run.json may hold them: the page reads any shape. */
+const asEvents = (events: object[]): RunEvent[] => events as unknown as RunEvent[];
+
+
 const T0 = 1_000_000;
-const acked = (t: number, latency: number): RunEvent => ({ t: T0 + t, source: "fleet", type: "message_acked", client: "c1", latency_ms: latency });
+const acked = (t: number, latency: number) => ({ t: T0 + t, source: "fleet", type: "message_acked", client: "c1", latency_ms: latency });
 
 describe("report page time series", () => {
   it("should take nearest-rank percentiles", () => {
@@ -16,13 +20,13 @@ describe("report page time series", () => {
 
   it("should give each window its own percentiles, not the cumulative ones", () => {
     // Second 0: fast routes; second 1: nothing; second 2: one slow route among fast ones.
-    const events: RunEvent[] = [
+    const events = asEvents([
       ...Array.from({ length: 100 }, (_, i) => acked(i * 5, 1 + (i % 10))),
       ...Array.from({ length: 99 }, (_, i) => acked(2_000 + i * 5, 2)),
       acked(2_900, 900),
       { t: T0 + 2_950, source: "fleet", type: "welcome", client: "c2", latency_ms: 5_000 },
       { t: T0 + 100, source: "probe", type: "message_acked", latency_ms: 5_000 },
-    ];
+    ]);
     const w = windowedLatency(events, "ack", T0, T0 + 3_000);
     expect(w.x).toEqual([0.5, 1.5, 2.5]);
     expect(w.count).toEqual([100, 0, 100]);
@@ -33,13 +37,13 @@ describe("report page time series", () => {
   });
 
   it("should count route and connect errors per window by code", () => {
-    const events: RunEvent[] = [
+    const events = asEvents([
       { t: T0 + 10, source: "fleet", type: "message_error", client: "c1", code: "NO_SUCH_CONNECTION" },
       { t: T0 + 1_500, source: "fleet", type: "message_error", client: "c1", code: "NO_SUCH_CONNECTION" },
       { t: T0 + 1_600, source: "fleet", type: "connect_error", client: "c2", reason: "ECONNREFUSED" },
       { t: T0 + 1_700, source: "fleet", type: "connect_error", client: "c2", status: 503 },
       { t: T0 + 1_800, source: "fleet", type: "welcome", client: "c2" },
-    ];
+    ]);
     expect(errorsByCode(events, T0, T0 + 2_000)).toEqual({
       x: [0.5, 1.5],
       codes: ["connect ECONNREFUSED", "connect HTTP 503", "route NO_SUCH_CONNECTION"],
@@ -52,7 +56,7 @@ describe("report page time series", () => {
   });
 
   it("should sample a big scatter but keep every slow route", () => {
-    const events = Array.from({ length: 1_000 }, (_, i) => acked(1_000 - i, i === 500 ? 999 : 1));
+    const events = asEvents(Array.from({ length: 1_000 }, (_, i) => acked(1_000 - i, i === 500 ? 999 : 1)));
     const all = routeScatter(events, T0);
     expect(all.x).toHaveLength(1_000);
     expect(all.x).toEqual([...all.x].sort((a, b) => a - b));
@@ -65,7 +69,7 @@ describe("report page time series", () => {
 
 describe("report page instance table", () => {
   it("should count connections, reconnects, errors, kills and restarts per instance", () => {
-    const events: RunEvent[] = [
+    const events = asEvents([
       { t: 1, source: "process", type: "process_state", target: "gw-1", state: "started" },
       { t: 1, source: "process", type: "process_state", target: "gw-2", state: "started" },
       { t: 2, source: "fleet", type: "welcome", client: "c1", instance_id: "gw-1" },
@@ -77,7 +81,7 @@ describe("report page instance table", () => {
       { t: 5, source: "fleet", type: "welcome", client: "c1", instance_id: "gw-2" },
       { t: 6, source: "fleet", type: "message_error", client: "c1", code: "X" },
       { t: 7, source: "process", type: "process_state", target: "gw-1", state: "started" },
-    ];
+    ]);
     const samples = [
       { t: 2, fleet: { by_instance: { "gw-1": 2 } } },
       { t: 6, fleet: { by_instance: { "gw-2": 1 } } },
