@@ -4,8 +4,8 @@ import { parseCliArgs } from "./args.js";
 describe("parseCliArgs", () => {
   it("should parse every flag of the CLI contract", () => {
     expect(
-      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--out", "/tmp/r"]),
-    ).toEqual({ names: ["restart", "other"], list: false, help: false, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
+      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--out", "/tmp/r", "--screenshot"]),
+    ).toEqual({ names: ["restart", "other"], list: false, help: false, screenshot: true, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
   });
 
   const BAD = [

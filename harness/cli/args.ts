@@ -16,6 +16,7 @@ options:
   --sut PATH                   JSON definition of another system under test (see README)
   --baseline PATH              a previous run.json to compare with
   --out DIR                    reports root (default reports/)
+  --screenshot                 also save screenshot.png of index.html (needs /usr/bin/chromium)
   --list                       list scenarios
   --help                       this text
 
@@ -36,6 +37,8 @@ export interface CliArgs {
   sut?: string;
   baseline?: string;
   out?: string;
+  /** Save a full-page PNG of each run's index.html next to it. */
+  screenshot: boolean;
 }
 
 function usage(message: string): HarnessError {
@@ -75,6 +78,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         sut: { type: "string" },
         baseline: { type: "string" },
         out: { type: "string" },
+        screenshot: { type: "boolean" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -87,6 +91,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     names: parsed.positionals,
     list: v.list === true,
     help: v.help === true,
+    screenshot: v.screenshot === true,
     runtime: oneOf("runtime", v.runtime, ["local", "containers"] as const, "local"),
     profile: oneOf("profile", v.profile, ["ci", "release"] as const, "ci"),
     registry: oneOf("registry", v.registry, ["redis", "memory"] as const, "redis"),

@@ -3,8 +3,10 @@
  * Exit code: 0 every check passed, 1 a check or threshold failed, 2 the harness itself could not run.
  */
 import { access } from "node:fs/promises";
+import { join } from "node:path";
 import { HarnessError } from "../errors.js";
 import { ProgressReporter } from "../report/progress-reporter.js";
+import { screenshotReport } from "../report/screenshot-report.js";
 import { assertRuntimeAvailable } from "../runtime/create-runtime.js";
 import { loadSutFile } from "../runtime/sut.js";
 import { installShutdownHandlers } from "../runtime/teardown.js";
@@ -83,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${scenario.name}: ${result.status}, seed ${result.seed}\n`);
       exitCode = Math.max(exitCode, result.exit_code);
       paths.push(reportDir);
+      if (args.screenshot) await saveScreenshot(reportDir);
       if (handlers.received) break;
     } finally {
       handlers.dispose();
@@ -90,6 +93,16 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const path of paths) process.stdout.write(`report: ${path}\n`);
   return exitCode;
+}
+
+/** `--screenshot`: a PNG next to the report; without Chromium only a warning, the run's verdict stays as it is. */
+async function saveScreenshot(reportDir: string): Promise<void> {
+  try {
+    const png = await screenshotReport(join(reportDir, "index.html"), join(reportDir, "screenshot.png"));
+    process.stdout.write(`screenshot: ${png}\n`);
+  } catch (error) {
+    process.stderr.write(`warning: --screenshot: no screenshot of ${join(reportDir, "index.html")}: ${(error as Error).message} (the run's verdict is unchanged)\n`);
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
-/** The inline stylesheet of `index.html` (system fonts only: the page loads nothing). @internal */
+/** The inline stylesheet of `index.html`, after uPlot's (system fonts only: the page loads nothing). @internal */
 export const REPORT_STYLE = `
 :root{--pass:#1e7b34;--pass-bg:#e3f4e6;--fail:#b3261e;--fail-bg:#fbe4e2;--err:#8a4b00;--err-bg:#fdf0d8;--line:#d9dde3;--muted:#5f6b7a;--bg:#f5f6f8}
 *{box-sizing:border-box}
@@ -72,12 +72,6 @@ svg .glyph-stop{fill:#8a4b00}
 svg .glyph-exit{fill:#fff;stroke:#333;stroke-width:2}
 svg .glyph-crash{fill:var(--fail)}
 svg .glyph-start{fill:var(--pass)}
-svg .gap-area{fill:var(--fail);fill-opacity:.22;stroke:none}
-svg .marker-bad{fill:var(--fail)}
-svg .phase-line{stroke:#7f8c9d;stroke-dasharray:1 3}
-svg .phase-name{font-size:10px;fill:#7f8c9d}
-svg .hover{fill:transparent;stroke:none}
-svg .hover:hover{fill:#1d232b;fill-opacity:.35}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 18px;margin:2px 0 0 64px;padding:0;font-size:12px}
 .legend li{display:flex;align-items:center;gap:5px}
 .swatch-fault,.swatch-gap,.swatch-down,.swatch-draining{display:inline-block;width:26px;height:12px;border:1px solid #c77c11;background:repeating-linear-gradient(45deg,#f6d7a7 0 3px,#e4b675 3px 5px)}
@@ -104,5 +98,14 @@ table.ratios td.worse{color:var(--fail);font-weight:700}table.ratios td.better{c
 ol.plan{margin:4px 0;padding-left:28px}
 table.metrics{width:auto;font-size:12px}
 table.metrics td{text-align:right;font-variant-numeric:tabular-nums}
+.chart-canvas{width:100%;min-height:240px}
+.uplot{font-family:system-ui,"DejaVu Sans",sans-serif}
+.uplot .u-legend{font-size:12px;text-align:left;margin-left:56px}
+.uplot .u-legend th{font-weight:500;color:#1d232b;text-transform:none;letter-spacing:0;border:none}
+.uplot .u-legend td{border:none}
+.uplot .u-select{background:rgba(31,99,181,.15)}
+table.instances{width:auto}
+table.instances td{text-align:right;font-variant-numeric:tabular-nums}
+table.instances td.bad{color:var(--fail);font-weight:700}
 #report-status{white-space:pre-wrap;color:var(--fail);font:12px ui-monospace,monospace;margin:0 24px}
 `;

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { REPORT_SCRIPT } from "./html-report-script.js";
 import { REPORT_STYLE } from "./html-report-style.js";
+import { pageAssets } from "./page-bundle.js";
 import type { Reporter } from "./reporter.js";
 import type { RunResult } from "./run-result.js";
 
@@ -15,18 +15,19 @@ export function embedJson(json: string): string {
 
 /**
  * Renders one self-contained page from run.json's text: the data embedded as `application/json`, and an inline
- * script that draws the report (verdict, checks, timeline, charts, baseline, events, configuration) in the
- * browser. Nothing is loaded from the network. `#report-status` gets `data-status="ok"` once the page has
- * rendered, or `"error"` with the messages of whatever failed.
+ * script (the modules of `page/`, bundled once per process) that draws the report (verdict, checks, timeline,
+ * charts, baseline, events, configuration) in the browser. Nothing is loaded from the network. `#report-status`
+ * gets `data-status="ok"` once the page has rendered, or `"error"` with the messages of whatever failed.
  */
-export function renderHtml(runJson: string): string {
+export async function renderHtml(runJson: string): Promise<string> {
+  const { script, chartStyle } = await pageAssets();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>run report</title><style>${REPORT_STYLE}</style></head>
+<title>run report</title><style>${chartStyle}${REPORT_STYLE}</style></head>
 <body><div id="app"><noscript>This report is drawn by its inline script; run.json next to this file holds the same data.</noscript></div>
 <pre id="report-status" data-status="pending" hidden></pre>
 <script type="application/json" id="run-data">${embedJson(runJson)}</script>
-<script>${REPORT_SCRIPT}</script>
+<script>${script}</script>
 </body></html>
 `;
 }
@@ -44,7 +45,7 @@ export class HtmlReporter implements Reporter {
     await mkdir(this.#dir, { recursive: true });
     const json = await readFile(join(this.#dir, "run.json"), "utf8");
     const file = join(this.#dir, "index.html");
-    await writeFile(file, renderHtml(json.trim()));
+    await writeFile(file, await renderHtml(json.trim()));
     return [file];
   }
 }

@@ -1,0 +1,34 @@
+/** Configuration and topology (collapsed): instances, resolved config, the seeded plan, fleet summary, last metrics. */
+import { runSamples, type PageRun } from "./run-model.js";
+import { compactJson, esc, fmtNumber, isObject, list, obj, text, toJson } from "./values.js";
+
+/** The configuration section's HTML. */
+export function renderConfig(run: PageRun): string {
+  const topology = obj(run.topology);
+  const instances = list(topology.instances).filter(isObject);
+  const redis = text(obj(topology.redis).url);
+  let html = "<h2>Configuration and topology</h2>";
+  html += `<details class="config"><summary>topology: ${instances.length} instance(s)${redis ? `, Redis ${esc(redis)}` : ""}</summary>`;
+  if (instances.length) {
+    html += `<table><thead><tr><th>instance</th><th>port</th><th>http</th><th>proxies</th></tr></thead><tbody>`;
+    html += instances.map((i) => `<tr><td>${esc(text(i.id, "?"))}</td><td>${esc(text(i.port, "–"))}</td><td>${esc(text(i.http, "–"))}</td><td>${esc(list(i.proxies).join(", "))}</td></tr>`).join("");
+    html += "</tbody></table>";
+  }
+  html += `<pre>${esc(toJson(topology))}</pre></details>`;
+  html += `<details class="config"><summary>configuration (resolved flags and profile)</summary><pre>${esc(toJson(run.config ?? {}))}</pre></details>`;
+  const plan = list(run.plan);
+  html += `<details class="config"><summary>plan: ${plan.length} seeded step(s)</summary><ol class="plan">${plan.map((p) => `<li><code>${esc(compactJson(p))}</code></li>`).join("")}</ol></details>`;
+  if (run.fleet_summary !== undefined) html += `<details class="config"><summary>fleet summary</summary><pre>${esc(toJson(run.fleet_summary))}</pre></details>`;
+  return html + renderLastMetrics(run);
+}
+
+function renderLastMetrics(run: PageRun): string {
+  const last = obj(runSamples(run).at(-1)?.gateways);
+  const ids = Object.keys(last);
+  if (ids.length === 0) return "";
+  const metrics = (id: string): Record<string, unknown> => obj(obj(last[id]).metrics);
+  const names = [...new Set(ids.flatMap((id) => Object.keys(metrics(id))))].sort();
+  const rows = names.map((n) => `<tr><th><code>${esc(n)}</code></th>${ids.map((id) => `<td>${esc(fmtNumber(metrics(id)[n], 4))}</td>`).join("")}</tr>`);
+  const head = ids.map((id) => `<th>${esc(id)}${obj(last[id]).up === false ? " (down)" : ""}</th>`).join("");
+  return `<details class="config"><summary>gateway metrics at the last sample</summary><table class="metrics"><thead><tr><th>series</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table></details>`;
+}

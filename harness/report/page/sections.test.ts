@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import type { CheckResult, RunEvent } from "../run-result.js";
+import { renderChecks, sortChecks } from "./checks-section.js";
+import { countLine, eventRow, eventSubject } from "./events-section.js";
+import { section } from "./main.js";
+import { niceTicks } from "./svg.js";
+
+const HOSTILE = `<img src=x onerror="alert(1)">`;
+
+describe("report page sections", () => {
+  it("should put failed checks first and keep the recorded order otherwise", () => {
+    const checks = [{ name: "a", pass: true }, { name: "b", pass: false }, { name: "c" }, { name: "d", pass: true }] as CheckResult[];
+    expect(sortChecks(checks).map((c) => c.name)).toEqual(["b", "c", "a", "d"]);
+  });
+
+  it("should render check names, values and evidence as text", () => {
+    const html = renderChecks({ checks: [{ name: HOSTILE, pass: false, expected: { a: HOSTILE }, actual: HOSTILE, evidence: [HOSTILE] }] });
+    expect(html).not.toContain("<img");
+    expect(html.match(/&lt;img src=x/g)).toHaveLength(5);
+    expect(html).toContain(`<details class="evidence" open>`);
+  });
+
+  it("should render an event row as text, tinting failures", () => {
+    const e = { t: 2_500, source: "fleet", type: "message_error", client: HOSTILE, instance_id: "gw-1", code: HOSTILE } as unknown as RunEvent;
+    const row = eventRow(e, 1_000);
+    expect(row).not.toContain("<img");
+    expect(row).toMatch(/^<tr class="bad"><td>\+1\.50 s<\/td><td>fleet<\/td><td>message_error<\/td>/);
+    expect(eventSubject({ t: 1, source: "fault", type: "fault_start", targets: ["gw-1", "gw-2"], phase: "load" } as unknown as RunEvent)).toBe("gw-1,gw-2 load");
+    expect(countLine(500, 700, 900)).toBe("Showing the first 500 of 700 matching events (900 in all); narrow the filter to see others.");
+    expect(countLine(1, 1, 9)).toBe("1 matching event (9 in all).");
+  });
+
+  it("should show a section's error in place and record it", () => {
+    const errors: string[] = [];
+    const html = section("checks", () => {
+      throw new Error(`renderer bug ${HOSTILE}`);
+    }, errors);
+    expect(html).toContain("This section could not be rendered: Error: renderer bug &lt;img");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^checks: Error: renderer bug/);
+    expect(section("baseline", () => "", errors)).toBe("");
+  });
+
+  it("should choose round ticks", () => {
+    expect(niceTicks(0, 21.3, 10)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    expect(niceTicks(0, 0, 4)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+});
