@@ -5,7 +5,11 @@ describe("parseCliArgs", () => {
   it("should parse every flag of the CLI contract", () => {
     expect(
       parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--out", "/tmp/r"]),
-    ).toEqual({ names: ["restart", "other"], list: false, help: false, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
+    ).toEqual({ names: ["restart", "other"], list: false, help: false, version: false, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
+  });
+
+  it("should accept --version alone", () => {
+    expect(parseCliArgs(["--version"])).toMatchObject({ version: true, names: [] });
   });
 
   const BAD = [

@@ -3,7 +3,7 @@ import { HarnessError } from "../errors.js";
 
 /** Usage text of `npm run scenario`. */
 export const USAGE = `usage: npm run scenario -- <name>... [options]
-       npm run scenario -- --list
+       npm run scenario -- --list | --version | --help
 
 options:
   --runtime local|containers   where the topology runs (default local)
@@ -17,6 +17,7 @@ options:
   --baseline PATH              a previous run.json to compare with
   --out DIR                    reports root (default reports/)
   --list                       list scenarios
+  --version                    print the harness version
   --help                       this text
 
 exit codes: 0 every check passed, 1 a check or threshold failed, 2 the harness could not run`;
@@ -26,6 +27,8 @@ export interface CliArgs {
   names: string[];
   list: boolean;
   help: boolean;
+  /** `--version`: print the package version and exit 0. */
+  version: boolean;
   runtime: "local" | "containers";
   instances?: number;
   clients?: number;
@@ -77,6 +80,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         out: { type: "string" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -87,6 +91,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     names: parsed.positionals,
     list: v.list === true,
     help: v.help === true,
+    version: v.version === true,
     runtime: oneOf("runtime", v.runtime, ["local", "containers"] as const, "local"),
     profile: oneOf("profile", v.profile, ["ci", "release"] as const, "ci"),
     registry: oneOf("registry", v.registry, ["redis", "memory"] as const, "redis"),
@@ -102,6 +107,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (v.sut !== undefined) args.sut = v.sut;
   if (v.baseline !== undefined) args.baseline = v.baseline;
   if (v.out !== undefined) args.out = v.out;
-  if (!args.list && !args.help && args.names.length === 0) throw usage("name at least one scenario, or pass --list");
+  if (!args.list && !args.help && !args.version && args.names.length === 0) throw usage("name at least one scenario, or pass --list");
   return args;
 }

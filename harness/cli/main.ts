@@ -2,7 +2,7 @@
  * `npm run scenario -- <name>... [options]`: runs scenarios and writes reports/<run-id>/{run.json,index.html,junit.xml}.
  * Exit code: 0 every check passed, 1 a check or threshold failed, 2 the harness itself could not run.
  */
-import { access } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { HarnessError } from "../errors.js";
 import { ProgressReporter } from "../report/progress-reporter.js";
 import { loadSutFile } from "../runtime/sut.js";
@@ -18,12 +18,22 @@ function fail(error: unknown, showUsage: boolean): number {
   return 2;
 }
 
+/** The `version` of the harness's package.json. */
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return String(pkg.version);
+}
+
 async function main(argv: string[]): Promise<number> {
   let args;
   try {
     args = parseCliArgs(argv);
   } catch (error) {
     return fail(error, true);
+  }
+  if (args.version) {
+    process.stdout.write(`${await packageVersion()}\n`);
+    return 0;
   }
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
