@@ -4,8 +4,8 @@ import { parseCliArgs } from "./args.js";
 describe("parseCliArgs", () => {
   it("should parse every flag of the CLI contract", () => {
     expect(
-      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--out", "/tmp/r"]),
-    ).toEqual({ names: ["restart", "other"], list: false, help: false, version: false, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
+      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--summary", "s.md", "--out", "/tmp/r"]),
+    ).toEqual({ names: ["restart", "other"], list: false, help: false, version: false, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", summary: "s.md", out: "/tmp/r" });
   });
 
   it("should accept --version alone", () => {
@@ -18,6 +18,8 @@ describe("parseCliArgs", () => {
     { argv: ["restart", "--registry", "mongo"] },
     { argv: ["restart", "--instances", "0"] },
     { argv: ["restart", "--bogus"] },
+    { argv: ["restart", "--summary", ""] },
+    { argv: ["restart", "--summary"] },
     { argv: [] },
   ];
   for (const { argv } of BAD) {

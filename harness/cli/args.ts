@@ -14,7 +14,8 @@ options:
   --profile ci|release         sizes, durations and thresholds (default ci)
   --registry redis|memory      REGISTRY of the reference gateway (default redis)
   --sut PATH                   JSON definition of another system under test (see README)
-  --baseline PATH              a previous run.json to compare with
+  --baseline PATH              a previous run.json to compare with (a regression fails the run)
+  --summary PATH               append a Markdown summary of each run to PATH (default: $GITHUB_STEP_SUMMARY if set)
   --out DIR                    reports root (default reports/)
   --list                       list scenarios
   --version                    print the harness version
@@ -38,6 +39,8 @@ export interface CliArgs {
   registry: "redis" | "memory";
   sut?: string;
   baseline?: string;
+  /** `--summary`: file the Markdown summary is appended to. */
+  summary?: string;
   out?: string;
 }
 
@@ -77,6 +80,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         registry: { type: "string" },
         sut: { type: "string" },
         baseline: { type: "string" },
+        summary: { type: "string" },
         out: { type: "string" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -106,6 +110,10 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (seed !== undefined) args.seed = seed;
   if (v.sut !== undefined) args.sut = v.sut;
   if (v.baseline !== undefined) args.baseline = v.baseline;
+  if (v.summary !== undefined) {
+    if (v.summary.length === 0) throw usage("--summary needs a file path");
+    args.summary = v.summary;
+  }
   if (v.out !== undefined) args.out = v.out;
   if (!args.list && !args.help && !args.version && args.names.length === 0) throw usage("name at least one scenario, or pass --list");
   return args;

@@ -5,6 +5,8 @@
 import { access, readFile } from "node:fs/promises";
 import { HarnessError } from "../errors.js";
 import { ProgressReporter } from "../report/progress-reporter.js";
+import type { Reporter } from "../report/reporter.js";
+import { MarkdownSummaryReporter } from "../report/run-summary.js";
 import { loadSutFile } from "../runtime/sut.js";
 import { installShutdownHandlers } from "../runtime/teardown.js";
 import { runScenario } from "../scenario/engine.js";
@@ -64,6 +66,9 @@ async function main(argv: string[]): Promise<number> {
   }
   let exitCode = 0;
   const paths: string[] = [];
+  // GitHub Actions shows this file on the run's page; --summary names one explicitly (either, or both, once each).
+  const summaryFiles = new Set([args.summary, process.env.GITHUB_STEP_SUMMARY].filter((path): path is string => typeof path === "string" && path.length > 0));
+  const reporters = (): Reporter[] => [new ProgressReporter(), ...[...summaryFiles].map((path) => new MarkdownSummaryReporter(path))];
   for (const scenario of scenarios) {
     const runId = `${scenario.name}-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z").replace("T", "-")}-${Math.random().toString(16).slice(2, 6)}`;
     const handlers = installShutdownHandlers(runId, (signal) => process.stderr.write(`\n${signal}: tearing down run ${runId} (again to force)\n`));
@@ -75,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
         registry: args.registry,
         runtime: args.runtime,
         signal: handlers.signal,
-        reporters: [new ProgressReporter()],
+        reporters: reporters(),
         ...(args.seed !== undefined ? { seed: args.seed } : {}),
         ...(args.instances !== undefined ? { instances: args.instances } : {}),
         ...(args.clients !== undefined ? { clients: args.clients } : {}),
