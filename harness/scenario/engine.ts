@@ -1,5 +1,4 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CHECKS } from "../checks/checks.js";
 import type { CheckContext } from "../checks/check.js";
@@ -23,7 +22,6 @@ import { probeTenantIsolation } from "../probes/tenant-isolation-probe.js";
 import { Recorder } from "../recorder/recorder.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
-import { compareWithBaseline, type ComparedRun } from "../report/baseline-comparison.js";
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
@@ -33,6 +31,7 @@ import { sweepOrphans } from "../runtime/sweep.js";
 import { teardownInOrder } from "../runtime/teardown.js";
 import { resolveProfile, type ProfileName, type ResolvedProfile, type ScenarioDefinition } from "./define-scenario.js";
 import { planSteps } from "./plan.js";
+import { RunGate } from "./run-gate.js";
 import { describeStep, type PlannedStep } from "./step.js";
 
 const PROGRESS_INTERVAL_MS = 1_000;
@@ -113,6 +112,9 @@ export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "pro
  */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
   const clock = options.clock ?? SYSTEM_CLOCK;
+  // Thresholds with abortOnFail stop the run through the same signal as Ctrl-C: every step already honours it.
+  const gate = new RunGate({ clock, ...(options.signal ? { signal: options.signal } : {}), ...(options.baseline ? { baselinePath: options.baseline } : {}) });
+  options = { ...options, signal: gate.signal };
   const scenario = options.scenario;
   const profileName = options.profile ?? "ci";
   const seed = options.seed ?? randomInt(1, 2 ** 31 - 1);
@@ -171,6 +173,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   try {
     profile = resolveRunProfile(options);
     plan = planSteps(scenario.steps(profile), profile, seed);
+    gate.watch(profile, recorder.events);
     Object.assign(config, { resolved_profile: profile, seed });
     if ((options.runtime ?? "local") !== "local") {
       throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "--runtime containers is not yet available; use --runtime local (the default)");
@@ -452,6 +455,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   const endedAt = clock.now();
   const fleetTotals = fleetSummary ? summarise(fleetSummary) : undefined;
+  const verdict = await gate.finish({ status, error, checks, durationMs: endedAt - startedAt, ...(fleetTotals ? { fleetSummary: fleetTotals } : {}) });
+  ({ status, error } = verdict);
   const result: RunResult = {
     schema_version: RUN_RESULT_SCHEMA_VERSION,
     run_id: runId,
@@ -472,7 +477,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     samples: recorder.samples,
     checks,
     ...(fleetTotals ? { fleet_summary: fleetTotals } : {}),
-    ...(options.baseline ? { baseline: await compareBaseline(options.baseline, { checks, duration_ms: endedAt - startedAt, ...(fleetTotals ? { fleet_summary: fleetTotals } : {}) }) } : {}),
+    ...(verdict.baseline ? { baseline: verdict.baseline } : {}),
     ...(error ? { error } : {}),
   };
   const files: string[] = [];
@@ -521,13 +526,4 @@ async function flushEvents(fleet: StartedClientFleet, recorder: Recorder): Promi
     () => new Error("fleet events not flushed"),
     { timeoutMs: FLUSH_TIMEOUT_MS, intervalMs: 50 },
   ).catch(() => undefined);
-}
-
-async function compareBaseline(path: string, current: ComparedRun): Promise<Record<string, unknown>> {
-  try {
-    const baseline = JSON.parse(await readFile(path, "utf8")) as Partial<RunResult>;
-    return { path, ...compareWithBaseline(current, baseline) };
-  } catch (caught) {
-    return { path, error: (caught as Error).message };
-  }
 }
