@@ -40,7 +40,8 @@ async function runIdOnceIn(cli: Cli, phase: string): Promise<string> {
 }
 
 async function readRun(out: string): Promise<RunResult> {
-  const [dir] = await readdir(out);
+  // The reports root also holds index.html, the runs index: the run is the one directory.
+  const [dir] = (await readdir(out, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   return JSON.parse(await readFile(join(out, dir!, "run.json"), "utf8")) as RunResult;
 }
 

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
@@ -28,7 +28,8 @@ async function runCli(args: string[]): Promise<{ code: number | null; stdout: st
 }
 
 async function readRun(out: string): Promise<{ dir: string; run: RunResult; files: string[] }> {
-  const [runDir] = await readdir(out);
+  // The reports root also holds index.html, the runs index: the run is the one directory.
+  const [runDir] = (await readdir(out, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   const dir = join(out, runDir!);
   return { dir, run: JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as RunResult, files: (await readdir(dir)).sort() };
 }
@@ -45,7 +46,12 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
       ["restart-survival", true],
       ["no-ghosts", true],
       ["delivery", true],
+      ["threshold: ack p99 < 1000 ms", true],
+      ["threshold: connect p99 < 2000 ms", true],
+      ["threshold: reconnect max < 5000 ms", true],
     ]);
+    expect((await readdir(out)).sort()).toEqual([basename(dir), "index.html"].sort());
+    expect(await readFile(join(out, "index.html"), "utf8")).toContain(`href="./${basename(dir)}/index.html"`);
     expect(run.events.some((e) => e.source === "fault" && e.type === "fault_end" && e.kind === "restart_instance")).toBe(true);
     expect(run.events.some((e) => e.source === "fleet" && e.type === "message_received")).toBe(true);
     expect(run.samples.length).toBeGreaterThan(5);
