@@ -30,7 +30,8 @@ describe("summaryRows", () => {
   it("should give one row per named result plus the harness error, with the key figure", () => {
     const rows = summaryRows(run());
     expect(rows.map((row) => row.verdict)).toEqual(["pass", "FAIL", "FAIL", "ERROR"]);
-    expect(rows[0]!.figure).toBe('{"resumed":150,"lost":0}');
+    expect(rows[0]!.figure).toBe("resumed=150 lost=0");
+    expect(summaryRows({ checks: [{ name: "x", pass: true, expected: 0, actual: { ghosts: {} }, evidence: {} }] })[0]!.figure).toBe('{"ghosts":{}}');
     expect(rows[1]!.figure).toBe("412.5 ms");
   });
 });

@@ -25,10 +25,18 @@ function shorten(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
 }
 
-/** The key figure of a result: the measured value of a threshold, else the check's `actual`, compacted. */
+/**
+ * The key figure of a result: the measured value of a threshold, else the check's `actual` compacted: an object's
+ * scalar fields as `name=value` in their order (nested objects left to run.json), anything else as JSON.
+ */
 export function keyFigure(check: Pick<CheckResult, "actual">): string {
   const actual = check.actual;
-  const text = typeof actual === "string" ? actual : typeof actual === "number" ? String(actual) : (JSON.stringify(actual) ?? "–");
+  let text: string;
+  if (typeof actual === "string") text = actual;
+  else if (actual !== null && typeof actual === "object" && !Array.isArray(actual)) {
+    const scalars = Object.entries(actual).filter(([, value]) => value === null || typeof value !== "object");
+    text = scalars.length > 0 ? scalars.map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ") : JSON.stringify(actual);
+  } else text = JSON.stringify(actual) ?? "–";
   return shorten(visibleText(text), MAX_FIGURE_CHARS);
 }
 
