@@ -1,12 +1,15 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { RunResult } from "../../harness/report/run-result.js";
 import { runScenario } from "../../harness/scenario/engine.js";
 import { withThresholds } from "../fixtures/thresholds-scenario.js";
 
 const SEED = 11;
+const JUNIT_SCHEMA = resolve(import.meta.dirname, "../fixtures/junit.xsd");
 
 /** For every metric: one bound no real run can meet (too tight) and one every healthy run meets. */
 const TIGHT = {
@@ -60,6 +63,12 @@ describe.sequential("thresholds and baselines on real runs", { timeout: 120_000 
     for (const check of thresholds) expect(check.actual, check.name).not.toBe("no data");
     expect(result.checks.filter((check) => !check.name.startsWith("threshold: ")).every((check) => check.pass)).toBe(true);
     expect(result).toMatchObject({ status: "failed", exit_code: 1 });
+    // One JUnit testcase per check and per threshold, in a file the common schema accepts.
+    const junit = join(run.reportDir, "junit.xml");
+    await promisify(execFile)("xmllint", ["--noout", "--schema", JUNIT_SCHEMA, junit]);
+    const xml = await readFile(junit, "utf8");
+    expect(xml.match(/<testcase /g)).toHaveLength(result.checks.length);
+    expect(xml).toContain('name="threshold: ack p99 &#60; 0.001 ms"');
   });
 
   it("should stop the run on an abortOnFail breach as failed (exit 1), and fail a baseline regression", async () => {
