@@ -8,18 +8,18 @@ import type { ThresholdMetric } from "./define-scenario.js";
 const eventSource = (event: RunEvent): string => event.source;
 const eventType = (event: RunEvent): string => event.type;
 const numberField = (event: RunEvent, field: string): number | undefined => {
-  const value = (event as Record<string, unknown>)[field];
+  const value = (event as unknown as Record<string, unknown>)[field];
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 };
 const stringField = (event: RunEvent, field: string): string | undefined => {
-  const value = (event as Record<string, unknown>)[field];
+  const value = (event as unknown as Record<string, unknown>)[field];
   return typeof value === "string" ? value : undefined;
 };
 const isFleet = (event: RunEvent, type: string): boolean => eventSource(event) === "fleet" && eventType(event) === type;
 
 /** `latency_ms` of each HTTP answer of a `lookup_probe` event (by id and by session, per instance). */
 function lookupLatencies(event: RunEvent): number[] {
-  const answers = (event as Record<string, unknown>).answers;
+  const answers = (event as unknown as Record<string, unknown>).answers;
   if (!Array.isArray(answers)) return [];
   const out: number[] = [];
   for (const answer of answers as Record<string, unknown>[]) {
@@ -70,7 +70,7 @@ export class ThresholdMetrics {
         this.#values.reconnect_time.push(event.t - since);
         this.#disconnectedAt.delete(client);
       }
-    } else if (isFleet(event, "disconnect") && client !== undefined && (event as { expected?: unknown }).expected !== true) {
+    } else if (isFleet(event, "disconnect") && client !== undefined && (event as unknown as { expected?: unknown }).expected !== true) {
       this.#disconnectedAt.set(client, event.t);
     }
   }

@@ -5,7 +5,7 @@ import { parseThresholdExpression } from "./threshold-expression.js";
 import { ThresholdMetrics } from "./threshold-metrics.js";
 import { measureThreshold, parseThresholds, thresholdResult } from "./thresholds.js";
 
-const fleet = (t: number, type: string, fields: Record<string, unknown> = {}): RunEvent => ({ t, source: "fleet", type, client: "c1", ...fields });
+const fleet = (t: number, type: string, fields: Record<string, unknown> = {}): RunEvent => ({ t, source: "fleet", type, client: "c1", ...fields }) as unknown as RunEvent;
 
 /** A small history: 10 routes acked in 1..10 ms, deliveries, two reconnects, one lookup probe, errors by code. */
 function history(): RunEvent[] {
@@ -18,7 +18,7 @@ function history(): RunEvent[] {
   events.push(fleet(2_000, "disconnect", { client: "c2" }), fleet(2_100, "welcome", { client: "c2", latency_ms: 50 }));
   events.push(fleet(3_000, "disconnect", { client: "c3", expected: true }), fleet(3_500, "welcome", { client: "c3", latency_ms: 20 }));
   events.push(fleet(4_000, "message_error", { code: "REGISTRY_UNAVAILABLE" }), fleet(4_001, "message_error", { code: "RATE_LIMITED" }));
-  events.push({ t: 5_000, source: "probe", type: "lookup_probe", answers: [{ via: "gw-1", connection: { status: 200, latency_ms: 3 }, session: { status: 200, latency_ms: 7 } }] });
+  events.push({ t: 5_000, source: "probe", type: "lookup_probe", answers: [{ via: "gw-1", connection: { status: 200, latency_ms: 3 }, session: { status: 200, latency_ms: 7 } }] } as unknown as RunEvent);
   return events;
 }
 
