@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
@@ -10,10 +10,13 @@ import { isProcessAlive, sweepOrphans } from "../../harness/runtime/sweep.js";
 
 const SEED = 20_261_125;
 
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; out: string }> {
+async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; out: string; stepSummary: string }> {
   const out = await mkdtemp(join(tmpdir(), "traffic-cop-reports-"));
   onTestFinished(() => rm(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ["--import", "tsx", "harness/cli/main.ts", ...args, "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
+  // As on GitHub Actions: the run appends its Markdown summary to this file.
+  const stepSummary = join(await mkdtemp(join(tmpdir(), "traffic-cop-summary-")), "step-summary.md");
+  onTestFinished(() => rm(dirname(stepSummary), { recursive: true, force: true }));
+  const child = spawn(process.execPath, ["--import", "tsx", "harness/cli/main.ts", ...args, "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", GITHUB_STEP_SUMMARY: stepSummary } });
   onTestFinished(() => {
     // If the test failed mid-run, end the CLI and anything it left.
     if (child.pid !== undefined && isProcessAlive(child.pid)) child.kill("SIGKILL");
@@ -24,7 +27,7 @@ async function runCli(args: string[]): Promise<{ code: number | null; stdout: st
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-  return { code, stdout, stderr, out };
+  return { code, stdout, stderr, out, stepSummary };
 }
 
 async function readRun(out: string): Promise<{ dir: string; run: RunResult; files: string[] }> {
@@ -36,7 +39,7 @@ async function readRun(out: string): Promise<{ dir: string; run: RunResult; file
 
 describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
   it("should pass against the reference gateway with the Redis registry", async () => {
-    const { code, stdout, stderr, out } = await runCli(["restart", "--seed", String(SEED)]);
+    const { code, stdout, stderr, out, stepSummary } = await runCli(["restart", "--seed", String(SEED)]);
     expect(code, stderr).toBe(0);
     const { dir, run, files } = await readRun(out);
     expect(files).toEqual(["index.html", "junit.xml", "run.json"]);
@@ -52,6 +55,10 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     ]);
     expect((await readdir(out)).sort()).toEqual([basename(dir), "index.html"].sort());
     expect(await readFile(join(out, "index.html"), "utf8")).toContain(`href="./${basename(dir)}/index.html"`);
+    const summary = await readFile(stepSummary, "utf8");
+    expect(summary).toContain(`### restart: passed (exit 0), seed ${SEED}`);
+    expect(summary).toContain("| threshold: ack p99 &lt; 1000 ms | ✅ pass |");
+    expect(stderr).toMatch(/threshold: ack p99 < 1000 ms\s+pass\s+[\d.]+ ms/);
     expect(run.events.some((e) => e.source === "fault" && e.type === "fault_end" && e.kind === "restart_instance")).toBe(true);
     expect(run.events.some((e) => e.source === "fleet" && e.type === "message_received")).toBe(true);
     expect(run.samples.length).toBeGreaterThan(5);
