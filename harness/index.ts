@@ -55,16 +55,25 @@ export {
 export { createFileReporters, FILE_REPORTERS } from "./report/reporters.js";
 export { HtmlReporter, renderHtml } from "./report/html-reporter.js";
 export { JsonReporter } from "./report/json-reporter.js";
-export { JunitReporter, renderJunit } from "./report/junit-reporter.js";
+export { JunitReporter, renderJunit, type RenderJunitOptions } from "./report/junit-reporter.js";
 export { ProgressReporter } from "./report/progress-reporter.js";
+export { MarkdownSummaryReporter, renderSummaryMarkdown, renderSummaryText } from "./report/run-summary.js";
+export { listRuns, renderRunsIndex, RunsIndexReporter, writeRunsIndex, type RunListing } from "./report/runs-index.js";
+export { pruneRuns, type PruneRunsOptions, type PruneRunsResult } from "./report/prune-runs.js";
 export {
   defineScenario,
+  DEFAULT_BASELINE_TOLERANCE,
   DEFAULT_PROFILE_OPTIONS,
   resolveProfile,
+  type BaselineTolerance,
+  type MetricThresholds,
   type ProfileName,
   type ResolvedProfile,
   type ScenarioDefinition,
   type ScenarioProfile,
+  type ThresholdMetric,
+  type ThresholdMetricKey,
+  type ThresholdSpec,
 } from "./scenario/define-scenario.js";
 export { describeStep, Step, type PlannedStep } from "./scenario/step.js";
 export { planSteps } from "./scenario/plan.js";

@@ -4,8 +4,12 @@ import { parseCliArgs } from "./args.js";
 describe("parseCliArgs", () => {
   it("should parse every flag of the CLI contract", () => {
     expect(
-      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--out", "/tmp/r", "--screenshot"]),
-    ).toEqual({ names: ["restart", "other"], list: false, help: false, screenshot: true, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", out: "/tmp/r" });
+      parseCliArgs(["restart", "other", "--runtime", "local", "--instances", "4", "--clients", "100", "--duration", "5", "--seed", "9", "--profile", "release", "--registry", "memory", "--baseline", "b.json", "--summary", "s.md", "--out", "/tmp/r", "--screenshot"]),
+    ).toEqual({ names: ["restart", "other"], list: false, help: false, version: false, screenshot: true, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", summary: "s.md", out: "/tmp/r" });
+  });
+
+  it("should accept --version alone", () => {
+    expect(parseCliArgs(["--version"])).toMatchObject({ version: true, names: [] });
   });
 
   const BAD = [
@@ -14,6 +18,8 @@ describe("parseCliArgs", () => {
     { argv: ["restart", "--registry", "mongo"] },
     { argv: ["restart", "--instances", "0"] },
     { argv: ["restart", "--bogus"] },
+    { argv: ["restart", "--summary", ""] },
+    { argv: ["restart", "--summary"] },
     { argv: [] },
   ];
   for (const { argv } of BAD) {

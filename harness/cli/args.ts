@@ -3,7 +3,7 @@ import { HarnessError } from "../errors.js";
 
 /** Usage text of `npm run scenario`. */
 export const USAGE = `usage: npm run scenario -- <name>... [options]
-       npm run scenario -- --list
+       npm run scenario -- --list | --version | --help
 
 options:
   --runtime local|containers   where the topology runs (default local)
@@ -14,10 +14,12 @@ options:
   --profile ci|release         sizes, durations and thresholds (default ci)
   --registry redis|memory      REGISTRY of the reference gateway (default redis)
   --sut PATH                   JSON definition of another system under test (see README)
-  --baseline PATH              a previous run.json to compare with
+  --baseline PATH              a previous run.json to compare with (a regression fails the run)
+  --summary PATH               append a Markdown summary of each run to PATH (default: $GITHUB_STEP_SUMMARY if set)
   --out DIR                    reports root (default reports/)
   --screenshot                 also save screenshot.png of index.html (needs /usr/bin/chromium)
   --list                       list scenarios
+  --version                    print the harness version
   --help                       this text
 
 exit codes: 0 every check passed, 1 a check or threshold failed, 2 the harness could not run`;
@@ -27,6 +29,8 @@ export interface CliArgs {
   names: string[];
   list: boolean;
   help: boolean;
+  /** `--version`: print the package version and exit 0. */
+  version: boolean;
   runtime: "local" | "containers";
   instances?: number;
   clients?: number;
@@ -36,6 +40,8 @@ export interface CliArgs {
   registry: "redis" | "memory";
   sut?: string;
   baseline?: string;
+  /** `--summary`: file the Markdown summary is appended to. */
+  summary?: string;
   out?: string;
   /** Save a full-page PNG of each run's index.html next to it. */
   screenshot: boolean;
@@ -77,10 +83,12 @@ export function parseCliArgs(argv: string[]): CliArgs {
         registry: { type: "string" },
         sut: { type: "string" },
         baseline: { type: "string" },
+        summary: { type: "string" },
         out: { type: "string" },
         screenshot: { type: "boolean" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -92,6 +100,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     list: v.list === true,
     help: v.help === true,
     screenshot: v.screenshot === true,
+    version: v.version === true,
     runtime: oneOf("runtime", v.runtime, ["local", "containers"] as const, "local"),
     profile: oneOf("profile", v.profile, ["ci", "release"] as const, "ci"),
     registry: oneOf("registry", v.registry, ["redis", "memory"] as const, "redis"),
@@ -106,7 +115,11 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (seed !== undefined) args.seed = seed;
   if (v.sut !== undefined) args.sut = v.sut;
   if (v.baseline !== undefined) args.baseline = v.baseline;
+  if (v.summary !== undefined) {
+    if (v.summary.length === 0) throw usage("--summary needs a file path");
+    args.summary = v.summary;
+  }
   if (v.out !== undefined) args.out = v.out;
-  if (!args.list && !args.help && args.names.length === 0) throw usage("name at least one scenario, or pass --list");
+  if (!args.list && !args.help && !args.version && args.names.length === 0) throw usage("name at least one scenario, or pass --list");
   return args;
 }

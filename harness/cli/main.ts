@@ -2,10 +2,12 @@
  * `npm run scenario -- <name>... [options]`: runs scenarios and writes reports/<run-id>/{run.json,index.html,junit.xml}.
  * Exit code: 0 every check passed, 1 a check or threshold failed, 2 the harness itself could not run.
  */
-import { access } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HarnessError } from "../errors.js";
 import { ProgressReporter } from "../report/progress-reporter.js";
+import type { Reporter } from "../report/reporter.js";
+import { MarkdownSummaryReporter } from "../report/run-summary.js";
 import { screenshotReport } from "../report/screenshot-report.js";
 import { assertRuntimeAvailable } from "../runtime/create-runtime.js";
 import { loadSutFile } from "../runtime/sut.js";
@@ -21,12 +23,22 @@ function fail(error: unknown, showUsage: boolean): number {
   return 2;
 }
 
+/** The `version` of the harness's package.json. */
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return String(pkg.version);
+}
+
 async function main(argv: string[]): Promise<number> {
   let args;
   try {
     args = parseCliArgs(argv);
   } catch (error) {
     return fail(error, true);
+  }
+  if (args.version) {
+    process.stdout.write(`${await packageVersion()}\n`);
+    return 0;
   }
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -61,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
   }
   let exitCode = 0;
   const paths: string[] = [];
+  // GitHub Actions shows this file on the run's page; --summary names one explicitly (either, or both, once each).
+  const summaryFiles = new Set([args.summary, process.env.GITHUB_STEP_SUMMARY].filter((path): path is string => typeof path === "string" && path.length > 0));
+  const reporters = (): Reporter[] => [new ProgressReporter(), ...[...summaryFiles].map((path) => new MarkdownSummaryReporter(path))];
   for (const scenario of scenarios) {
     const runId = `${scenario.name}-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z").replace("T", "-")}-${Math.random().toString(16).slice(2, 6)}`;
     const handlers = installShutdownHandlers(runId, (signal) => process.stderr.write(`\n${signal}: tearing down run ${runId} (again to force)\n`));
@@ -72,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
         registry: args.registry,
         runtime: args.runtime,
         signal: handlers.signal,
-        reporters: [new ProgressReporter()],
+        reporters: reporters(),
         ...(args.seed !== undefined ? { seed: args.seed } : {}),
         ...(args.instances !== undefined ? { instances: args.instances } : {}),
         ...(args.clients !== undefined ? { clients: args.clients } : {}),

@@ -18,14 +18,23 @@ export interface ProbeVictim {
   tenant_id: string;
 }
 
+/** One HTTP lookup's answer in a {@link LookupProbeAnswer}. */
+export interface LookupAnswer {
+  status: number;
+  record?: unknown;
+  body?: unknown;
+  /** ms; absent in runs recorded before lookups were timed. */
+  latency_ms?: number;
+}
+
 /** One instance's answers to the two lookups of a connection (`lookup_probe`). */
 export interface LookupProbeAnswer {
   /** Instance asked. */
   via: string;
-  /** `GET /v1/connections/:websocket_id`: the record on 200, else the body. */
-  connection: { status: number; record?: unknown; body?: unknown };
-  /** `GET /v1/sessions/:id/connections`: the connection's entry on 200, else the body. */
-  session: { status: number; record?: unknown; body?: unknown };
+  /** `GET /v1/connections/:websocket_id`: the record on 200, else the body; `latency_ms` the request's time. */
+  connection: LookupAnswer;
+  /** `GET /v1/sessions/:id/connections`: the connection's entry on 200, else the body; `latency_ms` the request's time. */
+  session: LookupAnswer;
 }
 
 /** A session's state written through the HTTP API (`Step.writeSessionState()`). */

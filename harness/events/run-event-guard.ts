@@ -10,6 +10,7 @@
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
 import type { RunEvent, RunEventOf, RunEventSource, RunEventTypes } from "./run-events.js";
+import type { LookupAnswer, LookupProbeAnswer } from "./probe-events.js";
 
 /** A type guard. */
 type Guard<T> = (value: unknown) => value is T;
@@ -98,7 +99,7 @@ const fleetBase = { client: str, worker: num } as const;
 const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), description: str } as const;
 const httpAnswer = object<{ status: number; body: unknown }>({ status: num, body: any });
 const victim = object<{ websocket_id: string; session_id: string; tenant_id: string }>({ websocket_id: str, session_id: str, tenant_id: str });
-const lookupAnswer = object<{ status: number; record?: unknown; body?: unknown }>({ status: num, record: opt(any), body: opt(any) });
+const lookupAnswer = object<LookupAnswer>({ status: num, record: opt(any), body: opt(any), latency_ms: opt(num) });
 const isolationBase = { via: str, leaked: bool, inconclusive: bool } as const;
 
 type Fleet<T extends FleetEventType> = RunEventOf<"fleet", T>;
@@ -167,7 +168,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       session_id: str,
       holder: str,
       instances: arrayOf(str),
-      answers: arrayOf(object<{ via: string; connection: { status: number; record?: unknown; body?: unknown }; session: { status: number; record?: unknown; body?: unknown } }>({ via: str, connection: lookupAnswer, session: lookupAnswer })),
+      answers: arrayOf(object<LookupProbeAnswer>({ via: str, connection: lookupAnswer, session: lookupAnswer })),
       redis: nullable(recordOf(str)),
     }),
     route_probe: either(

@@ -28,8 +28,8 @@ export async function probeLookups(context: ProbeContext, options: ProbeLookupsO
           const listed = (bySession.body as { connections?: { websocket_id?: string }[] } | null)?.connections?.find((r) => r.websocket_id === connection.websocket_id);
           return {
             via: instance.id,
-            connection: { status: byId.status, record: byId.status === 200 ? byId.body : undefined, body: byId.status === 200 ? undefined : byId.body },
-            session: { status: bySession.status, record: listed, body: bySession.status === 200 ? undefined : bySession.body },
+            connection: { status: byId.status, record: byId.status === 200 ? byId.body : undefined, body: byId.status === 200 ? undefined : byId.body, latency_ms: byId.latency_ms },
+            session: { status: bySession.status, record: listed, body: bySession.status === 200 ? undefined : bySession.body, latency_ms: bySession.latency_ms },
           };
         }),
       );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareWithBaseline } from "./baseline-comparison.js";
+import { baselineResults, compareWithBaseline } from "./baseline-comparison.js";
 import type { CheckResult } from "./run-result.js";
 
 const check = (name: string, pass: boolean): CheckResult => ({ name, pass, expected: null, actual: null, evidence: null });
@@ -42,5 +42,39 @@ describe("compareWithBaseline", () => {
       removed: [],
       latency_ratios: {},
     });
+  });
+});
+
+describe("baselineResults", () => {
+  const TOLERANCE = { latencyRatio: 1.5, latencyDeltaMs: 5, rateRatio: 1.5, rateDelta: 0.001 };
+  const summary = (ackP99: number, errors: number) => ({ latency: { ack: latency(2, ackP99) }, messages: { sent: 1_000, errors } });
+
+  it("should pass a run within the tolerances", () => {
+    const results = baselineResults(
+      { checks: [check("delivery", true), check("threshold: ack p99 < 250 ms", true)], duration_ms: 1, fleet_summary: summary(140, 1) },
+      { run_id: "r0", checks: [check("delivery", true), check("no-ghosts", false), check("threshold: ack p99 < 250 ms", true), check("baseline: old", true)], fleet_summary: summary(100, 1) },
+      TOLERANCE,
+    );
+    expect(results.map((r) => [r.name, r.pass])).toEqual([
+      ["baseline: delivery still passes", true],
+      ["baseline: threshold: ack p99 < 250 ms still passes", true],
+      ["baseline: ack p50 within 1.5× baseline", true],
+      ["baseline: ack p99 within 1.5× baseline", true],
+      ["baseline: error rate within 1.5× baseline", true],
+    ]);
+  });
+
+  it("should fail a check that passed before, a percentile and an error rate beyond the tolerance", () => {
+    const results = baselineResults(
+      { checks: [check("delivery", false)], duration_ms: 1, fleet_summary: summary(151, 3) },
+      { checks: [check("delivery", true)], fleet_summary: summary(100, 1) },
+      TOLERANCE,
+    );
+    expect(results.filter((r) => !r.pass).map((r) => r.name)).toEqual(["baseline: delivery still passes", "baseline: ack p99 within 1.5× baseline", "baseline: error rate within 1.5× baseline"]);
+  });
+
+  it("should pass small figures that are worse by no more than the absolute delta", () => {
+    const results = baselineResults({ checks: [], duration_ms: 1, fleet_summary: summary(6, 1) }, { checks: [], fleet_summary: summary(2, 0) }, TOLERANCE);
+    expect(results.every((r) => r.pass)).toBe(true);
   });
 });

@@ -74,3 +74,74 @@ export function compareWithBaseline(current: ComparedRun, baseline: Partial<RunR
     latency_ratios: latencyRatios,
   };
 }
+
+/** Tolerances of {@link baselineResults} (all required here; the profile's defaults are filled in by the loader). */
+export interface BaselineGateTolerance {
+  latencyRatio: number;
+  latencyDeltaMs: number;
+  rateRatio: number;
+  rateDelta: number;
+}
+
+/** Latency percentiles the gate compares (p90 and max add noise without adding a verdict). */
+const GATED_PERCENTILES = ["p50", "p99"] as const;
+
+function errorRate(summary: unknown): number | undefined {
+  const messages = (summary as { messages?: { sent?: unknown; errors?: unknown } } | undefined)?.messages;
+  if (typeof messages?.sent !== "number" || typeof messages.errors !== "number" || messages.sent <= 0) return undefined;
+  return messages.errors / messages.sent;
+}
+
+const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * The `--baseline` gate as named results: `baseline: <check> still passes` for each check that passed in the
+ * baseline (its own baseline results aside), `baseline: <kind> <pNN> within <ratio>× baseline` for the p50 and
+ * p99 of each latency kind both fleet summaries have, and `baseline: error rate within <ratio>× baseline`. A figure
+ * fails only when it is worse than ratio × baseline *and* worse by more than the absolute delta.
+ */
+export function baselineResults(current: ComparedRun, baseline: Partial<RunResult>, tolerance: BaselineGateTolerance): CheckResult[] {
+  const out: CheckResult[] = [];
+  const now = verdicts(current.checks);
+  for (const [name, passed] of verdicts(baseline.checks)) {
+    if (!passed || name.startsWith("baseline: ")) continue;
+    const verdict = now.get(name);
+    out.push({
+      name: `baseline: ${name} still passes`,
+      pass: verdict !== false,
+      expected: "pass (it passed in the baseline)",
+      actual: verdict === undefined ? "not run" : verdict ? "pass" : "FAIL",
+      evidence: { baseline_run_id: baseline.run_id ?? null },
+    });
+  }
+  for (const kind of LATENCY_KINDS) {
+    const a = latencyOf(current.fleet_summary, kind);
+    const b = latencyOf(baseline.fleet_summary, kind);
+    if (!a || !b) continue;
+    for (const p of GATED_PERCENTILES) {
+      const nowMs = a[p];
+      const beforeMs = b[p];
+      if (typeof nowMs !== "number" || typeof beforeMs !== "number") continue;
+      const pass = nowMs <= beforeMs * tolerance.latencyRatio || nowMs - beforeMs <= tolerance.latencyDeltaMs;
+      out.push({
+        name: `baseline: ${kind} ${p} within ${tolerance.latencyRatio}× baseline`,
+        pass,
+        expected: `<= ${round(beforeMs * tolerance.latencyRatio)} ms (or <= ${round(beforeMs + tolerance.latencyDeltaMs)} ms)`,
+        actual: `${round(nowMs)} ms (baseline ${round(beforeMs)} ms, ratio ${beforeMs > 0 ? round(nowMs / beforeMs, 2) : "∞"})`,
+        evidence: { now_ms: nowMs, baseline_ms: beforeMs, ratio: beforeMs > 0 ? nowMs / beforeMs : null, tolerance },
+      });
+    }
+  }
+  const rateNow = errorRate(current.fleet_summary);
+  const rateBefore = errorRate(baseline.fleet_summary);
+  if (rateNow !== undefined && rateBefore !== undefined) {
+    out.push({
+      name: `baseline: error rate within ${tolerance.rateRatio}× baseline`,
+      pass: rateNow <= rateBefore * tolerance.rateRatio || rateNow - rateBefore <= tolerance.rateDelta,
+      expected: `<= ${round(rateBefore * tolerance.rateRatio, 5)} (or <= ${round(rateBefore + tolerance.rateDelta, 5)})`,
+      actual: `${round(rateNow, 5)} (baseline ${round(rateBefore, 5)})`,
+      evidence: { now: rateNow, baseline: rateBefore, tolerance },
+    });
+  }
+  return out;
+}

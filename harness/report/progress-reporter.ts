@@ -1,5 +1,6 @@
 import type { ProgressInfo, Reporter, RunStartInfo } from "./reporter.js";
 import type { CheckResult, PhaseSpan, RunResult } from "./run-result.js";
+import { renderSummaryText, visibleText } from "./run-summary.js";
 
 const PLAIN_PROGRESS_EVERY_MS = 5_000;
 
@@ -46,10 +47,12 @@ export class ProgressReporter implements Reporter {
   }
 
   onCheckResult(check: CheckResult): void {
-    this.#line(`check ${check.name}: ${check.pass ? "pass" : "FAIL"} ${JSON.stringify(check.actual)}`);
+    this.#line(visibleText(`check ${check.name}: ${check.pass ? "pass" : "FAIL"} ${JSON.stringify(check.actual)}`));
   }
 
+  /** The run's last line, then the summary table: every check and threshold with its verdict and key figure. */
   onRunEnd(result: RunResult): void {
-    this.#line(`run ${result.run_id} ${result.status} (exit ${result.exit_code}) in ${(result.duration_ms / 1_000).toFixed(1)}s${result.error ? `: ${result.error.message}` : ""}`);
+    this.#line(visibleText(`run ${result.run_id} ${result.status} (exit ${result.exit_code}) in ${(result.duration_ms / 1_000).toFixed(1)}s${result.error ? `: ${result.error.message}` : ""}`));
+    this.#out.write(renderSummaryText(result));
   }
 }

@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
 import type { FleetSummary } from "../fleet/client-fleet.js";
 import type { Recorder } from "../recorder/recorder.js";
-import { compareWithBaseline, type ComparedRun } from "../report/baseline-comparison.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
 import type { ScenarioDefinition } from "./define-scenario.js";
 import type { PlannedStep } from "./step.js";
@@ -23,15 +21,16 @@ export interface FinishedRun {
   plan: PlannedStep[];
   recorder: Recorder;
   checks: CheckResult[];
-  fleetSummary: FleetSummary | undefined;
-  /** Path of a previous run.json to compare with (`--baseline`). */
-  baseline: string | undefined;
+  /** The fleet's summary without its histograms ({@link summariseFleet}). */
+  fleetSummary: Record<string, unknown> | undefined;
+  /** The `--baseline` comparison, as the run gate made it. */
+  baseline: Record<string, unknown> | undefined;
 }
 
 /** The run result (run.json's model) of a finished run; exit code 0 passed, 1 failed, 2 error or aborted. */
-export async function assembleResult(run: FinishedRun): Promise<RunResult> {
+export function assembleResult(run: FinishedRun): RunResult {
   const { status, error, checks, startedAt, endedAt, recorder } = run;
-  const fleetTotals = run.fleetSummary ? summarise(run.fleetSummary) : undefined;
+  const fleetTotals = run.fleetSummary;
   return {
     schema_version: RUN_RESULT_SCHEMA_VERSION,
     run_id: run.runId,
@@ -52,22 +51,13 @@ export async function assembleResult(run: FinishedRun): Promise<RunResult> {
     samples: recorder.samples,
     checks,
     ...(fleetTotals ? { fleet_summary: fleetTotals } : {}),
-    ...(run.baseline ? { baseline: await compareBaseline(run.baseline, { checks, duration_ms: endedAt - startedAt, ...(fleetTotals ? { fleet_summary: fleetTotals } : {}) }) } : {}),
+    ...(run.baseline ? { baseline: run.baseline } : {}),
     ...(error ? { error } : {}),
   };
 }
 
 /** The fleet summary without its histograms (run.json keeps the percentiles). */
-function summarise(summary: FleetSummary): Record<string, unknown> {
+export function summariseFleet(summary: FleetSummary): Record<string, unknown> {
   const { histograms: _histograms, ...rest } = summary;
   return rest as unknown as Record<string, unknown>;
-}
-
-async function compareBaseline(path: string, current: ComparedRun): Promise<Record<string, unknown>> {
-  try {
-    const baseline = JSON.parse(await readFile(path, "utf8")) as Partial<RunResult>;
-    return { path, ...compareWithBaseline(current, baseline) };
-  } catch (caught) {
-    return { path, error: (caught as Error).message };
-  }
 }

@@ -2,9 +2,47 @@ import type { CheckName, CheckThresholds } from "../checks/check.js";
 import { HarnessError } from "../errors.js";
 import type { RedisMode } from "../runtime/runtime.js";
 import type { Step } from "./step.js";
+import { parseThresholdExpression } from "./threshold-expression.js";
 
 /** Profile names: `ci` (small and fast, gates every change) and `release` (full size). */
 export type ProfileName = "ci" | "release";
+
+/**
+ * Figures a k6-style threshold may bound: `ack_latency` (route sent -> ack), `delivery_latency` (route sent ->
+ * received by a peer), `connect_latency` (upgrade -> welcome), `lookup_latency` (HTTP lookups of the lookup
+ * probe), `reconnect_time` (a client's unexpected disconnect -> its next welcome), all in ms; and `error_rate`
+ * (message errors / messages sent), for every code or, as `error_rate{code:X}`, for one.
+ */
+export type ThresholdMetric = "ack_latency" | "delivery_latency" | "connect_latency" | "lookup_latency" | "reconnect_time" | "error_rate";
+
+/** A key of {@link ScenarioProfile.metricThresholds}: a metric, or the error rate of one code. */
+export type ThresholdMetricKey = ThresholdMetric | `error_rate{code:${string}}`;
+
+/**
+ * One threshold: an expression such as `"p99 < 250"` (see `threshold-expression.ts`), or the same with
+ * `abortOnFail` to stop the run as soon as it is breached (checked once a second after `delayAbortEvalMs`).
+ */
+export type ThresholdSpec = string | { threshold: string; abortOnFail?: boolean; delayAbortEvalMs?: number };
+
+/** k6-style thresholds on measured figures; each expression is one named result (`threshold: ack p99 < 250 ms`). */
+export type MetricThresholds = Partial<Record<ThresholdMetricKey, readonly ThresholdSpec[]>>;
+
+/** How much worse than a `--baseline` run this run may be before the comparison fails it. */
+export interface BaselineTolerance {
+  /** Largest latency percentile ratio (this run ÷ baseline). @default 1.5 */
+  latencyRatio?: number;
+  /** A latency percentile worse by at most this many ms passes whatever the ratio (small figures are noisy). @default 5 */
+  latencyDeltaMs?: number;
+  /** Largest message error rate ratio (this run ÷ baseline). @default 1.5 */
+  rateRatio?: number;
+  /** An error rate worse by at most this much passes whatever the ratio. @default 0.001 */
+  rateDelta?: number;
+}
+
+/** Defaults of {@link BaselineTolerance}. */
+export const DEFAULT_BASELINE_TOLERANCE: Readonly<Required<BaselineTolerance>> = Object.freeze({ latencyRatio: 1.5, latencyDeltaMs: 5, rateRatio: 1.5, rateDelta: 0.001 });
+
+const THRESHOLD_METRICS: readonly string[] = ["ack_latency", "delivery_latency", "connect_latency", "lookup_latency", "reconnect_time", "error_rate"];
 
 /** Sizes, durations and thresholds of one profile. */
 export interface ScenarioProfile {
@@ -26,6 +64,10 @@ export interface ScenarioProfile {
   drainTimeoutMs?: number;
   /** Bounds the checks apply. */
   thresholds: CheckThresholds;
+  /** Thresholds on measured figures, next to the invariants; a breached one fails the run (exit 1). @default {} */
+  metricThresholds?: MetricThresholds;
+  /** Tolerances of the `--baseline` comparison. @default DEFAULT_BASELINE_TOLERANCE */
+  baselineTolerance?: BaselineTolerance;
 }
 
 /** A profile after CLI overrides (`--instances`, `--clients`, `--duration`), with defaults filled in. */
@@ -47,7 +89,7 @@ export interface ScenarioDefinition {
 }
 
 /** Defaults of optional profile fields. */
-export const DEFAULT_PROFILE_OPTIONS = Object.freeze({ rampPerSecond: 0, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, drainTimeoutMs: 10_000 });
+export const DEFAULT_PROFILE_OPTIONS = Object.freeze({ rampPerSecond: 0, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, drainTimeoutMs: 10_000, metricThresholds: Object.freeze({}) as MetricThresholds });
 
 function invalid(name: string, rule: string): HarnessError {
   return new HarnessError("HARNESS_ERR_INVALID_SCENARIO", `scenario ${JSON.stringify(name)}: ${rule}`);
@@ -55,7 +97,12 @@ function invalid(name: string, rule: string): HarnessError {
 
 /** Resolves a profile and checks its numbers. */
 export function resolveProfile(scenario: ScenarioDefinition, profile: ScenarioProfile): ResolvedProfile {
-  const resolved = { ...DEFAULT_PROFILE_OPTIONS, ...profile, thresholds: Object.freeze({ ...profile.thresholds }) };
+  const resolved = {
+    ...DEFAULT_PROFILE_OPTIONS,
+    ...profile,
+    thresholds: Object.freeze({ ...profile.thresholds }),
+    baselineTolerance: Object.freeze({ ...DEFAULT_BASELINE_TOLERANCE, ...profile.baselineTolerance }),
+  };
   const positiveInt = (key: "instances" | "clients") => {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) throw invalid(scenario.name, `${key} must be a positive integer (got ${resolved[key]})`);
   };
@@ -68,7 +115,29 @@ export function resolveProfile(scenario: ScenarioDefinition, profile: ScenarioPr
   const t = resolved.thresholds;
   if (!(t.minDeliveryRatio >= 0 && t.minDeliveryRatio <= 1)) throw invalid(scenario.name, "thresholds.minDeliveryRatio must be in 0..1");
   if (!(t.reconnectBoundMs > 0) || !(t.settleBoundMs > 0)) throw invalid(scenario.name, "thresholds.reconnectBoundMs and settleBoundMs must be positive");
+  checkMetricThresholds(scenario.name, resolved.metricThresholds);
+  for (const [key, value] of Object.entries(resolved.baselineTolerance)) {
+    if (!(Number.isFinite(value) && value >= 0)) throw invalid(scenario.name, `baselineTolerance.${key} must be a non-negative number (got ${value})`);
+  }
   return Object.freeze(resolved);
+}
+
+function checkMetricThresholds(name: string, thresholds: MetricThresholds): void {
+  for (const [key, specs] of Object.entries(thresholds)) {
+    const metric = key.replace(/\{code:[^}]+\}$/, "");
+    if (!THRESHOLD_METRICS.includes(metric) || (metric !== key && metric !== "error_rate")) throw invalid(name, `metricThresholds: unknown metric ${JSON.stringify(key)} (one of ${THRESHOLD_METRICS.join(", ")}, or error_rate{code:X})`);
+    for (const spec of specs ?? []) {
+      const text = typeof spec === "string" ? spec : spec.threshold;
+      let kind: string;
+      try {
+        kind = parseThresholdExpression(text).aggregation.kind;
+      } catch (error) {
+        throw invalid(name, `metricThresholds.${key}: ${(error as Error).message}`);
+      }
+      if (metric === "error_rate" ? kind !== "rate" && kind !== "count" : kind === "rate") throw invalid(name, `metricThresholds.${key}: ${JSON.stringify(text)} uses ${kind}, which ${metric === "error_rate" ? "an error rate does not have (use rate or count)" : "only error_rate has"}`);
+      if (typeof spec !== "string" && spec.delayAbortEvalMs !== undefined && !(spec.delayAbortEvalMs >= 0)) throw invalid(name, `metricThresholds.${key}: delayAbortEvalMs must be a non-negative number of ms`);
+    }
+  }
 }
 
 /** Checks a scenario definition once, at load time, and freezes it. */

@@ -16,10 +16,11 @@ import { assertRuntimeAvailable, createRuntime } from "../runtime/create-runtime
 import type { RegistryKind, RuntimeKind } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
 import { sweepOrphans } from "../runtime/sweep.js";
-import { assembleResult } from "./assemble-result.js";
+import { assembleResult, summariseFleet } from "./assemble-result.js";
 import { BackgroundTasks } from "./background-tasks.js";
 import { resolveProfile, type ProfileName, type ResolvedProfile, type ScenarioDefinition } from "./define-scenario.js";
 import { planSteps } from "./plan.js";
+import { RunGate } from "./run-gate.js";
 import { ReporterHub } from "./reporter-hub.js";
 import { throwIfAborted, type RunResources } from "./run-context.js";
 import { runChecks } from "./run-checks.js";
@@ -100,6 +101,9 @@ export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "pro
  */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
   const clock = options.clock ?? SYSTEM_CLOCK;
+  // Thresholds with abortOnFail stop the run through the same signal as Ctrl-C: every step already honours it.
+  const gate = new RunGate({ clock, ...(options.signal ? { signal: options.signal } : {}), ...(options.baseline ? { baselinePath: options.baseline } : {}) });
+  options = { ...options, signal: gate.signal };
   const scenario = options.scenario;
   const profileName = options.profile ?? "ci";
   const seed = options.seed ?? randomInt(1, 2 ** 31 - 1);
@@ -134,6 +138,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   try {
     const profile = resolveRunProfile(options);
     plan = planSteps(scenario.steps(profile), profile, seed);
+    gate.watch(profile, recorder.events);
     Object.assign(config, { resolved_profile: profile, seed });
     assertRuntimeAvailable(runtimeKind);
     await reporters.emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
@@ -175,13 +180,17 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     error = { code: "HARNESS_ERR_TEARDOWN_TIMEOUT", message: teardown.error.message };
   }
 
-  const result = await assembleResult({
+  const endedAt = clock.now();
+  const fleetTotals = teardown.fleetSummary ? summariseFleet(teardown.fleetSummary) : undefined;
+  const verdict = await gate.finish({ status, error, checks, durationMs: endedAt - startedAt, ...(fleetTotals ? { fleetSummary: fleetTotals } : {}) });
+  ({ status, error } = verdict);
+  const result = assembleResult({
     runId,
     scenario,
     status,
     error,
     startedAt,
-    endedAt: clock.now(),
+    endedAt,
     seed,
     profileName,
     config,
@@ -189,8 +198,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     plan,
     recorder,
     checks,
-    fleetSummary: teardown.fleetSummary,
-    baseline: options.baseline,
+    fleetSummary: fleetTotals,
+    baseline: verdict.baseline,
   });
   const files = await reporters.finish(result, status);
   return { result, reportDir, files };

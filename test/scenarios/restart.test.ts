@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { readRun, runCli } from "../helpers/cli.js";
@@ -8,7 +8,7 @@ const SEED = 20_261_125;
 
 describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
   it("should pass against the reference gateway with the Redis registry", async () => {
-    const { code, stdout, stderr, out } = await runCli(["restart", "--seed", String(SEED)]);
+    const { code, stdout, stderr, out, stepSummary } = await runCli(["restart", "--seed", String(SEED)]);
     expect(code, stderr).toBe(0);
     const { dir, run, files } = await readRun(out);
     expect(files).toEqual(["index.html", "junit.xml", "run.json"]);
@@ -18,7 +18,16 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
       ["restart-survival", true],
       ["no-ghosts", true],
       ["delivery", true],
+      ["threshold: ack p99 < 1000 ms", true],
+      ["threshold: connect p99 < 2000 ms", true],
+      ["threshold: reconnect max < 5000 ms", true],
     ]);
+    expect((await readdir(out)).sort()).toEqual([basename(dir), "index.html"].sort());
+    expect(await readFile(join(out, "index.html"), "utf8")).toContain(`href="./${basename(dir)}/index.html"`);
+    const summary = await readFile(stepSummary, "utf8");
+    expect(summary).toContain(`### restart: passed (exit 0), seed ${SEED}`);
+    expect(summary).toContain("| threshold: ack p99 &lt; 1000 ms | ✅ pass |");
+    expect(stderr).toMatch(/threshold: ack p99 < 1000 ms\s+pass\s+[\d.]+ ms/);
     expect(run.events.some((e) => e.source === "fault" && e.type === "fault_end" && e.kind === "restart_instance")).toBe(true);
     expect(run.events.some((e) => e.source === "fleet" && e.type === "message_received")).toBe(true);
     expect(run.samples.length).toBeGreaterThan(5);
