@@ -27,7 +27,9 @@ import { compareWithBaseline, type ComparedRun } from "../report/baseline-compar
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
+import type { StartedContainerRuntime } from "../runtime/container-runtime.js";
 import { LocalRuntime, type StartedLocalRuntime } from "../runtime/local-runtime.js";
+import type { RuntimeEvent } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
 import { sweepOrphans } from "../runtime/sweep.js";
 import { teardownInOrder } from "../runtime/teardown.js";
@@ -128,7 +130,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   let error: RunResult["error"];
   let profile: ResolvedProfile | undefined;
   let plan: PlannedStep[] = [];
-  let runtime: StartedLocalRuntime | undefined;
+  let runtime: StartedLocalRuntime | StartedContainerRuntime | undefined;
   let registry: RegistryReader | undefined;
   let fleet: StartedClientFleet | undefined;
   let fleetSummary: FleetSummary | undefined;
@@ -172,16 +174,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     profile = resolveRunProfile(options);
     plan = planSteps(scenario.steps(profile), profile, seed);
     Object.assign(config, { resolved_profile: profile, seed });
-    if ((options.runtime ?? "local") !== "local") {
-      throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "--runtime containers is not yet available; use --runtime local (the default)");
-    }
     await emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
     const swept = sweepOrphans();
     recorder.record({ t: clock.now(), source: "engine", type: "run_start", run_id: runId, seed, swept_orphans: swept.map((p) => p.pid) });
     recorder.startPhase("setup");
     await emit("onPhase", recorder.phases.at(-1)!);
     const t0 = clock.now();
-    runtime = await new LocalRuntime({
+    const runtimeOptions = {
       runId,
       instances: profile.instances,
       redis: scenario.redis ?? "standalone",
@@ -191,14 +190,17 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       heartbeatIntervalMs: profile.heartbeatIntervalMs,
       drainTimeoutMs: profile.drainTimeoutMs,
       env: options.gatewayEnv ?? {},
-      onEvent: (event) => recorder.record({ ...event, source: event.type === "process_state" ? "process" : "runtime" }),
-    }).start();
+      onEvent: (event: RuntimeEvent) => recorder.record({ ...event, source: event.type === "process_state" ? "process" : "runtime" }),
+    };
+    // Loaded on demand: testcontainers is only needed (and only costs start-up time) for --runtime containers.
+    runtime = options.runtime === "containers" ? await new (await import("../runtime/container-runtime.js")).ContainerRuntime(runtimeOptions).start() : await new LocalRuntime(runtimeOptions).start();
     checkAbort();
     Object.assign(topology, {
       start_ms: clock.now() - t0,
       redis: runtime.redis,
       toxiproxy: runtime.toxiproxy.apiUrl,
       instances: runtime.instances.map((i) => ({ id: i.id, port: i.port, http: i.httpUrl, proxies: i.proxies })),
+      ...("toxiproxyImage" in runtime ? { runtime: "containers", toxiproxy_image: runtime.toxiproxyImage } : {}),
     });
     const rt = runtime;
     registry = new RegistryReader({ nodes: rt.redis.nodes, cluster: rt.redis.mode === "cluster", keyPrefix: sut.keyPrefix });
