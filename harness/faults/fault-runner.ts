@@ -17,6 +17,19 @@ export interface FaultTarget {
   restartRedis(): Promise<void>;
   proxiesOf(id: string): readonly ToxiproxyProxy[];
   instance(id: string): { wsUrl: string };
+  /** Freezes an instance without closing a socket (runtimes with the `pause` capability). */
+  pauseInstance?(id: string): Promise<void>;
+  resumeInstance?(id: string): Promise<void>;
+  /** Cuts an instance off the network it shares with Redis (runtimes with the `networkPartition` capability). */
+  disconnectInstance?(id: string): Promise<void>;
+  reconnectInstance?(id: string): Promise<void>;
+}
+
+/** The optional methods a fault needs, or a `HARNESS_ERR_UNSUPPORTED` error naming what is missing. */
+function optional<K extends "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance">(target: FaultTarget, name: K, fault: string): NonNullable<FaultTarget[K]> {
+  const method = target[name];
+  if (typeof method !== "function") throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${fault} needs a runtime that can ${name.replace("Instance", "")} an instance; run it with --runtime containers`);
+  return method.bind(target) as NonNullable<FaultTarget[K]>;
 }
 
 /** A bounded WebSocket connection flood (provided by harness/load). */
@@ -167,6 +180,22 @@ export class FaultRunner {
         return { exits };
       }
       case "partition": {
+        if (fault.form === "network") {
+          const disconnect = optional(target, "disconnectInstance", "a network partition");
+          const reconnect = optional(target, "reconnectInstance", "a network partition");
+          const cut: string[] = [];
+          try {
+            for (const id of fault.targets) {
+              await disconnect(id);
+              cut.push(id);
+            }
+            this.#applied(faultId);
+            await this.#hold(fault.durationMs, signal);
+          } finally {
+            for (const id of cut) await reconnect(id);
+          }
+          return undefined;
+        }
         if (fault.form === "disable") {
           const proxies = fault.targets.flatMap((id) => target.proxiesOf(id));
           try {
@@ -181,6 +210,22 @@ export class FaultRunner {
         const toxic: Omit<ToxicSpec, "name"> =
           fault.form === "blackhole" ? { type: "timeout", attributes: { timeout: 0 } } : { type: "reset_peer", attributes: { timeout: 0 } };
         await this.#withToxics(fault.targets, faultId, [{ ...toxic, stream: "upstream" }, { ...toxic, stream: "downstream" }], fault.durationMs, signal);
+        return undefined;
+      }
+      case "freeze_instance": {
+        const pause = optional(target, "pauseInstance", "a freeze");
+        const resume = optional(target, "resumeInstance", "a freeze");
+        const frozen: string[] = [];
+        try {
+          for (const id of fault.targets) {
+            await pause(id);
+            frozen.push(id);
+          }
+          this.#applied(faultId);
+          await this.#hold(fault.durationMs, signal);
+        } finally {
+          for (const id of frozen) await resume(id);
+        }
         return undefined;
       }
       case "latency":

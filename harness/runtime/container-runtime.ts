@@ -10,6 +10,7 @@ import { createLogger } from "../common/logger.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
+import { CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
 import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
 import { requireDockerEngine } from "./containers/docker-engine.js";
 import { GatewayContainer } from "./containers/gateway-container.js";
@@ -18,7 +19,7 @@ import { CONTAINER_PORTS, IMAGES, LABELS, REAL_TOXIPROXY_IMAGES, type ImageRole 
 import { httpReadyWait, PublishedContainer } from "./containers/published-container.js";
 import { describeContainerTopology, type ServiceSpec } from "./containers/topology.js";
 import type { ProcessExit } from "./gateway-process.js";
-import { DEFAULT_RUNTIME_OPTIONS, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type Runtime, type RuntimeCapabilities, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
+import { DEFAULT_RUNTIME_OPTIONS, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type Runtime, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
 import { redisCommand } from "./redis-server.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
@@ -28,8 +29,6 @@ const SERVICE_START_TIMEOUT_MS = 30_000;
 const REDIS_RESTART_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 
-/** What the containers runtime can do: everything, on standalone Redis. */
-export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({ pause: true, redisRestart: true, networkPartition: true, redisModes: Object.freeze(["standalone"] as RedisMode[]) });
 
 /** Which proxy image a topology runs. */
 export interface ToxiproxyImageChoice {
@@ -108,7 +107,7 @@ export class StartedContainerRuntime implements StartedRuntime {
   readonly #log = createLogger("harness:runtime:containers");
   readonly #gateways: GatewayContainer[] = [];
   readonly #proxies = new Map<string, ToxiproxyProxy[]>();
-  readonly #networks: { key: "front" | "back"; name: string }[] = [];
+  readonly #networks: { key: "edge" | "store"; name: string }[] = [];
   readonly #onExit = () => removeRunObjectsSync(this.runId);
   #client?: ContainerRuntimeClient;
   #redis?: StartedTestContainer;
@@ -159,7 +158,7 @@ export class StartedContainerRuntime implements StartedRuntime {
     this.#toxiproxyImage = await chooseToxiproxyImage();
     this.#client = await getContainerRuntimeClient();
     const client = this.#client;
-    for (const key of ["front", "back"] as const) {
+    for (const key of ["edge", "store"] as const) {
       const name = this.#name(key);
       await client.container.dockerode.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: this.#labels("network") });
       this.#networks.push({ key, name });
@@ -243,7 +242,7 @@ export class StartedContainerRuntime implements StartedRuntime {
       client: this.#client!,
       service: spec,
       name: this.#name(spec.key),
-      networks: { front: this.#networks.find((n) => n.key === "front")!.name, back: this.#networks.find((n) => n.key === "back")!.name },
+      networks: { edge: this.#networks.find((n) => n.key === "edge")!.name, store: this.#networks.find((n) => n.key === "store")!.name },
       host: this.host,
       hostPort: await findFreePort(this.host),
       labels: this.#labels("gateway", spec.key),

@@ -65,7 +65,7 @@ export function renderCompose(topology: TopologySpec = composeTopology()): strin
     lines.push(`    ports:`, `      - ${q(`127.0.0.1:${hostPort(service, index)}:${service.containerPort}`)}`);
     lines.push(`    networks: [${service.networks.join(", ")}]`);
   }
-  lines.push(`networks:`, `  front: {}`, `  back: {}`, ``);
+  lines.push(`networks:`, `  edge: {}`, `  store: {}`, ``);
   return lines.join("\n");
 }
 

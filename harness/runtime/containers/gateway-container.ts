@@ -16,8 +16,8 @@ export interface GatewayContainerOptions {
   service: ServiceSpec;
   /** Container name (unique per run). */
   name: string;
-  /** Network names: the front one carries the published port, the back one the Redis traffic. */
-  networks: { front: string; back: string };
+  /** Network names: the edge one carries the published port, the store one the Redis traffic. */
+  networks: { edge: string; store: string };
   /** Address and port the gateway's port is published on. */
   host: string;
   hostPort: number;
@@ -38,7 +38,7 @@ function toProcessExit(statusCode: number, expected: boolean): ProcessExit {
 /**
  * One gateway instance as one container kept for the whole run: created and first started by testcontainers
  * (ready by an HTTP wait on the readiness path), then killed (`docker kill`), stopped (SIGTERM, SIGKILL after a
- * deadline), started again (same container, so the same published port), paused, and cut off the back network.
+ * deadline), started again (same container, so the same published port), paused, and cut off the store network.
  * State machine as {@link GatewayProcessState}; `exited` means it ended without being asked.
  */
 export class GatewayContainer {
@@ -88,7 +88,7 @@ export class GatewayContainer {
     return this.#paused;
   }
 
-  /** Whether it is cut off the back network by {@link disconnect}. */
+  /** Whether it is cut off the store network by {@link disconnect}. */
   get disconnected(): boolean {
     return this.#disconnected;
   }
@@ -116,7 +116,7 @@ export class GatewayContainer {
     return httpReadyWait(service.readyPath ?? "/readyz", service.containerPort, startupTimeoutMs);
   }
 
-  /** Creates the container (front network, then back network), starts it and waits until it is ready. */
+  /** Creates the container (edge network, then store network), starts it and waits until it is ready. */
   async create(): Promise<void> {
     const { client, service, networks, host, hostPort, labels, name } = this.#options;
     this.#setState("starting");
@@ -124,12 +124,12 @@ export class GatewayContainer {
       .withName(name)
       .withLabels(labels)
       .withEnvironment(service.env)
-      .withNetworkMode(networks.front)
+      .withNetworkMode(networks.edge)
       .withPublishedPort(service.containerPort, host, hostPort)
       .withWaitStrategy(this.#wait())
       .withCreatedHook(async (id) => {
         const created = client.container.getById(id);
-        await client.container.dockerode.getNetwork(networks.back).connect({ Container: id });
+        await client.container.dockerode.getNetwork(networks.store).connect({ Container: id });
         await attachOutput(created, this.#onLine);
       });
     try {
@@ -233,15 +233,15 @@ export class GatewayContainer {
     this.#paused = false;
   }
 
-  /** Removes it from the back network (Redis traffic); the front network, and so its published port, stays. */
+  /** Removes it from the store network (Redis traffic); the edge network, and so its published port, stays. */
   async disconnect(): Promise<void> {
-    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.back).disconnect({ Container: this.#requireContainer().id, Force: true });
+    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.store).disconnect({ Container: this.#requireContainer().id, Force: true });
     this.#disconnected = true;
   }
 
-  /** Joins the back network again. */
+  /** Joins the store network again. */
   async reconnect(): Promise<void> {
-    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.back).connect({ Container: this.#requireContainer().id });
+    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.store).connect({ Container: this.#requireContainer().id });
     this.#disconnected = false;
   }
 

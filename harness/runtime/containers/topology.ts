@@ -1,16 +1,19 @@
 /**
- * The one description of the container topology: Redis and the proxy on a back network, N gateways on a front
- * network (which carries their published ports) and also on the back network (which carries their Redis
- * traffic, through one proxy each). `ContainerRuntime` starts it; `docker-compose.yml` is generated from it
- * (`compose.ts`), so the two cannot drift.
+ * The one description of the container topology: Redis and the proxy on a `store` network; N gateways on an
+ * `edge` network (which carries their published ports) and also on the `store` network (which carries their
+ * Redis traffic, through one proxy each). `ContainerRuntime` starts it; `docker-compose.yml` is generated from
+ * it (`compose.ts`), so the two cannot drift.
  *
- * A network partition disconnects a gateway from the back network only: clients keep reaching it on its
- * published port while its Redis connection goes silent.
+ * A network partition disconnects a gateway from the `store` network only: clients keep reaching it on its
+ * published port while its Redis connection goes silent. That holds because Docker maps published ports to the
+ * address on the container's gateway network, which (between two equal bridge networks) is the one whose name
+ * sorts first: `...-edge` sorts before `...-store`. Named the other way round, a disconnect would cut every
+ * client connection too (measured on Docker 20.10: the DNAT rule pointed at the Redis-side address).
  */
 import { CONTAINER_PORTS, IMAGES, type ImageRole } from "./images.js";
 
-/** The two networks of a topology. */
-export type NetworkKey = "front" | "back";
+/** The two networks of a topology; their names must keep `edge` sorting before `store` (see above). */
+export type NetworkKey = "edge" | "store";
 
 /** A proxy between one gateway and Redis, inside the proxy container. */
 export interface ProxySpec {
@@ -51,7 +54,7 @@ export interface TopologySpec {
 /** Options of {@link describeContainerTopology}. */
 export interface TopologySpecOptions {
   instances: number;
-  /** Name of Redis and the proxy on the back network. */
+  /** Name of Redis and the proxy on the store network. */
   hostnames: { redis: string; toxiproxy: string };
   /** Prefix of proxy names, e.g. the run id (`<prefix>-gw-1-redis`); none in compose. @default "" */
   proxyPrefix?: string;
@@ -81,7 +84,7 @@ export function describeContainerTopology(options: TopologySpecOptions): Topolog
     instance: id,
   }));
   const services: ServiceSpec[] = [
-    { key: "redis", role: "redis", image: IMAGES.redis, hostname: redis, env: {}, networks: ["back"], containerPort: CONTAINER_PORTS.redis },
+    { key: "redis", role: "redis", image: IMAGES.redis, hostname: redis, env: {}, networks: ["store"], containerPort: CONTAINER_PORTS.redis },
     {
       key: "toxiproxy",
       role: "toxiproxy",
@@ -89,7 +92,7 @@ export function describeContainerTopology(options: TopologySpecOptions): Topolog
       hostname: toxiproxy,
       ...(options.toxiproxyCommand ? { command: options.toxiproxyCommand } : {}),
       env: {},
-      networks: ["back"],
+      networks: ["store"],
       containerPort: CONTAINER_PORTS.toxiproxyApi,
     },
     ...proxies.map(
@@ -105,7 +108,7 @@ export function describeContainerTopology(options: TopologySpecOptions): Topolog
           INSTANCE_ID: proxy.instance,
           ...options.gatewayEnv,
         },
-        networks: ["front", "back"],
+        networks: ["edge", "store"],
         containerPort: CONTAINER_PORTS.gateway,
         readyPath: options.readyPath ?? "/readyz",
       }),

@@ -1,0 +1,31 @@
+import { HarnessError } from "../../errors.js";
+import { describeFault, requiredCapability, type Fault } from "../../faults/fault.js";
+import type { RedisMode, RuntimeCapabilities, RuntimeKind } from "../runtime.js";
+
+/** What the containers runtime can do: every fault, on standalone Redis. Kept apart so that checking costs no testcontainers import. */
+export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  pause: true,
+  redisRestart: true,
+  networkPartition: true,
+  redisModes: Object.freeze(["standalone"] as RedisMode[]),
+});
+
+/**
+ * Refuses, before anything starts, a run whose Redis mode or faults need a capability the runtime lacks, with
+ * `HARNESS_ERR_UNSUPPORTED` naming each fault and what to use instead.
+ */
+export function assertRunSupported(kind: RuntimeKind, capabilities: RuntimeCapabilities, redis: RedisMode, faults: readonly Fault[]): void {
+  const problems: string[] = [];
+  if (!capabilities.redisModes.includes(redis)) {
+    problems.push(
+      kind === "containers"
+        ? `redis: "${redis}" (a Redis Cluster announces node addresses inside the Docker network, which the harness cannot reach through published ports; run it with --runtime local)`
+        : `redis: "${redis}"`,
+    );
+  }
+  for (const fault of faults) {
+    const needed = requiredCapability(fault);
+    if (needed && !capabilities[needed]) problems.push(`${describeFault(fault)} (needs ${needed}${needed === "networkPartition" ? ", a containers-only fault: run it with --runtime containers" : ""})`);
+  }
+  if (problems.length > 0) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime ${kind} cannot run this scenario: ${problems.join("; ")}`);
+}
