@@ -28,7 +28,7 @@ import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
 import type { StartedContainerRuntime } from "../runtime/container-runtime.js";
-import { assertRunSupported, CONTAINER_RUNTIME_CAPABILITIES } from "../runtime/containers/capabilities.js";
+import { assertRunSupported, CONTAINER_RUNTIME_CAPABILITIES, LOCAL_RUNTIME_CAPABILITIES } from "../runtime/containers/capabilities.js";
 import { LocalRuntime, type StartedLocalRuntime } from "../runtime/local-runtime.js";
 import type { RuntimeEvent } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
@@ -175,9 +175,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     profile = resolveRunProfile(options);
     plan = planSteps(scenario.steps(profile), profile, seed);
     Object.assign(config, { resolved_profile: profile, seed });
-    if (options.runtime === "containers") {
-      assertRunSupported("containers", CONTAINER_RUNTIME_CAPABILITIES, scenario.redis ?? "standalone", plan.flatMap((step) => (step.kind === "fault" ? [step.fault] : [])));
-    }
+    // Refused before anything starts: a fault or Redis mode the runtime cannot do (local: no network partition).
+    const runtimeKind = options.runtime ?? "local";
+    assertRunSupported(runtimeKind, runtimeKind === "containers" ? CONTAINER_RUNTIME_CAPABILITIES : LOCAL_RUNTIME_CAPABILITIES, scenario.redis ?? "standalone", plan.flatMap((step) => (step.kind === "fault" ? [step.fault] : [])));
     await emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
     const swept = sweepOrphans();
     recorder.record({ t: clock.now(), source: "engine", type: "run_start", run_id: runId, seed, swept_orphans: swept.map((p) => p.pid) });

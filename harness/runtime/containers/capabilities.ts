@@ -11,6 +11,17 @@ export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze
 });
 
 /**
+ * What the local runtime can do, as far as the pre-start check needs to know: everything but a network
+ * partition below the proxy, which needs containers. (`LocalRuntime.capabilities` supersedes this once it has one.)
+ */
+export const LOCAL_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  pause: true,
+  redisRestart: true,
+  networkPartition: false,
+  redisModes: Object.freeze(["standalone", "cluster"] as RedisMode[]),
+});
+
+/**
  * Refuses, before anything starts, a run whose Redis mode or faults need a capability the runtime lacks, with
  * `HARNESS_ERR_UNSUPPORTED` naming each fault and what to use instead.
  */
