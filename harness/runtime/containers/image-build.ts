@@ -67,11 +67,18 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   return [...libraries];
 }
 
-/** Copies `source` to `root/source` (following symlinks, so the image holds real files at the linked names). */
-async function copyInto(root: string, source: string): Promise<void> {
-  const target = join(root, source);
+/** A host file that goes into the image at the same path (symlinks followed, so the image holds real files). */
+interface HostFile {
+  /** Path inside the image (and on the host, as the binary or `ldd` names it). */
+  target: string;
+  /** The real file behind it. */
+  source: string;
+}
+
+async function copyInto(root: string, file: HostFile): Promise<void> {
+  const target = join(root, file.target);
   await mkdir(dirname(target), { recursive: true });
-  await copyFile(await realpath(source), target);
+  await copyFile(file.source, target);
 }
 
 async function bundle(entry: string, outfile: string): Promise<void> {
@@ -99,29 +106,39 @@ async function listFiles(root: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Hash of every staged file's path, mode and content plus the Dockerfile. */
-async function contentHash(context: string): Promise<string> {
+/**
+ * Hash of what an image is built from: every generated file of the context by content, and every host file by
+ * path, size, mode and modification time (hashing the Node binary's 100 MB on every warm build would cost more
+ * than the rest together; a package upgrade changes size and mtime).
+ */
+async function contentHash(context: string, hostFiles: readonly HostFile[]): Promise<string> {
   const hash = createHash("sha256");
   for (const file of await listFiles(context)) {
     const path = join(context, file);
     hash.update(`${file}\0${(await stat(path)).mode}\0`);
     hash.update(await readFile(path));
   }
+  for (const file of hostFiles) {
+    const info = await stat(file.source);
+    hash.update(`host\0${file.target}\0${file.source}\0${info.size}\0${info.mode}\0${info.mtimeMs}\0`);
+  }
   return hash.digest("hex").slice(0, 32);
 }
 
-async function stage(recipe: ImageRecipe, context: string): Promise<void> {
+/** Writes the generated part of the build context (small files, bundles, Dockerfile); returns the host files still to copy. */
+async function stage(recipe: ImageRecipe, context: string): Promise<HostFile[]> {
   const rootfs = join(context, "rootfs");
   for (const [path, content] of Object.entries(BASE_FILES)) {
     await mkdir(dirname(join(rootfs, path)), { recursive: true });
     await writeFile(join(rootfs, path), content);
   }
+  const hostFiles = new Map<string, HostFile>();
   for (const binary of recipe.binaries) {
-    await copyInto(rootfs, binary);
-    for (const library of await sharedLibraries(binary)) await copyInto(rootfs, library);
+    for (const target of [binary, ...(await sharedLibraries(binary))]) hostFiles.set(target, { target, source: await realpath(target) });
   }
   for (const { entry, name } of recipe.bundles) await bundle(entry, join(rootfs, "app", name));
   await copyFile(join(REPO_ROOT, "docker", recipe.role, "Dockerfile"), join(context, "Dockerfile"));
+  return [...hostFiles.values()].sort((a, b) => a.target.localeCompare(b.target));
 }
 
 /** The content-hash label of a local image, or `undefined` when the image is not present. */
@@ -142,7 +159,7 @@ export async function imageExists(image: string): Promise<boolean> {
 /**
  * Builds every image of {@link IMAGES} offline (FROM scratch over a staged root filesystem of the host's own
  * binaries and their shared libraries; nothing is pulled). An image whose content-hash label equals the hash
- * of what it would be built from is skipped, so a warm build only stages and hashes.
+ * of what it would be built from is skipped, so a warm build only bundles and hashes.
  */
 export async function buildImages(options: { roles?: readonly ImageRole[]; force?: boolean } = {}): Promise<ImageBuildResult[]> {
   const results: ImageBuildResult[] = [];
@@ -152,14 +169,15 @@ export async function buildImages(options: { roles?: readonly ImageRole[]; force
     const image = IMAGES[recipe.role];
     const context = await mkdtemp(join(tmpdir(), `traffic-cop-image-${recipe.role}-`));
     try {
-      await stage(recipe, context);
-      const hash = await contentHash(context);
+      const hostFiles = await stage(recipe, context);
+      const hash = await contentHash(context, hostFiles);
       const present = await localImageHash(image);
       if (present === hash && !options.force) {
         results.push({ role: recipe.role, image, action: "skipped", contentHash: hash, durationMs: Math.round(performance.now() - t0) });
         continue;
       }
       log("build", { image, hash });
+      for (const file of hostFiles) await copyInto(join(context, "rootfs"), file);
       await docker(["build", "--quiet", "--pull=false", "--label", `${LABELS.contentHash}=${hash}`, "--label", `${LABELS.managed}=1`, "-t", image, context], DOCKER_BUILD_TIMEOUT_MS);
       results.push({ role: recipe.role, image, action: "built", contentHash: hash, durationMs: Math.round(performance.now() - t0) });
     } finally {
