@@ -10,18 +10,18 @@ import { createLogger } from "../common/logger.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
-import { CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
 import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
 import { requireDockerEngine } from "./containers/docker-engine.js";
 import { GatewayContainer } from "./containers/gateway-container.js";
-import { buildImages, imageExists } from "./containers/image-build.js";
-import { CONTAINER_PORTS, IMAGES, LABELS, REAL_TOXIPROXY_IMAGES, type ImageRole } from "./containers/images.js";
+import { buildImages, chooseToxiproxyImage, imageExists, type ToxiproxyImageChoice } from "./containers/image-build.js";
+import { CONTAINER_PORTS, IMAGES, LABELS, type ImageRole } from "./containers/images.js";
 import { httpReadyWait, PublishedContainer } from "./containers/published-container.js";
 import { describeContainerTopology, type ServiceSpec } from "./containers/topology.js";
 import type { ProcessExit } from "./gateway-process.js";
 import { DEFAULT_RUNTIME_OPTIONS, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type Runtime, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
 import { redisCommand } from "./redis-server.js";
-import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
+import type { ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
 
 const STOP_GRACE_MS = 5_000;
@@ -29,35 +29,6 @@ const SERVICE_START_TIMEOUT_MS = 30_000;
 const REDIS_RESTART_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 
-
-/** Which proxy image a topology runs. */
-export interface ToxiproxyImageChoice {
-  image: string;
-  /** `real`: Shopify's Toxiproxy found in the local image store; `compatible`: the project's own server. */
-  kind: "real" | "compatible";
-}
-
-/** The proxy image to use: a real Toxiproxy v2 image when one is present locally (nothing is pulled), else the compatible one. */
-export async function chooseToxiproxyImage(): Promise<ToxiproxyImageChoice> {
-  for (const image of REAL_TOXIPROXY_IMAGES) if (await imageExists(image)) return { image, kind: "real" };
-  return { image: IMAGES.toxiproxy, kind: "compatible" };
-}
-
-/**
- * Refuses a SUT the runtime cannot run: a `--sut` definition describes a process to spawn on the host, and the
- * containers runtime runs the reference gateway's image only.
- */
-function containerSut(sut: ResolvedSutDefinition | undefined): ResolvedSutDefinition {
-  const reference = resolveSutDefinition(REFERENCE_SUT);
-  if (sut === undefined) return reference;
-  if (sut.command !== reference.command || sut.args.join(" ") !== reference.args.join(" ")) {
-    throw new HarnessError(
-      "HARNESS_ERR_UNSUPPORTED",
-      `--runtime containers runs the reference gateway image (${IMAGES.gateway}) only; the SUT ${JSON.stringify(sut.name)} is a process definition (${sut.command}) with no image. Run it with --runtime local, or put it in the topology by hand (docker-compose.yml)`,
-    );
-  }
-  return sut;
-}
 
 /** The containers topology, unstarted. */
 export class ContainerRuntime implements Runtime {
@@ -73,7 +44,7 @@ export class ContainerRuntime implements Runtime {
     if (!CONTAINER_RUNTIME_CAPABILITIES.redisModes.includes(redis)) {
       throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime containers runs standalone Redis only (asked for ${redis}); a Redis Cluster announces node addresses the harness cannot reach through published ports. Use --runtime local`);
     }
-    containerSut(options.sut);
+    assertContainerSut(options.sut);
     this.#options = { ...options };
   }
 
@@ -122,7 +93,7 @@ export class StartedContainerRuntime implements StartedRuntime {
   constructor(options: RuntimeOptions) {
     this.#options = options;
     this.runId = options.runId;
-    this.sut = containerSut(options.sut);
+    this.sut = assertContainerSut(options.sut);
     this.authSecret = options.authSecret ?? randomBytes(24).toString("hex");
     this.host = options.host ?? DEFAULT_RUNTIME_OPTIONS.host;
     this.registry = options.registry ?? DEFAULT_RUNTIME_OPTIONS.registry;

@@ -1,6 +1,8 @@
 import { HarnessError } from "../../errors.js";
 import { describeFault, requiredCapability, type Fault } from "../../faults/fault.js";
 import type { RedisMode, RuntimeCapabilities, RuntimeKind } from "../runtime.js";
+import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "../sut.js";
+import { IMAGES } from "./images.js";
 
 /** What the containers runtime can do: every fault, on standalone Redis. Kept apart so that checking costs no testcontainers import. */
 export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
@@ -39,4 +41,20 @@ export function assertRunSupported(kind: RuntimeKind, capabilities: RuntimeCapab
     if (needed && !capabilities[needed]) problems.push(`${describeFault(fault)} (needs ${needed}${needed === "networkPartition" ? ", a containers-only fault: run it with --runtime containers" : ""})`);
   }
   if (problems.length > 0) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime ${kind} cannot run this scenario: ${problems.join("; ")}`);
+}
+
+/**
+ * Refuses a SUT the runtime cannot run: a `--sut` definition describes a process to spawn on the host, and the
+ * containers runtime runs the reference gateway's image only.
+ */
+export function assertContainerSut(sut: ResolvedSutDefinition | undefined): ResolvedSutDefinition {
+  const reference = resolveSutDefinition(REFERENCE_SUT);
+  if (sut === undefined) return reference;
+  if (sut.command !== reference.command || sut.args.join(" ") !== reference.args.join(" ")) {
+    throw new HarnessError(
+      "HARNESS_ERR_UNSUPPORTED",
+      `--runtime containers runs the reference gateway image (${IMAGES.gateway}) only; the SUT ${JSON.stringify(sut.name)} is a process definition (${sut.command}) with no image. Run it with --runtime local, or put it in the topology by hand (docker-compose.yml)`,
+    );
+  }
+  return sut;
 }

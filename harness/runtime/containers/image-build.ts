@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { createLogger } from "../../common/logger.js";
 import { HarnessError } from "../../errors.js";
 import { REPO_ROOT } from "../sut.js";
-import { IMAGES, LABELS, type ImageRole } from "./images.js";
+import { IMAGES, LABELS, REAL_TOXIPROXY_IMAGES, type ImageRole } from "./images.js";
 
 const run = promisify(execFile);
 const log = createLogger("harness:images");
@@ -185,4 +185,17 @@ export async function buildImages(options: { roles?: readonly ImageRole[]; force
     }
   }
   return results;
+}
+
+/** Which proxy image a topology runs. */
+export interface ToxiproxyImageChoice {
+  image: string;
+  /** `real`: Shopify's Toxiproxy found in the local image store; `compatible`: the project's own server. */
+  kind: "real" | "compatible";
+}
+
+/** The proxy image to use: a real Toxiproxy v2 image when one is present locally (nothing is pulled), else the compatible one. */
+export async function chooseToxiproxyImage(): Promise<ToxiproxyImageChoice> {
+  for (const image of REAL_TOXIPROXY_IMAGES) if (await imageExists(image)) return { image, kind: "real" };
+  return { image: IMAGES.toxiproxy, kind: "compatible" };
 }
