@@ -17,10 +17,10 @@ import { GatewayContainer } from "./containers/gateway-container.js";
 import { buildImages, chooseToxiproxyImage, imageExists, type ToxiproxyImageChoice } from "./containers/image-build.js";
 import { CONTAINER_PORTS, IMAGES, LABELS, type ImageRole } from "./containers/images.js";
 import { httpReadyWait, PublishedContainer } from "./containers/published-container.js";
+import { pingRedis } from "./containers/redis-ping.js";
 import { describeContainerTopology, type ServiceSpec } from "./containers/topology.js";
 import type { ProcessExit } from "./gateway-process.js";
 import { DEFAULT_RUNTIME_OPTIONS, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type Runtime, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
-import { redisCommand } from "./redis-server.js";
 import type { ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
 
@@ -354,12 +354,15 @@ export class StartedContainerRuntime implements StartedRuntime {
       const redis = this.#client!.container.getById(this.#redis!.getId());
       const t0 = Date.now();
       await redis.kill({ signal: "SIGKILL" });
+      this.#log("redis killed");
       await redis.wait();
+      this.#log("redis exited");
       this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "killed" } });
       await redis.start();
+      this.#log("redis started");
       await retryUntil(
-        () => redisCommand(this.host, this.#redisPort, "PING", 500),
-        (reply) => reply.includes("PONG"),
+        () => pingRedis(this.host, this.#redisPort),
+        (pong) => pong,
         () => new HarnessError("HARNESS_ERR_REDIS_START_TIMEOUT", `Redis did not answer PING on ${this.host}:${this.#redisPort} within ${REDIS_RESTART_TIMEOUT_MS}ms after its restart`),
         { timeoutMs: REDIS_RESTART_TIMEOUT_MS, intervalMs: 25 },
       );
