@@ -10,7 +10,7 @@ import { createLogger } from "../common/logger.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
-import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { assertContainerOptions, assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
 import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
 import { requireDockerEngine } from "./containers/docker-engine.js";
 import { GatewayContainer } from "./containers/gateway-container.js";
@@ -37,14 +37,7 @@ export class ContainerRuntime implements Runtime {
   readonly #options: RuntimeOptions;
 
   constructor(options: RuntimeOptions) {
-    const instances = options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
-    if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
-    if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
-    const redis = options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis;
-    if (!CONTAINER_RUNTIME_CAPABILITIES.redisModes.includes(redis)) {
-      throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime containers runs standalone Redis only (asked for ${redis}); a Redis Cluster announces node addresses the harness cannot reach through published ports. Use --runtime local`);
-    }
-    assertContainerSut(options.sut);
+    assertContainerOptions(options);
     this.#options = { ...options };
   }
 

@@ -14,7 +14,7 @@ const OUTPUT_TAIL_LINES = 40;
  * never started again (a restart spawns a new {@link GatewayProcess} on the same port).
  * `exited` means it ended without being asked (a crash).
  */
-export type GatewayProcessState = "idle" | "starting" | "started" | "stopping" | "stopped" | "start_failure" | "exited";
+export type GatewayProcessState = "idle" | "starting" | "started" | "paused" | "stopping" | "stopped" | "start_failure" | "exited";
 
 /** How a process ended. */
 export interface ProcessExit {

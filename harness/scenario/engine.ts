@@ -29,6 +29,7 @@ import { createFileReporters } from "../report/reporters.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
 import type { StartedContainerRuntime } from "../runtime/container-runtime.js";
 import { assertRunSupported, CONTAINER_RUNTIME_CAPABILITIES, LOCAL_RUNTIME_CAPABILITIES } from "../runtime/containers/capabilities.js";
+import { DeferredContainerRuntime } from "../runtime/containers/deferred-container-runtime.js";
 import { LocalRuntime, type StartedLocalRuntime } from "../runtime/local-runtime.js";
 import type { RuntimeEvent } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
@@ -196,8 +197,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       env: options.gatewayEnv ?? {},
       onEvent: (event: RuntimeEvent) => recorder.record({ ...event, source: event.type === "process_state" ? "process" : "runtime" }),
     };
-    // Loaded on demand: testcontainers is only needed (and only costs start-up time) for --runtime containers.
-    runtime = options.runtime === "containers" ? await new (await import("../runtime/container-runtime.js")).ContainerRuntime(runtimeOptions).start() : await new LocalRuntime(runtimeOptions).start();
+    runtime = options.runtime === "containers" ? ((await new DeferredContainerRuntime(runtimeOptions).start()) as StartedContainerRuntime) : await new LocalRuntime(runtimeOptions).start();
     checkAbort();
     Object.assign(topology, {
       start_ms: clock.now() - t0,

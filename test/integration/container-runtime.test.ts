@@ -138,13 +138,23 @@ describe.sequential("ContainerRuntime", { timeout: 60_000 }, () => {
     await rt.pauseInstance("gw-1");
     try {
       expect((await probeHttp(`${rt.instance("gw-1").httpUrl}/readyz`, 500)).status).toBe(0);
-      expect(rt.instance("gw-1").state).toBe("started");
+      expect(rt.instance("gw-1").state).toBe("paused");
+      expect(rt.liveInstanceIds()).toEqual(["gw-2", "gw-3"]);
+      await expect(rt.pauseInstance("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
     } finally {
       await rt.resumeInstance("gw-1");
     }
     expect(await readyStatus(rt, "gw-1")).toBe(200);
+    await expect(rt.resumeInstance("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
     expect(client.closed()).toBe(false);
     client.socket.close();
+  });
+
+  it("should drain a paused instance with exit 0 and start it again", async () => {
+    await rt.pauseInstance("gw-2");
+    expect(await rt.stopInstance("gw-2")).toMatchObject({ code: 0 });
+    expect(await rt.startInstance("gw-2")).toMatchObject({ state: "started" });
+    expect(await readyStatus(rt, "gw-2")).toBe(200);
   });
 
   it("should cut an instance off Redis by a network disconnect while clients still reach it, then heal", async () => {
@@ -167,7 +177,8 @@ describe.sequential("ContainerRuntime", { timeout: 60_000 }, () => {
     client.socket.close();
   });
 
-  it("should tear down everything it labelled, idempotently", async () => {
+  it("should tear down everything it labelled, idempotently, with one instance still paused", async () => {
+    await rt.pauseInstance("gw-1");
     const ports = [...rt.instances.map((i) => i.port), rt.redis.nodes[0]!.port, Number(new URL(rt.toxiproxy.apiUrl).port)];
     await Promise.all([rt.stop(), rt.stop()]);
     expect(await listLabelledObjects(runId)).toEqual([]);

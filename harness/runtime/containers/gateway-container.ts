@@ -53,7 +53,6 @@ export class GatewayContainer {
   #exitInfo?: ProcessExit;
   #expectExit = false;
   #pid?: number;
-  #paused = false;
   #disconnected = false;
   #generation = 0;
 
@@ -81,11 +80,6 @@ export class GatewayContainer {
   /** Container id, once created. */
   get containerId(): string | undefined {
     return this.#container?.id;
-  }
-
-  /** Whether it is frozen by {@link pause}. */
-  get paused(): boolean {
-    return this.#paused;
   }
 
   /** Whether it is cut off the store network by {@link disconnect}. */
@@ -163,7 +157,7 @@ export class GatewayContainer {
         const exit = toProcessExit(result.StatusCode, this.#expectExit);
         this.#exitInfo = exit;
         this.#pid = undefined;
-        if (this.#state === "started") this.#setState("exited", exit);
+        if (this.#state === "started" || this.#state === "paused") this.#setState("exited", exit);
         return exit;
       },
       // The container was removed (teardown): there is no exit status to report.
@@ -206,13 +200,14 @@ export class GatewayContainer {
 
   async #terminate(signal: NodeJS.Signals, timeoutMs: number): Promise<ProcessExit> {
     const container = this.#container;
-    if (!container || !this.#exit || this.#exitInfo || (this.#state !== "started" && this.#state !== "starting")) {
+    if (!container || !this.#exit || this.#exitInfo || (this.#state !== "started" && this.#state !== "starting" && this.#state !== "paused")) {
       return this.#exitInfo ?? { code: null, signal: null, expected: true };
     }
     this.#expectExit = true;
+    const wasPaused = this.#state === "paused";
     this.#setState("stopping");
-    // Docker refuses to signal a paused container.
-    if (this.#paused) await this.resume();
+    // Docker refuses to signal a paused container: thaw it first (a SIGTERM drain needs it running anyway).
+    if (wasPaused) await container.unpause();
     await container.kill({ signal }).catch(() => undefined);
     const escalate = setTimeout(() => void container.kill({ signal: "SIGKILL" }).catch(() => undefined), timeoutMs);
     const exit = await this.#exit;
@@ -221,16 +216,18 @@ export class GatewayContainer {
     return exit;
   }
 
-  /** Freezes every process of the container (`docker pause`): no socket is closed. */
+  /** Freezes every process of the container (`docker pause`): no socket is closed. Only valid in state `started`. */
   async pause(): Promise<void> {
+    if (this.#state !== "started") throw new HarnessError("HARNESS_ERR_INVALID_STATE", `cannot pause ${this.instanceId} in state ${this.#state}; only a started instance can be paused`);
     await this.#requireContainer().pause();
-    this.#paused = true;
+    this.#setState("paused");
   }
 
-  /** Thaws a paused container. */
+  /** Thaws a paused container. Only valid in state `paused`. */
   async resume(): Promise<void> {
+    if (this.#state !== "paused") throw new HarnessError("HARNESS_ERR_INVALID_STATE", `cannot resume ${this.instanceId} in state ${this.#state}; only a paused instance can be resumed`);
     await this.#requireContainer().unpause();
-    this.#paused = false;
+    this.#setState("started");
   }
 
   /** Removes it from the store network (Redis traffic); the edge network, and so its published port, stays. */
@@ -249,7 +246,7 @@ export class GatewayContainer {
   async remove(): Promise<void> {
     const container = this.#container;
     if (!container) return;
-    const wasRunning = this.#state === "started" || this.#state === "starting";
+    const wasRunning = this.#state === "started" || this.#state === "starting" || this.#state === "paused";
     this.#expectExit = true;
     if (wasRunning) this.#setState("stopping");
     await container.remove({ force: true, v: true });
