@@ -32,7 +32,11 @@ export type HarnessErrorCode =
   /** The client fleet did not reach the wanted state (e.g. connected count) before the deadline. */
   | "HARNESS_ERR_FLEET_TIMEOUT"
   /** A fleet worker process failed to start or exited during the run. */
-  | "HARNESS_ERR_FLEET_WORKER_FAILED";
+  | "HARNESS_ERR_FLEET_WORKER_FAILED"
+  /** No Docker engine answers (`--runtime containers`); the message says how to install and start one. */
+  | "HARNESS_ERR_DOCKER_UNAVAILABLE"
+  /** A Docker operation (build, create, start, network) failed. */
+  | "HARNESS_ERR_DOCKER";
 
 /** Base class of every error the harness throws. `code` is stable; `message` says what happened and how to fix it. */
 export class HarnessError extends Error {

@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
         ...(args.baseline ? { baseline: args.baseline } : {}),
         ...(args.out ? { outDir: args.out } : {}),
       });
-      if (result.error?.code === "HARNESS_ERR_REDIS_SERVER_MISSING") process.stderr.write(`${result.error.message}\n`);
+      if (result.error?.code === "HARNESS_ERR_REDIS_SERVER_MISSING" || result.error?.code === "HARNESS_ERR_DOCKER_UNAVAILABLE") process.stderr.write(`${result.error.message}\n`);
       process.stdout.write(`${scenario.name}: ${result.status}, seed ${result.seed}\n`);
       exitCode = Math.max(exitCode, result.exit_code);
       paths.push(reportDir);

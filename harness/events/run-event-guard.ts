@@ -9,7 +9,7 @@
  * Like `run-events.ts`, this module uses no Node APIs.
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
-import type { RunEvent, RunEventOf, RunEventSource, RunEventTypes } from "./run-events.js";
+import type { RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
 import type { LookupAnswer, LookupProbeAnswer } from "./probe-events.js";
 
 /** A type guard. */
@@ -93,7 +93,7 @@ function either<A, B>(a: VariantCheck<A>, b: VariantCheck<B>): VariantCheck<A | 
 
 // Shared pieces ---------------------------------------------------------------------------------------------------
 
-const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood");
+const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance");
 const routeTarget = oneOf(object<{ websocket_id: string }>({ websocket_id: str }), object<{ agent_type?: string; pillar?: string }>({ agent_type: opt(str), pillar: opt(str) }));
 const fleetBase = { client: str, worker: num } as const;
 const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), description: str } as const;
@@ -143,7 +143,17 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       detail: oneOf(object<{ phase: "killed" }>({ phase: lit("killed") }), object<{ phase: "started"; downMs: number }>({ phase: lit("started"), downMs: num })),
     }),
     topology_started: variant<RunEventOf<"runtime", "topology_started">>({
-      detail: object<{ instances: number; redis: "standalone" | "cluster"; startMs: number }>({ instances: num, redis: lit("standalone", "cluster"), startMs: num }),
+      detail: object<TopologyStartedDetail>({
+        instances: num,
+        redis: lit("standalone", "cluster"),
+        startMs: num,
+        runtime: opt(lit("containers")),
+        docker: opt(str),
+        images: opt(recordOf(str)),
+        toxiproxy: opt(lit("real", "compatible")),
+        built: opt(arrayOf(str)),
+        swept: opt(arrayOf(str)),
+      }),
     }),
     topology_stopped: variant<RunEventOf<"runtime", "topology_stopped">>({}),
   },

@@ -83,12 +83,30 @@ export interface RedisRestartEvent {
   detail: { phase: "killed" } | { phase: "started"; downMs: number };
 }
 
+/** What a started topology reports; the fields after `startMs` come from the containers runtime only. */
+export interface TopologyStartedDetail {
+  instances: number;
+  redis: "standalone" | "cluster";
+  startMs: number;
+  runtime?: "containers";
+  /** Docker engine version. */
+  docker?: string;
+  /** Image of each role (gateway, redis, toxiproxy). */
+  images?: Record<string, string>;
+  /** `real`: Shopify's Toxiproxy image; `compatible`: the project's own server. */
+  toxiproxy?: "real" | "compatible";
+  /** Images built because they were missing. */
+  built?: string[];
+  /** Containers and networks of dead runs removed at start. */
+  swept?: string[];
+}
+
 /** The topology is up. */
 export interface TopologyStartedEvent {
   t: number;
   type: "topology_started";
   /** `redis`: the runtime's Redis mode (`standalone` or `cluster`); `startMs`: start-up time in ms. */
-  detail: { instances: number; redis: "standalone" | "cluster"; startMs: number };
+  detail: TopologyStartedDetail;
 }
 
 /** The topology is torn down. */

@@ -12,12 +12,20 @@ import type { ToxiproxyProxy, ToxicSpec } from "./toxiproxy-faults.js";
 export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for Redis-wide faults. */ targets: string[] };
 
 /**
- * What the runner needs of a topology: the part of {@link StartedRuntime} that faults act through (every runtime
- * provides it; tests may pass a narrower stand-in).
+ * What the runner needs of a topology: the part of {@link StartedRuntime} that faults act through. Every runtime
+ * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
-export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf"> & {
-  instance(id: string): Pick<InstanceInfo, "wsUrl">;
-};
+export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf"> &
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance">> & {
+    instance(id: string): Pick<InstanceInfo, "wsUrl">;
+  };
+
+/** The capability-bound method a fault needs, or a `HARNESS_ERR_UNSUPPORTED` error naming what is missing. */
+function optional<K extends "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance">(target: FaultTarget, name: K, fault: string): NonNullable<FaultTarget[K]> {
+  const method = target[name];
+  if (typeof method !== "function") throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${fault} needs a runtime that can ${name.replace("Instance", "")} an instance; run it with --runtime containers`);
+  return method.bind(target) as NonNullable<FaultTarget[K]>;
+}
 
 /** A bounded WebSocket connection flood (provided by harness/load). */
 export type ConnectionFloodDriver = (options: { targets: string[]; connections: number; ratePerSecond: number; durationMs: number; signal: AbortSignal }) => Promise<Record<string, unknown>>;
@@ -153,6 +161,22 @@ export class FaultRunner {
         return { exits };
       }
       case "partition": {
+        if (fault.form === "network") {
+          const disconnect = optional(target, "disconnectInstance", "a network partition");
+          const reconnect = optional(target, "reconnectInstance", "a network partition");
+          const cut: string[] = [];
+          try {
+            for (const id of fault.targets) {
+              await disconnect(id);
+              cut.push(id);
+            }
+            this.#applied(faultId);
+            await this.#hold(fault.durationMs, signal);
+          } finally {
+            for (const id of cut) await reconnect(id);
+          }
+          return undefined;
+        }
         if (fault.form === "disable") {
           const proxies = fault.targets.flatMap((id) => target.proxiesOf(id));
           try {
@@ -167,6 +191,22 @@ export class FaultRunner {
         const toxic: Omit<ToxicSpec, "name"> =
           fault.form === "blackhole" ? { type: "timeout", attributes: { timeout: 0 } } : { type: "reset_peer", attributes: { timeout: 0 } };
         await this.#withToxics(fault.targets, faultId, [{ ...toxic, stream: "upstream" }, { ...toxic, stream: "downstream" }], fault.durationMs, signal);
+        return undefined;
+      }
+      case "freeze_instance": {
+        const pause = optional(target, "pauseInstance", "a freeze");
+        const resume = optional(target, "resumeInstance", "a freeze");
+        const frozen: string[] = [];
+        try {
+          for (const id of fault.targets) {
+            await pause(id);
+            frozen.push(id);
+          }
+          this.#applied(faultId);
+          await this.#hold(fault.durationMs, signal);
+        } finally {
+          for (const id of frozen) await resume(id);
+        }
         return undefined;
       }
       case "latency":

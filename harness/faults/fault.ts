@@ -21,7 +21,13 @@ export type PartitionForm =
   /** `timeout` toxic with timeout 0: a black hole; sockets stay open, nothing gets through. */
   | "blackhole"
   /** `reset_peer` toxic: connections reset (TCP RST). */
-  | "reset";
+  | "reset"
+  /**
+   * Below the proxy: the instance's container leaves the network it shares with the proxy and Redis (`docker
+   * network disconnect`), so its Redis packets go nowhere (no reset, no answer) while clients still reach it on
+   * its published port. Needs a runtime with `capabilities.networkPartition` (containers).
+   */
+  | "network";
 
 /** Every fault the harness injects. `durationMs` faults heal by themselves after that time. */
 export type Fault =
@@ -33,6 +39,7 @@ export type Fault =
   | { kind: "partition"; target: InstanceSelector; form: PartitionForm; durationMs: number }
   | { kind: "latency"; target: InstanceSelector; latencyMs: number; jitterMs: number; durationMs: number }
   | { kind: "bandwidth"; target: InstanceSelector; rateKbps: number; durationMs: number }
+  | { kind: "freeze_instance"; target: InstanceSelector; durationMs: number }
   | { kind: "redis_restart" }
   | { kind: "connection_flood"; target: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number };
 
@@ -69,6 +76,13 @@ export const Fault = Object.freeze({
   /** Cut instance(s) off Redis through their proxy for `durationMs`. @default target "all", form "disable" */
   partition(options: { target?: InstanceSelector; form?: PartitionForm; durationMs: number }): Fault {
     return Object.freeze({ kind: "partition", target: options.target ?? "all", form: options.form ?? "disable", durationMs: positive("durationMs", options.durationMs) });
+  },
+  /**
+   * Freeze instance(s) for `durationMs` without closing a socket, as a long GC pause would (`docker pause`, then
+   * `unpause`). Needs a runtime with `capabilities.pause`. @default target "random"
+   */
+  freezeInstance(options: { target?: InstanceSelector; durationMs: number }): Fault {
+    return Object.freeze({ kind: "freeze_instance", target: options.target ?? "random", durationMs: positive("durationMs", options.durationMs) });
   },
   /** Add latency ± jitter (ms) between instance(s) and Redis, both directions. @default target "all", jitterMs 0 */
   latency(options: { target?: InstanceSelector; latencyMs: number; jitterMs?: number; durationMs: number }): Fault {
@@ -113,6 +127,8 @@ export function describeFault(fault: Fault): string {
       return `rolling_restart (${fault.mode})`;
     case "partition":
       return `partition ${fault.target} (${fault.form}, ${fault.durationMs}ms)`;
+    case "freeze_instance":
+      return `freeze_instance ${fault.target} (${fault.durationMs}ms)`;
     case "latency":
       return `latency ${fault.target} (${fault.latencyMs}±${fault.jitterMs}ms, ${fault.durationMs}ms)`;
     case "bandwidth":
@@ -122,4 +138,12 @@ export function describeFault(fault: Fault): string {
     case "connection_flood":
       return `connection_flood ${fault.target} (${fault.connections} at ${fault.ratePerSecond}/s)`;
   }
+}
+
+/** The runtime capability a fault needs beyond the common ones (see `RuntimeCapabilities`), if any. */
+export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | undefined {
+  if (fault.kind === "freeze_instance") return "pause";
+  if (fault.kind === "partition" && fault.form === "network") return "networkPartition";
+  if (fault.kind === "redis_restart") return "redisRestart";
+  return undefined;
 }

@@ -132,6 +132,8 @@ export interface StartedRuntime extends AsyncDisposable {
   readonly toxiproxy: ToxiproxyFaults;
   /** Every instance, in id order. */
   readonly instances: InstanceInfo[];
+  /** What run.json's `topology` records beyond the common fields (the containers runtime: its images). */
+  readonly topologyDetail?: Readonly<Record<string, unknown>>;
   /** Ids of instances that are started: not paused, stopped or killed. */
   liveInstanceIds(): string[];
   /** WebSocket base URLs of every instance, in id order (the fleet's targets). */

@@ -5,6 +5,7 @@
 import { deriveSeed, SeededRandom } from "../common/random.js";
 import { HarnessError } from "../errors.js";
 import { FaultRunner, type ConnectionFloodDriver } from "../faults/fault-runner.js";
+import { describeFault } from "../faults/fault.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
 import type { ProbeContext } from "../probes/probe-context.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
@@ -46,7 +47,10 @@ export function assertRunnable(runtime: Runtime, redisMode: RedisMode, plan: rea
   for (const step of plan) {
     if (step.kind !== "fault") continue;
     const missing = unsupportedFault(step.fault, capabilities);
-    if (missing) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `fault ${step.fault.kind} needs the runtime capability ${missing}, which the ${runtime.kind} runtime${runtime.kind === "local" ? ` with ${redisMode} Redis` : ""} lacks`);
+    if (missing) {
+      const hint = missing === "networkPartition" ? "; a network partition below the proxy needs containers: run it with --runtime containers" : "";
+      throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `fault ${describeFault(step.fault)} needs the runtime capability ${missing}, which the ${runtime.kind} runtime${runtime.kind === "local" ? ` with ${redisMode} Redis` : ""} lacks${hint}`);
+    }
   }
 }
 
@@ -65,6 +69,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     redis: rt.redis,
     toxiproxy: rt.toxiproxy.apiUrl,
     instances: rt.instances.map((i) => ({ id: i.id, port: i.port, http: i.httpUrl, proxies: i.proxies })),
+    ...rt.topologyDetail,
   });
   const registry = (resources.registry = new RegistryReader({ nodes: rt.redis.nodes, cluster: rt.redis.mode === "cluster", keyPrefix: sut.keyPrefix }));
   const faultRunner = new FaultRunner({

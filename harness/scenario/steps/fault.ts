@@ -1,4 +1,4 @@
-import type { Fault } from "../../faults/fault.js";
+import { requiredCapability, type Fault } from "../../faults/fault.js";
 import type { RuntimeCapabilities } from "../../runtime/runtime.js";
 import type { StepHandler } from "../run-context.js";
 
@@ -7,8 +7,8 @@ import type { StepHandler } from "../run-context.js";
  * lacks it; `undefined` when the runtime can run it.
  */
 export function unsupportedFault(fault: Fault, capabilities: RuntimeCapabilities): keyof RuntimeCapabilities | undefined {
-  if (fault.kind === "redis_restart" && !capabilities.redisRestart) return "redisRestart";
-  return undefined;
+  const needed = requiredCapability(fault);
+  return needed !== undefined && !capabilities[needed] ? needed : undefined;
 }
 
 /** `Step.fault(f)`: injects a fault through the fault runner; waits for its end unless `background`. */

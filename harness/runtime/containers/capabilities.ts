@@ -1,0 +1,75 @@
+import { HarnessError } from "../../errors.js";
+import { describeFault, requiredCapability, type Fault } from "../../faults/fault.js";
+import { DEFAULT_RUNTIME_OPTIONS, type RedisMode, type RuntimeCapabilities, type RuntimeKind, type RuntimeOptions } from "../runtime.js";
+import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "../sut.js";
+import { IMAGES } from "./images.js";
+
+/** What the containers runtime can do: every fault, on standalone Redis. Kept apart so that checking costs no testcontainers import. */
+export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  pause: true,
+  redisRestart: true,
+  networkPartition: true,
+  redisModes: Object.freeze(["standalone"] as RedisMode[]),
+});
+
+/**
+ * What the local runtime can do, as far as the pre-start check needs to know: everything but a network
+ * partition below the proxy, which needs containers. (`LocalRuntime.capabilities` supersedes this once it has one.)
+ */
+export const LOCAL_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  pause: true,
+  redisRestart: true,
+  networkPartition: false,
+  redisModes: Object.freeze(["standalone", "cluster"] as RedisMode[]),
+});
+
+/**
+ * Refuses, before anything starts, a run whose Redis mode or faults need a capability the runtime lacks, with
+ * `HARNESS_ERR_UNSUPPORTED` naming each fault and what to use instead.
+ */
+export function assertRunSupported(kind: RuntimeKind, capabilities: RuntimeCapabilities, redis: RedisMode, faults: readonly Fault[]): void {
+  const problems: string[] = [];
+  if (!capabilities.redisModes.includes(redis)) {
+    problems.push(
+      kind === "containers"
+        ? `redis: "${redis}" (a Redis Cluster announces node addresses inside the Docker network, which the harness cannot reach through published ports; run it with --runtime local)`
+        : `redis: "${redis}"`,
+    );
+  }
+  for (const fault of faults) {
+    const needed = requiredCapability(fault);
+    if (needed && !capabilities[needed]) problems.push(`${describeFault(fault)} (needs ${needed}${needed === "networkPartition" ? ", a containers-only fault: run it with --runtime containers" : ""})`);
+  }
+  if (problems.length > 0) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime ${kind} cannot run this scenario: ${problems.join("; ")}`);
+}
+
+/**
+ * Refuses a SUT the runtime cannot run: a `--sut` definition describes a process to spawn on the host, and the
+ * containers runtime runs the reference gateway's image only.
+ */
+export function assertContainerSut(sut: ResolvedSutDefinition | undefined): ResolvedSutDefinition {
+  const reference = resolveSutDefinition(REFERENCE_SUT);
+  if (sut === undefined) return reference;
+  if (sut.command !== reference.command || sut.args.join(" ") !== reference.args.join(" ")) {
+    throw new HarnessError(
+      "HARNESS_ERR_UNSUPPORTED",
+      `--runtime containers runs the reference gateway image (${IMAGES.gateway}) only; the SUT ${JSON.stringify(sut.name)} is a process definition (${sut.command}) with no image. Run it with --runtime local, or put it in the topology by hand (docker-compose.yml)`,
+    );
+  }
+  return sut;
+}
+
+/**
+ * Validates the options of the containers runtime: a `TypeError` for impossible values, `HARNESS_ERR_UNSUPPORTED`
+ * for what it cannot honour (a Redis Cluster, a SUT without an image).
+ */
+export function assertContainerOptions(options: RuntimeOptions): void {
+  const instances = options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
+  if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
+  const redis = options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis;
+  if (!CONTAINER_RUNTIME_CAPABILITIES.redisModes.includes(redis)) {
+    throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime containers runs standalone Redis only (asked for ${redis}); a Redis Cluster announces node addresses the harness cannot reach through published ports. Use --runtime local`);
+  }
+  assertContainerSut(options.sut);
+}
