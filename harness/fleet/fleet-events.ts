@@ -50,6 +50,10 @@ export interface FleetWelcomeEvent extends FleetEventBase {
   websocket_id?: string;
   /** The gateway instance that sent the welcome. */
   instance_id?: string;
+  /** The client's `agent_type` (what route filters match; absent in runs recorded before it was added). */
+  agent_type?: string;
+  /** The client's `pillar` (as `agent_type`). */
+  pillar?: string;
 }
 
 /** The attempt failed before a welcome. */
