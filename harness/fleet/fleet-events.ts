@@ -104,6 +104,7 @@ export interface FleetReconnectNoticeEvent extends FleetEventBase {
 /** A route frame was written. */
 export interface FleetMessageSentEvent extends FleetEventBase {
   type: "message_sent";
+  /** The route's target session: the fleet routes within the sender's own session (its tenant is the sender's). */
   session_id: string;
   /** Route message id, unique per fleet run: `m<worker>-<n>`. */
   message_id: string;
