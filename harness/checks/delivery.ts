@@ -48,7 +48,9 @@ export const delivery: Check = async (context) => {
   const inFault = (from: number, to: number) => faults.some((f) => from <= f.end + FAULT_GRACE_MS && to >= f.start);
   const routes = collectRoutes(context.events);
   const oracle = new RouteExpectation(context.events);
+  // Every error frame the fleet got, by code (also those naming no route), as evidence.
   const errorCodes: Record<string, number> = {};
+  for (const event of eventsOf(context.events, "fleet", "message_error")) errorCodes[event.code] = (errorCodes[event.code] ?? 0) + 1;
   const vanished: string[] = [];
   const duplicates: string[] = [];
   const unexpected: string[] = [];
@@ -64,7 +66,6 @@ export const delivery: Check = async (context) => {
   let receivedOfAcked = 0;
   for (const route of routes.values()) {
     duplicates.push(...route.duplicates.map((client) => `${route.id}>${client}`));
-    if (route.error) errorCodes[route.error.code] = (errorCodes[route.error.code] ?? 0) + 1;
     const answer = route.ack ?? route.error;
     if (!answer) {
       vanished.push(route.id);
