@@ -100,6 +100,10 @@ describe("delivery check", () => {
     const result = await judge([...fleet(), ...reconnecting, ...route(T0, { agent_type: "a" }, { delivered: 0 }, [])]);
     expect(result.pass).toBe(true);
     expect(result.actual).toMatchObject({ expected_recipients: 0, ambiguous_recipients: 1, ambiguous_outside_faults: 1, ambiguous_received: 0 });
+    const closing = (t: number): RunEvent => ({ t, source: "fleet", type: "disconnect", client: "c2", worker: 0, session_id: "s1", close_code: 1000, reason: "fleet stopped", expected: true, instance_id: "gw-1" });
+    // A close recorded shortly after the answer may have begun before the delivery: ambiguous; a later one is not.
+    expect((await judge([...fleet(), closing(T0 + 505), ...route(T0, { agent_type: "a" }, { delivered: 0 }, [])])).actual).toMatchObject({ ambiguous_recipients: 1 });
+    expect((await judge([...fleet(), closing(T0 + 1_006), ...route(T0, { agent_type: "a" }, { delivered: 0 }, [])])).actual).toMatchObject({ lost_outside_faults: 1 });
     const late = await judge([welcome("c1", T0 - 10_000), welcome("c2", T0 + 2), ...route(T0, { agent_type: "a" }, { delivered: 1 }, ["c2"])]);
     expect(late.pass).toBe(true);
     expect(late.actual).toMatchObject({ ambiguous_recipients: 1, ambiguous_received: 1 });

@@ -30,7 +30,7 @@ interface Route {
 /**
  * `delivery`: an independent oracle. From the fleet's own history ({@link RouteExpectation}), each fleet route has
  * expected recipients (the clients of its session matching its filter, never the sender, connected on a live
- * instance unchanged from before the send until after the answer) and ambiguous ones (matching, but connecting,
+ * instance unchanged from before the send until `CLOSE_MARGIN_MS` (1 s) after the answer) and ambiguous ones (matching, but connecting,
  * moving or closing around it: excluded from the expectation and counted).
  *
  * - Any window: every route is answered (an ack or an error; the fleet's `FLEET_SOCKET_CLOSED`/`FLEET_STOPPED`

@@ -5,6 +5,15 @@
 import type { RouteTarget, RunEvent } from "../events/run-events.js";
 import { buildClientHistories, type SocketSpan } from "./client-history.js";
 
+/**
+ * How long after a route's answer a recipient's connection must still be unchanged for it to be expected, ms. A
+ * close is recorded when its handshake completes, which is a round trip (and a turn of a busy worker's event loop)
+ * after the gateway stopped writing to that socket: the fleet's own stop closes every socket while the last routes
+ * are answered. 1 s covers a loopback round trip on a loaded machine many times over; a route it excludes is
+ * counted as ambiguous, not dropped from view.
+ */
+export const CLOSE_MARGIN_MS = 1_000;
+
 /** What the oracle knows of one fleet client. */
 interface ClientFacts {
   client: string;
@@ -92,8 +101,8 @@ export class RouteExpectation {
   /**
    * The matching clients of `route` (its session, filter, never the sender), each `expected` or `ambiguous`. A
    * client is expected when one socket of it was welcomed before the send on an instance that was up, that socket
-   * matches a `websocket_id` target, and neither the client's connection state nor its instance's process state
-   * changed from the welcome until after the answer.
+   * matches a `websocket_id` target, neither the client's connection state changed from the welcome until
+   * {@link CLOSE_MARGIN_MS} after the answer nor its instance's process state from the send to the answer.
    */
   candidates(route: RouteFacts): Map<string, Exclude<RecipientClass, "unexpected">> {
     const out = new Map<string, Exclude<RecipientClass, "unexpected">>();
@@ -118,10 +127,11 @@ export class RouteExpectation {
 
   #steadySocket(facts: ClientFacts, route: RouteFacts): SocketSpan | undefined {
     const socket = facts.sockets.findLast((s) => s.opened < route.sent);
-    if (!socket || (socket.closed !== undefined && socket.closed <= route.answered)) return undefined;
+    const until = route.answered + CLOSE_MARGIN_MS;
+    if (!socket || (socket.closed !== undefined && socket.closed <= until)) return undefined;
     if ("websocket_id" in route.to && socket.websocket_id !== route.to.websocket_id) return undefined;
-    // The welcome of this socket is the last change before the send, and nothing changes until after the answer.
-    const changesBefore = countAtOrBefore(facts.changes, route.answered);
+    // The welcome of this socket is the last change before the send, and nothing changes until well after the answer.
+    const changesBefore = countAtOrBefore(facts.changes, until);
     const changesToOpen = countAtOrBefore(facts.changes, socket.opened);
     if (changesBefore !== changesToOpen) return undefined;
     return this.#instanceUp(socket.instance_id, route.sent, route.answered) ? socket : undefined;
