@@ -1,121 +1,230 @@
 import { eventsOf, type RunEvent } from "../events/run-events.js";
 import { firstOf, type Check } from "./check.js";
+import { RouteExpectation, type RouteFacts } from "./route-expectation.js";
 
 /**
- * How long after a fault ends an ack may still be `partial` because of it, ms: a route sent during the fault is
- * answered up to the gateway's remote-ack timeout (2 s) later, and Redis links take a moment to come back.
+ * How long after a fault ends its effects on routes are still excused, ms: a route sent during the fault is
+ * answered up to the gateway's remote-ack timeout (2 s) later, a gateway's Redis link comes back within its capped
+ * reconnect backoff (0.5 s) and must then resubscribe, and a client that reconnects takes up to its backoff; 5 s
+ * covers the sum with room for a loaded machine. Used for partial acks and for the window in which loss is
+ * tolerated.
  */
-const PARTIAL_ACK_GRACE_MS = 5_000;
+export const FAULT_GRACE_MS = 5_000;
+
+/** Codes the fleet itself gives a route it stopped waiting for: the sender's socket closed, or the fleet stopped. */
+const FLEET_GAVE_UP = new Set(["FLEET_SOCKET_CLOSED", "FLEET_STOPPED"]);
+
+/** One fleet route, as the check assembles it. */
+interface Route {
+  id: string;
+  client: string;
+  session_id: string;
+  to: RouteFacts["to"];
+  sent: number;
+  ack?: { t: number; delivered: number; partial: boolean };
+  error?: { t: number; code: string };
+  /** Clients that recorded the message, once each. */
+  recipients: Set<string>;
+}
 
 /**
- * `delivery`: every routed message is acknowledged (and each acknowledged delivery reaches its client), or is
- * answered with an error; none vanish silently. `FLEET_SOCKET_CLOSED` (the sender's own socket dropped before
- * the ack) counts as answered: the client saw it. Duplicates and deliveries beyond the acked count fail, except
- * beyond an ack marked `partial` (the gateway said its count is a lower bound, because Redis was cut or slow);
- * a partial ack outside every fault (plus {@link PARTIAL_ACK_GRACE_MS}) fails: nothing excused it.
- * received/delivered must reach `minDeliveryRatio`.
+ * `delivery`: an independent oracle. From the fleet's own history ({@link RouteExpectation}), each fleet route has
+ * expected recipients (the clients of its session matching its filter, never the sender, connected on a live
+ * instance unchanged from before the send until `CLOSE_MARGIN_MS` (1 s) after the answer) and ambiguous ones (matching, but connecting,
+ * moving or closing around it: excluded from the expectation and counted).
+ *
+ * - Any window: every route is answered (an ack or an error; the fleet's `FLEET_SOCKET_CLOSED`/`FLEET_STOPPED`
+ *   count as answered); nobody receives it twice; nobody outside the candidates (the sender, another session or
+ *   tenant, a client the filter does not match) receives it; nobody receives it beyond a plain ack's count.
+ * - Outside every fault (plus {@link FAULT_GRACE_MS}): every expected recipient receives it; the ack counts exactly
+ *   the recipients (plus at most the ambiguous clients that did not record it: their socket may have taken the
+ *   frame as it closed); no ack is partial; a gateway error while expected recipients existed is a loss.
+ * - Inside a fault window loss is tolerated, bounded only by the coarser `minDeliveryRatio` over every acked
+ *   delivery of the run (received / delivered), kept as the second bound it always was.
  */
 export const delivery: Check = async (context) => {
   const t0 = Date.now();
-  const sent = new Map<string, { t: number; client: string }>();
-  const acked = new Map<string, number>();
-  const partial = new Set<string>();
-  const unexplainedPartial: string[] = [];
   const faults = faultWindows(context.events);
-  const errored = new Map<string, string>();
-  const received = new Map<string, number>();
-  const receivedBy = new Set<string>();
-  const duplicates: string[] = [];
+  const inFault = (from: number, to: number) => faults.some((f) => from <= f.end + FAULT_GRACE_MS && to >= f.start);
+  const routes = collectRoutes(context.events);
+  const oracle = new RouteExpectation(context.events);
+  // Every error frame the fleet got, by code (also those naming no route), as evidence.
   const errorCodes: Record<string, number> = {};
-  for (const event of context.events) {
-    if (event.source !== "fleet") continue;
-    switch (event.type) {
-      case "message_sent":
-        if (event.message_id) sent.set(event.message_id, { t: event.t, client: event.client });
-        break;
-      case "message_acked": {
-        const id = event.message_id;
-        if (id) {
-          acked.set(id, event.delivered);
-          if (event.partial === true) {
-            partial.add(id);
-            if (!faults.some((f) => event.t >= f.start && event.t <= f.end + PARTIAL_ACK_GRACE_MS)) unexplainedPartial.push(id);
-          }
-        }
-        break;
-      }
-      case "message_error": {
-        const code = event.code;
-        errorCodes[code] = (errorCodes[code] ?? 0) + 1;
-        if (event.message_id) errored.set(event.message_id, code);
-        break;
-      }
-      case "message_received": {
-        const id = event.message_id;
-        if (id) {
-          const key = `${id}>${event.client}`;
-          if (receivedBy.has(key)) duplicates.push(key);
-          receivedBy.add(key);
-          received.set(id, (received.get(id) ?? 0) + 1);
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  }
+  for (const event of eventsOf(context.events, "fleet", "message_error")) errorCodes[event.code] = (errorCodes[event.code] ?? 0) + 1;
   const vanished: string[] = [];
+  const duplicates: string[] = [];
+  const unexpected: string[] = [];
+  const beyondAcked: string[] = [];
+  const beyondPartial: string[] = [];
+  const unexplainedPartial: string[] = [];
+  const lost: string[] = [];
+  const refused: string[] = [];
+  const ackMismatch: string[] = [];
+  const short: string[] = [];
+  const counts = { steady: 0, in_fault: 0, gave_up: 0, expected: 0, expected_received: 0, ambiguous: 0, ambiguous_steady: 0, ambiguous_received: 0 };
   let deliveredTotal = 0;
   let receivedOfAcked = 0;
-  const short: string[] = [];
-  const extra: string[] = [];
-  const beyondPartial: string[] = [];
-  for (const id of sent.keys()) {
-    const n = acked.get(id);
-    if (n === undefined) {
-      if (!errored.has(id)) vanished.push(id);
+  for (const route of routes.values()) {
+    duplicates.push(...route.duplicates.map((client) => `${route.id}>${client}`));
+    const answer = route.ack ?? route.error;
+    if (!answer) {
+      vanished.push(route.id);
       continue;
     }
-    const got = received.get(id) ?? 0;
-    deliveredTotal += n;
-    receivedOfAcked += Math.min(got, n);
-    if (got < n) short.push(`${id}: delivered ${n}, received ${got}`);
-    if (got > n) (partial.has(id) ? beyondPartial : extra).push(`${id}: delivered ${n}, received ${got}`);
+    const facts: RouteFacts = { client: route.client, session_id: route.session_id, to: route.to, sent: route.sent, answered: answer.t };
+    const candidates = oracle.candidates(facts);
+    for (const client of route.recipients) {
+      if (!candidates.has(client)) unexpected.push(`${route.id}>${client}${client === route.client ? " (the sender)" : ""}`);
+    }
+    const received = route.recipients.size;
+    if (route.ack) {
+      const { delivered, partial } = route.ack;
+      deliveredTotal += delivered;
+      receivedOfAcked += Math.min(received, delivered);
+      if (received < delivered) short.push(`${route.id}: delivered ${delivered}, received ${received}`);
+      if (received > delivered) (partial ? beyondPartial : beyondAcked).push(`${route.id}: delivered ${delivered}, received ${received}`);
+      if (partial && !faults.some((f) => route.ack!.t >= f.start && route.ack!.t <= f.end + FAULT_GRACE_MS)) unexplainedPartial.push(route.id);
+    }
+    const faulted = inFault(route.sent, answer.t);
+    if (faulted) counts.in_fault++;
+    else counts.steady++;
+    if (route.error && FLEET_GAVE_UP.has(route.error.code)) {
+      counts.gave_up++;
+      continue;
+    }
+    let expected = 0;
+    let ambiguousMissing = 0;
+    const missing: string[] = [];
+    for (const [client, standing] of candidates) {
+      const got = route.recipients.has(client);
+      if (standing === "ambiguous") {
+        counts.ambiguous++;
+        if (!faulted) counts.ambiguous_steady++;
+        if (got) counts.ambiguous_received++;
+        else ambiguousMissing++;
+        continue;
+      }
+      expected++;
+      counts.expected++;
+      if (got) counts.expected_received++;
+      else missing.push(client);
+    }
+    if (faulted) continue;
+    if (route.error) {
+      if (expected > 0) refused.push(`${route.id}: ${route.error.code} while ${expected} expected recipient(s) were connected`);
+      continue;
+    }
+    if (missing.length > 0) lost.push(`${route.id}: not received by ${missing.join(", ")} (delivered ${route.ack!.delivered}, received ${received})`);
+    const delivered = route.ack!.delivered;
+    if (delivered < received || delivered > received + ambiguousMissing) {
+      ackMismatch.push(`${route.id}: delivered ${delivered}, received ${received}, ambiguous not received ${ambiguousMissing}`);
+    }
   }
   const ratio = deliveredTotal === 0 ? 1 : receivedOfAcked / deliveredTotal;
   const min = context.thresholds.minDeliveryRatio;
-  const pass = sent.size > 0 && vanished.length === 0 && duplicates.length === 0 && extra.length === 0 && unexplainedPartial.length === 0 && ratio >= min;
+  const pass =
+    routes.size > 0 &&
+    vanished.length === 0 &&
+    duplicates.length === 0 &&
+    unexpected.length === 0 &&
+    beyondAcked.length === 0 &&
+    unexplainedPartial.length === 0 &&
+    lost.length === 0 &&
+    refused.length === 0 &&
+    ackMismatch.length === 0 &&
+    ratio >= min;
   return {
     name: "delivery",
     pass,
-    expected: { vanished: 0, duplicates: 0, received_over_delivered_at_least: min, partial_acks_outside_faults: 0 },
+    expected: {
+      vanished: 0,
+      duplicates: 0,
+      unexpected_recipients: 0,
+      lost_outside_faults: 0,
+      refused_outside_faults: 0,
+      ack_mismatches_outside_faults: 0,
+      partial_acks_outside_faults: 0,
+      received_over_delivered_at_least: min,
+      fault_grace_ms: FAULT_GRACE_MS,
+    },
     actual: {
-      sent: sent.size,
-      acked: acked.size,
-      errors: errored.size,
+      sent: routes.size,
+      acked: [...routes.values()].filter((r) => r.ack).length,
+      errors: [...routes.values()].filter((r) => r.error).length,
       vanished: vanished.length,
+      steady_routes: counts.steady,
+      in_fault_routes: counts.in_fault,
+      expected_recipients: counts.expected,
+      expected_received: counts.expected_received,
+      ambiguous_recipients: counts.ambiguous,
+      ambiguous_outside_faults: counts.ambiguous_steady,
+      ambiguous_received: counts.ambiguous_received,
+      sender_gave_up: counts.gave_up,
+      lost_outside_faults: lost.length,
+      refused_outside_faults: refused.length,
+      ack_mismatches_outside_faults: ackMismatch.length,
+      unexpected_recipients: unexpected.length,
       delivered: deliveredTotal,
       received: receivedOfAcked,
       ratio: Math.round(ratio * 10_000) / 10_000,
       duplicates: duplicates.length,
-      beyond_acked: extra.length,
-      partial_acks: partial.size,
+      beyond_acked: beyondAcked.length,
+      partial_acks: [...routes.values()].filter((r) => r.ack?.partial).length,
       partial_acks_outside_faults: unexplainedPartial.length,
       beyond_partial_acks: beyondPartial.length,
     },
     evidence: {
       error_codes: errorCodes,
       vanished: firstOf(vanished),
+      unexpected_recipients: firstOf(unexpected),
+      lost_outside_faults: firstOf(lost),
+      refused_outside_faults: firstOf(refused),
+      ack_mismatches_outside_faults: firstOf(ackMismatch),
       short_deliveries: firstOf(short),
       duplicates: firstOf(duplicates),
-      beyond_acked: firstOf(extra),
+      beyond_acked: firstOf(beyondAcked),
       beyond_partial_acks: firstOf(beyondPartial),
       partial_acks_outside_faults: firstOf(unexplainedPartial),
-      ...(sent.size === 0 ? { reason: "no message was routed, so delivery was not exercised" } : {}),
+      fault_windows: faults.map((f) => ({ start: f.start, end: Number.isFinite(f.end) ? f.end : null })),
+      ...(routes.size === 0 ? { reason: "no message was routed, so delivery was not exercised" } : {}),
     },
     duration_ms: Date.now() - t0,
   };
 };
+
+/** The fleet's routes by id, with their answer and recipients (probe and HTTP routes are not the fleet's: skipped). */
+function collectRoutes(events: readonly RunEvent[]): Map<string, Route & { duplicates: string[] }> {
+  const routes = new Map<string, Route & { duplicates: string[] }>();
+  for (const event of events) {
+    if (event.source !== "fleet") continue;
+    switch (event.type) {
+      case "message_sent":
+        routes.set(event.message_id, { id: event.message_id, client: event.client, session_id: event.session_id, to: event.to, sent: event.t, recipients: new Set(), duplicates: [] });
+        break;
+      case "message_acked": {
+        const route = routes.get(event.message_id);
+        if (route && !route.ack) route.ack = { t: event.t, delivered: event.delivered, partial: event.partial === true };
+        break;
+      }
+      case "message_error": {
+        const route = event.message_id === undefined ? undefined : routes.get(event.message_id);
+        if (route && !route.error && !route.ack) route.error = { t: event.t, code: event.code };
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  // Receipts may be recorded before their route's send (workers flush independently): a second pass.
+  for (const event of events) {
+    if (event.source !== "fleet" || event.type !== "message_received") continue;
+    const route = routes.get(event.message_id);
+    if (!route) continue;
+    if (route.recipients.has(event.client)) route.duplicates.push(event.client);
+    else route.recipients.add(event.client);
+  }
+  return routes;
+}
 
 /** Every fault's interval on the timeline (open-ended when it never ended), from the fault events. */
 function faultWindows(events: readonly RunEvent[]): { start: number; end: number }[] {

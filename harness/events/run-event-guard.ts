@@ -109,7 +109,7 @@ type Probe<T extends string> = RunEventOf<"probe", T>;
 const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes[S]]: VariantCheck<RunEventOf<S, T>> } } = {
   fleet: {
     connect_attempt: variant<Fleet<"connect_attempt">>({ ...fleetBase, session_id: str, tenant_id: str, target: str, attempt: num, websocket_id: opt(str), delay_ms: opt(num) }),
-    welcome: variant<Fleet<"welcome">>({ ...fleetBase, session_id: str, tenant_id: str, target: str, resumed: bool, latency_ms: num, websocket_id: opt(str), instance_id: opt(str) }),
+    welcome: variant<Fleet<"welcome">>({ ...fleetBase, session_id: str, tenant_id: str, target: str, resumed: bool, latency_ms: num, websocket_id: opt(str), instance_id: opt(str), agent_type: opt(str), pillar: opt(str) }),
     connect_error: variant<Fleet<"connect_error">>({ ...fleetBase, session_id: str, target: str, reason: str, status: opt(num), close_code: opt(num), websocket_id: opt(str) }),
     disconnect: variant<Fleet<"disconnect">>({ ...fleetBase, session_id: str, close_code: num, reason: str, expected: bool, websocket_id: opt(str), instance_id: opt(str) }),
     reconnect_notice: variant<Fleet<"reconnect_notice">>({ ...fleetBase, session_id: str, reason: str, retry_after_ms: num, websocket_id: opt(str), instance_id: opt(str) }),

@@ -50,6 +50,10 @@ export interface FleetWelcomeEvent extends FleetEventBase {
   websocket_id?: string;
   /** The gateway instance that sent the welcome. */
   instance_id?: string;
+  /** The client's `agent_type` (what route filters match; absent in runs recorded before it was added). */
+  agent_type?: string;
+  /** The client's `pillar` (as `agent_type`). */
+  pillar?: string;
 }
 
 /** The attempt failed before a welcome. */
@@ -100,6 +104,7 @@ export interface FleetReconnectNoticeEvent extends FleetEventBase {
 /** A route frame was written. */
 export interface FleetMessageSentEvent extends FleetEventBase {
   type: "message_sent";
+  /** The route's target session: the fleet routes within the sender's own session (its tenant is the sender's). */
   session_id: string;
   /** Route message id, unique per fleet run: `m<worker>-<n>`. */
   message_id: string;

@@ -228,6 +228,8 @@ export class SimulatedClient {
       target: this.target as string,
       resumed: frame.resumed === true,
       latency_ms: round3(latencyMs),
+      agent_type: this.id.agent_type,
+      pillar: this.id.pillar,
     };
     if (this.websocketId !== undefined) event.websocket_id = this.websocketId;
     if (this.instanceId !== undefined) event.instance_id = this.instanceId;

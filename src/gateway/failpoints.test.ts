@@ -7,7 +7,7 @@ import { gatewayOptionsFromEnv } from "./gateway-options.js";
 function documentedDefects(): string[][] {
   const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
   const section = doc.slice(doc.indexOf("## Negative controls"));
-  return [...section.matchAll(/^\| `([a-z-]+)` \| (.+?) \| (.+?) \|$/gm)].map((match) => [match[1]!, match[2]!, match[3]!.replace(/`/g, "")]);
+  return [...section.matchAll(/^\| `([a-z0-9-]+)` \| (.+?) \| (.+?) \|$/gm)].map((match) => [match[1]!, match[2]!, match[3]!.replace(/`/g, "")]);
 }
 
 describe("failpoints", () => {

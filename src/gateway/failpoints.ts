@@ -6,7 +6,15 @@
  */
 
 /** Faults the gateway can be told to commit on purpose (`TRAFFIC_COP_DEFECTS`), for the harness's negative controls only. */
-export type GatewayDefect = "no-unregister" | "no-resume" | "no-tenant-check" | "drop-remote" | "no-heartbeat";
+export type GatewayDefect =
+  | "no-unregister"
+  | "no-resume"
+  | "no-tenant-check"
+  | "drop-remote"
+  | "no-heartbeat"
+  | "drop-remote-1pct"
+  | "echo-sender"
+  | "ignore-nbf";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -58,6 +66,27 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "record-refresher.ts",
     actsIn: "RecordRefresher.tick and RecordRefresher.reconcile: no registry refresh",
     mustFail: "ttl-expiry",
+  },
+  {
+    name: "drop-remote-1pct",
+    behaviour: "silently drops about 1% of the routes it sends to other instances (a hash of the route id and holder picks them), counting their targets as delivered",
+    file: "router.ts",
+    actsIn: "Router's remote delivery: for the picked routes nothing is published, every target counts as delivered",
+    mustFail: "delivery",
+  },
+  {
+    name: "echo-sender",
+    behaviour: "also delivers a WebSocket route back to the sender's own socket (and counts it)",
+    file: "router.ts",
+    actsIn: "Router.route: the sender's socket is added to the targets",
+    mustFail: "delivery",
+  },
+  {
+    name: "ignore-nbf",
+    behaviour: "accepts tokens whose `nbf` lies in the future, at the upgrade and on the HTTP API",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
+    mustFail: "gateway-protocol test (not-yet-valid tokens)",
   },
 ] satisfies FailpointSpec[]);
 

@@ -149,10 +149,12 @@ export class GatewayServer implements AsyncDisposable {
       });
       this.#wss = wss;
       const { maxMessageBytes, rateLimitPerSec, rateLimitBurst, authSecret } = options;
+      const ignoreNbf = this.#ignoreNbf();
       const frames = new FrameHandler({ maxMessageBytes, rateLimitPerSec, rateLimitBurst, registry, router, metrics });
       const upgrades = new UpgradeHandler({
         instanceId,
         authSecret,
+        ignoreNbf,
         connectionTtlMs,
         rateLimitBurst,
         registry,
@@ -193,12 +195,18 @@ export class GatewayServer implements AsyncDisposable {
     }
   }
 
+  /** Whether tokens are accepted before their `nbf` (failpoint `ignore-nbf`): one answer for the upgrade and the HTTP API. */
+  #ignoreNbf(): boolean {
+    return this.#failpoints.enabled("ignore-nbf");
+  }
+
   /** What the HTTP API may use of this gateway. */
   #httpHost(units: Units): HttpApiHost {
     const { router, registry, bus } = units;
     return {
       instanceId: this.options.instanceId,
       authSecret: this.options.authSecret,
+      ignoreNbf: this.#ignoreNbf(),
       maxMessageBytes: this.options.maxMessageBytes,
       metrics: this.metrics,
       sessions: registry,

@@ -22,6 +22,8 @@ export interface HttpApiHost {
   readonly instanceId: string;
   /** HS256 secret of the Bearer tokens. */
   readonly authSecret: string;
+  /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf`). @default false */
+  readonly ignoreNbf?: boolean;
   /** Largest accepted body, in bytes (`MAX_MESSAGE_BYTES`). */
   readonly maxMessageBytes: number;
   /** `/metrics` text and the error and route-request counters. */
@@ -90,7 +92,7 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 function authenticate(gateway: HttpApiHost, req: IncomingMessage, url: URL): TokenClaims {
   try {
-    return verifyJwt(requestToken(req, url), gateway.authSecret);
+    return verifyJwt(requestToken(req, url), gateway.authSecret, Date.now(), { ignoreNbf: gateway.ignoreNbf === true });
   } catch (error) {
     throw new ProtocolError("UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
   }

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TokenError, signJwt, verifyJwt } from "./jwt.js";
+import { NBF_LEEWAY_S, TokenError, signJwt, verifyJwt } from "./jwt.js";
 
 const SECRET = "secret";
 const NOW_MS = 1_800_000_000_000;
@@ -46,5 +46,17 @@ describe("verifyJwt", () => {
     expect(reason(() => verifyJwt(token, SECRET, exp * 1000))).toBe("expired");
     expect(reason(() => verifyJwt(token, SECRET, exp * 1000 + 1))).toBe("expired");
     expect(verifyJwt(token, SECRET, NOW_MS).tenant_id).toBe("cached");
+  });
+
+  it("should refuse an nbf beyond the leeway, also from the cache, unless told to ignore it", () => {
+    const nowS = NOW_MS / 1000;
+    expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp, nbf: nowS + NBF_LEEWAY_S + 1 }, SECRET), SECRET, NOW_MS))).toBe("not_yet_valid");
+    expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp, nbf: nowS + NBF_LEEWAY_S }, SECRET), SECRET, NOW_MS))).toBe("accepted");
+    expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp, nbf: "soon" }, SECRET), SECRET, NOW_MS))).toBe("bad_claims");
+    const early = signJwt({ tenant_id: "early", exp, nbf: nowS + 30 }, SECRET);
+    expect(verifyJwt(early, SECRET, NOW_MS, { ignoreNbf: true }).tenant_id).toBe("early");
+    // Cached by the lenient call above: still refused by a strict one.
+    expect(reason(() => verifyJwt(early, SECRET, NOW_MS))).toBe("not_yet_valid");
+    expect(verifyJwt(early, SECRET, (nowS + 30) * 1000).tenant_id).toBe("early");
   });
 });

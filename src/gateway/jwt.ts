@@ -9,13 +9,15 @@ export interface TokenClaims {
   exp: number;
   /** When present, the only session the token may connect to. */
   session_id?: string;
+  /** When present, the token is not valid before this time, in epoch seconds (RFC 7519). */
+  nbf?: number;
   [claim: string]: unknown;
 }
 
 /** Why a token was refused; `reason` is stable, for logs and metrics. */
 export class TokenError extends Error {
   override readonly name = "TokenError";
-  readonly reason: "missing" | "malformed" | "bad_signature" | "expired" | "bad_claims";
+  readonly reason: "missing" | "malformed" | "bad_signature" | "expired" | "not_yet_valid" | "bad_claims";
 
   constructor(reason: TokenError["reason"], message: string) {
     super(message);
@@ -38,6 +40,20 @@ function hmacKey(secret: string): KeyObject {
   return key;
 }
 const CLOCK_SKEW_S = 0;
+/**
+ * How far in the future a token's `nbf` may lie and still be accepted, in seconds. Issuers commonly set `nbf` to
+ * the moment of minting, and a client may use the token at once against a gateway whose clock runs slightly behind
+ * the issuer's: NTP keeps hosts within milliseconds, so 5 s absorbs any sane skew while a token that is really
+ * meant for later (minutes or hours ahead) is still refused. `exp` gets no leeway: extending a credential past its
+ * end is the unsafe direction, refusing a fresh one for a few seconds is not.
+ */
+export const NBF_LEEWAY_S = 5;
+
+/** How {@link verifyJwt} treats `nbf`. */
+export interface VerifyJwtOptions {
+  /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf` only). @default false */
+  ignoreNbf?: boolean;
+}
 /**
  * Tokens whose signature and claims were verified, by token string, with the secret they were verified with:
  * clients reconnect with the same token, and base64, JSON and HMAC are most of a connect's own CPU. Only tokens
@@ -74,9 +90,10 @@ export function signJwt(claims: Record<string, unknown>, secret: string): string
 
 /**
  * Verifies an HS256 JWT with `secret` and returns its claims. Rejects other algorithms, bad signatures, tokens
- * whose `exp` (required, epoch seconds) has passed at `nowMs`, and tokens without a string `tenant_id`.
+ * whose `exp` (required, epoch seconds) has passed at `nowMs`, tokens whose `nbf` (optional, epoch seconds) lies
+ * more than {@link NBF_LEEWAY_S} after `nowMs`, and tokens without a string `tenant_id`.
  */
-export function verifyJwt(token: string | undefined, secret: string, nowMs = Date.now()): TokenClaims {
+export function verifyJwt(token: string | undefined, secret: string, nowMs = Date.now(), options: VerifyJwtOptions = {}): TokenClaims {
   if (!token) throw new TokenError("missing", "no token: send Authorization: Bearer <jwt> or ?token=<jwt>");
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenError("malformed", `token longer than ${MAX_TOKEN_LENGTH} characters`);
   const cached = VERIFIED.get(token);
@@ -85,6 +102,8 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
       VERIFIED.delete(token);
       throw new TokenError("expired", "token has expired");
     }
+    // A token cached while valid stays valid as time passes, but the cache is shared by every gateway of the process.
+    if (!options.ignoreNbf) checkNotBefore(cached.claims, nowMs);
     return cached.claims;
   }
   const parts = token.split(".");
@@ -104,7 +123,9 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (typeof claims.tenant_id !== "string" || claims.tenant_id === "") throw new TokenError("bad_claims", "token has no tenant_id");
   if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) throw new TokenError("bad_claims", "token has no numeric exp");
   if (claims.session_id !== undefined && typeof claims.session_id !== "string") throw new TokenError("bad_claims", "token session_id must be a string");
+  if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || !Number.isFinite(claims.nbf))) throw new TokenError("bad_claims", "token nbf must be a number");
   if (claims.exp + CLOCK_SKEW_S <= nowMs / 1000) throw new TokenError("expired", "token has expired");
+  if (!options.ignoreNbf) checkNotBefore(claims as TokenClaims, nowMs);
   // Frozen: every later connect with this token gets the same object.
   const verified = Object.freeze(claims) as TokenClaims;
   if (token.length <= MAX_CACHED_TOKEN_LENGTH) {
@@ -112,6 +133,12 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
     VERIFIED.set(token, { secret, claims: verified });
   }
   return verified;
+}
+
+function checkNotBefore(claims: TokenClaims, nowMs: number): void {
+  if (claims.nbf !== undefined && claims.nbf > nowMs / 1000 + NBF_LEEWAY_S) {
+    throw new TokenError("not_yet_valid", `token is not valid before ${new Date(claims.nbf * 1000).toISOString()} (nbf)`);
+  }
 }
 
 /** Reads the bearer token of a request: `Authorization: Bearer <jwt>`, else `?token=` of `url` (or of its query). */

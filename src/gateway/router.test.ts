@@ -107,4 +107,36 @@ describe("Router", () => {
     expect(await one.router.route("t1", "s1", { websocket_id: "w-dead" }, "x", 4, null)).toEqual({ delivered: 0 });
     expect(one.router.pendingRemote).toBe(0);
   });
+
+  it("should deliver a route back to its sender, and count it, under the echo-sender failpoint", async () => {
+    const pair = await useSocketPairs();
+    const [sender, agent] = [await pair(), await pair()];
+    const registry = new MemoryConnectionRegistry();
+    const { connections, router } = instance("gw-1", registry, new LocalClusterBus(), createFailpoints(["echo-sender"]));
+    await hold(registry, connections, sender.server, record("w-sender", "gw-1"));
+    await hold(registry, connections, agent.server, record("w-agent", "gw-1", "t1", "b"));
+    expect(await router.route("t1", "s1", { agent_type: "b" }, "echo", 1, "w-sender")).toEqual({ delivered: 2 });
+    await expect.poll(() => [messages(sender).length, messages(agent).length]).toEqual([1, 1]);
+    // HTTP routes have no sender to echo to.
+    expect(await router.route("t1", "s1", { agent_type: "b" }, "http", 2, null)).toEqual({ delivered: 1 });
+  });
+
+  it("should drop about 1% of remote routes, the same ones every time, counting them as delivered, under drop-remote-1pct", async () => {
+    const registry = new MemoryConnectionRegistry();
+    // A holder nobody listens for: an honest remote delivery confirms 0, a dropped one claims 1.
+    await registry.register(record("w-remote", "gw-2"));
+    const dropped = async (failpoints: Failpoints) => {
+      const { router } = instance("gw-1", registry, new LocalClusterBus(), failpoints);
+      const ids: number[] = [];
+      for (let id = 0; id < 2_000; id++) {
+        if ((await router.route("t1", "s1", { websocket_id: "w-remote" }, "x", `m0-${id}`, null)).delivered === 1) ids.push(id);
+      }
+      return ids;
+    };
+    expect(await dropped(NO_FAILPOINTS)).toEqual([]);
+    const first = await dropped(createFailpoints(["drop-remote-1pct"]));
+    expect(first.length).toBeGreaterThanOrEqual(8);
+    expect(first.length).toBeLessThanOrEqual(35);
+    expect(await dropped(createFailpoints(["drop-remote-1pct"]))).toEqual(first);
+  });
 });

@@ -109,6 +109,9 @@ export class Router {
       targets = all.filter((record) => matches(record, to));
     }
     targets = targets.filter((record) => record.websocket_id !== fromWebsocketId);
+    if (fromWebsocketId !== null && failpoints.enabled("echo-sender") && connections.get(fromWebsocketId)) {
+      targets.push(connections.get(fromWebsocketId)!.record);
+    }
     const byInstance = new Map<string, string[]>();
     for (const record of targets) {
       const ids = byInstance.get(record.instance_id) ?? [];
@@ -120,7 +123,7 @@ export class Router {
     const remote: Promise<RemoteDelivery>[] = [];
     for (const [holder, ids] of byInstance) {
       if (holder === instanceId) delivered += this.#deliverLocal(ids, frame);
-      else remote.push(this.#deliverRemote(holder, ids, frame));
+      else remote.push(this.#deliverRemote(holder, ids, frame, id));
     }
     for (const outcome of await Promise.all(remote)) {
       delivered += outcome.delivered;
@@ -165,11 +168,12 @@ export class Router {
    * Publishes to the holder's channel and waits (bounded) for its count of sockets that got the frame. A holder
    * that received the request but whose count did not come back in time (e.g. Redis was cut meanwhile) leaves the
    * outcome unknown: 0 confirmed, `confirmed` false. Failpoint `drop-remote`: publishes nothing and counts every
-   * target as delivered.
+   * target as delivered; failpoint `drop-remote-1pct`: the same for about 1 in 100 routes, chosen by a hash of the
+   * route's id (so the same routes are dropped on every run).
    */
-  async #deliverRemote(holder: string, ids: string[], frame: string): Promise<RemoteDelivery> {
+  async #deliverRemote(holder: string, ids: string[], frame: string, id: FrameId): Promise<RemoteDelivery> {
     const { bus, metrics, failpoints, instanceId, remoteAckTimeoutMs } = this.#options;
-    if (failpoints.enabled("drop-remote")) {
+    if (failpoints.enabled("drop-remote") || (failpoints.enabled("drop-remote-1pct") && fnv1a(`${holder}/${String(id)}`) % 100 === 0)) {
       metrics.routes.inc({ path: "remote" }, ids.length);
       return { delivered: ids.length, confirmed: true };
     }
@@ -213,6 +217,16 @@ export class Router {
     const delivered = this.#options.connections.sendTo(request.ids, request.frame);
     void this.#options.bus.publish(request.from, { t: "delivered", r: request.r, n: delivered }).catch(() => undefined);
   }
+}
+
+/** 32-bit FNV-1a of `text`: a cheap, stable hash for picking which routes a failpoint drops. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
 }
 
 function matches(record: ConnectionRecord, to: RouteTarget): boolean {

@@ -25,6 +25,8 @@ export interface UpgradeHandlerOptions {
   instanceId: string;
   /** HS256 secret of client tokens. */
   authSecret: string;
+  /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf`). @default false */
+  ignoreNbf?: boolean;
   /** TTL of a resumed record, in ms. */
   connectionTtlMs: number;
   /** Rate-limit tokens a new socket starts with. */
@@ -109,7 +111,7 @@ export class UpgradeHandler {
     }
     let claims: TokenClaims;
     try {
-      claims = verifyJwt(requestToken(req, query), this.#options.authSecret);
+      claims = verifyJwt(requestToken(req, query), this.#options.authSecret, Date.now(), { ignoreNbf: this.#options.ignoreNbf === true });
     } catch (error) {
       return this.#refuse(socket, "UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
     }

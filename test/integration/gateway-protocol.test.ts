@@ -63,6 +63,24 @@ describe("gateway configuration", () => {
   });
 });
 
+/** Asserts that `target` refuses a token valid only from one minute ahead with 401, at the upgrade and on `/v1`. */
+async function expectNbfRefused(target: TestGateway): Promise<void> {
+  const session = newSession();
+  const early = token("t1", { nbf: Math.floor(Date.now() / 1000) + 60 });
+  const refused = await expectRefused(target, early, { session_id: session, agent_type: "a", pillar: "p" });
+  expect([refused.status, JSON.parse(refused.body).error.code]).toEqual([401, "UNAUTHORIZED"]);
+  const viaQuery = await expectRefused(target, early, { session_id: session, agent_type: "a", pillar: "p" }, "query");
+  expect(viaQuery.status).toBe(401);
+  for (const [path, init] of [
+    [`/v1/sessions/${session}/connections`, {}],
+    [`/v1/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ payload: 1 }) }],
+    [`/v1/sessions/${session}/state`, {}],
+  ] as const) {
+    const res = await target.fetch(path, { ...init, headers: { authorization: `Bearer ${early}` } });
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code], path).toEqual([401, "UNAUTHORIZED"]);
+  }
+}
+
 describe("gateway upgrade", () => {
   it("should welcome a client after registering it, with the token in the header or the query", async () => {
     const session = newSession();
@@ -81,6 +99,21 @@ describe("gateway upgrade", () => {
     expect((await expectRefused(gateway, token("t1", { exp: Math.floor(Date.now() / 1000) - 5 }), query)).status).toBe(401);
     expect((await expectRefused(gateway, "not.a.jwt", query, "query")).status).toBe(401);
     expect((await expectRefused(gateway, signJwt({ exp: Math.floor(Date.now() / 1000) + 60 }, "test-secret-do-not-use"), query)).status).toBe(401);
+  });
+
+  it("should refuse a token whose nbf lies in the future, at the upgrade and on the HTTP API, and accept one within the leeway", async () => {
+    await expectNbfRefused(gateway);
+    const session = newSession();
+    const nowS = Math.floor(Date.now() / 1000);
+    // Within the stated 5 s leeway (docs/protocol.md, Tokens): accepted.
+    const near = await connectClient(gateway, token("t1", { nbf: nowS + 2 }), { session_id: session, agent_type: "a", pillar: "p" });
+    expect(near.welcome).toMatchObject({ type: "welcome", session_id: session });
+    expect((await gateway.fetch(`/v1/sessions/${session}/connections`, { headers: { authorization: `Bearer ${token("t1", { nbf: nowS - 60 })}` } })).status).toBe(200);
+  });
+
+  it("should accept a future nbf under the ignore-nbf failpoint, so that the refusal above can fail", async () => {
+    await using broken = await startGateway({ redisUrl: redis.url, instanceId: "gw-ignore-nbf", env: { TRAFFIC_COP_DEFECTS: "ignore-nbf" } }, true);
+    await expect(expectNbfRefused(broken)).rejects.toThrow();
   });
 
   it("should refuse bad query strings with stable codes", async () => {

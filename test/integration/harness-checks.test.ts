@@ -18,6 +18,8 @@ const CONTROLS: { control: string; defects?: string; registry?: "memory"; fails:
   { control: "TRAFFIC_COP_DEFECTS=drop-remote", defects: "drop-remote", fails: "delivery" },
   { control: "TRAFFIC_COP_DEFECTS=drop-remote", defects: "drop-remote", fails: "cross-instance-lookup" },
   { control: "TRAFFIC_COP_DEFECTS=no-resume", defects: "no-resume", fails: "restart-survival" },
+  { control: "TRAFFIC_COP_DEFECTS=drop-remote-1pct", defects: "drop-remote-1pct", fails: "delivery" },
+  { control: "TRAFFIC_COP_DEFECTS=echo-sender", defects: "echo-sender", fails: "delivery" },
   { control: "REGISTRY=memory", registry: "memory", fails: "cross-instance-lookup" },
   { control: "REGISTRY=memory", registry: "memory", fails: "degraded-mode" },
 ];
@@ -76,6 +78,10 @@ describe.sequential("invariant checks against the reference gateway", { timeout:
     expect((check("tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(16);
     expect((check("degraded-mode").actual as { lookups_during_partition: number }).lookups_during_partition).toBeGreaterThan(0);
     expect(result.events.filter((e) => e.source === "probe" && e.type === "isolation_probe").every((e) => e.leaked === false)).toBe(true);
+    // Enough routes far from any fault for a 1% loss to show (see the fixture's sizing), all received as expected.
+    const routes = check("delivery").actual as Record<string, number>;
+    expect(routes.steady_routes).toBeGreaterThanOrEqual(1_000);
+    expect(routes).toMatchObject({ lost_outside_faults: 0, unexpected_recipients: 0, ack_mismatches_outside_faults: 0 });
   });
 
   it.each(CONTROLS)("should fail $fails under $control", async ({ defects, registry, fails }) => {
@@ -83,5 +89,8 @@ describe.sequential("invariant checks against the reference gateway", { timeout:
     expect(result).toMatchObject({ status: "failed", exit_code: 1 });
     const check = result.checks.find((c) => c.name === fails)!;
     expect(check.pass, JSON.stringify(check.actual)).toBe(false);
+    // The new controls must be caught by the oracle itself, not by the coarse ratio.
+    if (defects === "drop-remote-1pct") expect((check.actual as Record<string, number>).lost_outside_faults).toBeGreaterThan(0);
+    if (defects === "echo-sender") expect((check.actual as Record<string, number>).unexpected_recipients).toBeGreaterThan(0);
   });
 });
