@@ -1,5 +1,5 @@
 /**
- * The Redis key schema of DESIGN.md, re-derived on the harness side: the harness reads a SUT's registry state
+ * The Redis key schema of docs/design.md, re-derived on the harness side: the harness reads a SUT's registry state
  * directly from Redis and must not import the reference implementation's keys module. The prefix is configurable
  * per SUT (`keyPrefix` of the SUT definition).
  */

@@ -57,7 +57,7 @@ export interface RegistryReaderOptions {
 }
 
 /**
- * Reads a SUT's registry straight from Redis through the key schema of DESIGN.md (re-derived on the harness side).
+ * Reads a SUT's registry straight from Redis through the key schema of docs/design.md (re-derived on the harness side).
  * The recorder samples its counts; checks read the full state. `close()` is idempotent.
  */
 export class RegistryReader implements AsyncDisposable {

@@ -56,7 +56,7 @@ export interface Sample {
 
 /** A check's verdict: a failed check is a result, not an exception. */
 export interface CheckResult {
-  /** Invariant name of DESIGN.md, e.g. `restart-survival`. */
+  /** Invariant name of docs/design.md, e.g. `restart-survival`. */
   name: string;
   pass: boolean;
   expected: unknown;

@@ -28,7 +28,7 @@ describe("SUT definitions", () => {
 });
 
 describe("key schema", () => {
-  it("should build and parse the keys of DESIGN.md under any prefix", () => {
+  it("should build and parse the keys of docs/design.md under any prefix", () => {
     const keys = createKeySchema("acme");
     expect(keys.connection("s1", "w1")).toBe("acme:session:s1:websocket:w1");
     expect(keys.parseConnection("acme:session:s1:websocket:w1")).toEqual({ sessionId: "s1", websocketId: "w1" });

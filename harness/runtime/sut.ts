@@ -33,7 +33,7 @@ export interface SutDefinition {
   metricsPath?: string | null;
   /** WebSocket path. @default "/ws" */
   wsPath?: string;
-  /** Prefix of the Redis keys (the schema of DESIGN.md under another prefix). @default "traffic_cop" */
+  /** Prefix of the Redis keys (the schema of docs/design.md under another prefix). @default "traffic_cop" */
   keyPrefix?: string;
   /** How long an instance may take from spawn to ready, in ms. @default 20000 */
   startupTimeoutMs?: number;

@@ -81,7 +81,7 @@ export interface ScenarioDefinition {
   description: string;
   /** Redis topology. @default "standalone" */
   redis?: RedisMode;
-  /** Invariants checked at the end, by DESIGN.md name. */
+  /** Invariants checked at the end, by docs/design.md name. */
   checks: CheckName[];
   profiles: Record<ProfileName, ScenarioProfile>;
   /** The steps, built from the resolved profile (sizes and durations). */

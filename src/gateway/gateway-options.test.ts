@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_GATEWAY_OPTIONS, gatewayOptionsFromEnv } from "./gateway-options.js";
 
 describe("gatewayOptionsFromEnv", () => {
-  it("should apply DESIGN.md's defaults and derive the liveness bounds", () => {
+  it("should apply docs/design.md's defaults and derive the liveness bounds", () => {
     const options = gatewayOptionsFromEnv({ AUTH_SECRET: "s" });
     expect(options).toMatchObject({
       port: 8080,

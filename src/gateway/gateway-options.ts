@@ -4,7 +4,7 @@ import { GATEWAY_DEFECTS, type GatewayDefect } from "./failpoints.js";
 
 export { GATEWAY_DEFECTS, type GatewayDefect };
 
-/** Options of a {@link GatewayServer}. Every field is optional except `authSecret`; see DESIGN.md's configuration table. */
+/** Options of a {@link GatewayServer}. Every field is optional except `authSecret`; see docs/design.md's configuration table. */
 export interface GatewayOptions {
   /** HTTP and WebSocket port; 0 picks a free one. @default 8080 */
   port?: number;
@@ -138,7 +138,7 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
 }
 
 /**
- * Reads the gateway's configuration from environment variables (DESIGN.md's table, plus the test-only
+ * Reads the gateway's configuration from environment variables (docs/design.md's table, plus the test-only
  * `TRAFFIC_COP_DEFECTS` comma list) and resolves it. Throws `GATEWAY_ERR_INVALID_CONFIG` naming the variable.
  */
 export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
