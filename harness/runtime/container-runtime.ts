@@ -21,7 +21,7 @@ import { httpReadyWait, PublishedContainer } from "./containers/published-contai
 import { pingRedis } from "./containers/redis-ping.js";
 import { describeContainerTopology, type ServiceSpec } from "./containers/topology.js";
 import type { ProcessExit } from "./gateway-process.js";
-import { DEFAULT_RUNTIME_OPTIONS, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type Runtime, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
+import { DEFAULT_RUNTIME_OPTIONS, restartInstanceOf, rollingRestartOf, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type Runtime, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
 import type { ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
 
@@ -318,14 +318,12 @@ export class StartedContainerRuntime implements StartedRuntime {
     });
   }
 
-  async restartInstance(id: string, mode: "stop" | "kill" = "stop"): Promise<InstanceInfo> {
-    if (mode === "kill") await this.killInstance(id);
-    else await this.stopInstance(id);
-    return this.startInstance(id);
+  restartInstance(id: string, mode: "stop" | "kill" = "stop"): Promise<InstanceInfo> {
+    return restartInstanceOf(this, id, mode);
   }
 
-  async rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#gateways.map((g) => g.instanceId)): Promise<void> {
-    for (const id of order) await this.restartInstance(id, mode);
+  rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#gateways.map((g) => g.instanceId)): Promise<void> {
+    return rollingRestartOf(this, mode, order);
   }
 
   pauseInstance(id: string): Promise<void> {

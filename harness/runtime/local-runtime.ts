@@ -9,6 +9,9 @@ import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "./redis-server.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
+  restartInstanceOf,
+  rollingRestartOf,
+  validateRuntimeOptions,
   type InstanceInfo,
   type RedisEndpoint,
   type RedisMode,
@@ -47,9 +50,7 @@ export class LocalRuntime implements Runtime {
   readonly #options: RuntimeOptions;
 
   constructor(options: RuntimeOptions) {
-    const instances = options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
-    if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
-    if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
+    validateRuntimeOptions(options);
     this.#options = { ...options };
     this.capabilities = localCapabilities(options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis);
   }
@@ -306,15 +307,13 @@ export class StartedLocalRuntime implements StartedRuntime {
   }
 
   /** Stops (`mode: "stop"`, SIGTERM drain) or kills (`"kill"`) instance `id`, then starts it on the same port. */
-  async restartInstance(id: string, mode: "stop" | "kill" = "stop"): Promise<InstanceInfo> {
-    if (mode === "kill") await this.killInstance(id);
-    else await this.stopInstance(id);
-    return this.startInstance(id);
+  restartInstance(id: string, mode: "stop" | "kill" = "stop"): Promise<InstanceInfo> {
+    return restartInstanceOf(this, id, mode);
   }
 
   /** Restarts every instance in turn (a rolling deploy), each ready before the next goes down. */
-  async rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#slots.map((slot) => slot.id)): Promise<void> {
-    for (const id of order) await this.restartInstance(id, mode);
+  rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#slots.map((slot) => slot.id)): Promise<void> {
+    return rollingRestartOf(this, mode, order);
   }
 
   /** Freezes instance `id` with SIGSTOP of its process group: its sockets stay open, it answers nothing. */

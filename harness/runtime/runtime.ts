@@ -168,3 +168,22 @@ export interface StartedRuntime extends AsyncDisposable {
   /** Tears everything down in reverse start order; idempotent. */
   stop(): Promise<void>;
 }
+
+/** Rejects options no runtime can honour with a `TypeError` stating the rule (each runtime calls it first). */
+export function validateRuntimeOptions(options: RuntimeOptions): void {
+  const instances = options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
+  if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
+}
+
+/** `restartInstance` in terms of kill/stop and start: the same for every runtime. */
+export async function restartInstanceOf(runtime: Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance">, id: string, mode: "stop" | "kill"): Promise<InstanceInfo> {
+  if (mode === "kill") await runtime.killInstance(id);
+  else await runtime.stopInstance(id);
+  return runtime.startInstance(id);
+}
+
+/** `rollingRestart` in terms of `restartInstance`: each instance ready before the next goes down. */
+export async function rollingRestartOf(runtime: Pick<StartedRuntime, "restartInstance">, mode: "stop" | "kill", order: readonly string[]): Promise<void> {
+  for (const id of order) await runtime.restartInstance(id, mode);
+}

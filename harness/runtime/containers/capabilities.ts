@@ -1,6 +1,6 @@
 import { HarnessError } from "../../errors.js";
 import { describeFault, requiredCapability, type Fault } from "../../faults/fault.js";
-import { DEFAULT_RUNTIME_OPTIONS, type RedisMode, type RuntimeCapabilities, type RuntimeKind, type RuntimeOptions } from "../runtime.js";
+import { DEFAULT_RUNTIME_OPTIONS, validateRuntimeOptions, type RedisMode, type RuntimeCapabilities, type RuntimeKind, type RuntimeOptions } from "../runtime.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "../sut.js";
 import { IMAGES } from "./images.js";
 
@@ -64,9 +64,7 @@ export function assertContainerSut(sut: ResolvedSutDefinition | undefined): Reso
  * for what it cannot honour (a Redis Cluster, a SUT without an image).
  */
 export function assertContainerOptions(options: RuntimeOptions): void {
-  const instances = options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
-  if (!Number.isInteger(instances) || instances < 1 || instances > 32) throw new TypeError(`instances must be an integer in 1..32 (got ${instances})`);
-  if (!/^[A-Za-z0-9_.-]+$/.test(options.runId)) throw new TypeError(`runId must match [A-Za-z0-9_.-]+ (got ${JSON.stringify(options.runId)})`);
+  validateRuntimeOptions(options);
   const redis = options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis;
   if (!CONTAINER_RUNTIME_CAPABILITIES.redisModes.includes(redis)) {
     throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime containers runs standalone Redis only (asked for ${redis}); a Redis Cluster announces node addresses the harness cannot reach through published ports. Use --runtime local`);
