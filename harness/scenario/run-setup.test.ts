@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Fault } from "../faults/fault.js";
-import { createRuntime, isRuntimeAvailable } from "../runtime/create-runtime.js";
+import { createRuntime } from "../runtime/create-runtime.js";
 import { assertRunnable } from "./run-setup.js";
 import type { PlannedStep } from "./step.js";
 
@@ -20,7 +20,15 @@ describe("assertRunnable", () => {
 });
 
 describe("createRuntime", () => {
-  it.runIf(!isRuntimeAvailable("containers"))("should refuse a runtime kind without an implementation with HARNESS_ERR_UNSUPPORTED", () => {
-    expect(() => createRuntime("containers", { runId: "t" })).toThrow(expect.objectContaining({ code: "HARNESS_ERR_UNSUPPORTED" }));
+  it("should refuse on local, before anything starts, a network partition below the proxy, and say to use containers", () => {
+    const partition: PlannedStep[] = [{ kind: "fault", fault: { ...Fault.partition({ form: "network", durationMs: 1_000 }), targets: ["gw-1"] }, background: false }];
+    expect(() => assertRunnable(createRuntime("local", { runId: "t" }), "standalone", partition)).toThrow(
+      expect.objectContaining({ code: "HARNESS_ERR_UNSUPPORTED", message: expect.stringContaining("--runtime containers") }),
+    );
+    expect(() => assertRunnable(createRuntime("containers", { runId: "t" }), "standalone", partition)).not.toThrow();
+  });
+
+  it("should refuse a Redis Cluster on containers when the runtime is made, before any container starts", () => {
+    expect(() => createRuntime("containers", { runId: "t", redis: "cluster" })).toThrow(expect.objectContaining({ code: "HARNESS_ERR_UNSUPPORTED" }));
   });
 });
