@@ -3,7 +3,7 @@
  * never name an implementation; a new runtime is a new file plus one entry in {@link RUNTIME_FACTORIES}.
  */
 import { HarnessError } from "../errors.js";
-import { DeferredContainerRuntime } from "./containers/deferred-container-runtime.js";
+import { ContainerRuntime } from "./container-runtime.js";
 import { LocalRuntime } from "./local-runtime.js";
 import type { Runtime, RuntimeKind, RuntimeOptions } from "./runtime.js";
 
@@ -13,7 +13,7 @@ export type RuntimeFactory = (options: RuntimeOptions) => Runtime;
 /** The implementation of each runtime kind; `undefined` while a kind is not available. */
 const RUNTIME_FACTORIES: Readonly<Record<RuntimeKind, RuntimeFactory | undefined>> = Object.freeze({
   local: (options: RuntimeOptions) => new LocalRuntime(options),
-  containers: (options: RuntimeOptions) => new DeferredContainerRuntime(options),
+  containers: (options: RuntimeOptions) => new ContainerRuntime(options),
 });
 
 /** Whether `kind` has an implementation in this version. */

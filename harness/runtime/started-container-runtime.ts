@@ -1,0 +1,373 @@
+/**
+ * The containers runtime: the same topology as {@link LocalRuntime}, as Docker containers started with
+ * testcontainers (Ryuk disabled: its image cannot be pulled; the start-up sweep and an exit hook remove
+ * leftovers instead). Everything the harness reaches is published on 127.0.0.1 on ports picked here.
+ * {@link ContainerRuntime} (container-runtime.ts) validates the options and loads this module only when it starts.
+ */
+import { randomBytes } from "node:crypto";
+import { getContainerRuntimeClient, Wait, type ContainerRuntimeClient, type StartedTestContainer, type WaitStrategy } from "testcontainers";
+import { findFreePort } from "../common/free-port.js";
+import { createLogger } from "../common/logger.js";
+import { retryUntil } from "../common/retry.js";
+import { HarnessError } from "../errors.js";
+import type { Untimed } from "../events/run-events.js";
+import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
+import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
+import { requireDockerEngine } from "./containers/docker-engine.js";
+import { GatewayContainer } from "./containers/gateway-container.js";
+import { buildImages, chooseToxiproxyImage, imageExists, type ToxiproxyImageChoice } from "./containers/image-build.js";
+import { CONTAINER_PORTS, IMAGES, LABELS, type ImageRole } from "./containers/images.js";
+import { httpReadyWait, PublishedContainer } from "./containers/published-container.js";
+import { pingRedis } from "./containers/redis-ping.js";
+import { describeContainerTopology, type ServiceSpec } from "./containers/topology.js";
+import type { ProcessExit } from "./gateway-process.js";
+import { DEFAULT_RUNTIME_OPTIONS, restartInstanceOf, rollingRestartOf, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
+import type { ResolvedSutDefinition } from "./sut.js";
+import { teardownInOrder, type TeardownItem } from "./teardown.js";
+
+const STOP_GRACE_MS = 5_000;
+const SERVICE_START_TIMEOUT_MS = 30_000;
+const REDIS_RESTART_TIMEOUT_MS = 10_000;
+const PORT_ATTEMPTS = 3;
+
+
+/** A running containers topology. `stop()` is idempotent; `await using` stops it. */
+export class StartedContainerRuntime implements StartedRuntime {
+  readonly kind = "containers" as const;
+  readonly capabilities = CONTAINER_RUNTIME_CAPABILITIES;
+  readonly runId: string;
+  readonly sut: ResolvedSutDefinition;
+  readonly authSecret: string;
+  readonly host: string;
+  readonly registry: RegistryKind;
+  readonly connectionTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly redisMode: RedisMode = "standalone";
+  readonly #options: RuntimeOptions;
+  readonly #log = createLogger("harness:runtime:containers");
+  readonly #gateways: GatewayContainer[] = [];
+  readonly #proxies = new Map<string, ToxiproxyProxy[]>();
+  readonly #networks: { key: "edge" | "store"; name: string }[] = [];
+  readonly #onExit = () => removeRunObjectsSync(this.runId);
+  #client?: ContainerRuntimeClient;
+  #redis?: StartedTestContainer;
+  #redisPort = 0;
+  #toxiproxyContainer?: StartedTestContainer;
+  #toxiproxy?: ToxiproxyFaults;
+  #toxiproxyImage?: ToxiproxyImageChoice;
+  #stopping?: Promise<void>;
+  #op: Promise<unknown> = Promise.resolve();
+
+  /** @internal use {@link ContainerRuntime.start}. */
+  constructor(options: RuntimeOptions) {
+    this.#options = options;
+    this.runId = options.runId;
+    this.sut = assertContainerSut(options.sut);
+    this.authSecret = options.authSecret ?? randomBytes(24).toString("hex");
+    this.host = options.host ?? DEFAULT_RUNTIME_OPTIONS.host;
+    this.registry = options.registry ?? DEFAULT_RUNTIME_OPTIONS.registry;
+    this.connectionTtlMs = options.connectionTtlMs ?? DEFAULT_RUNTIME_OPTIONS.connectionTtlMs;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_RUNTIME_OPTIONS.heartbeatIntervalMs;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_RUNTIME_OPTIONS.drainTimeoutMs;
+  }
+
+  #emit(event: Untimed<RuntimeEvent>): void {
+    this.#options.onEvent?.({ t: Date.now(), ...event });
+  }
+
+  #labels(role: ImageRole | "network", instance?: string): Record<string, string> {
+    return { [LABELS.managed]: "1", [LABELS.runId]: this.runId, [LABELS.ownerPid]: String(process.pid), [LABELS.role]: role, ...(instance ? { [LABELS.instance]: instance } : {}) };
+  }
+
+  #name(key: string): string {
+    return `tc-${this.runId}-${key}`.slice(0, 120);
+  }
+
+  /** @internal */
+  async init(): Promise<void> {
+    const t0 = Date.now();
+    // Ryuk's image cannot be pulled here; our own sweep and exit hook do its job. testcontainers reads both lazily.
+    process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= this.host;
+    const engine = await requireDockerEngine();
+    process.on("exit", this.#onExit);
+    const swept = await sweepDeadRunObjects();
+    const missing: ImageRole[] = [];
+    for (const role of Object.keys(IMAGES) as ImageRole[]) if (!(await imageExists(IMAGES[role]))) missing.push(role);
+    const built = missing.length > 0 ? await buildImages({ roles: missing }) : [];
+    this.#toxiproxyImage = await chooseToxiproxyImage();
+    this.#client = await getContainerRuntimeClient();
+    const client = this.#client;
+    for (const key of ["edge", "store"] as const) {
+      const name = this.#name(key);
+      await client.container.dockerode.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: this.#labels("network") });
+      this.#networks.push({ key, name });
+    }
+    const topology = describeContainerTopology({
+      instances: this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances,
+      hostnames: { redis: this.#name("redis"), toxiproxy: this.#name("toxiproxy") },
+      proxyPrefix: this.runId,
+      gatewayEnv: this.#gatewayEnv(),
+      toxiproxyImage: this.#toxiproxyImage.image,
+      readyPath: this.sut.readyPath,
+      ...(this.#toxiproxyImage.kind === "real" ? { toxiproxyCommand: ["-host=0.0.0.0"] } : {}),
+    });
+    const service = (key: string) => topology.services.find((s) => s.key === key)!;
+    const [redis, toxiproxy] = await Promise.all([
+      this.#startService(service("redis"), Wait.forLogMessage(/Ready to accept connections/)),
+      this.#startService(service("toxiproxy"), httpReadyWait("/version", CONTAINER_PORTS.toxiproxyApi, SERVICE_START_TIMEOUT_MS)),
+    ]);
+    this.#redis = redis.container;
+    this.#redisPort = redis.hostPort;
+    this.#toxiproxyContainer = toxiproxy.container;
+    this.#toxiproxy = new ToxiproxyFaults(`http://${this.host}:${toxiproxy.hostPort}`);
+    for (const proxy of topology.proxies) {
+      this.#proxies.set(proxy.instance, [await this.#toxiproxy.createProxy({ name: proxy.name, listen: proxy.listen, upstream: proxy.upstream })]);
+    }
+    await Promise.all(topology.services.filter((s) => s.role === "gateway").map((s) => this.#startGateway(s)));
+    this.#emit({
+      type: "topology_started",
+      detail: {
+        runtime: "containers",
+        instances: this.#gateways.length,
+        redis: this.redisMode,
+        startMs: Date.now() - t0,
+        docker: engine,
+        images: { gateway: IMAGES.gateway, redis: IMAGES.redis, toxiproxy: this.#toxiproxyImage.image },
+        toxiproxy: this.#toxiproxyImage.kind,
+        built: built.map((b) => b.image),
+        swept: swept.map((o) => `${o.kind} ${o.name}`),
+      },
+    });
+  }
+
+  #gatewayEnv(): Record<string, string> {
+    return {
+      AUTH_SECRET: this.authSecret,
+      CONNECTION_TTL_MS: String(this.connectionTtlMs),
+      HEARTBEAT_INTERVAL_MS: String(this.heartbeatIntervalMs),
+      DRAIN_TIMEOUT_MS: String(this.drainTimeoutMs),
+      REGISTRY: this.registry,
+      ...(this.#options.env ?? {}),
+    };
+  }
+
+  async #startService(spec: ServiceSpec, wait: WaitStrategy): Promise<{ container: StartedTestContainer; hostPort: number }> {
+    const network = this.#networks.find((n) => n.key === spec.networks[0])!.name;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+      const hostPort = await findFreePort(this.host);
+      const container = new PublishedContainer(spec.image)
+        .withName(spec.hostname)
+        .withLabels(this.#labels(spec.role))
+        .withNetworkMode(network)
+        .withPublishedPort(spec.containerPort, this.host, hostPort)
+        .withWaitStrategy(wait.withStartupTimeout(SERVICE_START_TIMEOUT_MS));
+      if (spec.command) container.withCommand(spec.command);
+      try {
+        return { container: await container.start(), hostPort };
+      } catch (error) {
+        lastError = error;
+        // Only a port taken between findFreePort and the bind is worth another try.
+        if (!/address already in use|port is already allocated/i.test(String((error as Error).message))) break;
+        // The container was created before its start failed: free the name (other containers reach it by name).
+        await this.#client!.container.dockerode.getContainer(spec.hostname).remove({ force: true }).catch(() => undefined);
+      }
+    }
+    throw new HarnessError("HARNESS_ERR_DOCKER", `cannot start ${spec.key} (${spec.image}): ${(lastError as Error)?.message ?? String(lastError)}`, { cause: lastError });
+  }
+
+  async #startGateway(spec: ServiceSpec): Promise<void> {
+    const gateway = new GatewayContainer({
+      client: this.#client!,
+      service: spec,
+      name: this.#name(spec.key),
+      networks: { edge: this.#networks.find((n) => n.key === "edge")!.name, store: this.#networks.find((n) => n.key === "store")!.name },
+      host: this.host,
+      hostPort: await findFreePort(this.host),
+      labels: this.#labels("gateway", spec.key),
+      startupTimeoutMs: this.sut.startupTimeoutMs,
+      onOutput: (line, stream) => this.#options.onOutput?.(spec.key, line, stream),
+      onStateChange: (state, exit, pid) => this.#emit({ type: "process_state", target: spec.key, state, ...(pid !== undefined ? { pid } : {}), ...(exit ? { exit } : {}) }),
+    });
+    this.#gateways.push(gateway);
+    this.#gateways.sort((a, b) => a.instanceId.localeCompare(b.instanceId, "en", { numeric: true }));
+    await gateway.create();
+  }
+
+  /** The proxy image the topology runs and whether it is the real Toxiproxy. */
+  get toxiproxyImage(): ToxiproxyImageChoice {
+    if (!this.#toxiproxyImage) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has not started");
+    return this.#toxiproxyImage;
+  }
+
+  /** run.json's `topology` additions: the runtime and which proxy image ran (the real Toxiproxy, or the compatible one). */
+  get topologyDetail(): Readonly<Record<string, unknown>> {
+    return { runtime: "containers", toxiproxy_image: this.toxiproxyImage };
+  }
+
+  /** The Toxiproxy API client of this topology (published on 127.0.0.1). */
+  get toxiproxy(): ToxiproxyFaults {
+    if (!this.#toxiproxy) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no proxy yet");
+    return this.#toxiproxy;
+  }
+
+  /** Direct address of Redis: its port published on 127.0.0.1 (never through a proxy). */
+  get redis(): RedisEndpoint {
+    if (!this.#redis) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no Redis yet");
+    return { mode: "standalone", url: `redis://${this.host}:${this.#redisPort}`, nodes: [{ host: this.host, port: this.#redisPort }] };
+  }
+
+  get instances(): InstanceInfo[] {
+    return this.#gateways.map((g) => this.#info(g));
+  }
+
+  liveInstanceIds(): string[] {
+    return this.#gateways.filter((g) => g.state === "started").map((g) => g.instanceId);
+  }
+
+  targets(): string[] {
+    return this.#gateways.map((g) => `ws://${this.host}:${g.hostPort}`);
+  }
+
+  instance(id: string): InstanceInfo {
+    return this.#info(this.#gateway(id));
+  }
+
+  proxiesOf(id: string): readonly ToxiproxyProxy[] {
+    this.#gateway(id);
+    return this.#proxies.get(id) ?? [];
+  }
+
+  #info(g: GatewayContainer): InstanceInfo {
+    return Object.freeze({
+      id: g.instanceId,
+      port: g.hostPort,
+      httpUrl: `http://${this.host}:${g.hostPort}`,
+      wsUrl: `ws://${this.host}:${g.hostPort}`,
+      state: g.state,
+      pid: g.pid,
+      generation: g.generation,
+      proxies: (this.#proxies.get(g.instanceId) ?? []).map((p) => p.name),
+    });
+  }
+
+  #gateway(id: string): GatewayContainer {
+    const gateway = this.#gateways.find((g) => g.instanceId === id);
+    if (!gateway) throw new HarnessError("HARNESS_ERR_UNKNOWN_INSTANCE", `no instance ${JSON.stringify(id)}; the topology has ${this.#gateways.map((g) => g.instanceId).join(", ")}`);
+    return gateway;
+  }
+
+  // One topology operation at a time, as in the local runtime.
+  #serial<T>(operation: string, id: string, fn: () => Promise<T>): Promise<T> {
+    const next = this.#op.then(() => {
+      this.#log(operation, { instance: id });
+      if (this.#stopping) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology is stopping");
+      return fn();
+    });
+    this.#op = next.catch(() => undefined);
+    return next;
+  }
+
+  killInstance(id: string): Promise<ProcessExit> {
+    return this.#serial("kill", id, () => this.#gateway(id).kill());
+  }
+
+  stopInstance(id: string): Promise<ProcessExit> {
+    return this.#serial("stop", id, async () => {
+      const gateway = this.#gateway(id);
+      const wasRunning = gateway.state === "started";
+      const exit = await gateway.stop(this.drainTimeoutMs + STOP_GRACE_MS);
+      if (wasRunning && exit.code !== 0) {
+        throw new HarnessError("HARNESS_ERR_INSTANCE_STOP_FAILED", `instance ${id} did not exit with code 0 after SIGTERM (code ${exit.code}, signal ${exit.signal}):\n${gateway.outputTail}`);
+      }
+      return exit;
+    });
+  }
+
+  startInstance(id: string): Promise<InstanceInfo> {
+    return this.#serial("start", id, async () => {
+      const gateway = this.#gateway(id);
+      await gateway.start();
+      return this.#info(gateway);
+    });
+  }
+
+  restartInstance(id: string, mode: "stop" | "kill" = "stop"): Promise<InstanceInfo> {
+    return restartInstanceOf(this, id, mode);
+  }
+
+  rollingRestart(mode: "stop" | "kill" = "stop", order: readonly string[] = this.#gateways.map((g) => g.instanceId)): Promise<void> {
+    return rollingRestartOf(this, mode, order);
+  }
+
+  pauseInstance(id: string): Promise<void> {
+    return this.#serial("pause", id, () => this.#gateway(id).pause());
+  }
+
+  resumeInstance(id: string): Promise<void> {
+    return this.#serial("resume", id, () => this.#gateway(id).resume());
+  }
+
+  disconnectInstance(id: string): Promise<void> {
+    return this.#serial("disconnect", id, () => this.#gateway(id).disconnect());
+  }
+
+  reconnectInstance(id: string): Promise<void> {
+    return this.#serial("reconnect", id, () => this.#gateway(id).reconnect());
+  }
+
+  /**
+   * Restarts Redis with data loss: SIGKILL the container, start it again (no persistence: it comes back empty),
+   * on the same published port and network name, so the proxies and the recorder reconnect by themselves.
+   */
+  restartRedis(): Promise<void> {
+    return this.#serial("restart", "redis", async () => {
+      const redis = this.#client!.container.getById(this.#redis!.getId());
+      const t0 = Date.now();
+      await redis.kill({ signal: "SIGKILL" });
+      this.#log("redis killed");
+      await redis.wait();
+      this.#log("redis exited");
+      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "killed" } });
+      await redis.start();
+      this.#log("redis started");
+      await retryUntil(
+        () => pingRedis(this.host, this.#redisPort),
+        (pong) => pong,
+        () => new HarnessError("HARNESS_ERR_REDIS_START_TIMEOUT", `Redis did not answer PING on ${this.host}:${this.#redisPort} within ${REDIS_RESTART_TIMEOUT_MS}ms after its restart`),
+        { timeoutMs: REDIS_RESTART_TIMEOUT_MS, intervalMs: 25 },
+      );
+      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "started", downMs: Date.now() - t0 } });
+    });
+  }
+
+  /** Removes gateways, then the proxy, then Redis, then the networks; idempotent. */
+  stop(): Promise<void> {
+    return (this.#stopping ??= (async () => {
+      await this.#op.catch(() => undefined);
+      const remove = (container: StartedTestContainer | undefined, name: string): TeardownItem[] =>
+        container ? [{ name, stop: () => this.#client!.container.getById(container.getId()).remove({ force: true, v: true }) }] : [];
+      const client = this.#client;
+      try {
+        await teardownInOrder([
+          this.#gateways.map((g) => ({ name: `gateway ${g.instanceId} (container ${g.containerId?.slice(0, 12)})`, stop: () => g.remove() })),
+          remove(this.#toxiproxyContainer, "proxy container"),
+          remove(this.#redis, "redis container"),
+          client ? this.#networks.map((n) => ({ name: `network ${n.name}`, stop: () => client.container.dockerode.getNetwork(n.name).remove() })) : [],
+        ]);
+      } finally {
+        // Whatever a failed step above left (or a start that failed half-way) goes by label.
+        await removeRunObjects(this.runId).catch(() => undefined);
+        process.off("exit", this.#onExit);
+        this.#emit({ type: "topology_stopped" });
+      }
+    })());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
