@@ -15,6 +15,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // The default output, then where the time went (test/ci-timing-reporter.ts).
+    reporters: ["default", "./test/ci-timing-reporter.ts"],
     projects: [
       {
         extends: true,
