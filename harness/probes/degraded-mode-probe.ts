@@ -17,8 +17,11 @@ export interface ProbeDegradedModeOptions {
   reconcileTimeoutMs?: number;
 }
 
-// In effect: applied (the proxy calls are done) and not yet ended (healing starts right before fault_end).
-function openPartition(events: readonly RunEvent[]): RunEventOf<"fault", "fault_applied"> | undefined {
+/**
+ * The partition in effect, if any: applied (the proxy calls are done) and not yet ended (healing starts right
+ * before `fault_end`). Shared with the conformance probe.
+ */
+export function openPartition(events: readonly RunEvent[]): RunEventOf<"fault", "fault_applied"> | undefined {
   const ended = new Set(eventsOf(events, "fault", "fault_end").map((e) => e.fault_id));
   return eventsOf(events, "fault", "fault_applied").find((e) => e.kind === "partition" && !ended.has(e.fault_id));
 }
