@@ -268,6 +268,21 @@ export type ConformancePromise =
   | "registry-unavailable-fails-fast"
   | "drain-notice";
 
+/** Every {@link ConformancePromise}, in the order the probe runs them. */
+export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze([
+  "welcome-after-write",
+  "sender-excluded",
+  "resume-keeps-id",
+  "nbf-refused",
+  "tenant-isolation",
+  "readyz-reflects-redis",
+  "registry-unavailable-fails-fast",
+  "drain-notice",
+]);
+
+/** The promises probed while the system is healthy (no fault needed): `Step.probeConformance()`'s default. */
+export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(CONFORMANCE_PROMISES.slice(0, 5));
+
 /**
  * Where the target of a conformance attempt was: held by the instance the request reached (`local`), by another
  * (`remote`), or no target at all (`none`: tokens, readiness, drain).

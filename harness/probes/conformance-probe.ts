@@ -1,16 +1,11 @@
 import { signJwt } from "../common/jwt.js";
-import type { ConformancePath, ConformancePromise } from "../events/run-events.js";
+import { STATIC_CONFORMANCE_PROMISES, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
 import { conformanceSession, conformanceTenant, pollFor, recordAttempt } from "./conformance-io.js";
 import { startDegradedConformance } from "./conformance-degraded.js";
 import { startDrainWitnesses } from "./conformance-drain.js";
 import { errorCode, httpProbe, openProbeSocket, tenantToken, type ProbeSocket, type Welcome } from "./probe-io.js";
 import type { ProbeContext, ProbeInstance } from "./probe-context.js";
 import { probeTenantIsolation } from "./tenant-isolation-probe.js";
-
-/** The promises probed while the system is healthy, in the order they run. */
-export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(["welcome-after-write", "sender-excluded", "resume-keeps-id", "nbf-refused", "tenant-isolation"]);
-/** Every promise {@link probeConformance} knows. */
-export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze([...STATIC_CONFORMANCE_PROMISES, "readyz-reflects-redis", "registry-unavailable-fails-fast", "drain-notice"]);
 
 /** Sockets per instance whose record is looked up at once after their welcome. */
 const WELCOME_SOCKETS_PER_INSTANCE = 2;

@@ -1,4 +1,4 @@
-import type { ConformancePromise } from "../events/run-events.js";
+import { CONFORMANCE_PROMISES, STATIC_CONFORMANCE_PROMISES, type ConformancePromise } from "../events/probe-events.js";
 import type { Fault } from "../faults/fault.js";
 import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
 
@@ -115,11 +115,10 @@ export const Step = Object.freeze({
    * SIGTERM drain (stop, restart or rolling restart with mode `stop`) later in the run.
    * @default victims 2
    */
-  probeConformance(options: { promises?: ConformancePromise[]; victims?: number } = {}): Step {
-    const known: readonly ConformancePromise[] = ["welcome-after-write", "sender-excluded", "resume-keeps-id", "nbf-refused", "tenant-isolation", "readyz-reflects-redis", "registry-unavailable-fails-fast", "drain-notice"];
-    const promises = options.promises ?? ["welcome-after-write", "sender-excluded", "resume-keeps-id", "nbf-refused", "tenant-isolation"];
-    const unknown = promises.filter((p) => !known.includes(p));
-    if (promises.length === 0 || unknown.length > 0) throw new TypeError(`promises must be a non-empty list of ${known.join(", ")} (got ${JSON.stringify(promises)})`);
+  probeConformance(options: { promises?: readonly ConformancePromise[]; victims?: number } = {}): Step {
+    const promises = options.promises ?? STATIC_CONFORMANCE_PROMISES;
+    const unknown = promises.filter((p) => !CONFORMANCE_PROMISES.includes(p));
+    if (promises.length === 0 || unknown.length > 0) throw new TypeError(`promises must be a non-empty list of ${CONFORMANCE_PROMISES.join(", ")} (got ${JSON.stringify(promises)})`);
     return { kind: "probe_conformance", promises: [...promises], victims: nonNegative("victims", options.victims ?? 2) };
   },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
