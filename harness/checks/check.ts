@@ -26,7 +26,7 @@ export const DEFAULT_DEGRADED_LOOKUP_BOUND_MS = 1_500;
 /**
  * Default of {@link CheckThresholds.readyDetectBoundMs}: in a black hole the first registry command an instance
  * issues after the cut fails only at the protocol's 1000 ms command timeout (the conformance probe issues lookups
- * at once, the fleet routes meanwhile), and readiness follows it; plus 1000 ms for the 50 ms `/readyz` poll, HTTP
+ * at once, the fleet routes meanwhile), and readiness follows it; plus 1000 ms for the 100 ms `/readyz` poll, HTTP
  * and a loaded 2-core machine. A closed or reset connection is seen at once.
  */
 export const DEFAULT_READY_DETECT_BOUND_MS = 2_000;

@@ -10,7 +10,7 @@ const MAX_ROUNDS = 3;
 /** Pause between rounds, in ms. */
 const ROUND_GAP_MS = 300;
 /** `/readyz` poll period during and after the partition, in ms. */
-const READYZ_POLL_MS = 50;
+const READYZ_POLL_MS = 100;
 /** Longest a `/readyz` request may take before it counts as not answered, in ms. */
 const READYZ_TIMEOUT_MS = 1_000;
 /**
