@@ -1,5 +1,5 @@
 import { signJwt } from "../common/jwt.js";
-import { STATIC_CONFORMANCE_PROMISES, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
+import { STATIC_CONFORMANCE_PROMISES, eventsOf, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
 import { conformanceSession, conformanceTenant, pollFor, recordAttempt } from "./conformance-io.js";
 import { startDegradedConformance } from "./conformance-degraded.js";
 import { startDrainWitnesses } from "./conformance-drain.js";
@@ -18,6 +18,13 @@ const ARRIVAL_TIMEOUT_MS = 2_000;
 const REMOVAL_TIMEOUT_MS = 2_000;
 /** How long the socket replaced by a resume may take to be closed with 4000, in ms. */
 const EVICTION_TIMEOUT_MS = 2_000;
+/** Stranded connections resumed per way of vanishing (`cut`, `kill`). */
+const STRANDED_RESUMES_PER_KIND = 2;
+/**
+ * How long a stranded connection's record may take to go before its resume is tried, in ms: beyond the TTL of
+ * every profile (30 s at most), since an unreaped record expires within it.
+ */
+const STRANDED_GONE_TIMEOUT_MS = 35_000;
 /** How far in the future a refused token's `nbf` lies: well beyond the protocol's 5 s leeway. */
 const FUTURE_NBF_S = 60;
 
@@ -66,7 +73,10 @@ export async function probeConformance(context: ProbeContext, options: ProbeConf
   try {
     if (promises.includes("welcome-after-write")) await probeWelcome(context, instances, token, open);
     if (promises.includes("sender-excluded")) await probeSenderExcluded(context, instances, open);
-    if (promises.includes("resume-keeps-id")) await probeResume(context, instances, token, open);
+    if (promises.includes("resume-keeps-id")) {
+      await probeResume(context, instances, token, open);
+      await probeResumeStranded(context, instances);
+    }
     if (promises.includes("nbf-refused")) await probeNbf(context, instances);
     if (promises.includes("tenant-isolation")) await probeTenantIsolation(context, { victims: options.victims ?? 2 });
     const watch = { waitForFaultMs: options.waitForFaultMs ?? 15_000, ...(options.backgroundSignal ? { signal: options.backgroundSignal } : {}) };
@@ -224,6 +234,37 @@ async function probeResume(context: ProbeContext, instances: ProbeInstance[], to
         observed: { record_removed: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
       });
     }
+  }
+}
+
+/**
+ * Resume keeps the websocket_id also when the old record was reaped or expired: the connections stranded earlier
+ * in the run (`Step.strandConnections()`: `kill`, their instance SIGKILLed for good, so a survivor reaps them or
+ * they expire; `cut`, half-open, so their instance drops them) are resumed, once their record is gone, on their own
+ * instance when it lives (local) or another (remote). Each resumed socket is closed at once.
+ */
+async function probeResumeStranded(context: ProbeContext, instances: ProbeInstance[]): Promise<void> {
+  // The tenant strandConnections() opens its sockets with (harness/actions/strand-connections.ts).
+  const token = tenantToken(context.authSecret, `probe-${context.runId}`.slice(0, 128));
+  const stranded = eventsOf(context.events, "probe", "stranded");
+  const picked = (["kill", "cut"] as const).flatMap((how) => stranded.filter((e) => e.how === how).slice(0, STRANDED_RESUMES_PER_KIND));
+  for (const [n, e] of picked.entries()) {
+    const holder = instances.find((i) => i.id === e.instance_id);
+    const via = holder ?? instances[n % instances.length]!;
+    const lookup = `${via.httpUrl}/v1/connections/${encodeURIComponent(e.websocket_id)}`;
+    const gone = await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 100);
+    const again = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: e.session_id, websocketId: e.websocket_id });
+    if (again.ok) await again.socket.close();
+    recordAttempt(context, {
+      promise: "resume-keeps-id",
+      form: e.how === "kill" ? "resume_reaped_record" : "resume_dropped_half_open",
+      path: holder ? "local" : "remote",
+      via: via.id,
+      holder: e.instance_id,
+      ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false,
+      expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false",
+      observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+    });
   }
 }
 

@@ -47,6 +47,8 @@ describe.sequential("protocol-conformance against the reference gateway", { time
     // Both instances were drained with a witness each, and both were cut off from Redis.
     expect(promises["drain-notice"]!.attempts.none).toBe(2);
     expect(promises["readyz-reflects-redis"]!.attempts.none).toBe(2);
+    const forms = result.events.filter((e) => e.source === "probe" && e.type === "conformance_probe" && e.promise === "resume-keeps-id").map((e) => (e as { form: string }).form);
+    expect(new Set(forms)).toEqual(new Set(["resume_live_record", "resume_missing_record", "resume_dropped_half_open"]));
   });
 
   it.each(CONTROLS)("should fail $promise under $control", async ({ control, promise, failed }) => {
