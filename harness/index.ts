@@ -76,5 +76,6 @@ export {
   type ThresholdSpec,
 } from "./scenario/define-scenario.js";
 export { describeStep, Step, type PlannedStep } from "./scenario/step.js";
+export type { ConformancePath, ConformancePromise } from "./events/probe-events.js";
 export { planSteps } from "./scenario/plan.js";
 export { planScenario, resolveRunProfile, runScenario, type RunScenarioOptions, type ScenarioRun } from "./scenario/engine.js";

@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "deploy",
   description: "rolling SIGTERM restart of every instance under load; clients move without downtime, state and messages survive",
-  checks: ["restart-survival", "no-ghosts", "delivery"],
+  checks: ["restart-survival", "no-ghosts", "delivery", "protocol-conformance"],
   profiles: {
     ci: {
       instances: 3,
@@ -42,6 +42,9 @@ export default defineScenario({
     Step.phase("load"),
     Step.hold(p.durationS * 1_000),
     Step.phase("deploy"),
+    // One witness per instance stays put through its drain: the reconnect notice must come before the 1012 close.
+    // It holds every drain to DRAIN_TIMEOUT_MS - G (1.5 s in ci).
+    Step.probeConformance({ promises: ["drain-notice"] }),
     // Each instance is ready again before the next drains: the fleet always has somewhere to move to.
     Step.fault(Fault.rollingRestart({ mode: "stop", pauseMs: 500 })),
     Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),

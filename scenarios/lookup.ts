@@ -10,7 +10,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "lookup",
   description: "every connection is visible with equal fields from every instance and routes reach clients held by another instance",
-  checks: ["cross-instance-lookup", "delivery", "no-ghosts"],
+  checks: ["cross-instance-lookup", "delivery", "no-ghosts", "protocol-conformance"],
   profiles: {
     ci: {
       instances: 3,
@@ -36,6 +36,8 @@ export default defineScenario({
     Step.hold(p.durationS * 1_000),
     Step.phase("probe"),
     Step.probeLookups({ maxConnections: p.clients >= 1_000 ? 60 : 12 }),
+    // Welcome visible at once from every instance, the sender excluded, resume keeping its id: every instance pair.
+    Step.probeConformance({ promises: ["welcome-after-write", "sender-excluded", "resume-keeps-id"] }),
     Step.hold((p.durationS * 1_000) / 2),
     Step.phase("settle"),
     Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),

@@ -15,7 +15,7 @@ const FORMS: readonly PartitionForm[] = ["disable", "blackhole", "reset"];
 export default defineScenario({
   name: "partition",
   description: "Redis partitioned from every gateway (disabled, black hole, reset); sockets stay open, lookups fail fast, state reconciles",
-  checks: ["degraded-mode", "no-ghosts", "delivery"],
+  checks: ["degraded-mode", "no-ghosts", "delivery", "protocol-conformance"],
   profiles: {
     ci: {
       instances: 3,
@@ -46,6 +46,8 @@ export default defineScenario({
     Step.hold(p.durationS * 1_000),
     ...FORMS.flatMap((form) => [
       Step.phase(`partition-${form}`),
+      // Its sockets open before the cut; in the background it measures readyz and fail-fast on both paths.
+      Step.probeConformance({ promises: ["readyz-reflects-redis", "registry-unavailable-fails-fast"] }),
       // The partition lasts longer than the heartbeat, so every instance meets it on a write too.
       Step.fault(Fault.partition({ target: "all", form, durationMs: Math.max(2_000, 2 * p.heartbeatIntervalMs) }), { background: true }),
       Step.probeDegradedMode({ rounds: 3, reconcileTimeoutMs: p.thresholds.settleBoundMs }),

@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "ttl",
   description: "half-open and crashed connections expire within TTL + one heartbeat; live connections never expire",
-  checks: ["ttl-expiry", "no-ghosts"],
+  checks: ["ttl-expiry", "no-ghosts", "protocol-conformance"],
   profiles: {
     ci: {
       instances: 3,
@@ -48,6 +48,8 @@ export default defineScenario({
     Step.phase("expire"),
     // Live records must outlast two full TTLs on heartbeats alone.
     Step.hold(Math.max(p.durationS * 1_000, 2 * p.connectionTtlMs)),
+    // The stranded ids, reaped or dropped by now, resume with their own id (and every instance pair resumes too).
+    Step.probeConformance({ promises: ["resume-keeps-id"] }),
     Step.phase("settle"),
     Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
   ],

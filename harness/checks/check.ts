@@ -2,7 +2,7 @@ import type { RegistryReader } from "../recorder/registry-reader.js";
 import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
 
 /** Invariant names of docs/design.md, as they appear in reports. */
-export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode";
+export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode" | "protocol-conformance";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {
@@ -14,10 +14,22 @@ export interface CheckThresholds {
   minDeliveryRatio: number;
   /** While Redis is unreachable, longest a lookup may take to fail with `REGISTRY_UNAVAILABLE`, in ms. @default 1500 */
   degradedLookupBoundMs?: number;
+  /**
+   * After Redis is cut off, longest `/readyz` may keep answering 200, in ms (`protocol-conformance`). @default 2000
+   */
+  readyDetectBoundMs?: number;
 }
 
 /** Default of {@link CheckThresholds.degradedLookupBoundMs}: the protocol's 1000 ms command bound plus HTTP slack. */
 export const DEFAULT_DEGRADED_LOOKUP_BOUND_MS = 1_500;
+
+/**
+ * Default of {@link CheckThresholds.readyDetectBoundMs}: in a black hole the first registry command an instance
+ * issues after the cut fails only at the protocol's 1000 ms command timeout (the conformance probe issues lookups
+ * at once, the fleet routes meanwhile), and readiness follows it; plus 1000 ms for the 100 ms `/readyz` poll, HTTP
+ * and a loaded 2-core machine. A closed or reset connection is seen at once.
+ */
+export const DEFAULT_READY_DETECT_BOUND_MS = 2_000;
 
 /** What a check may read: the recorded history and Redis state read directly. */
 export interface CheckContext {

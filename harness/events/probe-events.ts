@@ -177,6 +177,11 @@ interface IsolationProbeBase {
   leaked: boolean;
   /** Whether the comparison proves nothing (the missing-id baseline was not the documented not-found answer). */
   inconclusive: boolean;
+  /**
+   * `local` when `via` is the instance holding the victim's connection, `remote` when it is another one; absent
+   * in runs recorded before paths were probed.
+   */
+  path?: "local" | "remote";
 }
 
 /** An HTTP request of the probe tenant for another tenant's data. */
@@ -249,6 +254,80 @@ export interface StrandedEvent {
   instance_id: string;
 }
 
+/**
+ * The promises of docs/protocol.md the conformance probe (`Step.probeConformance()`) checks, each a named
+ * sub-result of `protocol-conformance`.
+ */
+export type ConformancePromise =
+  | "welcome-after-write"
+  | "sender-excluded"
+  | "resume-keeps-id"
+  | "nbf-refused"
+  | "tenant-isolation"
+  | "readyz-reflects-redis"
+  | "registry-unavailable-fails-fast"
+  | "drain-notice";
+
+/** Every {@link ConformancePromise}, in the order the probe runs them. */
+export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze([
+  "welcome-after-write",
+  "sender-excluded",
+  "resume-keeps-id",
+  "nbf-refused",
+  "tenant-isolation",
+  "readyz-reflects-redis",
+  "registry-unavailable-fails-fast",
+  "drain-notice",
+]);
+
+/** The promises probed while the system is healthy (no fault needed): `Step.probeConformance()`'s default. */
+export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(CONFORMANCE_PROMISES.slice(0, 5));
+
+/**
+ * Where the target of a conformance attempt was: held by the instance the request reached (`local`), by another
+ * (`remote`), or no target at all (`none`: tokens, readiness, drain).
+ */
+export type ConformancePath = "local" | "remote" | "none";
+
+/** The promises one `Step.probeConformance()` set out to probe, and the instances it saw. */
+export interface ConformancePlanEvent {
+  type: "conformance_plan";
+  promises: ConformancePromise[];
+  instances: string[];
+}
+
+/** One conformance attempt and what the SUT answered. */
+export interface ConformanceProbeEvent {
+  type: "conformance_probe";
+  promise: ConformancePromise;
+  /** What was tried, e.g. `http_lookup_connection`, `ws_route_session`, `upgrade`. */
+  form: string;
+  path: ConformancePath;
+  /** Instance the request reached. */
+  via: string;
+  /** Instance holding the target, or `null`. */
+  holder: string | null;
+  /** The probe's verdict on the answer itself (status, code, frames); the check adds the time bounds. */
+  ok: boolean;
+  /** The promised answer, in words. */
+  expected: string;
+  /** What came back. */
+  observed: Record<string, unknown>;
+  /** Request sent -> answer, in ms (fail-fast attempts). */
+  latency_ms?: number;
+  /** The partition fault an attempt ran in. */
+  fault_id?: string;
+  /** From sending the request to the partition's heal, in ms (`null`: not healed when recorded). */
+  sent_before_heal_ms?: number | null;
+}
+
+/** A promise the step set out to probe could not be (no partition, nobody to target, a witness never drained). */
+export interface ConformanceSkippedEvent {
+  type: "conformance_skipped";
+  promise: ConformancePromise;
+  reason: string;
+}
+
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */
 export type ProbeEvent =
   | SessionStateWrittenEvent
@@ -261,4 +340,7 @@ export type ProbeEvent =
   | HttpLoadEvent
   | IsolationProbeEvent
   | StrandConnectFailedEvent
-  | StrandedEvent;
+  | StrandedEvent
+  | ConformancePlanEvent
+  | ConformanceProbeEvent
+  | ConformanceSkippedEvent;

@@ -10,7 +10,7 @@
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
 import type { RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
-import type { LookupAnswer, LookupProbeAnswer } from "./probe-events.js";
+import { CONFORMANCE_PROMISES, type LookupAnswer, type LookupProbeAnswer } from "./probe-events.js";
 
 /** A type guard. */
 type Guard<T> = (value: unknown) => value is T;
@@ -100,7 +100,8 @@ const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), des
 const httpAnswer = object<{ status: number; body: unknown }>({ status: num, body: any });
 const victim = object<{ websocket_id: string; session_id: string; tenant_id: string }>({ websocket_id: str, session_id: str, tenant_id: str });
 const lookupAnswer = object<LookupAnswer>({ status: num, record: opt(any), body: opt(any), latency_ms: opt(num) });
-const isolationBase = { via: str, leaked: bool, inconclusive: bool } as const;
+const isolationBase = { via: str, leaked: bool, inconclusive: bool, path: opt(lit("local", "remote")) } as const;
+const CONFORMANCE_PROMISE = lit(...CONFORMANCE_PROMISES);
 
 type Fleet<T extends FleetEventType> = RunEventOf<"fleet", T>;
 type Probe<T extends string> = RunEventOf<"probe", T>;
@@ -231,6 +232,21 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     ),
     strand_connect_failed: variant<Probe<"strand_connect_failed">>({ via: str, status: nullable(num), error: nullable(str) }),
     stranded: variant<Probe<"stranded">>({ how: lit("cut", "kill"), websocket_id: str, session_id: str, instance_id: str }),
+    conformance_plan: variant<Probe<"conformance_plan">>({ promises: arrayOf(CONFORMANCE_PROMISE), instances: arrayOf(str) }),
+    conformance_probe: variant<Probe<"conformance_probe">>({
+      promise: CONFORMANCE_PROMISE,
+      form: str,
+      path: lit("local", "remote", "none"),
+      via: str,
+      holder: nullable(str),
+      ok: bool,
+      expected: str,
+      observed: recordOf(any),
+      latency_ms: opt(num),
+      fault_id: opt(str),
+      sent_before_heal_ms: opt(nullable(num)),
+    }),
+    conformance_skipped: variant<Probe<"conformance_skipped">>({ promise: CONFORMANCE_PROMISE, reason: str }),
   },
 };
 

@@ -16,7 +16,7 @@ import type { ProbeEvent } from "./probe-events.js";
 
 export type * from "../fleet/fleet-events.js";
 export type * from "./probe-events.js";
-export { isRouteProbeSent } from "./probe-events.js";
+export { CONFORMANCE_PROMISES, STATIC_CONFORMANCE_PROMISES, isRouteProbeSent } from "./probe-events.js";
 
 /** An event without its time: what a producer hands over when the recorder or runtime stamps `t`. */
 export type Untimed<E> = E extends unknown ? Omit<E, "t"> : never;

@@ -2,6 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { retryUntil } from "../common/retry.js";
 import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "../checks/no-ghosts.js";
 import { eventsOf, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
+import { conformanceTenant } from "./conformance-io.js";
 import { errorCode, httpProbe, tenantToken } from "./probe-io.js";
 import { liveConnections, type ProbeContext } from "./probe-context.js";
 
@@ -17,8 +18,11 @@ export interface ProbeDegradedModeOptions {
   reconcileTimeoutMs?: number;
 }
 
-// In effect: applied (the proxy calls are done) and not yet ended (healing starts right before fault_end).
-function openPartition(events: readonly RunEvent[]): RunEventOf<"fault", "fault_applied"> | undefined {
+/**
+ * The partition in effect, if any: applied (the proxy calls are done) and not yet ended (healing starts right
+ * before `fault_end`). Shared with the conformance probe.
+ */
+export function openPartition(events: readonly RunEvent[]): RunEventOf<"fault", "fault_applied"> | undefined {
   const ended = new Set(eventsOf(events, "fault", "fault_end").map((e) => e.fault_id));
   return eventsOf(events, "fault", "fault_applied").find((e) => e.kind === "partition" && !ended.has(e.fault_id));
 }
@@ -80,6 +84,7 @@ export async function probeDegradedMode(context: ProbeContext, options: ProbeDeg
   let last: RegistryComparison | undefined;
   let serving: Record<string, number> = {};
   let reconciledAt: number | undefined;
+  const ownTenant = conformanceTenant(context.runId);
   // Reconciled: every partitioned instance serves lookups again, and the registry equals the live connections.
   await retryUntil(
     async () => {
@@ -90,7 +95,10 @@ export async function probeDegradedMode(context: ProbeContext, options: ProbeDeg
         const token = tenantToken(context.authSecret, victim.tenant_id);
         await Promise.all(instances.map(async (i) => (serving[i.id] = (await httpProbe(`${i.httpUrl}/v1/connections/${encodeURIComponent(victim.websocket_id)}`, { token })).status)));
       }
-      last = compareRegistry(context.events, await context.registry.read(), strandedIds(context.events));
+      const state = await context.registry.read();
+      // The conformance probe's own sockets (live, rightly registered) are not fleet connections: not ghosts.
+      const own = state.records.filter((r) => r.fields.tenant_id === ownTenant).map((r) => r.websocket_id);
+      last = compareRegistry(context.events, state, new Set([...strandedIds(context.events), ...own]));
       return last;
     },
     (comparison) => comparison.live > 0 && isClean(comparison) && Object.values(serving).every((status) => status === 200),

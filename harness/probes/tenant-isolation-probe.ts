@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { httpProbe, openProbeSocket, tenantToken, type HttpProbeResult, type ProbeSocket } from "./probe-io.js";
 import type { IsolationProbeHttpEvent } from "../events/run-events.js";
-import { liveConnections, type ProbeContext } from "./probe-context.js";
+import { liveConnections, type ProbeContext, type ProbeInstance } from "./probe-context.js";
 
 /** Options of {@link probeTenantIsolation}. */
 export interface ProbeTenantIsolationOptions {
@@ -24,7 +24,8 @@ function withoutId(frame: Record<string, unknown>): Record<string, unknown> {
  * Probes, from a tenant of its own (a token minted for `probe-<run id>`), the data of other tenants: for a seeded
  * sample of the fleet's live connections, over HTTP (connection lookup by websocket_id: the reverse index;
  * session lookup; route; session state read and write) and over WebSocket (route by websocket_id and to the whole
- * session; connect into the session; resume of the victim's websocket_id). Each attempt is compared with the
+ * session; connect into the session; resume of the victim's websocket_id), each from the instance holding the
+ * victim's connection (`path` `local`) and from another one (`remote`). Each attempt is compared with the
  * same request for an id that does not exist, and recorded as one `isolation_probe` event
  * (`kind`, `channel`, `via`, `victim`, `answer`, `baseline`, `leaked`). Message ids of routed probes are recorded
  * too, so the check can see whether any of them reached a fleet client.
@@ -37,73 +38,80 @@ export async function probeTenantIsolation(context: ProbeContext, options: Probe
   const sockets: ProbeSocket[] = [];
   try {
     for (const [n, victim] of victims.entries()) {
-      const via = instances[n % instances.length]!;
-      const missingWs = `probe-missing-${randomBytes(4).toString("hex")}`;
-      const missingSession = `probe-missing-${randomBytes(4).toString("hex")}`;
-      const recordHttp = (kind: IsolationProbeHttpEvent["kind"], answer: HttpProbeResult, baseline: HttpProbeResult, foreignId: string, missingId: string, extra: Pick<IsolationProbeHttpEvent, "message_id" | "field"> = {}) => {
-        const leaked = answer.status !== baseline.status || normalise(answer.body, foreignId) !== normalise(baseline.body, missingId);
-        // The comparison proves isolation only when the baseline is the documented not-found answer.
-        const inconclusive = baseline.status !== (kind === "session_state_read" ? 200 : 404);
-        context.record({ type: "isolation_probe", channel: "http", kind, inconclusive, via: via.id, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer: { status: answer.status, body: answer.body }, baseline: { status: baseline.status, body: baseline.body }, leaked, ...extra });
-      };
-      const base = via.httpUrl;
-      const enc = encodeURIComponent;
-      recordHttp("connection_lookup", await httpProbe(`${base}/v1/connections/${enc(victim.websocket_id)}`, { token }), await httpProbe(`${base}/v1/connections/${enc(missingWs)}`, { token }), victim.websocket_id, missingWs);
-      recordHttp("session_lookup", await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/connections`, { token }), await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/connections`, { token }), victim.session_id, missingSession);
-      const route = await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/messages`, { token, method: "POST", body: { to: { websocket_id: victim.websocket_id }, payload: { probe: "tenant-isolation" } } });
-      const routeBaseline = await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/messages`, { token, method: "POST", body: { to: { websocket_id: missingWs }, payload: { probe: "tenant-isolation" } } });
-      const routeId = (route.body as { id?: string } | null)?.id;
-      recordHttp("route_http", { ...route, body: withoutMessageId(route.body) }, { ...routeBaseline, body: withoutMessageId(routeBaseline.body) }, victim.session_id, missingSession, routeId ? { message_id: routeId } : {});
-      recordHttp("session_state_read", await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token }), await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token }), victim.session_id, missingSession);
-      const field = `probe_${randomBytes(3).toString("hex")}`;
-      recordHttp(
-        "session_state_write",
-        await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
-        await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
-        victim.session_id,
-        missingSession,
-        { field },
-      );
+      // From the victim's own instance (the local path: the target is held there) and from another one (remote).
+      const holder = instances.find((i) => i.id === victim.instance_id);
+      const others = instances.filter((i) => i.id !== victim.instance_id);
+      const vias: { via: ProbeInstance; path: "local" | "remote" }[] = [...(holder ? [{ via: holder, path: "local" as const }] : []), ...(others.length > 0 ? [{ via: others[n % others.length]!, path: "remote" as const }] : [])];
+      for (const { via, path } of vias) {
+        const missingWs = `probe-missing-${randomBytes(4).toString("hex")}`;
+        const missingSession = `probe-missing-${randomBytes(4).toString("hex")}`;
+        const recordHttp = (kind: IsolationProbeHttpEvent["kind"], answer: HttpProbeResult, baseline: HttpProbeResult, foreignId: string, missingId: string, extra: Pick<IsolationProbeHttpEvent, "message_id" | "field"> = {}) => {
+          const leaked = answer.status !== baseline.status || normalise(answer.body, foreignId) !== normalise(baseline.body, missingId);
+          // The comparison proves isolation only when the baseline is the documented not-found answer.
+          const inconclusive = baseline.status !== (kind === "session_state_read" ? 200 : 404);
+          context.record({ type: "isolation_probe", channel: "http", kind, inconclusive, via: via.id, path, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer: { status: answer.status, body: answer.body }, baseline: { status: baseline.status, body: baseline.body }, leaked, ...extra });
+        };
+        const base = via.httpUrl;
+        const enc = encodeURIComponent;
+        recordHttp("connection_lookup", await httpProbe(`${base}/v1/connections/${enc(victim.websocket_id)}`, { token }), await httpProbe(`${base}/v1/connections/${enc(missingWs)}`, { token }), victim.websocket_id, missingWs);
+        recordHttp("session_lookup", await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/connections`, { token }), await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/connections`, { token }), victim.session_id, missingSession);
+        const route = await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/messages`, { token, method: "POST", body: { to: { websocket_id: victim.websocket_id }, payload: { probe: "tenant-isolation" } } });
+        const routeBaseline = await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/messages`, { token, method: "POST", body: { to: { websocket_id: missingWs }, payload: { probe: "tenant-isolation" } } });
+        const routeId = (route.body as { id?: string } | null)?.id;
+        recordHttp("route_http", { ...route, body: withoutMessageId(route.body) }, { ...routeBaseline, body: withoutMessageId(routeBaseline.body) }, victim.session_id, missingSession, routeId ? { message_id: routeId } : {});
+        recordHttp("session_state_read", await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token }), await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token }), victim.session_id, missingSession);
+        const field = `probe_${randomBytes(3).toString("hex")}`;
+        recordHttp(
+          "session_state_write",
+          await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
+          await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
+          victim.session_id,
+          missingSession,
+          { field },
+        );
 
-      // WebSocket: a socket of the probe tenant in a session of its own routes into the victim's session.
-      const own = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: `probe-${randomBytes(4).toString("hex")}` });
-      if (own.ok) {
-        sockets.push(own.socket);
-        for (const [kind, to] of [["route_ws_websocket_id", { websocket_id: victim.websocket_id }], ["route_ws_session", {}]] as const) {
-          const answer = await own.socket.request({ type: "route", session_id: victim.session_id, to, payload: { probe: "tenant-isolation" } });
-          const baselineTo = "websocket_id" in to ? { websocket_id: missingWs } : {};
-          const baseline = await own.socket.request({ type: "route", session_id: missingSession, to: baselineTo, payload: { probe: "tenant-isolation" } });
-          const leaked = answer.type !== "error" || normalise(withoutId(answer), victim.session_id) !== normalise(withoutId(baseline), missingSession);
-          const inconclusive = baseline.type !== "error" || baseline.code !== "NOT_FOUND";
-          context.record({ type: "isolation_probe", channel: "ws", kind, inconclusive, via: via.id, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer, baseline, leaked, message_id: answer.id ?? null });
+        // WebSocket: a socket of the probe tenant in a session of its own routes into the victim's session.
+        const own = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: `probe-${randomBytes(4).toString("hex")}` });
+        if (own.ok) {
+          sockets.push(own.socket);
+          for (const [kind, to] of [["route_ws_websocket_id", { websocket_id: victim.websocket_id }], ["route_ws_session", {}]] as const) {
+            const answer = await own.socket.request({ type: "route", session_id: victim.session_id, to, payload: { probe: "tenant-isolation" } });
+            const baselineTo = "websocket_id" in to ? { websocket_id: missingWs } : {};
+            const baseline = await own.socket.request({ type: "route", session_id: missingSession, to: baselineTo, payload: { probe: "tenant-isolation" } });
+            const leaked = answer.type !== "error" || normalise(withoutId(answer), victim.session_id) !== normalise(withoutId(baseline), missingSession);
+            const inconclusive = baseline.type !== "error" || baseline.code !== "NOT_FOUND";
+            context.record({ type: "isolation_probe", channel: "ws", kind, inconclusive, via: via.id, path, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer, baseline, leaked, message_id: answer.id ?? null });
+          }
+        } else {
+          context.record({ type: "isolation_probe", channel: "ws", kind: "probe_socket", via: via.id, path, answer: own.ok ? null : own, leaked: false, inconclusive: true, error: "the probe tenant could not connect to a session of its own" });
         }
-      } else {
-        context.record({ type: "isolation_probe", channel: "ws", kind: "probe_socket", via: via.id, answer: own.ok ? null : own, leaked: false, inconclusive: true, error: "the probe tenant could not connect to a session of its own" });
+        const intrude = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: victim.session_id });
+        if (intrude.ok) sockets.push(intrude.socket);
+        context.record({
+          type: "isolation_probe",
+          channel: "ws",
+          kind: "connect_foreign_session",
+          via: via.id,
+          victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id },
+          answer: intrude.ok ? { welcome: intrude.welcome } : { status: intrude.status, body: intrude.body, close_code: intrude.close_code, error: intrude.error },
+          leaked: intrude.ok,
+          inconclusive: !intrude.ok && intrude.status !== 403 && intrude.close_code !== 1008,
+          path,
+        });
+        const resume = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: `probe-${randomBytes(4).toString("hex")}`, websocketId: victim.websocket_id });
+        if (resume.ok) sockets.push(resume.socket);
+        context.record({
+          type: "isolation_probe",
+          channel: "ws",
+          kind: "resume_foreign_websocket_id",
+          via: via.id,
+          victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id },
+          answer: resume.ok ? { welcome: resume.welcome } : { status: resume.status, body: resume.body, close_code: resume.close_code },
+          leaked: resume.ok && (resume.welcome.websocket_id === victim.websocket_id || resume.welcome.resumed),
+          inconclusive: !resume.ok,
+          path,
+        });
       }
-      const intrude = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: victim.session_id });
-      if (intrude.ok) sockets.push(intrude.socket);
-      context.record({
-        type: "isolation_probe",
-        channel: "ws",
-        kind: "connect_foreign_session",
-        via: via.id,
-        victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id },
-        answer: intrude.ok ? { welcome: intrude.welcome } : { status: intrude.status, body: intrude.body, close_code: intrude.close_code, error: intrude.error },
-        leaked: intrude.ok,
-        inconclusive: !intrude.ok && intrude.status !== 403 && intrude.close_code !== 1008,
-      });
-      const resume = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: `probe-${randomBytes(4).toString("hex")}`, websocketId: victim.websocket_id });
-      if (resume.ok) sockets.push(resume.socket);
-      context.record({
-        type: "isolation_probe",
-        channel: "ws",
-        kind: "resume_foreign_websocket_id",
-        via: via.id,
-        victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id },
-        answer: resume.ok ? { welcome: resume.welcome } : { status: resume.status, body: resume.body, close_code: resume.close_code },
-        leaked: resume.ok && (resume.welcome.websocket_id === victim.websocket_id || resume.welcome.resumed),
-        inconclusive: !resume.ok,
-      });
     }
   } finally {
     await Promise.all(sockets.map((socket) => socket.close()));

@@ -1,3 +1,4 @@
+import { CONFORMANCE_PROMISES, STATIC_CONFORMANCE_PROMISES, type ConformancePromise } from "../events/probe-events.js";
 import type { Fault } from "../faults/fault.js";
 import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
 
@@ -25,6 +26,11 @@ export type Step =
   | { kind: "probe_tenant_isolation"; victims: number }
   /** Probes lookups during a background Redis partition, then reconciliation after it heals (judged by `degraded-mode`). */
   | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number }
+  /**
+   * Probes promises of docs/protocol.md from every instance on the local and remote path (judged by
+   * `protocol-conformance`); the partition and drain promises watch for their fault in the background.
+   */
+  | { kind: "probe_conformance"; promises: ConformancePromise[]; victims: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
   | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
   /**
@@ -102,6 +108,19 @@ export const Step = Object.freeze({
   probeDegradedMode(options: { rounds?: number; reconcileTimeoutMs?: number } = {}): Step {
     return { kind: "probe_degraded_mode", rounds: nonNegative("rounds", options.rounds ?? 2), reconcileTimeoutMs: nonNegative("reconcileTimeoutMs", options.reconcileTimeoutMs ?? 15_000) };
   },
+  /**
+   * Probes `promises` (default: those that need no fault: welcome-after-write, sender-excluded, resume-keeps-id,
+   * nbf-refused, tenant-isolation with `victims` victims). `readyz-reflects-redis` and
+   * `registry-unavailable-fails-fast` need a background `Fault.partition` right after this step; `drain-notice` a
+   * SIGTERM drain (stop, restart or rolling restart with mode `stop`) later in the run.
+   * @default victims 2
+   */
+  probeConformance(options: { promises?: readonly ConformancePromise[]; victims?: number } = {}): Step {
+    const promises = options.promises ?? STATIC_CONFORMANCE_PROMISES;
+    const unknown = promises.filter((p) => !CONFORMANCE_PROMISES.includes(p));
+    if (promises.length === 0 || unknown.length > 0) throw new TypeError(`promises must be a non-empty list of ${CONFORMANCE_PROMISES.join(", ")} (got ${JSON.stringify(promises)})`);
+    return { kind: "probe_conformance", promises: [...promises], victims: nonNegative("victims", options.victims ?? 2) };
+  },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
   strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
@@ -163,6 +182,8 @@ export function describeStep(step: PlannedStep): string {
       return "probe tenant isolation";
     case "probe_degraded_mode":
       return "probe degraded mode";
+    case "probe_conformance":
+      return `probe conformance (${step.promises.join(", ")})`;
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
     case "http_load":

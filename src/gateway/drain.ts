@@ -1,4 +1,5 @@
 import { sendFrame, type ConnectionTable } from "./connection-table.js";
+import type { Failpoints } from "./failpoints.js";
 import { CLOSE_CODES, reconnectFrame } from "./protocol.js";
 
 /** How long sockets get to complete the close handshake before `terminate()`, in ms. */
@@ -13,11 +14,14 @@ export function closeGraceMs(drain: boolean, drainTimeoutMs: number): number {
 
 /**
  * The first half of a drain: sends every socket `{"type":"reconnect"}` with a spread `retry_after_ms`, then waits
- * until they have all left (resumed elsewhere) or the drain budget minus the close grace is spent.
+ * until they have all left (resumed elsewhere) or the drain budget minus the close grace is spent. Failpoint
+ * `no-drain-notice`: no notice is sent (the wait and the close that follows go on).
  */
-export async function announceDrain(connections: ConnectionTable, drainTimeoutMs: number): Promise<void> {
+export async function announceDrain(connections: ConnectionTable, drainTimeoutMs: number, failpoints?: Failpoints): Promise<void> {
   const spread = Math.min(MAX_RETRY_AFTER_MS, Math.floor(drainTimeoutMs / 4));
-  for (const connection of connections.values()) sendFrame(connection, reconnectFrame(Math.floor(Math.random() * (spread + 1))));
+  if (failpoints?.enabled("no-drain-notice") !== true) {
+    for (const connection of connections.values()) sendFrame(connection, reconnectFrame(Math.floor(Math.random() * (spread + 1))));
+  }
   // The close handshake and the unregisters come out of the same budget, so that the whole drain ends within
   // DRAIN_TIMEOUT_MS (plus Redis round trips), as supervisors expect.
   const deadline = Date.now() + drainTimeoutMs - closeGraceMs(true, drainTimeoutMs);

@@ -14,7 +14,14 @@ export type GatewayDefect =
   | "no-heartbeat"
   | "drop-remote-1pct"
   | "echo-sender"
-  | "ignore-nbf";
+  | "ignore-nbf"
+  | "ready-lies"
+  | "no-fail-fast"
+  | "welcome-before-write"
+  | "no-tenant-check-ws-id"
+  | "no-tenant-check-http-lookup"
+  | "no-drain-notice"
+  | "resume-new-id-after-expiry";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -50,7 +57,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     name: "no-tenant-check",
     behaviour: "lookups and routes read the data's own tenant instead of the caller's (connect is still checked)",
     file: "router.ts",
-    actsIn: "Router.lookupTenant, Router.findConnection and the local target match of Router.route",
+    actsIn: "Router.lookupTenant, Router.findConnection, Router.lookupSessionConnections and the local target match of Router.route",
     mustFail: "tenant-isolation",
   },
   {
@@ -87,6 +94,55 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
     mustFail: "gateway-protocol test (not-yet-valid tokens)",
+  },
+  {
+    name: "ready-lies",
+    behaviour: "`/readyz` answers 200 while Redis is unreachable (readiness ignores Redis)",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer.ready and the readiness the HTTP API reports: only the lifecycle state counts",
+    mustFail: "protocol-conformance (readyz-reflects-redis)",
+  },
+  {
+    name: "no-fail-fast",
+    behaviour: "lookups and routes wait for Redis to come back (retrying every 100 ms for up to 30 s) instead of failing fast with `REGISTRY_UNAVAILABLE`",
+    file: "router.ts",
+    actsIn: "Router: every registry read of a lookup or route is retried while it fails with REGISTRY_UNAVAILABLE",
+    mustFail: "protocol-conformance (registry-unavailable-fails-fast)",
+  },
+  {
+    name: "welcome-before-write",
+    behaviour: "sends the welcome before the registry write is confirmed, and writes the record 250 ms later (a write-behind)",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler, a new connection: the record is written in the background after a delay, the welcome goes at once",
+    mustFail: "protocol-conformance (welcome-after-write)",
+  },
+  {
+    name: "no-tenant-check-ws-id",
+    behaviour: "a WebSocket route to a `websocket_id` reads the data's own tenant instead of the sender's (every other form is checked)",
+    file: "router.ts",
+    actsIn: "Router.route, `{websocket_id}` target with a WebSocket sender: local match and registry read ignore the sender's tenant",
+    mustFail: "protocol-conformance (tenant-isolation), tenant-isolation",
+  },
+  {
+    name: "no-tenant-check-http-lookup",
+    behaviour: "the HTTP lookups (by `websocket_id` and by session) read the data's own tenant instead of the caller's (routes, state, connect are checked)",
+    file: "router.ts",
+    actsIn: "Router.findConnection and Router.lookupSessionConnections (the HTTP API's lookups only)",
+    mustFail: "protocol-conformance (tenant-isolation), tenant-isolation",
+  },
+  {
+    name: "no-drain-notice",
+    behaviour: "a drain closes its sockets with 1012 without sending the reconnect notice first",
+    file: "drain.ts",
+    actsIn: "announceDrain: no `reconnect` frame is sent; the wait and the 1012 close go on",
+    mustFail: "protocol-conformance (drain-notice)",
+  },
+  {
+    name: "resume-new-id-after-expiry",
+    behaviour: "a resume whose old record has expired or was removed (reaped, closed) gets a new `websocket_id` instead of keeping its own",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler, a resume: when the old record is missing the connection is registered as new",
+    mustFail: "protocol-conformance (resume-keeps-id)",
   },
 ] satisfies FailpointSpec[]);
 

@@ -12,7 +12,7 @@ import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions
 import { logEvent as log, type GatewayBackend, type GatewayState, type RouteResult } from "./gateway-types.js";
 import { Heartbeat } from "./heartbeat.js";
 import { httpRequestListener, type HttpApiHost } from "./http-api.js";
-import { instrumentRegistry } from "./instrumented-registry.js";
+import { RegistryHealth, instrumentRegistry } from "./instrumented-registry.js";
 import { GatewayMetrics } from "./metrics.js";
 import type { FrameId, RouteTarget } from "./protocol.js";
 import { Reaper } from "./reaper.js";
@@ -51,6 +51,7 @@ export class GatewayServer implements AsyncDisposable {
   readonly #backendFactory: (options: ResolvedGatewayOptions) => Promise<GatewayBackend>;
   readonly #failpoints: Failpoints;
   readonly #connections = new ConnectionTable();
+  readonly #registryHealth = new RegistryHealth();
   #units?: Units;
   #http?: Server;
   #wss?: WebSocketServer;
@@ -100,9 +101,14 @@ export class GatewayServer implements AsyncDisposable {
     return this.#connections.size;
   }
 
-  /** Ready for traffic: accepting connections and Redis answers. */
+  /**
+   * Ready for traffic: accepting connections and Redis answers (the bus is connected and its liveness refresh
+   * succeeded, and the last registry command did not fail for want of Redis). Failpoint `ready-lies`: only the
+   * lifecycle state counts.
+   */
   get ready(): boolean {
-    return this.#state === "accepting" && this.#units?.bus.healthy === true;
+    if (this.#failpoints.enabled("ready-lies")) return this.#state === "accepting";
+    return this.#state === "accepting" && this.#units?.bus.healthy === true && this.#registryHealth.ok;
   }
 
   /** Connects to the registry, subscribes, starts heartbeats and the reaper, and listens. */
@@ -122,7 +128,7 @@ export class GatewayServer implements AsyncDisposable {
     const connections = this.#connections;
     try {
       const backend = await this.#backendFactory(options);
-      const registry = instrumentRegistry(backend.registry, metrics);
+      const registry = instrumentRegistry(backend.registry, metrics, this.#registryHealth);
       const bus = backend.bus;
       const { instanceId, connectionTtlMs } = options;
       const router = new Router({ instanceId, registry, bus, connections, metrics, failpoints, remoteAckTimeoutMs: options.remoteAckTimeoutMs });
@@ -210,9 +216,9 @@ export class GatewayServer implements AsyncDisposable {
       maxMessageBytes: this.options.maxMessageBytes,
       metrics: this.metrics,
       sessions: registry,
-      readiness: () => ({ ready: this.ready, state: this.#state, redis: bus.healthy }),
+      readiness: () => ({ ready: this.ready, state: this.#state, redis: bus.healthy && this.#registryHealth.ok }),
       findConnection: (tenantId, websocketId) => router.findConnection(tenantId, websocketId),
-      sessionConnections: (tenantId, sessionId) => router.sessionConnections(tenantId, sessionId),
+      sessionConnections: (tenantId, sessionId) => router.lookupSessionConnections(tenantId, sessionId),
       route: (tenantId, sessionId, to, payload, id, from) => router.route(tenantId, sessionId, to, payload, id, from),
     };
   }
@@ -269,7 +275,7 @@ export class GatewayServer implements AsyncDisposable {
     if (drain) {
       this.metrics.drains.inc();
       log("draining", { instance_id: instanceId, connections: this.#connections.size, timeout_ms: drainTimeoutMs });
-      await announceDrain(this.#connections, drainTimeoutMs);
+      await announceDrain(this.#connections, drainTimeoutMs, this.#failpoints);
     }
     await closeConnections(this.#connections, drain, drainTimeoutMs);
     await this.#units!.writer.settled();

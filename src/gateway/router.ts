@@ -8,6 +8,10 @@ import { ProtocolError, messageFrame, toProtocolError, type FrameId, type RouteT
 
 /** Most remote deliveries awaiting confirmation at once; more fail fast with REGISTRY_UNAVAILABLE. */
 export const MAX_PENDING_REMOTE = 10_000;
+/** Failpoint `no-fail-fast`: pause between retries of a registry read, in ms. */
+const NO_FAIL_FAST_RETRY_MS = 100;
+/** Failpoint `no-fail-fast`: longest a registry read is retried, in ms (beyond any partition the scenarios inject). */
+const NO_FAIL_FAST_MAX_WAIT_MS = 30_000;
 
 /** What a {@link Router} needs. */
 export interface RouterOptions {
@@ -47,24 +51,60 @@ export class Router {
     return this.#pendingRemote.size;
   }
 
-  /** The tenant whose data a lookup reads: the caller's (failpoint `no-tenant-check`: the data's own). */
-  async lookupTenant(tenantId: string, sessionId: string): Promise<string> {
-    if (!this.#options.failpoints.enabled("no-tenant-check")) return tenantId;
-    return (await this.#options.registry.getSessionTenant(sessionId)) ?? tenantId;
+  /**
+   * The tenant whose data a lookup reads: the caller's. With `dataTenant` (a failpoint that drops the tenant check
+   * of one form is on), the data's own.
+   */
+  async lookupTenant(tenantId: string, sessionId: string, dataTenant = this.#options.failpoints.enabled("no-tenant-check")): Promise<string> {
+    if (!dataTenant) return tenantId;
+    return (await this.#read(() => this.#options.registry.getSessionTenant(sessionId))) ?? tenantId;
   }
 
-  /** A connection of `tenantId` by websocket id, or `null` (failpoint `no-tenant-check`: of any tenant). */
+  /**
+   * A connection of `tenantId` by websocket id, or `null` (the HTTP lookup `GET /v1/connections/:id`). Failpoints
+   * `no-tenant-check` and `no-tenant-check-http-lookup`: of any tenant.
+   */
   async findConnection(tenantId: string, websocketId: string): Promise<ConnectionRecord | null> {
     const { registry, bus, failpoints } = this.#options;
-    if (!failpoints.enabled("no-tenant-check")) return registry.findConnection(tenantId, websocketId);
-    const sessionId = await bus.sessionOfAnyTenant(websocketId);
-    const tenant = sessionId ? await this.lookupTenant(tenantId, sessionId) : tenantId;
-    return registry.findConnection(tenant, websocketId);
+    const dataTenant = failpoints.enabled("no-tenant-check") || failpoints.enabled("no-tenant-check-http-lookup");
+    if (!dataTenant) return this.#read(() => registry.findConnection(tenantId, websocketId));
+    const sessionId = await this.#read(() => bus.sessionOfAnyTenant(websocketId));
+    const tenant = sessionId ? await this.lookupTenant(tenantId, sessionId, true) : tenantId;
+    return this.#read(() => registry.findConnection(tenant, websocketId));
+  }
+
+  /**
+   * Every connection of a session of `tenantId`, for the HTTP lookup `GET /v1/sessions/:id/connections`.
+   * Failpoints `no-tenant-check` and `no-tenant-check-http-lookup`: of the session's own tenant.
+   */
+  async lookupSessionConnections(tenantId: string, sessionId: string): Promise<ConnectionRecord[]> {
+    const dataTenant = this.#options.failpoints.enabled("no-tenant-check") || this.#options.failpoints.enabled("no-tenant-check-http-lookup");
+    const tenant = await this.lookupTenant(tenantId, sessionId, dataTenant);
+    return this.#read(() => this.#options.registry.getSessionConnections(tenant, sessionId));
   }
 
   /** Every connection of a session of `tenantId` (failpoint `no-tenant-check`: of the session's own tenant). */
   async sessionConnections(tenantId: string, sessionId: string): Promise<ConnectionRecord[]> {
-    return this.#options.registry.getSessionConnections(await this.lookupTenant(tenantId, sessionId), sessionId);
+    const tenant = await this.lookupTenant(tenantId, sessionId);
+    return this.#read(() => this.#options.registry.getSessionConnections(tenant, sessionId));
+  }
+
+  /**
+   * Runs one registry read of a lookup or route. Failpoint `no-fail-fast`: while it fails with
+   * `REGISTRY_ERR_UNAVAILABLE` it is retried every {@link NO_FAIL_FAST_RETRY_MS} for up to
+   * {@link NO_FAIL_FAST_MAX_WAIT_MS}, as a client with an offline queue would keep the command waiting.
+   */
+  async #read<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.#options.failpoints.enabled("no-fail-fast")) return work();
+    const deadline = Date.now() + NO_FAIL_FAST_MAX_WAIT_MS;
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== "REGISTRY_ERR_UNAVAILABLE" || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, NO_FAIL_FAST_RETRY_MS));
+      }
+    }
   }
 
   /**
@@ -77,14 +117,17 @@ export class Router {
     const frame = messageFrame(id, fromWebsocketId, sessionId, payload);
     let targets: ConnectionRecord[];
     if ("websocket_id" in to) {
+      // Failpoint `no-tenant-check-ws-id`: only this form, and only from a WebSocket sender, skips the tenant check.
+      const dataTenant = failpoints.enabled("no-tenant-check") || (fromWebsocketId !== null && failpoints.enabled("no-tenant-check-ws-id"));
       const local = connections.get(to.websocket_id);
-      if (local && local.record.session_id === sessionId && (local.record.tenant_id === tenantId || failpoints.enabled("no-tenant-check"))) {
+      if (local && local.record.session_id === sessionId && (local.record.tenant_id === tenantId || dataTenant)) {
         // Held here: the local map is authoritative, so this works without Redis too.
         targets = [local.record];
       } else {
         let record: ConnectionRecord | null;
         try {
-          record = await registry.getConnection(await this.lookupTenant(tenantId, sessionId), sessionId, to.websocket_id);
+          const tenant = await this.lookupTenant(tenantId, sessionId, dataTenant);
+          record = await this.#read(() => registry.getConnection(tenant, sessionId, to.websocket_id));
         } catch (error) {
           throw toProtocolError(error, id);
         }

@@ -14,6 +14,8 @@ import type { RegistryWriter } from "./registry-writer.js";
 
 /** Most registry writes of upgrades in flight at once; more are refused with 503. */
 export const MAX_PENDING_UPGRADES = 2_000;
+/** Failpoint `welcome-before-write`: how long after the welcome the record is written, in ms. */
+const WRITE_BEHIND_MS = 250;
 /**
  * A request target that is `/ws` with a query of printable ASCII and no fragment: `new URL()` would leave its path
  * and query as they are, so the query is parsed directly.
@@ -146,8 +148,10 @@ export class UpgradeHandler {
       // connection gets a new id instead, so that nobody can hijack or shadow another session's connection.
       // Failpoint `no-resume`: every resume request is a new connection.
       const resumable = resumeId !== null && !failpoints.enabled("no-resume") && ((await bus.sessionOfAnyTenant(resumeId)) ?? sessionId) === sessionId;
-      if (resumable) {
-        const previous = await registry.getConnection(claims.tenant_id, sessionId, resumeId);
+      const previous = resumable ? await registry.getConnection(claims.tenant_id, sessionId, resumeId) : null;
+      // Failpoint `resume-new-id-after-expiry`: a resume whose old record is gone (expired, reaped, closed) is
+      // treated as a new connection.
+      if (resumable && (previous || !failpoints.enabled("resume-new-id-after-expiry"))) {
         const result = await registry.repoint({ ...fresh, websocket_id: resumeId }, { ttlMs: this.#options.connectionTtlMs });
         record = result.record;
         resumed = result.existed;
@@ -157,6 +161,11 @@ export class UpgradeHandler {
           void bus.publish(previous.instance_id, { t: "evict", id: resumeId, by: instanceId }).catch(() => undefined);
         }
         metrics.registrations.inc({ kind: "resume" });
+      } else if (failpoints.enabled("welcome-before-write")) {
+        // Failpoint `welcome-before-write`: a write-behind; the welcome does not wait for the record.
+        setTimeout(() => void writer.register(fresh).catch(() => undefined), WRITE_BEHIND_MS).unref();
+        record = fresh;
+        metrics.registrations.inc({ kind: "new" });
       } else {
         await writer.register(fresh);
         record = fresh;

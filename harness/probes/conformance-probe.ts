@@ -1,0 +1,313 @@
+import { signJwt } from "../common/jwt.js";
+import { STATIC_CONFORMANCE_PROMISES, eventsOf, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
+import { conformanceSession, conformanceTenant, pollFor, recordAttempt } from "./conformance-io.js";
+import { startDegradedConformance } from "./conformance-degraded.js";
+import { startDrainWitnesses } from "./conformance-drain.js";
+import { errorCode, httpProbe, openProbeSocket, tenantToken, type ProbeSocket, type Welcome } from "./probe-io.js";
+import type { ProbeContext, ProbeInstance } from "./probe-context.js";
+import { probeTenantIsolation } from "./tenant-isolation-probe.js";
+
+/** Sockets per instance whose record is looked up at once after their welcome. */
+const WELCOME_SOCKETS_PER_INSTANCE = 2;
+/**
+ * How long a route's target may take to show the message: the protocol's 2000 ms bound on a remote delivery's
+ * confirmation, since the ack of a delivered route comes after the holder wrote the frame.
+ */
+const ARRIVAL_TIMEOUT_MS = 2_000;
+/** How long a removed record may take to disappear from the lookups (removal on close is "at once"), in ms. */
+const REMOVAL_TIMEOUT_MS = 2_000;
+/** How long the socket replaced by a resume may take to be closed with 4000, in ms. */
+const EVICTION_TIMEOUT_MS = 2_000;
+/** Stranded connections resumed per way of vanishing (`cut`, `kill`). */
+const STRANDED_RESUMES_PER_KIND = 2;
+/**
+ * How long a stranded connection's record may take to go before its resume is tried, in ms: beyond the TTL of
+ * every profile (30 s at most), since an unreaped record expires within it.
+ */
+const STRANDED_GONE_TIMEOUT_MS = 35_000;
+/** How far in the future a refused token's `nbf` lies: well beyond the protocol's 5 s leeway. */
+const FUTURE_NBF_S = 60;
+
+/** Options of {@link probeConformance}. */
+export interface ProbeConformanceOptions {
+  /** Promises to probe. @default STATIC_CONFORMANCE_PROMISES */
+  promises?: readonly ConformancePromise[];
+  /** Victims of the tenant-isolation attempts (each from its own instance and another). @default 2 */
+  victims?: number;
+  /** How long the partition promises wait for the partition to come into effect, in ms. @default 15000 */
+  waitForFaultMs?: number;
+  /** Aborts the background part (the run's teardown). */
+  backgroundSignal?: AbortSignal;
+}
+
+/** What {@link probeConformance} leaves running: the promises that need a fault watch it in the background. */
+export interface ConformanceProbeRun {
+  /** Resolves when the background promises are judged (or aborted); absent when none was asked for. */
+  background?: Promise<void>;
+}
+
+function pathOf(via: ProbeInstance, holder: ProbeInstance): ConformancePath {
+  return via.id === holder.id ? "local" : "remote";
+}
+
+/**
+ * Probes the promises of docs/protocol.md from every live instance, on the local path (the target held by the
+ * instance the request reached) and the remote path (held by another), and records each attempt as a
+ * `conformance_probe` event (`promise`, `form`, `path`, `via`, `holder`, `ok`, `observed`) that
+ * `protocol-conformance` judges. The promises that need a fault (`readyz-reflects-redis` and
+ * `registry-unavailable-fails-fast` a Redis partition, `drain-notice` a SIGTERM drain) set up their sockets now and
+ * watch for the fault in the background: put this step before the fault step.
+ */
+export async function probeConformance(context: ProbeContext, options: ProbeConformanceOptions = {}): Promise<ConformanceProbeRun> {
+  const promises = options.promises ?? STATIC_CONFORMANCE_PROMISES;
+  const instances = context.liveInstances();
+  context.record({ type: "conformance_plan", promises: [...promises], instances: instances.map((i) => i.id) });
+  const token = tenantToken(context.authSecret, conformanceTenant(context.runId));
+  const sockets: ProbeSocket[] = [];
+  const open = async (via: ProbeInstance, sessionId: string, websocketId?: string) => {
+    const opened = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId, ...(websocketId !== undefined ? { websocketId } : {}) });
+    if (opened.ok) sockets.push(opened.socket);
+    return opened;
+  };
+  const background: Promise<void>[] = [];
+  try {
+    if (promises.includes("welcome-after-write")) await probeWelcome(context, instances, token, open);
+    if (promises.includes("sender-excluded")) await probeSenderExcluded(context, instances, open);
+    if (promises.includes("resume-keeps-id")) {
+      await probeResume(context, instances, token, open);
+      await probeResumeStranded(context, instances);
+    }
+    if (promises.includes("nbf-refused")) await probeNbf(context, instances);
+    if (promises.includes("tenant-isolation")) await probeTenantIsolation(context, { victims: options.victims ?? 2 });
+    const watch = { waitForFaultMs: options.waitForFaultMs ?? 15_000, ...(options.backgroundSignal ? { signal: options.backgroundSignal } : {}) };
+    if (promises.includes("readyz-reflects-redis") || promises.includes("registry-unavailable-fails-fast")) {
+      background.push((await startDegradedConformance(context, instances, token, { ...watch, readyz: promises.includes("readyz-reflects-redis"), failFast: promises.includes("registry-unavailable-fails-fast") })).done);
+    }
+    if (promises.includes("drain-notice")) background.push((await startDrainWitnesses(context, instances, token, { ...(options.backgroundSignal ? { signal: options.backgroundSignal } : {}) })).done);
+  } finally {
+    await Promise.all(sockets.map((socket) => socket.close()));
+  }
+  return background.length > 0 ? { background: Promise.all(background).then(() => undefined) } : {};
+}
+
+type Open = (via: ProbeInstance, sessionId: string, websocketId?: string) => ReturnType<typeof openProbeSocket>;
+
+/** Welcome only after the record is in the registry: looked up at once from every instance, it is there. */
+async function probeWelcome(context: ProbeContext, instances: ProbeInstance[], token: string, open: Open): Promise<void> {
+  const enc = encodeURIComponent;
+  for (const holder of instances) {
+    for (let n = 0; n < WELCOME_SOCKETS_PER_INSTANCE; n++) {
+      const sessionId = conformanceSession("welcome");
+      const opened = await open(holder, sessionId);
+      if (!opened.ok) {
+        recordAttempt(context, { promise: "welcome-after-write", form: "upgrade", path: "none", via: holder.id, holder: holder.id, ok: false, expected: "a welcome", observed: { ...opened } });
+        continue;
+      }
+      const { welcome } = opened;
+      // At once and in parallel, from every instance: no retry, since the welcome promises the write is done.
+      await Promise.all(
+        instances.flatMap((via) => [
+          (async () => {
+            const answer = await httpProbe(`${via.httpUrl}/v1/connections/${enc(welcome.websocket_id)}`, { token });
+            const record = answer.body as { websocket_id?: unknown; instance_id?: unknown } | null;
+            const ok = answer.status === 200 && record?.websocket_id === welcome.websocket_id && record?.instance_id === welcome.instance_id;
+            recordAttempt(context, { promise: "welcome-after-write", form: "http_lookup_connection", path: pathOf(via, holder), via: via.id, holder: holder.id, ok, expected: "200 with the welcomed record", observed: { status: answer.status, body: answer.body, welcome }, latency_ms: answer.latency_ms });
+          })(),
+          (async () => {
+            const answer = await httpProbe(`${via.httpUrl}/v1/sessions/${enc(sessionId)}/connections`, { token });
+            const listed = (answer.body as { connections?: { websocket_id?: unknown }[] } | null)?.connections?.some((r) => r.websocket_id === welcome.websocket_id) === true;
+            recordAttempt(context, { promise: "welcome-after-write", form: "http_lookup_session", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: answer.status === 200 && listed, expected: "200 listing the welcomed connection", observed: { status: answer.status, body: answer.body, welcome }, latency_ms: answer.latency_ms });
+          })(),
+        ]),
+      );
+    }
+  }
+}
+
+/** Whether `socket` holds a routed `message` of `routeId`. */
+function received(socket: ProbeSocket, routeId: unknown): boolean {
+  return socket.unsolicited.some((frame) => frame.type === "message" && frame.id === routeId);
+}
+
+/**
+ * The sender never receives its own route: for every ordered pair of instances (sender on A, the other member of
+ * the session on B, A = B included), a session route reaches the other member once and not the sender; a route to
+ * the sender's own websocket_id reaches nobody. A ping after the ack is the barrier: frames on one socket keep
+ * their order, so a copy written to the sender before the pong has arrived by then.
+ */
+async function probeSenderExcluded(context: ProbeContext, instances: ProbeInstance[], open: Open): Promise<void> {
+  for (const via of instances) {
+    for (const holder of instances) {
+      const sessionId = conformanceSession("echo");
+      const receiver = await open(holder, sessionId);
+      const sender = receiver.ok ? await open(via, sessionId) : receiver;
+      if (!receiver.ok || !sender.ok) {
+        recordAttempt(context, { promise: "sender-excluded", form: "setup", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: false, expected: "two probe sockets in one session", observed: { receiver: receiver.ok ? "welcomed" : receiver, sender: sender.ok ? "welcomed" : sender } });
+        continue;
+      }
+      const ack = await sender.socket.request({ type: "route", session_id: sessionId, to: {}, payload: { probe: "sender-excluded" } });
+      const arrived = (await pollFor(() => (received(receiver.socket, ack.id) ? true : undefined), ARRIVAL_TIMEOUT_MS)) === true;
+      await sender.socket.request({ type: "ping" });
+      const echoed = received(sender.socket, ack.id);
+      recordAttempt(context, {
+        promise: "sender-excluded",
+        form: "ws_route_session",
+        path: pathOf(via, holder),
+        via: via.id,
+        holder: holder.id,
+        ok: ack.type === "ack" && ack.delivered === 1 && arrived && !echoed,
+        expected: "ack delivered 1, received by the other member only",
+        observed: { ack, received_by_other: arrived, received_by_sender: echoed },
+      });
+      if (via.id !== holder.id) continue;
+      const self = await sender.socket.request({ type: "route", session_id: sessionId, to: { websocket_id: sender.welcome.websocket_id }, payload: { probe: "sender-excluded" } });
+      await sender.socket.request({ type: "ping" });
+      const selfEchoed = received(sender.socket, self.id);
+      recordAttempt(context, {
+        promise: "sender-excluded",
+        form: "ws_route_own_websocket_id",
+        path: "local",
+        via: via.id,
+        holder: via.id,
+        ok: !selfEchoed && (self.type === "error" || (self.type === "ack" && self.delivered === 0)),
+        expected: "not received by the sender (ack delivered 0, or an error)",
+        observed: { answer: self, received_by_sender: selfEchoed },
+      });
+    }
+  }
+}
+
+/** The close code `socket` ends with, or `null` when it is still open after `timeoutMs`. */
+function closeCodeOf(socket: ProbeSocket, timeoutMs: number): Promise<number | null> {
+  if (!socket.open) return Promise.resolve(socket.ws.readyState === socket.ws.CLOSED ? 1006 : null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    socket.ws.once("close", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/**
+ * Resume keeps the websocket_id, on any instance: for every ordered pair (held on A, resumed on B, A = B included),
+ * a resume while the old socket is open answers `resumed:true` with the same id and closes the old socket with
+ * 4000; once that socket has closed and its record is gone (removed at once on close: from the gateway's side
+ * the same as an expired or reaped record), a resume on A keeps the id with `resumed:false`.
+ */
+async function probeResume(context: ProbeContext, instances: ProbeInstance[], token: string, open: Open): Promise<void> {
+  for (const holder of instances) {
+    for (const via of instances) {
+      const sessionId = conformanceSession("resume");
+      const first = await open(holder, sessionId);
+      if (!first.ok) {
+        recordAttempt(context, { promise: "resume-keeps-id", form: "setup", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: false, expected: "a welcome", observed: { ...first } });
+        continue;
+      }
+      const id = first.welcome.websocket_id;
+      const evicted = closeCodeOf(first.socket, EVICTION_TIMEOUT_MS);
+      const live = await open(via, sessionId, id);
+      const closeCode = await evicted;
+      recordAttempt(context, {
+        promise: "resume-keeps-id",
+        form: "resume_live_record",
+        path: pathOf(via, holder),
+        via: via.id,
+        holder: holder.id,
+        ok: live.ok && live.welcome.websocket_id === id && live.welcome.resumed === true && closeCode === 4000,
+        expected: "welcome with the same websocket_id, resumed:true; the old socket closed with 4000",
+        observed: { answer: live.ok ? { welcome: live.welcome } : live, old_socket_close_code: closeCode },
+      });
+      if (!live.ok) continue;
+      await live.socket.close();
+      // The record goes at once on close: wait until no instance finds it (bounded), then resume on the first one.
+      const gone = await pollFor(async () => ((await httpProbe(`${via.httpUrl}/v1/connections/${encodeURIComponent(id)}`, { token })).status === 404 ? true : undefined), REMOVAL_TIMEOUT_MS);
+      const again = await open(holder, sessionId, id);
+      recordAttempt(context, {
+        promise: "resume-keeps-id",
+        form: "resume_missing_record",
+        path: pathOf(holder, via),
+        via: holder.id,
+        holder: via.id,
+        ok: gone === true && again.ok && again.welcome.websocket_id === id && again.welcome.resumed === false,
+        expected: "the old record removed, then a welcome with the same websocket_id, resumed:false",
+        observed: { record_removed: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+      });
+    }
+  }
+}
+
+/**
+ * Resume keeps the websocket_id also when the old record was reaped or expired: the connections stranded earlier
+ * in the run (`Step.strandConnections()`: `kill`, their instance SIGKILLed for good, so a survivor reaps them or
+ * they expire; `cut`, half-open, so their instance drops them) are resumed, once their record is gone, on their own
+ * instance when it lives (local) or another (remote). Each resumed socket is closed at once.
+ */
+async function probeResumeStranded(context: ProbeContext, instances: ProbeInstance[]): Promise<void> {
+  // The tenant strandConnections() opens its sockets with (harness/actions/strand-connections.ts).
+  const token = tenantToken(context.authSecret, `probe-${context.runId}`.slice(0, 128));
+  const stranded = eventsOf(context.events, "probe", "stranded");
+  const picked = (["kill", "cut"] as const).flatMap((how) => stranded.filter((e) => e.how === how).slice(0, STRANDED_RESUMES_PER_KIND));
+  for (const [n, e] of picked.entries()) {
+    const holder = instances.find((i) => i.id === e.instance_id);
+    const via = holder ?? instances[n % instances.length]!;
+    const lookup = `${via.httpUrl}/v1/connections/${encodeURIComponent(e.websocket_id)}`;
+    const gone = await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 100);
+    const again = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: e.session_id, websocketId: e.websocket_id });
+    if (again.ok) await again.socket.close();
+    recordAttempt(context, {
+      promise: "resume-keeps-id",
+      form: e.how === "kill" ? "resume_reaped_record" : "resume_dropped_half_open",
+      path: holder ? "local" : "remote",
+      via: via.id,
+      holder: e.instance_id,
+      ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false,
+      expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false",
+      observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+    });
+  }
+}
+
+/** A token of `tenantId` whose `nbf` lies {@link FUTURE_NBF_S} ahead. */
+function notYetValidToken(secret: string, tenantId: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signJwt({ tenant_id: tenantId, iat: now, nbf: now + FUTURE_NBF_S, exp: now + 3_600 }, secret);
+}
+
+/**
+ * A token whose `nbf` lies in the future is refused with 401 `UNAUTHORIZED`, at the upgrade and on the HTTP API of
+ * every instance. The same HTTP request with a valid token must not be 401 (else the refusal proves nothing).
+ */
+async function probeNbf(context: ProbeContext, instances: ProbeInstance[]): Promise<void> {
+  const tenant = conformanceTenant(context.runId);
+  const early = notYetValidToken(context.authSecret, tenant);
+  const valid = tenantToken(context.authSecret, tenant);
+  for (const via of instances) {
+    const upgrade = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token: early, sessionId: conformanceSession("nbf") });
+    if (upgrade.ok) await upgrade.socket.close();
+    const welcome: Welcome | undefined = upgrade.ok ? upgrade.welcome : undefined;
+    recordAttempt(context, {
+      promise: "nbf-refused",
+      form: "upgrade",
+      path: "none",
+      via: via.id,
+      holder: null,
+      ok: !upgrade.ok && upgrade.status === 401 && errorCode(upgrade.body) === "UNAUTHORIZED",
+      expected: `401 UNAUTHORIZED for nbf ${FUTURE_NBF_S} s ahead`,
+      observed: upgrade.ok ? { welcome } : { status: upgrade.status, body: upgrade.body, close_code: upgrade.close_code, error: upgrade.error },
+    });
+    const path = `/v1/sessions/${encodeURIComponent(conformanceSession("nbf"))}/connections`;
+    const refused = await httpProbe(`${via.httpUrl}${path}`, { token: early });
+    const control = await httpProbe(`${via.httpUrl}${path}`, { token: valid });
+    recordAttempt(context, {
+      promise: "nbf-refused",
+      form: "http_lookup_session",
+      path: "none",
+      via: via.id,
+      holder: null,
+      ok: refused.status === 401 && errorCode(refused.body) === "UNAUTHORIZED" && control.status !== 401,
+      expected: `401 UNAUTHORIZED for nbf ${FUTURE_NBF_S} s ahead (and not 401 with a valid token)`,
+      observed: { status: refused.status, body: refused.body, control_status: control.status },
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import type { ConformancePromise } from "../../harness/events/run-events.js";
+import type { RunResult } from "../../harness/report/run-result.js";
+import scenario from "../fixtures/conformance-scenario.js";
+import { checkOf, expectFailedBy, runCiScenario, type NegativeControl } from "../helpers/scenario-run.js";
+
+const SEED = 11;
+
+/** Each negative control, the promise of `protocol-conformance` it breaks, and the failed `path: form` to expect. */
+const CONTROLS: { control: NegativeControl; promise: ConformancePromise; failed?: string }[] = [
+  { control: { defects: "ready-lies" }, promise: "readyz-reflects-redis", failed: "none: readyz" },
+  { control: { defects: "no-fail-fast" }, promise: "registry-unavailable-fails-fast", failed: "remote: http_lookup_connection" },
+  { control: { defects: "welcome-before-write" }, promise: "welcome-after-write", failed: "remote: http_lookup_connection" },
+  { control: { defects: "no-tenant-check-ws-id" }, promise: "tenant-isolation", failed: "remote: ws:route_ws_websocket_id" },
+  { control: { defects: "no-tenant-check-http-lookup" }, promise: "tenant-isolation", failed: "local: http:connection_lookup" },
+  { control: { defects: "no-drain-notice" }, promise: "drain-notice", failed: "none: drain_close" },
+  { control: { defects: "resume-new-id-after-expiry" }, promise: "resume-keeps-id", failed: "remote: resume_missing_record" },
+  { control: { defects: "echo-sender" }, promise: "sender-excluded", failed: "remote: ws_route_session" },
+  { control: { defects: "ignore-nbf" }, promise: "nbf-refused", failed: "none: upgrade" },
+  { control: { registry: "memory" }, promise: "welcome-after-write", failed: "remote: http_lookup_connection" },
+];
+
+interface PromiseResult {
+  pass: boolean;
+  attempts: Record<"local" | "remote" | "none", number>;
+  failed: string[];
+  not_exercised?: string;
+}
+
+function promisesOf(result: RunResult): Record<string, PromiseResult> {
+  return (checkOf(result, "protocol-conformance").actual as { promises: Record<string, PromiseResult> }).promises;
+}
+
+describe.sequential("protocol-conformance against the reference gateway", { timeout: 120_000 }, () => {
+  it("should pass every promise on every path without a negative control", async () => {
+    const result = await runCiScenario(scenario, { seed: SEED });
+    const check = checkOf(result, "protocol-conformance");
+    expect(check.pass, JSON.stringify({ actual: check.actual, evidence: check.evidence }, null, 1)).toBe(true);
+    const promises = promisesOf(result);
+    expect(Object.keys(promises).sort()).toEqual(
+      ["drain-notice", "nbf-refused", "readyz-reflects-redis", "registry-unavailable-fails-fast", "resume-keeps-id", "sender-excluded", "tenant-isolation", "welcome-after-write"],
+    );
+    for (const name of ["welcome-after-write", "sender-excluded", "resume-keeps-id", "registry-unavailable-fails-fast", "tenant-isolation"]) {
+      expect(promises[name]!.attempts.local, name).toBeGreaterThan(0);
+      expect(promises[name]!.attempts.remote, name).toBeGreaterThan(0);
+    }
+    // Both instances were drained with a witness each, and both were cut off from Redis.
+    expect(promises["drain-notice"]!.attempts.none).toBe(2);
+    expect(promises["readyz-reflects-redis"]!.attempts.none).toBe(2);
+    const forms = result.events.filter((e) => e.source === "probe" && e.type === "conformance_probe" && e.promise === "resume-keeps-id").map((e) => (e as { form: string }).form);
+    expect(new Set(forms)).toEqual(new Set(["resume_live_record", "resume_missing_record", "resume_dropped_half_open"]));
+  });
+
+  it.each(CONTROLS)("should fail $promise under $control", async ({ control, promise, failed }) => {
+    const result = await runCiScenario(scenario, { seed: SEED, control });
+    expectFailedBy(result, "protocol-conformance");
+    const promises = promisesOf(result);
+    expect(promises[promise]?.pass, JSON.stringify(promises)).toBe(false);
+    if (failed) expect(promises[promise]!.failed, JSON.stringify(promises[promise])).toContain(failed);
+  });
+});
