@@ -18,6 +18,8 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   ]);
   const clientOptions = {
     cluster: options.redisCluster,
+    ...(options.redisSentinels.length > 0 ? { sentinels: options.redisSentinels, sentinelName: options.redisSentinelName } : {}),
+    ...(Object.keys(options.redisNatMap).length > 0 ? { natMap: options.redisNatMap } : {}),
     commandTimeoutMs: options.redisCommandTimeoutMs,
     connectionName: options.instanceId,
     // Fail fast: with auto-pipelining a command waits for the previous pipeline of its slot before it is even sent
