@@ -9,7 +9,7 @@
  * Like `run-events.ts`, this module uses no Node APIs.
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
-import type { RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
+import type { RedisFailoverEvent, RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
 import type { LookupAnswer, LookupProbeAnswer } from "./probe-events.js";
 
 /** A type guard. */
@@ -93,7 +93,7 @@ function either<A, B>(a: VariantCheck<A>, b: VariantCheck<B>): VariantCheck<A | 
 
 // Shared pieces ---------------------------------------------------------------------------------------------------
 
-const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance");
+const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance", "redis_failover");
 const routeTarget = oneOf(object<{ websocket_id: string }>({ websocket_id: str }), object<{ agent_type?: string; pillar?: string }>({ agent_type: opt(str), pillar: opt(str) }));
 const fleetBase = { client: str, worker: num } as const;
 const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), description: str } as const;
@@ -142,10 +142,14 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       target: lit("redis"),
       detail: oneOf(object<{ phase: "killed" }>({ phase: lit("killed") }), object<{ phase: "started"; downMs: number }>({ phase: lit("started"), downMs: num })),
     }),
+    redis_failover: variant<RunEventOf<"runtime", "redis_failover">>({
+      target: lit("redis"),
+      detail: object<RedisFailoverEvent["detail"]>({ killed: str, promoted: str, replication_lag_bytes: nullable(num), promotion_ms: num, rejoin_ms: num }),
+    }),
     topology_started: variant<RunEventOf<"runtime", "topology_started">>({
       detail: object<TopologyStartedDetail>({
         instances: num,
-        redis: lit("standalone", "cluster"),
+        redis: lit("standalone", "cluster", "sentinel"),
         startMs: num,
         runtime: opt(lit("containers")),
         docker: opt(str),

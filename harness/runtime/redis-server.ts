@@ -27,6 +27,8 @@ export interface RedisServerOptions {
   startupTimeoutMs?: number;
   /** Working directory (cluster config files); a fresh temporary one when absent. */
   dir?: string;
+  /** A configuration file, passed before every other argument (a sentinel's, which it rewrites). @default none */
+  configFile?: string;
 }
 
 /** Sends one inline command to a Redis server and resolves with the first reply line. */
@@ -82,6 +84,7 @@ async function startRedisProcess(host: string, port: number, options: RedisServe
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "traffic-cop-redis-")));
   const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
     "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--daemonize", "no",
     "--dir", dir, "--logfile", "", "--loglevel", "warning",
     // Redis's process-title rewrite overwrites the environment block, which would hide the run tag from the sweep.
