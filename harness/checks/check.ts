@@ -2,7 +2,7 @@ import type { RegistryReader } from "../recorder/registry-reader.js";
 import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
 
 /** Invariant names of docs/design.md, as they appear in reports. */
-export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode";
+export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode" | "convergence";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {
@@ -14,6 +14,8 @@ export interface CheckThresholds {
   minDeliveryRatio: number;
   /** While Redis is unreachable, longest a lookup may take to fail with `REGISTRY_UNAVAILABLE`, in ms. @default 1500 */
   degradedLookupBoundMs?: number;
+  /** After a Redis-wide fault, longest the registry may take to equal the live connections, in ms. @default connection TTL + heartbeat */
+  convergenceBoundMs?: number;
 }
 
 /** Default of {@link CheckThresholds.degradedLookupBoundMs}: the protocol's 1000 ms command bound plus HTTP slack. */

@@ -1,4 +1,5 @@
 import type { Check, CheckName } from "./check.js";
+import { convergence } from "./convergence.js";
 import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
@@ -16,4 +17,5 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "tenant-isolation": tenantIsolation,
   delivery,
   "degraded-mode": degradedMode,
+  convergence,
 });

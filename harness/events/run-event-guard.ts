@@ -10,7 +10,7 @@
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
 import type { RedisFailoverEvent, RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
-import type { LookupAnswer, LookupProbeAnswer } from "./probe-events.js";
+import type { LookupAnswer, LookupProbeAnswer, RegistryCounts } from "./probe-events.js";
 
 /** A type guard. */
 type Guard<T> = (value: unknown) => value is T;
@@ -102,6 +102,8 @@ const victim = object<{ websocket_id: string; session_id: string; tenant_id: str
 const lookupAnswer = object<LookupAnswer>({ status: num, record: opt(any), body: opt(any), latency_ms: opt(num) });
 const isolationBase = { via: str, leaked: bool, inconclusive: bool } as const;
 
+const registryCounts = object<RegistryCounts>({ live: num, records: num, missing: num, ghosts: num, misplaced: num, duplicates: num });
+
 type Fleet<T extends FleetEventType> = RunEventOf<"fleet", T>;
 type Probe<T extends string> = RunEventOf<"probe", T>;
 
@@ -191,6 +193,17 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     ),
     degraded_probe_skipped: variant<Probe<"degraded_probe_skipped">>({ reason: str }),
     degraded_lookup: variant<Probe<"degraded_lookup">>({ fault_id: str, via: str, kind: lit("connection", "session"), round: num, status: num, code: nullable(str), latency_ms: num, during: bool, error: opt(str) }),
+    registry_convergence: variant<Probe<"registry_convergence">>({
+      fault_id: nullable(str),
+      fault_kind: nullable(str),
+      fault_end: nullable(num),
+      first: nullable(registryCounts),
+      converged_after_ms: nullable(num),
+      last: nullable(registryCounts),
+      lookup_status_by_instance: recordOf(num),
+      unrefreshed_records: num,
+      reason: opt(str),
+    }),
     degraded_reconcile: variant<Probe<"degraded_reconcile">>({
       fault_id: str,
       healed_at: num,

@@ -75,7 +75,7 @@ export class RegistryReader implements AsyncDisposable {
     this.#client = options.cluster
       ? new Cluster(options.nodes, { redisOptions: common })
       : options.sentinels
-        ? new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? "traffic-cop", role: "master", retryStrategy: () => 100, sentinelRetryStrategy: () => 100, failoverDetector: true })
+        ? new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? "traffic-cop", role: "master", retryStrategy: () => 100, sentinelRetryStrategy: () => 100 })
         : new Redis({ ...common, host: options.nodes[0]!.host, port: options.nodes[0]!.port, retryStrategy: () => 100 });
     // Errors surface on the commands; an unhandled 'error' event would crash the harness during a Redis restart.
     this.#client.on("error", () => undefined);

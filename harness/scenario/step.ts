@@ -25,6 +25,8 @@ export type Step =
   | { kind: "probe_tenant_isolation"; victims: number }
   /** Probes lookups during a background Redis partition, then reconciliation after it heals (judged by `degraded-mode`). */
   | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number }
+  /** After a Redis-wide fault: how far the registry is from the live connections, and how soon it equals them (judged by `convergence`). */
+  | { kind: "probe_convergence"; timeoutMs: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
   | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
   /**
@@ -102,6 +104,13 @@ export const Step = Object.freeze({
   probeDegradedMode(options: { rounds?: number; reconcileTimeoutMs?: number } = {}): Step {
     return { kind: "probe_degraded_mode", rounds: nonNegative("rounds", options.rounds ?? 2), reconcileTimeoutMs: nonNegative("reconcileTimeoutMs", options.reconcileTimeoutMs ?? 15_000) };
   },
+  /**
+   * Right after a Redis-wide fault (a failover): compares the registry with the live connections (records lost,
+   * left behind), then polls until they are equal, at most `timeoutMs`. @default timeoutMs 30000
+   */
+  probeConvergence(options: { timeoutMs?: number } = {}): Step {
+    return { kind: "probe_convergence", timeoutMs: nonNegative("timeoutMs", options.timeoutMs ?? 30_000) };
+  },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
   strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
@@ -163,6 +172,8 @@ export function describeStep(step: PlannedStep): string {
       return "probe tenant isolation";
     case "probe_degraded_mode":
       return "probe degraded mode";
+    case "probe_convergence":
+      return "probe registry convergence";
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
     case "http_load":

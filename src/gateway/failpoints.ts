@@ -14,7 +14,8 @@ export type GatewayDefect =
   | "no-heartbeat"
   | "drop-remote-1pct"
   | "echo-sender"
-  | "ignore-nbf";
+  | "ignore-nbf"
+  | "pinned-primary";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -87,6 +88,13 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
     mustFail: "gateway-protocol test (not-yet-valid tokens)",
+  },
+  {
+    name: "pinned-primary",
+    behaviour: "ignores `REDIS_SENTINELS` and stays on the node of `REDIS_URL` (the first primary), so it never follows a failover",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: the Redis clients are built without the sentinels",
+    mustFail: "convergence (scenario sentinel)",
   },
 ] satisfies FailpointSpec[]);
 

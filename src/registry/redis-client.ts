@@ -143,8 +143,11 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
       ...(resolved.natMap === undefined ? {} : { natMap: { ...resolved.natMap } }),
       // Ask the sentinels again soon after losing the primary: the replica is promoted within a few seconds.
       sentinelRetryStrategy: retryStrategy,
-      // Subscribe to +switch-master, so a promotion moves the connection at once rather than on its next error.
-      failoverDetector: true,
+      // No failoverDetector: in ioredis 6.0.0 its +switch-master handler ends the connector while a reconnection
+      // is resolving the primary (after the old one died), and that attempt then fails with "Connection is closed."
+      // and the client never reconnects (seen in `npm run scenario sentinel`). A primary that dies drops the
+      // connection anyway; one demoted alive answers writes with READONLY, which reconnects below.
+      reconnectOnError: (error: Error) => (error.message.startsWith("READONLY") ? 2 : false),
       sentinelCommandTimeout: resolved.commandTimeoutMs,
       enableOfflineQueue: false,
       retryStrategy,

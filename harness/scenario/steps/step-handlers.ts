@@ -12,6 +12,7 @@ import { holdStep } from "./hold.js";
 import { httpLoadStep } from "./http-load.js";
 import { messagesStep } from "./messages.js";
 import { phaseStep } from "./phase.js";
+import { probeConvergenceStep } from "./probe-convergence.js";
 import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
@@ -32,6 +33,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   probe_lookups: probeLookupsStep,
   probe_tenant_isolation: probeTenantIsolationStep,
   probe_degraded_mode: probeDegradedModeStep,
+  probe_convergence: probeConvergenceStep,
   strand_connections: strandConnectionsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
