@@ -5,6 +5,7 @@
  */
 import { HarnessError } from "../errors.js";
 import type { ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
+import { failoverClusterMaster } from "./cluster-failover.js";
 import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "./redis-server.js";
 import { RedisSentinelGroup, SENTINEL_MASTER_NAME, type FailoverReport, type StartedRedisSentinelGroup } from "./redis-sentinel.js";
 import type { RedisEndpoint, RedisMode } from "./runtime.js";
@@ -28,7 +29,7 @@ export class LocalRedis {
 
   /** Starts Redis in `mode` on `host`, tagged with `runId`. */
   static async start(mode: RedisMode, runId: string, host: string): Promise<LocalRedis> {
-    if (mode === "cluster") return new LocalRedis(mode, runId, { cluster: await new RedisCluster({ runId, host }).start() });
+    if (mode === "cluster") return new LocalRedis(mode, runId, { cluster: await new RedisCluster({ runId, host, replicas: 1 }).start() });
     if (mode === "sentinel") return new LocalRedis(mode, runId, { sentinel: await new RedisSentinelGroup({ runId, host }).start() });
     return new LocalRedis(mode, runId, { server: await new RedisServer({ runId, host }).start() });
   }
@@ -81,9 +82,10 @@ export class LocalRedis {
     return { downMs: Date.now() - t0 };
   }
 
-  /** Kills the primary and waits for the promotion of its replica (Sentinel). */
+  /** Kills the primary (Sentinel), or a master with a replica (Cluster), and waits for the replica to take over. */
   async failover(): Promise<FailoverReport> {
-    if (!this.#sentinel) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `a Redis failover needs --redis sentinel (this topology runs ${this.mode})`);
+    if (this.#cluster) return failoverClusterMaster(this.#cluster);
+    if (!this.#sentinel) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `a Redis failover needs --redis sentinel or cluster (this topology runs ${this.mode})`);
     return this.#sentinel.failover();
   }
 

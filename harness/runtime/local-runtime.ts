@@ -39,7 +39,7 @@ function localCapabilities(redis: RedisMode): RuntimeCapabilities {
     redisRestart: redis === "standalone",
     networkPartition: false,
     redisModes: Object.freeze(["standalone", "cluster", "sentinel"] as const),
-    redisFailover: redis === "sentinel",
+    redisFailover: redis === "sentinel" || redis === "cluster",
   });
 }
 
@@ -361,8 +361,9 @@ export class StartedLocalRuntime implements StartedRuntime {
   }
 
   /**
-   * Kills the Sentinel-watched primary and waits for the promotion of its replica, then brings the killed node
-   * back as a replica on its port (so its proxies point at a live node again). Needs `--redis sentinel`.
+   * Kills the Sentinel-watched primary (or, on a cluster, a master with a replica) and waits for the promotion of
+   * its replica, then brings the killed node back as a replica on its port (so its proxies point at a live node
+   * again). Needs `--redis sentinel` or `cluster`.
    */
   failoverRedis(): Promise<Record<string, unknown>> {
     return this.#serial(async () => {

@@ -14,7 +14,7 @@ import type { ResolvedSutDefinition } from "./sut.js";
 export type RuntimeKind = "local" | "containers";
 
 /**
- * Redis topology of a run: one server, a 3-master Redis Cluster, or a primary with one replica watched by three
+ * Redis topology of a run: one server, a Redis Cluster of 3 masters with one replica each, or a primary with one replica watched by three
  * sentinels (the gateways follow the sentinels).
  */
 export type RedisMode = "standalone" | "cluster" | "sentinel";
@@ -28,7 +28,7 @@ export interface RuntimeOptions {
   runId: string;
   /** Number of gateway instances (`gw-1` .. `gw-N`). @default 3 */
   instances?: number;
-  /** Standalone Redis, or a 3-master Redis Cluster. @default "standalone" */
+  /** Standalone Redis, a Redis Cluster (3 masters, 1 replica each), or a Sentinel group. @default "standalone" */
   redis?: RedisMode;
   /** The system under test. @default the reference gateway */
   sut?: ResolvedSutDefinition;

@@ -14,7 +14,7 @@ const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({
   redisRestart: redis === "standalone",
   networkPartition: false,
   redisModes: ["standalone", "cluster", "sentinel"],
-  redisFailover: redis === "sentinel",
+  redisFailover: redis === "sentinel" || redis === "cluster",
 });
 
 describeRuntimeContract("local", (options) => createRuntime("local", options), LOCAL_CAPABILITIES);
