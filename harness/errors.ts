@@ -3,6 +3,8 @@ export type HarnessErrorCode =
   | "HARNESS_ERR_REDIS_SERVER_MISSING"
   | "HARNESS_ERR_REDIS_START_TIMEOUT"
   | "HARNESS_ERR_REDIS_CLUSTER_CREATE"
+  /** A Redis Sentinel group did not form, or did not promote its replica in time. */
+  | "HARNESS_ERR_REDIS_SENTINEL"
   | "HARNESS_ERR_PROCESS_EXITED"
   | "HARNESS_ERR_INVALID_STATE"
   /** A gateway instance did not answer its readiness probe before the deadline. */

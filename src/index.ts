@@ -38,6 +38,7 @@ export {
   type RedisNodeAddress,
   type ResolvedRedisClientOptions,
 } from "./registry/redis-client.js";
+export { parseNatMap, parseRedisAddresses } from "./registry/redis-address.js";
 export { MAX_HEARTBEAT_ENTRIES, MAX_ID_LENGTH, MAX_TTL_MS } from "./registry/validation.js";
 export {
   RegistryArgumentError,

@@ -2,7 +2,7 @@ import type { RegistryReader } from "../recorder/registry-reader.js";
 import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
 
 /** Invariant names of docs/design.md, as they appear in reports. */
-export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode" | "protocol-conformance";
+export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode" | "protocol-conformance" | "convergence";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {
@@ -18,6 +18,8 @@ export interface CheckThresholds {
    * After Redis is cut off, longest `/readyz` may keep answering 200, in ms (`protocol-conformance`). @default 2000
    */
   readyDetectBoundMs?: number;
+  /** After a Redis-wide fault, longest the registry may take to equal the live connections, in ms. @default connection TTL + heartbeat */
+  convergenceBoundMs?: number;
 }
 
 /** Default of {@link CheckThresholds.degradedLookupBoundMs}: the protocol's 1000 ms command bound plus HTTP slack. */

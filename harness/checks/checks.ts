@@ -1,4 +1,5 @@
 import type { Check, CheckName } from "./check.js";
+import { convergence } from "./convergence.js";
 import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
@@ -18,4 +19,5 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   delivery,
   "degraded-mode": degradedMode,
   "protocol-conformance": protocolConformance,
+  convergence,
 });

@@ -138,6 +138,36 @@ export interface DegradedReconcileEvent {
   last: { live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number } | null;
 }
 
+/** Registry counts against the fleet's live connections (`missing`/`ghosts`: the worst key family). */
+export interface RegistryCounts {
+  live: number;
+  records: number;
+  missing: number;
+  ghosts: number;
+  misplaced: number;
+  duplicates: number;
+}
+
+/** How the registry came back to the live connections after a Redis-wide fault (`Step.probeConvergence()`). */
+export interface RegistryConvergenceEvent {
+  type: "registry_convergence";
+  /** The fault measured from (the latest ended before the step), or `null` when none had ended. */
+  fault_id: string | null;
+  fault_kind: string | null;
+  /** Epoch ms of that fault's `fault_end`. */
+  fault_end: number | null;
+  /** The first comparison after the fault: `missing` = records lost, `ghosts` = records left behind. */
+  first: RegistryCounts | null;
+  /** From the fault's end to a registry equal to the live connections, ms; `null` when not within the timeout. */
+  converged_after_ms: number | null;
+  last: RegistryCounts | null;
+  /** Last lookup status per live instance (200 once it serves the registry again). */
+  lookup_status_by_instance: Record<string, number>;
+  /** Records in the last read not refreshed by their holder since the fault ended. */
+  unrefreshed_records: number;
+  reason?: string;
+}
+
 /** HTTP endpoint an `http_load` step floods. */
 export type HttpLoadProbeEndpoint = "lookup" | "route";
 
@@ -336,6 +366,7 @@ export type ProbeEvent =
   | DegradedProbeSkippedEvent
   | DegradedLookupEvent
   | DegradedReconcileEvent
+  | RegistryConvergenceEvent
   | HttpLoadSkippedEvent
   | HttpLoadEvent
   | IsolationProbeEvent

@@ -9,8 +9,8 @@
  * Like `run-events.ts`, this module uses no Node APIs.
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
-import type { RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
-import { CONFORMANCE_PROMISES, type LookupAnswer, type LookupProbeAnswer } from "./probe-events.js";
+import type { RedisFailoverEvent, RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
+import { CONFORMANCE_PROMISES, type LookupAnswer, type LookupProbeAnswer, type RegistryCounts } from "./probe-events.js";
 
 /** A type guard. */
 type Guard<T> = (value: unknown) => value is T;
@@ -93,7 +93,7 @@ function either<A, B>(a: VariantCheck<A>, b: VariantCheck<B>): VariantCheck<A | 
 
 // Shared pieces ---------------------------------------------------------------------------------------------------
 
-const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance");
+const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance", "redis_failover");
 const routeTarget = oneOf(object<{ websocket_id: string }>({ websocket_id: str }), object<{ agent_type?: string; pillar?: string }>({ agent_type: opt(str), pillar: opt(str) }));
 const fleetBase = { client: str, worker: num } as const;
 const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), description: str } as const;
@@ -102,6 +102,8 @@ const victim = object<{ websocket_id: string; session_id: string; tenant_id: str
 const lookupAnswer = object<LookupAnswer>({ status: num, record: opt(any), body: opt(any), latency_ms: opt(num) });
 const isolationBase = { via: str, leaked: bool, inconclusive: bool, path: opt(lit("local", "remote")) } as const;
 const CONFORMANCE_PROMISE = lit(...CONFORMANCE_PROMISES);
+
+const registryCounts = object<RegistryCounts>({ live: num, records: num, missing: num, ghosts: num, misplaced: num, duplicates: num });
 
 type Fleet<T extends FleetEventType> = RunEventOf<"fleet", T>;
 type Probe<T extends string> = RunEventOf<"probe", T>;
@@ -143,10 +145,14 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       target: lit("redis"),
       detail: oneOf(object<{ phase: "killed" }>({ phase: lit("killed") }), object<{ phase: "started"; downMs: number }>({ phase: lit("started"), downMs: num })),
     }),
+    redis_failover: variant<RunEventOf<"runtime", "redis_failover">>({
+      target: lit("redis"),
+      detail: object<RedisFailoverEvent["detail"]>({ killed: str, promoted: str, replication_lag_bytes: nullable(num), promotion_ms: num, rejoin_ms: num }),
+    }),
     topology_started: variant<RunEventOf<"runtime", "topology_started">>({
       detail: object<TopologyStartedDetail>({
         instances: num,
-        redis: lit("standalone", "cluster"),
+        redis: lit("standalone", "cluster", "sentinel"),
         startMs: num,
         runtime: opt(lit("containers")),
         docker: opt(str),
@@ -188,6 +194,17 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     ),
     degraded_probe_skipped: variant<Probe<"degraded_probe_skipped">>({ reason: str }),
     degraded_lookup: variant<Probe<"degraded_lookup">>({ fault_id: str, via: str, kind: lit("connection", "session"), round: num, status: num, code: nullable(str), latency_ms: num, during: bool, error: opt(str) }),
+    registry_convergence: variant<Probe<"registry_convergence">>({
+      fault_id: nullable(str),
+      fault_kind: nullable(str),
+      fault_end: nullable(num),
+      first: nullable(registryCounts),
+      converged_after_ms: nullable(num),
+      last: nullable(registryCounts),
+      lookup_status_by_instance: recordOf(num),
+      unrefreshed_records: num,
+      reason: opt(str),
+    }),
     degraded_reconcile: variant<Probe<"degraded_reconcile">>({
       fault_id: str,
       healed_at: num,

@@ -83,10 +83,19 @@ export interface RedisRestartEvent {
   detail: { phase: "killed" } | { phase: "started"; downMs: number };
 }
 
+/** A Sentinel-watched Redis primary was killed and its replica promoted (`failoverRedis`). */
+export interface RedisFailoverEvent {
+  t: number;
+  type: "redis_failover";
+  target: "redis";
+  /** `killed`/`promoted`: `host:port`; times in ms; lag in bytes of the replication stream (null: unreadable). */
+  detail: { killed: string; promoted: string; replication_lag_bytes: number | null; promotion_ms: number; rejoin_ms: number };
+}
+
 /** What a started topology reports; the fields after `startMs` come from the containers runtime only. */
 export interface TopologyStartedDetail {
   instances: number;
-  redis: "standalone" | "cluster";
+  redis: "standalone" | "cluster" | "sentinel";
   startMs: number;
   runtime?: "containers";
   /** Docker engine version. */
@@ -116,7 +125,7 @@ export interface TopologyStoppedEvent {
 }
 
 /** A topology event, as a runtime emits it. */
-export type RuntimeEvent = ProcessStateEvent | RedisRestartEvent | TopologyStartedEvent | TopologyStoppedEvent;
+export type RuntimeEvent = ProcessStateEvent | RedisRestartEvent | RedisFailoverEvent | TopologyStartedEvent | TopologyStoppedEvent;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Phases and the engine (written by the recorder and the engine directly)
@@ -228,7 +237,7 @@ export type RunEvent =
   | Sourced<FleetEvent, "fleet">
   | Sourced<FaultEvent, "fault">
   | Sourced<ProcessStateEvent, "process">
-  | Sourced<RedisRestartEvent | TopologyStartedEvent | TopologyStoppedEvent, "runtime">
+  | Sourced<RedisRestartEvent | RedisFailoverEvent | TopologyStartedEvent | TopologyStoppedEvent, "runtime">
   | PhaseEvent
   | EngineEvent
   | Sourced<TimedProbeEvent, "probe">;

@@ -16,7 +16,7 @@ export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for 
  * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
 export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf"> &
-  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance">> & {
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis">> & {
     instance(id: string): Pick<InstanceInfo, "wsUrl">;
   };
 
@@ -227,6 +227,11 @@ export class FaultRunner {
       case "redis_restart":
         await target.restartRedis();
         return undefined;
+      case "redis_failover": {
+        if (typeof target.failoverRedis !== "function") throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "redis_failover needs a runtime that can fail Redis over (--redis sentinel)");
+        this.#applied(faultId);
+        return await target.failoverRedis();
+      }
       case "connection_flood": {
         const flood = this.#options.connectionFlood;
         if (!flood) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "connection_flood needs a connection flood driver (harness/load) and none was given to the fault runner");

@@ -41,6 +41,7 @@ export type Fault =
   | { kind: "bandwidth"; target: InstanceSelector; rateKbps: number; durationMs: number }
   | { kind: "freeze_instance"; target: InstanceSelector; durationMs: number }
   | { kind: "redis_restart" }
+  | { kind: "redis_failover" }
   | { kind: "connection_flood"; target: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number };
 
 /** The kinds of {@link Fault}. */
@@ -102,6 +103,15 @@ export const Fault = Object.freeze({
   redisRestart(): Fault {
     return Object.freeze({ kind: "redis_restart" });
   },
+  /**
+   * Kill the Redis primary under load (SIGKILL) and let the sentinels promote its replica; the killed node comes
+   * back empty as the new replica. Writes acknowledged just before the kill may be lost (asynchronous replication):
+   * the gateways must follow the sentinels and reconcile the registry. Bounded by the promotion timeout (20 s).
+   * Needs `capabilities.redisFailover` (`--redis sentinel`).
+   */
+  redisFailover(): Fault {
+    return Object.freeze({ kind: "redis_failover" });
+  },
   /** A bounded flood of WebSocket connects against instance(s). @default target "all" */
   connectionFlood(options: { target?: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number }): Fault {
     return Object.freeze({
@@ -135,13 +145,16 @@ export function describeFault(fault: Fault): string {
       return `bandwidth ${fault.target} (${fault.rateKbps}KB/s, ${fault.durationMs}ms)`;
     case "redis_restart":
       return "redis_restart";
+    case "redis_failover":
+      return "redis_failover";
     case "connection_flood":
       return `connection_flood ${fault.target} (${fault.connections} at ${fault.ratePerSecond}/s)`;
   }
 }
 
 /** The runtime capability a fault needs beyond the common ones (see `RuntimeCapabilities`), if any. */
-export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | undefined {
+export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | "redisFailover" | undefined {
+  if (fault.kind === "redis_failover") return "redisFailover";
   if (fault.kind === "freeze_instance") return "pause";
   if (fault.kind === "partition" && fault.form === "network") return "networkPartition";
   if (fault.kind === "redis_restart") return "redisRestart";

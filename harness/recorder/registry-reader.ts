@@ -52,6 +52,10 @@ export interface RegistryReaderOptions {
   nodes: { host: string; port: number }[];
   /** Whether the nodes form a Redis Cluster. */
   cluster: boolean;
+  /** Sentinel mode: read whichever node these sentinels name as the primary of `sentinelName`, across failovers. */
+  sentinels?: { host: string; port: number }[];
+  /** Sentinel mode: the monitored primary's name. @default "traffic-cop" */
+  sentinelName?: string;
   /** Key prefix of the SUT. @default "traffic_cop" */
   keyPrefix?: string;
 }
@@ -70,7 +74,9 @@ export class RegistryReader implements AsyncDisposable {
     const common = { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: true } as const;
     this.#client = options.cluster
       ? new Cluster(options.nodes, { redisOptions: common })
-      : new Redis({ ...common, host: options.nodes[0]!.host, port: options.nodes[0]!.port, retryStrategy: () => 100 });
+      : options.sentinels
+        ? new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? "traffic-cop", role: "master", retryStrategy: () => 100, sentinelRetryStrategy: () => 100 })
+        : new Redis({ ...common, host: options.nodes[0]!.host, port: options.nodes[0]!.port, retryStrategy: () => 100 });
     // Errors surface on the commands; an unhandled 'error' event would crash the harness during a Redis restart.
     this.#client.on("error", () => undefined);
   }

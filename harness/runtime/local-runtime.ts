@@ -6,7 +6,7 @@ import type { Untimed } from "../events/run-events.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
-import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "./redis-server.js";
+import { LocalRedis } from "./local-redis.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
   restartInstanceOf,
@@ -29,11 +29,18 @@ const PORT_ATTEMPTS = 3;
 const STOP_GRACE_MS = 5_000;
 
 /**
- * What the local runtime can do: pause by SIGSTOP/SIGCONT of an instance's process group, and restart a standalone
- * Redis (not a cluster). A network partition below the proxy needs a network of its own: containers only.
+ * What the local runtime can do: pause by SIGSTOP/SIGCONT of an instance's process group, restart a standalone
+ * Redis, fail a Sentinel-watched primary over. A network partition below the proxy needs a network of its own:
+ * containers only.
  */
 function localCapabilities(redis: RedisMode): RuntimeCapabilities {
-  return Object.freeze({ pause: true, redisRestart: redis === "standalone", networkPartition: false, redisModes: Object.freeze(["standalone", "cluster"] as const) });
+  return Object.freeze({
+    pause: true,
+    redisRestart: redis === "standalone",
+    networkPartition: false,
+    redisModes: Object.freeze(["standalone", "cluster", "sentinel"] as const),
+    redisFailover: redis === "sentinel" || redis === "cluster",
+  });
 }
 
 function networkPartitionUnsupported(operation: string, id: string): HarnessError {
@@ -92,8 +99,7 @@ export class StartedLocalRuntime implements StartedRuntime {
   readonly #options: RuntimeOptions;
   readonly #log = createLogger("harness:runtime");
   readonly #slots: Slot[] = [];
-  #redis?: StartedRedisServer;
-  #cluster?: StartedRedisCluster;
+  #redis?: LocalRedis;
   #toxiproxyServer?: StartedToxiproxyServer;
   #toxiproxy?: ToxiproxyFaults;
   #stopping?: Promise<void>;
@@ -121,8 +127,7 @@ export class StartedLocalRuntime implements StartedRuntime {
   /** @internal */
   async init(): Promise<void> {
     const t0 = Date.now();
-    if (this.redisMode === "cluster") this.#cluster = await new RedisCluster({ runId: this.runId, host: this.host }).start();
-    else this.#redis = await new RedisServer({ runId: this.runId, host: this.host }).start();
+    this.#redis = await LocalRedis.start(this.redisMode, this.runId, this.host);
     this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
     this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
     const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
@@ -130,7 +135,7 @@ export class StartedLocalRuntime implements StartedRuntime {
       const id = `gw-${i}`;
       const proxies: ToxiproxyProxy[] = [];
       for (const [n, node] of this.redis.nodes.entries()) {
-        proxies.push(await this.#createProxy(`${this.runId}-${id}-redis${this.redisMode === "cluster" ? `-${n}` : ""}`, `${node.host}:${node.port}`));
+        proxies.push(await this.#createProxy(`${this.runId}-${id}-redis${this.redisMode === "standalone" ? "" : `-${n}`}`, `${node.host}:${node.port}`));
       }
       this.#slots.push({ id, port: 0, proxies, generation: 0 });
     }
@@ -159,8 +164,7 @@ export class StartedLocalRuntime implements StartedRuntime {
 
   /** Direct address of Redis (not through any proxy). */
   get redis(): RedisEndpoint {
-    if (this.#cluster) return { mode: "cluster", url: this.#cluster.url, nodes: this.#cluster.startupNodes };
-    if (this.#redis) return { mode: "standalone", url: this.#redis.url, nodes: [{ host: this.#redis.host, port: this.#redis.port }] };
+    if (this.#redis) return this.#redis.endpoint;
     throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no Redis yet");
   }
 
@@ -209,12 +213,10 @@ export class StartedLocalRuntime implements StartedRuntime {
   }
 
   #vars(slot: Slot): Record<string, string> {
-    const cluster = this.redisMode === "cluster";
     return {
       PORT: String(slot.port),
       HOST: this.host,
-      REDIS_URL: slot.proxies.map((proxy) => `redis://${proxy.listen}`).join(","),
-      ...(cluster ? { REDIS_CLUSTER: "1" } : {}),
+      ...this.#redis!.gatewayVars(slot.proxies),
       INSTANCE_ID: slot.id,
       AUTH_SECRET: this.authSecret,
       CONNECTION_TTL_MS: String(this.connectionTtlMs),
@@ -352,13 +354,23 @@ export class StartedLocalRuntime implements StartedRuntime {
    */
   restartRedis(): Promise<void> {
     return this.#serial(async () => {
-      if (!this.#redis) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "Redis restart is available for standalone Redis only (not yet for a cluster)");
-      const { host, port } = this.#redis;
-      const t0 = Date.now();
-      await this.#redis.kill();
-      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "killed" } });
-      this.#redis = await new RedisServer({ runId: this.runId, host, port }).start();
-      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "started", downMs: Date.now() - t0 } });
+      if (!this.#redis) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no Redis yet");
+      const { downMs } = await this.#redis.restart(() => this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "killed" } }));
+      this.#emit({ type: "redis_restart", target: "redis", detail: { phase: "started", downMs } });
+    });
+  }
+
+  /**
+   * Kills the Sentinel-watched primary (or, on a cluster, a master with a replica) and waits for the promotion of
+   * its replica, then brings the killed node back as a replica on its port (so its proxies point at a live node
+   * again). Needs `--redis sentinel` or `cluster`.
+   */
+  failoverRedis(): Promise<Record<string, unknown>> {
+    return this.#serial(async () => {
+      if (!this.#redis) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "the topology has no Redis yet");
+      const report = await this.#redis.failover();
+      this.#emit({ type: "redis_failover", target: "redis", detail: { ...report } });
+      return { ...report };
     });
   }
 
@@ -371,9 +383,7 @@ export class StartedLocalRuntime implements StartedRuntime {
         return process ? [{ name: `gateway ${slot.id} (pid ${process.pid})`, stop: () => process.stop({ timeoutMs: STOP_GRACE_MS }) }] : [];
       });
       const toxiproxy: TeardownItem[] = this.#toxiproxyServer ? [{ name: "toxiproxy server", stop: () => this.#toxiproxyServer!.stop() }] : [];
-      const redis: TeardownItem[] = [];
-      if (this.#redis) redis.push({ name: `redis ${this.#redis.port}`, stop: () => this.#redis!.stop() });
-      if (this.#cluster) redis.push({ name: "redis cluster", stop: () => this.#cluster!.stop() });
+      const redis: TeardownItem[] = this.#redis ? this.#redis.teardown() : [];
       try {
         await teardownInOrder([gateways, toxiproxy, redis]);
       } finally {

@@ -27,6 +27,8 @@ export interface RedisServerOptions {
   startupTimeoutMs?: number;
   /** Working directory (cluster config files); a fresh temporary one when absent. */
   dir?: string;
+  /** A configuration file, passed before every other argument (a sentinel's, which it rewrites). @default none */
+  configFile?: string;
 }
 
 /** Sends one inline command to a Redis server and resolves with the first reply line. */
@@ -82,6 +84,7 @@ async function startRedisProcess(host: string, port: number, options: RedisServe
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "traffic-cop-redis-")));
   const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
     "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--daemonize", "no",
     "--dir", dir, "--logfile", "", "--loglevel", "warning",
     // Redis's process-title rewrite overwrites the environment block, which would hide the run tag from the sweep.
@@ -195,8 +198,10 @@ export class StartedRedisServer implements AsyncDisposable {
 
 /** Options of {@link RedisCluster}. */
 export interface RedisClusterOptions {
-  /** Number of masters (no replicas). @default 3 */
+  /** Number of masters. @default 3 */
   masters?: number;
+  /** Replicas per master (a failover needs at least 1). @default 0 */
+  replicas?: number;
   /** Run id stored in every node's environment. @default "adhoc" */
   runId?: string;
   /** Bind address. @default "127.0.0.1" */
@@ -214,10 +219,11 @@ export class RedisCluster {
   async start(): Promise<StartedRedisCluster> {
     const host = this.#options.host ?? "127.0.0.1";
     const masters = this.#options.masters ?? 3;
+    const replicas = this.#options.replicas ?? 0;
     const dir = await mkdtemp(join(tmpdir(), "traffic-cop-cluster-"));
     const nodes: StartedRedisServer[] = [];
     try {
-      for (let i = 0; i < masters; i++) {
+      for (let i = 0; i < masters * (1 + replicas); i++) {
         // The cluster bus listens on port + 10000, so keep the data port low enough and its bus port free.
         const port = await findClusterPort(host);
         nodes.push(
@@ -226,11 +232,11 @@ export class RedisCluster {
             port,
             runId: this.#options.runId,
             dir,
-            extraArgs: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+            extraArgs: clusterNodeArgs(port),
           }).start(),
         );
       }
-      await createCluster(nodes);
+      await createCluster(nodes, replicas);
       await retryUntil(
         () => Promise.all(nodes.map((node) => redisCommand(node.host, node.port, "CLUSTER INFO"))),
         (replies) => replies.every((reply) => reply.includes("cluster_state:ok")),
@@ -242,8 +248,16 @@ export class RedisCluster {
       await rm(dir, { recursive: true, force: true });
       throw error;
     }
-    return new StartedRedisCluster(nodes, dir);
+    return new StartedRedisCluster(nodes, dir, this.#options.runId ?? "adhoc");
   }
+}
+
+/**
+ * The `redis-server` arguments of cluster node `port`. A node is declared failed after 2000 ms without an answer
+ * (cluster-node-timeout), so a replica takes over a dead master's slots within a few seconds.
+ */
+export function clusterNodeArgs(port: number): string[] {
+  return ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000", "--repl-diskless-sync-delay", "0"];
 }
 
 async function findClusterPort(host: string): Promise<number> {
@@ -267,9 +281,9 @@ async function findClusterPort(host: string): Promise<number> {
   throw new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `no free port pair (port, port+10000) found on ${host}`);
 }
 
-function createCluster(nodes: StartedRedisServer[]): Promise<void> {
+function createCluster(nodes: StartedRedisServer[], replicas: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const args = ["--cluster", "create", ...nodes.map((node) => `${node.host}:${node.port}`), "--cluster-replicas", "0", "--cluster-yes"];
+    const args = ["--cluster", "create", ...nodes.map((node) => `${node.host}:${node.port}`), "--cluster-replicas", String(replicas), "--cluster-yes"];
     const child = spawn("redis-cli", args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -285,13 +299,29 @@ function createCluster(nodes: StartedRedisServer[]): Promise<void> {
 
 /** A running Redis Cluster. */
 export class StartedRedisCluster implements AsyncDisposable {
-  readonly nodes: readonly StartedRedisServer[];
-  readonly #dir: string;
+  readonly #nodes: StartedRedisServer[];
+  /** Working directory of every node (their `nodes-PORT.conf`). */
+  readonly dir: string;
+  /** Run id of every node's process. */
+  readonly runId: string;
   #stopping?: Promise<void>;
 
-  constructor(nodes: StartedRedisServer[], dir: string) {
-    this.nodes = nodes;
-    this.#dir = dir;
+  constructor(nodes: StartedRedisServer[], dir: string, runId = "adhoc") {
+    this.#nodes = nodes;
+    this.dir = dir;
+    this.runId = runId;
+  }
+
+  /** Every node, masters and replicas, in start order (a restarted node keeps its place and port). */
+  get nodes(): readonly StartedRedisServer[] {
+    return this.#nodes;
+  }
+
+  /** @internal Puts a node restarted on the port of `old` in its place (cluster-failover.ts). */
+  replaceNode(old: StartedRedisServer, node: StartedRedisServer): void {
+    const index = this.#nodes.indexOf(old);
+    if (index < 0) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `node ${old.port} is not part of this cluster`);
+    this.#nodes[index] = node;
   }
 
   /** The nodes as `host:port` pairs, as ioredis's Cluster takes them. */
@@ -307,7 +337,7 @@ export class StartedRedisCluster implements AsyncDisposable {
   stop(): Promise<void> {
     return (this.#stopping ??= (async () => {
       const results = await Promise.allSettled(this.nodes.map((node) => node.stop()));
-      await rm(this.#dir, { recursive: true, force: true });
+      await rm(this.dir, { recursive: true, force: true });
       const errors = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
       if (errors.length > 0) throw new AggregateError(errors, `stopping ${errors.length} cluster node(s) failed`);
     })());

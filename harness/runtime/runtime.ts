@@ -13,8 +13,11 @@ import type { ResolvedSutDefinition } from "./sut.js";
 /** Which runtime runs the topology (`--runtime`). */
 export type RuntimeKind = "local" | "containers";
 
-/** Redis topology of a run. */
-export type RedisMode = "standalone" | "cluster";
+/**
+ * Redis topology of a run: one server, a Redis Cluster of 3 masters with one replica each, or a primary with one replica watched by three
+ * sentinels (the gateways follow the sentinels).
+ */
+export type RedisMode = "standalone" | "cluster" | "sentinel";
 
 /** Registry implementation of the gateways (`REGISTRY`); `memory` is the negative control. */
 export type RegistryKind = "redis" | "memory";
@@ -25,7 +28,7 @@ export interface RuntimeOptions {
   runId: string;
   /** Number of gateway instances (`gw-1` .. `gw-N`). @default 3 */
   instances?: number;
-  /** Standalone Redis, or a 3-master Redis Cluster. @default "standalone" */
+  /** Standalone Redis, a Redis Cluster (3 masters, 1 replica each), or a Sentinel group. @default "standalone" */
   redis?: RedisMode;
   /** The system under test. @default the reference gateway */
   sut?: ResolvedSutDefinition;
@@ -87,6 +90,10 @@ export interface RedisEndpoint {
   /** `redis://host:port`, or a comma list for a cluster. */
   url: string;
   nodes: { host: string; port: number }[];
+  /** Sentinel mode: the sentinels' addresses (the data nodes are `nodes`, whichever is primary now). */
+  sentinels?: { host: string; port: number }[];
+  /** Sentinel mode: the name of the monitored primary. */
+  sentinelName?: string;
 }
 
 /**
@@ -102,6 +109,8 @@ export interface RuntimeCapabilities {
   readonly networkPartition: boolean;
   /** Redis modes the runtime can start. */
   readonly redisModes: readonly RedisMode[];
+  /** `failoverRedis`: kill the Redis primary and let its replica take over (`--redis sentinel`). */
+  readonly redisFailover: boolean;
 }
 
 /** An unstarted topology. */
@@ -165,6 +174,11 @@ export interface StartedRuntime extends AsyncDisposable {
   reconnectInstance(id: string): Promise<void>;
   /** Restarts Redis with data loss: a fresh empty server on the same address. Needs `capabilities.redisRestart`. */
   restartRedis(): Promise<void>;
+  /**
+   * Kills the Redis primary (SIGKILL) and waits until its replica is promoted, then brings the killed node back
+   * as a replica. Resolves with what happened (promotion time, replication lag). Needs `capabilities.redisFailover`.
+   */
+  failoverRedis(): Promise<Record<string, unknown>>;
   /** Tears everything down in reverse start order; idempotent. */
   stop(): Promise<void>;
 }

@@ -319,6 +319,11 @@ export class StartedContainerRuntime implements StartedRuntime {
     return this.#serial("reconnect", id, () => this.#gateway(id).reconnect());
   }
 
+  /** Unsupported: the containers runtime runs standalone Redis only, with no replica to promote. */
+  failoverRedis(): Promise<Record<string, unknown>> {
+    return Promise.reject(new HarnessError("HARNESS_ERR_UNSUPPORTED", "a Redis failover needs a Sentinel group, which only the local runtime starts (--runtime local --redis sentinel)"));
+  }
+
   /**
    * Restarts Redis with data loss: SIGKILL the container, start it again (no persistence: it comes back empty),
    * on the same published port and network name, so the proxies and the recorder reconnect by themselves.

@@ -71,7 +71,12 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     instances: rt.instances.map((i) => ({ id: i.id, port: i.port, http: i.httpUrl, proxies: i.proxies })),
     ...rt.topologyDetail,
   });
-  const registry = (resources.registry = new RegistryReader({ nodes: rt.redis.nodes, cluster: rt.redis.mode === "cluster", keyPrefix: sut.keyPrefix }));
+  const registry = (resources.registry = new RegistryReader({
+    nodes: rt.redis.nodes,
+    cluster: rt.redis.mode === "cluster",
+    ...(rt.redis.sentinels ? { sentinels: rt.redis.sentinels, sentinelName: rt.redis.sentinelName } : {}),
+    keyPrefix: sut.keyPrefix,
+  }));
   const faultRunner = new FaultRunner({
     target: rt,
     clock,

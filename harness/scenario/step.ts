@@ -31,6 +31,8 @@ export type Step =
    * `protocol-conformance`); the partition and drain promises watch for their fault in the background.
    */
   | { kind: "probe_conformance"; promises: ConformancePromise[]; victims: number }
+  /** After a Redis-wide fault: how far the registry is from the live connections, and how soon it equals them (judged by `convergence`). */
+  | { kind: "probe_convergence"; timeoutMs: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
   | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
   /**
@@ -121,6 +123,13 @@ export const Step = Object.freeze({
     if (promises.length === 0 || unknown.length > 0) throw new TypeError(`promises must be a non-empty list of ${CONFORMANCE_PROMISES.join(", ")} (got ${JSON.stringify(promises)})`);
     return { kind: "probe_conformance", promises: [...promises], victims: nonNegative("victims", options.victims ?? 2) };
   },
+  /**
+   * Right after a Redis-wide fault (a failover): compares the registry with the live connections (records lost,
+   * left behind), then polls until they are equal, at most `timeoutMs`. @default timeoutMs 30000
+   */
+  probeConvergence(options: { timeoutMs?: number } = {}): Step {
+    return { kind: "probe_convergence", timeoutMs: nonNegative("timeoutMs", options.timeoutMs ?? 30_000) };
+  },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
   strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
@@ -184,6 +193,8 @@ export function describeStep(step: PlannedStep): string {
       return "probe degraded mode";
     case "probe_conformance":
       return `probe conformance (${step.promises.join(", ")})`;
+    case "probe_convergence":
+      return "probe registry convergence";
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
     case "http_load":

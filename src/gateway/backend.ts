@@ -1,6 +1,7 @@
 import type { GatewayBackend } from "./gateway-types.js";
 import type { ResolvedGatewayOptions } from "./gateway-options.js";
 import { LocalClusterBus } from "./cluster-bus.js";
+import { createFailpoints } from "./failpoints.js";
 
 /**
  * Builds the registry and cluster bus that `options.registry` selects. Loaded lazily by {@link GatewayServer} so
@@ -18,6 +19,9 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   ]);
   const clientOptions = {
     cluster: options.redisCluster,
+    // Failpoint `pinned-primary`: no sentinels, so the clients stay on REDIS_URL's node whatever it becomes.
+    ...(options.redisSentinels.length > 0 && !createFailpoints(options.defects).enabled("pinned-primary") ? { sentinels: options.redisSentinels, sentinelName: options.redisSentinelName } : {}),
+    ...(Object.keys(options.redisNatMap).length > 0 ? { natMap: options.redisNatMap } : {}),
     commandTimeoutMs: options.redisCommandTimeoutMs,
     connectionName: options.instanceId,
     // Fail fast: with auto-pipelining a command waits for the previous pipeline of its slot before it is even sent

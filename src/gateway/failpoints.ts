@@ -21,7 +21,8 @@ export type GatewayDefect =
   | "no-tenant-check-ws-id"
   | "no-tenant-check-http-lookup"
   | "no-drain-notice"
-  | "resume-new-id-after-expiry";
+  | "resume-new-id-after-expiry"
+  | "pinned-primary";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -143,6 +144,13 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, a resume: when the old record is missing the connection is registered as new",
     mustFail: "protocol-conformance (resume-keeps-id)",
+  },
+  {
+    name: "pinned-primary",
+    behaviour: "ignores `REDIS_SENTINELS` and stays on the node of `REDIS_URL` (the first primary), so it never follows a failover",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: the Redis clients are built without the sentinels",
+    mustFail: "convergence (scenario sentinel)",
   },
 ] satisfies FailpointSpec[]);
 

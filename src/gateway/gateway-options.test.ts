@@ -2,6 +2,30 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_GATEWAY_OPTIONS, gatewayOptionsFromEnv } from "./gateway-options.js";
 
 describe("gatewayOptionsFromEnv", () => {
+  it("should read REDIS_SENTINELS, REDIS_SENTINEL_NAME and REDIS_NAT_MAP", () => {
+    const options = gatewayOptionsFromEnv({ AUTH_SECRET: "s", REDIS_SENTINELS: "127.0.0.1:26379, 127.0.0.1:26380", REDIS_SENTINEL_NAME: "main", REDIS_NAT_MAP: "127.0.0.1:7000=127.0.0.1:17000" });
+    expect(options.redisSentinels).toEqual([{ host: "127.0.0.1", port: 26379 }, { host: "127.0.0.1", port: 26380 }]);
+    expect(options.redisSentinelName).toBe("main");
+    expect(options.redisNatMap).toEqual({ "127.0.0.1:7000": { host: "127.0.0.1", port: 17000 } });
+    expect(gatewayOptionsFromEnv({ AUTH_SECRET: "s" })).toMatchObject({ redisSentinels: [], redisSentinelName: "traffic-cop", redisNatMap: {} });
+  });
+
+  it.each([
+    [{ REDIS_SENTINELS: "127.0.0.1" }, /REDIS_SENTINELS part "127.0.0.1" is not host:port/],
+    [{ REDIS_SENTINELS: "h:70000" }, /port in 1..65535/],
+    [{ REDIS_SENTINELS: "h:1", REDIS_CLUSTER: "1" }, /exclude each other/],
+    [{ REDIS_SENTINEL_NAME: "a b" }, /REDIS_SENTINEL_NAME must be/],
+    [{ REDIS_NAT_MAP: "h:1" }, /REDIS_NAT_MAP pair "h:1" is not announced_host:port=host:port/],
+  ])("should refuse %o with GATEWAY_ERR_INVALID_CONFIG", (env, message) => {
+    let caught: unknown;
+    try {
+      gatewayOptionsFromEnv({ AUTH_SECRET: "s", ...env });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: "GATEWAY_ERR_INVALID_CONFIG", message: expect.stringMatching(message) });
+  });
+
   it("should apply docs/design.md's defaults and derive the liveness bounds", () => {
     const options = gatewayOptionsFromEnv({ AUTH_SECRET: "s" });
     expect(options).toMatchObject({

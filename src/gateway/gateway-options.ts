@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { TrafficCopError } from "../errors.js";
 import { GATEWAY_DEFECTS, type GatewayDefect } from "./failpoints.js";
+import { parseNatMap, parseRedisAddresses, type RedisNodeAddress } from "../registry/redis-address.js";
 
 export { GATEWAY_DEFECTS, type GatewayDefect };
 
@@ -14,6 +15,19 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** Treat `redisUrl` as a comma list of Redis Cluster nodes. @default false */
   redisCluster?: boolean;
+  /**
+   * Redis Sentinel (`REDIS_SENTINELS`, a comma list of `host:port`): the primary is the one these sentinels name
+   * for `redisSentinelName`, followed across failovers; `redisUrl` is then not used. Not with `redisCluster`.
+   * @default [] (no Sentinel)
+   */
+  redisSentinels?: readonly RedisNodeAddress[];
+  /** Name of the primary the sentinels monitor (`REDIS_SENTINEL_NAME`). @default "traffic-cop" */
+  redisSentinelName?: string;
+  /**
+   * Where to reach the nodes Redis announces (`REDIS_NAT_MAP`, `announced_host:port=host:port,...`): cluster nodes,
+   * or the primary a sentinel names. Lets a proxy in front of each node stay on the path. @default {}
+   */
+  redisNatMap?: Readonly<Record<string, RedisNodeAddress>>;
   /** This instance's id, stored on every record it owns. @default `${hostname}-${pid}` */
   instanceId?: string;
   /** HS256 secret of client tokens. Required. */
@@ -55,6 +69,9 @@ export const DEFAULT_GATEWAY_OPTIONS = Object.freeze({
   host: "127.0.0.1",
   redisUrl: "redis://127.0.0.1:6379",
   redisCluster: false,
+  redisSentinels: Object.freeze([]) as readonly RedisNodeAddress[],
+  redisSentinelName: "traffic-cop",
+  redisNatMap: Object.freeze({}) as Readonly<Record<string, RedisNodeAddress>>,
   connectionTtlMs: 30_000,
   heartbeatIntervalMs: 10_000,
   drainTimeoutMs: 10_000,
@@ -108,11 +125,18 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     if (!/^rediss?:\/\/[^\s/]+(:\d+)?\/?\d*$/.test(url.trim())) throw invalid(`REDIS_URL must be redis://host:port (comma list with REDIS_CLUSTER=1), got ${JSON.stringify(redisUrl)}`);
   }
   if (!options.redisCluster && redisUrl.includes(",")) throw invalid("REDIS_URL holds a comma list: set REDIS_CLUSTER=1 to use Redis Cluster nodes");
+  const redisSentinels = options.redisSentinels ?? d.redisSentinels;
+  if (redisSentinels.length > 0 && options.redisCluster) throw invalid("REDIS_SENTINELS and REDIS_CLUSTER=1 exclude each other: a Sentinel-monitored primary is not a Redis Cluster");
+  const redisSentinelName = options.redisSentinelName ?? d.redisSentinelName;
+  if (!ID_PATTERN.test(redisSentinelName)) throw invalid(`REDIS_SENTINEL_NAME must be 1-128 characters of [A-Za-z0-9._-], got ${JSON.stringify(redisSentinelName)}`);
   return Object.freeze({
     port: positiveInt("PORT", options.port ?? d.port, 0, 65_535),
     host: options.host ?? d.host,
     redisUrl,
     redisCluster: options.redisCluster ?? d.redisCluster,
+    redisSentinels: Object.freeze(redisSentinels.map((node) => Object.freeze({ ...node }))),
+    redisSentinelName,
+    redisNatMap: Object.freeze({ ...(options.redisNatMap ?? d.redisNatMap) }),
     instanceId,
     authSecret: options.authSecret,
     connectionTtlMs,
@@ -128,6 +152,15 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     livenessTtlMs,
     livenessIntervalMs: Math.max(100, Math.floor(livenessTtlMs / 3)),
   });
+}
+
+/** Runs a parser of an environment variable, turning its argument error into `GATEWAY_ERR_INVALID_CONFIG`. */
+function fromEnv<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new TrafficCopError("GATEWAY_ERR_INVALID_CONFIG", (error as Error).message, { cause: error });
+  }
 }
 
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -154,6 +187,9 @@ export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Res
     throw invalid(`REDIS_CLUSTER must be 1 or 0, got ${JSON.stringify(cluster)}`);
   }
   set("redisCluster", cluster === "1");
+  set("redisSentinels", fromEnv(() => (env.REDIS_SENTINELS ? parseRedisAddresses(env.REDIS_SENTINELS) : undefined)));
+  set("redisSentinelName", env.REDIS_SENTINEL_NAME || undefined);
+  set("redisNatMap", fromEnv(() => (env.REDIS_NAT_MAP ? parseNatMap(env.REDIS_NAT_MAP) : undefined)));
   set("instanceId", env.INSTANCE_ID || undefined);
   set("authSecret", env.AUTH_SECRET || undefined);
   set("connectionTtlMs", envInt(env, "CONNECTION_TTL_MS"));

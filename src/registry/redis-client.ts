@@ -1,5 +1,6 @@
 import { Cluster, Redis } from "ioredis";
 import { RegistryArgumentError, RegistryUnavailableError, TrafficCopError } from "../errors.js";
+import { parseNatMap, parseRedisAddresses, type RedisNodeAddress } from "./redis-address.js";
 
 /** A Redis connection of the registry and the gateway: one standalone server or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -24,11 +25,25 @@ export interface RedisClientOptions {
   connectionName?: string;
   /** Connect on the first command instead of at once. @default false */
   lazyConnect?: boolean;
+  /**
+   * Redis Sentinel: ask these sentinels for the primary of {@link sentinelName} instead of connecting to the URL's
+   * node, and follow it across failovers (the gateway's `REDIS_SENTINELS`). Not with `cluster`. @default undefined
+   */
+  sentinels?: readonly RedisNodeAddress[];
+  /** Name of the monitored primary the sentinels know (`REDIS_SENTINEL_NAME`). @default "traffic-cop" */
+  sentinelName?: string;
+  /**
+   * Address translation of the nodes that Redis announces (cluster nodes, or the primary a sentinel names):
+   * `"host:port"` as announced → the address to connect to instead, e.g. a proxy in front of that node
+   * (`REDIS_NAT_MAP`). Announced addresses missing from the map are used as they are. @default undefined
+   */
+  natMap?: Readonly<Record<string, RedisNodeAddress>>;
 }
 
 /** Defaults of {@link RedisClientOptions}. */
-export const DEFAULT_REDIS_CLIENT_OPTIONS: Readonly<Required<Omit<RedisClientOptions, "connectionName">>> = Object.freeze({
+export const DEFAULT_REDIS_CLIENT_OPTIONS: Readonly<Required<Omit<RedisClientOptions, OptionalRedisClientOption>>> = Object.freeze({
   cluster: false,
+  sentinelName: "traffic-cop",
   commandTimeoutMs: 1_000,
   connectTimeoutMs: 2_000,
   maxReconnectDelayMs: 500,
@@ -36,8 +51,10 @@ export const DEFAULT_REDIS_CLIENT_OPTIONS: Readonly<Required<Omit<RedisClientOpt
   lazyConnect: false,
 });
 
+type OptionalRedisClientOption = "connectionName" | "sentinels" | "natMap";
+
 /** {@link RedisClientOptions} with every default applied. */
-export type ResolvedRedisClientOptions = Readonly<Required<Omit<RedisClientOptions, "connectionName">> & { connectionName?: string }>;
+export type ResolvedRedisClientOptions = Readonly<Required<Omit<RedisClientOptions, OptionalRedisClientOption>> & Pick<RedisClientOptions, OptionalRedisClientOption>>;
 
 /** Applies defaults and validates; throws `TypeError` stating the rule that a value breaks. */
 export function resolveRedisClientOptions(options: RedisClientOptions = {}): ResolvedRedisClientOptions {
@@ -46,14 +63,15 @@ export function resolveRedisClientOptions(options: RedisClientOptions = {}): Res
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer of milliseconds, got ${value}`);
   }
+  if (resolved.sentinels !== undefined) {
+    if (resolved.cluster) throw new TypeError("sentinels and cluster exclude each other: a Sentinel-monitored primary is not a Redis Cluster");
+    if (resolved.sentinels.length === 0) throw new TypeError("sentinels must list at least one sentinel address");
+  }
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(resolved.sentinelName)) throw new TypeError(`sentinelName must be 1-128 characters of [A-Za-z0-9._-], got ${JSON.stringify(resolved.sentinelName)}`);
   return Object.freeze(resolved);
 }
 
-/** A Redis node address. */
-export interface RedisNodeAddress {
-  host: string;
-  port: number;
-}
+export type { RedisNodeAddress };
 
 /**
  * Parses `redis://host:port` (or, for a cluster, a comma list of them) into node addresses.
@@ -108,12 +126,31 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
       clusterRetryStrategy: retryStrategy,
       clusterNodeRetryStrategy: retryStrategy,
       slotsRefreshTimeout: resolved.connectTimeoutMs,
+      ...(resolved.natMap === undefined ? {} : { natMap: { ...resolved.natMap } }),
       redisOptions: {
         commandTimeout: common.commandTimeout,
         connectTimeout: common.connectTimeout,
         maxRetriesPerRequest: 0,
         ...(resolved.connectionName === undefined ? {} : { connectionName: resolved.connectionName }),
       },
+    });
+  } else if (resolved.sentinels !== undefined) {
+    client = new Redis({
+      ...common,
+      sentinels: resolved.sentinels.map((node) => ({ ...node })),
+      name: resolved.sentinelName,
+      role: "master",
+      ...(resolved.natMap === undefined ? {} : { natMap: { ...resolved.natMap } }),
+      // Ask the sentinels again soon after losing the primary: the replica is promoted within a few seconds.
+      sentinelRetryStrategy: retryStrategy,
+      // No failoverDetector: in ioredis 6.0.0 its +switch-master handler ends the connector while a reconnection
+      // is resolving the primary (after the old one died), and that attempt then fails with "Connection is closed."
+      // and the client never reconnects (seen in `npm run scenario sentinel`). A primary that dies drops the
+      // connection anyway; one demoted alive answers writes with READONLY, which reconnects below.
+      reconnectOnError: (error: Error) => (error.message.startsWith("READONLY") ? 2 : false),
+      sentinelCommandTimeout: resolved.commandTimeoutMs,
+      enableOfflineQueue: false,
+      retryStrategy,
     });
   } else {
     if (nodes.length !== 1) {
@@ -128,13 +165,20 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
 }
 
 /**
- * Creates a client from the gateway's environment: `REDIS_URL` (default `redis://127.0.0.1:6379`) and
- * `REDIS_CLUSTER=1`. Reads the environment when called, never at import time.
+ * Creates a client from the gateway's environment: `REDIS_URL` (default `redis://127.0.0.1:6379`),
+ * `REDIS_CLUSTER=1`, `REDIS_SENTINELS` with `REDIS_SENTINEL_NAME`, and `REDIS_NAT_MAP`. Reads the environment
+ * when called, never at import time.
  */
-export function createRedisClientFromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<RedisClientOptions, "cluster"> = {}): RedisClient {
+export function createRedisClientFromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<RedisClientOptions, "cluster" | "sentinels" | "sentinelName" | "natMap"> = {}): RedisClient {
   const url = env.REDIS_URL || "redis://127.0.0.1:6379";
   const cluster = env.REDIS_CLUSTER === "1" || env.REDIS_CLUSTER === "true";
-  return createRedisClient(url, { ...options, cluster });
+  return createRedisClient(url, {
+    ...options,
+    cluster,
+    ...(env.REDIS_SENTINELS ? { sentinels: parseRedisAddresses(env.REDIS_SENTINELS) } : {}),
+    ...(env.REDIS_SENTINEL_NAME ? { sentinelName: env.REDIS_SENTINEL_NAME } : {}),
+    ...(env.REDIS_NAT_MAP ? { natMap: parseNatMap(env.REDIS_NAT_MAP) } : {}),
+  });
 }
 
 /** Resolves once `client` is ready, or rejects with `REGISTRY_ERR_UNAVAILABLE` after `timeoutMs`. */

@@ -9,7 +9,13 @@ import type { RedisMode, RuntimeCapabilities } from "../../harness/runtime/runti
 import { describeRuntimeContract } from "../helpers/runtime-contract.js";
 
 /** Child processes on 127.0.0.1: pause by SIGSTOP, Redis restart for standalone Redis, no network of its own. */
-const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({ pause: true, redisRestart: redis === "standalone", networkPartition: false, redisModes: ["standalone", "cluster"] });
+const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({
+  pause: true,
+  redisRestart: redis === "standalone",
+  networkPartition: false,
+  redisModes: ["standalone", "cluster", "sentinel"],
+  redisFailover: redis === "sentinel" || redis === "cluster",
+});
 
 describeRuntimeContract("local", (options) => createRuntime("local", options), LOCAL_CAPABILITIES);
 

@@ -10,6 +10,7 @@ export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze
   redisRestart: true,
   networkPartition: true,
   redisModes: Object.freeze(["standalone"] as RedisMode[]),
+  redisFailover: false,
 });
 
 /**
@@ -20,7 +21,9 @@ export const LOCAL_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
   pause: true,
   redisRestart: true,
   networkPartition: false,
-  redisModes: Object.freeze(["standalone", "cluster"] as RedisMode[]),
+  redisModes: Object.freeze(["standalone", "cluster", "sentinel"] as RedisMode[]),
+  /** With `--redis sentinel` only: `LocalRuntime.capabilities` says so per mode. */
+  redisFailover: true,
 });
 
 /**

@@ -13,6 +13,7 @@ import { httpLoadStep } from "./http-load.js";
 import { messagesStep } from "./messages.js";
 import { phaseStep } from "./phase.js";
 import { probeConformanceStep } from "./probe-conformance.js";
+import { probeConvergenceStep } from "./probe-convergence.js";
 import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
@@ -34,6 +35,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   probe_tenant_isolation: probeTenantIsolationStep,
   probe_degraded_mode: probeDegradedModeStep,
   probe_conformance: probeConformanceStep,
+  probe_convergence: probeConvergenceStep,
   strand_connections: strandConnectionsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
