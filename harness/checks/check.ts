@@ -2,7 +2,17 @@ import type { RegistryReader } from "../recorder/registry-reader.js";
 import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
 
 /** Invariant names of docs/design.md, as they appear in reports. */
-export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode";
+export type CheckName =
+  | "restart-survival"
+  | "cross-instance-lookup"
+  | "ttl-expiry"
+  | "no-ghosts"
+  | "tenant-isolation"
+  | "delivery"
+  | "degraded-mode"
+  | "clock-skew"
+  | "half-open-cleanup"
+  | "slow-consumer";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {
@@ -14,6 +24,8 @@ export interface CheckThresholds {
   minDeliveryRatio: number;
   /** While Redis is unreachable, longest a lookup may take to fail with `REGISTRY_UNAVAILABLE`, in ms. @default 1500 */
   degradedLookupBoundMs?: number;
+  /** The SUT's `MAX_BUFFERED_BYTES` (judged by `slow-consumer`). @default 4194304 */
+  maxBufferedBytes?: number;
 }
 
 /** Default of {@link CheckThresholds.degradedLookupBoundMs}: the protocol's 1000 ms command bound plus HTTP slack. */
