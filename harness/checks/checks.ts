@@ -2,8 +2,10 @@ import type { Check, CheckName } from "./check.js";
 import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
+import { halfOpenCleanup } from "./half-open-cleanup.js";
 import { noGhosts } from "./no-ghosts.js";
 import { restartSurvival } from "./restart-survival.js";
+import { slowConsumer } from "./slow-consumer.js";
 import { tenantIsolation } from "./tenant-isolation.js";
 import { ttlExpiry } from "./ttl-expiry.js";
 
@@ -16,4 +18,6 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "tenant-isolation": tenantIsolation,
   delivery,
   "degraded-mode": degradedMode,
+  "half-open-cleanup": halfOpenCleanup,
+  "slow-consumer": slowConsumer,
 });
