@@ -15,10 +15,8 @@ export interface SkewProbeInstance {
 export interface ClockSkewProbeOptions {
   /** Every live instance, the skewed one included. */
   instances: readonly SkewProbeInstance[];
-  /** A token of the sessions' tenant. */
-  token: string;
-  /** The live connections: websocket ids by session id (each session should span several instances). */
-  sessions: Readonly<Record<string, readonly string[]>>;
+  /** The live connections by session id: a token of the session's tenant and its websocket ids (each session should span several instances). */
+  sessions: Readonly<Record<string, { token: string; ids: readonly string[] }>>;
   /** How long to keep looking, ms: at least two TTLs, so that every record has been rewritten by a heartbeat and judged against its expiry. */
   observeMs: number;
   /** Pause between rounds of lookups, ms. @default 200 */
@@ -54,13 +52,12 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
   const examples: { viewer: string; session_id: string; missing: string[]; t_ms: number }[] = [];
   let lookups = 0;
   let failedLookups = 0;
-  const headers = { authorization: `Bearer ${options.token}` };
   while (Date.now() - t0 < options.observeMs && !options.signal?.aborted) {
     await Promise.all(
       options.instances.flatMap((viewer) =>
-        Object.entries(options.sessions).map(async ([sessionId, expected]) => {
+        Object.entries(options.sessions).map(async ([sessionId, { token, ids: expected }]) => {
           lookups++;
-          const response = await fetch(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { headers }).catch(() => undefined);
+          const response = await fetch(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
           // 404: the session has no live connection at all from this viewer's point of view, the worst miss.
           if (response === undefined || (!response.ok && response.status !== 404)) return void failedLookups++;
           const found = response.ok ? new Set(((await response.json()) as { connections: { websocket_id: string }[] }).connections.map((c) => c.websocket_id)) : new Set<string>();

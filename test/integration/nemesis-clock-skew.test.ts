@@ -63,19 +63,19 @@ async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
   const sockets: WebSocket[] = [];
   onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
-  const sessions: Record<string, string[]> = {};
+  const sessions: Record<string, { token: string; ids: string[] }> = {};
   for (let s = 0; s < SESSIONS; s++) {
     const sessionId = `skew-${s}`;
-    sessions[sessionId] = [];
+    const ids: string[] = [];
+    sessions[sessionId] = { token, ids };
     for (const instance of runtime.instances) {
       const { ws, websocketId } = await connect(instance.wsUrl, token, sessionId);
       sockets.push(ws);
-      sessions[sessionId].push(websocketId);
+      ids.push(websocketId);
     }
   }
   const verdict = await probeClockSkew({
     instances: runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })),
-    token,
     sessions,
     observeMs: OBSERVE_MS,
     skew: `gw-2 ${offsetMs}ms`,

@@ -12,6 +12,7 @@ import { holdStep } from "./hold.js";
 import { httpLoadStep } from "./http-load.js";
 import { messagesStep } from "./messages.js";
 import { phaseStep } from "./phase.js";
+import { probeClockSkewStep } from "./probe-clock-skew.js";
 import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
@@ -35,6 +36,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   strand_connections: strandConnectionsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
+  probe_clock_skew: probeClockSkewStep,
 });
 
 /** Runs `step` with the handler of its kind. */
