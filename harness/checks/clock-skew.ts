@@ -21,6 +21,11 @@ export interface ClockSkewProbeOptions {
   observeMs: number;
   /** Pause between rounds of lookups, ms. @default 200 */
   intervalMs?: number;
+  /**
+   * Called once the observation ends: ids whose connection closed or moved meanwhile (a fleet client reconnecting),
+   * whose misses are not the skew's doing and are left out (counted as `left_out`). @default none
+   */
+  changedDuring?: () => Promise<ReadonlySet<string>>;
   /** Describes the skew for the report (`gw-2 -60000ms`). */
   skew: string;
   signal?: AbortSignal;
@@ -48,7 +53,7 @@ async function churn(instances: readonly SkewProbeInstance[]): Promise<Record<st
 export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<CheckResult> {
   const t0 = Date.now();
   const before = await churn(options.instances);
-  const missesByViewer: Record<string, number> = Object.fromEntries(options.instances.map((i) => [i.id, 0]));
+  const missed: { viewer: string; id: string }[] = [];
   const examples: { viewer: string; session_id: string; missing: string[]; t_ms: number }[] = [];
   let lookups = 0;
   let failedLookups = 0;
@@ -63,7 +68,7 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
           const found = response.ok ? new Set(((await response.json()) as { connections: { websocket_id: string }[] }).connections.map((c) => c.websocket_id)) : new Set<string>();
           const missing = expected.filter((id) => !found.has(id));
           if (missing.length === 0) return;
-          missesByViewer[viewer.id] = (missesByViewer[viewer.id] ?? 0) + missing.length;
+          for (const id of missing) missed.push({ viewer: viewer.id, id });
           if (examples.length < 10) examples.push({ viewer: viewer.id, session_id: sessionId, missing, t_ms: Date.now() - t0 });
         }),
       ),
@@ -71,6 +76,10 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
     await delay(options.intervalMs ?? 200);
   }
   const after = await churn(options.instances);
+  const changed = (await options.changedDuring?.()) ?? new Set<string>();
+  const counted = missed.filter((m) => !changed.has(m.id));
+  const missesByViewer: Record<string, number> = Object.fromEntries(options.instances.map((i) => [i.id, 0]));
+  for (const m of counted) missesByViewer[m.viewer] = (missesByViewer[m.viewer] ?? 0) + 1;
   const grown = Object.fromEntries(CHURN_METRICS.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
   const misses = Object.values(missesByViewer).reduce((a, b) => a + b, 0);
   const churned = Object.values(grown).reduce((a, b) => a + b, 0);
@@ -78,8 +87,8 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
     name: "clock-skew",
     pass: misses === 0 && churned === 0 && failedLookups === 0 && lookups > 0,
     expected: { missed_lookups: 0, reaped_or_reconciled_live_records: 0, failed_lookups: 0 },
-    actual: { skew: options.skew, lookups, missed_lookups: misses, reaped_or_reconciled_live_records: churned, failed_lookups: failedLookups },
-    evidence: { misses_by_viewer: missesByViewer, churn: grown, examples: firstOf(examples), observe_ms: options.observeMs },
+    actual: { skew: options.skew, lookups, missed_lookups: misses, left_out: missed.length - counted.length, reaped_or_reconciled_live_records: churned, failed_lookups: failedLookups },
+    evidence: { misses_by_viewer: missesByViewer, churn: grown, examples: firstOf(examples.filter((e) => e.missing.some((id) => !changed.has(id)))), left_out_ids: firstOf(changed), observe_ms: options.observeMs },
     duration_ms: Date.now() - t0,
   };
 }

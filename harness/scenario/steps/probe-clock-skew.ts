@@ -47,6 +47,7 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
   const probeTenant = `${context.runId}-skew`;
   const probeToken = tenantToken(context.authSecret, probeTenant);
   const sockets: ProbeSocket[] = [];
+  const probeIds = new Set<string>();
   let result: Awaited<ReturnType<typeof probeClockSkew>>;
   try {
     for (let s = 0; s < PROBE_SESSIONS; s++) {
@@ -57,6 +58,7 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
         if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
         sockets.push(opened.socket);
         ids.push(opened.welcome.websocket_id);
+        probeIds.add(opened.welcome.websocket_id);
       }
       sessions[sessionId] = { token: probeToken, ids };
     }
@@ -65,6 +67,12 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
     sessions,
     observeMs: step.observeMs,
     skew: skew.description,
+    // A fleet client that reconnected during the observation was missed for its own move, not for the skew.
+    changedDuring: async () => {
+      await flushEvents(fleet, run.recorder);
+      const now = new Set(liveConnections(run.recorder.events).map((c) => c.websocket_id));
+      return new Set(Object.values(sessions).flatMap((s) => s.ids).filter((id) => !now.has(id) && !probeIds.has(id)));
+    },
     ...(run.signal ? { signal: run.signal } : {}),
     });
   } finally {
