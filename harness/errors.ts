@@ -38,7 +38,8 @@ export type HarnessErrorCode =
   /** No Docker engine answers (`--runtime containers`); the message says how to install and start one. */
   | "HARNESS_ERR_DOCKER_UNAVAILABLE"
   /** A Docker operation (build, create, start, network) failed. */
-  | "HARNESS_ERR_DOCKER";
+  | "HARNESS_ERR_DOCKER"
+  | "HARNESS_ERR_PROBE_FAILED";
 
 /** Base class of every error the harness throws. `code` is stable; `message` says what happened and how to fix it. */
 export class HarnessError extends Error {

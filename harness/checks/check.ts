@@ -2,7 +2,19 @@ import type { RegistryReader } from "../recorder/registry-reader.js";
 import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
 
 /** Invariant names of docs/design.md, as they appear in reports. */
-export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode" | "protocol-conformance" | "convergence";
+export type CheckName =
+  | "restart-survival"
+  | "cross-instance-lookup"
+  | "ttl-expiry"
+  | "no-ghosts"
+  | "tenant-isolation"
+  | "delivery"
+  | "degraded-mode"
+  | "protocol-conformance"
+  | "convergence"
+  | "clock-skew"
+  | "half-open-cleanup"
+  | "slow-consumer";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {
@@ -20,6 +32,8 @@ export interface CheckThresholds {
   readyDetectBoundMs?: number;
   /** After a Redis-wide fault, longest the registry may take to equal the live connections, in ms. @default connection TTL + heartbeat */
   convergenceBoundMs?: number;
+  /** The SUT's `MAX_BUFFERED_BYTES` (judged by `slow-consumer`). @default 4194304 */
+  maxBufferedBytes?: number;
 }
 
 /** Default of {@link CheckThresholds.degradedLookupBoundMs}: the protocol's 1000 ms command bound plus HTTP slack. */

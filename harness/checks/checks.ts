@@ -3,9 +3,11 @@ import { convergence } from "./convergence.js";
 import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
+import { halfOpenCleanup } from "./half-open-cleanup.js";
 import { noGhosts } from "./no-ghosts.js";
 import { protocolConformance } from "./protocol-conformance.js";
 import { restartSurvival } from "./restart-survival.js";
+import { slowConsumer } from "./slow-consumer.js";
 import { tenantIsolation } from "./tenant-isolation.js";
 import { ttlExpiry } from "./ttl-expiry.js";
 
@@ -20,4 +22,6 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "degraded-mode": degradedMode,
   "protocol-conformance": protocolConformance,
   convergence,
+  "half-open-cleanup": halfOpenCleanup,
+  "slow-consumer": slowConsumer,
 });

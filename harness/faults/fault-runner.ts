@@ -15,8 +15,8 @@ export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for 
  * What the runner needs of a topology: the part of {@link StartedRuntime} that faults act through. Every runtime
  * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
-export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf"> &
-  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis">> & {
+export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf" | "clientProxiesOf"> &
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities">> & {
     instance(id: string): Pick<InstanceInfo, "wsUrl">;
   };
 
@@ -30,6 +30,12 @@ function optional<K extends "pauseInstance" | "resumeInstance" | "disconnectInst
 /** A bounded WebSocket connection flood (provided by harness/load). */
 export type ConnectionFloodDriver = (options: { targets: string[]; connections: number; ratePerSecond: number; durationMs: number; signal: AbortSignal }) => Promise<Record<string, unknown>>;
 
+/**
+ * Stalled readers on an instance next to a reader that keeps up (provided by harness/load/slow-consumers.ts): runs
+ * for `durationMs` and resolves with what it saw, recorded as the fault's `detail` (judged by `slow-consumer`).
+ */
+export type SlowConsumerDriver = (options: { target: string; consumers: number; messageBytes: number; ratePerSecond: number; durationMs: number; signal: AbortSignal }) => Promise<Record<string, unknown>>;
+
 /** A fault interval event, as recorded (defined with every run event in `harness/events/run-events.ts`). */
 export type { FaultEvent } from "../events/run-events.js";
 
@@ -39,6 +45,7 @@ export interface FaultRunnerOptions {
   onEvent: (event: FaultEvent) => void;
   clock?: Clock;
   connectionFlood?: ConnectionFloodDriver;
+  slowConsumers?: SlowConsumerDriver;
 }
 
 /** Runs faults against a topology, each as an interval with start and end events. */
@@ -116,7 +123,10 @@ export class FaultRunner {
   }
 
   async #withToxics(ids: string[], faultId: string, toxics: Omit<ToxicSpec, "name">[], durationMs: number, signal?: AbortSignal): Promise<void> {
-    const proxies = ids.flatMap((id) => this.#options.target.proxiesOf(id));
+    await this.#withProxyToxics(ids.flatMap((id) => this.#options.target.proxiesOf(id)), faultId, toxics, durationMs, signal);
+  }
+
+  async #withProxyToxics(proxies: readonly ToxiproxyProxy[], faultId: string, toxics: Omit<ToxicSpec, "name">[], durationMs: number, signal?: AbortSignal): Promise<void> {
     const added: { proxy: ToxiproxyProxy; name: string }[] = [];
     try {
       for (const proxy of proxies) {
@@ -133,6 +143,45 @@ export class FaultRunner {
       const failed = healed.find((result) => result.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
     }
+  }
+
+  /** Runs `fn` with a signal of its own that follows `signal`, so that an abort reaches a driver that stops by itself. */
+  async #driven<T>(signal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await fn(controller.signal);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Drains each target and starts it again on a skewed wall clock, holds, then drains it and starts it on the true
+   * clock. The instance is down only between its drain and its start (clients resume on the others meanwhile); the
+   * skew holds from the skewed start to the last drain.
+   */
+  async #clockSkew(fault: ResolvedFault & { kind: "clock_skew" }, faultId: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const target = this.#options.target;
+    if (target.capabilities && !target.capabilities.clockSkew) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a clock skew needs a runtime that can start an instance on a skewed clock; run it with --runtime local");
+    const skewed: string[] = [];
+    const exits: Record<string, ProcessExit[]> = {};
+    try {
+      for (const id of fault.targets) {
+        exits[id] = [await target.stopInstance(id)];
+        skewed.push(id);
+        await target.startInstance(id, { clockOffsetMs: fault.offsetMs });
+      }
+      this.#applied(faultId);
+      await this.#hold(fault.durationMs, signal);
+    } finally {
+      for (const id of skewed) {
+        exits[id]!.push(await target.stopInstance(id));
+        await target.startInstance(id, { clockOffsetMs: 0 });
+      }
+    }
+    return { offset_ms: fault.offsetMs, exits };
   }
 
   async #apply(fault: ResolvedFault, faultId: string, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
@@ -232,6 +281,26 @@ export class FaultRunner {
         this.#applied(faultId);
         return await target.failoverRedis();
       }
+      case "clock_skew":
+        return this.#clockSkew(fault, faultId, signal);
+      case "client_link": {
+        const proxies = fault.targets.flatMap((id) => target.clientProxiesOf?.(id) ?? []);
+        if (proxies.length !== fault.targets.length) {
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${fault.kind} needs a client proxy in front of each target (${fault.targets.join(", ")}); start the runtime with clientProxies: true (local runtime)`);
+        }
+        await this.#withProxyToxics(proxies, faultId, clientLinkToxics(fault), fault.durationMs, signal);
+        return { proxies: proxies.map((proxy) => proxy.name) };
+      }
+      case "slow_consumers": {
+        const drive = this.#options.slowConsumers;
+        if (!drive) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "slow_consumers needs a slow-consumer driver (harness/load/slow-consumers.ts) and none was given to the fault runner");
+        return this.#driven(signal, async (driverSignal) => {
+          const results: Record<string, unknown> = {};
+          this.#applied(faultId);
+          await Promise.all(fault.targets.map(async (id) => (results[id] = await drive({ target: id, consumers: fault.consumers, messageBytes: fault.messageBytes, ratePerSecond: fault.ratePerSecond, durationMs: fault.durationMs, signal: driverSignal }))));
+          return { consumers: results };
+        });
+      }
       case "connection_flood": {
         const flood = this.#options.connectionFlood;
         if (!flood) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "connection_flood needs a connection flood driver (harness/load) and none was given to the fault runner");
@@ -245,5 +314,20 @@ export class FaultRunner {
         }
       }
     }
+  }
+}
+
+/** The toxics of a client-link fault, both directions of the client proxy. */
+function clientLinkToxics(fault: Fault & { kind: "client_link" }): Omit<ToxicSpec, "name">[] {
+  const both = (toxic: Omit<ToxicSpec, "name" | "stream">): Omit<ToxicSpec, "name">[] => [{ ...toxic, stream: "upstream" }, { ...toxic, stream: "downstream" }];
+  switch (fault.form) {
+    case "latency":
+      return both({ type: "latency", attributes: { latency: fault.latencyMs, jitter: 0 } });
+    case "bandwidth":
+      return both({ type: "bandwidth", attributes: { rate: fault.rateKbps } });
+    case "reset":
+      return both({ type: "reset_peer", attributes: { timeout: 0 } });
+    case "blackhole":
+      return both({ type: "timeout", attributes: { timeout: 0 } });
   }
 }

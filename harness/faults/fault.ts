@@ -29,6 +29,21 @@ export type PartitionForm =
    */
   | "network";
 
+/**
+ * What a client-link fault does to the link between the fleet and an instance (through the instance's client proxy):
+ * - `latency`: adds `latencyMs` each way;
+ * - `bandwidth`: limits each direction to `rateKbps` KB/s;
+ * - `reset`: resets every connection (TCP RST), also new ones, for the duration;
+ * - `blackhole`: sockets stay open but nothing gets through either way (half-open clients, as a dead NAT or a
+ *   pulled cable leaves them).
+ */
+export type ClientLinkForm = "latency" | "bandwidth" | "reset" | "blackhole";
+
+/** Longest clock offset a skew fault may set, in ms (one hour: "minutes ahead or behind", with room). */
+export const MAX_CLOCK_SKEW_MS = 3_600_000;
+/** Most slow consumers one fault may open (it is a bounded probe, not a load). */
+export const MAX_SLOW_CONSUMERS = 1_000;
+
 /** Every fault the harness injects. `durationMs` faults heal by themselves after that time. */
 export type Fault =
   | { kind: "kill_instance"; target: InstanceSelector }
@@ -42,7 +57,10 @@ export type Fault =
   | { kind: "freeze_instance"; target: InstanceSelector; durationMs: number }
   | { kind: "redis_restart" }
   | { kind: "redis_failover" }
-  | { kind: "connection_flood"; target: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number };
+  | { kind: "connection_flood"; target: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number }
+  | { kind: "clock_skew"; target: InstanceSelector; offsetMs: number; durationMs: number }
+  | { kind: "client_link"; target: InstanceSelector; form: ClientLinkForm; latencyMs: number; rateKbps: number; durationMs: number }
+  | { kind: "slow_consumers"; target: InstanceSelector; consumers: number; messageBytes: number; ratePerSecond: number; durationMs: number };
 
 /** The kinds of {@link Fault}. */
 export type FaultKind = Fault["kind"];
@@ -122,6 +140,57 @@ export const Fault = Object.freeze({
       durationMs: positive("durationMs", options.durationMs),
     });
   },
+  /**
+   * Skew the wall clock of instance(s) by `offsetMs` (positive: ahead, negative: behind) for `durationMs`: each is
+   * drained and started again under libfaketime (`LD_PRELOAD`, `FAKETIME`; monotonic clocks untouched), then, at the
+   * end, drained and started again on the true clock. Needs a runtime with `capabilities.clockSkew` (local) and
+   * Debian's `faketime` package. @default target "random"
+   */
+  clockSkew(options: { target?: InstanceSelector; offsetMs: number; durationMs: number }): Fault {
+    const offsetMs = options.offsetMs;
+    if (!Number.isInteger(offsetMs) || offsetMs === 0 || Math.abs(offsetMs) > MAX_CLOCK_SKEW_MS) {
+      throw new TypeError(`offsetMs must be a non-zero integer of at most ${MAX_CLOCK_SKEW_MS} ms either way (got ${offsetMs})`);
+    }
+    return Object.freeze({ kind: "clock_skew", target: options.target ?? "random", offsetMs, durationMs: positive("durationMs", options.durationMs) });
+  },
+  /**
+   * Fail the clients' own links to instance(s) for `durationMs`, through the client proxy in front of each instance
+   * (the runtime's `clientProxies` option): see {@link ClientLinkForm}. `latencyMs` is for `latency`, `rateKbps`
+   * for `bandwidth`. @default target "random"
+   */
+  clientLink(options: { target?: InstanceSelector; form: ClientLinkForm; latencyMs?: number; rateKbps?: number; durationMs: number }): Fault {
+    const { form } = options;
+    if (!["latency", "bandwidth", "reset", "blackhole"].includes(form)) throw new TypeError(`form must be latency, bandwidth, reset or blackhole (got ${JSON.stringify(form)})`);
+    if (form === "latency" && options.latencyMs === undefined) throw new TypeError("a latency client-link fault needs latencyMs");
+    if (form === "bandwidth" && options.rateKbps === undefined) throw new TypeError("a bandwidth client-link fault needs rateKbps");
+    return Object.freeze({
+      kind: "client_link",
+      target: options.target ?? "random",
+      form,
+      latencyMs: form === "latency" ? positive("latencyMs", options.latencyMs!) : 0,
+      rateKbps: form === "bandwidth" ? positive("rateKbps", options.rateKbps!) : 0,
+      durationMs: positive("durationMs", options.durationMs),
+    });
+  },
+  /**
+   * Open `consumers` clients on instance(s) that stop reading, next to one client that keeps reading in the same
+   * session, and route `ratePerSecond` messages of `messageBytes` to that session over HTTP for `durationMs`: the
+   * gateway must shed the stalled ones (close 4008) and keep serving the reader. The driver records what happened
+   * (`fault_end.detail`, judged by the `slow-consumer` check). @default target "random", messageBytes 16384,
+   * ratePerSecond 200
+   */
+  slowConsumers(options: { target?: InstanceSelector; consumers: number; messageBytes?: number; ratePerSecond?: number; durationMs: number }): Fault {
+    const consumers = positive("consumers", options.consumers);
+    if (!Number.isInteger(consumers) || consumers > MAX_SLOW_CONSUMERS) throw new TypeError(`consumers must be an integer in 1..${MAX_SLOW_CONSUMERS} (got ${consumers})`);
+    return Object.freeze({
+      kind: "slow_consumers",
+      target: options.target ?? "random",
+      consumers,
+      messageBytes: positive("messageBytes", options.messageBytes ?? 16_384),
+      ratePerSecond: positive("ratePerSecond", options.ratePerSecond ?? 200),
+      durationMs: positive("durationMs", options.durationMs),
+    });
+  },
 });
 
 /** A one-line human description of a fault, e.g. `kill_instance gw-2`. */
@@ -149,13 +218,23 @@ export function describeFault(fault: Fault): string {
       return "redis_failover";
     case "connection_flood":
       return `connection_flood ${fault.target} (${fault.connections} at ${fault.ratePerSecond}/s)`;
+    case "clock_skew":
+      return `clock_skew ${fault.target} (${fault.offsetMs > 0 ? "+" : ""}${fault.offsetMs}ms, ${fault.durationMs}ms)`;
+    case "client_link": {
+      const what = fault.form === "latency" ? `latency ${fault.latencyMs}ms` : fault.form === "bandwidth" ? `bandwidth ${fault.rateKbps}KB/s` : fault.form;
+      return `client_link ${fault.target} (${what}, ${fault.durationMs}ms)`;
+    }
+    case "slow_consumers":
+      return `slow_consumers ${fault.target} (${fault.consumers} stalled, ${fault.ratePerSecond}/s of ${fault.messageBytes}B, ${fault.durationMs}ms)`;
   }
 }
 
 /** The runtime capability a fault needs beyond the common ones (see `RuntimeCapabilities`), if any. */
-export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | "redisFailover" | undefined {
+export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | "redisFailover" | "clockSkew" | "clientProxies" | undefined {
   if (fault.kind === "redis_failover") return "redisFailover";
   if (fault.kind === "freeze_instance") return "pause";
+  if (fault.kind === "clock_skew") return "clockSkew";
+  if (fault.kind === "client_link") return "clientProxies";
   if (fault.kind === "partition" && fault.form === "network") return "networkPartition";
   if (fault.kind === "redis_restart") return "redisRestart";
   return undefined;

@@ -5,6 +5,7 @@ import { HarnessError } from "../errors.js";
 import type { Untimed } from "../events/run-events.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
+import { faketimeEnv } from "./faketime.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { LocalRedis } from "./local-redis.js";
 import {
@@ -21,6 +22,7 @@ import {
   type RuntimeEvent,
   type RuntimeOptions,
   type StartedRuntime,
+  type StartInstanceOptions,
 } from "./runtime.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
@@ -40,6 +42,8 @@ function localCapabilities(redis: RedisMode): RuntimeCapabilities {
     networkPartition: false,
     redisModes: Object.freeze(["standalone", "cluster", "sentinel"] as const),
     redisFailover: redis === "sentinel" || redis === "cluster",
+    clockSkew: true,
+    clientProxies: true,
   });
 }
 
@@ -81,6 +85,10 @@ interface Slot {
   proxies: ToxiproxyProxy[];
   process?: GatewayProcess;
   generation: number;
+  /** The proxy in front of it for its clients (`clientProxies`). */
+  clientProxy?: ToxiproxyProxy;
+  /** Wall-clock skew of its current process, ms (libfaketime); 0 for none. */
+  clockOffsetMs: number;
 }
 
 /** A running local topology. `stop()` is idempotent; `await using` stops it. */
@@ -137,9 +145,12 @@ export class StartedLocalRuntime implements StartedRuntime {
       for (const [n, node] of this.redis.nodes.entries()) {
         proxies.push(await this.#createProxy(`${this.runId}-${id}-redis${this.redisMode === "standalone" ? "" : `-${n}`}`, `${node.host}:${node.port}`));
       }
-      this.#slots.push({ id, port: 0, proxies, generation: 0 });
+      this.#slots.push({ id, port: 0, proxies, generation: 0, clockOffsetMs: 0 });
     }
     await Promise.all(this.#slots.map((slot) => this.#spawn(slot, true)));
+    if (this.#options.clientProxies) {
+      for (const slot of this.#slots) slot.clientProxy = await this.#createProxy(`${this.runId}-${slot.id}-clients`, `${this.host}:${slot.port}`);
+    }
     this.#emit({ type: "topology_started", detail: { instances: count, redis: this.redisMode, startMs: Date.now() - t0 } });
   }
 
@@ -180,7 +191,7 @@ export class StartedLocalRuntime implements StartedRuntime {
 
   /** WebSocket base URLs of every instance (the fleet's targets). */
   targets(): string[] {
-    return this.#slots.map((slot) => `ws://${this.host}:${slot.port}`);
+    return this.#slots.map((slot) => (slot.clientProxy ? `ws://${slot.clientProxy.listen}` : `ws://${this.host}:${slot.port}`));
   }
 
   /** One instance. Rejects an unknown id with `HARNESS_ERR_UNKNOWN_INSTANCE`. */
@@ -193,6 +204,12 @@ export class StartedLocalRuntime implements StartedRuntime {
     return this.#slot(id).proxies;
   }
 
+  /** The proxy between the clients and instance `id`; none unless started with `clientProxies`. */
+  clientProxiesOf(id: string): readonly ToxiproxyProxy[] {
+    const proxy = this.#slot(id).clientProxy;
+    return proxy ? [proxy] : [];
+  }
+
   #info(slot: Slot): InstanceInfo {
     return Object.freeze({
       id: slot.id,
@@ -203,6 +220,7 @@ export class StartedLocalRuntime implements StartedRuntime {
       pid: slot.process?.pid,
       generation: slot.generation,
       proxies: slot.proxies.map((proxy) => proxy.name),
+      clientUrl: slot.clientProxy ? `ws://${slot.clientProxy.listen}` : `ws://${this.host}:${slot.port}`,
     });
   }
 
@@ -224,6 +242,7 @@ export class StartedLocalRuntime implements StartedRuntime {
       DRAIN_TIMEOUT_MS: String(this.drainTimeoutMs),
       REGISTRY: this.registry,
       ...(this.#options.env ?? {}),
+      ...(slot.clockOffsetMs !== 0 ? faketimeEnv(slot.clockOffsetMs) : {}),
     };
   }
 
@@ -295,14 +314,15 @@ export class StartedLocalRuntime implements StartedRuntime {
   }
 
   /** Starts instance `id` again on the same port (so clients come back), and waits until it is ready. */
-  startInstance(id: string): Promise<InstanceInfo> {
+  startInstance(id: string, options: StartInstanceOptions = {}): Promise<InstanceInfo> {
     return this.#serial(async () => {
       const slot = this.#slot(id);
       const state = slot.process?.state;
       if (state === "started" || state === "paused" || state === "starting" || state === "stopping") {
         throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${id} is ${state}; stop or kill it before starting it again`);
       }
-      this.#log("start", { instance: id, port: slot.port });
+      this.#log("start", { instance: id, port: slot.port, clockOffsetMs: options.clockOffsetMs ?? 0 });
+      slot.clockOffsetMs = options.clockOffsetMs ?? 0;
       await this.#spawn(slot, false);
       return this.#info(slot);
     });

@@ -46,6 +46,12 @@ export interface RuntimeOptions {
   env?: Record<string, string>;
   /** Address the harness reaches everything on. @default "127.0.0.1" */
   host?: string;
+  /**
+   * Put one proxy in front of each instance for its clients (`<runId>-<id>-clients`): `targets()` and each
+   * instance's `clientUrl` then point at it, so that client-link faults (`Fault.clientLink`) apply. Needs
+   * `capabilities.clientProxies`. @default false
+   */
+  clientProxies?: boolean;
   /** Receives process and topology events (state changes, exits, Redis restarts). */
   onEvent?: (event: RuntimeEvent) => void;
   /** Receives every line a gateway prints. */
@@ -82,6 +88,8 @@ export interface InstanceInfo {
   readonly generation: number;
   /** Names of its proxies to Redis. */
   readonly proxies: readonly string[];
+  /** `ws://host:port` of its client proxy, when the runtime has client proxies; else equal to `wsUrl`. */
+  readonly clientUrl?: string;
 }
 
 /** Direct (unproxied) address of Redis, reachable from the harness, for the recorder and the checks. */
@@ -111,6 +119,16 @@ export interface RuntimeCapabilities {
   readonly redisModes: readonly RedisMode[];
   /** `failoverRedis`: kill the Redis primary and let its replica take over (`--redis sentinel`). */
   readonly redisFailover: boolean;
+  /** `startInstance(id, { clockOffsetMs })`: an instance on a skewed wall clock (libfaketime; local only). @default false */
+  readonly clockSkew?: boolean;
+  /** `clientProxiesOf`: a proxy between the fleet and each instance, when started with `clientProxies` (local only). @default false */
+  readonly clientProxies?: boolean;
+}
+
+/** Options of one `startInstance`. */
+export interface StartInstanceOptions {
+  /** Skew of the instance's wall clock in ms (libfaketime), until its next start. @default 0 */
+  clockOffsetMs?: number;
 }
 
 /** An unstarted topology. */
@@ -151,12 +169,18 @@ export interface StartedRuntime extends AsyncDisposable {
   instance(id: string): InstanceInfo;
   /** The proxies between instance `id` and Redis (one, or one per cluster node). */
   proxiesOf(id: string): readonly ToxiproxyProxy[];
+  /** The proxy between the clients and instance `id` (started with `clientProxies`). Needs `capabilities.clientProxies`. */
+  clientProxiesOf?(id: string): readonly ToxiproxyProxy[];
   /** SIGKILLs instance `id` (a crash: nothing is unregistered). Resolves with its exit. */
   killInstance(id: string): Promise<ProcessExit>;
   /** SIGTERMs instance `id` (drain); rejects with `HARNESS_ERR_INSTANCE_STOP_FAILED` unless it exits 0 in time. */
   stopInstance(id: string): Promise<ProcessExit>;
-  /** Starts a stopped or killed instance again on the same address, and waits until it is ready. */
-  startInstance(id: string): Promise<InstanceInfo>;
+  /**
+   * Starts a stopped or killed instance again on the same address, and waits until it is ready. With
+   * `clockOffsetMs` its wall clock runs that far ahead (positive) or behind (negative) until its next start; needs
+   * `capabilities.clockSkew`.
+   */
+  startInstance(id: string, options?: StartInstanceOptions): Promise<InstanceInfo>;
   /** Stops (`"stop"`, drain) or kills (`"kill"`) instance `id`, then starts it again on the same address. */
   restartInstance(id: string, mode?: "stop" | "kill"): Promise<InstanceInfo>;
   /** Restarts every instance in turn (a rolling deploy), each ready before the next goes down. */

@@ -156,6 +156,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       heartbeatIntervalMs: profile.heartbeatIntervalMs,
       drainTimeoutMs: profile.drainTimeoutMs,
       env: options.gatewayEnv ?? {},
+      // Client-link faults act on a proxy in front of each instance: only runs that have one pay for it.
+      clientProxies: plan.some((step) => step.kind === "fault" && step.fault.kind === "client_link"),
       onEvent: recorder.recordRuntime,
     });
     assertRunnable(runtime, redisMode, plan);

@@ -5,6 +5,7 @@
 import { deriveSeed, SeededRandom } from "../common/random.js";
 import { HarnessError } from "../errors.js";
 import { FaultRunner, type ConnectionFloodDriver } from "../faults/fault-runner.js";
+import { runSlowConsumers } from "../load/slow-consumers.js";
 import { describeFault } from "../faults/fault.js";
 import { startConnectionFlood } from "../load/connection-flood.js";
 import type { ProbeContext } from "../probes/probe-context.js";
@@ -82,6 +83,11 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     clock,
     onEvent: recorder.recordFault,
     connectionFlood: connectionFloodDriver(rt.authSecret),
+    slowConsumers: ({ target, ...rest }) => {
+      const instance = rt.instance(target);
+      const pid = rt.kind === "local" ? instance.pid : undefined;
+      return runSlowConsumers({ wsUrl: instance.wsUrl, httpUrl: instance.httpUrl, authSecret: rt.authSecret, ...(pid !== undefined ? { pid } : {}), ...rest }) as unknown as Promise<Record<string, unknown>>;
+    },
   });
   recorder.startSampling(
     createSampler({

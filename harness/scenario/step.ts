@@ -43,7 +43,13 @@ export type Step =
    */
   | { kind: "http_load"; endpoint: HttpLoadEndpoint; durationMs: number; connections: number; ratePerSecond: number; background: boolean }
   /** Waits until every background fault and load started so far has ended. */
-  | { kind: "await_background" };
+  | { kind: "await_background" }
+  /**
+   * During a background `Fault.clockSkew`: waits until it is applied and the fleet is connected, then looks every
+   * live fleet connection up from every instance for `observeMs` (`probeClockSkew`); a miss, or a live record reaped
+   * or re-registered meanwhile, fails the run as a `step: probe clock skew` result.
+   */
+  | { kind: "probe_clock_skew"; observeMs: number };
 
 /** The kinds of {@link Step}: the engine runs each with the handler of the same name (harness/scenario/steps/). */
 export type StepKind = Step["kind"];
@@ -130,6 +136,10 @@ export const Step = Object.freeze({
   probeConvergence(options: { timeoutMs?: number } = {}): Step {
     return { kind: "probe_convergence", timeoutMs: nonNegative("timeoutMs", options.timeoutMs ?? 30_000) };
   },
+  /** During a background `Fault.clockSkew`: every live fleet connection looked up from every instance for `observeMs`. */
+  probeClockSkew(options: { observeMs: number }): Step {
+    return { kind: "probe_clock_skew", observeMs: nonNegative("observeMs", options.observeMs) };
+  },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
   strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
@@ -197,6 +207,8 @@ export function describeStep(step: PlannedStep): string {
       return "probe registry convergence";
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
+    case "probe_clock_skew":
+      return "probe clock skew";
     case "http_load":
       return `http load ${step.endpoint} ${step.ratePerSecond}/s for ${step.durationMs}ms${step.background ? " (background)" : ""}`;
     case "await_background":

@@ -12,10 +12,11 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
     const { MemoryConnectionRegistry } = await import("../registry/memory-connection-registry.js");
     return { registry: new MemoryConnectionRegistry({ connectionTtlMs: options.connectionTtlMs }), bus: new LocalClusterBus() };
   }
-  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }] = await Promise.all([
+  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }, { RedisTimeClock }] = await Promise.all([
     import("../registry/redis-client.js"),
     import("../registry/redis-connection-registry.js"),
     import("./redis-cluster-bus.js"),
+    import("../registry/redis-time-clock.js"),
   ]);
   const clientOptions = {
     cluster: options.redisCluster,
@@ -32,6 +33,19 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   };
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
-  const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true });
-  return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber) };
+  // Expiry scores, `expires_at` and liveness deadlines are judged on Redis's clock, so that one instance's skewed
+  // wall clock neither expires others' live records nor keeps dead ones (docs/registry.md, "Liveness and expiry").
+  // Failpoint `wall-clock-expiry`: the instance's own wall clock instead.
+  if (createFailpoints(options.defects).enabled("wall-clock-expiry")) {
+    const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: Date.now });
+    return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, Date.now) };
+  }
+  const clock = new RedisTimeClock(client).start();
+  const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: clock.now });
+  return {
+    registry,
+    bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, clock.now),
+    sync: () => clock.sync(),
+    release: () => clock.stop(),
+  };
 }

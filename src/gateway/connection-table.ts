@@ -2,8 +2,25 @@ import type { WebSocket } from "ws";
 import type { ConnectionRecord } from "../registry/connection-registry.js";
 import { CLOSE_CODES } from "./protocol.js";
 
-/** Close-time frame budget before a slow consumer is cut off, in bytes. */
+/** Default bound of a socket's unsent frames before it is shed as a slow consumer, in bytes (`MAX_BUFFERED_BYTES`). */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/**
+ * How long a shed slow consumer gets to read its backlog and the close frame before the socket is destroyed, in ms.
+ * A consumer that reads nothing never sees the close frame; this bounds how long its buffer is held.
+ */
+export const SLOW_CONSUMER_CLOSE_GRACE_MS = 1_000;
+
+/** How a socket's send buffer is bounded (see {@link sendFrame}). */
+export interface SendLimits {
+  /** Unsent bytes a socket may hold before it is shed (`MAX_BUFFERED_BYTES`). */
+  readonly maxBufferedBytes: number;
+  /** Failpoint `unbounded-send-buffer`: never shed, buffer without bound. */
+  readonly unbounded: boolean;
+  /** Called once when a socket is shed (metrics). */
+  readonly onShed?: (connection: LocalConnection) => void;
+}
+
+const DEFAULT_SEND_LIMITS: SendLimits = Object.freeze({ maxBufferedBytes: MAX_BUFFERED_BYTES, unbounded: false });
 
 /** A WebSocket held by this instance. */
 export interface LocalConnection {
@@ -19,6 +36,8 @@ export interface LocalConnection {
   refilledAt: number;
   /** Resumed on another socket: closing this one must not remove the record. */
   moved: boolean;
+  /** Its send-buffer bound; set by {@link ConnectionTable.add}. @default the built-in {@link MAX_BUFFERED_BYTES} bound */
+  sendLimits?: SendLimits;
 }
 
 /**
@@ -27,6 +46,12 @@ export interface LocalConnection {
  */
 export class ConnectionTable {
   readonly #byId = new Map<string, LocalConnection>();
+  readonly #limits: SendLimits;
+
+  /** @param limits the send-buffer bound of every socket added. @default {@link MAX_BUFFERED_BYTES}, shedding on */
+  constructor(limits: SendLimits = DEFAULT_SEND_LIMITS) {
+    this.#limits = limits;
+  }
 
   /** Number of sockets held. */
   get size(): number {
@@ -47,6 +72,7 @@ export class ConnectionTable {
   add(connection: LocalConnection): void {
     const existing = this.#byId.get(connection.record.websocket_id);
     if (existing) this.evict(existing);
+    connection.sendLimits ??= this.#limits;
     this.#byId.set(connection.record.websocket_id, connection);
   }
 
@@ -71,6 +97,13 @@ export class ConnectionTable {
     return counts;
   }
 
+  /** The largest send buffer of any held socket, in bytes (the `traffic_cop_send_buffer_max_bytes` gauge). */
+  maxBufferedAmount(): number {
+    let max = 0;
+    for (const connection of this.#byId.values()) max = Math.max(max, connection.ws.bufferedAmount);
+    return max;
+  }
+
   /** Sends `text` to each held socket of `ids`; resolves how many were handed it. */
   sendTo(ids: readonly unknown[], text: string): number {
     let delivered = 0;
@@ -83,17 +116,28 @@ export class ConnectionTable {
 }
 
 /**
- * Hands `text` to an open socket. A consumer with more than {@link MAX_BUFFERED_BYTES} unsent is terminated
- * instead. Returns whether the frame was handed over.
+ * Hands `text` to an open socket. A socket holding more than its bound of unsent bytes
+ * (`sendLimits.maxBufferedBytes`) is a slow consumer: it is shed instead, closed with 4008 `SLOW_CONSUMER` and
+ * destroyed after {@link SLOW_CONSUMER_CLOSE_GRACE_MS} if it does not read that far; nothing more is queued for it,
+ * so it never holds more than its bound plus one frame. Returns whether the frame was handed over.
  */
 export function sendFrame(connection: LocalConnection, text: string): boolean {
   const { ws } = connection;
   if (ws.readyState !== ws.OPEN) return false;
-  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-    // A consumer this slow would make us hold unbounded memory for it.
-    ws.terminate();
+  const limits = connection.sendLimits ?? DEFAULT_SEND_LIMITS;
+  if (!limits.unbounded && ws.bufferedAmount > limits.maxBufferedBytes) {
+    shed(connection, limits);
     return false;
   }
   ws.send(text);
   return true;
+}
+
+function shed(connection: LocalConnection, limits: SendLimits): void {
+  const { ws } = connection;
+  limits.onShed?.(connection);
+  // close() queues the close frame behind the backlog, which a stalled reader never drains: the timer bounds how
+  // long the buffer is held. The socket's close handler removes its record as for any close.
+  ws.close(CLOSE_CODES.SLOW_CONSUMER, "SLOW_CONSUMER");
+  setTimeout(() => ws.terminate(), SLOW_CONSUMER_CLOSE_GRACE_MS).unref();
 }

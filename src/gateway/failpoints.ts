@@ -22,7 +22,10 @@ export type GatewayDefect =
   | "no-tenant-check-http-lookup"
   | "no-drain-notice"
   | "resume-new-id-after-expiry"
-  | "pinned-primary";
+  | "pinned-primary"
+  | "wall-clock-expiry"
+  | "no-half-open-detect"
+  | "unbounded-send-buffer";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -151,6 +154,27 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "backend.ts",
     actsIn: "createGatewayBackend: the Redis clients are built without the sentinels",
     mustFail: "convergence (scenario sentinel)",
+  },
+  {
+    name: "wall-clock-expiry",
+    behaviour: "judges expiry by the instance's own wall clock (record `expires_at`, index scores, liveness deadlines) instead of Redis's",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: the registry and the bus get `Date.now` as their clock instead of the Redis-anchored RedisTimeClock",
+    mustFail: "clock-skew",
+  },
+  {
+    name: "no-half-open-detect",
+    behaviour: "never terminates a socket that missed its pong (pings and TTL refreshes go on)",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.tick: a socket that did not answer the last ping is pinged again instead of terminated",
+    mustFail: "half-open-cleanup",
+  },
+  {
+    name: "unbounded-send-buffer",
+    behaviour: "never sheds a slow consumer: frames for a socket that stopped reading are buffered without bound",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer: the connection table's send limits are built with `unbounded: true`, so sendFrame never sheds",
+    mustFail: "slow-consumer",
   },
 ] satisfies FailpointSpec[]);
 

@@ -40,6 +40,11 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** Largest accepted frame in bytes; bigger ones close the socket with 1009. @default 65536 */
   maxMessageBytes?: number;
+  /**
+   * Unsent bytes a socket may hold before it is shed as a slow consumer (close 4008 `SLOW_CONSUMER`); at least twice
+   * `maxMessageBytes`, so that one largest frame never sheds a reader that keeps up. @default 4194304 (4 MiB), or twice `maxMessageBytes` when that is more
+   */
+  maxBufferedBytes?: number;
   /** Registry backend. `memory` is the seed's per-instance design, kept as a negative control. @default "redis" */
   registry?: "redis" | "memory";
   /** Sustained frames per second a socket may send before it gets `RATE_LIMITED`. @default 100 */
@@ -76,6 +81,7 @@ export const DEFAULT_GATEWAY_OPTIONS = Object.freeze({
   heartbeatIntervalMs: 10_000,
   drainTimeoutMs: 10_000,
   maxMessageBytes: 65_536,
+  maxBufferedBytes: 4 * 1024 * 1024,
   registry: "redis" as const,
   rateLimitPerSec: 100,
   rateLimitBurst: 200,
@@ -114,6 +120,12 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   }
   const registry = options.registry ?? d.registry;
   if (registry !== "redis" && registry !== "memory") throw invalid(`REGISTRY must be "redis" or "memory", got ${JSON.stringify(registry)}`);
+  const maxMessageBytes = positiveInt("MAX_MESSAGE_BYTES", options.maxMessageBytes ?? d.maxMessageBytes, 64, 64 * 1024 * 1024);
+  // The default grows with a large MAX_MESSAGE_BYTES, so that raising that limit alone stays a valid configuration.
+  const maxBufferedBytes = positiveInt("MAX_BUFFERED_BYTES", options.maxBufferedBytes ?? Math.max(d.maxBufferedBytes, 2 * maxMessageBytes), 1, 1024 * 1024 * 1024);
+  if (maxBufferedBytes < 2 * maxMessageBytes) {
+    throw invalid(`MAX_BUFFERED_BYTES (${maxBufferedBytes}) must be at least twice MAX_MESSAGE_BYTES (${maxMessageBytes}), or one largest frame would shed a reader that keeps up`);
+  }
   const livenessTtlMs = Math.max(MIN_LIVENESS_TTL_MS, Math.floor(connectionTtlMs / 3));
   const defects = new Set<GatewayDefect>();
   for (const defect of options.defects ?? []) {
@@ -142,7 +154,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     connectionTtlMs,
     heartbeatIntervalMs,
     drainTimeoutMs: positiveInt("DRAIN_TIMEOUT_MS", options.drainTimeoutMs ?? d.drainTimeoutMs, 0),
-    maxMessageBytes: positiveInt("MAX_MESSAGE_BYTES", options.maxMessageBytes ?? d.maxMessageBytes, 64, 64 * 1024 * 1024),
+    maxMessageBytes,
+    maxBufferedBytes,
     registry,
     rateLimitPerSec: positiveInt("rateLimitPerSec", options.rateLimitPerSec ?? d.rateLimitPerSec),
     rateLimitBurst: positiveInt("rateLimitBurst", options.rateLimitBurst ?? d.rateLimitBurst),
@@ -196,6 +209,7 @@ export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Res
   set("heartbeatIntervalMs", envInt(env, "HEARTBEAT_INTERVAL_MS"));
   set("drainTimeoutMs", envInt(env, "DRAIN_TIMEOUT_MS"));
   set("maxMessageBytes", envInt(env, "MAX_MESSAGE_BYTES"));
+  set("maxBufferedBytes", envInt(env, "MAX_BUFFERED_BYTES"));
   const registry = env.REGISTRY || undefined;
   if (registry !== undefined && registry !== "redis" && registry !== "memory") {
     throw invalid(`REGISTRY must be "redis" or "memory", got ${JSON.stringify(registry)}`);

@@ -50,9 +50,10 @@ export class GatewayServer implements AsyncDisposable {
   readonly metrics: GatewayMetrics;
   readonly #backendFactory: (options: ResolvedGatewayOptions) => Promise<GatewayBackend>;
   readonly #failpoints: Failpoints;
-  readonly #connections = new ConnectionTable();
+  readonly #connections: ConnectionTable;
   readonly #registryHealth = new RegistryHealth();
   #units?: Units;
+  #backend?: GatewayBackend;
   #http?: Server;
   #wss?: WebSocketServer;
   #heartbeat?: Heartbeat;
@@ -78,7 +79,14 @@ export class GatewayServer implements AsyncDisposable {
     this.metrics = new GatewayMetrics(
       () => this.#connections.countByTenant(),
       () => this.#state !== "idle" && this.#units?.bus.healthy === true,
+      () => this.#connections.maxBufferedAmount(),
     );
+    // Failpoint `unbounded-send-buffer`: the table never sheds a slow consumer.
+    this.#connections = new ConnectionTable({
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      unbounded: this.#failpoints.enabled("unbounded-send-buffer"),
+      onShed: () => this.metrics.slowConsumers.inc(),
+    });
   }
 
   /** Current lifecycle state. */
@@ -128,6 +136,7 @@ export class GatewayServer implements AsyncDisposable {
     const connections = this.#connections;
     try {
       const backend = await this.#backendFactory(options);
+      this.#backend = backend;
       const registry = instrumentRegistry(backend.registry, metrics, this.#registryHealth);
       const bus = backend.bus;
       const { instanceId, connectionTtlMs } = options;
@@ -145,6 +154,8 @@ export class GatewayServer implements AsyncDisposable {
           void this.#reaper?.tick().catch(() => undefined);
         },
       });
+      // Before the first write, so that even the first records and liveness deadlines are on the shared clock.
+      await backend.sync?.().catch(() => undefined);
       const wss = new WebSocketServer({
         noServer: true,
         // Frames up to twice the limit are read so that they can be answered with PAYLOAD_TOO_LARGE; bigger ones
@@ -299,6 +310,7 @@ export class GatewayServer implements AsyncDisposable {
         http.closeAllConnections();
       });
     }
+    this.#backend?.release?.();
     await Promise.allSettled([this.#units?.bus.close(), this.#units?.registry.close()]);
   }
 }

@@ -12,6 +12,10 @@ export type GatewayState = "idle" | "starting" | "accepting" | "draining" | "sto
 export interface GatewayBackend {
   registry: ConnectionRegistry;
   bus: ClusterBus;
+  /** Aligns the backend's clock with the shared one (Redis `TIME`) before the first write; rejects when Redis does not answer. */
+  sync?: () => Promise<void>;
+  /** Releases what the backend holds besides the registry and bus (its clock's timer). */
+  release?: () => void;
 }
 
 /** Result of routing one message. */

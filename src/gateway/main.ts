@@ -37,6 +37,8 @@ process.stdout.write(
     registry: options.registry,
     ready: gateway.ready,
     defects: [...options.defects],
+    // The instance's own wall clock: shows a skewed host (the registry judges expiry on Redis's clock instead).
+    time: Date.now(),
   })}\n`,
 );
 

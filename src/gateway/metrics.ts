@@ -142,10 +142,13 @@ export class GatewayMetrics {
   readonly reaped = new Counter("traffic_cop_reaped_records_total", "Records of dead instances removed by this instance.");
   readonly reapedInstances = new Counter("traffic_cop_reaped_instances_total", "Dead instances whose records this instance reaped.");
   readonly halfOpen = new Counter("traffic_cop_half_open_terminated_total", "Sockets terminated for missing a pong.");
+  readonly slowConsumers = new Counter("traffic_cop_slow_consumers_total", "Sockets shed (close 4008) for holding more than MAX_BUFFERED_BYTES of unsent frames.");
+  readonly sendBufferMax: Gauge;
   readonly upgradesRefused = new Counter("traffic_cop_upgrades_refused_total", "WebSocket upgrades refused, by HTTP status.");
   readonly redisUp: Gauge;
 
-  constructor(connectionsByTenant: () => Map<string, number>, redisUp: () => boolean) {
+  constructor(connectionsByTenant: () => Map<string, number>, redisUp: () => boolean, maxBufferedAmount: () => number = () => 0) {
+    this.sendBufferMax = new Gauge("traffic_cop_send_buffer_max_bytes", "Largest send buffer (unsent bytes) of any socket held, at scrape time.", (gauge) => gauge.set({}, maxBufferedAmount()));
     this.connections = new Gauge("traffic_cop_connections", "Open WebSocket connections held by this instance, by tenant.", (gauge) => {
       gauge.reset();
       for (const [tenant, count] of connectionsByTenant()) gauge.set({ tenant }, count);
@@ -158,7 +161,7 @@ export class GatewayMetrics {
     const metrics: Metric[] = [
       this.connections, this.registrations, this.unregistrations, this.heartbeats, this.heartbeatBatches, this.routes,
       this.routeRequests, this.errors, this.redisLatency, this.reconciliations, this.drains, this.reaped,
-      this.reapedInstances, this.halfOpen, this.upgradesRefused, this.redisUp,
+      this.reapedInstances, this.halfOpen, this.slowConsumers, this.sendBufferMax, this.upgradesRefused, this.redisUp,
     ];
     return `${metrics.map((metric) => metric.render()).join("\n")}\n`;
   }

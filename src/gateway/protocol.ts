@@ -47,6 +47,8 @@ export const CLOSE_CODES = Object.freeze({
   SERVICE_RESTART: 1012,
   /** The connection was resumed on another socket (same `websocket_id`). */
   RESUMED_ELSEWHERE: 4000,
+  /** The socket held more unsent frames than `MAX_BUFFERED_BYTES` (it stopped reading): shed (reason `SLOW_CONSUMER`). */
+  SLOW_CONSUMER: 4008,
 });
 
 /** A protocol failure with its stable code; `id` echoes the frame's id when it had a usable one. */

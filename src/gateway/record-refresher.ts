@@ -31,10 +31,14 @@ export class RecordRefresher {
     this.#options = options;
   }
 
-  /** One heartbeat period. Failpoint `no-heartbeat`: pings go on, records are not refreshed. */
+  /**
+   * One heartbeat period. Failpoint `no-heartbeat`: pings go on, records are not refreshed. Failpoint
+   * `no-half-open-detect`: a socket that missed its pong is pinged again instead of terminated.
+   */
   async tick(): Promise<void> {
+    const detectHalfOpen = !this.#options.failpoints.enabled("no-half-open-detect");
     for (const connection of [...this.#options.connections.values()]) {
-      if (!connection.alive) {
+      if (!connection.alive && detectHalfOpen) {
         this.#options.metrics.halfOpen.inc();
         connection.ws.terminate();
         continue;

@@ -17,6 +17,7 @@ export class RedisClusterBus implements ClusterBus {
   readonly #client: RedisClient;
   readonly #subscriber: RedisClient;
   readonly #channel: string;
+  readonly #now: () => number;
   #events?: ClusterBusEvents;
   #up = false;
   #livenessOk = true;
@@ -25,8 +26,11 @@ export class RedisClusterBus implements ClusterBus {
   /**
    * @param client command connection (shared with the registry).
    * @param subscriber a second connection, used only for SUBSCRIBE.
+   * @param now the clock of liveness deadlines, epoch ms: the same one for every instance (the gateway passes the
+   *   Redis-anchored `RedisTimeClock`). @default Date.now
    */
-  constructor(instanceId: string, keys: RegistryKeys, client: RedisClient, subscriber: RedisClient) {
+  constructor(instanceId: string, keys: RegistryKeys, client: RedisClient, subscriber: RedisClient, now: () => number = Date.now) {
+    this.#now = now;
     this.#instanceId = instanceId;
     this.#keys = keys;
     this.#client = client;
@@ -96,8 +100,8 @@ export class RedisClusterBus implements ClusterBus {
   async refreshLiveness(ttlMs: number): Promise<void> {
     try {
       await Promise.all([
-        this.#client.set(this.#keys.instanceAlive(this.#instanceId), String(Date.now()), "PX", ttlMs),
-        this.#client.zadd(this.#keys.aliveInstances(), Date.now() + ttlMs, this.#instanceId),
+        this.#client.set(this.#keys.instanceAlive(this.#instanceId), String(this.#now()), "PX", ttlMs),
+        this.#client.zadd(this.#keys.aliveInstances(), this.#now() + ttlMs, this.#instanceId),
       ]);
       this.#livenessOk = true;
     } catch (error) {
@@ -114,7 +118,7 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   async deadInstances(): Promise<string[]> {
-    const overdue = await this.#client.zrangebyscore(this.#keys.aliveInstances(), "-inf", Date.now());
+    const overdue = await this.#client.zrangebyscore(this.#keys.aliveInstances(), "-inf", this.#now());
     const candidates = overdue.filter((id) => id !== this.#instanceId);
     if (candidates.length === 0) return [];
     const alive = await Promise.all(candidates.map((id) => this.#client.exists(this.#keys.instanceAlive(id))));

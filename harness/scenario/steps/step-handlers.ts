@@ -14,6 +14,7 @@ import { messagesStep } from "./messages.js";
 import { phaseStep } from "./phase.js";
 import { probeConformanceStep } from "./probe-conformance.js";
 import { probeConvergenceStep } from "./probe-convergence.js";
+import { probeClockSkewStep } from "./probe-clock-skew.js";
 import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
@@ -39,6 +40,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   strand_connections: strandConnectionsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
+  probe_clock_skew: probeClockSkewStep,
 });
 
 /** Runs `step` with the handler of its kind. */

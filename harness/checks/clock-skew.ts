@@ -1,0 +1,94 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { CheckResult } from "../report/run-result.js";
+import { firstOf } from "./check.js";
+
+/** Counters whose growth during a skew, with no instance dead, means live records were taken for expired. */
+const CHURN_METRICS = ["traffic_cop_reaped_records_total", "traffic_cop_reconciliations_total"] as const;
+
+/** An instance as the probe reaches it. */
+export interface SkewProbeInstance {
+  id: string;
+  httpUrl: string;
+}
+
+/** Options of {@link probeClockSkew}. */
+export interface ClockSkewProbeOptions {
+  /** Every live instance, the skewed one included. */
+  instances: readonly SkewProbeInstance[];
+  /** The live connections by session id: a token of the session's tenant and its websocket ids (each session should span several instances). */
+  sessions: Readonly<Record<string, { token: string; ids: readonly string[] }>>;
+  /** How long to keep looking, ms: at least two TTLs, so that every record has been rewritten by a heartbeat and judged against its expiry. */
+  observeMs: number;
+  /** Pause between rounds of lookups, ms. @default 200 */
+  intervalMs?: number;
+  /**
+   * Called once the observation ends: ids whose connection closed or moved meanwhile (a fleet client reconnecting),
+   * whose misses are not the skew's doing and are left out (counted as `left_out`). @default none
+   */
+  changedDuring?: () => Promise<ReadonlySet<string>>;
+  /** Describes the skew for the report (`gw-2 -60000ms`). */
+  skew: string;
+  signal?: AbortSignal;
+}
+
+function sumOf(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+  return sum;
+}
+
+async function churn(instances: readonly SkewProbeInstance[]): Promise<Record<string, number>> {
+  const texts = await Promise.all(instances.map((i) => fetch(`${i.httpUrl}/metrics`).then((r) => r.text()).catch(() => "")));
+  return Object.fromEntries(CHURN_METRICS.map((name) => [name, texts.reduce((sum, text) => sum + sumOf(text, name), 0)]));
+}
+
+/**
+ * `clock-skew`: while one instance's wall clock is skewed (seconds to minutes ahead or behind), expiry must not
+ * depend on it. For `observeMs` the probe looks every live connection up from every instance (the session
+ * lookup of the HTTP API): each must be found from each, whichever instance holds it, the skewed one included, and no
+ * instance may reap or re-register a live record meanwhile (the sum of `traffic_cop_reaped_records_total` and
+ * `traffic_cop_reconciliations_total` over instances stays put). Dead records going within the bound is judged by
+ * `ttl-expiry` (`vanishedConnections`) and by the integration test that kills the skewed instance.
+ */
+export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<CheckResult> {
+  const t0 = Date.now();
+  const before = await churn(options.instances);
+  const missed: { viewer: string; id: string }[] = [];
+  const examples: { viewer: string; session_id: string; missing: string[]; t_ms: number }[] = [];
+  let lookups = 0;
+  let failedLookups = 0;
+  while (Date.now() - t0 < options.observeMs && !options.signal?.aborted) {
+    await Promise.all(
+      options.instances.flatMap((viewer) =>
+        Object.entries(options.sessions).map(async ([sessionId, { token, ids: expected }]) => {
+          lookups++;
+          const response = await fetch(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+          // 404: the session has no live connection at all from this viewer's point of view, the worst miss.
+          if (response === undefined || (!response.ok && response.status !== 404)) return void failedLookups++;
+          const found = response.ok ? new Set(((await response.json()) as { connections: { websocket_id: string }[] }).connections.map((c) => c.websocket_id)) : new Set<string>();
+          const missing = expected.filter((id) => !found.has(id));
+          if (missing.length === 0) return;
+          for (const id of missing) missed.push({ viewer: viewer.id, id });
+          if (examples.length < 10) examples.push({ viewer: viewer.id, session_id: sessionId, missing, t_ms: Date.now() - t0 });
+        }),
+      ),
+    );
+    await delay(options.intervalMs ?? 200);
+  }
+  const after = await churn(options.instances);
+  const changed = (await options.changedDuring?.()) ?? new Set<string>();
+  const counted = missed.filter((m) => !changed.has(m.id));
+  const missesByViewer: Record<string, number> = Object.fromEntries(options.instances.map((i) => [i.id, 0]));
+  for (const m of counted) missesByViewer[m.viewer] = (missesByViewer[m.viewer] ?? 0) + 1;
+  const grown = Object.fromEntries(CHURN_METRICS.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
+  const misses = Object.values(missesByViewer).reduce((a, b) => a + b, 0);
+  const churned = Object.values(grown).reduce((a, b) => a + b, 0);
+  return {
+    name: "clock-skew",
+    pass: misses === 0 && churned === 0 && failedLookups === 0 && lookups > 0,
+    expected: { missed_lookups: 0, reaped_or_reconciled_live_records: 0, failed_lookups: 0 },
+    actual: { skew: options.skew, lookups, missed_lookups: misses, left_out: missed.length - counted.length, reaped_or_reconciled_live_records: churned, failed_lookups: failedLookups },
+    evidence: { misses_by_viewer: missesByViewer, churn: grown, examples: firstOf(examples.filter((e) => e.missing.some((id) => !changed.has(id)))), left_out_ids: firstOf(changed), observe_ms: options.observeMs },
+    duration_ms: Date.now() - t0,
+  };
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
+import { WebSocket } from "ws";
+import { mintClientToken } from "../common/jwt.js";
+import { HarnessError } from "../errors.js";
+
+/** Tenant of the slow-consumer probes (a tenant of their own: nothing else of the run is routed to them). */
+export const SLOW_CONSUMER_TENANT = "slow-consumer-probe";
+/** How often the gateway's metrics and RSS are read during the fault, in ms. */
+const SAMPLE_INTERVAL_MS = 200;
+/** Routes in flight at once: enough to keep the rate on a loaded machine, bounded so the driver itself stays small. */
+const MAX_IN_FLIGHT = 64;
+/** How long the reader may take to receive the last routes after the sending stopped, in ms. */
+const DRAIN_WAIT_MS = 3_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Options of {@link runSlowConsumers}. */
+export interface SlowConsumerOptions {
+  /** `ws://host:port` of the instance (direct, not through a client proxy). */
+  wsUrl: string;
+  /** `http://host:port` of the same instance: routes are posted there, metrics read there. */
+  httpUrl: string;
+  authSecret: string;
+  /** Stalled clients (they stop reading right after their welcome). */
+  consumers: number;
+  /** Payload size of each routed message, bytes. */
+  messageBytes: number;
+  /** Routes per second to the session (each reaches every stalled client and the reader). */
+  ratePerSecond: number;
+  durationMs: number;
+  /** The instance's process id, to read its RSS from /proc (local runtime); without it RSS is not measured. */
+  pid?: number;
+  signal?: AbortSignal;
+}
+
+/** What {@link runSlowConsumers} saw; recorded as the `slow_consumers` fault's `detail`. */
+export interface SlowConsumerStats {
+  session_id: string;
+  consumers: number;
+  message_bytes: number;
+  /** Routes acknowledged by the gateway (HTTP 200). */
+  routes_acked: number;
+  route_errors: number;
+  /** Bytes routed to each stalled client (acked routes × frame size). */
+  bytes_per_consumer: number;
+  /** The reader that kept reading: acked routes it never received, and duplicates. */
+  reader: { received: number; lost: number; duplicates: number };
+  /** Stalled clients: how many lost their record (shed), and when, in ms from the stall. */
+  stalled: { shed: number; kept: number; first_shed_ms: number | null; last_shed_ms: number | null; close_codes: Record<string, number> };
+  /** The gateway during the fault: largest per-socket send buffer seen, shed counter, RSS at the start and the most. */
+  gateway: { send_buffer_max_bytes: number; slow_consumers_total: number | null; rss_start_bytes: number | null; rss_max_bytes: number | null };
+}
+
+function metric(text: string, name: string): number | null {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? null : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+async function rssBytes(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return kb === undefined ? null : Number(kb) * 1_024;
+}
+
+function open(url: string): Promise<{ ws: WebSocket; websocketId: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { handshakeTimeout: CONNECT_TIMEOUT_MS, perMessageDeflate: false });
+    ws.on("error", reject);
+    ws.once("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { type?: string; websocket_id?: string };
+      if (frame.type === "welcome" && frame.websocket_id) resolve({ ws, websocketId: frame.websocket_id });
+      else reject(new HarnessError("HARNESS_ERR_PROBE_FAILED", `slow-consumer probe expected a welcome, got ${data.toString().slice(0, 200)}`));
+    });
+  });
+}
+
+/**
+ * Opens `consumers` clients in a session of their own that stop reading right after their welcome
+ * (`WebSocket#pause()`: the kernel buffers fill, then the gateway's), and one reader that keeps reading; posts
+ * `ratePerSecond` routes of `messageBytes` to the whole session for `durationMs`; meanwhile reads the instance's
+ * `/metrics` and RSS and its session lookup (a stalled client whose record is gone was shed). Then lets the stalled
+ * clients read again (to see their close codes), closes everything and resolves with what it saw. Bounded: at most
+ * `consumers + 1` sockets, `MAX_IN_FLIGHT` requests, `durationMs` plus the drain wait.
+ */
+export async function runSlowConsumers(options: SlowConsumerOptions): Promise<SlowConsumerStats> {
+  const sessionId = `slow-${randomBytes(4).toString("hex")}`;
+  const token = mintClientToken(options.authSecret, { tenantId: SLOW_CONSUMER_TENANT });
+  const url = (agent: string) => `${options.wsUrl}/ws?session_id=${sessionId}&agent_type=${agent}&pillar=p&token=${token}`;
+  const payload = "x".repeat(options.messageBytes);
+  const sockets: WebSocket[] = [];
+  try {
+    const reader = await open(url("reader"));
+    sockets.push(reader.ws);
+    // Route ids are made by the gateway (the HTTP answer's `id`, the message frame's `id`).
+    const received = new Map<string, number>();
+    const acked = new Set<string>();
+    reader.ws.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { type?: string; id?: string };
+      if (frame.type === "message" && typeof frame.id === "string") received.set(frame.id, (received.get(frame.id) ?? 0) + 1);
+    });
+    const stalled = await Promise.all(Array.from({ length: options.consumers }, () => open(url("stalled"))));
+    const closeCodes: Record<string, number> = {};
+    for (const { ws } of stalled) {
+      sockets.push(ws);
+      ws.pause();
+      ws.once("close", (code) => (closeCodes[code] = (closeCodes[code] ?? 0) + 1));
+    }
+    const stallAt = Date.now();
+    const rssStart = await rssBytes(options.pid);
+    const shedAt = new Map<string, number>();
+    let bufferMax = 0;
+    let rssMax = rssStart;
+    let slowTotal: number | null = null;
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const sample = async () => {
+      const [metrics, lookup, rss] = await Promise.all([
+        fetch(`${options.httpUrl}/metrics`).then((r) => r.text()).catch(() => ""),
+        fetch(`${options.httpUrl}/v1/sessions/${sessionId}/connections`, { headers }).then((r) => (r.ok ? (r.json() as Promise<{ connections: { websocket_id: string }[] }>) : undefined)).catch(() => undefined),
+        rssBytes(options.pid),
+      ]);
+      bufferMax = Math.max(bufferMax, metric(metrics, "traffic_cop_send_buffer_max_bytes") ?? 0);
+      slowTotal = metric(metrics, "traffic_cop_slow_consumers_total") ?? slowTotal;
+      if (rss !== null) rssMax = Math.max(rssMax ?? 0, rss);
+      if (lookup) {
+        const present = new Set(lookup.connections.map((c) => c.websocket_id));
+        for (const { websocketId } of stalled) if (!present.has(websocketId) && !shedAt.has(websocketId)) shedAt.set(websocketId, Date.now() - stallAt);
+      }
+    };
+    let errors = 0;
+    let sent = 0;
+    let inFlight = 0;
+    const deadline = stallAt + options.durationMs;
+    const intervalMs = 1_000 / options.ratePerSecond;
+    let nextSample = stallAt;
+    while (Date.now() < deadline && !options.signal?.aborted) {
+      const due = Math.floor((Date.now() - stallAt) / intervalMs) + 1;
+      while (sent < due && inFlight < MAX_IN_FLIGHT) {
+        sent++;
+        inFlight++;
+        void fetch(`${options.httpUrl}/v1/sessions/${sessionId}/messages`, { method: "POST", headers, body: JSON.stringify({ to: {}, payload }) })
+          .then(async (r) => {
+            if (!r.ok) return errors++;
+            acked.add(((await r.json()) as { id: string }).id);
+          })
+          .catch(() => errors++)
+          .finally(() => inFlight--);
+      }
+      if (Date.now() >= nextSample) {
+        nextSample = Date.now() + SAMPLE_INTERVAL_MS;
+        await sample();
+      }
+      await delay(Math.max(1, Math.min(intervalMs, 20)));
+    }
+    while (inFlight > 0) await delay(10);
+    await sample();
+    const readerDeadline = Date.now() + DRAIN_WAIT_MS;
+    while (Date.now() < readerDeadline && [...acked].some((id) => !received.has(id))) await delay(20);
+    const lost = [...acked].filter((id) => !received.has(id)).length;
+    const duplicates = [...received.values()].filter((n) => n > 1).length;
+    for (const { ws } of stalled) ws.resume();
+    const shedTimes = [...shedAt.values()];
+    return {
+      session_id: sessionId,
+      consumers: options.consumers,
+      message_bytes: options.messageBytes,
+      routes_acked: acked.size,
+      route_errors: errors,
+      bytes_per_consumer: acked.size * options.messageBytes,
+      reader: { received: received.size, lost, duplicates },
+      stalled: {
+        shed: shedAt.size,
+        kept: options.consumers - shedAt.size,
+        first_shed_ms: shedTimes.length > 0 ? Math.min(...shedTimes) : null,
+        last_shed_ms: shedTimes.length > 0 ? Math.max(...shedTimes) : null,
+        close_codes: closeCodes,
+      },
+      gateway: { send_buffer_max_bytes: bufferMax, slow_consumers_total: slowTotal, rss_start_bytes: rssStart, rss_max_bytes: rssMax },
+    };
+  } finally {
+    for (const ws of sockets) ws.terminate();
+  }
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { WebSocket } from "ws";
+import { judgeHalfOpenCleanup, type InstanceRecordSample } from "../../harness/checks/half-open-cleanup.js";
+import { mintClientToken } from "../../harness/common/jwt.js";
+import { FaultRunner, type FaultEvent, type ResolvedFault } from "../../harness/faults/fault-runner.js";
+import { Fault } from "../../harness/faults/fault.js";
+import { RegistryReader } from "../../harness/recorder/registry-reader.js";
+import { LocalRuntime, type StartedLocalRuntime } from "../../harness/runtime/local-runtime.js";
+
+/**
+ * The client path: one proxy in front of each gateway (`clientProxies`), clients connected through it, and
+ * client-link faults on it. A black hole leaves 300 client sockets half-open: the gateway must clean their records
+ * within 2H + W (`half-open-cleanup`), and must not with the failpoint `no-half-open-detect`.
+ */
+const CLIENTS = 300;
+const HEARTBEAT_MS = 500;
+const POLL_MS = 100;
+
+async function topology(defects?: string): Promise<StartedLocalRuntime> {
+  const runtime = await new LocalRuntime({
+    runId: `test-client-${randomBytes(3).toString("hex")}`,
+    instances: 2,
+    clientProxies: true,
+    connectionTtlMs: 3_000,
+    heartbeatIntervalMs: HEARTBEAT_MS,
+    ...(defects ? { env: { TRAFFIC_COP_DEFECTS: defects } } : {}),
+  }).start();
+  onTestFinished(() => runtime.stop());
+  return runtime;
+}
+
+async function connectMany(url: string, secret: string, n: number): Promise<WebSocket[]> {
+  const token = mintClientToken(secret, { tenantId: "client-path" });
+  const sockets: WebSocket[] = [];
+  onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(`${url}/ws?session_id=cp-${(i + j) % 30}&agent_type=a&pillar=p&token=${token}`);
+          sockets.push(ws);
+          ws.on("error", () => undefined);
+          ws.once("message", () => resolve());
+          ws.once("close", (code) => reject(new Error(`closed ${code} before the welcome`)));
+        }),
+      ),
+    );
+  }
+  return sockets;
+}
+
+async function blackhole(runtime: StartedLocalRuntime, durationMs: number): Promise<{ samples: InstanceRecordSample[]; events: FaultEvent[] }> {
+  const reader = new RegistryReader({ nodes: runtime.redis.nodes, cluster: false });
+  onTestFinished(() => reader.close());
+  const events: FaultEvent[] = [];
+  const runner = new FaultRunner({ target: runtime, onEvent: (e) => events.push(e) });
+  const running = runner.run({ ...Fault.clientLink({ target: "gw-1", form: "blackhole", durationMs }), targets: ["gw-1"] } as ResolvedFault);
+  let done = false;
+  void running.finally(() => (done = true));
+  const samples: InstanceRecordSample[] = [];
+  while (!done) {
+    const counts = await reader.counts();
+    samples.push({ t: Date.now(), records: counts.by_instance["gw-1"] ?? 0 });
+    await delay(POLL_MS);
+  }
+  expect(await running).toMatchObject({ kind: "client_link", ok: true });
+  return { samples, events };
+}
+
+function verdictOf(events: FaultEvent[], samples: InstanceRecordSample[]) {
+  const applied = events.find((e) => e.type === "fault_applied")!;
+  const end = events.find((e) => e.type === "fault_end")!;
+  return judgeHalfOpenCleanup({ instance: "gw-1", appliedAt: applied.t, endedAt: end.t, heartbeatIntervalMs: HEARTBEAT_MS, samples, samplePeriodMs: POLL_MS });
+}
+
+describe("the client path (Fault.clientLink through client proxies)", { timeout: 90_000 }, () => {
+  it("should route the fleet's sockets through one proxy per instance", async () => {
+    const runtime = await topology();
+    expect(runtime.clientProxiesOf("gw-1")).toHaveLength(1);
+    expect(runtime.targets()[0]).toBe(runtime.instance("gw-1").clientUrl);
+    expect(runtime.instance("gw-1").clientUrl).not.toBe(runtime.instance("gw-1").wsUrl);
+  });
+
+  it("should clean the records of half-open clients within 2H + W (half-open-cleanup)", async () => {
+    const runtime = await topology();
+    await connectMany(runtime.instance("gw-1").clientUrl!, runtime.authSecret, CLIENTS);
+    const { samples, events } = await blackhole(runtime, 4_000);
+    const verdict = verdictOf(events, samples);
+    console.log("half-open-cleanup (reference)", JSON.stringify(verdict.actual));
+    expect(verdict.pass, JSON.stringify(verdict.evidence)).toBe(true);
+    expect(verdict.actual).toMatchObject({ records_at_cut: CLIENTS });
+  });
+
+  it("should fail half-open-cleanup with no-half-open-detect", async () => {
+    const runtime = await topology("no-half-open-detect");
+    await connectMany(runtime.instance("gw-1").clientUrl!, runtime.authSecret, CLIENTS);
+    const { samples, events } = await blackhole(runtime, 4_000);
+    const verdict = verdictOf(events, samples);
+    console.log("half-open-cleanup (no-half-open-detect)", JSON.stringify(verdict.actual));
+    expect(verdict.pass).toBe(false);
+    expect(verdict.actual).toMatchObject({ records_at_cut: CLIENTS, left_at_end: CLIENTS });
+  });
+
+  it("should add latency on the clients' link for its duration and remove it", async () => {
+    const runtime = await topology();
+    const [ws] = await connectMany(runtime.instance("gw-1").clientUrl!, runtime.authSecret, 1);
+    const rtt = async () => {
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        ws!.once("message", () => resolve());
+        ws!.send(JSON.stringify({ type: "ping", id: 1 }));
+      });
+      return performance.now() - t0;
+    };
+    const runner = new FaultRunner({ target: runtime, onEvent: () => undefined });
+    const running = runner.run({ ...Fault.clientLink({ target: "gw-1", form: "latency", latencyMs: 150, durationMs: 1_500 }), targets: ["gw-1"] } as ResolvedFault);
+    await expect.poll(rtt, { timeout: 1_400, interval: 50 }).toBeGreaterThanOrEqual(280);
+    await running;
+    expect(await rtt()).toBeLessThan(150);
+  });
+});

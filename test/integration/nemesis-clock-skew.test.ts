@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { WebSocket } from "ws";
+import { probeClockSkew } from "../../harness/checks/clock-skew.js";
+import { mintClientToken } from "../../harness/common/jwt.js";
+import { FaultRunner, type FaultEvent, type ResolvedFault } from "../../harness/faults/fault-runner.js";
+import { Fault } from "../../harness/faults/fault.js";
+import { RegistryReader } from "../../harness/recorder/registry-reader.js";
+import { LocalRuntime } from "../../harness/runtime/local-runtime.js";
+
+/**
+ * Clock skew: gw-2 of three runs a minute ahead or behind (libfaketime) while clients hold connections on all three.
+ * `clock-skew` must pass on the reference gateway (expiry judged on Redis's clock) and fail with the failpoint
+ * `wall-clock-expiry`; and the skewed instance's records must still go within the bound once it is killed.
+ */
+const TTL_MS = 3_000;
+const HEARTBEAT_MS = 500;
+/** Every record is rewritten by heartbeats and judged against its expiry several times over. */
+const OBSERVE_MS = 2 * TTL_MS;
+/** A killed instance's records: reaped within L + S plus a scan (< T), or expired by TTL: `ttl-expiry`'s T + H. */
+const DEAD_BOUND_MS = TTL_MS + HEARTBEAT_MS;
+const SESSIONS = 10;
+const TENANT = "skew";
+
+interface SkewRun {
+  verdict: Awaited<ReturnType<typeof probeClockSkew>>;
+  /** gw-2's own wall clock minus the harness's at its skewed start, ms (from its `listening` line). */
+  measuredSkewMs: number;
+  /** How long the killed skewed instance's records took to go, ms (null: still there at the bound). */
+  deadGoneAfterMs: number | null;
+}
+
+async function connect(url: string, token: string, sessionId: string): Promise<{ ws: WebSocket; websocketId: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url}/ws?session_id=${sessionId}&agent_type=a&pillar=p&token=${token}`);
+    ws.on("error", reject);
+    ws.once("message", (data) => resolve({ ws, websocketId: (JSON.parse(data.toString()) as { websocket_id: string }).websocket_id }));
+  });
+}
+
+async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
+  const skewedStarts: number[] = [];
+  const runtime = await new LocalRuntime({
+    runId: `test-skew-${randomBytes(3).toString("hex")}`,
+    instances: 3,
+    connectionTtlMs: TTL_MS,
+    heartbeatIntervalMs: HEARTBEAT_MS,
+    drainTimeoutMs: 1_000,
+    ...(defects ? { env: { TRAFFIC_COP_DEFECTS: defects } } : {}),
+    onOutput: (id, line) => {
+      if (id !== "gw-2" || !line.includes('"listening"')) return;
+      skewedStarts.push((JSON.parse(line) as { time: number }).time - Date.now());
+    },
+  }).start();
+  onTestFinished(() => runtime.stop());
+  const reader = new RegistryReader({ nodes: runtime.redis.nodes, cluster: false });
+  onTestFinished(() => reader.close());
+  const events: FaultEvent[] = [];
+  const runner = new FaultRunner({ target: runtime, onEvent: (e) => events.push(e) });
+  const running = runner.run({ ...Fault.clockSkew({ target: "gw-2", offsetMs, durationMs: 20_000 }), targets: ["gw-2"] } as ResolvedFault);
+  await expect.poll(() => events.some((e) => e.type === "fault_applied"), { timeout: 20_000 }).toBe(true);
+  const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
+  const sockets: WebSocket[] = [];
+  onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
+  const sessions: Record<string, { token: string; ids: string[] }> = {};
+  for (let s = 0; s < SESSIONS; s++) {
+    const sessionId = `skew-${s}`;
+    const ids: string[] = [];
+    sessions[sessionId] = { token, ids };
+    for (const instance of runtime.instances) {
+      const { ws, websocketId } = await connect(instance.wsUrl, token, sessionId);
+      sockets.push(ws);
+      ids.push(websocketId);
+    }
+  }
+  const verdict = await probeClockSkew({
+    instances: runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })),
+    sessions,
+    observeMs: OBSERVE_MS,
+    skew: `gw-2 ${offsetMs}ms`,
+  });
+  // Dead ones must still go: kill the skewed instance and time its records out of Redis.
+  await runtime.killInstance("gw-2");
+  const killedAt = Date.now();
+  let deadGoneAfterMs: number | null = null;
+  while (Date.now() - killedAt <= DEAD_BOUND_MS + 1_000) {
+    const counts = await reader.counts();
+    if ((counts.by_instance["gw-2"] ?? 0) === 0) {
+      deadGoneAfterMs = Date.now() - killedAt;
+      break;
+    }
+    await delay(50);
+  }
+  await running;
+  return { verdict, measuredSkewMs: skewedStarts[1] ?? Number.NaN, deadGoneAfterMs };
+}
+
+describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 }, () => {
+  for (const offsetMs of [-60_000, 60_000]) {
+    it(`should keep expiry off the skewed clock (${offsetMs > 0 ? "+" : ""}${offsetMs / 1000} s)`, async () => {
+      const run = await runSkew(offsetMs);
+      console.log(`clock-skew ${offsetMs} (reference)`, JSON.stringify({ ...(run.verdict.actual as object), measured_skew_ms: run.measuredSkewMs, dead_gone_after_ms: run.deadGoneAfterMs }));
+      expect(Math.abs(run.measuredSkewMs - offsetMs)).toBeLessThan(2_000);
+      expect(run.verdict.pass, JSON.stringify(run.verdict.evidence)).toBe(true);
+      expect(run.deadGoneAfterMs).not.toBeNull();
+      expect(run.deadGoneAfterMs!).toBeLessThanOrEqual(DEAD_BOUND_MS);
+    });
+
+    it(`should fail clock-skew with wall-clock-expiry (${offsetMs > 0 ? "+" : ""}${offsetMs / 1000} s)`, async () => {
+      const run = await runSkew(offsetMs, "wall-clock-expiry");
+      console.log(`clock-skew ${offsetMs} (wall-clock-expiry)`, JSON.stringify({ ...(run.verdict.actual as object), measured_skew_ms: run.measuredSkewMs, dead_gone_after_ms: run.deadGoneAfterMs, churn: (run.verdict.evidence as { churn: unknown }).churn }));
+      expect(run.verdict.pass).toBe(false);
+    });
+  }
+});
