@@ -14,7 +14,12 @@ export type GatewayDefect =
   | "no-heartbeat"
   | "drop-remote-1pct"
   | "echo-sender"
-  | "ignore-nbf";
+  | "ignore-nbf"
+  | "dup-remote"
+  | "ack-overcount"
+  | "no-reconcile"
+  | "no-tenant-check-session-state"
+  | "no-reap";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -28,6 +33,12 @@ export interface FailpointSpec {
   readonly actsIn: string;
   /** The harness check that must fail against it. */
   readonly mustFail: string;
+  /**
+   * The scenarios that catch it, cheapest and most certain first: `npm run gate` runs them in this order and stops at
+   * the first that fails. Empty when no scenario can see it (a test elsewhere catches it; the gate reports it as
+   * escaped). Scenarios named here but missing from scenarios/ are skipped; every other scenario follows.
+   */
+  readonly caughtBy: readonly string[];
 }
 
 /** Every failpoint, in documentation order. */
@@ -38,6 +49,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "registry-writer.ts",
     actsIn: "RegistryWriter.unregister: the removal is skipped",
     mustFail: "no-ghosts",
+    caughtBy: ["flood", "lookup"],
   },
   {
     name: "no-resume",
@@ -45,6 +57,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, before the resume: a resume request is treated as a new connection",
     mustFail: "restart-survival",
+    caughtBy: ["deploy", "restart"],
   },
   {
     name: "no-tenant-check",
@@ -52,6 +65,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router.lookupTenant, Router.findConnection and the local target match of Router.route",
     mustFail: "tenant-isolation",
+    caughtBy: ["tenants"],
   },
   {
     name: "drop-remote",
@@ -59,6 +73,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router's remote delivery: nothing is published, every target counts as delivered",
     mustFail: "delivery, cross-instance-lookup",
+    caughtBy: ["lookup", "tenants"],
   },
   {
     name: "no-heartbeat",
@@ -66,6 +81,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "record-refresher.ts",
     actsIn: "RecordRefresher.tick and RecordRefresher.reconcile: no registry refresh",
     mustFail: "ttl-expiry",
+    caughtBy: ["ttl", "redis-restart"],
   },
   {
     name: "drop-remote-1pct",
@@ -73,6 +89,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router's remote delivery: for the picked routes nothing is published, every target counts as delivered",
     mustFail: "delivery",
+    caughtBy: ["lookup", "deploy"],
   },
   {
     name: "echo-sender",
@@ -80,6 +97,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router.route: the sender's socket is added to the targets",
     mustFail: "delivery",
+    caughtBy: ["tenants", "lookup"],
   },
   {
     name: "ignore-nbf",
@@ -87,6 +105,47 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
     mustFail: "gateway-protocol test (not-yet-valid tokens)",
+    caughtBy: [],
+  },
+  {
+    name: "dup-remote",
+    behaviour: "delivers about 1 in 20 routes it receives from other instances twice (a hash of the request id picks them), counting them once",
+    file: "router.ts",
+    actsIn: "Router's answer to a deliver request: the picked frames are sent to the local sockets a second time",
+    mustFail: "delivery",
+    caughtBy: ["lookup", "tenants"],
+  },
+  {
+    name: "ack-overcount",
+    behaviour: "counts the sender among the recipients when it matches its own session route's filter (it is still not sent the frame)",
+    file: "router.ts",
+    actsIn: "Router.route: `delivered` starts at the number of targets the sender filter removed",
+    mustFail: "delivery",
+    caughtBy: ["lookup", "tenants"],
+  },
+  {
+    name: "no-reconcile",
+    behaviour: "never re-registers its live connections whose records went missing (after a Redis restart or a partition), though it refreshes the TTLs of the others",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.reconcile resolves 0 at once, and the heartbeat leaves the records reported missing missing",
+    mustFail: "no-ghosts, cross-instance-lookup",
+    caughtBy: ["redis-restart"],
+  },
+  {
+    name: "no-tenant-check-session-state",
+    behaviour: "HTTP session state reads (`GET /v1/sessions/{S}/state`) return the session's state whatever the caller's tenant (writes, lookups and routes are still checked)",
+    file: "http-api.ts",
+    actsIn: "the HTTP API's `state` GET reads as the session's own tenant instead of the caller's",
+    mustFail: "tenant-isolation",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "no-reap",
+    behaviour: "never reaps the records of dead instances (its liveness key is still kept): they stay until their TTL",
+    file: "reaper.ts",
+    actsIn: "Reaper.tick: after the liveness refresh, no dead instance is claimed or reaped",
+    mustFail: "ttl-expiry (killed instance's records past the reaping bound)",
+    caughtBy: ["ttl"],
   },
 ] satisfies FailpointSpec[]);
 
