@@ -8,6 +8,8 @@ import { buildClientHistories, currentSocket } from "./client-history.js";
 const POLL_INTERVAL_MS = 100;
 
 interface Vanished {
+  /** When a registry read during the run first no longer held the record (kills only: the strand step's watch). */
+  gone_at?: number;
   websocket_id: string;
   session_id: string;
   instance_id: string;
@@ -42,9 +44,11 @@ export function vanishedConnections(context: Pick<CheckContext, "events" | "conn
   const T = context.connectionTtlMs;
   const H = context.heartbeatIntervalMs;
   const out: Vanished[] = [];
+  const goneAt = new Map(eventsOf(context.events, "probe", "stranded_gone").map((e) => [`${e.session_id}/${e.websocket_id}`, e.t]));
   for (const e of eventsOf(context.events, "probe", "stranded")) {
     const bound = e.how === "kill" ? Math.min(reapBoundMs(T, H), T + H) : 2 * H + T + H;
-    out.push({ websocket_id: e.websocket_id, session_id: e.session_id, instance_id: e.instance_id, t: e.t, deadline: e.t + bound, why: `stranded (${e.how})` });
+    const gone = goneAt.get(`${e.session_id}/${e.websocket_id}`);
+    out.push({ websocket_id: e.websocket_id, session_id: e.session_id, instance_id: e.instance_id, t: e.t, deadline: e.t + bound, why: `stranded (${e.how})`, ...(gone !== undefined ? { gone_at: gone } : {}) });
   }
   const welcomedAfter = new Map<string, number>();
   for (const e of eventsOf(context.events, "fleet", "welcome")) {
@@ -64,6 +68,8 @@ export function vanishedConnections(context: Pick<CheckContext, "events" | "conn
 function lingering(vanished: Vanished[], state: RegistryState, now: number): (Vanished & { ttl_ms: number; late_by_ms: number })[] {
   const records = new Map(state.records.map((r) => [`${r.session_id}/${r.websocket_id}`, r]));
   return vanished.flatMap((v) => {
+    // Seen during the run to outlive its bound (e.g. removed by its TTL instead of a reaper): late, even if gone now.
+    if (v.gone_at !== undefined && v.gone_at > v.deadline) return [{ ...v, ttl_ms: -2, late_by_ms: v.gone_at - v.deadline }];
     const record = records.get(`${v.session_id}/${v.websocket_id}`);
     return record && now > v.deadline ? [{ ...v, ttl_ms: record.ttl_ms, late_by_ms: now - v.deadline }] : [];
   });

@@ -231,6 +231,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     ),
     strand_connect_failed: variant<Probe<"strand_connect_failed">>({ via: str, status: nullable(num), error: nullable(str) }),
     stranded: variant<Probe<"stranded">>({ how: lit("cut", "kill"), websocket_id: str, session_id: str, instance_id: str }),
+    stranded_gone: variant<Probe<"stranded_gone">>({ how: lit("kill"), websocket_id: str, session_id: str }),
   },
 };
 
