@@ -112,7 +112,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     behaviour: "delivers about 1 in 20 routes it receives from other instances twice (a hash of the request id picks them), counting them once",
     file: "router.ts",
     actsIn: "Router's answer to a deliver request: the picked frames are sent to the local sockets a second time",
-    mustFail: "delivery",
+    mustFail: "delivery (duplicates)",
     caughtBy: ["lookup", "tenants"],
   },
   {
@@ -120,7 +120,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     behaviour: "counts the sender among the recipients when it matches its own session route's filter (it is still not sent the frame)",
     file: "router.ts",
     actsIn: "Router.route: `delivered` starts at the number of targets the sender filter removed",
-    mustFail: "delivery",
+    mustFail: "delivery (ack mismatches)",
     caughtBy: ["lookup", "tenants"],
   },
   {
@@ -144,7 +144,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     behaviour: "never reaps the records of dead instances (its liveness key is still kept): they stay until their TTL",
     file: "reaper.ts",
     actsIn: "Reaper.tick: after the liveness refresh, no dead instance is claimed or reaped",
-    mustFail: "ttl-expiry (killed instance's records past the reaping bound)",
+    mustFail: "ttl-expiry (killed instance's records outlive L + 2S + H)",
     caughtBy: ["ttl"],
   },
 ] satisfies FailpointSpec[]);
