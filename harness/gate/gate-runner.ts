@@ -91,7 +91,8 @@ export async function runGate(options: RunGateOptions): Promise<GateResult> {
   }
 
   const plans = planMatrix(options.defects, names);
-  const rows: GateRow[] = plans.map(({ defect }) => ({ defect: defect.name, behaviour: defect.behaviour, must_fail: defect.mustFail, cells: [], caught_by: null }));
+  // Every row starts with a cell per column, so that a gate stopped early (Ctrl-C) still renders whole.
+  const rows: GateRow[] = plans.map(({ defect }) => ({ defect: defect.name, behaviour: defect.behaviour, must_fail: defect.mustFail, cells: names.map((name) => ({ scenario: name, outcome: "not-run" })), caught_by: null }));
   await pool(
     plans.map((plan, i) => async () => {
       const row = rows[i]!;
