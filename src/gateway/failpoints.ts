@@ -19,7 +19,8 @@ export type GatewayDefect =
   | "ack-overcount"
   | "no-reconcile"
   | "no-tenant-check-session-state"
-  | "no-reap";
+  | "no-reap"
+  | "filter-one-field";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -146,6 +147,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "Reaper.tick: after the liveness refresh, no dead instance is claimed or reaped",
     mustFail: "ttl-expiry (killed instance's records outlive L + 2S + H)",
     caughtBy: ["ttl"],
+  },
+  {
+    name: "filter-one-field",
+    behaviour: "matches a session route whose `to` names both `agent_type` and `pillar` on `agent_type` alone (also delivering to clients of another pillar)",
+    file: "router.ts",
+    actsIn: "Router.route: the session's connections are filtered by `agent_type` only",
+    mustFail: "delivery (unexpected recipients)",
+    caughtBy: ["lookup"],
   },
 ] satisfies FailpointSpec[]);
 

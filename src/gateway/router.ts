@@ -106,7 +106,9 @@ export class Router {
         return { delivered: this.#deliverLocal(local.map((record) => record.websocket_id), frame), partial: true };
       }
       if (all.length === 0) throw new ProtocolError("NOT_FOUND", "no such session", id);
-      targets = all.filter((record) => matches(record, to));
+      // Failpoint `filter-one-field`: a route to `agent_type` and `pillar` is matched on `agent_type` alone.
+      const filter = failpoints.enabled("filter-one-field") && "agent_type" in to && to.agent_type !== undefined ? { agent_type: to.agent_type } : to;
+      targets = all.filter((record) => matches(record, filter));
     }
     const matched = targets.length;
     targets = targets.filter((record) => record.websocket_id !== fromWebsocketId);

@@ -30,6 +30,7 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     // The frames themselves went where they should: only the count lies.
     expect(actualOf(run, "delivery")).toMatchObject({ lost_outside_faults: 0, unexpected_recipients: 0, duplicates: 0 });
   },
+  "filter-one-field": (run) => expect(actualOf(run, "delivery").unexpected_recipients).toBeGreaterThan(0),
   "no-reconcile": (run) => expect((actualOf(run, "no-ghosts").missing as Record<string, unknown>).records).toBeDefined(),
   "no-tenant-check-session-state": (run) => {
     const leaks = eventsOf(run.events, "probe", "isolation_probe").filter((e) => e.leaked).map((e) => e.kind);
