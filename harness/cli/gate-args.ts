@@ -15,7 +15,8 @@ options:
   --scenarios x,y        only these scenarios (default: every one)
   --full                 run every scenario against every defect (no stop at the first catch)
   --no-reference         skip the unbroken runs (the matrix alone)
-  --jobs N               scenario runs at once, 1..${MAX_GATE_JOBS} (default 1)
+  --jobs N               scenario runs at once, 1..${MAX_GATE_JOBS} (default 1; 2 only with cores to spare: two
+                         topologies on a busy 2-core machine time out Redis commands and fail unbroken runs)
   --matrix-duration S    main hold time of the matrix runs in seconds (default: each profile's)
   --out DIR              reports root (default reports/)
   --help                 this text

@@ -24,6 +24,8 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
   "no-resume": (run) => expect(actualOf(run, "restart-survival").survived).toBeLessThan(actualOf(run, "restart-survival").clients_before as number),
   "drop-remote": (run) => expect(actualOf(run, "cross-instance-lookup").route_probes_unreached).toBeGreaterThan(0),
   "no-heartbeat": (run) => expect(actualOf(run, "ttl-expiry").live_records_missing).toBeGreaterThan(0),
+  "drop-remote-1pct": (run) => expect(actualOf(run, "delivery").lost_outside_faults).toBeGreaterThan(0),
+  "echo-sender": (run) => expect(actualOf(run, "delivery").unexpected_recipients).toBeGreaterThan(0),
   "dup-remote": (run) => expect(actualOf(run, "delivery").duplicates).toBeGreaterThan(0),
   "ack-overcount": (run) => {
     expect(actualOf(run, "delivery").ack_mismatches_outside_faults).toBeGreaterThan(0);
