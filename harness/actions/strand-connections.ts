@@ -3,6 +3,7 @@
  * cutting them half-open or by SIGKILLing the instance that holds them.
  */
 import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import { openProbeSocket, tenantToken } from "../probes/probe-io.js";
 import type { ProbeContext } from "../probes/probe-context.js";
 
@@ -20,7 +21,16 @@ export interface StrandConnectionsOptions {
   how: StrandMode;
   /** For `kill`: SIGKILLs the instance through the fault runner (so it is an interval on the timeline). */
   kill?: (instanceId: string) => Promise<unknown>;
+  /**
+   * For `kill`: how long to watch the registry for the stranded records to go, recording a `stranded_gone` event
+   * for each as it does (so `ttl-expiry` can tell reaping from the TTL fallback, which leaves no trace by the end
+   * of the run). The step returns when every record is gone or this has passed. @default 0 (no watch)
+   */
+  watchMs?: number;
 }
+
+/** How often the kill watch reads the registry: a tenth of the shortest reaping bound (about 1.7 s in ci). */
+const WATCH_INTERVAL_MS = 100;
 
 /**
  * Opens `count` probe connections (a tenant and sessions of their own, so no fleet client knows them) and makes
@@ -51,5 +61,24 @@ export async function strandConnections(context: ProbeContext, options: StrandCo
   const t = Date.now();
   for (const { welcome } of sockets) {
     context.record({ type: "stranded", t, how: options.how, websocket_id: welcome.websocket_id, session_id: welcome.session_id, instance_id: welcome.instance_id });
+  }
+  if (options.how === "kill" && (options.watchMs ?? 0) > 0) await watchGone(context, sockets.map((s) => s.welcome), t + options.watchMs!);
+}
+
+/** Records `stranded_gone` (`t` = the first read that no longer holds the record) for each record gone before `until`. */
+async function watchGone(context: ProbeContext, stranded: { websocket_id: string; session_id: string }[], until: number): Promise<void> {
+  let left = stranded;
+  while (left.length > 0 && Date.now() < until) {
+    await delay(WATCH_INTERVAL_MS, undefined, context.signal ? { signal: context.signal } : {});
+    let state;
+    try {
+      state = await context.registry.read();
+    } catch {
+      continue;
+    }
+    const present = new Set(state.records.map((r) => `${r.session_id}/${r.websocket_id}`));
+    const gone = left.filter((s) => !present.has(`${s.session_id}/${s.websocket_id}`));
+    for (const s of gone) context.record({ type: "stranded_gone", t: state.t, how: "kill", websocket_id: s.websocket_id, session_id: s.session_id });
+    left = left.filter((s) => present.has(`${s.session_id}/${s.websocket_id}`));
   }
 }

@@ -8,6 +8,8 @@ import { buildClientHistories, currentSocket } from "./client-history.js";
 const POLL_INTERVAL_MS = 100;
 
 interface Vanished {
+  /** When a registry read during the run first no longer held the record (kills only: the strand step's watch). */
+  gone_at?: number;
   websocket_id: string;
   session_id: string;
   instance_id: string;
@@ -19,19 +21,34 @@ interface Vanished {
 }
 
 /**
+ * How long after a SIGKILL survivors may take to reap the dead instance's records (docs/protocol.md, "kill -9"):
+ * `L + S` until its liveness key has expired and the next scan runs, one more `S` for the claim and the removals
+ * of that scan under load, and `H` of slack for a loaded machine. Always less than the TTL fallback (a record
+ * refreshed within `H` before the kill lives on for at least `T - H`), so a gateway that never reaps fails it.
+ * `L = max(1000, T/3)`, `S = max(100, L/3)` as the protocol defines them.
+ */
+export function reapBoundMs(connectionTtlMs: number, heartbeatIntervalMs: number): number {
+  const L = Math.max(1_000, Math.floor(connectionTtlMs / 3));
+  const S = Math.max(100, Math.floor(L / 3));
+  return L + 2 * S + heartbeatIntervalMs;
+}
+
+/**
  * The connections that vanished without unregistering, from the history: stranded probe connections (cut
  * half-open, or on an instance SIGKILLed for good) and fleet sockets that closed and whose websocket_id never
- * came back (no resume). Bound per connection: `T + H` after the gateway can know it is gone, which is at once
- * for a kill (survivors reap within `L + S` plus a scan, less than `T`) and within `2H` for a half-open socket
+ * came back (no resume). Bound per connection: for a kill, the reaping bound ({@link reapBoundMs}, never more than
+ * `T + H`); `T + H` after the gateway can know it is gone otherwise, which is within `2H` for a half-open socket
  * (one missed pong). Fleet closes take the half-open bound too, since the history cannot tell a kill from a cut.
  */
 export function vanishedConnections(context: Pick<CheckContext, "events" | "connectionTtlMs" | "heartbeatIntervalMs">): Vanished[] {
   const T = context.connectionTtlMs;
   const H = context.heartbeatIntervalMs;
   const out: Vanished[] = [];
+  const goneAt = new Map(eventsOf(context.events, "probe", "stranded_gone").map((e) => [`${e.session_id}/${e.websocket_id}`, e.t]));
   for (const e of eventsOf(context.events, "probe", "stranded")) {
-    const detect = e.how === "cut" ? 2 * H : 0;
-    out.push({ websocket_id: e.websocket_id, session_id: e.session_id, instance_id: e.instance_id, t: e.t, deadline: e.t + detect + T + H, why: `stranded (${e.how})` });
+    const bound = e.how === "kill" ? Math.min(reapBoundMs(T, H), T + H) : 2 * H + T + H;
+    const gone = goneAt.get(`${e.session_id}/${e.websocket_id}`);
+    out.push({ websocket_id: e.websocket_id, session_id: e.session_id, instance_id: e.instance_id, t: e.t, deadline: e.t + bound, why: `stranded (${e.how})`, ...(gone !== undefined ? { gone_at: gone } : {}) });
   }
   const welcomedAfter = new Map<string, number>();
   for (const e of eventsOf(context.events, "fleet", "welcome")) {
@@ -51,6 +68,8 @@ export function vanishedConnections(context: Pick<CheckContext, "events" | "conn
 function lingering(vanished: Vanished[], state: RegistryState, now: number): (Vanished & { ttl_ms: number; late_by_ms: number })[] {
   const records = new Map(state.records.map((r) => [`${r.session_id}/${r.websocket_id}`, r]));
   return vanished.flatMap((v) => {
+    // Seen during the run to outlive its bound (e.g. removed by its TTL instead of a reaper): late, even if gone now.
+    if (v.gone_at !== undefined && v.gone_at > v.deadline) return [{ ...v, ttl_ms: -2, late_by_ms: v.gone_at - v.deadline }];
     const record = records.get(`${v.session_id}/${v.websocket_id}`);
     return record && now > v.deadline ? [{ ...v, ttl_ms: record.ttl_ms, late_by_ms: now - v.deadline }] : [];
   });
@@ -113,7 +132,7 @@ export const ttlExpiry: Check = async (context) => {
   return {
     name: "ttl-expiry",
     pass,
-    expected: { live_records_present_with_ttl: true, vanished_records_gone_within_ms: `T + H (+ 2H to detect a half-open socket) = ${T} + ${H} (+ ${2 * H})` },
+    expected: { live_records_present_with_ttl: true, vanished_records_gone_within_ms: `T + H (+ 2H to detect a half-open socket) = ${T} + ${H} (+ ${2 * H}); killed instance: reaped within L + 2S + H = ${Math.min(reapBoundMs(T, H), T + H)}` },
     actual: { live_connections: live, live_records_missing: missing.length, vanished: vanished.length, vanished_records_past_bound: late.length },
     evidence: {
       live_records_missing: firstOf(missing),

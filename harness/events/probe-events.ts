@@ -270,6 +270,16 @@ export interface StrandConnectFailedEvent {
   error: string | null;
 }
 
+/** The record of a connection stranded by a kill was first seen gone from the registry (`strandConnections` watch). */
+export interface StrandedGoneEvent {
+  type: "stranded_gone";
+  /** Epoch ms of the registry read that no longer held it. */
+  t: number;
+  how: "kill";
+  websocket_id: string;
+  session_id: string;
+}
+
 /** How a stranded connection vanished: cut half-open, or its instance SIGKILLed for good. */
 export type StrandHow = "cut" | "kill";
 
@@ -374,4 +384,5 @@ export type ProbeEvent =
   | StrandedEvent
   | ConformancePlanEvent
   | ConformanceProbeEvent
-  | ConformanceSkippedEvent;
+  | ConformanceSkippedEvent
+  | StrandedGoneEvent;

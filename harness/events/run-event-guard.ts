@@ -264,6 +264,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       sent_before_heal_ms: opt(nullable(num)),
     }),
     conformance_skipped: variant<Probe<"conformance_skipped">>({ promise: CONFORMANCE_PROMISE, reason: str }),
+    stranded_gone: variant<Probe<"stranded_gone">>({ how: lit("kill"), websocket_id: str, session_id: str }),
   },
 };
 

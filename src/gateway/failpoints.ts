@@ -25,7 +25,13 @@ export type GatewayDefect =
   | "pinned-primary"
   | "wall-clock-expiry"
   | "no-half-open-detect"
-  | "unbounded-send-buffer";
+  | "unbounded-send-buffer"
+  | "dup-remote"
+  | "ack-overcount"
+  | "no-reconcile"
+  | "no-tenant-check-session-state"
+  | "no-reap"
+  | "filter-one-field";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -39,6 +45,12 @@ export interface FailpointSpec {
   readonly actsIn: string;
   /** The harness check that must fail against it. */
   readonly mustFail: string;
+  /**
+   * The scenarios that catch it, cheapest and most certain first: `npm run gate` runs them in this order and stops at
+   * the first that fails. Empty when no scenario can see it (a test elsewhere catches it; the gate reports it as
+   * escaped). Scenarios named here but missing from scenarios/ are skipped; every other scenario follows.
+   */
+  readonly caughtBy: readonly string[];
 }
 
 /** Every failpoint, in documentation order. */
@@ -49,6 +61,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "registry-writer.ts",
     actsIn: "RegistryWriter.unregister: the removal is skipped",
     mustFail: "no-ghosts",
+    caughtBy: ["flood", "lookup"],
   },
   {
     name: "no-resume",
@@ -56,6 +69,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, before the resume: a resume request is treated as a new connection",
     mustFail: "restart-survival",
+    caughtBy: ["deploy", "restart"],
   },
   {
     name: "no-tenant-check",
@@ -63,6 +77,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router.lookupTenant, Router.findConnection, Router.lookupSessionConnections and the local target match of Router.route",
     mustFail: "tenant-isolation",
+    caughtBy: ["tenants"],
   },
   {
     name: "drop-remote",
@@ -70,6 +85,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router's remote delivery: nothing is published, every target counts as delivered",
     mustFail: "delivery, cross-instance-lookup",
+    caughtBy: ["lookup", "tenants"],
   },
   {
     name: "no-heartbeat",
@@ -77,6 +93,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "record-refresher.ts",
     actsIn: "RecordRefresher.tick and RecordRefresher.reconcile: no registry refresh",
     mustFail: "ttl-expiry",
+    caughtBy: ["ttl", "redis-restart"],
   },
   {
     name: "drop-remote-1pct",
@@ -84,6 +101,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router's remote delivery: for the picked routes nothing is published, every target counts as delivered",
     mustFail: "delivery",
+    caughtBy: ["lookup", "deploy"],
   },
   {
     name: "echo-sender",
@@ -91,13 +109,63 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router.route: the sender's socket is added to the targets",
     mustFail: "delivery",
+    caughtBy: ["tenants", "lookup"],
   },
   {
     name: "ignore-nbf",
     behaviour: "accepts tokens whose `nbf` lies in the future, at the upgrade and on the HTTP API",
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
-    mustFail: "gateway-protocol test (not-yet-valid tokens)",
+    mustFail: "protocol-conformance (nbf-refused)",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "dup-remote",
+    behaviour: "delivers about 1 in 20 routes it receives from other instances twice (a hash of the request id picks them), counting them once",
+    file: "router.ts",
+    actsIn: "Router's answer to a deliver request: the picked frames are sent to the local sockets a second time",
+    mustFail: "delivery (duplicates)",
+    caughtBy: ["lookup", "tenants"],
+  },
+  {
+    name: "ack-overcount",
+    behaviour: "counts the sender among the recipients when it matches its own session route's filter (it is still not sent the frame)",
+    file: "router.ts",
+    actsIn: "Router.route: `delivered` starts at the number of targets the sender filter removed",
+    mustFail: "delivery (ack mismatches)",
+    caughtBy: ["lookup", "tenants"],
+  },
+  {
+    name: "no-reconcile",
+    behaviour: "never re-registers its live connections whose records went missing (after a Redis restart or a partition), though it refreshes the TTLs of the others",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.reconcile resolves 0 at once, and the heartbeat leaves the records reported missing missing",
+    mustFail: "no-ghosts, cross-instance-lookup",
+    caughtBy: ["redis-restart"],
+  },
+  {
+    name: "no-tenant-check-session-state",
+    behaviour: "HTTP session state reads (`GET /v1/sessions/{S}/state`) return the session's state whatever the caller's tenant (writes, lookups and routes are still checked)",
+    file: "http-api.ts",
+    actsIn: "the HTTP API's `state` GET reads as the session's own tenant instead of the caller's",
+    mustFail: "tenant-isolation",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "no-reap",
+    behaviour: "never reaps the records of dead instances (its liveness key is still kept): they stay until their TTL",
+    file: "reaper.ts",
+    actsIn: "Reaper.tick: after the liveness refresh, no dead instance is claimed or reaped",
+    mustFail: "ttl-expiry (killed instance's records outlive L + 2S + H)",
+    caughtBy: ["ttl"],
+  },
+  {
+    name: "filter-one-field",
+    behaviour: "matches a session route whose `to` names both `agent_type` and `pillar` on `agent_type` alone (also delivering to clients of another pillar)",
+    file: "router.ts",
+    actsIn: "Router.route: the session's connections are filtered by `agent_type` only",
+    mustFail: "delivery (unexpected recipients)",
+    caughtBy: ["lookup"],
   },
   {
     name: "ready-lies",
@@ -105,6 +173,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer.ready and the readiness the HTTP API reports: only the lifecycle state counts",
     mustFail: "protocol-conformance (readyz-reflects-redis)",
+    caughtBy: ["partition"],
   },
   {
     name: "no-fail-fast",
@@ -112,6 +181,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router: every registry read of a lookup or route is retried while it fails with REGISTRY_UNAVAILABLE",
     mustFail: "protocol-conformance (registry-unavailable-fails-fast)",
+    caughtBy: ["partition"],
   },
   {
     name: "welcome-before-write",
@@ -119,6 +189,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, a new connection: the record is written in the background after a delay, the welcome goes at once",
     mustFail: "protocol-conformance (welcome-after-write)",
+    caughtBy: ["lookup"],
   },
   {
     name: "no-tenant-check-ws-id",
@@ -126,6 +197,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router.route, `{websocket_id}` target with a WebSocket sender: local match and registry read ignore the sender's tenant",
     mustFail: "protocol-conformance (tenant-isolation), tenant-isolation",
+    caughtBy: ["tenants"],
   },
   {
     name: "no-tenant-check-http-lookup",
@@ -133,6 +205,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "router.ts",
     actsIn: "Router.findConnection and Router.lookupSessionConnections (the HTTP API's lookups only)",
     mustFail: "protocol-conformance (tenant-isolation), tenant-isolation",
+    caughtBy: ["tenants"],
   },
   {
     name: "no-drain-notice",
@@ -140,6 +213,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "drain.ts",
     actsIn: "announceDrain: no `reconnect` frame is sent; the wait and the 1012 close go on",
     mustFail: "protocol-conformance (drain-notice)",
+    caughtBy: ["deploy"],
   },
   {
     name: "resume-new-id-after-expiry",
@@ -147,6 +221,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, a resume: when the old record is missing the connection is registered as new",
     mustFail: "protocol-conformance (resume-keeps-id)",
+    caughtBy: ["lookup", "ttl"],
   },
   {
     name: "pinned-primary",
@@ -154,6 +229,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "backend.ts",
     actsIn: "createGatewayBackend: the Redis clients are built without the sentinels",
     mustFail: "convergence (scenario sentinel)",
+    caughtBy: ["sentinel"],
   },
   {
     name: "wall-clock-expiry",
@@ -161,6 +237,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "backend.ts",
     actsIn: "createGatewayBackend: the registry and the bus get `Date.now` as their clock instead of the Redis-anchored RedisTimeClock",
     mustFail: "clock-skew",
+    caughtBy: ["clock-skew"],
   },
   {
     name: "no-half-open-detect",
@@ -168,6 +245,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "record-refresher.ts",
     actsIn: "RecordRefresher.tick: a socket that did not answer the last ping is pinged again instead of terminated",
     mustFail: "half-open-cleanup",
+    caughtBy: ["client-path"],
   },
   {
     name: "unbounded-send-buffer",
@@ -175,6 +253,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the connection table's send limits are built with `unbounded: true`, so sendFrame never sheds",
     mustFail: "slow-consumer",
+    caughtBy: ["slow-consumers"],
   },
 ] satisfies FailpointSpec[]);
 

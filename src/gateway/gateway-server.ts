@@ -200,7 +200,7 @@ export class GatewayServer implements AsyncDisposable {
       this.#port = typeof address === "object" && address ? address.port : options.port;
       this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs, () => refresher.tick());
       this.#heartbeat.start();
-      this.#reaper = new Reaper({ instanceId, bus, registry, livenessTtlMs: options.livenessTtlMs, intervalMs: options.livenessIntervalMs, metrics, log });
+      this.#reaper = new Reaper({ instanceId, bus, registry, livenessTtlMs: options.livenessTtlMs, intervalMs: options.livenessIntervalMs, metrics, failpoints, log });
       await this.#reaper.tick().catch(() => undefined);
       this.#reaper.start();
       this.#state = "accepting";
@@ -224,6 +224,7 @@ export class GatewayServer implements AsyncDisposable {
       instanceId: this.options.instanceId,
       authSecret: this.options.authSecret,
       ignoreNbf: this.#ignoreNbf(),
+      failpoints: this.#failpoints,
       maxMessageBytes: this.options.maxMessageBytes,
       metrics: this.metrics,
       sessions: registry,

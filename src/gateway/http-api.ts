@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
+import { NO_FAILPOINTS, type Failpoints } from "./failpoints.js";
 import type { GatewayState, RouteResult } from "./gateway-types.js";
 import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -24,6 +25,8 @@ export interface HttpApiHost {
   readonly authSecret: string;
   /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf`). @default false */
   readonly ignoreNbf?: boolean;
+  /** The negative-control policy (failpoint `no-tenant-check-session-state` acts here). @default every failpoint off */
+  readonly failpoints?: Failpoints;
   /** Largest accepted body, in bytes (`MAX_MESSAGE_BYTES`). */
   readonly maxMessageBytes: number;
   /** `/metrics` text and the error and route-request counters. */
@@ -214,7 +217,9 @@ export async function handleHttpRequest(gateway: HttpApiHost, req: IncomingMessa
             if ((await gateway.sessions.getSessionTenant(sessionId)) !== claims.tenant_id) throw new ProtocolError("NOT_FOUND", NOT_FOUND_SESSION);
             await gateway.sessions.updateSessionState(claims.tenant_id, sessionId, patch);
           }
-          const state = await gateway.sessions.getSessionState(claims.tenant_id, sessionId);
+          // Failpoint `no-tenant-check-session-state`: a read takes the session's own tenant instead of the caller's.
+          const readAs = (gateway.failpoints ?? NO_FAILPOINTS).enabled("no-tenant-check-session-state") ? ((await gateway.sessions.getSessionTenant(sessionId)) ?? claims.tenant_id) : claims.tenant_id;
+          const state = await gateway.sessions.getSessionState(readAs, sessionId);
           return send(res, 200, { session_id: sessionId, state });
         }
       }

@@ -1,5 +1,6 @@
 import type { ConnectionRegistry } from "../registry/connection-registry.js";
 import type { ClusterBus } from "./cluster-bus.js";
+import type { Failpoints } from "./failpoints.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { GatewayMetrics } from "./metrics.js";
 
@@ -16,6 +17,7 @@ export interface ReaperOptions {
   /** Period of the liveness refresh and the dead-instance scan, in ms. */
   intervalMs: number;
   metrics: GatewayMetrics;
+  failpoints: Failpoints;
   log(event: string, fields: Record<string, unknown>): void;
 }
 
@@ -44,10 +46,14 @@ export class Reaper {
     this.#loop.stop();
   }
 
-  /** One period: refresh liveness, then reap every dead instance this survivor wins the lock of. */
+  /**
+   * One period: refresh liveness, then reap every dead instance this survivor wins the lock of. Failpoint
+   * `no-reap`: liveness is refreshed, nothing is reaped (dead instances' records wait for their TTL).
+   */
   async tick(): Promise<void> {
-    const { bus, registry, instanceId, livenessTtlMs, metrics } = this.#options;
+    const { bus, registry, instanceId, livenessTtlMs, metrics, failpoints } = this.#options;
     await bus.refreshLiveness(livenessTtlMs);
+    if (failpoints.enabled("no-reap")) return;
     for (const dead of await bus.deadInstances()) {
       if (dead === instanceId) continue;
       if (!(await bus.claimDead(dead))) continue;

@@ -57,15 +57,18 @@ export class RecordRefresher {
   /**
    * Re-registers every live local connection whose record is missing (after an outage, a Redis restart or being
    * reaped); concurrent calls share one pass. Resolves with how many records were written again. Failpoint
-   * `no-heartbeat`: resolves 0 at once.
+   * `no-heartbeat` or `no-reconcile`: resolves 0 at once.
    */
   reconcile(): Promise<number> {
-    if (this.#options.failpoints.enabled("no-heartbeat")) return Promise.resolve(0);
+    if (this.#options.failpoints.enabled("no-heartbeat") || this.#options.failpoints.enabled("no-reconcile")) return Promise.resolve(0);
     this.#reconciling ??= this.#refresh().finally(() => (this.#reconciling = undefined));
     return this.#reconciling;
   }
 
-  /** Refreshes every local record's TTL in batches and re-registers those reported missing. Resolves with how many. */
+  /**
+   * Refreshes every local record's TTL in batches and re-registers those reported missing. Resolves with how many.
+   * Failpoint `no-reconcile`: records reported missing are left missing.
+   */
   async #refresh(): Promise<number> {
     const { registry, connections, connectionTtlMs, metrics, instanceId } = this.#options;
     const now = Date.now();
@@ -96,6 +99,7 @@ export class RecordRefresher {
         metrics.heartbeatBatches.inc({ result: "error" });
         throw error;
       }
+      if (this.#options.failpoints.enabled("no-reconcile")) missing = [];
       for (const websocketId of missing) {
         const connection = connections.get(websocketId);
         if (!connection || connection.ws.readyState !== connection.ws.OPEN) continue;

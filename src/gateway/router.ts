@@ -149,9 +149,14 @@ export class Router {
         return { delivered: this.#deliverLocal(local.map((record) => record.websocket_id), frame), partial: true };
       }
       if (all.length === 0) throw new ProtocolError("NOT_FOUND", "no such session", id);
-      targets = all.filter((record) => matches(record, to));
+      // Failpoint `filter-one-field`: a route to `agent_type` and `pillar` is matched on `agent_type` alone.
+      const filter = failpoints.enabled("filter-one-field") && "agent_type" in to && to.agent_type !== undefined ? { agent_type: to.agent_type } : to;
+      targets = all.filter((record) => matches(record, filter));
     }
+    const matched = targets.length;
     targets = targets.filter((record) => record.websocket_id !== fromWebsocketId);
+    // Failpoint `ack-overcount`: the count is taken before the sender was filtered out of the targets.
+    const overcount = failpoints.enabled("ack-overcount") ? matched - targets.length : 0;
     if (fromWebsocketId !== null && failpoints.enabled("echo-sender") && connections.get(fromWebsocketId)) {
       targets.push(connections.get(fromWebsocketId)!.record);
     }
@@ -161,7 +166,7 @@ export class Router {
       ids.push(record.websocket_id);
       byInstance.set(record.instance_id, ids);
     }
-    let delivered = 0;
+    let delivered = overcount;
     let unconfirmed = false;
     const remote: Promise<RemoteDelivery>[] = [];
     for (const [holder, ids] of byInstance) {
@@ -256,8 +261,13 @@ export class Router {
     pending.resolve(delivered);
   }
 
+  /**
+   * Sends a deliver request's frame to the local sockets it names and publishes the count back. Failpoint
+   * `dup-remote`: about 1 request in 20 (a hash of the request id picks them) is sent twice, counted once.
+   */
   #answerDeliver(request: DeliverRequest): void {
     const delivered = this.#options.connections.sendTo(request.ids, request.frame);
+    if (this.#options.failpoints.enabled("dup-remote") && fnv1a(request.r) % 20 === 0) this.#options.connections.sendTo(request.ids, request.frame);
     void this.#options.bus.publish(request.from, { t: "delivered", r: request.r, n: delivered }).catch(() => undefined);
   }
 }

@@ -10,14 +10,14 @@ import scenario from "../fixtures/all-checks-scenario.js";
 
 const SEED = 7;
 
-/** Each negative control and the check it must make fail (docs/protocol.md, "Negative controls"). */
+/**
+ * Each negative control and the check it must make fail (docs/protocol.md, "Negative controls"). The defects whose
+ * failing check the gate's matrix already shows in a scenario (no-tenant-check, no-heartbeat, no-unregister,
+ * drop-remote, no-resume: test/integration/gate.test.ts) are not run again here; the two the fixture is sized for
+ * (about 1,100 remote deliveries far from any fault, so that a 1-in-100 loss shows on every seed) and the memory
+ * registry stay.
+ */
 const CONTROLS: { control: string; defects?: string; registry?: "memory"; fails: CheckName }[] = [
-  { control: "TRAFFIC_COP_DEFECTS=no-tenant-check", defects: "no-tenant-check", fails: "tenant-isolation" },
-  { control: "TRAFFIC_COP_DEFECTS=no-heartbeat", defects: "no-heartbeat", fails: "ttl-expiry" },
-  { control: "TRAFFIC_COP_DEFECTS=no-unregister", defects: "no-unregister", fails: "no-ghosts" },
-  { control: "TRAFFIC_COP_DEFECTS=drop-remote", defects: "drop-remote", fails: "delivery" },
-  { control: "TRAFFIC_COP_DEFECTS=drop-remote", defects: "drop-remote", fails: "cross-instance-lookup" },
-  { control: "TRAFFIC_COP_DEFECTS=no-resume", defects: "no-resume", fails: "restart-survival" },
   { control: "TRAFFIC_COP_DEFECTS=drop-remote-1pct", defects: "drop-remote-1pct", fails: "delivery" },
   { control: "TRAFFIC_COP_DEFECTS=echo-sender", defects: "echo-sender", fails: "delivery" },
   { control: "REGISTRY=memory", registry: "memory", fails: "cross-instance-lookup" },

@@ -1,0 +1,84 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import type { CheckName } from "../../harness/checks/check.js";
+import { loadScenario } from "../../harness/cli/scenarios.js";
+import { eventsOf } from "../../harness/events/run-events.js";
+import { runGate } from "../../harness/gate/gate-runner.js";
+import type { RunResult } from "../../harness/report/run-result.js";
+import { FAILPOINTS, type FailpointSpec } from "../../src/gateway/failpoints.js";
+import { expectNoLeftovers } from "../helpers/scenario-run.js";
+
+const SEED = 11;
+const CHECK_NAMES: readonly CheckName[] = ["restart-survival", "cross-instance-lookup", "ttl-expiry", "no-ghosts", "tenant-isolation", "delivery", "degraded-mode"];
+
+/** The checks a catalogue entry's `mustFail` names (its text may add a note in parentheses). */
+function mustFailChecks(failpoint: FailpointSpec): CheckName[] {
+  return CHECK_NAMES.filter((name) => failpoint.mustFail.replace(/\(.*\)/, "").split(/,\s*/).map((s) => s.trim()).includes(name));
+}
+
+/** What the run that caught a defect must show beyond the failed check: the defect's own signature. */
+const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
+  "no-unregister": (run) => expect(actualOf(run, "no-ghosts").ghosts).toMatchObject({ records: expect.any(Number) }),
+  "no-resume": (run) => expect(actualOf(run, "restart-survival").survived).toBeLessThan(actualOf(run, "restart-survival").clients_before as number),
+  "drop-remote": (run) => expect(actualOf(run, "cross-instance-lookup").route_probes_unreached).toBeGreaterThan(0),
+  "no-heartbeat": (run) => expect(actualOf(run, "ttl-expiry").live_records_missing).toBeGreaterThan(0),
+  "drop-remote-1pct": (run) => expect(actualOf(run, "delivery").lost_outside_faults).toBeGreaterThan(0),
+  "echo-sender": (run) => expect(actualOf(run, "delivery").unexpected_recipients).toBeGreaterThan(0),
+  "dup-remote": (run) => expect(actualOf(run, "delivery").duplicates).toBeGreaterThan(0),
+  "ack-overcount": (run) => {
+    expect(actualOf(run, "delivery").ack_mismatches_outside_faults).toBeGreaterThan(0);
+    // The frames themselves went where they should: only the count lies.
+    expect(actualOf(run, "delivery")).toMatchObject({ lost_outside_faults: 0, unexpected_recipients: 0, duplicates: 0 });
+  },
+  "filter-one-field": (run) => expect(actualOf(run, "delivery").unexpected_recipients).toBeGreaterThan(0),
+  "no-reconcile": (run) => expect((actualOf(run, "no-ghosts").missing as Record<string, unknown>).records).toBeDefined(),
+  "no-tenant-check-session-state": (run) => {
+    const leaks = eventsOf(run.events, "probe", "isolation_probe").filter((e) => e.leaked).map((e) => e.kind);
+    expect(new Set(leaks)).toEqual(new Set(["session_state_read"]));
+  },
+  "no-reap": (run) => {
+    const check = run.checks.find((c) => c.name === "ttl-expiry")!;
+    expect(check.actual).toMatchObject({ live_records_missing: 0, vanished_records_past_bound: expect.any(Number) });
+    const late = (check.evidence as { vanished_records_past_bound: { why: string }[] }).vanished_records_past_bound;
+    expect(late.length).toBeGreaterThan(0);
+    expect(new Set(late.map((v) => v.why))).toEqual(new Set(["stranded (kill)"]));
+  },
+};
+
+function actualOf(run: RunResult, name: CheckName): Record<string, unknown> {
+  const check = run.checks.find((c) => c.name === name);
+  expect(check, `${run.run_id} has no ${name} check`).toBeDefined();
+  return check!.actual as Record<string, unknown>;
+}
+
+/**
+ * `npm test`'s part of `npm run gate`: the sensitivity matrix, each defect of the catalogue against the scenarios
+ * its `caughtBy` names, stopping at the first catch, exactly as the gate runs it. The unbroken runs of the gate are
+ * the scenario tests' own (scenarios-lifecycle, scenarios-links, test/scenarios/restart), which assert more of
+ * each run. Each caught run must have failed a check its catalogue entry names, with the defect's signature.
+ */
+describe.sequential("npm run gate: the sensitivity matrix (ci part)", { timeout: 150_000 }, () => {
+  for (const failpoint of FAILPOINTS) {
+    if (failpoint.caughtBy.length === 0) {
+      it.todo(`${failpoint.name}: no scenario catches it yet (${failpoint.mustFail}); the full gate reports it as escaped`);
+      continue;
+    }
+    it(`should catch ${failpoint.name} (${failpoint.mustFail}) in ${failpoint.caughtBy.join(" or ")}`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), `traffic-cop-gate-${failpoint.name}-`));
+      onTestFinished(() => rm(dir, { recursive: true, force: true }));
+      const scenarios = await Promise.all(failpoint.caughtBy.map((name) => loadScenario(name)));
+      const result = await runGate({ gateId: `gate-test-${failpoint.name}`, dir, seed: SEED, scenarios, defects: [failpoint], reference: false });
+      const [row] = result.matrix;
+      const tried = row!.cells.filter((cell) => cell.run).map((cell) => ({ scenario: cell.scenario, outcome: cell.outcome, failed: cell.run!.failed_checks, error: cell.run!.error }));
+      expect(row!.caught_by, JSON.stringify(tried)).not.toBeNull();
+      expect(result).toMatchObject({ exit_code: 0, verdict: { pass: true, escaped: [] } });
+      const caught = row!.cells.find((cell) => cell.scenario === row!.caught_by!.scenario)!.run!;
+      const run = JSON.parse(await readFile(join(caught.report_dir, "run.json"), "utf8")) as RunResult;
+      await expectNoLeftovers(run);
+      expect(caught.failed_checks.filter((name) => (mustFailChecks(failpoint) as string[]).includes(name)), JSON.stringify(caught.failed_checks)).not.toEqual([]);
+      SIGNATURES[failpoint.name]?.(run);
+    });
+  }
+});
