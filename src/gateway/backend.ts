@@ -1,6 +1,7 @@
 import type { GatewayBackend } from "./gateway-types.js";
 import type { ResolvedGatewayOptions } from "./gateway-options.js";
 import { LocalClusterBus } from "./cluster-bus.js";
+import { createFailpoints } from "./failpoints.js";
 
 /**
  * Builds the registry and cluster bus that `options.registry` selects. Loaded lazily by {@link GatewayServer} so
@@ -28,6 +29,11 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   };
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
-  const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true });
+  const failpoints = createFailpoints(options.defects);
+  const registry = new RedisConnectionRegistry(client, {
+    connectionTtlMs: options.connectionTtlMs,
+    closeClient: true,
+    negativeControls: { keepAgentTypeMember: failpoints.enabled("stale-index"), reverseWithoutTtl: failpoints.enabled("keys-no-ttl") },
+  });
   return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber) };
 }

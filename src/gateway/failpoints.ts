@@ -14,7 +14,10 @@ export type GatewayDefect =
   | "no-heartbeat"
   | "drop-remote-1pct"
   | "echo-sender"
-  | "ignore-nbf";
+  | "ignore-nbf"
+  | "no-unregister-on-terminate"
+  | "keys-no-ttl"
+  | "stale-index";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -87,6 +90,27 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
     mustFail: "gateway-protocol test (not-yet-valid tokens)",
+  },
+  {
+    name: "no-unregister-on-terminate",
+    behaviour: "keeps the record of a socket that closed without a close frame (client `terminate()`, process killed) until its TTL",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler's close listener: a close with code 1006 (no close frame) skips the unregister",
+    mustFail: "prompt-cleanup, state-audit",
+  },
+  {
+    name: "keys-no-ttl",
+    behaviour: "writes the reverse index (`P:websocket:W:session`) without TTL",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: RedisConnectionRegistry gets negativeControls.reverseWithoutTtl (PERSIST after each write and refresh)",
+    mustFail: "key-ttl",
+  },
+  {
+    name: "stale-index",
+    behaviour: "unregister removes the record but leaves the agent type index member",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: RedisConnectionRegistry gets negativeControls.keepAgentTypeMember (the unregister script skips that ZREM)",
+    mustFail: "prompt-cleanup, state-audit",
   },
 ] satisfies FailpointSpec[]);
 
