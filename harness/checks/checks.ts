@@ -3,7 +3,9 @@ import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
 import { noGhosts } from "./no-ghosts.js";
+import { promptCleanup } from "./prompt-cleanup.js";
 import { restartSurvival } from "./restart-survival.js";
+import { keyTtl, stateAudit } from "./state-audit.js";
 import { tenantIsolation } from "./tenant-isolation.js";
 import { ttlExpiry } from "./ttl-expiry.js";
 
@@ -16,4 +18,7 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "tenant-isolation": tenantIsolation,
   delivery,
   "degraded-mode": degradedMode,
+  "prompt-cleanup": promptCleanup,
+  "state-audit": stateAudit,
+  "key-ttl": keyTtl,
 });
