@@ -15,8 +15,9 @@ export type ConnectionFamily = "record" | "reverse" | IndexFamily;
 
 /**
  * The registry as one audit pass reads it: every key under the prefix with its kind and TTL, which websocket ids
- * have a record and a reverse key, and every index member with its score. Built from SCAN (COUNT 1,000) plus one
- * pipelined PTTL per key and one ZRANGE per index key: a few round trips, no per-record HGETALL.
+ * have a record and a reverse key, and every live index member. Built from SCAN (COUNT 1,000) plus one pipelined
+ * PTTL per key and one `ZRANGEBYSCORE key (t +inf` per index key (members only: formatting every score as text
+ * made the replies of large global indexes cost Redis ten times more): a few round trips, no per-record HGETALL.
  */
 export interface RegistrySnapshot {
   /** Epoch ms when the read started. */
@@ -28,8 +29,8 @@ export interface RegistrySnapshot {
   records: Map<string, string>;
   /** websocket ids that have a reverse key. */
   reverse: Set<string>;
-  /** Per index family: websocket id → highest score (epoch ms) over that family's keys. */
-  members: Record<IndexFamily, Map<string, number>>;
+  /** Per index family: websocket ids that are a live member (scored after `t`) of some key of that family. */
+  members: Record<IndexFamily, Set<string>>;
 }
 
 /** A connection to look for, by its ids (`presence`). */
@@ -243,18 +244,15 @@ export class RegistryReader implements AsyncDisposable {
     });
     const replies = await this.#pipelined([
       ...names.map((key): [string, string] => ["pttl", key]),
-      ...indexAt.map((i): [string, ...string[]] => ["zrange", names[i]!, "0", "-1", "WITHSCORES"]),
+      // Members past their score are dead by definition (readers filter them): only live ones are read.
+      ...indexAt.map((i): [string, ...string[]] => ["zrangebyscore", names[i]!, `(${t}`, "+inf"]),
     ]);
-    const members = Object.fromEntries(INDEX_FAMILIES.map((family) => [family, new Map<string, number>()])) as Record<IndexFamily, Map<string, number>>;
+    const members = Object.fromEntries(INDEX_FAMILIES.map((family) => [family, new Set<string>()])) as Record<IndexFamily, Set<string>>;
     indexAt.forEach((i, k) => {
-      const flat = replies[names.length + k];
-      if (!Array.isArray(flat)) return;
+      const list = replies[names.length + k];
+      if (!Array.isArray(list)) return;
       const family = members[kinds[i] as IndexFamily];
-      for (let j = 0; j + 1 < flat.length; j += 2) {
-        const member = String(flat[j]);
-        const score = Number(flat[j + 1]);
-        if (!(family.get(member)! >= score)) family.set(member, score);
-      }
+      for (const member of list) family.add(String(member));
     });
     const records = new Map<string, string>();
     const reverse = new Set<string>();

@@ -165,7 +165,7 @@ export class StateAuditor {
     const s = snapshot.t;
     const present = (id: string): ConnectionFamily[] =>
       ALL_FAMILIES.filter((family) =>
-        family === "record" ? snapshot.records.has(id) : family === "reverse" ? snapshot.reverse.has(id) : (snapshot.members[family].get(id) ?? 0) > s,
+        family === "record" ? snapshot.records.has(id) : family === "reverse" ? snapshot.reverse.has(id) : snapshot.members[family].has(id),
       );
     const inFault = this.#inFault(s);
     const bound = this.#bounds.transitionMs + snapshot.read_ms;
