@@ -84,7 +84,7 @@ describe("planning http_load and await_background", () => {
 
 describe("Step.departClients", () => {
   it("should build a bounded departure with the default observation window", () => {
-    expect(Step.departClients({ kind: "terminate", count: 6 })).toEqual({ kind: "depart_clients", departure: "terminate", count: 6, observeMs: 2_000 });
+    expect(Step.departClients({ kind: "terminate", count: 6 })).toEqual({ kind: "depart_clients", departure: "terminate", count: 6, observeMs: 3_000 });
     expect(describeStep(Step.departClients({ kind: "kill", count: 3, observeMs: 500 }) as PlannedStep)).toBe("depart 3 clients (kill)");
   });
 

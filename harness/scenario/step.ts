@@ -117,7 +117,8 @@ export const Step = Object.freeze({
    * `count` clients (their own tenant and sessions, in a worker process of their own) connect, then leave for good:
    * `close` (close frame), `terminate` (socket destroyed without a close frame) or `kill` (their process
    * SIGKILLed). Redis is then polled for what is left of them for at most `observeMs` (it must stay below the
-   * connection TTL, or a TTL expiry could pass for a cleanup). @default observeMs 2000
+   * connection TTL, or a TTL expiry could pass for a cleanup, and above `prompt-cleanup`'s 2 s bound, or a late
+   * cleanup could not be told from a missing one). @default observeMs 3000
    */
   departClients(options: { kind: DepartureKind; count: number; observeMs?: number }): Step {
     if (options.kind !== "close" && options.kind !== "terminate" && options.kind !== "kill") {
@@ -125,7 +126,7 @@ export const Step = Object.freeze({
     }
     const count = nonNegative("count", options.count);
     if (!Number.isInteger(count) || count < 1 || count > 1_000) throw new TypeError(`count must be an integer in [1, 1000] (got ${count})`);
-    const observeMs = nonNegative("observeMs", options.observeMs ?? 2_000);
+    const observeMs = nonNegative("observeMs", options.observeMs ?? 3_000);
     if (observeMs === 0 || observeMs > 60_000) throw new TypeError(`observeMs must be in (0, 60000] (got ${observeMs})`);
     return { kind: "depart_clients", departure: options.kind, count, observeMs };
   },
