@@ -46,8 +46,8 @@ describe.sequential("cleanup checks: prompt-cleanup, state-audit, key-ttl", { ti
     expect((check.evidence as { lingering_families: Record<string, number> }).lingering_families).toEqual({ agent_type_index: 18 });
     const audit = expectFailedBy(result, "state-audit");
     expect((audit.evidence as { divergences: { families: string[] }[] }).divergences[0]?.families).toEqual(["agent_type_index"]);
-    // The member's score (the connection TTL, 10 s) outlives the settle, so the settle-time check sees it too.
-    expect(checkOf(result, "no-ghosts").pass).toBe(false);
+    // no-ghosts is not asserted: it sees a stale member only while its score (the last write + 10 s) outlives the
+    // settle, which depends on the machine's pace; the audit sees it on the first sample after the departure.
     expect(checkOf(result, "key-ttl").pass).toBe(true);
   });
 });
