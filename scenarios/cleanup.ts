@@ -14,7 +14,9 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "cleanup",
   description: "clients leave by close frame, by terminate() and by a killed process; their keys are gone within 2 s, Redis matches the fleet on every sample",
-  checks: ["prompt-cleanup", "state-audit", "key-ttl", "no-ghosts", "delivery"],
+  // Not `delivery`: the routes are background load here, and on a machine at load average 20-30 a Redis command of
+  // the gateway times out now and then (REGISTRY_UNAVAILABLE, counted as refused), which says nothing of cleanup.
+  checks: ["prompt-cleanup", "state-audit", "key-ttl", "no-ghosts"],
   profiles: {
     ci: {
       instances: 3,
