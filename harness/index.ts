@@ -1,9 +1,9 @@
 /** The harness's public API: explicit named exports only. */
 export { HarnessError, type HarnessErrorCode } from "./errors.js";
 export { type Clock, SYSTEM_CLOCK } from "./common/clock.js";
-export { createKeySchema, DEFAULT_KEY_PREFIX, type KeySchema } from "./common/key-schema.js";
+export { createKeySchema, DEFAULT_KEY_PREFIX, SESSION_TTL_MS, type KeyKind, type KeySchema } from "./common/key-schema.js";
 export { createLogger, type Logger } from "./common/logger.js";
-export { ClientFleet, type ClientFleetOptions, type FleetSnapshot, type FleetSummary, type StartedClientFleet } from "./fleet/client-fleet.js";
+export { ClientFleet, type ClientFleetOptions, type FleetLeaveKind, type FleetSnapshot, type FleetSummary, type StartedClientFleet } from "./fleet/client-fleet.js";
 export type { FleetEvent, FleetEventType } from "./fleet/fleet-events.js";
 export { RedisCluster, RedisServer, StartedRedisCluster, StartedRedisServer } from "./runtime/redis-server.js";
 export { OWNER_PID_ENV, RUN_ID_ENV } from "./runtime/process-tags.js";
@@ -33,6 +33,8 @@ export { FaultRunner, type ConnectionFloodDriver, type FaultEvent, type FaultRun
 export { ToxiproxyFaults, ToxiproxyProxy, type ToxicSpec } from "./faults/toxiproxy-faults.js";
 export { Recorder, SAMPLE_INTERVAL_MS } from "./recorder/recorder.js";
 export { RegistryReader, type IndexMember, type RegistryCounts, type RegistryReaderOptions, type RegistryRecord, type RegistryState } from "./recorder/registry-reader.js";
+export { type ConnectionFamily, type ConnectionIds, type IndexFamily, type RegistrySnapshot } from "./recorder/registry-reader.js";
+export { StateAuditor, type StateAuditorOptions } from "./recorder/state-auditor.js";
 export { createSampler, type SampleSources } from "./recorder/sampler.js";
 export { parsePrometheusText, scrapeMetrics } from "./recorder/metrics-scraper.js";
 export { CHECKS } from "./checks/checks.js";
@@ -77,5 +79,6 @@ export {
 } from "./scenario/define-scenario.js";
 export { describeStep, Step, type PlannedStep } from "./scenario/step.js";
 export type { ConformancePath, ConformancePromise } from "./events/probe-events.js";
+export type { DepartureKind } from "./events/probe-events.js";
 export { planSteps } from "./scenario/plan.js";
 export { planScenario, resolveRunProfile, runScenario, type RunScenarioOptions, type ScenarioRun } from "./scenario/engine.js";

@@ -14,7 +14,10 @@ export type CheckName =
   | "convergence"
   | "clock-skew"
   | "half-open-cleanup"
-  | "slow-consumer";
+  | "slow-consumer"
+  | "prompt-cleanup"
+  | "state-audit"
+  | "key-ttl";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {

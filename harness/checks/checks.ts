@@ -8,6 +8,8 @@ import { noGhosts } from "./no-ghosts.js";
 import { protocolConformance } from "./protocol-conformance.js";
 import { restartSurvival } from "./restart-survival.js";
 import { slowConsumer } from "./slow-consumer.js";
+import { promptCleanup } from "./prompt-cleanup.js";
+import { keyTtl, stateAudit } from "./state-audit.js";
 import { tenantIsolation } from "./tenant-isolation.js";
 import { ttlExpiry } from "./ttl-expiry.js";
 
@@ -24,4 +26,7 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   convergence,
   "half-open-cleanup": halfOpenCleanup,
   "slow-consumer": slowConsumer,
+  "prompt-cleanup": promptCleanup,
+  "state-audit": stateAudit,
+  "key-ttl": keyTtl,
 });

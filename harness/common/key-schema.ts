@@ -7,6 +7,28 @@
 /** The prefix of every key of the design. @default "traffic_cop" */
 export const DEFAULT_KEY_PREFIX = "traffic_cop";
 
+/**
+ * The kind of a key under the prefix (docs/registry.md#key-schema): what `key-ttl` bounds and `state-audit` reads.
+ * `other` is any key the schema does not name.
+ */
+export type KeyKind =
+  | "connection"
+  | "reverse"
+  | "session_index"
+  | "session_owner"
+  | "session_state"
+  | "agent_type_index"
+  | "pillar_index"
+  | "instance_index"
+  | "tenant_index"
+  | "index_names"
+  | "instance_alive"
+  | "instances_alive"
+  | "other";
+
+/** Session TTL of the session owner and state keys (docs/registry.md: 24 h, refreshed by every write in the session). */
+export const SESSION_TTL_MS = 86_400_000;
+
 /** Key builders and parsers for one prefix. */
 export interface KeySchema {
   readonly prefix: string;
@@ -20,6 +42,12 @@ export interface KeySchema {
   pillarIndex(pillar: string): string;
   /** `P:websocket:{W}:session`: string holding the session id. */
   reverse(websocketId: string): string;
+  /** `P:instance:{I}:websockets`: websocket ids held by gateway instance I. */
+  instanceIndex(instanceId: string): string;
+  /** `P:tenant:{T}:websockets`: websocket ids of tenant T. */
+  tenantIndex(tenantId: string): string;
+  /** The kind of any key under the prefix (`other` when the schema does not name it). */
+  classify(key: string): KeyKind;
   /** `P:session:{S}:state`: hash of the session's state (the seed's Phase 2). */
   sessionState(sessionId: string): string;
   /** SCAN patterns for each family (they also match the cluster hash-tag form `{S}`). */
@@ -47,6 +75,26 @@ export function createKeySchema(prefix: string = DEFAULT_KEY_PREFIX): KeySchema 
     pillarIndex: (x: string) => `${p}:pillar:${x}:websockets`,
     reverse: (w: string) => `${p}:websocket:${w}:session`,
     sessionState: (s: string) => `${p}:session:${s}:state`,
+    instanceIndex: (i: string) => `${p}:instance:${i}:websockets`,
+    tenantIndex: (t: string) => `${p}:tenant:${t}:websockets`,
+    classify(key: string): KeyKind {
+      if (!key.startsWith(`${p}:`)) return "other";
+      const rest = key.slice(p.length + 1);
+      const parts = rest.split(":");
+      if (parts.length === 1) return ["agent_types", "pillars", "instances", "tenants"].includes(parts[0]!) ? "index_names" : "other";
+      if (parts.length === 2) return rest === "instances:alive" ? "instances_alive" : "other";
+      const [family, , tail] = parts;
+      if (family === "session") {
+        if (parts.length === 4 && parts[2] === "websocket") return "connection";
+        if (parts.length !== 3) return "other";
+        return tail === "websockets" ? "session_index" : tail === "tenant" ? "session_owner" : tail === "state" ? "session_state" : "other";
+      }
+      if (parts.length !== 3) return "other";
+      if (family === "websocket") return tail === "session" ? "reverse" : "other";
+      if (family === "instance") return tail === "websockets" ? "instance_index" : tail === "alive" ? "instance_alive" : "other";
+      if (tail !== "websockets") return "other";
+      return family === "agent_type" ? "agent_type_index" : family === "pillar" ? "pillar_index" : family === "tenant" ? "tenant_index" : "other";
+    },
     patterns: Object.freeze({
       connection: `${p}:session:*:websocket:*`,
       sessionIndex: `${p}:session:*:websockets`,

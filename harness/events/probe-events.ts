@@ -368,6 +368,113 @@ export interface ConformanceSkippedEvent {
   reason: string;
 }
 
+/** How a departing client leaves (`Step.departClients()`): as a real client does, in each way a gateway can see. */
+export type DepartureKind =
+  /** A close frame (1000), then the TCP close. */
+  | "close"
+  /** The socket destroyed without a close frame (`ws.terminate()`): the kernel sends FIN (RST with unread data). */
+  | "terminate"
+  /** The client's process SIGKILLed: the kernel closes its sockets (FIN or RST). */
+  | "kill";
+
+/** A client left for good (`Step.departClients()`), one event per client; `t` is when its departure began. */
+export interface DepartureEvent {
+  type: "departure";
+  t: number;
+  kind: DepartureKind;
+  client: string;
+  websocket_id: string;
+  session_id: string;
+  tenant_id: string;
+  instance_id: string;
+  agent_type: string;
+  pillar: string;
+  /** Epoch ms of the client's welcome. */
+  opened_at: number;
+}
+
+/** What Redis still held of a departed connection, polled from its departure on (`Step.departClients()`). */
+export interface DepartureCleanupEvent {
+  type: "departure_cleanup";
+  kind: DepartureKind;
+  websocket_id: string;
+  session_id: string;
+  instance_id: string;
+  /** Epoch ms of the departure. */
+  departed_at: number;
+  /** Departure → nothing of the connection left in Redis (record, reverse key, index members), ms; `null`: something was still there when the polling ended. */
+  gone_after_ms: number | null;
+  /** What was still there when the polling ended (`record`, `reverse`, `session_index`, `agent_type_index`, ...). */
+  lingering: string[];
+  /** How long Redis was polled, ms. */
+  observed_ms: number;
+}
+
+/** `Step.departClients()` could not connect its clients: nothing departed. */
+export interface DepartureFailedEvent {
+  type: "departure_failed";
+  kind: DepartureKind;
+  count: number;
+  reason: string;
+}
+
+/** A connection's traces in Redis that differ from the history past (or within) their bound. */
+export interface AuditDivergence {
+  websocket_id: string;
+  /** `ghost`: in Redis, not live; `missing`: live, not (fully) in Redis. */
+  kind: "ghost" | "missing";
+  /** The families that differ (`record`, `reverse`, `session_index`, ...). */
+  families: string[];
+  /** Since the connection's last change (welcome, close, departure), ms. */
+  since_ms: number;
+  /** Divergence allowed after that change, ms. */
+  bound_ms: number;
+  /** Why that bound (the kind of change). */
+  why: string;
+}
+
+/** A key whose TTL breaks its bound (`key-ttl`). */
+export interface KeyTtlViolation {
+  key: string;
+  kind: string;
+  /** PTTL: -1 = no TTL. */
+  ttl_ms: number;
+  bound_ms: number;
+}
+
+/** One continuous audit of Redis against the history (harness/recorder/state-auditor.ts), one per sample. */
+export interface StateAuditEvent {
+  type: "state_audit";
+  /** Epoch ms when the read of Redis began. */
+  t: number;
+  /** How long the read took, ms. */
+  read_ms: number;
+  /** Keys under the prefix. */
+  keys: number;
+  /** websocket ids the history knows (fleet clients and departed clients). */
+  audited: number;
+  /** Of those, live at the read. */
+  live: number;
+  /** Connections whose Redis traces differ from the history past their bound. */
+  divergent: number;
+  /** Connections whose traces differ within their bound (a change in flight, a fault window). */
+  transient: number;
+  /** Records of connections the history does not know (probe sockets, floods): not judged. */
+  unattributed: number;
+  /** The first divergences past their bound. */
+  divergences: AuditDivergence[];
+  keys_without_ttl: number;
+  keys_over_ttl_bound: number;
+  /** The first TTL violations. */
+  ttl_violations: KeyTtlViolation[];
+}
+
+/** An audit read of Redis failed (Redis unreachable to the harness): that sample judges nothing. */
+export interface StateAuditFailedEvent {
+  type: "state_audit_failed";
+  error: string;
+}
+
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */
 export type ProbeEvent =
   | SessionStateWrittenEvent
@@ -385,4 +492,9 @@ export type ProbeEvent =
   | ConformancePlanEvent
   | ConformanceProbeEvent
   | ConformanceSkippedEvent
-  | StrandedGoneEvent;
+  | StrandedGoneEvent
+  | DepartureEvent
+  | DepartureCleanupEvent
+  | DepartureFailedEvent
+  | StateAuditEvent
+  | StateAuditFailedEvent;

@@ -10,7 +10,7 @@
  */
 import type { FleetEventType } from "../fleet/fleet-events.js";
 import type { RedisFailoverEvent, RunEvent, RunEventOf, RunEventSource, RunEventTypes, TopologyStartedDetail } from "./run-events.js";
-import { CONFORMANCE_PROMISES, type LookupAnswer, type LookupProbeAnswer, type RegistryCounts } from "./probe-events.js";
+import { CONFORMANCE_PROMISES, type AuditDivergence, type KeyTtlViolation, type LookupAnswer, type LookupProbeAnswer, type RegistryCounts } from "./probe-events.js";
 
 /** A type guard. */
 type Guard<T> = (value: unknown) => value is T;
@@ -47,6 +47,7 @@ function arrayOf<T>(guard: Guard<T>): Guard<T[]> {
 function recordOf<T>(guard: Guard<T>): Guard<Record<string, T>> {
   return (value): value is Record<string, T> => isObject(value) && Object.values(value).every(guard);
 }
+const departureKind = lit("close", "terminate", "kill");
 function oneOf<A, B>(a: Guard<A>, b: Guard<B>): Guard<A | B> {
   return (value): value is A | B => a(value) || b(value);
 }
@@ -265,6 +266,42 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     }),
     conformance_skipped: variant<Probe<"conformance_skipped">>({ promise: CONFORMANCE_PROMISE, reason: str }),
     stranded_gone: variant<Probe<"stranded_gone">>({ how: lit("kill"), websocket_id: str, session_id: str }),
+    departure: variant<Probe<"departure">>({
+      kind: departureKind,
+      client: str,
+      websocket_id: str,
+      session_id: str,
+      tenant_id: str,
+      instance_id: str,
+      agent_type: str,
+      pillar: str,
+      opened_at: num,
+    }),
+    departure_cleanup: variant<Probe<"departure_cleanup">>({
+      kind: departureKind,
+      websocket_id: str,
+      session_id: str,
+      instance_id: str,
+      departed_at: num,
+      gone_after_ms: nullable(num),
+      lingering: arrayOf(str),
+      observed_ms: num,
+    }),
+    departure_failed: variant<Probe<"departure_failed">>({ kind: departureKind, count: num, reason: str }),
+    state_audit: variant<Probe<"state_audit">>({
+      read_ms: num,
+      keys: num,
+      audited: num,
+      live: num,
+      divergent: num,
+      transient: num,
+      unattributed: num,
+      divergences: arrayOf(object<AuditDivergence>({ websocket_id: str, kind: lit("ghost", "missing"), families: arrayOf(str), since_ms: num, bound_ms: num, why: str })),
+      keys_without_ttl: num,
+      keys_over_ttl_bound: num,
+      ttl_violations: arrayOf(object<KeyTtlViolation>({ key: str, kind: str, ttl_ms: num, bound_ms: num })),
+    }),
+    state_audit_failed: variant<Probe<"state_audit_failed">>({ error: str }),
   },
 };
 

@@ -44,7 +44,17 @@ export interface StartedClientFleet extends AsyncDisposable {
   setRampLimit(count: number): void;
   /** Closes every socket with 1000, ends the workers (SIGKILL after a grace), returns totals. */
   stop(): Promise<FleetSummary>;
+  /**
+   * Every client leaves for good, the way `kind` says, then the fleet ends as with `stop()`: `close` closes each
+   * socket with a close frame (1000); `terminate` destroys each socket without a close frame (`ws.terminate()`:
+   * the kernel sends FIN, or RST with unread data); `kill` SIGKILLs every worker process, so the kernel closes
+   * their sockets. Resolves with the totals once every worker has exited.
+   */
+  leave(kind: FleetLeaveKind): Promise<FleetSummary>;
 }
+
+/** How {@link StartedClientFleet.leave} makes its clients leave. */
+export type FleetLeaveKind = "close" | "terminate" | "kill";
 
 interface WorkerHandle {
   index: number;
@@ -307,11 +317,24 @@ class RunningClientFleet implements StartedClientFleet {
   }
 
   stop(): Promise<FleetSummary> {
-    return (this.#stopping ??= this.#stop());
+    return (this.#stopping ??= this.#stop(false));
   }
 
-  async #stop(): Promise<FleetSummary> {
-    await Promise.allSettled(this.#workers.map((worker) => this.#stopWorker(worker)));
+  async leave(kind: FleetLeaveKind): Promise<FleetSummary> {
+    if (kind === "kill" && this.#stopping === undefined) {
+      const killed = this.#workers.filter((worker) => worker.alive);
+      for (const worker of killed) {
+        // On purpose: not an unexpected exit.
+        worker.stopping = true;
+        worker.child.kill("SIGKILL");
+      }
+      await Promise.all(killed.map((worker) => worker.exited));
+    }
+    return (this.#stopping ??= this.#stop(kind === "terminate"));
+  }
+
+  async #stop(abrupt: boolean): Promise<FleetSummary> {
+    await Promise.allSettled(this.#workers.map((worker) => this.#stopWorker(worker, abrupt)));
     process.off("exit", this.#onParentExit);
     this.#latency = undefined;
     const snapshot = this.snapshot();
@@ -333,11 +356,11 @@ class RunningClientFleet implements StartedClientFleet {
     return summary;
   }
 
-  async #stopWorker(worker: WorkerHandle): Promise<void> {
+  async #stopWorker(worker: WorkerHandle, abrupt: boolean): Promise<void> {
     if (!worker.alive) return;
     worker.stopping = true;
     this.#settleRateWaiters();
-    this.#send(worker, { type: "stop" });
+    this.#send(worker, { type: "stop", ...(abrupt ? { abrupt } : {}) });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([worker.stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, WORKER_STOP_TIMEOUT_MS)))]);
     clearTimeout(timer);

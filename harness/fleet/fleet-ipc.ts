@@ -21,7 +21,8 @@ export type ParentMessage =
   | { type: "set_rate"; perSecond: number; seq: number }
   | { type: "set_targets"; targets: string[] }
   | { type: "set_ramp_limit"; count: number }
-  | { type: "stop" };
+  /** `abrupt`: sockets are torn down without a close frame (`terminate()`) instead of closed with 1000. */
+  | { type: "stop"; abrupt?: boolean };
 
 /** Live counters of one worker. */
 export interface WorkerStats {

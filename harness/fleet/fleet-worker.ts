@@ -259,18 +259,19 @@ export class FleetWorker implements ClientContext {
   // ---- lifecycle -----------------------------------------------------------------------------------------------
 
   /** Closes every socket with 1000 (terminating those that do not finish in time) and returns the final counters. */
-  stop(): Promise<WorkerStats> {
-    return (this.#stopping ??= this.#stop());
+  /** Stops every client (closes with 1000; `abrupt`: destroys the sockets without a close frame) and reports. */
+  stop(abrupt = false): Promise<WorkerStats> {
+    return (this.#stopping ??= this.#stop(abrupt));
   }
 
-  async #stop(): Promise<WorkerStats> {
+  async #stop(abrupt: boolean): Promise<WorkerStats> {
     this.stopping = true;
     if (this.#rampTimer !== undefined) clearInterval(this.#rampTimer);
     if (this.#messageTimer !== undefined) clearInterval(this.#messageTimer);
     const remaining = new Set(this.#clients);
     this.#remaining = remaining;
     const allStopped = new Promise<void>((resolve) => (this.#allStopped = resolve));
-    for (const client of this.#clients) client.stop();
+    for (const client of this.#clients) client.stop(abrupt);
     if (remaining.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([allStopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_CLOSE_TIMEOUT_MS)))]);

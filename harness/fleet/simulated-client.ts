@@ -151,16 +151,19 @@ export class SimulatedClient {
     return true;
   }
 
-  /** Closes every socket of the client with 1000 and cancels a pending reconnect. */
-  stop(): void {
+  /**
+   * Closes every socket of the client with 1000 (`abrupt`: destroys them without a close frame, as `terminate()`
+   * does) and cancels a pending reconnect.
+   */
+  stop(abrupt = false): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     const previous = this.state;
     this.state = ClientState.Stopped;
     if (previous === ClientState.Open) this.#ctx.onLeaveOpen(this);
     if (previous === ClientState.Connecting) this.#ctx.onConnectSettled(this);
-    closeQuietly(this.ws);
-    closeQuietly(this.old);
+    closeQuietly(this.ws, abrupt);
+    closeQuietly(this.old, abrupt);
     if (this.ws === undefined && this.old === undefined) this.#ctx.onStopped(this);
   }
 
@@ -363,10 +366,11 @@ function onSocketClose(this: TaggedSocket, code: number, reason: Buffer): void {
 
 function noop(): void {}
 
-function closeQuietly(ws: TaggedSocket | undefined): void {
+function closeQuietly(ws: TaggedSocket | undefined, abrupt = false): void {
   if (ws === undefined) return;
   ws.expectedClose = true;
   if (ws.handshake !== undefined) ws.handshake.destroy();
+  else if (ws.readyState === WebSocket.OPEN && abrupt) ws.terminate();
   else if (ws.readyState === WebSocket.OPEN) ws.close(1000, "fleet stopped");
   else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
 }

@@ -42,7 +42,7 @@ function runAsChildProcess(): void {
         if (worker === undefined) {
           process.exit(0);
         }
-        void worker.stop().then((stats) => send({ type: "stopped", stats }, () => process.exit(0)));
+        void worker.stop(message.abrupt === true).then((stats) => send({ type: "stopped", stats }, () => process.exit(0)));
         return;
     }
   });

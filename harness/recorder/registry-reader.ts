@@ -1,8 +1,47 @@
 import { Cluster, Redis } from "ioredis";
-import { createKeySchema, type KeySchema } from "../common/key-schema.js";
+import { createKeySchema, type KeyKind, type KeySchema } from "../common/key-schema.js";
 
 const SCAN_COUNT = 1_000;
 const COMMAND_TIMEOUT_MS = 2_000;
+/** Commands per pipeline of an audit read (standalone): bounds the reply buffer of one round trip. */
+const AUDIT_PIPELINE_CHUNK = 2_000;
+
+/** The index families a connection is a member of (docs/registry.md#key-schema). */
+export const INDEX_FAMILIES = ["session_index", "agent_type_index", "pillar_index", "instance_index", "tenant_index"] as const;
+/** One of {@link INDEX_FAMILIES}. */
+export type IndexFamily = (typeof INDEX_FAMILIES)[number];
+/** Where a connection can leave a trace in Redis: its record, its reverse key, its index members. */
+export type ConnectionFamily = "record" | "reverse" | IndexFamily;
+
+/**
+ * The registry as one audit pass reads it: every key under the prefix with its kind and TTL, which websocket ids
+ * have a record and a reverse key, and every live index member. Built from SCAN (COUNT 1,000) plus one pipelined
+ * PTTL per key and one `ZRANGEBYSCORE key (t +inf` per index key (members only: formatting every score as text
+ * made the replies of large global indexes cost Redis ten times more): a few round trips, no per-record HGETALL.
+ */
+export interface RegistrySnapshot {
+  /** Epoch ms when the read started. */
+  t: number;
+  /** How long the read took, ms (the snapshot is not atomic: a key may change during this time). */
+  read_ms: number;
+  keys: { key: string; kind: KeyKind; ttl_ms: number }[];
+  /** websocket id → session id, from the record keys' names. */
+  records: Map<string, string>;
+  /** websocket ids that have a reverse key. */
+  reverse: Set<string>;
+  /** Per index family: websocket ids that are a live member (scored after `t`) of some key of that family. */
+  members: Record<IndexFamily, Set<string>>;
+}
+
+/** A connection to look for, by its ids (`presence`). */
+export interface ConnectionIds {
+  websocket_id: string;
+  session_id: string;
+  agent_type: string;
+  pillar: string;
+  instance_id: string;
+  tenant_id: string;
+}
 
 /** One connection record as found in Redis. */
 export interface RegistryRecord {
@@ -183,6 +222,92 @@ export class RegistryReader implements AsyncDisposable {
       reverse,
       otherKeys: c.other,
     };
+  }
+
+  /** Runs `commands` pipelined (standalone, in chunks) or concurrently (Cluster: keys span slots); `null` for a failed one. */
+  async #pipelined(commands: [string, ...(string | number)[]][]): Promise<unknown[]> {
+    if (this.#client instanceof Cluster) {
+      const client = this.#client as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+      return Promise.all(commands.map(([name, ...args]) => client[name]!.apply(this.#client, args).catch(() => null)));
+    }
+    const out: unknown[] = [];
+    for (let i = 0; i < commands.length; i += AUDIT_PIPELINE_CHUNK) {
+      const replies = (await this.#client.pipeline(commands.slice(i, i + AUDIT_PIPELINE_CHUNK)).exec()) ?? [];
+      for (const [error, value] of replies) out.push(error ? null : value);
+    }
+    return out;
+  }
+
+  /** One audit pass: every key with its kind and TTL, records, reverse keys and index members (see {@link RegistrySnapshot}). */
+  async snapshot(): Promise<RegistrySnapshot> {
+    const t = Date.now();
+    const t0 = performance.now();
+    const names = await this.#scanAll(`${this.keys.prefix}:*`);
+    const kinds = names.map((key) => this.keys.classify(key));
+    const indexAt: number[] = [];
+    kinds.forEach((kind, i) => {
+      if ((INDEX_FAMILIES as readonly string[]).includes(kind)) indexAt.push(i);
+    });
+    const replies = await this.#pipelined([
+      ...names.map((key): [string, string] => ["pttl", key]),
+      // Members past their score are dead by definition (readers filter them): only live ones are read.
+      ...indexAt.map((i): [string, ...string[]] => ["zrangebyscore", names[i]!, `(${t}`, "+inf"]),
+    ]);
+    const members = Object.fromEntries(INDEX_FAMILIES.map((family) => [family, new Set<string>()])) as Record<IndexFamily, Set<string>>;
+    indexAt.forEach((i, k) => {
+      const list = replies[names.length + k];
+      if (!Array.isArray(list)) return;
+      const family = members[kinds[i] as IndexFamily];
+      for (const member of list) family.add(String(member));
+    });
+    const records = new Map<string, string>();
+    const reverse = new Set<string>();
+    const keys: RegistrySnapshot["keys"] = [];
+    names.forEach((key, i) => {
+      const ttl = replies[i];
+      // -2: gone since the SCAN; a failed PTTL counts as gone too (nothing to judge).
+      if (typeof ttl !== "number" || ttl === -2) return;
+      keys.push({ key, kind: kinds[i]!, ttl_ms: ttl });
+      if (kinds[i] === "connection") {
+        const ids = this.keys.parseConnection(key);
+        if (ids) records.set(ids.websocketId, ids.sessionId);
+      } else if (kinds[i] === "reverse") {
+        const id = this.keys.parseMiddle(key, "websocket");
+        if (id !== null) reverse.add(id);
+      }
+    });
+    return { t, read_ms: Math.round(performance.now() - t0), keys, records, reverse, members };
+  }
+
+  /**
+   * Which traces of each connection are still in Redis: its record, reverse key, and index members scored in the
+   * future (a member past its score is dead by definition). Empty list: nothing left. One pipelined round trip.
+   */
+  async presence(connections: readonly ConnectionIds[]): Promise<ConnectionFamily[][]> {
+    const now = Date.now();
+    const tag = (s: string) => (this.#client instanceof Cluster ? `{${s}}` : s);
+    const commands: [string, ...string[]][] = [];
+    for (const c of connections) {
+      commands.push(
+        ["exists", this.keys.connection(tag(c.session_id), c.websocket_id)],
+        ["exists", this.keys.reverse(c.websocket_id)],
+        ["zscore", this.keys.sessionIndex(tag(c.session_id)), c.websocket_id],
+        ["zscore", this.keys.agentTypeIndex(c.agent_type), c.websocket_id],
+        ["zscore", this.keys.pillarIndex(c.pillar), c.websocket_id],
+        ["zscore", this.keys.instanceIndex(c.instance_id), c.websocket_id],
+        ["zscore", this.keys.tenantIndex(c.tenant_id), c.websocket_id],
+      );
+    }
+    const replies = await this.#pipelined(commands);
+    const families: ConnectionFamily[] = ["record", "reverse", ...INDEX_FAMILIES];
+    return connections.map((_, n) =>
+      families.filter((_family, f) => {
+        const reply = replies[n * families.length + f];
+        if (f < 2) return reply === 1 || reply === null;
+        // A failed command counts as present: the connection is not proven gone.
+        return reply === null ? false : Number(reply) > now;
+      }),
+    );
   }
 
   /**

@@ -14,6 +14,11 @@ export interface SampleSources {
   metricsUrls(): Record<string, string | null>;
   /** Descriptions of the faults in effect. */
   activeFaults(): string[];
+  /**
+   * The continuous state audit of this sample (`StateAuditor.tick`: it records its findings as events itself and
+   * never rejects). Optional: without it a sample reads only the counts.
+   */
+  audit?(): Promise<void>;
 }
 
 function percentiles(summary: LatencySummary | undefined): LatencyPercentiles | undefined {
@@ -32,6 +37,7 @@ export function createSampler(sources: SampleSources): (base: { t: number; elaps
       Promise.all(
         Object.entries(sources.metricsUrls()).map(async ([id, url]) => [id, url === null ? { up: true } : await scrapeMetrics(url)] as const),
       ).then((entries) => Object.fromEntries(entries)),
+      sources.audit?.(),
     ]);
     const messages = snapshot?.messages ?? { sent: 0, acked: 0, received: 0, errors: 0, delivered: 0 };
     const seconds = previous ? Math.max(0.001, (base.t - previous.t) / 1_000) : 1;

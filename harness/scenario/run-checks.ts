@@ -14,6 +14,8 @@ export async function runChecks(run: RunContext, checks: CheckResult[]): Promise
   recorder.startPhase("checks");
   await run.reporters.emit("onPhase", recorder.phases.at(-1)!);
   if (run.fleet) await flushEvents(run.fleet, recorder);
+  // The last audit pass read is judged now, with every event it needs in.
+  await run.stateAuditor?.flush();
   const context: CheckContext = {
     events: recorder.events,
     samples: recorder.samples,

@@ -11,6 +11,7 @@ import type { ProbeContext } from "../probes/probe-context.js";
 import type { ProbeSocket } from "../probes/probe-io.js";
 import type { Recorder } from "../recorder/recorder.js";
 import type { RegistryReader } from "../recorder/registry-reader.js";
+import type { StateAuditor } from "../recorder/state-auditor.js";
 import type { StartedRuntime } from "../runtime/runtime.js";
 import type { ResolvedSutDefinition } from "../runtime/sut.js";
 import type { BackgroundTasks } from "./background-tasks.js";
@@ -90,6 +91,8 @@ export interface RunSettings {
 export interface RunContext extends RunSettings {
   readonly runtime: StartedRuntime;
   readonly registry: RegistryReader;
+  /** The continuous audit of Redis, one pass per sample (`state_audit` events). */
+  readonly stateAuditor?: StateAuditor;
   readonly faults: FaultRunner;
   readonly background: BackgroundTasks;
   /** Aborted at teardown; background faults and loads run under it. */

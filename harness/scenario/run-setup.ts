@@ -11,6 +11,7 @@ import { startConnectionFlood } from "../load/connection-flood.js";
 import type { ProbeContext } from "../probes/probe-context.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
+import { StateAuditor } from "../recorder/state-auditor.js";
 import type { CheckResult } from "../report/run-result.js";
 import type { RedisMode, Runtime } from "../runtime/runtime.js";
 import { throwIfAborted, type RunContext, type RunResources, type RunSettings, type StepFailure } from "./run-context.js";
@@ -89,8 +90,16 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
       return runSlowConsumers({ wsUrl: instance.wsUrl, httpUrl: instance.httpUrl, authSecret: rt.authSecret, ...(pid !== undefined ? { pid } : {}), ...rest }) as unknown as Promise<Record<string, unknown>>;
     },
   });
+  const stateAuditor = new StateAuditor({
+    events: recorder.events,
+    registry,
+    record: recorder.recordProbe,
+    connectionTtlMs: settings.profile.connectionTtlMs,
+    heartbeatIntervalMs: settings.profile.heartbeatIntervalMs,
+  });
   recorder.startSampling(
     createSampler({
+      audit: () => stateAuditor.tick(),
       fleet: () => resources.fleet?.snapshot(),
       registry,
       metricsUrls: () => Object.fromEntries(rt.instances.map((i) => [i.id, sut.metricsPath === null ? null : `${i.httpUrl}${sut.metricsPath}`])),
@@ -129,6 +138,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     ...settings,
     runtime: rt,
     registry,
+    stateAuditor,
     faults: faultRunner,
     background: resources.background,
     backgroundSignal: resources.backgroundAbort.signal,

@@ -4,7 +4,7 @@ import { defineScenario } from "./define-scenario.js";
 import { planScenario } from "./engine.js";
 import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
 import { judgeHttpLoad, splitEvenly } from "../actions/run-http-load.js";
-import { describeStep, MAX_HTTP_LOAD_STEP_MS, Step } from "./step.js";
+import { describeStep, MAX_HTTP_LOAD_STEP_MS, Step, type PlannedStep } from "./step.js";
 
 const THRESHOLDS = { reconnectBoundMs: 1_000, settleBoundMs: 1_000, minDeliveryRatio: 0.9 };
 
@@ -79,5 +79,21 @@ describe("planning http_load and await_background", () => {
     const plan = planScenario({ scenario, seed: 1 });
     expect(plan.slice(2)).toEqual([{ kind: "http_load", endpoint: "route", durationMs: 500, connections: 10, ratePerSecond: 50, background: true }, { kind: "await_background" }]);
     expect(plan.slice(2).map(describeStep)).toEqual(["http load route 50/s for 500ms (background)", "await background faults and load"]);
+  });
+});
+
+describe("Step.departClients", () => {
+  it("should build a bounded departure with the default observation window", () => {
+    expect(Step.departClients({ kind: "terminate", count: 6 })).toEqual({ kind: "depart_clients", departure: "terminate", count: 6, observeMs: 3_000 });
+    expect(describeStep(Step.departClients({ kind: "kill", count: 3, observeMs: 500 }) as PlannedStep)).toBe("depart 3 clients (kill)");
+  });
+
+  it("should refuse an unknown kind, a count out of [1, 1000] and an unbounded observation", () => {
+    expect(() => Step.departClients({ kind: "cut" as never, count: 1 })).toThrow(TypeError);
+    expect(() => Step.departClients({ kind: "close", count: 0 })).toThrow(TypeError);
+    expect(() => Step.departClients({ kind: "close", count: 1.5 })).toThrow(TypeError);
+    expect(() => Step.departClients({ kind: "close", count: 1_001 })).toThrow(TypeError);
+    expect(() => Step.departClients({ kind: "close", count: 1, observeMs: 0 })).toThrow(TypeError);
+    expect(() => Step.departClients({ kind: "close", count: 1, observeMs: 60_001 })).toThrow(TypeError);
   });
 });

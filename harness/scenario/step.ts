@@ -1,4 +1,5 @@
 import { CONFORMANCE_PROMISES, STATIC_CONFORMANCE_PROMISES, type ConformancePromise } from "../events/probe-events.js";
+import type { DepartureKind } from "../events/probe-events.js";
 import type { Fault } from "../faults/fault.js";
 import { MAX_HTTP_LOAD_DURATION_S } from "../load/http-load.js";
 
@@ -35,6 +36,11 @@ export type Step =
   | { kind: "probe_convergence"; timeoutMs: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
   | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
+  /**
+   * Connects `count` clients of their own, then makes them leave for good the way `departure` says, and polls
+   * Redis for their traces for at most `observeMs` (judged by `prompt-cleanup` and `state-audit`).
+   */
+  | { kind: "depart_clients"; departure: DepartureKind; count: number; observeMs: number }
   /**
    * Floods the HTTP lookup or route API of every live instance with autocannon for `durationMs`, at most
    * `ratePerSecond` requests per second across instances, over one fleet tenant's sessions; records `http_load`.
@@ -146,6 +152,23 @@ export const Step = Object.freeze({
     return { kind: "strand_connections", count: nonNegative("count", options.count), how: options.how };
   },
   /**
+   * `count` clients (their own tenant and sessions, in a worker process of their own) connect, then leave for good:
+   * `close` (close frame), `terminate` (socket destroyed without a close frame) or `kill` (their process
+   * SIGKILLed). Redis is then polled for what is left of them for at most `observeMs` (it must stay below the
+   * connection TTL, or a TTL expiry could pass for a cleanup, and above `prompt-cleanup`'s 2 s bound, or a late
+   * cleanup could not be told from a missing one). @default observeMs 3000
+   */
+  departClients(options: { kind: DepartureKind; count: number; observeMs?: number }): Step {
+    if (options.kind !== "close" && options.kind !== "terminate" && options.kind !== "kill") {
+      throw new TypeError(`kind must be "close", "terminate" or "kill" (got ${JSON.stringify(options.kind)})`);
+    }
+    const count = nonNegative("count", options.count);
+    if (!Number.isInteger(count) || count < 1 || count > 1_000) throw new TypeError(`count must be an integer in [1, 1000] (got ${count})`);
+    const observeMs = nonNegative("observeMs", options.observeMs ?? 3_000);
+    if (observeMs === 0 || observeMs > 60_000) throw new TypeError(`observeMs must be in (0, 60000] (got ${observeMs})`);
+    return { kind: "depart_clients", departure: options.kind, count, observeMs };
+  },
+  /**
    * An HTTP flood of the lookup or route API, bounded in time and rate (whole requests per second across
    * instances); the fleet keeps running meanwhile. A step with too many failed requests fails the run.
    * @default connections 10, background false
@@ -209,6 +232,8 @@ export function describeStep(step: PlannedStep): string {
       return `strand ${step.count} connections (${step.how})`;
     case "probe_clock_skew":
       return "probe clock skew";
+    case "depart_clients":
+      return `depart ${step.count} clients (${step.departure})`;
     case "http_load":
       return `http load ${step.endpoint} ${step.ratePerSecond}/s for ${step.durationMs}ms${step.background ? " (background)" : ""}`;
     case "await_background":

@@ -33,15 +33,17 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   };
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
+  const failpoints = createFailpoints(options.defects);
+  const negativeControls = { keepAgentTypeMember: failpoints.enabled("stale-index"), reverseWithoutTtl: failpoints.enabled("keys-no-ttl") };
   // Expiry scores, `expires_at` and liveness deadlines are judged on Redis's clock, so that one instance's skewed
   // wall clock neither expires others' live records nor keeps dead ones (docs/registry.md, "Liveness and expiry").
   // Failpoint `wall-clock-expiry`: the instance's own wall clock instead.
-  if (createFailpoints(options.defects).enabled("wall-clock-expiry")) {
-    const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: Date.now });
+  if (failpoints.enabled("wall-clock-expiry")) {
+    const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: Date.now, negativeControls });
     return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, Date.now) };
   }
   const clock = new RedisTimeClock(client).start();
-  const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: clock.now });
+  const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: clock.now, negativeControls });
   return {
     registry,
     bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, clock.now),

@@ -31,7 +31,10 @@ export type GatewayDefect =
   | "no-reconcile"
   | "no-tenant-check-session-state"
   | "no-reap"
-  | "filter-one-field";
+  | "filter-one-field"
+  | "no-unregister-on-terminate"
+  | "keys-no-ttl"
+  | "stale-index";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -254,6 +257,30 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "GatewayServer: the connection table's send limits are built with `unbounded: true`, so sendFrame never sheds",
     mustFail: "slow-consumer",
     caughtBy: ["slow-consumers"],
+  },
+  {
+    name: "no-unregister-on-terminate",
+    behaviour: "keeps the record of a socket that closed without a close frame (client `terminate()`, process killed) until its TTL",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler's close listener: a close with code 1006 (no close frame) skips the unregister",
+    mustFail: "prompt-cleanup, state-audit",
+    caughtBy: ["cleanup"],
+  },
+  {
+    name: "keys-no-ttl",
+    behaviour: "writes the reverse index (`P:websocket:W:session`) without TTL",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: RedisConnectionRegistry gets negativeControls.reverseWithoutTtl (PERSIST after each write and refresh)",
+    mustFail: "key-ttl",
+    caughtBy: ["cleanup"],
+  },
+  {
+    name: "stale-index",
+    behaviour: "unregister removes the record but leaves the agent type index member",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: RedisConnectionRegistry gets negativeControls.keepAgentTypeMember (the unregister script skips that ZREM)",
+    mustFail: "prompt-cleanup, state-audit",
+    caughtBy: ["cleanup"],
   },
 ] satisfies FailpointSpec[]);
 

@@ -102,6 +102,8 @@ export class RedisClusterBus implements ClusterBus {
       await Promise.all([
         this.#client.set(this.#keys.instanceAlive(this.#instanceId), String(this.#now()), "PX", ttlMs),
         this.#client.zadd(this.#keys.aliveInstances(), this.#now() + ttlMs, this.#instanceId),
+        // No key outlives every gateway: once none refreshes the set, the records it would reap expire anyway.
+        this.#client.pexpire(this.#keys.aliveInstances(), ttlMs),
       ]);
       this.#livenessOk = true;
     } catch (error) {

@@ -109,4 +109,20 @@ describe("UpgradeHandler", () => {
     expect(second.welcome!.resumed).toBe(false);
     expect(second.welcome!.websocket_id).not.toBe(first.welcome!.websocket_id);
   });
+
+  it.each([
+    { failpoints: NO_FAILPOINTS, name: "no failpoint", kept: { close: false, terminate: false } },
+    { failpoints: createFailpoints(["no-unregister-on-terminate"]), name: "no-unregister-on-terminate", kept: { close: false, terminate: true } },
+  ])("should remove the record of a socket closed with or without a close frame ($name)", async ({ failpoints, kept }) => {
+    const { registry, connections, writer, connect } = await serve(failpoints);
+    const closed = await connect("session_id=s1&agent_type=a&pillar=p");
+    const terminated = await connect("session_id=s2&agent_type=a&pillar=p");
+    closed.ws.close();
+    // No close frame: the socket is destroyed, the gateway sees the TCP close (ws reports 1006).
+    terminated.ws.terminate();
+    await expect.poll(() => connections.size).toBe(0);
+    await writer.settled();
+    expect((await registry.getSessionConnections("t1", "s1")).length > 0).toBe(kept.close);
+    expect((await registry.getSessionConnections("t1", "s2")).length > 0).toBe(kept.terminate);
+  });
 });

@@ -210,8 +210,11 @@ export class UpgradeHandler {
     ws.on("error", (error: Error & { code?: string }) => {
       if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") metrics.errors.inc({ code: "PAYLOAD_TOO_LARGE" });
     });
-    ws.once("close", () => {
+    ws.once("close", (code: number) => {
       connections.remove(connection);
+      // 1006: the socket ended without a close frame (terminate(), a killed process, a reset): the gateway knows as
+      // well as after a close frame that the connection is gone. Failpoint `no-unregister-on-terminate`: keep it.
+      if (code === 1006 && this.#options.failpoints.enabled("no-unregister-on-terminate")) return;
       if (!connection.moved) writer.unregister(connection.record);
     });
     ws.send(welcomeFrame(record, resumed));

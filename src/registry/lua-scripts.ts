@@ -26,31 +26,43 @@ export const RECORD_FIELDS = [
 
 const HELPERS = `${LUA_KEY_FUNCTIONS}
 local pruned = {}
+local ttled = {}
+-- Keeps a key's own TTL at least \`ttl\` (once per script and key: every write of one script uses one TTL), so that
+-- no key outlives its longest-lived member: a key whose writers all died expires with its last member.
+local function cover(key, ttl)
+  if not ttled[key] then
+    if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+    ttled[key] = true
+  end
+end
 -- Adds a member scored by its expiry and prunes expired members (once per script and key). With a TTL, keeps the
--- key's own TTL at least as long as its longest-lived member (session indexes, which no sweep reaches).
+-- key's own TTL at least as long as its longest-lived member.
 local function index_add(key, member, exp, now, ttl)
   if not pruned[key] then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
     pruned[key] = true
   end
   redis.call('ZADD', key, exp, member)
-  if ttl and redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+  if ttl then cover(key, ttl) end
 end
 local named = {}
--- Name registries keep each name scored by the latest expiry of its members; sweep() prunes them.
-local function global_add(p, fields, w, exp, now)
+-- Name registries keep each name scored by the latest expiry of its members; sweep() prunes them. Global indexes
+-- and name registries carry the TTL of their longest-lived member like session indexes.
+local function global_add(p, fields, w, exp, now, ttl)
   for i, kind in ipairs(KINDS) do
-    index_add(k_gindex(p, kind, fields[i]), w, exp, now, nil)
+    index_add(k_gindex(p, kind, fields[i]), w, exp, now, ttl)
     local nk = kind .. ':' .. fields[i]
     if named[nk] ~= exp then
       redis.call('ZADD', k_names(p, kind), 'GT', exp, fields[i])
       named[nk] = exp
     end
+    cover(k_names(p, kind), ttl)
   end
 end
-local function global_rem(p, fields, w)
+-- keep_first: the agent type member is left behind (negative control \`stale-index\` only).
+local function global_rem(p, fields, w, keep_first)
   for i, kind in ipairs(KINDS) do
-    if fields[i] then redis.call('ZREM', k_gindex(p, kind, fields[i]), w) end
+    if fields[i] and not (keep_first and i == 1) then redis.call('ZREM', k_gindex(p, kind, fields[i]), w) end
   end
 end
 `;
@@ -95,6 +107,8 @@ local now, sttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local owners, touched = {}, {}
 -- key -> { score, member, ... } and its length, written with one ZADD per key; keyttl: session indexes' longest TTL.
 local adds, addn, keyttl, names = {}, {}, {}, {}
+-- gttl: global indexes' longest TTL (they are not pruned by every batch, unlike session indexes).
+local gttl = {}
 local gkeys = { {}, {}, {}, {} }
 local function gkey(i, name)
   local k = gkeys[i][name]
@@ -189,7 +203,9 @@ for j = 6, #ARGV, 10 do
         end
       end
       if full then
-        add(gkey(i, new[i]), w, exp)
+        local gk = gkey(i, new[i])
+        add(gk, w, exp)
+        if (gttl[gk] or 0) < ttl then gttl[gk] = ttl end
         local nk = names[i]
         if not nk then nk = {}; names[i] = nk end
         if (nk[new[i]] or 0) < exp then nk[new[i]] = exp end
@@ -201,12 +217,17 @@ for j = 6, #ARGV, 10 do
 end
 for key in pairs(adds) do
   flush(key)
-  local ttl = keyttl[key]
+  local ttl = keyttl[key] or gttl[key]
   if ttl and redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 for i, nk in pairs(names) do
   local nkey = k_names(p, KINDS[i])
-  for name, score in pairs(nk) do redis.call('ZADD', nkey, 'GT', score, name) end
+  local latest = 0
+  for name, score in pairs(nk) do
+    redis.call('ZADD', nkey, 'GT', score, name)
+    if score > latest then latest = score end
+  end
+  if redis.call('PTTL', nkey) < latest - now then redis.call('PEXPIRE', nkey, latest - now) end
 end
 return out
 `;
@@ -214,13 +235,14 @@ return out
 /**
  * Unregister one connection of the caller's tenant.
  * KEYS[1] session index (routing only). ARGV: prefix, hashTags, full, now, tenant, session, websocket,
- * ifInstance ('' = any).
+ * ifInstance ('' = any), keepAgentType ('1': leave the agent type index member behind; negative control only).
  * Returns `{0}` if absent, `{-1}` if another tenant's or `{-2}` if held by another instance than ifInstance (both
  * left alone), else `{1, live, agent_type, pillar, instance, tenant}`.
  */
 export const UNREGISTER_SCRIPT = `${HELPERS}
 local p, h, full, now = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 local t, s, w, ifi = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local keep_agent = ARGV[9] == '1'
 local rk = k_conn(p, h, s, w)
 local si = k_sindex(p, h, s)
 local f = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'expires_at')
@@ -235,7 +257,7 @@ redis.call('ZREM', si, w)
 redis.call('ZREMRANGEBYSCORE', si, '-inf', now)
 local live = (f[5] and tonumber(f[5]) > now) and 1 or 0
 if full then
-  global_rem(p, { f[2], f[3], f[4], f[1] }, w)
+  global_rem(p, { f[2], f[3], f[4], f[1] }, w, keep_agent)
   local rev = k_reverse(p, w)
   if redis.call('GET', rev) == s then redis.call('DEL', rev) end
 end
@@ -277,7 +299,7 @@ for j = 9, #ARGV, 3 do
       redis.call('PEXPIRE', k_state(p, h, s), sttl)
     end
     if full then
-      global_add(p, { f[1], f[2], f[3], f[4] }, w, exp, now)
+      global_add(p, { f[1], f[2], f[3], f[4] }, w, exp, now, ttl)
       redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
       out[#out + 1] = 1
     else
@@ -342,11 +364,25 @@ return 1
 
 /**
  * Add one member to one global index, pruning its expired members (Redis Cluster: global indexes live in their own
- * slots). KEYS[1] index. ARGV: member, exp, now.
+ * slots), and keep the key's TTL at least the member's. KEYS[1] index. ARGV: member, exp, now[, ttl].
  */
 export const INDEX_ADD_SCRIPT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local added = redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local ttl = tonumber(ARGV[4])
+if ttl and redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return added
+`;
+
+/**
+ * Raise one name registry's score of a name (ZADD GT) and keep the key's TTL at least \`ttl\` (Redis Cluster).
+ * KEYS[1] name registry. ARGV: name, exp, ttl.
+ */
+export const NAME_ADD_SCRIPT = `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+local ttl = tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
 `;
 
 /** Delete KEYS[1] only if it holds ARGV[1] (the reverse index of a connection being removed). */

@@ -164,6 +164,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
         ]),
       );
     }
+    if (this.options.negativeControls.reverseWithoutTtl === true) await this.#call(mode, () => this.#client.persist(this.keys.reverse(w)));
     return { record: written, existed: outcome.code === WRITE_REPLY.EXISTED };
   }
 
@@ -218,10 +219,12 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     const ifInstanceId = options?.ifInstanceId;
     if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
     const now = this.#now();
+    const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
     const reply = await this.#call("unregister", () =>
       this.#client.trafficCopUnregister(
         this.keys.sessionIndex(sessionId),
         this.keys.prefix, this.#h, this.#full ? "1" : "0", now, tenantId, sessionId, websocketId, ifInstanceId ?? "",
+        keepAgentType ? "1" : "0",
       ),
     );
     if (reply[0] !== 1) return false;
@@ -229,7 +232,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       const fields = reply.slice(2, 6) as GlobalFields;
       await this.#call("unregister", () =>
         Promise.all([
-          ...fields.map((name, i) => this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)),
+          ...fields.flatMap((name, i) => (keepAgentType && i === 0 ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)])),
           this.#client.trafficCopDeleteIfEqual(this.keys.reverse(websocketId), sessionId),
         ]),
       );
@@ -330,8 +333,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       ...fields.flatMap((name, i) => {
         const kind = GLOBAL_INDEX_KINDS[i]!;
         return [
-          this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), w, exp, now),
-          this.#client.zadd(this.keys.indexNames(kind), "GT", exp, name),
+          this.#client.trafficCopIndexAdd(this.keys.globalIndex(kind, name), w, exp, now, ttl),
+          this.#client.trafficCopNameAdd(this.keys.indexNames(kind), name, exp, ttl),
         ];
       }),
       this.#client.set(this.keys.reverse(w), s, "PX", ttl),

@@ -64,14 +64,20 @@ export async function refreshRecords(ctx: RedisRegistryContext, entries: Heartbe
       const fields = result as GlobalFields;
       fields.forEach((name, k) => {
         const kind = GLOBAL_INDEX_KINDS[k]!;
-        followUps.push(ctx.client.trafficCopIndexAdd(ctx.keys.globalIndex(kind, name), entry.websocket_id, exp, now));
+        followUps.push(ctx.client.trafficCopIndexAdd(ctx.keys.globalIndex(kind, name), entry.websocket_id, exp, now, ttl));
         names.set(`${kind}\n${name}`, [kind, name]);
       });
       followUps.push(ctx.client.set(ctx.keys.reverse(entry.websocket_id), entry.session_id, "PX", ttl));
     }
   });
   for (const [kind, name] of names.values()) {
-    followUps.push(ctx.client.zadd(ctx.keys.indexNames(kind), "GT", exp, name));
+    followUps.push(ctx.client.trafficCopNameAdd(ctx.keys.indexNames(kind), name, exp, ttl));
+  }
+  if (ctx.options.negativeControls.reverseWithoutTtl === true) {
+    entries.forEach((entry, position) => {
+      const result = results[position];
+      if (result !== 0 && result !== undefined && result !== null) followUps.push(ctx.client.persist(ctx.keys.reverse(entry.websocket_id)));
+    });
   }
   if (followUps.length > 0) await callRegistry("heartbeat", () => Promise.all(followUps));
   return { refreshed, missing };

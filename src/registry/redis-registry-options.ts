@@ -34,6 +34,19 @@ export interface RedisConnectionRegistryOptions {
   clock?: () => number;
   /** Close the Redis client on `close()`. @default false (true when created by `RedisConnectionRegistry.fromUrl`) */
   closeClient?: boolean;
+  /**
+   * @internal Deliberate defects for the harness's negative controls only, set by the gateway from its failpoints
+   * (src/gateway/failpoints.ts): `keepAgentTypeMember` (failpoint `stale-index`) leaves the agent type index member
+   * behind on unregister; `reverseWithoutTtl` (failpoint `keys-no-ttl`) leaves the reverse index without TTL after
+   * every write and refresh. @default {} (none)
+   */
+  negativeControls?: RegistryNegativeControls;
+}
+
+/** @internal See {@link RedisConnectionRegistryOptions.negativeControls}. */
+export interface RegistryNegativeControls {
+  readonly keepAgentTypeMember?: boolean;
+  readonly reverseWithoutTtl?: boolean;
 }
 
 /** Defaults of {@link RedisConnectionRegistryOptions}; `hashTags` depends on the client. */
@@ -45,6 +58,7 @@ export const DEFAULT_REDIS_CONNECTION_REGISTRY_OPTIONS = Object.freeze({
   maxBatchSize: 500,
   clock: Date.now,
   closeClient: false,
+  negativeControls: Object.freeze({}) as RegistryNegativeControls,
 });
 
 /** {@link RedisConnectionRegistryOptions} with every default applied. */

@@ -4,6 +4,7 @@ import {
   DELETE_IF_EQUAL_SCRIPT,
   HEARTBEAT_SCRIPT,
   INDEX_ADD_SCRIPT,
+  NAME_ADD_SCRIPT,
   SESSION_CONNECTIONS_SCRIPT,
   STATE_UPDATE_SCRIPT,
   UNREGISTER_SCRIPT,
@@ -24,6 +25,7 @@ export interface ScriptCommands {
   trafficCopSessionConnections(...args: Arg[]): Promise<string>;
   trafficCopStateUpdate(...args: Arg[]): Promise<number>;
   trafficCopIndexAdd(...args: Arg[]): Promise<number>;
+  trafficCopNameAdd(...args: Arg[]): Promise<number>;
   trafficCopDeleteIfEqual(...args: Arg[]): Promise<number>;
 }
 
@@ -37,6 +39,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
   trafficCopSessionConnections: { lua: SESSION_CONNECTIONS_SCRIPT, numberOfKeys: 1 },
   trafficCopStateUpdate: { lua: STATE_UPDATE_SCRIPT, numberOfKeys: 2 },
   trafficCopIndexAdd: { lua: INDEX_ADD_SCRIPT, numberOfKeys: 1 },
+  trafficCopNameAdd: { lua: NAME_ADD_SCRIPT, numberOfKeys: 1 },
   trafficCopDeleteIfEqual: { lua: DELETE_IF_EQUAL_SCRIPT, numberOfKeys: 1 },
 };
 

@@ -30,3 +30,43 @@ describe("RedisConnectionRegistry batching", () => {
     expect(await registry.getSessionConnections("tenant-a", "s-7")).toHaveLength(15);
   });
 });
+
+describe("RedisConnectionRegistry key TTLs", () => {
+  /** Every key under `prefix` with its PTTL. */
+  async function ttls(prefix: string): Promise<Record<string, number>> {
+    const keys = await suite.direct().keys(`${prefix}:*`);
+    return Object.fromEntries(await Promise.all(keys.map(async (key) => [key.slice(prefix.length + 1), await suite.direct().pttl(key)] as const)));
+  }
+
+  it("should give every connection key, index and name registry a TTL no longer than the connection TTL", async () => {
+    const prefix = freshNamespace();
+    const registry = new RedisConnectionRegistry(await openClient(suite.redis()), { keyPrefix: prefix, connectionTtlMs: 5_000, closeClient: true });
+    onTestFinished(() => registry.close());
+    const records = [makeRecord({ websocket_id: "w-1", session_id: "s-1" }), makeRecord({ websocket_id: "w-2", session_id: "s-1" })];
+    await Promise.all(records.map((record) => registry.register(record)));
+    await registry.heartbeat(records.map((r) => ({ session_id: r.session_id, websocket_id: r.websocket_id })));
+    const after = await ttls(prefix);
+    for (const [key, ttl] of Object.entries(after)) {
+      if (key.endsWith(":tenant")) expect(ttl, key).toBeGreaterThan(5_000); // the session owner keeps the session TTL
+      else expect([key, ttl > 0 && ttl <= 5_000]).toEqual([key, true]);
+    }
+    expect(Object.keys(after)).toEqual(expect.arrayContaining(["agent_type:agent:websockets", "agent_types", "instances", "tenants", "websocket:w-1:session"]));
+  });
+
+  it("should leave the defects of its negative controls: a reverse key without TTL, an agent type member after unregister", async () => {
+    const prefix = freshNamespace();
+    const registry = new RedisConnectionRegistry(await openClient(suite.redis()), {
+      keyPrefix: prefix,
+      connectionTtlMs: 5_000,
+      closeClient: true,
+      negativeControls: { reverseWithoutTtl: true, keepAgentTypeMember: true },
+    });
+    onTestFinished(() => registry.close());
+    const record = makeRecord({ websocket_id: "w-1", session_id: "s-1" });
+    await registry.register(record);
+    expect((await ttls(prefix))["websocket:w-1:session"]).toBe(-1);
+    await registry.unregister(record.tenant_id, record.session_id, record.websocket_id);
+    const left = await ttls(prefix);
+    expect(Object.keys(left).filter((key) => key.endsWith(":websockets"))).toEqual([`agent_type:${record.agent_type}:websockets`]);
+  });
+});

@@ -7,6 +7,7 @@ import type { RunContext, StepHandler, StepHandlers, StepOutcome, StepPosition }
 import { awaitBackgroundStep } from "./await-background.js";
 import { awaitConnectedStep } from "./await-connected.js";
 import { connectFleetStep } from "./connect-fleet.js";
+import { departClientsStep } from "./depart-clients.js";
 import { faultStep } from "./fault.js";
 import { holdStep } from "./hold.js";
 import { httpLoadStep } from "./http-load.js";
@@ -38,6 +39,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   probe_conformance: probeConformanceStep,
   probe_convergence: probeConvergenceStep,
   strand_connections: strandConnectionsStep,
+  depart_clients: departClientsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
   probe_clock_skew: probeClockSkewStep,
