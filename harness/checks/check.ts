@@ -2,7 +2,7 @@ import type { RegistryReader } from "../recorder/registry-reader.js";
 import type { CheckResult, RunEvent, Sample } from "../report/run-result.js";
 
 /** Invariant names of docs/design.md, as they appear in reports. */
-export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode";
+export type CheckName = "restart-survival" | "cross-instance-lookup" | "ttl-expiry" | "no-ghosts" | "tenant-isolation" | "delivery" | "degraded-mode" | "pause-recovery";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {

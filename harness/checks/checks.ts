@@ -3,6 +3,7 @@ import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
 import { noGhosts } from "./no-ghosts.js";
+import { pauseRecovery } from "./pause-recovery.js";
 import { restartSurvival } from "./restart-survival.js";
 import { tenantIsolation } from "./tenant-isolation.js";
 import { ttlExpiry } from "./ttl-expiry.js";
@@ -16,4 +17,5 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "tenant-isolation": tenantIsolation,
   delivery,
   "degraded-mode": degradedMode,
+  "pause-recovery": pauseRecovery,
 });

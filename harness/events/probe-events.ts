@@ -249,6 +249,35 @@ export interface StrandedEvent {
   instance_id: string;
 }
 
+/**
+ * How the registry came back after an instance was frozen (`Fault.freezeInstance`, SIGSTOP then SIGCONT) and woke
+ * (`Step.probeWake()`).
+ */
+export interface PauseWakeEvent {
+  type: "pause_wake";
+  fault_id: string;
+  /** The frozen instances. */
+  targets: string[];
+  /** Epoch ms the freeze was in effect from (`fault_applied`). */
+  paused_at: number;
+  /** Epoch ms of the freeze's `fault_end` (the instances were resumed). */
+  woke_at: number;
+  /** Fleet sockets open on the targets when the freeze began. */
+  held_at_pause: number;
+  /** Fewest records naming a target read from Redis while frozen (0: all expired or reaped); `null` when no read succeeded. */
+  min_records_while_frozen: number | null;
+  /** From the wake to a registry equal to the live connections, one to one, in ms; `null` when not within the timeout. */
+  recovered_after_ms: number | null;
+  /** The last comparison of the registry with the live connections (counts per instance), or `null`. */
+  last: { live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number } | null;
+}
+
+/** `Step.probeWake()` found no freeze in effect. */
+export interface PauseProbeSkippedEvent {
+  type: "pause_probe_skipped";
+  reason: string;
+}
+
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */
 export type ProbeEvent =
   | SessionStateWrittenEvent
@@ -261,4 +290,6 @@ export type ProbeEvent =
   | HttpLoadEvent
   | IsolationProbeEvent
   | StrandConnectFailedEvent
-  | StrandedEvent;
+  | StrandedEvent
+  | PauseWakeEvent
+  | PauseProbeSkippedEvent;

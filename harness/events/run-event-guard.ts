@@ -231,6 +231,19 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     ),
     strand_connect_failed: variant<Probe<"strand_connect_failed">>({ via: str, status: nullable(num), error: nullable(str) }),
     stranded: variant<Probe<"stranded">>({ how: lit("cut", "kill"), websocket_id: str, session_id: str, instance_id: str }),
+    pause_wake: variant<Probe<"pause_wake">>({
+      fault_id: str,
+      targets: arrayOf(str),
+      paused_at: num,
+      woke_at: num,
+      held_at_pause: num,
+      min_records_while_frozen: nullable(num),
+      recovered_after_ms: nullable(num),
+      last: nullable(
+        object<{ live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number }>({ live: num, records: num, ghosts: recordOf(num), missing: recordOf(num), misplaced: num }),
+      ),
+    }),
+    pause_probe_skipped: variant<Probe<"pause_probe_skipped">>({ reason: str }),
   },
 };
 

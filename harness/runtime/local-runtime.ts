@@ -32,7 +32,7 @@ const STOP_GRACE_MS = 5_000;
  * What the local runtime can do: pause by SIGSTOP/SIGCONT of an instance's process group, and restart a standalone
  * Redis (not a cluster). A network partition below the proxy needs a network of its own: containers only.
  */
-function localCapabilities(redis: RedisMode): RuntimeCapabilities {
+export function localCapabilities(redis: RedisMode): RuntimeCapabilities {
   return Object.freeze({ pause: true, redisRestart: redis === "standalone", networkPartition: false, redisModes: Object.freeze(["standalone", "cluster"] as const) });
 }
 

@@ -25,6 +25,11 @@ export type Step =
   | { kind: "probe_tenant_isolation"; victims: number }
   /** Probes lookups during a background Redis partition, then reconciliation after it heals (judged by `degraded-mode`). */
   | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number }
+  /**
+   * Watches Redis during a background `Fault.freezeInstance`, then how the registry recovers after the wake
+   * (judged by `pause-recovery`).
+   */
+  | { kind: "probe_wake"; recoverTimeoutMs: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
   | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
   /**
@@ -102,6 +107,13 @@ export const Step = Object.freeze({
   probeDegradedMode(options: { rounds?: number; reconcileTimeoutMs?: number } = {}): Step {
     return { kind: "probe_degraded_mode", rounds: nonNegative("rounds", options.rounds ?? 2), reconcileTimeoutMs: nonNegative("reconcileTimeoutMs", options.reconcileTimeoutMs ?? 15_000) };
   },
+  /**
+   * Runs during a background `Fault.freezeInstance`: reads the frozen instance's records until the wake, then waits
+   * for the registry to equal the live connections (at most `recoverTimeoutMs`). @default recoverTimeoutMs 15000
+   */
+  probeWake(options: { recoverTimeoutMs?: number } = {}): Step {
+    return { kind: "probe_wake", recoverTimeoutMs: nonNegative("recoverTimeoutMs", options.recoverTimeoutMs ?? 15_000) };
+  },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
   strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
@@ -163,6 +175,8 @@ export function describeStep(step: PlannedStep): string {
       return "probe tenant isolation";
     case "probe_degraded_mode":
       return "probe degraded mode";
+    case "probe_wake":
+      return "probe wake";
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
     case "http_load":

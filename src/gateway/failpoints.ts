@@ -14,7 +14,8 @@ export type GatewayDefect =
   | "no-heartbeat"
   | "drop-remote-1pct"
   | "echo-sender"
-  | "ignore-nbf";
+  | "ignore-nbf"
+  | "no-rewake-reregister";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -87,6 +88,13 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "gateway-server.ts",
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `nbf` check of verifyJwt",
     mustFail: "gateway-protocol test (not-yet-valid tokens)",
+  },
+  {
+    name: "no-rewake-reregister",
+    behaviour: "after a stall longer than the connection TTL (a freeze, a long GC pause) keeps serving the sockets it held across it but never writes their expired or reaped records again",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.tick marks the connections held across the stall; the re-registration of missing records skips them",
+    mustFail: "pause-recovery",
   },
 ] satisfies FailpointSpec[]);
 

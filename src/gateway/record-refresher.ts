@@ -26,13 +26,26 @@ export interface RecordRefresherOptions {
 export class RecordRefresher {
   readonly #options: RecordRefresherOptions;
   #reconciling?: Promise<number>;
+  /** `Date.now()` of the previous tick, to tell a stall (a freeze, a long GC pause) from a normal period. */
+  #lastTickAt?: number;
+  /** Failpoint `no-rewake-reregister`: connections held across a stall, whose missing records are never written again. */
+  readonly #abandoned = new Set<string>();
 
   constructor(options: RecordRefresherOptions) {
     this.#options = options;
   }
 
-  /** One heartbeat period. Failpoint `no-heartbeat`: pings go on, records are not refreshed. */
+  /**
+   * One heartbeat period. Failpoint `no-heartbeat`: pings go on, records are not refreshed. Failpoint
+   * `no-rewake-reregister`: after a stall longer than the TTL, the connections held across it are never written again.
+   */
   async tick(): Promise<void> {
+    const now = Date.now();
+    // Ticks further apart than a TTL: the process was stalled and its records may have expired or been reaped.
+    if (this.#lastTickAt !== undefined && now - this.#lastTickAt > this.#options.connectionTtlMs && this.#options.failpoints.enabled("no-rewake-reregister")) {
+      for (const connection of this.#options.connections.values()) this.#abandoned.add(connection.record.websocket_id);
+    }
+    this.#lastTickAt = now;
     for (const connection of [...this.#options.connections.values()]) {
       if (!connection.alive) {
         this.#options.metrics.halfOpen.inc();
@@ -94,7 +107,7 @@ export class RecordRefresher {
       }
       for (const websocketId of missing) {
         const connection = connections.get(websocketId);
-        if (!connection || connection.ws.readyState !== connection.ws.OPEN) continue;
+        if (!connection || connection.ws.readyState !== connection.ws.OPEN || this.#abandoned.has(websocketId)) continue;
         try {
           await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
           metrics.registrations.inc({ kind: "reconcile" });

@@ -15,6 +15,7 @@ import { phaseStep } from "./phase.js";
 import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
+import { probeWakeStep } from "./probe-wake.js";
 import { settleStep } from "./settle.js";
 import { strandConnectionsStep } from "./strand-connections.js";
 import { writeSessionStateStep } from "./write-session-state.js";
@@ -32,6 +33,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   probe_lookups: probeLookupsStep,
   probe_tenant_isolation: probeTenantIsolationStep,
   probe_degraded_mode: probeDegradedModeStep,
+  probe_wake: probeWakeStep,
   strand_connections: strandConnectionsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
