@@ -169,6 +169,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     http_load_rejected: variant<RunEventOf<"engine", "http_load_rejected">>({ index: num, description: str, code: opt(str), message: str }),
     check_result: variant<RunEventOf<"engine", "check_result">>({ name: str, pass: bool }),
     settled: variant<RunEventOf<"engine", "settled">>({}),
+    schedule: variant<RunEventOf<"engine", "schedule">>({ schedule: isObject }),
   },
   probe: {
     session_state_written: variant<Probe<"session_state_written">>({ session_id: str, tenant_id: str, via: str, status: num, written: recordOf(str), answer: any }),

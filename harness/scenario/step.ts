@@ -40,7 +40,9 @@ export type Step =
    */
   | { kind: "http_load"; endpoint: HttpLoadEndpoint; durationMs: number; connections: number; ratePerSecond: number; background: boolean }
   /** Waits until every background fault and load started so far has ended. */
-  | { kind: "await_background" };
+  | { kind: "await_background" }
+  /** Records a schedule drawn from the seed as an engine `schedule` event (data only; it is also in run.json's plan). */
+  | { kind: "record_schedule"; schedule: Readonly<Record<string, unknown>> };
 
 /** The kinds of {@link Step}: the engine runs each with the handler of the same name (harness/scenario/steps/). */
 export type StepKind = Step["kind"];
@@ -142,6 +144,10 @@ export const Step = Object.freeze({
   awaitBackground(): Step {
     return { kind: "await_background" };
   },
+  /** Records `schedule` (JSON data) on the run's timeline as an engine `schedule` event. */
+  recordSchedule(schedule: Readonly<Record<string, unknown>>): Step {
+    return { kind: "record_schedule", schedule };
+  },
 });
 
 /** A step with every seeded choice made: concrete instance ids and hold times. */
@@ -183,5 +189,7 @@ export function describeStep(step: PlannedStep): string {
       return `http load ${step.endpoint} ${step.ratePerSecond}/s for ${step.durationMs}ms${step.background ? " (background)" : ""}`;
     case "await_background":
       return "await background faults and load";
+    case "record_schedule":
+      return "record schedule";
   }
 }

@@ -16,6 +16,7 @@ import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
 import { probeWakeStep } from "./probe-wake.js";
+import { recordScheduleStep } from "./record-schedule.js";
 import { settleStep } from "./settle.js";
 import { strandConnectionsStep } from "./strand-connections.js";
 import { writeSessionStateStep } from "./write-session-state.js";
@@ -37,6 +38,7 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   strand_connections: strandConnectionsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
+  record_schedule: recordScheduleStep,
 });
 
 /** Runs `step` with the handler of its kind. */
