@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { useSocketPairs } from "../../test/helpers/socket-pair.js";
 import type { ConnectionRecord } from "../registry/connection-registry.js";
@@ -79,5 +79,28 @@ describe("RecordRefresher", () => {
     expect(connection.alive).toBe(false);
     expect(metrics.heartbeatBatches.get({ result: "ok" })).toBe(0);
     expect(await registry.getSessionConnections("t1", "s1")).toEqual([]);
+  });
+
+  it("should write records lost during a stall again, except under the no-rewake-reregister failpoint", async () => {
+    const pair = await useSocketPairs();
+    for (const [failpoints, expected] of [[NO_FAILPOINTS, ["w1"]], [createFailpoints(["no-rewake-reregister"]), []]] as const) {
+      const { registry, connections, refresher } = setup(failpoints);
+      const connection = local((await pair()).server, "w1");
+      connections.add(connection);
+      const start = Date.now();
+      await refresher.tick();
+      expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual(["w1"]);
+      // The process was frozen for longer than the TTL: another instance reaped the record; the socket answered its ping.
+      await registry.unregister("t1", "s1", "w1", { ifInstanceId: "gw-1" });
+      const clock = vi.spyOn(Date, "now").mockReturnValue(start + 31_000);
+      try {
+        connection.alive = true;
+        await refresher.tick();
+        expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual(expected);
+        expect(connection.ws.readyState).toBe(connection.ws.OPEN);
+      } finally {
+        clock.mockRestore();
+      }
+    }
   });
 });
