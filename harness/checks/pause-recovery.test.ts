@@ -25,6 +25,7 @@ function wake(frozenMs: number, fields: { min?: number | null; recovered?: numbe
     woke_at: T0 + frozenMs,
     held_at_pause: fields.held ?? 20,
     min_records_while_frozen: fields.min === undefined ? 0 : fields.min,
+    last_frozen_read: fields.min === null ? null : { at: T0 + frozenMs - 200, records: fields.min ?? 0 },
     recovered_after_ms: fields.recovered === undefined ? 400 : fields.recovered,
     last: null,
   };
@@ -51,9 +52,10 @@ describe("pause-recovery check", () => {
   });
 
   it("should fail when records of an instance frozen longer than TTL plus a heartbeat outlived it", async () => {
-    expect((await judge([wake(TTL + H + 1, { min: 3 })])).pass).toBe(false);
-    // A shorter freeze need not lose its records; an instance holding nothing has none to lose.
+    expect((await judge([wake(2 * TTL, { min: 3 })])).pass).toBe(false);
+    // A shorter freeze (or a last read too early in it) need not show them gone; an instance holding nothing has none to lose.
     expect((await judge([wake(TTL, { min: 3 })])).pass).toBe(true);
+    expect((await judge([wake(TTL + H + 1, { min: 3 })])).evidence).toMatchObject({ reaping_not_observed: ["f1"] });
     expect((await judge([wake(2 * TTL, { min: null, held: 0 })])).pass).toBe(true);
   });
 

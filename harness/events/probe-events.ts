@@ -266,6 +266,8 @@ export interface PauseWakeEvent {
   held_at_pause: number;
   /** Fewest records naming a target read from Redis while frozen (0: all expired or reaped); `null` when no read succeeded. */
   min_records_while_frozen: number | null;
+  /** The last read of the frozen instance's records before the wake (`at`: epoch ms when it began), or `null`. */
+  last_frozen_read: { at: number; records: number } | null;
   /** From the wake to a registry equal to the live connections, one to one, in ms; `null` when not within the timeout. */
   recovered_after_ms: number | null;
   /** The last comparison of the registry with the live connections (counts per instance), or `null`. */

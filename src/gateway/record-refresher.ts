@@ -1,11 +1,13 @@
 import type { ConnectionRegistry } from "../registry/connection-registry.js";
-import type { ConnectionTable } from "./connection-table.js";
+import type { ConnectionTable, LocalConnection } from "./connection-table.js";
 import type { Failpoints } from "./failpoints.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { CLOSE_CODES, toProtocolError } from "./protocol.js";
 
 /** Records refreshed by one registry heartbeat call. */
 const REFRESH_BATCH = 1_000;
+/** Lost records written again at once (as the reaper's unregisters): bounded so that a big instance does not flood Redis. */
+const REREGISTER_CONCURRENCY = 100;
 
 /** What a {@link RecordRefresher} needs. */
 export interface RecordRefresherOptions {
@@ -76,7 +78,7 @@ export class RecordRefresher {
 
   /** Refreshes every local record's TTL in batches and re-registers those reported missing. Resolves with how many. */
   async #refresh(): Promise<number> {
-    const { registry, connections, connectionTtlMs, metrics, instanceId } = this.#options;
+    const { registry, connections, connectionTtlMs, metrics } = this.#options;
     const now = Date.now();
     const live = [...connections.values()];
     let reRegistered = 0;
@@ -105,24 +107,39 @@ export class RecordRefresher {
         metrics.heartbeatBatches.inc({ result: "error" });
         throw error;
       }
-      for (const websocketId of missing) {
+      const lost = missing.flatMap((websocketId) => {
         const connection = connections.get(websocketId);
-        if (!connection || connection.ws.readyState !== connection.ws.OPEN || this.#abandoned.has(websocketId)) continue;
-        try {
-          await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
-          metrics.registrations.inc({ kind: "reconcile" });
-          metrics.reconciliations.inc();
-          reRegistered++;
-        } catch (error) {
-          if (toProtocolError(error).code === "FORBIDDEN") {
-            // The session was claimed by another tenant while our record was gone; this socket cannot keep it.
-            connection.ws.close(CLOSE_CODES.POLICY, "FORBIDDEN");
-            continue;
-          }
-          throw error;
-        }
+        return connection && connection.ws.readyState === connection.ws.OPEN && !this.#abandoned.has(websocketId) ? [connection] : [];
+      });
+      // Many records go missing at once (a freeze, a Redis restart): written REREGISTER_CONCURRENCY at a time, so
+      // that a woken instance with hundreds of sockets is whole again in a few round trips, not one per record.
+      let failure: unknown;
+      for (let start = 0; start < lost.length; start += REREGISTER_CONCURRENCY) {
+        const results = await Promise.all(lost.slice(start, start + REREGISTER_CONCURRENCY).map((connection) => this.#reRegister(connection, now)));
+        reRegistered += results.filter((result) => result === true).length;
+        failure ??= results.find((result) => result !== true && result !== false);
       }
+      // One failed write must not cost the others their turn; the next heartbeat retries what is still missing.
+      if (failure !== undefined) throw (failure as { error: unknown }).error;
     }
     return reRegistered;
+  }
+
+  /** Writes one lost record again: `true` when written, `false` when the socket was closed instead, else the error. */
+  async #reRegister(connection: LocalConnection, now: number): Promise<boolean | { error: unknown }> {
+    const { registry, connectionTtlMs, metrics, instanceId } = this.#options;
+    try {
+      await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
+      metrics.registrations.inc({ kind: "reconcile" });
+      metrics.reconciliations.inc();
+      return true;
+    } catch (error) {
+      if (toProtocolError(error).code === "FORBIDDEN") {
+        // The session was claimed by another tenant while our record was gone; this socket cannot keep it.
+        connection.ws.close(CLOSE_CODES.POLICY, "FORBIDDEN");
+        return false;
+      }
+      return { error };
+    }
   }
 }
