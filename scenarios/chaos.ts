@@ -51,6 +51,8 @@ export default defineScenario({
       coverage: release ? "entries" : "groups",
       // Quiet stretches between faults; in release long enough (beyond delivery's 5 s grace) to judge steady routes.
       gapMs: release ? [3_000, 12_000] : [300, 1_200],
+      // ci stays under a minute: a rolling deploy of every instance (about 15 s) is left to release.
+      maxDrawMs: release ? Number.POSITIVE_INFINITY : 8_000,
     });
     // Session state is written after the last Redis restart (which loses it by design), so restart-survival reads
     // back what every later fault must keep.

@@ -34,6 +34,9 @@ describe("chaos schedule", () => {
     for (let seed = 0; seed < 30; seed++) {
       const ci = scheduleOf(planScenario({ scenario: chaos, seed }));
       expect([...new Set(ci.entries.map((e) => e.group))].sort()).toEqual(groups);
+      // ci leaves the long rolling deploy to release, and says so.
+      expect(ci.entries.every((e) => e.budget_ms <= 8_000)).toBe(true);
+      expect(ci.skipped.map((e) => e.name)).toEqual(["rolling-deploy", "partition-network"]);
       const release = scheduleOf(planScenario({ scenario: chaos, profile: "release", seed }));
       const names = new Set(release.entries.map((e) => e.name));
       for (const entry of CHAOS_FAULTS) expect(names.has(entry.name), entry.name).toBe(entry.needs !== "networkPartition");

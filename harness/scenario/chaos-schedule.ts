@@ -223,6 +223,11 @@ export interface ChaosScheduleOptions {
   gapMs: readonly [number, number];
   /** @default CHAOS_FAULTS */
   pool?: readonly ChaosFaultEntry[];
+  /**
+   * Longest one draw may take, in ms: entries whose draws take longer (a rolling deploy of every instance) are left
+   * out and listed in `skipped`, so that a short profile keeps its wall-time bound. @default Infinity
+   */
+  maxDrawMs?: number;
 }
 
 /** One drawn fault of a {@link ChaosSchedule}. */
@@ -247,8 +252,8 @@ export interface ChaosSchedule {
   /** Sum of every draw's budget and gap, in ms. */
   planned_ms: number;
   entries: ChaosScheduleEntry[];
-  /** Pool entries left out because the runtime lacks what they need. */
-  skipped: { name: string; needs: ChaosCapability; reason: string }[];
+  /** Pool entries left out: the runtime lacks what they need, or a draw takes longer than `maxDrawMs`. */
+  skipped: { name: string; needs?: ChaosCapability; reason: string }[];
 }
 
 function weighted(random: SeededRandom, entries: readonly ChaosFaultEntry[]): ChaosFaultEntry {
@@ -267,8 +272,21 @@ function weighted(random: SeededRandom, entries: readonly ChaosFaultEntry[]): Ch
 export function drawChaosSchedule(options: ChaosScheduleOptions): { schedule: ChaosSchedule; steps: Step[][] } {
   const pool = options.pool ?? CHAOS_FAULTS;
   const random = new SeededRandom(deriveSeed(options.seed, "chaos"));
-  const skipped = pool.filter((e) => e.needs !== undefined && !options.capabilities[e.needs]).map((e) => ({ name: e.name, needs: e.needs!, reason: `the runtime lacks the capability ${e.needs}` }));
-  const available = pool.filter((e) => e.needs === undefined || options.capabilities[e.needs]);
+  const skipped: ChaosSchedule["skipped"] = [];
+  const maxDrawMs = options.maxDrawMs ?? Number.POSITIVE_INFINITY;
+  const available = pool.filter((e) => {
+    if (e.needs !== undefined && !options.capabilities[e.needs]) {
+      skipped.push({ name: e.name, needs: e.needs, reason: `the runtime lacks the capability ${e.needs}` });
+      return false;
+    }
+    // A trial draw on a stream of its own, so the check shifts no choice of the schedule.
+    const trial = e.draw(new SeededRandom(deriveSeed(options.seed, "chaos-trial", e.name)), options.profile).budgetMs;
+    if (trial > maxDrawMs) {
+      skipped.push({ name: e.name, reason: `one draw takes about ${trial} ms, more than this profile's ${maxDrawMs} ms per fault` });
+      return false;
+    }
+    return true;
+  });
   if (available.length === 0) throw new RangeError("the chaos pool has no entry this runtime can run");
   const covering =
     options.coverage === "entries"
@@ -289,7 +307,7 @@ export function drawChaosSchedule(options: ChaosScheduleOptions): { schedule: Ch
     const entry = weighted(random, available);
     const gap = random.intBetween(minGap, maxGap);
     const draw = entry.draw(random, options.profile);
-    if (used + gap + draw.budgetMs > options.budgetMs) break;
+    if (used + gap + draw.budgetMs > options.budgetMs || draw.budgetMs > maxDrawMs) break;
     add(entry, gap, draw);
   }
   return {
