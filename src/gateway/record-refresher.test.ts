@@ -103,4 +103,23 @@ describe("RecordRefresher", () => {
       }
     }
   });
+
+  it("should not take pongs missed during a stall of its own process for half-open sockets", async () => {
+    const pair = await useSocketPairs();
+    const { connections, metrics, refresher } = setup(NO_FAILPOINTS);
+    const connection = local((await pair()).server, "w1");
+    connections.add(connection);
+    const start = Date.now();
+    await refresher.tick();
+    // Frozen right after the ping: the pong is still unread when the overdue tick runs.
+    expect(connection.alive).toBe(false);
+    const clock = vi.spyOn(Date, "now").mockReturnValue(start + 60_000);
+    try {
+      await refresher.tick();
+    } finally {
+      clock.mockRestore();
+    }
+    expect(connection.ws.readyState).toBe(connection.ws.OPEN);
+    expect(metrics.halfOpen.get()).toBe(0);
+  });
 });

@@ -16,6 +16,11 @@ export interface RecordRefresherOptions {
   connections: ConnectionTable;
   /** TTL written with every refresh, in ms (`CONNECTION_TTL_MS`). */
   connectionTtlMs: number;
+  /**
+   * Period of {@link RecordRefresher.tick}, in ms (`HEARTBEAT_INTERVAL_MS`): ticks more than two periods apart mean
+   * the process itself stalled. @default connectionTtlMs / 2
+   */
+  heartbeatIntervalMs?: number;
   metrics: GatewayMetrics;
   failpoints: Failpoints;
 }
@@ -47,9 +52,12 @@ export class RecordRefresher {
     if (this.#lastTickAt !== undefined && now - this.#lastTickAt > this.#options.connectionTtlMs && this.#options.failpoints.enabled("no-rewake-reregister")) {
       for (const connection of this.#options.connections.values()) this.#abandoned.add(connection.record.websocket_id);
     }
+    // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile are still unread: this tick runs before
+    // the socket reads do, so a missed pong proves nothing yet. Ping again and judge at the next tick.
+    const stalled = this.#lastTickAt !== undefined && now - this.#lastTickAt > 2 * (this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2);
     this.#lastTickAt = now;
     for (const connection of [...this.#options.connections.values()]) {
-      if (!connection.alive) {
+      if (!connection.alive && !stalled) {
         this.#options.metrics.halfOpen.inc();
         connection.ws.terminate();
         continue;
