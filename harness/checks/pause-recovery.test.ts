@@ -14,7 +14,7 @@ function judge(events: RunEvent[]) {
 }
 
 /** A freeze of gw-1 from T0 for `frozenMs`, as `Step.probeWake()` records it. */
-function wake(frozenMs: number, fields: { min?: number | null; recovered?: number | null; held?: number } = {}): RunEvent {
+function wake(frozenMs: number, fields: { min?: number | null; recovered?: number | null; unrecovered?: number | null; held?: number } = {}): RunEvent {
   return {
     t: T0 + frozenMs + 100,
     source: "probe",
@@ -27,6 +27,7 @@ function wake(frozenMs: number, fields: { min?: number | null; recovered?: numbe
     min_records_while_frozen: fields.min === undefined ? 0 : fields.min,
     last_frozen_read: fields.min === null ? null : { at: T0 + frozenMs - 200, records: fields.min ?? 0 },
     recovered_after_ms: fields.recovered === undefined ? 400 : fields.recovered,
+    unrecovered_read_after_ms: fields.unrecovered === undefined ? 100 : fields.unrecovered,
     last: null,
   };
 }
@@ -47,8 +48,9 @@ describe("pause-recovery check", () => {
 
   it("should fail when the registry never (or too late) equals the live connections after the wake", async () => {
     expect((await judge([wake(2 * TTL, { recovered: null })])).pass).toBe(false);
-    expect((await judge([wake(2 * TTL, { recovered: BOUND + 1 })])).pass).toBe(false);
-    expect((await judge([wake(2 * TTL, { recovered: BOUND })])).pass).toBe(true);
+    expect((await judge([wake(2 * TTL, { recovered: BOUND + 500, unrecovered: BOUND + 1 })])).pass).toBe(false);
+    // Reads are spaced: equal only at the read after the bound, but unequal last seen by a read begun within it.
+    expect((await judge([wake(2 * TTL, { recovered: BOUND + 500, unrecovered: BOUND })])).pass).toBe(true);
   });
 
   it("should fail when records of an instance frozen longer than TTL plus a heartbeat outlived it", async () => {

@@ -270,6 +270,12 @@ export interface PauseWakeEvent {
   last_frozen_read: { at: number; records: number } | null;
   /** From the wake to a registry equal to the live connections, one to one, in ms; `null` when not within the timeout. */
   recovered_after_ms: number | null;
+  /**
+   * From the wake to the start of the last read that still found the registry unequal, in ms (`null`: the first
+   * read after the wake found it equal). Recovery took at least this long: reads are spaced, so
+   * `recovered_after_ms` is an upper bound and this a lower bound.
+   */
+  unrecovered_read_after_ms: number | null;
   /** The last comparison of the registry with the live connections (counts per instance), or `null`. */
   last: { live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number } | null;
 }

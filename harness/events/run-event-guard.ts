@@ -241,6 +241,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       min_records_while_frozen: nullable(num),
       last_frozen_read: nullable(object<{ at: number; records: number }>({ at: num, records: num })),
       recovered_after_ms: nullable(num),
+      unrecovered_read_after_ms: nullable(num),
       last: nullable(
         object<{ live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number }>({ live: num, records: num, ghosts: recordOf(num), missing: recordOf(num), misplaced: num }),
       ),

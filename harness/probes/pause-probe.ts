@@ -80,6 +80,7 @@ export async function probeWake(context: ProbeContext, options: ProbeWakeOptions
   const woke = ended()!;
   let last: RegistryComparison | undefined;
   let recoveredAt: number | undefined;
+  let uncleanAt: number | undefined;
   const deadline = woke.t + (options.recoverTimeoutMs ?? 15_000);
   for (;;) {
     const started = Date.now();
@@ -90,6 +91,7 @@ export async function probeWake(context: ProbeContext, options: ProbeWakeOptions
         recoveredAt = started;
         break;
       }
+      uncleanAt = started;
     } catch {
       // As above: the next read tries again.
     }
@@ -106,6 +108,7 @@ export async function probeWake(context: ProbeContext, options: ProbeWakeOptions
     min_records_while_frozen: minRecords,
     last_frozen_read: lastRead,
     recovered_after_ms: recoveredAt === undefined ? null : recoveredAt - woke.t,
+    unrecovered_read_after_ms: uncleanAt === undefined ? null : uncleanAt - woke.t,
     last: last ? summary(last) : null,
   });
 }
