@@ -17,7 +17,8 @@ export type CheckName =
   | "slow-consumer"
   | "prompt-cleanup"
   | "state-audit"
-  | "key-ttl";
+  | "key-ttl"
+  | "pause-recovery";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {

@@ -6,6 +6,7 @@ import { delivery } from "./delivery.js";
 import { halfOpenCleanup } from "./half-open-cleanup.js";
 import { noGhosts } from "./no-ghosts.js";
 import { protocolConformance } from "./protocol-conformance.js";
+import { pauseRecovery } from "./pause-recovery.js";
 import { restartSurvival } from "./restart-survival.js";
 import { slowConsumer } from "./slow-consumer.js";
 import { promptCleanup } from "./prompt-cleanup.js";
@@ -29,4 +30,5 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "prompt-cleanup": promptCleanup,
   "state-audit": stateAudit,
   "key-ttl": keyTtl,
+  "pause-recovery": pauseRecovery,
 });

@@ -475,6 +475,43 @@ export interface StateAuditFailedEvent {
   error: string;
 }
 
+/**
+ * How the registry came back after an instance was frozen (`Fault.freezeInstance`, SIGSTOP then SIGCONT) and woke
+ * (`Step.probeWake()`).
+ */
+export interface PauseWakeEvent {
+  type: "pause_wake";
+  fault_id: string;
+  /** The frozen instances. */
+  targets: string[];
+  /** Epoch ms the freeze was in effect from (`fault_applied`). */
+  paused_at: number;
+  /** Epoch ms of the freeze's `fault_end` (the instances were resumed). */
+  woke_at: number;
+  /** Fleet sockets open on the targets when the freeze began. */
+  held_at_pause: number;
+  /** Fewest records naming a target read from Redis while frozen (0: all expired or reaped); `null` when no read succeeded. */
+  min_records_while_frozen: number | null;
+  /** The last read of the frozen instance's records before the wake (`at`: epoch ms when it began), or `null`. */
+  last_frozen_read: { at: number; records: number } | null;
+  /** From the wake to a registry equal to the live connections, one to one, in ms; `null` when not within the timeout. */
+  recovered_after_ms: number | null;
+  /**
+   * From the wake to the start of the last read that still found the registry unequal, in ms (`null`: the first
+   * read after the wake found it equal). Recovery took at least this long: reads are spaced, so
+   * `recovered_after_ms` is an upper bound and this a lower bound.
+   */
+  unrecovered_read_after_ms: number | null;
+  /** The last comparison of the registry with the live connections (counts per instance), or `null`. */
+  last: { live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number } | null;
+}
+
+/** `Step.probeWake()` found no freeze in effect. */
+export interface PauseProbeSkippedEvent {
+  type: "pause_probe_skipped";
+  reason: string;
+}
+
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */
 export type ProbeEvent =
   | SessionStateWrittenEvent
@@ -497,4 +534,6 @@ export type ProbeEvent =
   | DepartureCleanupEvent
   | DepartureFailedEvent
   | StateAuditEvent
-  | StateAuditFailedEvent;
+  | StateAuditFailedEvent
+  | PauseWakeEvent
+  | PauseProbeSkippedEvent;

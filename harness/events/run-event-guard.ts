@@ -177,6 +177,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
     http_load_rejected: variant<RunEventOf<"engine", "http_load_rejected">>({ index: num, description: str, code: opt(str), message: str }),
     check_result: variant<RunEventOf<"engine", "check_result">>({ name: str, pass: bool }),
     settled: variant<RunEventOf<"engine", "settled">>({}),
+    schedule: variant<RunEventOf<"engine", "schedule">>({ schedule: isObject }),
   },
   probe: {
     session_state_written: variant<Probe<"session_state_written">>({ session_id: str, tenant_id: str, via: str, status: num, written: recordOf(str), answer: any }),
@@ -302,6 +303,21 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       ttl_violations: arrayOf(object<KeyTtlViolation>({ key: str, kind: str, ttl_ms: num, bound_ms: num })),
     }),
     state_audit_failed: variant<Probe<"state_audit_failed">>({ error: str }),
+    pause_wake: variant<Probe<"pause_wake">>({
+      fault_id: str,
+      targets: arrayOf(str),
+      paused_at: num,
+      woke_at: num,
+      held_at_pause: num,
+      min_records_while_frozen: nullable(num),
+      last_frozen_read: nullable(object<{ at: number; records: number }>({ at: num, records: num })),
+      recovered_after_ms: nullable(num),
+      unrecovered_read_after_ms: nullable(num),
+      last: nullable(
+        object<{ live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number }>({ live: num, records: num, ghosts: recordOf(num), missing: recordOf(num), misplaced: num }),
+      ),
+    }),
+    pause_probe_skipped: variant<Probe<"pause_probe_skipped">>({ reason: str }),
   },
 };
 

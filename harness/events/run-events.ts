@@ -217,8 +217,19 @@ export interface SettledEvent {
   type: "settled";
 }
 
+/**
+ * A schedule drawn from the seed (`chaos`: every fault, its parameters and planned offset, and the faults the
+ * runtime cannot run, left out), recorded when its step runs so that a failing run can be replayed with its seed.
+ */
+export interface ScheduleEvent {
+  t: number;
+  source: "engine";
+  type: "schedule";
+  schedule: Record<string, unknown>;
+}
+
 /** An event the engine records. */
-export type EngineEvent = RunStartEvent | StepStartEvent | StepEndEvent | StepFailedEvent | HttpLoadRejectedEvent | CheckResultEvent | SettledEvent;
+export type EngineEvent = RunStartEvent | StepStartEvent | StepEndEvent | StepFailedEvent | HttpLoadRejectedEvent | CheckResultEvent | SettledEvent | ScheduleEvent;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The union

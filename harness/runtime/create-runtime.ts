@@ -4,8 +4,9 @@
  */
 import { HarnessError } from "../errors.js";
 import { ContainerRuntime } from "./container-runtime.js";
-import { LocalRuntime } from "./local-runtime.js";
-import type { Runtime, RuntimeKind, RuntimeOptions } from "./runtime.js";
+import { CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { localCapabilities, LocalRuntime } from "./local-runtime.js";
+import type { RedisMode, Runtime, RuntimeCapabilities, RuntimeKind, RuntimeOptions } from "./runtime.js";
 
 /** Builds an unstarted runtime from its options; throws a `TypeError` for impossible options. */
 export type RuntimeFactory = (options: RuntimeOptions) => Runtime;
@@ -32,4 +33,12 @@ export function assertRuntimeAvailable(kind: RuntimeKind): void {
 export function createRuntime(kind: RuntimeKind, options: RuntimeOptions): Runtime {
   assertRuntimeAvailable(kind);
   return RUNTIME_FACTORIES[kind]!(options);
+}
+
+/**
+ * What a runtime of `kind` will be able to do with Redis in `redis` mode, known before it is built: a seeded
+ * schedule (the `chaos` scenario) leaves out the faults it cannot run.
+ */
+export function runtimeCapabilities(kind: RuntimeKind, redis: RedisMode): RuntimeCapabilities {
+  return kind === "containers" ? CONTAINER_RUNTIME_CAPABILITIES : localCapabilities(redis);
 }

@@ -35,7 +35,7 @@ const STOP_GRACE_MS = 5_000;
  * Redis, fail a Sentinel-watched primary over. A network partition below the proxy needs a network of its own:
  * containers only.
  */
-function localCapabilities(redis: RedisMode): RuntimeCapabilities {
+export function localCapabilities(redis: RedisMode): RuntimeCapabilities {
   return Object.freeze({
     pause: true,
     redisRestart: redis === "standalone",

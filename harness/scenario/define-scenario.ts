@@ -1,6 +1,6 @@
 import type { CheckName, CheckThresholds } from "../checks/check.js";
 import { HarnessError } from "../errors.js";
-import type { RedisMode } from "../runtime/runtime.js";
+import type { RedisMode, RuntimeCapabilities } from "../runtime/runtime.js";
 import type { Step } from "./step.js";
 import { parseThresholdExpression } from "./threshold-expression.js";
 
@@ -73,6 +73,23 @@ export interface ScenarioProfile {
 /** A profile after CLI overrides (`--instances`, `--clients`, `--duration`), with defaults filled in. */
 export type ResolvedProfile = Readonly<Required<ScenarioProfile>>;
 
+/**
+ * What a scenario's steps may depend on besides the profile: the run's seed (a schedule drawn from it, as `chaos`
+ * does, is the same for the same seed) and what the runtime can do (so a schedule can leave out what it cannot).
+ */
+export interface ScenarioStepContext {
+  /** The run's `--seed`. */
+  seed: number;
+  /** Capabilities of the runtime the run will use (`--runtime`, Redis mode). */
+  capabilities: RuntimeCapabilities;
+}
+
+/** The context {@link defineScenario} builds every profile's steps with when it checks a scenario at load time. */
+export const DEFINE_TIME_STEP_CONTEXT: ScenarioStepContext = Object.freeze({
+  seed: 1,
+  capabilities: Object.freeze({ pause: true, redisRestart: true, networkPartition: false, redisModes: Object.freeze(["standalone"] as RedisMode[]), redisFailover: false }),
+});
+
 /** A scenario: typed data and steps, no infrastructure code. The file name is its CLI name. */
 export interface ScenarioDefinition {
   /** CLI name, e.g. `restart` (kebab-case, equal to the file name). */
@@ -84,8 +101,8 @@ export interface ScenarioDefinition {
   /** Invariants checked at the end, by docs/design.md name. */
   checks: CheckName[];
   profiles: Record<ProfileName, ScenarioProfile>;
-  /** The steps, built from the resolved profile (sizes and durations). */
-  steps(profile: ResolvedProfile): Step[];
+  /** The steps, built from the resolved profile (sizes and durations) and, where a schedule is drawn, the seed and capabilities. */
+  steps(profile: ResolvedProfile, context: ScenarioStepContext): Step[];
 }
 
 /** Defaults of optional profile fields. */
@@ -147,7 +164,7 @@ export function defineScenario(definition: ScenarioDefinition): ScenarioDefiniti
   if (definition.checks.length === 0) throw invalid(definition.name, "a scenario must name at least one check");
   for (const name of ["ci", "release"] as const) {
     if (!definition.profiles[name]) throw invalid(definition.name, `profile ${name} is missing`);
-    const steps = definition.steps(resolveProfile(definition, definition.profiles[name]));
+    const steps = definition.steps(resolveProfile(definition, definition.profiles[name]), DEFINE_TIME_STEP_CONTEXT);
     if (!steps.some((step) => step.kind === "connect_fleet")) throw invalid(definition.name, `profile ${name}: steps must connect the fleet`);
   }
   return Object.freeze({ ...definition, checks: Object.freeze([...definition.checks]) as CheckName[] });

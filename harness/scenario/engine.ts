@@ -12,7 +12,7 @@ import { Recorder } from "../recorder/recorder.js";
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
 import type { CheckResult, RunResult, RunStatus } from "../report/run-result.js";
-import { assertRuntimeAvailable, createRuntime } from "../runtime/create-runtime.js";
+import { assertRuntimeAvailable, createRuntime, runtimeCapabilities } from "../runtime/create-runtime.js";
 import type { RegistryKind, RuntimeKind } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
 import { sweepOrphans } from "../runtime/sweep.js";
@@ -89,9 +89,10 @@ export function resolveRunProfile(options: Pick<RunScenarioOptions, "scenario" |
 }
 
 /** The seeded schedule of a run, without running it: same scenario, profile and seed → same plan. */
-export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "profile" | "instances" | "clients" | "durationS"> & { seed: number }): PlannedStep[] {
+export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "profile" | "instances" | "clients" | "durationS" | "runtime"> & { seed: number }): PlannedStep[] {
   const profile = resolveRunProfile(options);
-  return planSteps(options.scenario.steps(profile), profile, options.seed);
+  const capabilities = runtimeCapabilities(options.runtime ?? "local", options.scenario.redis ?? "standalone");
+  return planSteps(options.scenario.steps(profile, { seed: options.seed, capabilities }), profile, options.seed);
 }
 
 /**
@@ -137,7 +138,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   try {
     const profile = resolveRunProfile(options);
-    plan = planSteps(scenario.steps(profile), profile, seed);
+    plan = planSteps(scenario.steps(profile, { seed, capabilities: runtimeCapabilities(runtimeKind, redisMode) }), profile, seed);
     gate.watch(profile, recorder.events);
     Object.assign(config, { resolved_profile: profile, seed });
     assertRuntimeAvailable(runtimeKind);

@@ -34,6 +34,11 @@ export type Step =
   | { kind: "probe_conformance"; promises: ConformancePromise[]; victims: number }
   /** After a Redis-wide fault: how far the registry is from the live connections, and how soon it equals them (judged by `convergence`). */
   | { kind: "probe_convergence"; timeoutMs: number }
+  /**
+   * Watches Redis during a background `Fault.freezeInstance`, then how the registry recovers after the wake
+   * (judged by `pause-recovery`).
+   */
+  | { kind: "probe_wake"; recoverTimeoutMs: number }
   /** Opens probe connections and makes them vanish without unregistering (judged by `ttl-expiry`). */
   | { kind: "strand_connections"; count: number; how: "cut" | "kill" }
   /**
@@ -55,7 +60,9 @@ export type Step =
    * live fleet connection up from every instance for `observeMs` (`probeClockSkew`); a miss, or a live record reaped
    * or re-registered meanwhile, fails the run as a `step: probe clock skew` result.
    */
-  | { kind: "probe_clock_skew"; observeMs: number };
+  | { kind: "probe_clock_skew"; observeMs: number }
+  /** Records a schedule drawn from the seed as an engine `schedule` event (data only; it is also in run.json's plan). */
+  | { kind: "record_schedule"; schedule: Readonly<Record<string, unknown>> };
 
 /** The kinds of {@link Step}: the engine runs each with the handler of the same name (harness/scenario/steps/). */
 export type StepKind = Step["kind"];
@@ -146,6 +153,13 @@ export const Step = Object.freeze({
   probeClockSkew(options: { observeMs: number }): Step {
     return { kind: "probe_clock_skew", observeMs: nonNegative("observeMs", options.observeMs) };
   },
+  /**
+   * Runs during a background `Fault.freezeInstance`: reads the frozen instance's records until the wake, then waits
+   * for the registry to equal the live connections (at most `recoverTimeoutMs`). @default recoverTimeoutMs 15000
+   */
+  probeWake(options: { recoverTimeoutMs?: number } = {}): Step {
+    return { kind: "probe_wake", recoverTimeoutMs: nonNegative("recoverTimeoutMs", options.recoverTimeoutMs ?? 15_000) };
+  },
   /** Opens `count` probe connections and strands them: `cut` (half-open) or `kill` (their instance is SIGKILLed and stays down). */
   strandConnections(options: { count: number; how: "cut" | "kill" }): Step {
     if (options.how !== "cut" && options.how !== "kill") throw new TypeError(`how must be "cut" or "kill" (got ${JSON.stringify(options.how)})`);
@@ -191,6 +205,10 @@ export const Step = Object.freeze({
   awaitBackground(): Step {
     return { kind: "await_background" };
   },
+  /** Records `schedule` (JSON data) on the run's timeline as an engine `schedule` event. */
+  recordSchedule(schedule: Readonly<Record<string, unknown>>): Step {
+    return { kind: "record_schedule", schedule };
+  },
 });
 
 /** A step with every seeded choice made: concrete instance ids and hold times. */
@@ -228,6 +246,8 @@ export function describeStep(step: PlannedStep): string {
       return `probe conformance (${step.promises.join(", ")})`;
     case "probe_convergence":
       return "probe registry convergence";
+    case "probe_wake":
+      return "probe wake";
     case "strand_connections":
       return `strand ${step.count} connections (${step.how})`;
     case "probe_clock_skew":
@@ -238,5 +258,7 @@ export function describeStep(step: PlannedStep): string {
       return `http load ${step.endpoint} ${step.ratePerSecond}/s for ${step.durationMs}ms${step.background ? " (background)" : ""}`;
     case "await_background":
       return "await background faults and load";
+    case "record_schedule":
+      return "record schedule";
   }
 }

@@ -34,7 +34,8 @@ export type GatewayDefect =
   | "filter-one-field"
   | "no-unregister-on-terminate"
   | "keys-no-ttl"
-  | "stale-index";
+  | "stale-index"
+  | "no-rewake-reregister";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -281,6 +282,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "createGatewayBackend: RedisConnectionRegistry gets negativeControls.keepAgentTypeMember (the unregister script skips that ZREM)",
     mustFail: "prompt-cleanup, state-audit",
     caughtBy: ["cleanup"],
+  },
+  {
+    name: "no-rewake-reregister",
+    behaviour: "after a stall longer than the connection TTL (a freeze, a long GC pause) keeps serving the sockets it held across it but never writes their expired or reaped records again",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.tick marks the connections held across the stall; the re-registration of missing records skips them",
+    mustFail: "pause-recovery",
+    caughtBy: ["pause"],
   },
 ] satisfies FailpointSpec[]);
 

@@ -142,7 +142,7 @@ export class GatewayServer implements AsyncDisposable {
       const { instanceId, connectionTtlMs } = options;
       const router = new Router({ instanceId, registry, bus, connections, metrics, failpoints, remoteAckTimeoutMs: options.remoteAckTimeoutMs });
       const writer = new RegistryWriter({ instanceId, registry, connectionTtlMs, metrics, failpoints });
-      const refresher = new RecordRefresher({ instanceId, registry, connections, connectionTtlMs, metrics, failpoints });
+      const refresher = new RecordRefresher({ instanceId, registry, connections, connectionTtlMs, heartbeatIntervalMs: options.heartbeatIntervalMs, metrics, failpoints });
       const units: Units = { registry, bus, router, writer, refresher };
       this.#units = units;
       await bus.start({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { useSocketPairs } from "../../test/helpers/socket-pair.js";
 import type { ConnectionRecord } from "../registry/connection-registry.js";
@@ -79,5 +79,47 @@ describe("RecordRefresher", () => {
     expect(connection.alive).toBe(false);
     expect(metrics.heartbeatBatches.get({ result: "ok" })).toBe(0);
     expect(await registry.getSessionConnections("t1", "s1")).toEqual([]);
+  });
+
+  it("should write records lost during a stall again, except under the no-rewake-reregister failpoint", async () => {
+    const pair = await useSocketPairs();
+    for (const [failpoints, expected] of [[NO_FAILPOINTS, ["w1"]], [createFailpoints(["no-rewake-reregister"]), []]] as const) {
+      const { registry, connections, refresher } = setup(failpoints);
+      const connection = local((await pair()).server, "w1");
+      connections.add(connection);
+      const start = Date.now();
+      await refresher.tick();
+      expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual(["w1"]);
+      // The process was frozen for longer than the TTL: another instance reaped the record; the socket answered its ping.
+      await registry.unregister("t1", "s1", "w1", { ifInstanceId: "gw-1" });
+      const clock = vi.spyOn(Date, "now").mockReturnValue(start + 31_000);
+      try {
+        connection.alive = true;
+        await refresher.tick();
+        expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual(expected);
+        expect(connection.ws.readyState).toBe(connection.ws.OPEN);
+      } finally {
+        clock.mockRestore();
+      }
+    }
+  });
+
+  it("should not take pongs missed during a stall of its own process for half-open sockets", async () => {
+    const pair = await useSocketPairs();
+    const { connections, metrics, refresher } = setup(NO_FAILPOINTS);
+    const connection = local((await pair()).server, "w1");
+    connections.add(connection);
+    const start = Date.now();
+    await refresher.tick();
+    // Frozen right after the ping: the pong is still unread when the overdue tick runs.
+    expect(connection.alive).toBe(false);
+    const clock = vi.spyOn(Date, "now").mockReturnValue(start + 60_000);
+    try {
+      await refresher.tick();
+    } finally {
+      clock.mockRestore();
+    }
+    expect(connection.ws.readyState).toBe(connection.ws.OPEN);
+    expect(metrics.halfOpen.get()).toBe(0);
   });
 });

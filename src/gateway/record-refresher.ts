@@ -1,11 +1,13 @@
 import type { ConnectionRegistry } from "../registry/connection-registry.js";
-import type { ConnectionTable } from "./connection-table.js";
+import type { ConnectionTable, LocalConnection } from "./connection-table.js";
 import type { Failpoints } from "./failpoints.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { CLOSE_CODES, toProtocolError } from "./protocol.js";
 
 /** Records refreshed by one registry heartbeat call. */
 const REFRESH_BATCH = 1_000;
+/** Lost records written again at once (as the reaper's unregisters): bounded so that a big instance does not flood Redis. */
+const REREGISTER_CONCURRENCY = 100;
 
 /** What a {@link RecordRefresher} needs. */
 export interface RecordRefresherOptions {
@@ -14,6 +16,11 @@ export interface RecordRefresherOptions {
   connections: ConnectionTable;
   /** TTL written with every refresh, in ms (`CONNECTION_TTL_MS`). */
   connectionTtlMs: number;
+  /**
+   * Period of {@link RecordRefresher.tick}, in ms (`HEARTBEAT_INTERVAL_MS`): ticks more than two periods apart mean
+   * the process itself stalled. @default connectionTtlMs / 2
+   */
+  heartbeatIntervalMs?: number;
   metrics: GatewayMetrics;
   failpoints: Failpoints;
 }
@@ -26,6 +33,10 @@ export interface RecordRefresherOptions {
 export class RecordRefresher {
   readonly #options: RecordRefresherOptions;
   #reconciling?: Promise<number>;
+  /** `Date.now()` of the previous tick, to tell a stall (a freeze, a long GC pause) from a normal period. */
+  #lastTickAt?: number;
+  /** Failpoint `no-rewake-reregister`: connections held across a stall, whose missing records are never written again. */
+  readonly #abandoned = new Set<string>();
 
   constructor(options: RecordRefresherOptions) {
     this.#options = options;
@@ -33,12 +44,21 @@ export class RecordRefresher {
 
   /**
    * One heartbeat period. Failpoint `no-heartbeat`: pings go on, records are not refreshed. Failpoint
-   * `no-half-open-detect`: a socket that missed its pong is pinged again instead of terminated.
+   * `no-rewake-reregister`: after a stall longer than the TTL, the connections held across it are never written again.
    */
   async tick(): Promise<void> {
+    const now = Date.now();
+    // Ticks further apart than a TTL: the process was stalled and its records may have expired or been reaped.
+    if (this.#lastTickAt !== undefined && now - this.#lastTickAt > this.#options.connectionTtlMs && this.#options.failpoints.enabled("no-rewake-reregister")) {
+      for (const connection of this.#options.connections.values()) this.#abandoned.add(connection.record.websocket_id);
+    }
+    // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile are still unread: this tick runs before
+    // the socket reads do, so a missed pong proves nothing yet. Ping again and judge at the next tick.
     const detectHalfOpen = !this.#options.failpoints.enabled("no-half-open-detect");
+    const stalled = this.#lastTickAt !== undefined && now - this.#lastTickAt > 2 * (this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2);
+    this.#lastTickAt = now;
     for (const connection of [...this.#options.connections.values()]) {
-      if (!connection.alive && detectHalfOpen) {
+      if (!connection.alive && !stalled && detectHalfOpen) {
         this.#options.metrics.halfOpen.inc();
         connection.ws.terminate();
         continue;
@@ -70,7 +90,7 @@ export class RecordRefresher {
    * Failpoint `no-reconcile`: records reported missing are left missing.
    */
   async #refresh(): Promise<number> {
-    const { registry, connections, connectionTtlMs, metrics, instanceId } = this.#options;
+    const { registry, connections, connectionTtlMs, metrics } = this.#options;
     const now = Date.now();
     const live = [...connections.values()];
     let reRegistered = 0;
@@ -100,24 +120,39 @@ export class RecordRefresher {
         throw error;
       }
       if (this.#options.failpoints.enabled("no-reconcile")) missing = [];
-      for (const websocketId of missing) {
+      const lost = missing.flatMap((websocketId) => {
         const connection = connections.get(websocketId);
-        if (!connection || connection.ws.readyState !== connection.ws.OPEN) continue;
-        try {
-          await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
-          metrics.registrations.inc({ kind: "reconcile" });
-          metrics.reconciliations.inc();
-          reRegistered++;
-        } catch (error) {
-          if (toProtocolError(error).code === "FORBIDDEN") {
-            // The session was claimed by another tenant while our record was gone; this socket cannot keep it.
-            connection.ws.close(CLOSE_CODES.POLICY, "FORBIDDEN");
-            continue;
-          }
-          throw error;
-        }
+        return connection && connection.ws.readyState === connection.ws.OPEN && !this.#abandoned.has(websocketId) ? [connection] : [];
+      });
+      // Many records go missing at once (a freeze, a Redis restart): written REREGISTER_CONCURRENCY at a time, so
+      // that a woken instance with hundreds of sockets is whole again in a few round trips, not one per record.
+      let failure: unknown;
+      for (let start = 0; start < lost.length; start += REREGISTER_CONCURRENCY) {
+        const results = await Promise.all(lost.slice(start, start + REREGISTER_CONCURRENCY).map((connection) => this.#reRegister(connection, now)));
+        reRegistered += results.filter((result) => result === true).length;
+        failure ??= results.find((result) => result !== true && result !== false);
       }
+      // One failed write must not cost the others their turn; the next heartbeat retries what is still missing.
+      if (failure !== undefined) throw (failure as { error: unknown }).error;
     }
     return reRegistered;
+  }
+
+  /** Writes one lost record again: `true` when written, `false` when the socket was closed instead, else the error. */
+  async #reRegister(connection: LocalConnection, now: number): Promise<boolean | { error: unknown }> {
+    const { registry, connectionTtlMs, metrics, instanceId } = this.#options;
+    try {
+      await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
+      metrics.registrations.inc({ kind: "reconcile" });
+      metrics.reconciliations.inc();
+      return true;
+    } catch (error) {
+      if (toProtocolError(error).code === "FORBIDDEN") {
+        // The session was claimed by another tenant while our record was gone; this socket cannot keep it.
+        connection.ws.close(CLOSE_CODES.POLICY, "FORBIDDEN");
+        return false;
+      }
+      return { error };
+    }
   }
 }

@@ -19,6 +19,8 @@ import { probeClockSkewStep } from "./probe-clock-skew.js";
 import { probeDegradedModeStep } from "./probe-degraded-mode.js";
 import { probeLookupsStep } from "./probe-lookups.js";
 import { probeTenantIsolationStep } from "./probe-tenant-isolation.js";
+import { probeWakeStep } from "./probe-wake.js";
+import { recordScheduleStep } from "./record-schedule.js";
 import { settleStep } from "./settle.js";
 import { strandConnectionsStep } from "./strand-connections.js";
 import { writeSessionStateStep } from "./write-session-state.js";
@@ -38,11 +40,13 @@ export const STEP_HANDLERS: StepHandlers = Object.freeze({
   probe_degraded_mode: probeDegradedModeStep,
   probe_conformance: probeConformanceStep,
   probe_convergence: probeConvergenceStep,
+  probe_wake: probeWakeStep,
   strand_connections: strandConnectionsStep,
   depart_clients: departClientsStep,
   http_load: httpLoadStep,
   await_background: awaitBackgroundStep,
   probe_clock_skew: probeClockSkewStep,
+  record_schedule: recordScheduleStep,
 });
 
 /** Runs `step` with the handler of its kind. */
