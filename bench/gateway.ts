@@ -7,7 +7,8 @@
  * - route latency (send → delivery, one clock) at a fixed moderate rate, same-instance next to cross-instance;
  * - server RSS per idle connection, gateway and bare server.
  * The last line is one JSON object; `ratio_connect` is the median over rounds of gateway/bare connections/s, each
- * round measuring both back to back (floor 0.7).
+ * round measuring both back to back (floor 0.85), and `memory_ratio_vs_bare` the gateway's RSS per idle connection
+ * over the bare server's (floor at most 1.2).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -22,6 +23,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "bench-secret";
 const CONNECT_CONCURRENCY = 50;
 const START_TIMEOUT_MS = 20_000;
+/** Floors of issue 14: connects at least this share of a bare ws server's (median of paired rounds). */
+const FLOOR_RATIO_CONNECT = 0.85;
+/** Floor of issue 14: RSS per idle connection at most this multiple of a bare ws server's. */
+const FLOOR_MEMORY_RATIO = 1.2;
 
 const BARE_SERVER = `
 import { WebSocketServer } from "ws";
@@ -327,6 +332,9 @@ export async function run(args: string[]): Promise<void> {
       route_latency: routes,
       cross_vs_same_p50: round(routes.cross.p50_ms / routes.same.p50_ms, 2),
       rss_per_idle_connection_bytes: { gateway: Math.round(rssGateway), bare_ws: Math.round(rssBare), sockets: options.idle },
+      memory_ratio_vs_bare: round(rssGateway / rssBare, 3),
+      floors: { ratio_connect: FLOOR_RATIO_CONNECT, memory_ratio_vs_bare_max: FLOOR_MEMORY_RATIO },
+      pass: ratioConnect >= FLOOR_RATIO_CONNECT && rssGateway / rssBare <= FLOOR_MEMORY_RATIO,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
