@@ -3,14 +3,13 @@
  * `npm run scenario restart -- --profile release` (3,000 clients over three instances; one killed with SIGKILL and
  * brought back after a second, while the fleet resumes on the other two).
  *
- * Runs the scenario once per seed (1, 2, 3, ...) in a child process, reads the `restart-survival` check of each
+ * Runs the scenario once per seed (1, 2, 3, ...) in a child process (reports stay under reports/), reads the `restart-survival` check of each
  * run.json (`actual.recovery_ms[0]`: from the kill's start to the moment the last client that dropped was connected
  * again) and prints min/median/max. Last line: one JSON object with `recovery_s` (median), `recovery_s_max` (floor:
  * at most 2 s in every seed) and the per-seed figures. Exit code 1 when a run failed or the floor is missed.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,9 +36,9 @@ function parseArgs(args: string[]): { seeds: number; profile: string } {
 }
 
 /** Runs the restart scenario with `seed` into `out`; resolves with its run.json path and exit code. */
-function runScenario(seed: number, profile: string, out: string): Promise<{ runJson: string | undefined; code: number | null; tail: string }> {
+function runScenario(seed: number, profile: string): Promise<{ runJson: string | undefined; code: number | null; tail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "harness/cli/main.ts"), "restart", "--profile", profile, "--seed", String(seed), "--out", out], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "harness/cli/main.ts"), "restart", "--profile", profile, "--seed", String(seed)], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -65,24 +64,21 @@ function stats(values: number[]): { min: number; median: number; max: number } {
 /** Entry point called by bench/main.ts. */
 export async function run(args: string[]): Promise<void> {
   const { seeds, profile } = parseArgs(args);
-  const out = await mkdtemp(join(tmpdir(), "bench-recovery-"));
-  const perSeed: { seed: number; recovery_s: number | null; status: string; clients_before?: number; dropped?: number }[] = [];
-  try {
+  const perSeed: { seed: number; recovery_s: number | null; status: string; clients_before?: number; dropped?: number; report: string }[] = [];
+  {
     for (let seed = 1; seed <= seeds; seed++) {
-      const { runJson, code, tail } = await runScenario(seed, profile, out);
+      const { runJson, code, tail } = await runScenario(seed, profile);
       if (!runJson) throw new Error(`restart --profile ${profile} --seed ${seed} wrote no report (exit ${code}):\n${tail}`);
       const result = JSON.parse(await readFile(runJson, "utf8")) as { status: string; checks: RestartSurvival[] };
       const check = result.checks.find((c) => c.name === "restart-survival");
       const ms = check?.actual.recovery_ms?.[0];
       const recoveryS = typeof ms === "number" ? ms / 1_000 : null;
-      perSeed.push({ seed, recovery_s: recoveryS, status: result.status, clients_before: check?.actual.clients_before, dropped: check?.actual.dropped });
+      perSeed.push({ seed, recovery_s: recoveryS, status: result.status, clients_before: check?.actual.clients_before, dropped: check?.actual.dropped, report: dirname(runJson) });
       process.stdout.write(
         `seed ${seed}: run ${result.status}, kill -> every client resumed ${recoveryS === null ? "never" : `${recoveryS.toFixed(3)} s`} ` +
           `(${check?.actual.dropped ?? "?"} of ${check?.actual.clients_before ?? "?"} clients dropped)\n`,
       );
     }
-  } finally {
-    await rm(out, { recursive: true, force: true });
   }
   const measured = perSeed.map((s) => s.recovery_s).filter((v): v is number => v !== null);
   const complete = measured.length === perSeed.length;
