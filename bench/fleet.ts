@@ -34,6 +34,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
+import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ARTILLERY_VERSION = "2.0.34";
@@ -607,7 +608,7 @@ async function runGatewayHold(n: number, sockets: number): Promise<void> {
   const started = performance.now();
   try {
     const launches = Array.from({ length: n }, (_, i) => {
-      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "gateway", "main.ts")], {
+      const child = spawn(process.execPath, [...REFERENCE_GATEWAY_NODE_FLAGS, "--import", "tsx", join(ROOT, "src", "gateway", "main.ts")], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, PORT: "0", HOST: "127.0.0.1", REDIS_URL: redis.url, INSTANCE_ID: `gw-${i + 1}`, AUTH_SECRET, REGISTRY: "redis" },

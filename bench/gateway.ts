@@ -17,6 +17,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { RedisServer } from "../harness/runtime/redis-server.js";
+import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
 import { signJwt } from "../src/gateway/jwt.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -84,13 +85,24 @@ async function startProcess(name: string, args: string[], env: Record<string, st
   return { name, child, port };
 }
 
-function startGateway(redisUrl: string, instanceId: string): Promise<Server> {
-  return startProcess(instanceId, ["--import", "tsx", join(ROOT, "src/gateway/main.ts")], {
+async function startGateway(redisUrl: string, instanceId: string): Promise<Server> {
+  return awaitReady(await startProcess(instanceId, [...REFERENCE_GATEWAY_NODE_FLAGS, "--import", "tsx", join(ROOT, "src/gateway/main.ts")], {
     PORT: "0",
     REDIS_URL: redisUrl,
     INSTANCE_ID: instanceId,
     AUTH_SECRET: SECRET,
-  });
+  }));
+}
+
+/** Polls a gateway's /readyz until it answers 200 (Redis connected, accepting), so no round meets its start-up 503s. */
+async function awaitReady(server: Server): Promise<Server> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${server.port}/readyz`).then((res) => res.status, () => 0);
+    if (status === 200) return server;
+    if (Date.now() > deadline) throw new Error(`${server.name} not ready within ${START_TIMEOUT_MS}ms (GET /readyz -> ${status})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function stopProcess(server: Server): Promise<void> {
