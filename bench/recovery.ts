@@ -65,20 +65,18 @@ function stats(values: number[]): { min: number; median: number; max: number } {
 export async function run(args: string[]): Promise<void> {
   const { seeds, profile } = parseArgs(args);
   const perSeed: { seed: number; recovery_s: number | null; status: string; clients_before?: number; dropped?: number; report: string }[] = [];
-  {
-    for (let seed = 1; seed <= seeds; seed++) {
-      const { runJson, code, tail } = await runScenario(seed, profile);
-      if (!runJson) throw new Error(`restart --profile ${profile} --seed ${seed} wrote no report (exit ${code}):\n${tail}`);
-      const result = JSON.parse(await readFile(runJson, "utf8")) as { status: string; checks: RestartSurvival[] };
-      const check = result.checks.find((c) => c.name === "restart-survival");
-      const ms = check?.actual.recovery_ms?.[0];
-      const recoveryS = typeof ms === "number" ? ms / 1_000 : null;
-      perSeed.push({ seed, recovery_s: recoveryS, status: result.status, clients_before: check?.actual.clients_before, dropped: check?.actual.dropped, report: dirname(runJson) });
-      process.stdout.write(
-        `seed ${seed}: run ${result.status}, kill -> every client resumed ${recoveryS === null ? "never" : `${recoveryS.toFixed(3)} s`} ` +
-          `(${check?.actual.dropped ?? "?"} of ${check?.actual.clients_before ?? "?"} clients dropped)\n`,
-      );
-    }
+  for (let seed = 1; seed <= seeds; seed++) {
+    const { runJson, code, tail } = await runScenario(seed, profile);
+    if (!runJson) throw new Error(`restart --profile ${profile} --seed ${seed} wrote no report (exit ${code}):\n${tail}`);
+    const result = JSON.parse(await readFile(runJson, "utf8")) as { status: string; checks: RestartSurvival[] };
+    const check = result.checks.find((c) => c.name === "restart-survival");
+    const ms = check?.actual.recovery_ms?.[0];
+    const recoveryS = typeof ms === "number" ? ms / 1_000 : null;
+    perSeed.push({ seed, recovery_s: recoveryS, status: result.status, clients_before: check?.actual.clients_before, dropped: check?.actual.dropped, report: dirname(runJson) });
+    process.stdout.write(
+      `seed ${seed}: run ${result.status}, kill -> every client resumed ${recoveryS === null ? "never" : `${recoveryS.toFixed(3)} s`} ` +
+        `(${check?.actual.dropped ?? "?"} of ${check?.actual.clients_before ?? "?"} clients dropped)\n`,
+    );
   }
   const measured = perSeed.map((s) => s.recovery_s).filter((v): v is number => v !== null);
   const complete = measured.length === perSeed.length;
