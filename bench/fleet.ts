@@ -20,7 +20,10 @@
  * sockets held (what a user pays); growth over the measured half is reported beside it. Client CPU per connect
  * (user + system time of all client processes, from /proc/<pid>/stat) is that of the window. The fleet uses its
  * default number of workers (one per 8,000 clients); Artillery and the plain client run in one process each.
- * Artillery is installed outside the project (~/.cache/traffic-cop/artillery) when missing. Last line: one JSON object.
+ * With Artillery, each round also runs the fleet in one worker process, process for process against Artillery's one.
+ * Artillery is installed outside the project (~/.cache/traffic-cop/artillery) when missing. Last line: one JSON object
+ * with the medians over paired rounds `ratio_connect_vs_artillery` (floor 2.0), `ratio_connect_vs_artillery_per_process`
+ * (floor 1.5) and `memory_ratio_vs_artillery` (fleet over Artillery per held socket, floor at most 0.7).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -31,6 +34,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
+import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ARTILLERY_VERSION = "2.0.34";
@@ -51,6 +55,11 @@ const ARTILLERY_SCHEDULE_BOUND = 0.9;
 const SETTLE_MS = 2_000;
 const ROUND_TIMEOUT_MS = 120_000;
 const AUTH_SECRET = "bench-secret";
+/** Floors of issue 14 (medians of paired rounds): connect rate against Artillery, all workers and one. */
+const FLOOR_RATIO_CONNECT = 2.0;
+const FLOOR_RATIO_CONNECT_PER_PROCESS = 1.5;
+/** Floor of issue 14: memory per held socket at most this share of Artillery's. */
+const FLOOR_MEMORY_RATIO = 0.7;
 /** USER_HZ of /proc/<pid>/stat on Linux. */
 const CLOCK_TICKS_PER_S = 100;
 /** Artillery's pause between its two halves: long enough to settle and read its footprint. */
@@ -479,17 +488,23 @@ export async function run(argv: string[]): Promise<void> {
   const fleetSources = args.sources === undefined ? 0 : int(args, "sources", 1);
   if (artillery) await ensureArtillery();
   const fleetRounds: RoundResult[] = [];
+  const fleetOneRounds: RoundResult[] = [];
   const wsRounds: RoundResult[] = [];
   const artilleryRounds: RoundResult[] = [];
   for (let round = 0; round < rounds; round++) {
     // Rotate the order each round so that no kind always runs first (or right after Artillery's teardown).
-    const kinds = ["fleet", "ws", ...(artillery ? ["artillery"] : [])];
+    // "fleet1" is the fleet in one worker process: process for process against Artillery's one process.
+    const kinds = ["fleet", "ws", ...(artillery ? ["artillery", "fleet1"] : [])];
     const order = [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)];
     for (const kind of order) {
       if (kind === "fleet") {
         const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
         fleetRounds.push(f);
         process.stdout.write(describe(`round ${round + 1} fleet`, f));
+      } else if (kind === "fleet1") {
+        const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(40 + round, fleetSources), 1));
+        fleetOneRounds.push(f);
+        process.stdout.write(describe(`round ${round + 1} fleet (1 worker)`, f));
       } else if (kind === "ws") {
         const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
         wsRounds.push(w);
@@ -522,6 +537,9 @@ export async function run(argv: string[]): Promise<void> {
     artillery: artillery ? range(artilleryRounds.map((r) => r.footprintBytesPerSocket), kb) : null,
   };
   const ratio = artillery ? range(ratios, round2) : null;
+  const ratioPerProcess = artillery ? range(fleetOneRounds.map((f, i) => f.connectsPerSecond / artilleryRounds[i]!.connectsPerSecond), round2) : null;
+  // Paired per round like the connect ratios, so that a round's machine load hits both sides alike.
+  const memoryRatio = artillery ? range(fleetRounds.map((f, i) => f.footprintBytesPerSocket / artilleryRounds[i]!.footprintBytesPerSocket), round2) : null;
   const artilleryScheduleBound = artilleryRounds.some((r) => r.scheduleBound);
   const summary = {
     benchmark: "fleet",
@@ -552,6 +570,11 @@ export async function run(argv: string[]): Promise<void> {
       : null,
     ratio_connect_vs_artillery: ratio?.median ?? null,
     ratio_connect_vs_artillery_range: ratio,
+    ratio_connect_vs_artillery_per_process: ratioPerProcess?.median ?? null,
+    ratio_connect_vs_artillery_per_process_range: ratioPerProcess,
+    memory_ratio_vs_artillery: memoryRatio?.median ?? null,
+    memory_ratio_vs_artillery_range: memoryRatio,
+    connects_per_s_fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.connectsPerSecond)) : null,
     ratio_connect_vs_ws: range(ratiosWs, round2).median,
     ratio_connect_vs_ws_range: range(ratiosWs, round2),
     memory_per_held_socket_kb_fleet: memory.fleet.median,
@@ -567,8 +590,9 @@ export async function run(argv: string[]): Promise<void> {
     floors: artillery
       ? {
           // A rate Artillery's own schedule capped proves nothing: the floor then counts as missed.
-          connect_rate_at_least_1_5x_artillery: !artilleryScheduleBound && (ratio?.median ?? 0) >= 1.5,
-          memory_per_held_socket_at_most_artillery: memory.fleet.median <= (memory.artillery?.median ?? 0),
+          connect_rate_at_least_2x_artillery: !artilleryScheduleBound && (ratio?.median ?? 0) >= FLOOR_RATIO_CONNECT,
+          connect_rate_per_process_at_least_1_5x_artillery: !artilleryScheduleBound && (ratioPerProcess?.median ?? 0) >= FLOOR_RATIO_CONNECT_PER_PROCESS,
+          memory_per_held_socket_at_most_0_7x_artillery: (memoryRatio?.median ?? Number.POSITIVE_INFINITY) <= FLOOR_MEMORY_RATIO,
           // One process is capped near 20,000 sockets by the open-files limit.
           holds_more_than_one_process_can: held.held > 20_000,
         }
@@ -584,7 +608,7 @@ async function runGatewayHold(n: number, sockets: number): Promise<void> {
   const started = performance.now();
   try {
     const launches = Array.from({ length: n }, (_, i) => {
-      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "gateway", "main.ts")], {
+      const child = spawn(process.execPath, [...REFERENCE_GATEWAY_NODE_FLAGS, "--import", "tsx", join(ROOT, "src", "gateway", "main.ts")], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, PORT: "0", HOST: "127.0.0.1", REDIS_URL: redis.url, INSTANCE_ID: `gw-${i + 1}`, AUTH_SECRET, REGISTRY: "redis" },

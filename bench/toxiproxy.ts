@@ -13,6 +13,12 @@ import { Toxiproxy } from "toxiproxy-node-client";
 
 const ROLE_ENV = "TOXIPROXY_BENCH_ROLE";
 const CHUNK_BYTES = 64 * 1024;
+/** Floors of issue 14: proxied throughput at least this share of direct TCP (median of rounds) ... */
+const FLOOR_RATIO_THROUGHPUT = 0.8;
+/** ... and no round below this share ... */
+const FLOOR_RATIO_THROUGHPUT_ROUND = 0.6;
+/** ... and at most this many ms added to the round trip's p50 (median of rounds). */
+const FLOOR_ADDED_P50_MS = 0.1;
 
 interface Stats {
   min: number;
@@ -179,11 +185,14 @@ export async function run(args: string[]): Promise<void> {
       proxied_mbps: stats(proxied.mbps),
       ratio_throughput: Number(stats(ratios).median.toFixed(3)),
       ratio_throughput_stats: stats(ratios),
+      ratio_throughput_min: Number(stats(ratios).min.toFixed(3)),
       direct_rtt_p50_ms: stats(direct.rtt),
       proxied_rtt_p50_ms: stats(proxied.rtt),
       added_p50_ms: Number(stats(added).median.toFixed(4)),
       added_p50_ms_stats: stats(added),
-      floors: { ratio_throughput: 0.5, added_p50_ms_max: 0.3 },
+      floors: { ratio_throughput: FLOOR_RATIO_THROUGHPUT, ratio_throughput_min: FLOOR_RATIO_THROUGHPUT_ROUND, added_p50_ms_max: FLOOR_ADDED_P50_MS },
+      pass:
+        stats(ratios).median >= FLOOR_RATIO_THROUGHPUT && stats(ratios).min >= FLOOR_RATIO_THROUGHPUT_ROUND && stats(added).median <= FLOOR_ADDED_P50_MS,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -76,11 +76,12 @@ export const restartSurvival: Check = async (context) => {
     if (!instance || !live.has(instance)) fail("record on a dead instance", { instance_id: instance });
     else if (instance !== now.instance_id) fail("record points at another instance than the client's", { record_instance: instance, client_instance: now.instance_id });
   }
+  const recoveryMs = recoveryTimes(restarts.map((r) => r.t), histories.values());
   const sessionState = await verifySessionState(context, [...live]);
   const failed = new Set(failures.map((f) => f.client));
   return result(
     before > 0 && failures.length === 0 && sessionState.failures.length === 0,
-    { clients_before: before, dropped, resumed, survived: before - failed.size, failed: failed.size, max_outage_ms: maxOutageMs, sessions_with_state: sessionState.sessions, session_state_failures: sessionState.failures.length },
+    { clients_before: before, dropped, resumed, survived: before - failed.size, failed: failed.size, max_outage_ms: maxOutageMs, recovery_ms: recoveryMs, sessions_with_state: sessionState.sessions, session_state_failures: sessionState.failures.length },
     {
       restarts: restarts.map((r) => ({ t: r.t, description: r.description })),
       live_instances: [...live],
@@ -91,6 +92,24 @@ export const restartSurvival: Check = async (context) => {
     },
   );
 };
+
+/**
+ * Per restart (in order): ms from its start to the moment the last client that dropped after it (and before the
+ * next restart) was connected again; 0 when no client dropped, `null` when one never came back. `npm run bench --
+ * recovery` reads the first one (the kill) as the time to every client resumed.
+ */
+export function recoveryTimes(starts: readonly number[], histories: Iterable<{ outages: readonly { from: number; to?: number }[] }>): (number | null)[] {
+  const times: (number | null)[] = starts.map(() => 0);
+  for (const history of histories) {
+    for (const outage of history.outages) {
+      let i = -1;
+      while (i + 1 < starts.length && starts[i + 1]! <= outage.from) i++;
+      if (i < 0 || times[i] === null) continue;
+      times[i] = outage.to === undefined ? null : Math.max(times[i]!, outage.to - starts[i]!);
+    }
+  }
+  return times;
+}
 
 /** Reads back every session state the run wrote, through a live instance and directly from Redis. */
 async function verifySessionState(context: CheckContext, live: string[]): Promise<{ sessions: number; via: string | null; failures: Record<string, unknown>[] }> {

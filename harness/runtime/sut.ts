@@ -63,11 +63,24 @@ export const DEFAULT_SUT_OPTIONS = Object.freeze({
   startupTimeoutMs: 20_000,
 });
 
+/**
+ * Node.js flags the reference gateway runs with (here, in `npm run gateway`, in its container image and in the
+ * benchmarks), ahead of the script on the `node` command line.
+ *
+ * `--max-semi-space-size=4` caps each of V8's young-generation semi-spaces at 4 MB (Node 20 lets them grow to
+ * 16 MB). A connect burst makes a few KB of short-lived garbage per connection (token check, query parsing, the
+ * registry write and its reply); with the default cap the young generation grows to absorb it and keeps that
+ * memory, which was most of the gateway's resident memory per idle connection (`npm run bench -- gateway`: about
+ * 15 KB per connection, of which about 3.5 KB stays with the connection itself). With 4 MB it is about 6-8 KB, on
+ * par with a bare `ws` server, for more and smaller scavenges (CPU per connect did not rise measurably).
+ */
+export const REFERENCE_GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(["--max-semi-space-size=4"]);
+
 /** The reference gateway of this repository (`src/gateway/main.ts` under tsx). */
 export const REFERENCE_SUT: SutDefinition = Object.freeze({
   name: "reference",
   command: "${NODE}",
-  args: ["--import", "tsx", "src/gateway/main.ts"],
+  args: [...REFERENCE_GATEWAY_NODE_FLAGS, "--import", "tsx", "src/gateway/main.ts"],
   cwd: REPO_ROOT,
 });
 

@@ -59,12 +59,6 @@ local function global_add(p, fields, w, exp, now, ttl)
     cover(k_names(p, kind), ttl)
   end
 end
--- keep_first: the agent type member is left behind (negative control \`stale-index\` only).
-local function global_rem(p, fields, w, keep_first)
-  for i, kind in ipairs(KINDS) do
-    if fields[i] and not (keep_first and i == 1) then redis.call('ZREM', k_gindex(p, kind, fields[i]), w) end
-  end
-end
 `;
 
 /** Reply codes of {@link WRITE_SCRIPT}, one per record. */
@@ -233,35 +227,69 @@ return out
 `;
 
 /**
- * Unregister one connection of the caller's tenant.
- * KEYS[1] session index (routing only). ARGV: prefix, hashTags, full, now, tenant, session, websocket,
- * ifInstance ('' = any), keepAgentType ('1': leave the agent type index member behind; negative control only).
- * Returns `{0}` if absent, `{-1}` if another tenant's or `{-2}` if held by another instance than ifInstance (both
- * left alone), else `{1, live, agent_type, pillar, instance, tenant}`.
+ * Unregister connections of the callers' tenants (standalone: a batch of them, atomically; Cluster: one, in its
+ * session's slot).
+ * KEYS[1] session index of the first item (routing only). ARGV: prefix, hashTags, full, now, keepAgentType ('1':
+ * leave the agent type index member behind; negative control `stale-index` only), then per item 4 values: tenant,
+ * session, websocket, ifInstance ('' = any).
+ * Returns one flat array; per item `0` if absent, `-1` if another tenant's or `-2` if held by another instance than
+ * ifInstance (both left alone), else `1, live, agent_type, pillar, instance, tenant`.
+ *
+ * Items are checked and removed one by one in order (a websocket id removed earlier in the batch is absent for a
+ * later item); the index removals are gathered per key and sent as one `ZREM` per key at the end of the script,
+ * which no other client can observe in between, and each session index is pruned once per batch.
  */
-export const UNREGISTER_SCRIPT = `${HELPERS}
+export const UNREGISTER_SCRIPT = `${LUA_KEY_FUNCTIONS}
 local p, h, full, now = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
-local t, s, w, ifi = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local keep_agent = ARGV[9] == '1'
-local rk = k_conn(p, h, s, w)
-local si = k_sindex(p, h, s)
-local f = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'expires_at')
-if not f[1] then
-  redis.call('ZREM', si, w)
-  return {0}
+-- key -> { member, ... } and its length, removed with one ZREM per key (in chunks: unpack() has a stack limit).
+local rems, remn, pruned = {}, {}, {}
+local function rem(key, w)
+  local n = remn[key]
+  if not n then n = 0; rems[key] = {} end
+  local m = rems[key]
+  n = n + 1
+  m[n] = w
+  if n >= 1000 then redis.call('ZREM', key, unpack(m, 1, n)); n = 0 end
+  remn[key] = n
 end
-if f[1] ~= t then return {-1} end
-if ifi ~= '' and f[4] ~= ifi then return {-2} end
-redis.call('DEL', rk)
-redis.call('ZREM', si, w)
-redis.call('ZREMRANGEBYSCORE', si, '-inf', now)
-local live = (f[5] and tonumber(f[5]) > now) and 1 or 0
-if full then
-  global_rem(p, { f[2], f[3], f[4], f[1] }, w, keep_agent)
-  local rev = k_reverse(p, w)
-  if redis.call('GET', rev) == s then redis.call('DEL', rev) end
+local keep_agent = ARGV[5] == '1'
+local out = {}
+for j = 6, #ARGV, 4 do
+  local t, s, w, ifi = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3]
+  local rk = k_conn(p, h, s, w)
+  local si = k_sindex(p, h, s)
+  local f = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'expires_at')
+  if not f[1] then
+    rem(si, w)
+    out[#out + 1] = 0
+  elseif f[1] ~= t then
+    out[#out + 1] = -1
+  elseif ifi ~= '' and f[4] ~= ifi then
+    out[#out + 1] = -2
+  else
+    redis.call('DEL', rk)
+    rem(si, w)
+    if not pruned[si] then
+      redis.call('ZREMRANGEBYSCORE', si, '-inf', now)
+      pruned[si] = true
+    end
+    local live = (f[5] and tonumber(f[5]) > now) and 1 or 0
+    if full then
+      local fields = { f[2], f[3], f[4], f[1] }
+      for i, kind in ipairs(KINDS) do
+        if fields[i] and not (keep_agent and i == 1) then rem(k_gindex(p, kind, fields[i]), w) end
+      end
+      local rev = k_reverse(p, w)
+      if redis.call('GET', rev) == s then redis.call('DEL', rev) end
+    end
+    local k = #out
+    out[k + 1] = 1; out[k + 2] = live; out[k + 3] = f[2]; out[k + 4] = f[3]; out[k + 5] = f[4]; out[k + 6] = f[1]
+  end
 end
-return { 1, live, f[2], f[3], f[4], f[1] }
+for key, n in pairs(remn) do
+  if n > 0 then redis.call('ZREM', key, unpack(rems[key], 1, n)) end
+end
+return out
 `;
 
 /**

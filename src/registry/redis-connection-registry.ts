@@ -17,7 +17,7 @@ import type {
   SessionState,
 } from "./connection-registry.js";
 import { GLOBAL_INDEX_KINDS, RegistryKeys } from "./keys.js";
-import { RECORD_FIELDS, SESSION_CONNECTIONS_SCRIPT, WRITE_REPLY, WRITE_SCRIPT } from "./lua-scripts.js";
+import { RECORD_FIELDS, SESSION_CONNECTIONS_SCRIPT, UNREGISTER_SCRIPT, WRITE_REPLY, WRITE_SCRIPT } from "./lua-scripts.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { createRedisClient, type RedisClient, type RedisClientOptions } from "./redis-client.js";
 import { refreshRecords } from "./redis-heartbeat.js";
@@ -34,8 +34,10 @@ import {
   conflictError,
   parseLookupReply,
   parseRecord,
+  parseUnregisterReply,
   parseWriteReply,
   type GlobalFields,
+  type UnregisterOutcome,
   type WriteOutcome,
 } from "./redis-replies.js";
 import { defineScripts, evalNow, type Arg, type ScriptClient } from "./redis-scripts.js";
@@ -76,6 +78,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   #closing?: Promise<void>;
   readonly #writeBatcher: MicroBatcher<Arg[], WriteOutcome>;
   readonly #lookupBatcher: MicroBatcher<[string, string, string, string], ConnectionRecord[]>;
+  readonly #unregisterBatcher: MicroBatcher<[string, string, string, string], UnregisterOutcome>;
   readonly #ctx: RedisRegistryContext;
 
   /**
@@ -105,6 +108,15 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       for (const lookup of lookups) args.push(lookup[0], lookup[1], lookup[2], lookup[3]);
       const reply = full ? await evalNow(this.#client, SESSION_CONNECTIONS_SCRIPT, key, args) : await this.#client.trafficCopSessionConnections(key, ...args);
       return parseLookupReply(String(reply), lookups);
+    });
+    this.#unregisterBatcher = new MicroBatcher(batchSize, async (items, full) => {
+      const now = this.#now();
+      const key = this.keys.sessionIndex(items[0]![1]);
+      const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true ? "1" : "0";
+      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, keepAgentType];
+      for (const item of items) args.push(item[0], item[1], item[2], item[3]);
+      const reply = full ? await evalNow(this.#client, UNREGISTER_SCRIPT, key, args) : await this.#client.trafficCopUnregister(key, ...args);
+      return parseUnregisterReply(reply as (string | number)[], items.length);
     });
   }
 
@@ -218,18 +230,11 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     assertId("websocketId", websocketId);
     const ifInstanceId = options?.ifInstanceId;
     if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
-    const now = this.#now();
-    const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
-    const reply = await this.#call("unregister", () =>
-      this.#client.trafficCopUnregister(
-        this.keys.sessionIndex(sessionId),
-        this.keys.prefix, this.#h, this.#full ? "1" : "0", now, tenantId, sessionId, websocketId, ifInstanceId ?? "",
-        keepAgentType ? "1" : "0",
-      ),
-    );
-    if (reply[0] !== 1) return false;
+    const outcome = await this.#call("unregister", () => this.#unregisterBatcher.push([tenantId, sessionId, websocketId, ifInstanceId ?? ""]));
+    if (outcome.code !== 1) return false;
     if (!this.#full) {
-      const fields = reply.slice(2, 6) as GlobalFields;
+      const fields = outcome.fields!;
+      const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
       await this.#call("unregister", () =>
         Promise.all([
           ...fields.flatMap((name, i) => (keepAgentType && i === 0 ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)])),
@@ -237,7 +242,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
         ]),
       );
     }
-    return reply[1] === 1;
+    return outcome.live;
   }
 
   async updateActivity(tenantId: string, sessionId: string, websocketId: string, atMs?: number): Promise<boolean> {

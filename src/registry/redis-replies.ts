@@ -52,6 +52,32 @@ export function parseWriteReply(reply: readonly (string | number)[], records: re
   return outcomes;
 }
 
+/** One item's outcome of the unregister script. */
+export interface UnregisterOutcome {
+  /** 1 removed, 0 absent, -1 another tenant's, -2 held by another instance than asked (see UNREGISTER_SCRIPT). */
+  code: number;
+  /** Removed: the record was live (not yet expired). */
+  live: boolean;
+  /** Removed: the record's global index fields. */
+  fields?: GlobalFields;
+}
+
+/** Splits the unregister script's flat reply into one outcome per item (see UNREGISTER_SCRIPT). */
+export function parseUnregisterReply(reply: readonly (string | number)[], items: number): UnregisterOutcome[] {
+  const outcomes: UnregisterOutcome[] = new Array(items);
+  let pos = 0;
+  for (let i = 0; i < items; i++) {
+    const code = Number(reply[pos++]);
+    if (code === 1) {
+      outcomes[i] = { code, live: Number(reply[pos]) === 1, fields: reply.slice(pos + 1, pos + 5).map(String) as GlobalFields };
+      pos += 5;
+    } else {
+      outcomes[i] = { code, live: false };
+    }
+  }
+  return outcomes;
+}
+
 /** Splits the lookup script's reply (see SESSION_CONNECTIONS_SCRIPT) into the records of each lookup. */
 export function parseLookupReply(reply: string, lookups: readonly [string, string, string, string][]): ConnectionRecord[][] {
   const values = reply.split("\n");

@@ -29,6 +29,27 @@ describe("RedisConnectionRegistry batching", () => {
     expect(await registry.listInstanceConnections("gw-1")).toHaveLength(1_500);
     expect(await registry.getSessionConnections("tenant-a", "s-7")).toHaveLength(15);
   });
+
+  it("should unregister a batch bigger than one ZREM chunk item by item, refusals and repeats included", async () => {
+    const registry = new RedisConnectionRegistry(await openClient(suite.redis()), { keyPrefix: freshNamespace(), maxBatchSize: 2_000, closeClient: true });
+    onTestFinished(() => registry.close());
+    const records = Array.from({ length: 1_500 }, (_, i) => makeRecord({ websocket_id: `w-${i}`, session_id: `s-${i % 100}` }));
+    await Promise.all(records.map((record) => registry.register(record)));
+    // One tick, one script: another tenant's and another instance's removals are refused, a repeat finds nothing.
+    const results = await Promise.all([
+      registry.unregister("tenant-b", "s-0", "w-0"),
+      registry.unregister("tenant-a", "s-0", "w-0", { ifInstanceId: "gw-2" }),
+      ...records.map((record) => registry.unregister(record.tenant_id, record.session_id, record.websocket_id, { ifInstanceId: "gw-1" })),
+      registry.unregister("tenant-a", "s-1", "w-1"),
+    ]);
+    expect(results).toEqual([false, false, ...records.map(() => true), false]);
+    expect(await registry.counts()).toEqual({ total: 0, byInstance: {}, byTenant: {} });
+    expect(await registry.listInstanceConnections("gw-1")).toEqual([]);
+    expect(await registry.getSessionConnections("tenant-a", "s-7")).toEqual([]);
+    expect(await registry.findConnection("tenant-a", "w-7")).toBeNull();
+    const left = await suite.direct().keys(`${registry.keys.prefix}:*websocket*`);
+    expect(left, "no record, session index, global index or reverse index left").toEqual([]);
+  });
 });
 
 describe("RedisConnectionRegistry key TTLs", () => {
