@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { join, resolve } from "node:path";
 import { SYSTEM_CLOCK, type Clock } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
+import { EVENT_LOG_FILE } from "../recorder/event-log.js";
 import { Recorder } from "../recorder/recorder.js";
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
@@ -111,7 +112,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const reportDir = resolve(options.outDir ?? join(REPO_ROOT, "reports"), runId);
   const log = createLogger("harness:engine").extend(runId);
   const reporters = new ReporterHub([...(options.reporters ?? []), ...createFileReporters(reportDir)], reportDir, log);
-  const recorder = new Recorder(clock);
+  // Every event goes to events.ndjson as it happens; memory keeps the bounded part (recorder.ts).
+  const recorder = new Recorder(clock, { eventLogPath: join(reportDir, EVENT_LOG_FILE) });
   const startedAt = clock.now();
   const checks: CheckResult[] = [];
   const stepFailures: CheckResult[] = [];
@@ -138,7 +140,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   try {
     const profile = resolveRunProfile(options);
     plan = planSteps(scenario.steps(profile), profile, seed);
-    gate.watch(profile, recorder.events);
+    gate.watch(profile, recorder);
     Object.assign(config, { resolved_profile: profile, seed });
     assertRuntimeAvailable(runtimeKind);
     await reporters.emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
@@ -182,6 +184,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   const endedAt = clock.now();
   const fleetTotals = teardown.fleetSummary ? summariseFleet(teardown.fleetSummary) : undefined;
+  recorder.closeEventLog();
   const verdict = await gate.finish({ status, error, checks, durationMs: endedAt - startedAt, ...(fleetTotals ? { fleetSummary: fleetTotals } : {}) });
   ({ status, error } = verdict);
   const result = assembleResult({

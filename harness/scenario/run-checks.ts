@@ -16,6 +16,7 @@ export async function runChecks(run: RunContext, checks: CheckResult[]): Promise
   if (run.fleet) await flushEvents(run.fleet, recorder);
   const context: CheckContext = {
     events: recorder.events,
+    readEvents: () => recorder.readEvents(),
     samples: recorder.samples,
     registry: run.registry,
     liveInstances: () => rt.liveInstanceIds(),

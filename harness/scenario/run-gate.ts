@@ -19,6 +19,11 @@ export interface RunGateOptions {
   clock: Clock;
 }
 
+/** A source of events as they are recorded (the recorder). */
+export interface EventFeed {
+  subscribe(listener: (event: RunEvent) => void): () => void;
+}
+
 /** What the run ends with once the gate has judged it. */
 export interface GateVerdict {
   status: RunStatus;
@@ -51,11 +56,15 @@ export class RunGate {
     this.signal = options.signal ? AbortSignal.any([options.signal, this.#controller.signal]) : this.#controller.signal;
   }
 
-  /** Starts watching the run's events against the profile's thresholds. */
-  watch(profile: ResolvedProfile, events: readonly RunEvent[]): void {
+  /**
+   * Starts watching the run's events against the profile's thresholds: a growing array read once a second, or a
+   * recorder whose events are handed over as they are recorded (the whole history, even the part not kept in memory).
+   */
+  watch(profile: ResolvedProfile, events: readonly RunEvent[] | EventFeed): void {
     this.#thresholds = parseThresholds(profile.metricThresholds);
     this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, ...profile.baselineTolerance };
-    this.#events = events;
+    if ("subscribe" in events) events.subscribe((event) => this.#metrics.add(event));
+    else this.#events = events;
     const watched = this.#thresholds.filter((threshold) => threshold.abortOnFail);
     if (watched.length === 0) return;
     const startedAt = this.#options.clock.now();
