@@ -53,6 +53,8 @@ export interface RunScenarioOptions {
   outDir?: string;
   /** A previous run.json to compare with. */
   baseline?: string;
+  /** `--baseline-tolerance`: replaces the profile's latency and error-rate ratios of the comparison (>= 1). */
+  baselineTolerance?: number;
   /** Extra reporters (live progress, ...); the file reporters are always added. */
   reporters?: Reporter[];
   /** Extra gateway environment (e.g. `TRAFFIC_COP_DEFECTS` for negative controls). */
@@ -103,7 +105,7 @@ export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "pro
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
   const clock = options.clock ?? SYSTEM_CLOCK;
   // Thresholds with abortOnFail stop the run through the same signal as Ctrl-C: every step already honours it.
-  const gate = new RunGate({ clock, ...(options.signal ? { signal: options.signal } : {}), ...(options.baseline ? { baselinePath: options.baseline } : {}) });
+  const gate = new RunGate({ clock, ...(options.signal ? { signal: options.signal } : {}), ...(options.baseline ? { baselinePath: options.baseline } : {}), ...(options.baselineTolerance !== undefined ? { toleranceRatio: options.baselineTolerance } : {}) });
   options = { ...options, signal: gate.signal };
   const scenario = options.scenario;
   const profileName = options.profile ?? "ci";
@@ -133,6 +135,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     gateway_env: options.gatewayEnv ?? {},
     overrides: { instances: options.instances, clients: options.clients, duration_s: options.durationS },
     baseline: options.baseline,
+    ...(options.baselineTolerance !== undefined ? { baseline_tolerance: options.baselineTolerance } : {}),
   };
   const topology: Record<string, unknown> = {};
   const aborted = () => options.signal?.aborted === true;

@@ -16,6 +16,8 @@ export interface RunGateOptions {
   signal?: AbortSignal;
   /** A previous run.json to compare with (`--baseline`). */
   baselinePath?: string;
+  /** `--baseline-tolerance`: replaces the profile's `latencyRatio` and `rateRatio`. */
+  toleranceRatio?: number;
   clock: Clock;
 }
 
@@ -53,6 +55,7 @@ export class RunGate {
 
   constructor(options: RunGateOptions) {
     this.#options = options;
+    if (options.toleranceRatio !== undefined) this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, latencyRatio: options.toleranceRatio, rateRatio: options.toleranceRatio };
     this.signal = options.signal ? AbortSignal.any([options.signal, this.#controller.signal]) : this.#controller.signal;
   }
 
@@ -62,7 +65,8 @@ export class RunGate {
    */
   watch(profile: ResolvedProfile, events: readonly RunEvent[] | EventFeed): void {
     this.#thresholds = parseThresholds(profile.metricThresholds);
-    this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, ...profile.baselineTolerance };
+    const ratio = this.#options.toleranceRatio;
+    this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, ...profile.baselineTolerance, ...(ratio !== undefined ? { latencyRatio: ratio, rateRatio: ratio } : {}) };
     if ("subscribe" in events) events.subscribe((event) => this.#metrics.add(event));
     else this.#events = events;
     const watched = this.#thresholds.filter((threshold) => threshold.abortOnFail);
@@ -111,7 +115,7 @@ export class RunGate {
       const current = { checks: run.checks, duration_ms: run.durationMs, ...(run.fleetSummary ? { fleet_summary: run.fleetSummary } : {}) };
       try {
         const before = JSON.parse(await readFile(path, "utf8")) as Partial<RunResult>;
-        baseline = { path, ...compareWithBaseline(current, before) };
+        baseline = { path, ...compareWithBaseline(current, before, this.#tolerance) };
         run.checks.push(...baselineResults(current, before, this.#tolerance));
       } catch (caught) {
         baseline = { path, error: (caught as Error).message };
