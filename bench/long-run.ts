@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- long-run [--clients N] [--duration S] [--instances N] [--seed N]`
  *
- * A release-like run of the `restart` scenario (its release profile: 300 routes/s, one instance killed and one
- * drained and brought back) stretched to `--duration` seconds of holds (default 600, the 10-minute run) with
+ * A release-like run of the `restart` scenario (its steps and release profile: 300 routes/s, one instance killed
+ * and one drained and brought back; a ramp of 500/s and 5 minutes to connect) stretched to `--duration` seconds of holds (default 600, the 10-minute run) with
  * `--clients` clients (default 20,000) over `--instances` gateways (default 5: at most 5,000 sockets each, 6,700
  * while one is down), through the engine as `npm run scenario` runs it, report files included. The harness's own
  * resident memory (this process: the recorder, checks and reports; the fleet's workers and the gateways are other
@@ -15,8 +15,39 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { measureReportOpen } from "../harness/report/report-open-time.js";
+import { Fault } from "../harness/faults/fault.js";
+import { defineScenario } from "../harness/scenario/define-scenario.js";
 import { runScenario } from "../harness/scenario/engine.js";
+import { Step } from "../harness/scenario/step.js";
 import restart from "../scenarios/restart.js";
+
+/**
+ * The restart scenario's steps and release profile (300 routes/s, its thresholds) for a long run: clients ramp at
+ * 500/s (20,000 in 40 s; at the release profile's 1,000/s the gateways of a loaded 2-core machine refuse part of
+ * the ramp with 503 and the retries feed it) and the fleet gets 5 minutes to connect instead of 1.
+ */
+const longRestart = defineScenario({
+  ...restart,
+  profiles: { ...restart.profiles, release: { ...restart.profiles.release, rampPerSecond: 500 } },
+  steps: (p) => [
+    Step.phase("ramp"),
+    Step.connectFleet({ timeoutMs: 300_000 }),
+    Step.messages(p.messageRatePerSecond),
+    Step.writeSessionState(),
+    Step.phase("load"),
+    Step.hold(p.durationS * 1_000),
+    Step.phase("kill"),
+    Step.fault(Fault.restartInstance({ target: "distinct", mode: "kill", downMs: 1_000 })),
+    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
+    Step.hold((p.durationS * 1_000) / 2, { jitterMs: 1_000 }),
+    Step.phase("drain"),
+    Step.fault(Fault.restartInstance({ target: "distinct", mode: "stop", downMs: 500 })),
+    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
+    Step.hold((p.durationS * 1_000) / 2),
+    Step.phase("settle"),
+    Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
+  ],
+});
 
 const DEFAULTS = { clients: 20_000, duration: 600, instances: 5, seed: 1_014 };
 const RSS_INTERVAL_MS = 500;
@@ -56,7 +87,7 @@ export async function run(args: string[]): Promise<void> {
   let outcome: Awaited<ReturnType<typeof runScenario>>;
   try {
     // The scenario holds durationS, then half of it after each of its two faults.
-    outcome = await runScenario({ scenario: restart, profile: "release", clients: options.clients, instances: options.instances, durationS: options.duration / 2, seed: options.seed });
+    outcome = await runScenario({ scenario: longRestart, profile: "release", clients: options.clients, instances: options.instances, durationS: options.duration / 2, seed: options.seed });
   } finally {
     clearInterval(sampler);
     clearInterval(progress);
