@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- scale [--sockets N] [--instances N] [--hold S] [--seed N]`
+ * `npm run bench -- scale [--sockets N] [--instances N] [--hold S] [--ramp N] [--seed N]`
  *
  * Holds `--sockets` WebSocket clients (default 40,000) at once across `--instances` reference gateways (default 5)
  * of the local runtime (Redis, the proxy, the gateways), the fleet spread over worker processes of at most 8,000
- * clients each, so that no process nears the 20,000 open-files limit. The ramp runs as fast as the workers go;
+ * clients each, so that no process nears the 20,000 open-files limit. The ramp runs as fast as the workers go
+ * (or at `--ramp` connections/s); connect errors are counted by reason (HTTP status, socket error) from the events;
  * once every client is welcomed the sockets are held for `--hold` seconds (default 10) and counted again.
  * Open files of every gateway and fleet worker are read from /proc at the peak.
  *
@@ -16,7 +17,8 @@ import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { LocalRuntime } from "../harness/runtime/local-runtime.js";
 import { sweepOrphans } from "../harness/runtime/sweep.js";
 
-const DEFAULTS = { sockets: 40_000, instances: 5, hold: 10, seed: 40_000 };
+/** `ramp`: new connections per second across the fleet, 0 = as fast as the workers go. */
+const DEFAULTS = { sockets: 40_000, instances: 5, hold: 10, seed: 40_000, ramp: 0 };
 /** Most clients per fleet worker: two sockets each during a move still leave 4,000 files of the 20,000 limit. */
 const MAX_SOCKETS_PER_WORKER = 8_000;
 /** Longest the ramp may take before the benchmark gives up: 40,000 connects at 400/s on a loaded 2-core machine. */
@@ -29,8 +31,8 @@ function parseArgs(args: string[]): typeof DEFAULTS {
   for (let i = 0; i < args.length; i += 2) {
     const name = args[i]?.replace(/^--/, "");
     const value = Number(args[i + 1]);
-    if (!name || !(name in options) || !Number.isInteger(value) || value <= 0) {
-      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers)`);
+    if (!name || !(name in options) || !Number.isInteger(value) || value < (name === "ramp" ? 0 : 1)) {
+      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers; --ramp 0 for no limit)`);
     }
     options[name] = value;
   }
@@ -56,6 +58,7 @@ export async function run(args: string[]): Promise<void> {
   const options = parseArgs(args);
   sweepOrphans();
   const runId = `bench-scale-${Date.now().toString(36)}`;
+  const errorReasons: Record<string, number> = {};
   const runtime = await new LocalRuntime({ runId, instances: options.instances }).start();
   let fleetStarted: Awaited<ReturnType<ClientFleet["start"]>> | undefined;
   try {
@@ -67,11 +70,17 @@ export async function run(args: string[]): Promise<void> {
       authSecret: runtime.authSecret,
       seed: options.seed,
       maxSocketsPerWorker: MAX_SOCKETS_PER_WORKER,
+      rampPerSecond: options.ramp,
       runId,
+      onEvent: (event) => {
+        if (event.type !== "connect_error") return;
+        const reason = `${event.reason}${event.status !== undefined ? ` ${event.status}` : ""}`;
+        errorReasons[reason] = (errorReasons[reason] ?? 0) + 1;
+      },
     }).start();
     const fleet = fleetStarted;
     process.stdout.write(`ramping ${options.sockets} clients over ${fleet.workerPids.length} workers to ${options.instances} gateways\n`);
-    const progress = setInterval(() => process.stdout.write(`  ${Math.round((performance.now() - started) / 1_000)} s: ${fleet.snapshot().connected} connected, ${fleet.snapshot().connectErrors} connect errors\n`), 5_000);
+    const progress = setInterval(() => process.stdout.write(`  ${Math.round((performance.now() - started) / 1_000)} s: ${fleet.snapshot().connected} connected, connect errors ${JSON.stringify(errorReasons)}\n`), 5_000);
     try {
       await fleet.waitForConnected(options.sockets, RAMP_TIMEOUT_MS);
     } finally {
@@ -98,6 +107,7 @@ export async function run(args: string[]): Promise<void> {
       workers: pids.length - options.instances,
       sockets_held: held,
       connect_errors: summary.connectErrors,
+      connect_errors_by_reason: errorReasons,
       ramp_s: Math.round(rampS * 10) / 10,
       connect_p99_ms: connect?.p99 ?? null,
       connect_p50_ms: connect?.p50 ?? null,
