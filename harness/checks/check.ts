@@ -53,8 +53,13 @@ export const DEFAULT_READY_DETECT_BOUND_MS = 2_000;
 
 /** What a check may read: the recorded history and Redis state read directly. */
 export interface CheckContext {
-  /** Every event of the run so far, in recorded order. */
+  /**
+   * The run's events kept in memory, in recorded order: every one except, on long runs, the fleet message events
+   * beyond the first 50,000 (recorder.ts). A check that reads message events reads {@link readEvents} instead.
+   */
   events: readonly RunEvent[];
+  /** Every event of the run so far in recorded order, streamed from the event log. @default a stream of {@link events} */
+  readEvents?: () => AsyncIterable<RunEvent>;
   samples: readonly Sample[];
   /** Reads the registry straight from Redis. */
   registry: RegistryReader;
@@ -82,4 +87,10 @@ export function firstOf<T>(items: Iterable<T>, n = 10): T[] {
     out.push(item);
   }
   return out;
+}
+
+/** Every event of the run in recorded order: {@link CheckContext.readEvents}, or the events in memory. */
+export async function* allEvents(context: Pick<CheckContext, "events" | "readEvents">): AsyncGenerator<RunEvent> {
+  if (context.readEvents) yield* context.readEvents();
+  else yield* context.events;
 }

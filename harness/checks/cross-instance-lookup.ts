@@ -1,6 +1,6 @@
 import { retryUntil } from "../common/retry.js";
-import { eventsOf, isRouteProbeSent, type RunEvent } from "../events/run-events.js";
-import { firstOf, type Check } from "./check.js";
+import { eventsOf, isRouteProbeSent } from "../events/run-events.js";
+import { allEvents, firstOf, type Check } from "./check.js";
 import { buildClientHistories, connectedAt } from "./client-history.js";
 
 const RECORD_FIELDS = ["websocket_id", "session_id", "tenant_id", "agent_type", "pillar", "instance_id", "connected_at", "last_activity_at"] as const;
@@ -51,21 +51,26 @@ export const crossInstanceLookup: Check = async (context) => {
       }
     }
   }
-  const missingArrivals = (events: readonly RunEvent[]) => {
-    const received = new Set(eventsOf(events, "fleet", "message_received").map((e) => `${e.message_id}>${e.client}`));
+  // Only the probes' own message ids are looked for, so the set stays as small as the probes however long the run.
+  const probeIds = new Set(routes.map((r) => r.message_id).filter((id): id is string => typeof id === "string"));
+  const missingArrivals = async () => {
+    const received = new Set<string>();
+    for await (const e of allEvents(context)) {
+      if (e.source === "fleet" && e.type === "message_received" && probeIds.has(e.message_id)) received.add(`${e.message_id}>${e.client}`);
+    }
     return routes.filter((r) => !(r.status === 200 && typeof r.message_id === "string" && received.has(`${r.message_id}>${r.client}`)));
   };
-  let unreached = missingArrivals(context.events);
+  let unreached = await missingArrivals();
   if (unreached.length > 0) {
     // Deliveries arrive in the fleet's event batches: give them a moment.
     unreached = await retryUntil(
-      async () => missingArrivals(context.events),
+      missingArrivals,
       (left) => left.length === 0,
       () => new Error("not arrived"),
       { timeoutMs: ARRIVAL_TIMEOUT_MS, intervalMs: 100, ...(context.signal ? { signal: context.signal } : {}) },
     ).catch((error: unknown) => {
       if ((error as { code?: string }).code === "HARNESS_ERR_ABORTED") throw error;
-      return missingArrivals(context.events);
+      return missingArrivals();
     });
   }
   for (const route of unreached) {
@@ -74,12 +79,14 @@ export const crossInstanceLookup: Check = async (context) => {
   // The fleet's own routes: receptions where the sender's instance differs from the receiver's, for context.
   const histories = buildClientHistories(context.events);
   const sentFrom = new Map<string, string | undefined>();
-  for (const e of eventsOf(context.events, "fleet", "message_sent")) {
+  for await (const e of allEvents(context)) {
+    if (e.source !== "fleet" || e.type !== "message_sent") continue;
     const history = histories.get(e.client);
     sentFrom.set(e.message_id, history ? connectedAt(history, e.t)?.instance_id : undefined);
   }
   let fleetCrossInstance = 0;
-  for (const e of eventsOf(context.events, "fleet", "message_received")) {
+  for await (const e of allEvents(context)) {
+    if (e.source !== "fleet" || e.type !== "message_received") continue;
     const history = histories.get(e.client);
     const at = history ? connectedAt(history, e.t)?.instance_id : undefined;
     const from = sentFrom.get(e.message_id);

@@ -1,5 +1,5 @@
 import { eventsOf, type RunEvent } from "../events/run-events.js";
-import { firstOf, type Check } from "./check.js";
+import { allEvents, firstOf, type Check, type CheckContext } from "./check.js";
 import { RouteExpectation, type RouteFacts } from "./route-expectation.js";
 
 /**
@@ -46,11 +46,10 @@ export const delivery: Check = async (context) => {
   const t0 = Date.now();
   const faults = faultWindows(context.events);
   const inFault = (from: number, to: number) => faults.some((f) => from <= f.end + FAULT_GRACE_MS && to >= f.start);
-  const routes = collectRoutes(context.events);
-  const oracle = new RouteExpectation(context.events);
   // Every error frame the fleet got, by code (also those naming no route), as evidence.
   const errorCodes: Record<string, number> = {};
-  for (const event of eventsOf(context.events, "fleet", "message_error")) errorCodes[event.code] = (errorCodes[event.code] ?? 0) + 1;
+  const routes = await collectRoutes(context, errorCodes);
+  const oracle = new RouteExpectation(context.events);
   const vanished: string[] = [];
   const duplicates: string[] = [];
   const unexpected: string[] = [];
@@ -192,10 +191,14 @@ export const delivery: Check = async (context) => {
   };
 };
 
-/** The fleet's routes by id, with their answer and recipients (probe and HTTP routes are not the fleet's: skipped). */
-function collectRoutes(events: readonly RunEvent[]): Map<string, Route & { duplicates: string[] }> {
+/**
+ * The fleet's routes by id, with their answer and recipients (probe and HTTP routes are not the fleet's: skipped),
+ * from the whole history streamed back from the event log (message events are mostly not kept in memory); counts
+ * every `message_error` by code into `errorCodes`.
+ */
+async function collectRoutes(context: CheckContext, errorCodes: Record<string, number>): Promise<Map<string, Route & { duplicates: string[] }>> {
   const routes = new Map<string, Route & { duplicates: string[] }>();
-  for (const event of events) {
+  for await (const event of allEvents(context)) {
     if (event.source !== "fleet") continue;
     switch (event.type) {
       case "message_sent":
@@ -207,6 +210,7 @@ function collectRoutes(events: readonly RunEvent[]): Map<string, Route & { dupli
         break;
       }
       case "message_error": {
+        errorCodes[event.code] = (errorCodes[event.code] ?? 0) + 1;
         const route = event.message_id === undefined ? undefined : routes.get(event.message_id);
         if (route && !route.error && !route.ack) route.error = { t: event.t, code: event.code };
         break;
@@ -216,7 +220,7 @@ function collectRoutes(events: readonly RunEvent[]): Map<string, Route & { dupli
     }
   }
   // Receipts may be recorded before their route's send (workers flush independently): a second pass.
-  for (const event of events) {
+  for await (const event of allEvents(context)) {
     if (event.source !== "fleet" || event.type !== "message_received") continue;
     const route = routes.get(event.message_id);
     if (!route) continue;

@@ -1,5 +1,5 @@
 import { eventsOf } from "../events/run-events.js";
-import { firstOf, type Check } from "./check.js";
+import { allEvents, firstOf, type Check } from "./check.js";
 
 /**
  * `tenant-isolation`: no cross-tenant lookup or delivery ever succeeds. Judges every `isolation_probe` of
@@ -17,9 +17,10 @@ export const tenantIsolation: Check = async (context) => {
   const leaks = probes.filter((p) => p.leaked).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, victim: victimOf(p), answer: p.answer, baseline: baselineOf(p) }));
   const inconclusive = probes.filter((p) => p.inconclusive).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, answer: p.answer, baseline: baselineOf(p) }));
   const probeMessageIds = new Set(probes.map((p) => ("message_id" in p ? p.message_id : undefined)).filter((id): id is string => typeof id === "string"));
-  const delivered = eventsOf(context.events, "fleet", "message_received")
-    .filter((e) => probeMessageIds.has(e.message_id))
-    .map((e) => ({ message_id: e.message_id, client: e.client, session_id: e.session_id }));
+  const delivered: { message_id: string; client: string; session_id: string }[] = [];
+  for await (const e of allEvents(context)) {
+    if (e.source === "fleet" && e.type === "message_received" && probeMessageIds.has(e.message_id)) delivered.push({ message_id: e.message_id, client: e.client, session_id: e.session_id });
+  }
   const written: { session_id: string; field: string; value: string }[] = [];
   for (const p of probes) {
     if (p.kind !== "session_state_write" || p.field === undefined) continue;

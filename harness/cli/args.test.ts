@@ -8,6 +8,16 @@ describe("parseCliArgs", () => {
     ).toEqual({ names: ["restart", "other"], list: false, help: false, version: false, screenshot: true, runtime: "local", instances: 4, clients: 100, durationS: 5, seed: 9, profile: "release", registry: "memory", baseline: "b.json", summary: "s.md", out: "/tmp/r" });
   });
 
+  it("should parse --baseline-tolerance as a ratio next to --baseline", () => {
+    expect(parseCliArgs(["restart", "--baseline", "b.json", "--baseline-tolerance", "1.25"])).toMatchObject({ baseline: "b.json", baselineTolerance: 1.25 });
+    expect(parseCliArgs(["restart", "--baseline", "b.json", "--baseline-tolerance", "2"])).toMatchObject({ baselineTolerance: 2 });
+  });
+
+  it("should say what --baseline-tolerance takes when it is wrong", () => {
+    expect(() => parseCliArgs(["restart", "--baseline", "b.json", "--baseline-tolerance", "0.5"])).toThrow(/--baseline-tolerance must be a ratio from 1 to 1000, e\.g\. 1\.5 .*got "0\.5"/);
+    expect(() => parseCliArgs(["restart", "--baseline-tolerance", "1.5"])).toThrow("--baseline-tolerance needs --baseline PATH");
+  });
+
   it("should accept --version alone", () => {
     expect(parseCliArgs(["--version"])).toMatchObject({ version: true, names: [] });
   });
@@ -21,6 +31,10 @@ describe("parseCliArgs", () => {
     { argv: ["restart", "--summary", ""] },
     { argv: ["restart", "--summary"] },
     { argv: [] },
+    { argv: ["restart", "--baseline", "b.json", "--baseline-tolerance", "0.9"] },
+    { argv: ["restart", "--baseline", "b.json", "--baseline-tolerance", "1.5x"] },
+    { argv: ["restart", "--baseline", "b.json", "--baseline-tolerance", "-2"] },
+    { argv: ["restart", "--baseline-tolerance", "1.5"] },
   ];
   for (const { argv } of BAD) {
     it(`should reject ${JSON.stringify(argv)} with HARNESS_ERR_USAGE`, () => {

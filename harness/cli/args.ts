@@ -15,6 +15,8 @@ options:
   --registry redis|memory      REGISTRY of the reference gateway (default redis)
   --sut PATH                   JSON definition of another system under test (see README)
   --baseline PATH              a previous run.json to compare with (a regression fails the run)
+  --baseline-tolerance R       largest latency and error-rate ratio to the baseline, a number >= 1 (default: the
+                               profile's, 1.5)
   --summary PATH               append a Markdown summary of each run to PATH (default: $GITHUB_STEP_SUMMARY if set)
   --out DIR                    reports root (default reports/)
   --screenshot                 also save screenshot.png of index.html (needs /usr/bin/chromium)
@@ -40,6 +42,8 @@ export interface CliArgs {
   registry: "redis" | "memory";
   sut?: string;
   baseline?: string;
+  /** `--baseline-tolerance`: the latency and error-rate ratio allowed against the baseline (>= 1). */
+  baselineTolerance?: number;
   /** `--summary`: file the Markdown summary is appended to. */
   summary?: string;
   out?: string;
@@ -83,6 +87,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         registry: { type: "string" },
         sut: { type: "string" },
         baseline: { type: "string" },
+        "baseline-tolerance": { type: "string" },
         summary: { type: "string" },
         out: { type: "string" },
         screenshot: { type: "boolean" },
@@ -115,6 +120,13 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (seed !== undefined) args.seed = seed;
   if (v.sut !== undefined) args.sut = v.sut;
   if (v.baseline !== undefined) args.baseline = v.baseline;
+  const tolerance = v["baseline-tolerance"];
+  if (tolerance !== undefined) {
+    const n = /^\d+(\.\d+)?$/.test(tolerance) ? Number(tolerance) : Number.NaN;
+    if (!(n >= 1 && n <= 1_000)) throw usage(`--baseline-tolerance must be a ratio from 1 to 1000, e.g. 1.5 (this run may be 1.5× the baseline's percentiles and error rate); got ${JSON.stringify(tolerance)}`);
+    if (v.baseline === undefined) throw usage("--baseline-tolerance needs --baseline PATH (the run.json to compare with)");
+    args.baselineTolerance = n;
+  }
   if (v.summary !== undefined) {
     if (v.summary.length === 0) throw usage("--summary needs a file path");
     args.summary = v.summary;

@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
         ...(args.durationS !== undefined ? { durationS: args.durationS } : {}),
         ...(sut ? { sut } : {}),
         ...(args.baseline ? { baseline: args.baseline } : {}),
+        ...(args.baselineTolerance !== undefined ? { baselineTolerance: args.baselineTolerance } : {}),
         ...(args.out ? { outDir: args.out } : {}),
       });
       if (result.error?.code === "HARNESS_ERR_REDIS_SERVER_MISSING" || result.error?.code === "HARNESS_ERR_DOCKER_UNAVAILABLE") process.stderr.write(`${result.error.message}\n`);

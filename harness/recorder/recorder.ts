@@ -4,6 +4,7 @@ import { createLogger } from "../common/logger.js";
 import type { FaultEvent, FleetEvent, ProbeEventInput, RunEvent, RunEventOf, RunEventSource, RunEventType, RuntimeEvent } from "../events/run-events.js";
 import { isEventOf } from "../events/run-events.js";
 import type { PhaseSpan, Sample } from "../report/run-result.js";
+import { EventLog, readEventLog } from "./event-log.js";
 
 /** Sampling period of the recorder. */
 export const SAMPLE_INTERVAL_MS = 1_000;
@@ -17,12 +18,40 @@ export interface RecordedMessageCounts {
 }
 
 /**
+ * Fleet message events (`message_sent`, `message_acked`, `message_received`, `message_error`) kept in memory (and in
+ * run.json's `events`) at most, when the recorder writes an event log. They are the run's bulk (several per route;
+ * a 10-minute run of 20,000 clients has millions); 50,000 keep every event of a CI run in memory and in run.json,
+ * about 20 MB at most. Beyond, they are only in the event log, and {@link Recorder.eventsOmitted} counts them.
+ */
+export const MESSAGE_EVENTS_IN_MEMORY = 50_000;
+
+/** Options of a {@link Recorder}. */
+export interface RecorderOptions {
+  /**
+   * Path of the NDJSON event log (`reports/<run>/events.ndjson`): every event is appended to it as it happens.
+   * Without it every event stays in memory ({@link Recorder.events}).
+   */
+  eventLogPath?: string;
+  /** Fleet message events kept in memory at most when there is an event log. @default {@link MESSAGE_EVENTS_IN_MEMORY} */
+  messageEventsInMemory?: number;
+}
+
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(["message_sent", "message_acked", "message_received", "message_error"]);
+
+/**
  * Records everything of a run: fleet events (via the fleet's `onEvent`), fault intervals, phase changes, process
  * exits, probe findings, and a sample every second taken by the caller's `takeSample`. It is the one place that
  * stamps each producer's events with their `source` (see `harness/events/run-events.ts`).
  */
 export class Recorder {
+  /**
+   * The run's events in recorded order: every one without an event log; with one, every one but the fleet message
+   * events beyond the first {@link RecorderOptions.messageEventsInMemory} (those are only in the log: read the
+   * whole history with {@link readEvents}).
+   */
   readonly events: RunEvent[] = [];
+  /** Fleet message events recorded but not kept in {@link events} (they are in the event log). */
+  eventsOmitted = 0;
   readonly samples: Sample[] = [];
   readonly phases: PhaseSpan[] = [];
   readonly startedAt: number;
@@ -31,10 +60,63 @@ export class Recorder {
   readonly #log = createLogger("harness:recorder");
   #timer?: NodeJS.Timeout;
   #sampling?: Promise<void>;
+  readonly #eventLog?: EventLog;
+  readonly #messageLimit: number;
+  #messagesKept = 0;
+  readonly #listeners = new Set<(event: RunEvent) => void>();
 
-  constructor(clock: Clock = SYSTEM_CLOCK) {
+  constructor(clock: Clock = SYSTEM_CLOCK, options: RecorderOptions = {}) {
     this.#clock = clock;
     this.startedAt = clock.now();
+    if (options.eventLogPath !== undefined) this.#eventLog = new EventLog(options.eventLogPath);
+    this.#messageLimit = options.messageEventsInMemory ?? MESSAGE_EVENTS_IN_MEMORY;
+  }
+
+  /** Path of the event log, if the recorder writes one. */
+  get eventLogPath(): string | undefined {
+    return this.#eventLog?.path;
+  }
+
+  /** Every event recorded so far, kept in memory or not. */
+  get eventCount(): number {
+    return this.events.length + this.eventsOmitted;
+  }
+
+  /**
+   * Calls `listener` with every event recorded from now on, as it is recorded (aggregates that must see the whole
+   * history, such as threshold metrics, follow the run this way). Returns the unsubscribe function.
+   */
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /**
+   * Every event of the run so far in recorded order, streamed back from the event log (flushed first), or from
+   * memory without one. Events recorded while the stream is read may or may not be included.
+   */
+  readEvents(): AsyncIterable<RunEvent> {
+    if (!this.#eventLog) return toAsync([...this.events]);
+    this.#eventLog.flush();
+    return readEventLog(this.#eventLog.path);
+  }
+
+  /** Writes the buffered events to the event log and closes it (at the end of the run); idempotent. */
+  closeEventLog(): void {
+    this.#eventLog?.close();
+  }
+
+  #push(event: RunEvent): void {
+    this.#eventLog?.append(event);
+    for (const listener of this.#listeners) listener(event);
+    if (this.#eventLog && event.source === "fleet" && MESSAGE_TYPES.has(event.type)) {
+      if (this.#messagesKept >= this.#messageLimit) {
+        this.eventsOmitted++;
+        return;
+      }
+      this.#messagesKept++;
+    }
+    this.events.push(event);
   }
 
   /** The current phase name (`setup` before the first). */
@@ -44,23 +126,23 @@ export class Recorder {
 
   /** Records one event. */
   record(event: RunEvent): void {
-    this.events.push(event);
+    this.#push(event);
   }
 
   /** Records a fault runner event (the runner's `onEvent`). */
   recordFault = (event: FaultEvent): void => {
-    this.events.push({ ...event, source: "fault" });
+    this.#push({ ...event, source: "fault" });
   };
 
   /** Records a runtime event (the runtime's `onEvent`): process states as `process`, the rest as `runtime`. */
   recordRuntime = (event: RuntimeEvent): void => {
-    if (event.type === "process_state") this.events.push({ ...event, source: "process" });
-    else this.events.push({ ...event, source: "runtime" });
+    if (event.type === "process_state") this.#push({ ...event, source: "process" });
+    else this.#push({ ...event, source: "runtime" });
   };
 
   /** Records a probe event (a probe context's `record`), at `event.t` or now. */
   recordProbe = (event: ProbeEventInput): void => {
-    this.events.push({ ...event, t: event.t ?? this.#clock.now(), source: "probe" });
+    this.#push({ ...event, t: event.t ?? this.#clock.now(), source: "probe" });
   };
 
   /** Records a fleet event (the fleet's `onEvent`). */
@@ -81,7 +163,7 @@ export class Recorder {
       default:
         break;
     }
-    this.events.push({ ...event, source: "fleet" });
+    this.#push({ ...event, source: "fleet" });
   };
 
   /** Ends the current phase and starts `name`. */
@@ -134,8 +216,12 @@ export class Recorder {
     await this.#sampling;
   }
 
-  /** The events of one source and type(s), in recorded order, narrowed to their variants. */
+  /** The events of one source and type(s) kept in memory ({@link events}), in recorded order, narrowed to their variants. */
   select<S extends RunEventSource, T extends RunEventType<S>>(source: S, ...types: T[]): RunEventOf<S, T>[] {
     return this.events.filter((event): event is RunEventOf<S, T> => types.length === 0 ? event.source === source : types.some((type) => isEventOf(event, source, type)));
   }
+}
+
+async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }

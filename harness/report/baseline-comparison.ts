@@ -23,6 +23,40 @@ export interface BaselineComparison {
   removed: string[];
   /** Per latency kind of the fleet summary (`connect`, `ack` = route ack, `delivery`), present in both runs. */
   latency_ratios: Partial<Record<(typeof LATENCY_KINDS)[number], LatencyRatios>>;
+  /** Both runs side by side, for the page: present when the comparison was given the tolerance it gates with. */
+  side_by_side?: SideBySide;
+}
+
+/** A check's or threshold's verdict in each run (`null`: not run there). */
+export interface VerdictPair {
+  name: string;
+  now: boolean | null;
+  baseline: boolean | null;
+}
+
+/** One gated figure in each run, its ratio and the tolerance it is judged by. */
+export interface FigurePair {
+  /** e.g. `ack p99`, `error rate`. */
+  name: string;
+  unit: "ms" | "ratio";
+  now: number | null;
+  baseline: number | null;
+  /** now ÷ baseline (null when either is missing or the baseline's is 0). */
+  ratio: number | null;
+  /** Largest ratio allowed, and the absolute slack under which a worse figure still passes. */
+  max_ratio: number;
+  slack: number;
+  /** Whether the baseline gate judges this figure (p50 and p99 are gated; p90 and max are shown for context). */
+  gated: boolean;
+  /** Within the tolerance (null when a side lacks the figure). */
+  pass: boolean | null;
+}
+
+/** Both runs' checks, thresholds and key figures, and the tolerance of the comparison. */
+export interface SideBySide {
+  checks: VerdictPair[];
+  figures: FigurePair[];
+  tolerance: BaselineGateTolerance;
 }
 
 /** What of the current run a comparison reads. */
@@ -53,7 +87,7 @@ function verdicts(checks: unknown): Map<string, boolean> {
  * which checks changed verdict, the duration ratio, and latency percentile ratios from the fleet summaries.
  * Pure; the caller reads the file and adds its path.
  */
-export function compareWithBaseline(current: ComparedRun, baseline: Partial<RunResult>): BaselineComparison {
+export function compareWithBaseline(current: ComparedRun, baseline: Partial<RunResult>, tolerance?: BaselineGateTolerance): BaselineComparison {
   const before = verdicts(baseline.checks);
   const now = verdicts(current.checks);
   const latencyRatios: BaselineComparison["latency_ratios"] = {};
@@ -72,7 +106,33 @@ export function compareWithBaseline(current: ComparedRun, baseline: Partial<RunR
     added: [...now.keys()].filter((name) => !before.has(name)),
     removed: [...before.keys()].filter((name) => !now.has(name)),
     latency_ratios: latencyRatios,
+    ...(tolerance ? { side_by_side: sideBySide(current, baseline, tolerance) } : {}),
   };
+}
+
+/** Every check and threshold of either run with both verdicts, and the latency percentiles and error rate of both. */
+export function sideBySide(current: ComparedRun, baseline: Partial<RunResult>, tolerance: BaselineGateTolerance): SideBySide {
+  const before = verdicts(baseline.checks);
+  const now = verdicts(current.checks);
+  const names = [...now.keys(), ...[...before.keys()].filter((name) => !now.has(name))].filter((name) => !name.startsWith("baseline: "));
+  const checks = names.map((name) => ({ name, now: now.get(name) ?? null, baseline: before.get(name) ?? null }));
+  const figures: FigurePair[] = [];
+  const pair = (name: string, unit: FigurePair["unit"], a: unknown, b: unknown, maxRatio: number, slack: number, gated: boolean) => {
+    const n = typeof a === "number" && Number.isFinite(a) ? a : null;
+    const base = typeof b === "number" && Number.isFinite(b) ? b : null;
+    const pass = n === null || base === null ? null : n <= base * maxRatio || n - base <= slack;
+    figures.push({ name, unit, now: n, baseline: base, ratio: ratio(n, base), max_ratio: maxRatio, slack, gated, pass });
+  };
+  for (const kind of LATENCY_KINDS) {
+    const a = latencyOf(current.fleet_summary, kind);
+    const b = latencyOf(baseline.fleet_summary, kind);
+    if (!a && !b) continue;
+    for (const p of LATENCY_PERCENTILES) pair(`${kind} ${p}`, "ms", a?.[p], b?.[p], tolerance.latencyRatio, tolerance.latencyDeltaMs, (GATED_PERCENTILES as readonly string[]).includes(p));
+  }
+  const rateNow = errorRate(current.fleet_summary);
+  const rateBefore = errorRate(baseline.fleet_summary);
+  if (rateNow !== undefined || rateBefore !== undefined) pair("error rate", "ratio", rateNow, rateBefore, tolerance.rateRatio, tolerance.rateDelta, true);
+  return { checks, figures, tolerance: { ...tolerance } };
 }
 
 /** Tolerances of {@link baselineResults} (all required here; the profile's defaults are filled in by the loader). */

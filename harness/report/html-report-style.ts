@@ -107,5 +107,9 @@ table.metrics td{text-align:right;font-variant-numeric:tabular-nums}
 table.instances{width:auto}
 table.instances td{text-align:right;font-variant-numeric:tabular-nums}
 table.instances td.bad{color:var(--fail);font-weight:700}
+table.side-by-side{width:auto;margin:8px 0}
+table.side-by-side td{text-align:right;font-variant-numeric:tabular-nums}
+table.side-by-side td.worse{color:var(--fail);font-weight:700}table.side-by-side td.better{color:var(--pass);font-weight:700}
+table.side-by-side tr.regression th{color:var(--fail)}
 #report-status{white-space:pre-wrap;color:var(--fail);font:12px ui-monospace,monospace;margin:0 24px}
 `;

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REPORT_STYLE } from "./html-report-style.js";
 import { pageAssets } from "./page-bundle.js";
+import { pageRun } from "./page-data.js";
 import type { Reporter } from "./reporter.js";
 import type { RunResult } from "./run-result.js";
 
@@ -32,7 +33,10 @@ export async function renderHtml(runJson: string): Promise<string> {
 `;
 }
 
-/** Writes `index.html`, rendered from the `run.json` already written in the same directory. */
+/**
+ * Writes `index.html`, rendered from the `run.json` already written in the same directory and its event log
+ * (events and samples capped, charts from every event: page-data.ts).
+ */
 export class HtmlReporter implements Reporter {
   readonly name = "html";
   readonly #dir: string;
@@ -43,9 +47,9 @@ export class HtmlReporter implements Reporter {
 
   async onRunEnd(_result: RunResult): Promise<string[]> {
     await mkdir(this.#dir, { recursive: true });
-    const json = await readFile(join(this.#dir, "run.json"), "utf8");
+    const run = JSON.parse(await readFile(join(this.#dir, "run.json"), "utf8")) as RunResult;
     const file = join(this.#dir, "index.html");
-    await writeFile(file, await renderHtml(json.trim()));
+    await writeFile(file, await renderHtml(JSON.stringify(await pageRun(run, this.#dir))));
     return [file];
   }
 }

@@ -77,6 +77,16 @@ export interface PhaseSpan {
 /** Outcome of a run: `passed` (exit 0), `failed` (exit 1), `error` or `aborted` (exit 2). */
 export type RunStatus = "passed" | "failed" | "error" | "aborted";
 
+/** Where the run's whole event history is: `events.ndjson` beside run.json, one event per line. */
+export interface EventLogInfo {
+  /** File name, relative to run.json's directory. */
+  file: string;
+  /** Events in the file: every event of the run. */
+  events: number;
+  /** Fleet message events in the file but not in `events`. */
+  omitted: number;
+}
+
 /** The whole run record. */
 export interface RunResult {
   schema_version: typeof RUN_RESULT_SCHEMA_VERSION;
@@ -98,7 +108,13 @@ export interface RunResult {
   /** The seeded schedule: every step with its concrete targets and delays. */
   plan: unknown[];
   phases: PhaseSpan[];
+  /**
+   * The run's events in recorded order: every one, unless `event_log.omitted` says how many fleet message events
+   * are only in the event log (long runs keep the first 50,000 here).
+   */
   events: RunEvent[];
+  /** The NDJSON file beside run.json holding every event of the run (absent in runs recorded before it existed). */
+  event_log?: EventLogInfo;
   samples: Sample[];
   checks: CheckResult[];
   /** The fleet's final totals and latency percentiles. */

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { FleetSummary } from "../fleet/client-fleet.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { RUN_RESULT_SCHEMA_VERSION, type CheckResult, type RunResult, type RunStatus } from "../report/run-result.js";
@@ -48,6 +49,7 @@ export function assembleResult(run: FinishedRun): RunResult {
     plan: run.plan,
     phases: recorder.phases,
     events: recorder.events,
+    ...(recorder.eventLogPath !== undefined ? { event_log: { file: basename(recorder.eventLogPath), events: recorder.eventCount, omitted: recorder.eventsOmitted } } : {}),
     samples: recorder.samples,
     checks,
     ...(fleetTotals ? { fleet_summary: fleetTotals } : {}),

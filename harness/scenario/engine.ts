@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { join, resolve } from "node:path";
 import { SYSTEM_CLOCK, type Clock } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
+import { EVENT_LOG_FILE } from "../recorder/event-log.js";
 import { Recorder } from "../recorder/recorder.js";
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
@@ -52,6 +53,8 @@ export interface RunScenarioOptions {
   outDir?: string;
   /** A previous run.json to compare with. */
   baseline?: string;
+  /** `--baseline-tolerance`: replaces the profile's latency and error-rate ratios of the comparison (>= 1). */
+  baselineTolerance?: number;
   /** Extra reporters (live progress, ...); the file reporters are always added. */
   reporters?: Reporter[];
   /** Extra gateway environment (e.g. `TRAFFIC_COP_DEFECTS` for negative controls). */
@@ -103,7 +106,7 @@ export function planScenario(options: Pick<RunScenarioOptions, "scenario" | "pro
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
   const clock = options.clock ?? SYSTEM_CLOCK;
   // Thresholds with abortOnFail stop the run through the same signal as Ctrl-C: every step already honours it.
-  const gate = new RunGate({ clock, ...(options.signal ? { signal: options.signal } : {}), ...(options.baseline ? { baselinePath: options.baseline } : {}) });
+  const gate = new RunGate({ clock, ...(options.signal ? { signal: options.signal } : {}), ...(options.baseline ? { baselinePath: options.baseline } : {}), ...(options.baselineTolerance !== undefined ? { toleranceRatio: options.baselineTolerance } : {}) });
   options = { ...options, signal: gate.signal };
   const scenario = options.scenario;
   const profileName = options.profile ?? "ci";
@@ -112,7 +115,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const reportDir = resolve(options.outDir ?? join(REPO_ROOT, "reports"), runId);
   const log = createLogger("harness:engine").extend(runId);
   const reporters = new ReporterHub([...(options.reporters ?? []), ...createFileReporters(reportDir)], reportDir, log);
-  const recorder = new Recorder(clock);
+  // Every event goes to events.ndjson as it happens; memory keeps the bounded part (recorder.ts).
+  const recorder = new Recorder(clock, { eventLogPath: join(reportDir, EVENT_LOG_FILE) });
   const startedAt = clock.now();
   const checks: CheckResult[] = [];
   const stepFailures: CheckResult[] = [];
@@ -132,6 +136,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     gateway_env: options.gatewayEnv ?? {},
     overrides: { instances: options.instances, clients: options.clients, duration_s: options.durationS },
     baseline: options.baseline,
+    ...(options.baselineTolerance !== undefined ? { baseline_tolerance: options.baselineTolerance } : {}),
   };
   const topology: Record<string, unknown> = {};
   const aborted = () => options.signal?.aborted === true;
@@ -139,7 +144,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   try {
     const profile = resolveRunProfile(options);
     plan = planSteps(scenario.steps(profile, { seed, capabilities: runtimeCapabilities(runtimeKind, redisMode) }), profile, seed);
-    gate.watch(profile, recorder.events);
+    gate.watch(profile, recorder);
     Object.assign(config, { resolved_profile: profile, seed });
     assertRuntimeAvailable(runtimeKind);
     await reporters.emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
@@ -185,6 +190,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   const endedAt = clock.now();
   const fleetTotals = teardown.fleetSummary ? summariseFleet(teardown.fleetSummary) : undefined;
+  recorder.closeEventLog();
   const verdict = await gate.finish({ status, error, checks, durationMs: endedAt - startedAt, ...(fleetTotals ? { fleetSummary: fleetTotals } : {}) });
   ({ status, error } = verdict);
   const result = assembleResult({

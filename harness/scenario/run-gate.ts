@@ -16,7 +16,14 @@ export interface RunGateOptions {
   signal?: AbortSignal;
   /** A previous run.json to compare with (`--baseline`). */
   baselinePath?: string;
+  /** `--baseline-tolerance`: replaces the profile's `latencyRatio` and `rateRatio`. */
+  toleranceRatio?: number;
   clock: Clock;
+}
+
+/** A source of events as they are recorded (the recorder). */
+export interface EventFeed {
+  subscribe(listener: (event: RunEvent) => void): () => void;
 }
 
 /** What the run ends with once the gate has judged it. */
@@ -48,14 +55,20 @@ export class RunGate {
 
   constructor(options: RunGateOptions) {
     this.#options = options;
+    if (options.toleranceRatio !== undefined) this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, latencyRatio: options.toleranceRatio, rateRatio: options.toleranceRatio };
     this.signal = options.signal ? AbortSignal.any([options.signal, this.#controller.signal]) : this.#controller.signal;
   }
 
-  /** Starts watching the run's events against the profile's thresholds. */
-  watch(profile: ResolvedProfile, events: readonly RunEvent[]): void {
+  /**
+   * Starts watching the run's events against the profile's thresholds: a growing array read once a second, or a
+   * recorder whose events are handed over as they are recorded (the whole history, even the part not kept in memory).
+   */
+  watch(profile: ResolvedProfile, events: readonly RunEvent[] | EventFeed): void {
     this.#thresholds = parseThresholds(profile.metricThresholds);
-    this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, ...profile.baselineTolerance };
-    this.#events = events;
+    const ratio = this.#options.toleranceRatio;
+    this.#tolerance = { ...DEFAULT_BASELINE_TOLERANCE, ...profile.baselineTolerance, ...(ratio !== undefined ? { latencyRatio: ratio, rateRatio: ratio } : {}) };
+    if ("subscribe" in events) events.subscribe((event) => this.#metrics.add(event));
+    else this.#events = events;
     const watched = this.#thresholds.filter((threshold) => threshold.abortOnFail);
     if (watched.length === 0) return;
     const startedAt = this.#options.clock.now();
@@ -102,7 +115,7 @@ export class RunGate {
       const current = { checks: run.checks, duration_ms: run.durationMs, ...(run.fleetSummary ? { fleet_summary: run.fleetSummary } : {}) };
       try {
         const before = JSON.parse(await readFile(path, "utf8")) as Partial<RunResult>;
-        baseline = { path, ...compareWithBaseline(current, before) };
+        baseline = { path, ...compareWithBaseline(current, before, this.#tolerance) };
         run.checks.push(...baselineResults(current, before, this.#tolerance));
       } catch (caught) {
         baseline = { path, error: (caught as Error).message };

@@ -46,10 +46,11 @@ export class ThresholdMetrics {
 
   /** Reads the events from where the last call stopped (the array only grows). */
   consume(events: readonly RunEvent[]): void {
-    for (; this.#consumed < events.length; this.#consumed++) this.#add(events[this.#consumed]!);
+    for (; this.#consumed < events.length; this.#consumed++) this.add(events[this.#consumed]!);
   }
 
-  #add(event: RunEvent): void {
+  /** Adds one event (for a caller that hands events over as they are recorded instead of {@link consume}). */
+  add(event: RunEvent): void {
     if (eventSource(event) === "probe" && eventType(event) === "lookup_probe") {
       this.#values.lookup_latency.push(...lookupLatencies(event));
       return;

@@ -3,7 +3,51 @@ import { field } from "./header-section.js";
 import type { PageRun } from "./run-model.js";
 import { compactJson, esc, fmtNumber, list, num, obj, text, toJson } from "./values.js";
 
-const KNOWN = ["path", "run_id", "seed", "duration_ratio", "regressions", "fixed", "added", "removed", "latency_ratios"];
+const KNOWN = ["path", "run_id", "seed", "duration_ratio", "regressions", "fixed", "added", "removed", "latency_ratios", "side_by_side"];
+
+const verdict = (v: unknown): string => (v === true ? `<span class="pill pass">pass</span>` : v === false ? `<span class="pill fail">FAIL</span>` : "–");
+
+/** A figure as the table shows it: ms to two decimals, a rate to five. */
+function figure(v: unknown, unit: string): string {
+  const n = num(v);
+  if (n === null) return "–";
+  return unit === "ms" ? `${fmtNumber(n)} ms` : fmtNumber(n, 5);
+}
+
+/**
+ * Both runs side by side (`side_by_side` of the comparison): every check and threshold with its verdict in each
+ * run, then the gated figures (latency percentiles and the error rate) with the ratio, the tolerance it is judged
+ * by and whether it is within it. "" when the comparison has none (a baseline compared by an older harness).
+ */
+export function renderSideBySide(b: Record<string, unknown>): string {
+  const side = obj(b.side_by_side);
+  const checks = list(side.checks).map(obj);
+  const figures = list(side.figures).map(obj);
+  if (checks.length === 0 && figures.length === 0) return "";
+  const tol = obj(side.tolerance);
+  let html = `<h3>This run and the baseline side by side</h3>`;
+  html += `<p class="note" id="baseline-tolerance">Tolerance: a latency percentile may be ${esc(fmtNumber(tol.latencyRatio))}× the baseline's (or up to ${esc(fmtNumber(tol.latencyDeltaMs))} ms above it), the error rate ${esc(fmtNumber(tol.rateRatio))}× (or up to ${esc(fmtNumber(tol.rateDelta, 5))} above it).</p>`;
+  if (checks.length) {
+    html += `<table class="side-by-side" id="baseline-checks"><thead><tr><th>check or threshold</th><th>baseline</th><th>this run</th></tr></thead><tbody>`;
+    html += checks
+      .map((c) => `<tr${c.baseline === true && c.now === false ? ` class="regression"` : ""}><th>${esc(text(c.name, "?"))}</th><td>${verdict(c.baseline)}</td><td>${verdict(c.now)}</td></tr>`)
+      .join("");
+    html += "</tbody></table>";
+  }
+  if (figures.length) {
+    html += `<table class="side-by-side" id="baseline-figures"><thead><tr><th>figure</th><th>baseline</th><th>this run</th><th>ratio</th><th>tolerance</th><th>within</th></tr></thead><tbody>`;
+    html += figures
+      .map((f) => {
+        const unit = text(f.unit);
+        const slack = unit === "ms" ? `${fmtNumber(f.slack)} ms` : fmtNumber(f.slack, 5);
+        const within = f.gated === true ? verdict(f.pass) : f.pass === null ? "–" : `<span class="note">not gated</span>`;
+        return `<tr><th>${esc(text(f.name, "?"))}</th><td>${esc(figure(f.baseline, unit))}</td><td>${esc(figure(f.now, unit))}</td><td class="${ratioClass(f.ratio)}">${num(f.ratio) === null ? "–" : `${esc(fmtNumber(f.ratio))}×`}</td><td>≤ ${esc(fmtNumber(f.max_ratio))}× or +${esc(slack)}</td><td>${within}</td></tr>`;
+      })
+      .join("");
+    html += "</tbody></table>";
+  }
+  return html;
+}
 
 /** A latency ratio's class: ≥ 1.5× worse, ≤ 0.67× better. */
 export function ratioClass(v: unknown): string {
@@ -30,6 +74,7 @@ export function renderBaseline(run: PageRun): string {
   html += list(b.added).map((n) => `<li>new check: ${name(n)}</li>`).join("");
   html += list(b.removed).map((n) => `<li>check no longer run: ${name(n)}</li>`).join("");
   html += "</ul>";
+  html += renderSideBySide(b);
   const lat = obj(b.latency_ratios);
   const kinds = Object.keys(lat);
   if (kinds.length) {

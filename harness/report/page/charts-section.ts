@@ -22,8 +22,9 @@ function fleetOf(s: Sample): Sample["fleet"] {
   return isObject(s.fleet) ? s.fleet : null;
 }
 
-function latencySpec(base: Base, events: ReturnType<typeof runEvents>, kind: LatencyKind, ctx: PageContext, title: string): ChartSpec {
-  const w = windowedLatency(events, kind, ctx.t0, ctx.t1);
+function latencySpec(base: Base, run: PageRun, events: ReturnType<typeof runEvents>, kind: LatencyKind, ctx: PageContext, title: string): ChartSpec {
+  // A long run's page carries the series computed from its whole history (events.ndjson); else from the events here.
+  const w = run.page?.series?.latency[kind] ?? windowedLatency(events, kind, ctx.t0, ctx.t1);
   const total = w.count.reduce((a, b) => a + b, 0);
   return {
     ...base,
@@ -106,8 +107,8 @@ export function chartSpecs(run: PageRun, ctx: PageContext): ChartSpec[] {
       { label: "errors", values: rate("errors"), color: "#c0392b", dash: [3, 2], width: 3 },
     ],
   });
-  specs.push(latencySpec(base, events, "ack", ctx, "Route ack latency per second"));
-  const scatter = routeScatter(events, t0);
+  specs.push(latencySpec(base, run, events, "ack", ctx, "Route ack latency per second"));
+  const scatter = run.page?.series?.scatter ?? routeScatter(events, t0);
   specs.push({
     ...base,
     id: "route-scatter",
@@ -117,9 +118,9 @@ export function chartSpecs(run: PageRun, ctx: PageContext): ChartSpec[] {
     x: scatter.x,
     series: [{ label: "route ack", values: scatter.y, color: PALETTE[0], points: true }],
   });
-  specs.push(latencySpec(base, events, "delivery", ctx, "Delivery latency per second (sent → received)"));
-  specs.push(latencySpec(base, events, "connect", ctx, "Connect latency per second (attempt → welcome)"));
-  const errors = errorsByCode(events, t0, ctx.t1);
+  specs.push(latencySpec(base, run, events, "delivery", ctx, "Delivery latency per second (sent → received)"));
+  specs.push(latencySpec(base, run, events, "connect", ctx, "Connect latency per second (attempt → welcome)"));
+  const errors = run.page?.series?.errors ?? errorsByCode(events, t0, ctx.t1);
   specs.push({
     ...base,
     id: "errors",

@@ -19,10 +19,19 @@ export function sourceCounts(events: readonly RunEvent[]): Map<string, number> {
   return counts;
 }
 
+/** The note of a long run's page: how many of the run's events it holds, and a link to the file holding all. */
+export function eventsCapNote(run: PageRun): string {
+  const digest = run.page?.events;
+  if (!digest || digest.total <= digest.shown) return "";
+  // The link's target is set by wireEvents: the page's static text holds no link attribute at all.
+  const file = digest.file ? ` <a id="event-log-link">${esc(digest.file)}</a>` : " the event log";
+  return `<p class="note" id="events-capped">This page holds ${digest.shown} of the run's ${digest.total} events (every event that is not the fleet's, then connection changes and errors, then the rest in order); every event is in${file}, one JSON object per line.</p>`;
+}
+
 /** The section's HTML without its rows: the wiring fills them. */
 export function renderEventsShell(run: PageRun): string {
   const events = runEvents(run);
-  const html = "<h2>Events</h2>";
+  const html = `<h2>Events</h2>${eventsCapNote(run)}`;
   if (events.length === 0) return `${html}<p class="empty">No events were recorded.</p>`;
   const sources = sourceCounts(events);
   const fleet = sources.get("fleet") ?? 0;
@@ -79,6 +88,8 @@ export function wireEvents(doc: Document, run: PageRun, t0: number): void {
   const input = doc.getElementById("event-text") as HTMLInputElement | null;
   const rowsBody = doc.getElementById("event-rows");
   const count = doc.getElementById("event-count");
+  const file = run.page?.events.file;
+  if (file) doc.getElementById("event-log-link")?.setAttribute("href", file);
   if (!source || !type || !input || !rowsBody || !count) return;
   const events = runEvents(run);
   const texts: string[] = [];

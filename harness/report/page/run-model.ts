@@ -4,10 +4,11 @@
  * only, so a change of the event model is a change in this file.
  */
 import type { CheckResult, PhaseSpan, RunEvent, RunResult, Sample } from "../run-result.js";
+import type { PageDigest } from "./page-digest.js";
 import { isObject, list, num, obj, text } from "./values.js";
 
-/** run.json as embedded in the page: any field may be missing. */
-export type PageRun = Partial<RunResult>;
+/** run.json as embedded in the page: any field may be missing; `page` is the report writer's digest of a long run. */
+export type PageRun = Partial<RunResult> & { page?: PageDigest };
 
 /**
  * The objects of a list, typed as the model's items: their fields are still read with the checks of values.ts,

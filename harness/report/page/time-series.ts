@@ -4,29 +4,20 @@
  * The samples carry only percentiles cumulative since the fleet started; the events carry each latency.
  */
 import type { RunEvent } from "../run-result.js";
+import type { ErrorsByCode, LatencyKind, RouteScatter, WindowedLatency } from "./page-digest.js";
 import { eventNumber, eventSource, eventText, eventTime, eventType } from "./run-model.js";
+
+export type { ErrorsByCode, LatencyKind, RouteScatter, WindowedLatency } from "./page-digest.js";
 
 /** Width of one window of the per-window series. */
 export const WINDOW_MS = 1_000;
 /** Individual route latencies drawn at most in the scatter; above, a stride sample plus every slow one. */
 export const SCATTER_POINT_LIMIT = 20_000;
 
-/** The fleet events whose `latency_ms` a latency series reads. */
-export type LatencyKind = "ack" | "connect" | "delivery";
 const LATENCY_EVENT: Record<LatencyKind, string> = { ack: "message_acked", connect: "welcome", delivery: "message_received" };
 
-/** Per-window percentiles: `x` is each window's middle in seconds since t0; null where a window had no value. */
-export interface WindowedLatency {
-  x: number[];
-  count: number[];
-  p50: (number | null)[];
-  p95: (number | null)[];
-  p99: (number | null)[];
-  max: (number | null)[];
-}
-
 /** The nearest-rank percentile `p` (0..100) of sorted values. */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
@@ -35,18 +26,34 @@ function windowCount(t0: number, t1: number): number {
   return Math.max(1, Math.ceil((t1 - t0) / WINDOW_MS));
 }
 
+/** The fleet event type whose `latency_ms` a latency series of `kind` reads. */
+export function latencyEventType(kind: LatencyKind): string {
+  return LATENCY_EVENT[kind];
+}
+
 /** Latency percentiles of each window of `WINDOW_MS` from the fleet's events of one kind. */
 export function windowedLatency(events: readonly RunEvent[], kind: LatencyKind, t0: number, t1: number): WindowedLatency {
-  const n = windowCount(t0, t1);
-  const buckets: number[][] = Array.from({ length: n }, () => []);
+  const times: number[] = [];
+  const values: number[] = [];
   const type = LATENCY_EVENT[kind];
   for (const e of events) {
     if (eventType(e) !== type || eventSource(e) !== "fleet") continue;
     const t = eventTime(e);
     const latency = eventNumber(e, "latency_ms");
     if (t === null || latency === null) continue;
-    const i = Math.floor((t - t0) / WINDOW_MS);
-    if (i >= 0 && i < n) buckets[i]!.push(latency);
+    times.push(t);
+    values.push(latency);
+  }
+  return windowedPoints(times, values, t0, t1);
+}
+
+/** Percentiles of each window from parallel lists of times (epoch ms) and latencies (the report's stream uses it too). */
+export function windowedPoints(times: ArrayLike<number>, latencies: ArrayLike<number>, t0: number, t1: number): WindowedLatency {
+  const n = windowCount(t0, t1);
+  const buckets: number[][] = Array.from({ length: n }, () => []);
+  for (let k = 0; k < times.length; k++) {
+    const i = Math.floor((times[k]! - t0) / WINDOW_MS);
+    if (i >= 0 && i < n) buckets[i]!.push(latencies[k]!);
   }
   const out: WindowedLatency = { x: [], count: [], p50: [], p95: [], p99: [], max: [] };
   buckets.forEach((values, i) => {
@@ -60,13 +67,6 @@ export function windowedLatency(events: readonly RunEvent[], kind: LatencyKind, 
     out.max.push(some ? values.at(-1)! : null);
   });
   return out;
-}
-
-/** Errors per window by code: `codes` names each row of `counts`; `x` is each window's middle. */
-export interface ErrorsByCode {
-  x: number[];
-  codes: string[];
-  counts: number[][];
 }
 
 /** What an error event counts as: route errors by the gateway's code, connect errors by reason, status or close code. */
@@ -83,27 +83,37 @@ export function errorCode(e: RunEvent): string | null {
 
 /** Route and connect errors of each window, by code. */
 export function errorsByCode(events: readonly RunEvent[], t0: number, t1: number): ErrorsByCode {
-  const n = windowCount(t0, t1);
-  const rows = new Map<string, number[]>();
-  for (const e of events) {
-    const code = errorCode(e);
-    const t = eventTime(e);
-    if (code === null || t === null) continue;
-    const i = Math.floor((t - t0) / WINDOW_MS);
-    if (i < 0 || i >= n) continue;
-    let row = rows.get(code);
-    if (!row) rows.set(code, (row = new Array<number>(n).fill(0)));
-    row[i]!++;
-  }
-  const codes = [...rows.keys()].sort();
-  return { x: Array.from({ length: n }, (_, i) => ((i + 0.5) * WINDOW_MS) / 1_000), codes, counts: codes.map((c) => rows.get(c)!) };
+  const counter = new ErrorCounter(t0, t1);
+  for (const e of events) counter.add(e);
+  return counter.result();
 }
 
-/** Individual route ack latencies: x in seconds since t0, sorted by x; `total` counts them before sampling. */
-export interface RouteScatter {
-  x: number[];
-  y: number[];
-  total: number;
+/** Counts error events per window and code one at a time (the report's stream of the event log uses it too). */
+export class ErrorCounter {
+  readonly #rows = new Map<string, number[]>();
+  readonly #n: number;
+  readonly #t0: number;
+
+  constructor(t0: number, t1: number) {
+    this.#t0 = t0;
+    this.#n = windowCount(t0, t1);
+  }
+
+  add(e: RunEvent): void {
+    const code = errorCode(e);
+    const t = eventTime(e);
+    if (code === null || t === null) return;
+    const i = Math.floor((t - this.#t0) / WINDOW_MS);
+    if (i < 0 || i >= this.#n) return;
+    let row = this.#rows.get(code);
+    if (!row) this.#rows.set(code, (row = new Array<number>(this.#n).fill(0)));
+    row[i]!++;
+  }
+
+  result(): ErrorsByCode {
+    const codes = [...this.#rows.keys()].sort();
+    return { x: Array.from({ length: this.#n }, (_, i) => ((i + 0.5) * WINDOW_MS) / 1_000), codes, counts: codes.map((c) => this.#rows.get(c)!) };
+  }
 }
 
 /**
@@ -111,20 +121,30 @@ export interface RouteScatter {
  * above the run's p99, so the slow outliers a fault causes are never sampled away.
  */
 export function routeScatter(events: readonly RunEvent[], t0: number, limit = SCATTER_POINT_LIMIT): RouteScatter {
-  const points: [number, number][] = [];
+  const times: number[] = [];
+  const latencies: number[] = [];
   for (const e of events) {
     if (eventType(e) !== "message_acked" || eventSource(e) !== "fleet") continue;
     const t = eventTime(e);
     const latency = eventNumber(e, "latency_ms");
-    if (t !== null && latency !== null) points.push([(t - t0) / 1_000, latency]);
+    if (t === null || latency === null) continue;
+    times.push(t);
+    latencies.push(latency);
   }
-  const total = points.length;
-  let kept = points;
+  return scatterPoints(times, latencies, t0, limit);
+}
+
+/** {@link routeScatter} from parallel lists of ack times (epoch ms) and latencies. */
+export function scatterPoints(times: ArrayLike<number>, latencies: ArrayLike<number>, t0: number, limit = SCATTER_POINT_LIMIT): RouteScatter {
+  const total = times.length;
+  let slow = Infinity;
+  let stride = 1;
   if (total > limit) {
-    const slow = percentile(points.map((p) => p[1]).sort((a, b) => a - b), 99);
-    const stride = Math.ceil(total / limit);
-    kept = points.filter((p, i) => i % stride === 0 || p[1] > slow);
+    slow = percentile(Float64Array.from(latencies).sort(), 99);
+    stride = Math.ceil(total / limit);
   }
+  const kept: [number, number][] = [];
+  for (let i = 0; i < total; i++) if (i % stride === 0 || latencies[i]! > slow) kept.push([(times[i]! - t0) / 1_000, latencies[i]!]);
   kept.sort((a, b) => a[0] - b[0]);
   return { x: kept.map((p) => p[0]), y: kept.map((p) => p[1]), total };
 }

@@ -43,8 +43,14 @@ export function text(v: unknown, fallback = ""): string {
 /** A number with at most `digits` decimals and thousands separators; "–" when it is not a number. */
 export function fmtNumber(v: unknown, digits = 2): string {
   const n = num(v);
-  return n === null ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
+  if (n === null) return "–";
+  // One formatter per precision: toLocaleString builds a new one on every call, which chart axes and legends make by the thousand.
+  let format = FORMATS.get(digits);
+  if (!format) FORMATS.set(digits, (format = new Intl.NumberFormat("en-US", { maximumFractionDigits: digits })));
+  return format.format(n);
 }
+
+const FORMATS = new Map<number, Intl.NumberFormat>();
 
 /** A duration in ms as "350 ms", "12.3 s" or "3 min 5 s". */
 export function fmtDuration(ms: unknown): string {

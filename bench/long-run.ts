@@ -1,0 +1,125 @@
+/**
+ * `npm run bench -- long-run [--clients N] [--duration S] [--instances N] [--seed N]`
+ *
+ * A release-like run of the `restart` scenario (its steps and release profile: 300 routes/s, one instance killed
+ * and one drained and brought back; a ramp of 500/s and 5 minutes to connect) stretched to `--duration` seconds of holds (default 600, the 10-minute run) with
+ * `--clients` clients (default 20,000) over `--instances` gateways (default 5: at most 5,000 sockets each, 6,700
+ * while one is down), through the engine as `npm run scenario` runs it, report files included. The harness's own
+ * resident memory (this process: the recorder, checks and reports; the fleet's workers and the gateways are other
+ * processes) is sampled every 500 ms from the start of the run to the end of the reports.
+ *
+ * JSON last line: `harness_peak_rss_mb` (target under 1 GB), `report_mb` (index.html; bound 50 MB),
+ * `report_open_ms` (headless Chromium, navigation to drawn; bound 3 s), the sizes of run.json and events.ndjson,
+ * the events recorded and the run's status. RSS min/median/max over the samples are printed before it.
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { measureReportOpen } from "../harness/report/report-open-time.js";
+import { Fault } from "../harness/faults/fault.js";
+import { defineScenario } from "../harness/scenario/define-scenario.js";
+import { runScenario } from "../harness/scenario/engine.js";
+import { Step } from "../harness/scenario/step.js";
+import restart from "../scenarios/restart.js";
+
+/**
+ * The restart scenario's steps and release profile (300 routes/s, its thresholds) for a long run: clients ramp at
+ * 500/s (20,000 in 40 s; at the release profile's 1,000/s the gateways of a loaded 2-core machine refuse part of
+ * the ramp with 503 and the retries feed it) and the fleet gets 5 minutes to connect instead of 1.
+ */
+const longRestart = defineScenario({
+  ...restart,
+  profiles: { ...restart.profiles, release: { ...restart.profiles.release, rampPerSecond: 500 } },
+  steps: (p) => [
+    Step.phase("ramp"),
+    Step.connectFleet({ timeoutMs: 300_000 }),
+    Step.messages(p.messageRatePerSecond),
+    Step.writeSessionState(),
+    Step.phase("load"),
+    Step.hold(p.durationS * 1_000),
+    Step.phase("kill"),
+    Step.fault(Fault.restartInstance({ target: "distinct", mode: "kill", downMs: 1_000 })),
+    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
+    Step.hold((p.durationS * 1_000) / 2, { jitterMs: 1_000 }),
+    Step.phase("drain"),
+    Step.fault(Fault.restartInstance({ target: "distinct", mode: "stop", downMs: 500 })),
+    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
+    Step.hold((p.durationS * 1_000) / 2),
+    Step.phase("settle"),
+    Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
+  ],
+});
+
+const DEFAULTS = { clients: 20_000, duration: 600, instances: 5, seed: 1_014 };
+const RSS_INTERVAL_MS = 500;
+const MB = 1024 * 1024;
+
+function parseArgs(args: string[]): typeof DEFAULTS {
+  const options: Record<string, number> = { ...DEFAULTS };
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i]?.replace(/^--/, "");
+    const value = Number(args[i + 1]);
+    if (!name || !(name in options) || !Number.isInteger(value) || value <= 0) {
+      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers)`);
+    }
+    options[name] = value;
+  }
+  if (options.duration! < 4) throw new TypeError(`--duration ${options.duration} is too short: the scenario holds half of it before its faults (at least 4 s)`);
+  return options as typeof DEFAULTS;
+}
+
+function sizeMb(file: string): number | null {
+  try {
+    return Math.round((statSync(file).size / MB) * 10) / 10;
+  } catch {
+    return null;
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseArgs(args);
+  const rss: number[] = [];
+  const sample = () => void rss.push(process.memoryUsage.rss());
+  sample();
+  const sampler = setInterval(sample, RSS_INTERVAL_MS);
+  const started = Date.now();
+  const progress = setInterval(() => process.stdout.write(`  ${Math.round((Date.now() - started) / 1_000)} s: harness RSS ${Math.round(rss.at(-1)! / MB)} MB (peak ${Math.round(Math.max(...rss) / MB)} MB)\n`), 30_000);
+  process.stdout.write(`restart --profile release --clients ${options.clients} --instances ${options.instances}, ${options.duration} s of holds, seed ${options.seed}\n`);
+  let outcome: Awaited<ReturnType<typeof runScenario>>;
+  try {
+    // The scenario holds durationS, then half of it after each of its two faults.
+    outcome = await runScenario({ scenario: longRestart, profile: "release", clients: options.clients, instances: options.instances, durationS: options.duration / 2, seed: options.seed });
+  } finally {
+    clearInterval(sampler);
+    clearInterval(progress);
+    sample();
+  }
+  const { result, reportDir } = outcome;
+  const html = join(reportDir, "index.html");
+  const opened = await measureReportOpen(html);
+  const sorted = [...rss].sort((a, b) => a - b);
+  const mb = (v: number) => Math.round(v / MB);
+  process.stdout.write(`report ${reportDir}: ${result.status}, ${result.checks.filter((c) => !c.pass).map((c) => c.name).join(", ") || "every check passed"}\n`);
+  process.stdout.write(`harness RSS MB over ${rss.length} samples: min ${mb(sorted[0]!)} / median ${mb(sorted[Math.floor(sorted.length / 2)]!)} / max ${mb(sorted.at(-1)!)}\n`);
+  process.stdout.write(`page opened in ${opened.openMs} ms (${opened.status}${opened.messages ? `: ${opened.messages}` : ""})\n`);
+  const summary = result.fleet_summary as { messages?: { sent?: number }; connectErrors?: number } | undefined;
+  const out = {
+    benchmark: "long-run",
+    clients: options.clients,
+    instances: options.instances,
+    duration_s: Math.round(result.duration_ms / 1_000),
+    status: result.status,
+    harness_peak_rss_mb: mb(sorted.at(-1)!),
+    harness_median_rss_mb: mb(sorted[Math.floor(sorted.length / 2)]!),
+    report_mb: sizeMb(html),
+    report_open_ms: opened.openMs,
+    report_open_status: opened.status,
+    run_json_mb: sizeMb(join(reportDir, "run.json")),
+    events_ndjson_mb: sizeMb(join(reportDir, "events.ndjson")),
+    events: result.event_log?.events ?? result.events.length,
+    events_omitted_from_run_json: result.event_log?.omitted ?? 0,
+    messages_sent: summary?.messages?.sent ?? null,
+    failed_checks: result.checks.filter((c) => !c.pass).map((c) => c.name),
+    report_dir: reportDir,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
