@@ -33,7 +33,7 @@ export default class CiTimingReporter implements Reporter {
 /** The part of the suite a test file belongs to, by its path. */
 export function partOf(path: string): string {
   const name = path.replaceAll("\\", "/");
-  if (/(^|\/)[^/]*gate[^/]*\.test\.ts$/.test(name)) return "gate";
+  if (/(^|\/)gate[.-][^/]*test\.ts$/.test(name)) return "gate";
   if (/(^|\/)[^/]*container[^/]*\.test\.ts$/.test(name)) return "containers";
   if (name.startsWith("test/scenarios/")) return "scenarios";
   if (name.startsWith("test/")) return "integration";

@@ -151,6 +151,7 @@ export class GatewayServer implements AsyncDisposable {
         onUp: () => {
           log("redis_up", { instance_id: instanceId });
           void this.reconcile().catch(() => undefined);
+          writer.retryFailed();
           void this.#reaper?.tick().catch(() => undefined);
         },
       });
@@ -198,7 +199,10 @@ export class GatewayServer implements AsyncDisposable {
       });
       const address = http.address();
       this.#port = typeof address === "object" && address ? address.port : options.port;
-      this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs, () => refresher.tick());
+      this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs, () => {
+        writer.retryFailed();
+        return refresher.tick();
+      });
       this.#heartbeat.start();
       this.#reaper = new Reaper({ instanceId, bus, registry, livenessTtlMs: options.livenessTtlMs, intervalMs: options.livenessIntervalMs, metrics, failpoints, log });
       await this.#reaper.tick().catch(() => undefined);

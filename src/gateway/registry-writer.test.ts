@@ -37,4 +37,25 @@ describe("RegistryWriter", () => {
     expect((await registry.getSessionConnections("t1", "s1")).map((r) => r.websocket_id)).toEqual(["w1"]);
     expect(metrics.unregistrations.get()).toBe(0);
   });
+
+  it("should retry a removal that failed while Redis was unreachable, and never one whose id was registered again", async () => {
+    const { registry, metrics, writer: w } = writer(NO_FAILPOINTS);
+    await Promise.all([w.register(record("w1")), w.register(record("w2"))]);
+    const unregister = registry.unregister.bind(registry);
+    registry.unregister = () => Promise.reject(new Error("registry unavailable"));
+    w.unregister(record("w1"));
+    w.unregister(record("w2"));
+    await w.settled();
+    expect(w.failedRemovals).toBe(2);
+    w.retryFailed(); // still down: kept again
+    await w.settled();
+    expect(w.failedRemovals).toBe(2);
+    registry.unregister = unregister;
+    await w.register(record("w2")); // w2 resumed on this instance meanwhile
+    w.retryFailed();
+    await w.settled();
+    expect(w.failedRemovals).toBe(0);
+    expect((await registry.getSessionConnections("t1", "s1")).map((r) => r.websocket_id)).toEqual(["w2"]);
+    expect(metrics.unregistrations.get()).toBe(1);
+  });
 });

@@ -3,6 +3,12 @@ import type { Failpoints } from "./failpoints.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { WriteBatcher } from "./write-batcher.js";
 
+/**
+ * Most removals that failed for want of Redis kept for a retry (about 1 KB each); beyond it the oldest are left to
+ * their TTL, the documented fallback.
+ */
+const MAX_FAILED_REMOVALS = 100_000;
+
 /** What a {@link RegistryWriter} needs. */
 export interface RegistryWriterOptions {
   instanceId: string;
@@ -21,6 +27,8 @@ export class RegistryWriter {
   readonly #options: RegistryWriterOptions;
   readonly #batcher = new WriteBatcher();
   readonly #pendingUnregisters = new Set<Promise<unknown>>();
+  /** Removals that failed (Redis unreachable), by websocket id, retried by {@link retryFailed}. */
+  readonly #failed = new Map<string, ConnectionRecord>();
 
   constructor(options: RegistryWriterOptions) {
     this.#options = options;
@@ -29,6 +37,8 @@ export class RegistryWriter {
   /** Writes a new connection's record with the next group. */
   register(record: ConnectionRecord): Promise<void> {
     const { registry, connectionTtlMs } = this.#options;
+    // The id lives again here (a resume): an older failed removal of it must not be retried.
+    this.#failed.delete(record.websocket_id);
     return this.#batcher.run(() => registry.register(record, { ttlMs: connectionTtlMs }));
   }
 
@@ -43,9 +53,26 @@ export class RegistryWriter {
       if (await this.#batcher.run(() => registry.unregister(record.tenant_id, record.session_id, record.websocket_id, { ifInstanceId: instanceId }))) {
         metrics.unregistrations.inc();
       }
-    })().catch(() => undefined); // Redis down: the record expires with its TTL, as documented.
+    })().catch(() => {
+      // Redis unreachable: kept for a retry once it answers again (the next heartbeat, or its reconnect), so that a
+      // close during a partition does not leave a ghost until the TTL.
+      if (this.#failed.size >= MAX_FAILED_REMOVALS) this.#failed.delete(this.#failed.keys().next().value!);
+      this.#failed.set(record.websocket_id, record);
+    });
     this.#pendingUnregisters.add(task);
     void task.finally(() => this.#pendingUnregisters.delete(task));
+  }
+
+  /** Retries every removal that failed so far (each fails again, and is kept again, while Redis is unreachable). */
+  retryFailed(): void {
+    const records = [...this.#failed.values()];
+    this.#failed.clear();
+    for (const record of records) this.unregister(record);
+  }
+
+  /** Removals waiting for a retry. */
+  get failedRemovals(): number {
+    return this.#failed.size;
   }
 
   /** Resolves once every removal started so far has settled. */

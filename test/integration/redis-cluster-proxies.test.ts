@@ -35,7 +35,8 @@ describe("LocalRuntime with --redis cluster: proxy faults apply", () => {
   it("should cut a gateway off the whole cluster when its proxies are disabled (REDIS_NAT_MAP keeps every node behind its proxy)", { timeout: 90_000 }, async () => {
     const runtime = await useClusterRuntime();
     const gw = runtime.instance("gw-1");
-    expect(runtime.proxiesOf("gw-1")).toHaveLength(3);
+    // One proxy per node: 3 masters and a replica of each.
+    expect(runtime.proxiesOf("gw-1")).toHaveLength(6);
     // Exercise every node first, so the client has learnt the topology and opened connections to all of them.
     await expect.poll(async () => (await probeHttp(`${gw.httpUrl}/readyz`)).status, { timeout: 10_000 }).toBe(200);
     await disableProxies(runtime, false);

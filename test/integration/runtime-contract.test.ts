@@ -15,6 +15,8 @@ const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({
   networkPartition: false,
   redisModes: ["standalone", "cluster", "sentinel"],
   redisFailover: redis === "sentinel" || redis === "cluster",
+  clockSkew: true,
+  clientProxies: true,
 });
 
 describeRuntimeContract("local", (options) => createRuntime("local", options), LOCAL_CAPABILITIES);

@@ -58,7 +58,7 @@ describe.sequential("scenarios deploy, ttl, redis-restart, tenants (ci profile)"
     const result = await runCiScenario(tenants, { seed: SEED, control: { defects: "no-tenant-check" }, baseline });
     const check = expectFailedBy(result, "tenant-isolation");
     expect((check.actual as { leaks: number }).leaks).toBeGreaterThan(0);
-    expect(result.baseline).toMatchObject({ path: baseline, seed: SEED, regressions: ["tenant-isolation"], fixed: [], added: [], removed: [] });
+    expect(result.baseline).toMatchObject({ path: baseline, seed: SEED, regressions: ["tenant-isolation", "protocol-conformance"], fixed: [], added: [], removed: [] });
     expect((result.baseline as { latency_ratios: { ack?: { p50: number | null } } }).latency_ratios.ack?.p50).toBeGreaterThan(0);
   });
 });

@@ -11,7 +11,7 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     const { code, stdout, stderr, out, stepSummary } = await runCli(["restart", "--seed", String(SEED)]);
     expect(code, stderr).toBe(0);
     const { dir, run, files } = await readRun(out);
-    expect(files).toEqual(["index.html", "junit.xml", "run.json"]);
+    expect(files).toEqual(["events.ndjson", "index.html", "junit.xml", "run.json"]);
     expect(stdout.trim().split("\n").at(-1)).toBe(`report: ${dir}`);
     expect(run).toMatchObject({ scenario: "restart", status: "passed", exit_code: 0, seed: SEED, profile: "ci" });
     expect(run.checks.map((c) => [c.name, c.pass])).toEqual([
