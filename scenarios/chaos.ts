@@ -4,7 +4,8 @@ import { Step } from "../harness/scenario/step.js";
 
 /**
  * `npm run scenario chaos`: a seeded random schedule of every fault the runtime has (kill, drain, rolling deploy,
- * freeze, Redis partitions in each form, latency, bandwidth, Redis restart, connection flood, half-open clients),
+ * freeze, Redis partitions in each form, latency, bandwidth, Redis restart or failover, connection flood, half-open
+ * clients, the clients' own links slowed or cut, slow consumers, one instance's clock skewed),
  * drawn from the pool in harness/scenario/chaos-schedule.ts, one fault after another with seeded gaps, under load,
  * with every invariant checked. Same seed, same schedule: it is recorded in run.json (the plan and the engine's
  * `schedule` event), so a failing run is replayed with `--seed`. The profile's `durationS` is the fault budget.
@@ -12,7 +13,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "chaos",
   description: "a seeded random mix of every fault the runtime has, one after another under load, with every invariant checked",
-  checks: ["restart-survival", "cross-instance-lookup", "ttl-expiry", "no-ghosts", "tenant-isolation", "delivery", "degraded-mode", "pause-recovery"],
+  checks: ["restart-survival", "cross-instance-lookup", "ttl-expiry", "no-ghosts", "tenant-isolation", "delivery", "degraded-mode", "pause-recovery", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

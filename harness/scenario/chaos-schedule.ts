@@ -15,7 +15,7 @@ import type { ResolvedProfile } from "./define-scenario.js";
 import { Step } from "./step.js";
 
 /** A runtime capability a pool entry may need (see `RuntimeCapabilities`). */
-export type ChaosCapability = "pause" | "redisRestart" | "networkPartition";
+export type ChaosCapability = "pause" | "redisRestart" | "networkPartition" | "redisFailover" | "clockSkew" | "clientProxies";
 
 /** One draw of a pool entry: its steps, its parameters (for the record) and the longest it may take. */
 export interface ChaosDraw {
@@ -205,6 +205,92 @@ export const CHAOS_FAULTS: readonly ChaosFaultEntry[] = Object.freeze([
         steps: [Step.strandConnections({ count, how: "cut" })],
         params: { count },
         budgetMs: 1_000,
+      };
+    },
+  },
+  {
+    name: "client-latency",
+    group: "client",
+    weight: 1,
+    needs: "clientProxies",
+    draw(random, p) {
+      // The clients' own links slow down (the proxy in front of one instance, or of all): pings, routes and acks late.
+      const latencyMs = 50 + random.int(151);
+      const durationMs = 1_500 + random.int(Math.max(1, p.durationS * 50) + 1);
+      const on = target(random);
+      return {
+        steps: [Step.fault(Fault.clientLink({ target: on, form: "latency", latencyMs, durationMs }))],
+        params: { target: on, latency_ms: latencyMs, duration_ms: durationMs },
+        budgetMs: durationMs,
+      };
+    },
+  },
+  {
+    name: "client-blackhole",
+    group: "client",
+    weight: 1,
+    needs: "clientProxies",
+    draw(random, p) {
+      // Every client of one instance half-open: the gateway must find out by its heartbeat (2H) and clean up; the
+      // clients' own pings time out and they reconnect once the link heals.
+      const durationMs = 2 * p.heartbeatIntervalMs + 1_000 + random.int(2_001);
+      return {
+        steps: [Step.fault(Fault.clientLink({ target: "random", form: "blackhole", durationMs })), Step.awaitConnected({ timeoutMs: 2 * p.thresholds.reconnectBoundMs })],
+        params: { duration_ms: durationMs },
+        budgetMs: durationMs + RESTART_BUDGET_MS,
+      };
+    },
+  },
+  {
+    name: "slow-consumers",
+    group: "slow",
+    weight: 1,
+    draw(random, p) {
+      // Readers that stop reading while routes pour in to them: shed (4008) or, with a short heartbeat, terminated
+      // for missed pongs; everyone else must be served as before.
+      const consumers = (p.clients >= 1_000 ? 10 : 2) + random.int(3);
+      const durationMs = 3_000 + random.int(2_001);
+      return {
+        steps: [Step.fault(Fault.slowConsumers({ target: "random", consumers, messageBytes: 60_000, ratePerSecond: 200, durationMs }))],
+        params: { consumers, duration_ms: durationMs },
+        budgetMs: durationMs + 1_000,
+      };
+    },
+  },
+  {
+    name: "clock-skew",
+    group: "clock",
+    weight: 1,
+    needs: "clockSkew",
+    draw(random, p) {
+      // One instance restarted on a wall clock 10 s to 2 min ahead or behind; live records must not look expired.
+      const offsetMs = (random.chance(0.5) ? 1 : -1) * (10_000 + random.int(110_001));
+      const observeMs = 2 * p.connectionTtlMs;
+      const durationMs = p.thresholds.reconnectBoundMs + observeMs + 2_000;
+      return {
+        steps: [
+          Step.fault(Fault.clockSkew({ target: "random", offsetMs, durationMs }), { background: true }),
+          Step.probeClockSkew({ observeMs }),
+          Step.awaitBackground(),
+          Step.awaitConnected({ timeoutMs: 2 * p.thresholds.reconnectBoundMs }),
+        ],
+        params: { offset_ms: offsetMs, duration_ms: durationMs },
+        budgetMs: durationMs + 2 * RESTART_BUDGET_MS,
+      };
+    },
+  },
+  {
+    name: "redis-failover",
+    group: "redis",
+    weight: 1,
+    needs: "redisFailover",
+    draw(_random, p) {
+      // The Redis primary (or a cluster master) killed; its replica promoted; the registry must converge again.
+      const timeoutMs = p.connectionTtlMs + p.heartbeatIntervalMs + 5_000;
+      return {
+        steps: [Step.fault(Fault.redisFailover()), Step.probeConvergence({ timeoutMs }), Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs })],
+        params: {},
+        budgetMs: 8_000 + timeoutMs,
       };
     },
   },
