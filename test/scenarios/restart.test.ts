@@ -18,6 +18,8 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
       ["restart-survival", true],
       ["no-ghosts", true],
       ["delivery", true],
+      ["state-audit", true],
+      ["key-ttl", true],
       ["threshold: ack p99 < 1000 ms", true],
       ["threshold: connect p99 < 2000 ms", true],
       ["threshold: reconnect max < 5000 ms", true],
