@@ -53,9 +53,13 @@ export class RecordRefresher {
       for (const connection of this.#options.connections.values()) this.#abandoned.add(connection.record.websocket_id);
     }
     // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile are still unread: this tick runs before
-    // the socket reads do, so a missed pong proves nothing yet. Ping again and judge at the next tick.
+    // the socket reads do, so a missed pong proves nothing yet. Ping again and judge at the next tick. A stall is a
+    // gap of at least half a TTL (and two periods): a merely busy event loop, a tick a second late on loaded cores,
+    // must not delay half-open detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
     const detectHalfOpen = !this.#options.failpoints.enabled("no-half-open-detect");
-    const stalled = this.#lastTickAt !== undefined && now - this.#lastTickAt > 2 * (this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2);
+    const periodMs = this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2;
+    const stallMs = Math.max(2 * periodMs, this.#options.connectionTtlMs / 2);
+    const stalled = this.#lastTickAt !== undefined && now - this.#lastTickAt > stallMs;
     this.#lastTickAt = now;
     for (const connection of [...this.#options.connections.values()]) {
       if (!connection.alive && !stalled && detectHalfOpen) {
