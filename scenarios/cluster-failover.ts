@@ -1,6 +1,4 @@
-import { Fault } from "../harness/faults/fault.js";
-import { defineScenario } from "../harness/scenario/define-scenario.js";
-import { Step } from "../harness/scenario/step.js";
+import { defineRedisFailoverScenario } from "../harness/scenario/redis-failover-scenario.js";
 
 /**
  * `npm run scenario cluster-failover`: Redis Cluster of 3 masters with one replica each; the gateways reach every
@@ -9,56 +7,8 @@ import { Step } from "../harness/scenario/step.js";
  * asynchronous): the gateways' cluster clients must find the new master of those slots by themselves, and the registry must converge back to the
  * live connections within the bound. Routes are answered throughout; loss is tolerated only inside the fault.
  */
-export default defineScenario({
+export default defineRedisFailoverScenario({
   name: "cluster-failover",
   description: "Redis Cluster master killed under load; its replica takes over its slots and the registry converges to the live connections",
   redis: "cluster",
-  checks: ["convergence", "no-ghosts", "cross-instance-lookup", "delivery"],
-  profiles: {
-    ci: {
-      instances: 3,
-      clients: 60,
-      durationS: 2,
-      messageRatePerSecond: 30,
-      connectionTtlMs: 10_000,
-      heartbeatIntervalMs: 1_000,
-      drainTimeoutMs: 1_000,
-      thresholds: {
-        // Clients keep their sockets through a failover (only a third of the slots moves): any drop back within 5 s.
-        reconnectBoundMs: 5_000,
-        settleBoundMs: 5_000,
-        minDeliveryRatio: 0.98,
-        // One connection TTL (10 s) for a lost unregister to expire, plus one heartbeat (1 s) for a lost
-        // registration to be written again, from the fault's end (the old primary back as a replica).
-        convergenceBoundMs: 11_000,
-      },
-    },
-    release: {
-      instances: 3,
-      clients: 3_000,
-      durationS: 10,
-      messageRatePerSecond: 300,
-      rampPerSecond: 1_000,
-      connectionTtlMs: 30_000,
-      heartbeatIntervalMs: 5_000,
-      drainTimeoutMs: 5_000,
-      thresholds: { reconnectBoundMs: 10_000, settleBoundMs: 20_000, minDeliveryRatio: 0.99, convergenceBoundMs: 35_000 },
-    },
-  },
-  steps: (p) => [
-    Step.phase("ramp"),
-    Step.connectFleet({ timeoutMs: 60_000 }),
-    Step.messages(p.messageRatePerSecond),
-    Step.hold(p.durationS * 1_000),
-    Step.phase("failover"),
-    Step.fault(Fault.redisFailover()),
-    Step.phase("converge"),
-    // Measures at once (records lost, left behind), then polls up to the bound the check applies.
-    Step.probeConvergence({ timeoutMs: p.thresholds.convergenceBoundMs ?? p.connectionTtlMs + p.heartbeatIntervalMs }),
-    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs }),
-    Step.probeLookups({ maxConnections: p.clients >= 1_000 ? 60 : 12 }),
-    Step.hold((p.durationS * 1_000) / 2),
-    Step.phase("settle"),
-    Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
-  ],
 });

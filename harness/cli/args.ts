@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { HarnessError } from "../errors.js";
+import { integer, usage } from "./flag-values.js";
 
 /** Usage text of `npm run scenario`. */
 export const USAGE = `usage: npm run scenario -- <name>... [options]
@@ -49,18 +49,6 @@ export interface CliArgs {
   out?: string;
   /** Save a full-page PNG of each run's index.html next to it. */
   screenshot: boolean;
-}
-
-function usage(message: string): HarnessError {
-  return new HarnessError("HARNESS_ERR_USAGE", message);
-}
-
-function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw usage(`--${flag} must be an integer (got ${JSON.stringify(value)})`);
-  const n = Number(value);
-  if (n < min || n > max) throw usage(`--${flag} must be in ${min}..${max} (got ${n})`);
-  return n;
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {

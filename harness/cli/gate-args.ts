@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { HarnessError } from "../errors.js";
+import { integer, usage } from "./flag-values.js";
 import { MAX_GATE_JOBS } from "../gate/gate-runner.js";
 
 /** Usage text of `npm run gate`. */
@@ -37,18 +37,6 @@ export interface GateCliArgs {
   jobs: number;
   matrixDurationS?: number;
   out?: string;
-}
-
-function usage(message: string): HarnessError {
-  return new HarnessError("HARNESS_ERR_USAGE", message);
-}
-
-function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw usage(`--${flag} must be an integer (got ${JSON.stringify(value)})`);
-  const n = Number(value);
-  if (n < min || n > max) throw usage(`--${flag} must be in ${min}..${max} (got ${n})`);
-  return n;
 }
 
 function list(flag: string, value: string | undefined): string[] | undefined {

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { HarnessError } from "../errors.js";
+import { usage } from "./flag-values.js";
 import { parseDurationMs } from "../report/prune-runs.js";
 
 /** Usage text of `npm run reports`. */
@@ -25,10 +25,6 @@ export type ReportsArgs =
   | { command: "help" }
   | { command: "index"; dir?: string }
   | { command: "prune"; dir?: string; keep?: number; olderThanMs?: number; dryRun: boolean };
-
-function usage(message: string): HarnessError {
-  return new HarnessError("HARNESS_ERR_USAGE", message);
-}
 
 /** Parses `npm run reports` arguments; rejects bad flags with `HARNESS_ERR_USAGE`. */
 export function parseReportsArgs(argv: string[]): ReportsArgs {
