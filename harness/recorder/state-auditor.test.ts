@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProbeEventInput, RunEvent } from "../events/run-events.js";
+import { RedisServer, type StartedRedisServer } from "../runtime/redis-server.js";
+import { RegistryReader, type RegistrySnapshot } from "./registry-reader.js";
+import { AUDIT_DUTY_FACTOR, StateAuditor } from "./state-auditor.js";
+
+/** A real reader on a real Redis whose reads report a chosen duration, counting how often it reads. */
+class TimedReader extends RegistryReader {
+  reads = 0;
+  readMs = 0;
+
+  override async snapshot(): Promise<RegistrySnapshot> {
+    this.reads++;
+    return { ...(await super.snapshot()), read_ms: this.readMs };
+  }
+}
+
+describe("StateAuditor read pacing", () => {
+  let redis: StartedRedisServer;
+  beforeAll(async () => {
+    redis = await new RedisServer({ runId: "test" }).start();
+  });
+  afterAll(() => redis.stop());
+
+  function auditor(reader: RegistryReader) {
+    const recorded: ProbeEventInput[] = [];
+    const events: RunEvent[] = [];
+    const audit = new StateAuditor({ events, registry: reader, record: (event) => void recorded.push(event), connectionTtlMs: 30_000, heartbeatIntervalMs: 5_000 });
+    return { audit, recorded };
+  }
+
+  it("should read on every tick while reads are cheap", async () => {
+    await using reader = new TimedReader({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
+    const { audit, recorded } = auditor(reader);
+    for (let i = 0; i < 3; i++) await audit.tick();
+    await audit.flush();
+    expect(reader.reads).toBe(3);
+    expect(recorded.filter((e) => e.type === "state_audit")).toHaveLength(3);
+  });
+
+  it(`should wait ${AUDIT_DUTY_FACTOR} times a slow read's duration before reading again, still judging the pass it read`, async () => {
+    await using reader = new TimedReader({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
+    reader.readMs = 60_000;
+    const { audit, recorded } = auditor(reader);
+    for (let i = 0; i < 3; i++) await audit.tick();
+    // The first tick read; the second judged it and skipped its own read; the third had nothing to judge.
+    expect(reader.reads).toBe(1);
+    expect(recorded.filter((e) => e.type === "state_audit")).toHaveLength(1);
+    await audit.flush();
+    expect(recorded.filter((e) => e.type === "state_audit")).toHaveLength(1);
+  });
+});
