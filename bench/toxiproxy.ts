@@ -1,18 +1,43 @@
 /**
- * `npm run bench -- toxiproxy [--rounds N] [--megabytes M] [--pings P]`: throughput and added latency through a
- * Toxiproxy-compatible proxy without toxics, against a direct TCP connection to the same echo server, measured in
- * the same run. The proxy server runs in its own process, as a proxy does in the local runtime; the echo server and
- * the client share this one, so both paths load this process identically and the ratio isolates what the proxy
- * hop costs end to end. Prints min/median/max per round kind; the last line is one JSON object.
+ * `npm run bench -- toxiproxy [--rounds N] [--megabytes M] [--pings P] [--placement free|shared|proxy-alone]`:
+ * throughput and added round-trip latency through a Toxiproxy-compatible proxy without toxics, against a direct TCP
+ * connection to the same echo server, measured in the same run, with socat (a proxy in C that only copies bytes) as
+ * the yardstick of what any proxy process costs here when it is installed. Prints each round, min/median/max per
+ * figure, and ends with one JSON object.
+ *
+ * Processes, as the harness runs them: the proxy server runs in its own process (the harness process, apart from
+ * every gateway and Redis). Throughput streams from a client to an echo server that share this process, so the
+ * direct stream is one process saturating one core and the ratio asks whether the proxy, in its own process, keeps
+ * pace with it; each proxied run sits between two direct ones, so drift during the round cancels out. Latency pings
+ * an echo server in a third process (as a gateway pings Redis), so a direct round trip crosses processes too and the
+ * added figure is what the proxy hop adds (two process wake-ups and its own work), not the hand-offs a direct
+ * gateway-to-Redis round trip pays as well. Direct, proxied and socat pings take turns one at a time, so their p50s
+ * come from the same moments of a shared machine.
+ *
+ * Why rounds differ (0.02 ms added in some, 0.17 ms in others): each process hand-off on the round trip is a
+ * wake-up of a process sleeping in epoll_wait. On the same CPU it is a context switch (a few µs); on the other CPU of
+ * this KVM guest it is an inter-processor wake-up (tens of µs each). Which CPU the scheduler puts the proxy on
+ * decides the mode of a round; socat and a bare `socket.pipe()` proxy show the same two modes. Each round therefore
+ * prints where the processes ran (sampled from /proc/PID/stat), and `--placement` pins them with taskset to reproduce
+ * either mode. The floors are judged on `free` (the default), as the harness runs: it pins nothing.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Toxiproxy } from "toxiproxy-node-client";
 
 const ROLE_ENV = "TOXIPROXY_BENCH_ROLE";
 const CHUNK_BYTES = 64 * 1024;
+const PING_BYTES = 32;
+/** Pings of each path run and dropped before the measured ones (connection warm-up, JIT). */
+const WARMUP_PINGS = 50;
+/** How often the CPU each process last ran on is sampled: often enough for a few dozen samples a round. */
+const PLACEMENT_SAMPLE_MS = 20;
+/** socat listens within a few ms of spawn; a second means something is wrong. */
+const SOCAT_READY_MS = 1_000;
 /** Floors of issue 14: proxied throughput at least this share of direct TCP (median of rounds) ... */
 const FLOOR_RATIO_THROUGHPUT = 0.8;
 /** ... and no round below this share ... */
@@ -20,10 +45,37 @@ const FLOOR_RATIO_THROUGHPUT_ROUND = 0.6;
 /** ... and at most this many ms added to the round trip's p50 (median of rounds). */
 const FLOOR_ADDED_P50_MS = 0.1;
 
+const PLACEMENTS = ["free", "shared", "proxy-alone"] as const;
+type Placement = (typeof PLACEMENTS)[number];
+
 interface Stats {
   min: number;
   median: number;
   max: number;
+}
+
+interface Options {
+  rounds: number;
+  megabytes: number;
+  pings: number;
+  placement: Placement;
+}
+
+interface Round {
+  direct_mbps: number;
+  proxied_mbps: number;
+  ratio: number;
+  /** socat's throughput over direct in the same round; null without socat. */
+  socat_ratio: number | null;
+  /** Share of throughput samples in which the proxy ran on another CPU than the stream's process. */
+  proxy_other_cpu: number | null;
+  direct_rtt_ms: number;
+  proxied_rtt_ms: number;
+  added_ms: number;
+  /** What socat added to the round trip's p50 in the same round; null without socat. */
+  socat_added_ms: number | null;
+  /** Share of latency samples in which the proxy ran on a CPU of its own (both echo peers on the other). */
+  proxy_alone: number | null;
 }
 
 function stats(values: number[]): Stats {
@@ -31,16 +83,24 @@ function stats(values: number[]): Stats {
   return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
 }
 
-function parseArgs(args: string[]): { rounds: number; megabytes: number; pings: number } {
-  const out = { rounds: 5, megabytes: 64, pings: 2_000 };
+const USAGE = "usage: npm run bench -- toxiproxy [--rounds N] [--megabytes M] [--pings P] [--placement free|shared|proxy-alone]";
+
+function parseArgs(args: string[]): Options {
+  const out: Options = { rounds: 7, megabytes: 64, pings: 2_000, placement: "free" };
   for (let i = 0; i < args.length; i += 2) {
-    const key = args[i]!.replace(/^--/, "") as keyof typeof out;
-    const value = Number(args[i + 1]);
-    if (!(key in out) || !Number.isInteger(value) || value <= 0) {
-      throw new TypeError(`usage: npm run bench -- toxiproxy [--rounds N] [--megabytes M] [--pings P] (bad: ${args[i]} ${args[i + 1]})`);
+    const key = args[i]!.replace(/^--/, "");
+    const raw = args[i + 1];
+    if (key === "placement" && PLACEMENTS.includes(raw as Placement)) {
+      out.placement = raw as Placement;
+      continue;
     }
-    out[key] = value;
+    const value = Number(raw);
+    if (!["rounds", "megabytes", "pings"].includes(key) || !Number.isInteger(value) || value <= 0) {
+      throw new TypeError(`${USAGE} (bad: ${args[i]} ${raw})`);
+    }
+    out[key as "rounds" | "megabytes" | "pings"] = value;
   }
+  if (out.placement !== "free" && availableParallelism() < 2) throw new TypeError(`--placement ${out.placement} needs 2 CPUs`);
   return out;
 }
 
@@ -65,12 +125,28 @@ async function startEcho(): Promise<{ port: number; close(): void }> {
   };
 }
 
-/** Child role: the Toxiproxy-compatible server that reports its API URL. */
+/** Child role "proxy": the Toxiproxy-compatible server that reports its API URL. */
 async function runProxyChild(): Promise<void> {
   const { ToxiproxyServer } = await import("../harness/toxiproxy/index.js");
   const server = await new ToxiproxyServer({ port: 0, seed: 1 }).start();
-  process.send!({ url: server.url });
+  process.on("message", () => process.send!({ cpuMicros: cpuMicros() }));
   process.on("disconnect", () => void server.stop().then(() => process.exit(0)));
+  process.send!({ url: server.url });
+}
+
+/** Child role "echo": the latency peer in a process of its own, as Redis is. */
+async function runEchoChild(): Promise<void> {
+  const echo = await startEcho();
+  process.on("disconnect", () => {
+    echo.close();
+    process.exit(0);
+  });
+  process.send!({ port: echo.port });
+}
+
+function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
 }
 
 async function spawnChild<T>(role: string): Promise<{ child: ChildProcess; message: T }> {
@@ -81,6 +157,49 @@ async function spawnChild<T>(role: string): Promise<{ child: ChildProcess; messa
   });
   const [message] = (await once(child, "message")) as [T];
   return { child, message };
+}
+
+/** CPU time (µs) the proxy child has used so far. */
+async function childCpuMicros(child: ChildProcess): Promise<number> {
+  const reply = once(child, "message");
+  child.send("cpu");
+  const [message] = (await reply) as [{ cpuMicros: number }];
+  return message.cpuMicros;
+}
+
+/** Pins a process and all its threads to `cpus` (taskset's list syntax). */
+function pin(pid: number, cpus: string): void {
+  execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", cpus, String(pid)], { stdio: "ignore" });
+}
+
+/** The CPU `pid` last ran on (field 39 of /proc/PID/stat), or undefined off Linux. */
+function lastCpu(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which may itself hold spaces and parentheses, start at field 3.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[39 - 3]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples where each process last ran until stopped; returns the share of samples for which `test` holds. */
+function samplePlacement(pids: number[], test: (cpus: number[]) => boolean): { stop(): number | null } {
+  let hits = 0;
+  let samples = 0;
+  const timer = setInterval(() => {
+    const cpus = pids.map(lastCpu);
+    if (cpus.some((cpu) => cpu === undefined)) return;
+    samples++;
+    if (test(cpus as number[])) hits++;
+  }, PLACEMENT_SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      return samples === 0 ? null : hits / samples;
+    },
+  };
 }
 
 function open(port: number): Promise<Socket> {
@@ -114,93 +233,215 @@ async function throughput(port: number, bytes: number): Promise<number> {
   return bytes / 1e6 / seconds;
 }
 
-/** Median round-trip time in ms of `count` 32-byte ping-pongs, one at a time. */
-async function roundTrip(port: number, count: number): Promise<number> {
-  const socket = await open(port);
-  const message = Buffer.alloc(32, 0x61);
-  const samples: number[] = [];
-  for (let i = 0; i < count + 50; i++) {
-    const startedAt = performance.now();
-    const reply = once(socket, "data");
-    socket.write(message);
-    await reply;
-    if (i >= 50) samples.push(performance.now() - startedAt);
+/** One ping-pong of {@link PING_BYTES} bytes; resolves with its round-trip time in ms. */
+async function ping(socket: Socket, message: Buffer): Promise<number> {
+  const startedAt = performance.now();
+  const reply = once(socket, "data");
+  socket.write(message);
+  await reply;
+  return performance.now() - startedAt;
+}
+
+/**
+ * Median round-trip times (ms) of `count` pings on each port, taking turns one ping at a time, with the order
+ * rotating every ping so that no path always follows another's wake-ups.
+ */
+async function roundTrips(ports: number[], count: number): Promise<number[]> {
+  const sockets = await Promise.all(ports.map(open));
+  const message = Buffer.alloc(PING_BYTES, 0x61);
+  const samples = ports.map(() => [] as number[]);
+  try {
+    for (let i = 0; i < count + WARMUP_PINGS; i++) {
+      for (let k = 0; k < sockets.length; k++) {
+        const path = (i + k) % sockets.length;
+        const rtt = await ping(sockets[path]!, message);
+        if (i >= WARMUP_PINGS) samples[path]!.push(rtt);
+      }
+    }
+  } finally {
+    for (const socket of sockets) socket.destroy();
   }
-  socket.destroy();
-  return stats(samples).median;
+  return samples.map((s) => stats(s).median);
+}
+
+/**
+ * socat, a proxy in C that only copies bytes, as the yardstick of what any proxy process costs on this machine;
+ * undefined when socat is not installed. Listens on a port found free just before (socat cannot report port 0).
+ */
+async function startSocat(upstreamPort: number): Promise<{ port: number; child: ChildProcess } | undefined> {
+  try {
+    execFileSync("socat", ["-V"], { stdio: "ignore" });
+  } catch {
+    return undefined;
+  }
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  // 64 KiB buffers as Node reads; nodelay on both sides as the proxy under test.
+  const child = spawn(
+    "socat",
+    ["-b", String(CHUNK_BYTES), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`, `TCP:127.0.0.1:${upstreamPort},nodelay`],
+    { stdio: "ignore" },
+  );
+  const deadline = performance.now() + SOCAT_READY_MS;
+  for (;;) {
+    const socket = await open(port).catch(() => undefined);
+    if (socket) {
+      socket.destroy();
+      return { port, child };
+    }
+    if (performance.now() > deadline || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error(`socat did not listen on 127.0.0.1:${port} within ${SOCAT_READY_MS} ms; run with socat removed from PATH to skip the yardstick`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function format(s: Stats, digits: number): string {
   return `min ${s.min.toFixed(digits)} / median ${s.median.toFixed(digits)} / max ${s.max.toFixed(digits)}`;
 }
 
+function share(value: number | null): string {
+  return value === null ? "n/a" : `${Math.round(value * 100)}%`;
+}
+
 /** Entry point called by bench/main.ts. */
 export async function run(args: string[]): Promise<void> {
-  const { rounds, megabytes, pings } = parseArgs(args);
-  const echo = await startEcho();
-  const proxyServer = await spawnChild<{ url: string }>("proxy");
+  const { rounds, megabytes, pings, placement } = parseArgs(args);
+  const loadBefore = loadavg();
+  const streamEcho = await startEcho();
+  const children: ChildProcess[] = [];
+  const socats: ChildProcess[] = [];
   try {
+    const proxyServer = await spawnChild<{ url: string }>("proxy");
+    children.push(proxyServer.child);
+    const latencyEcho = await spawnChild<{ port: number }>("echo");
+    children.push(latencyEcho.child);
+    const socatStream = await startSocat(streamEcho.port);
+    const socatPing = socatStream && (await startSocat(latencyEcho.message.port));
+    for (const socat of [socatStream, socatPing]) if (socat) socats.push(socat.child);
+    const proxyPid = proxyServer.child.pid!;
+    const echoPid = latencyEcho.child.pid!;
+    // socat forks a process per connection, which inherits the listener's CPU list.
+    const proxyPids = [proxyPid, ...socats.map((child) => child.pid!)];
+    if (placement === "shared") for (const pid of [process.pid, echoPid, ...proxyPids]) pin(pid, "0");
+    if (placement === "proxy-alone") {
+      for (const pid of [process.pid, echoPid]) pin(pid, "0");
+      for (const pid of proxyPids) pin(pid, "1");
+    }
     const toxiproxy = new Toxiproxy(proxyServer.message.url);
-    const proxy = await toxiproxy.createProxy({ name: "bench", listen: "127.0.0.1:0", upstream: `127.0.0.1:${echo.port}` });
-    const proxyPort = Number(proxy.listen.split(":")[1]);
-    const directPort = echo.port;
+    const portOf = async (name: string, upstreamPort: number): Promise<number> => {
+      const proxy = await toxiproxy.createProxy({ name, listen: "127.0.0.1:0", upstream: `127.0.0.1:${upstreamPort}` });
+      return Number(proxy.listen.split(":")[1]);
+    };
+    const stream = { direct: streamEcho.port, proxied: await portOf("bench-stream", streamEcho.port), socat: socatStream?.port };
+    const pingPorts = { direct: latencyEcho.message.port, proxied: await portOf("bench-ping", latencyEcho.message.port), socat: socatPing?.port };
     const bytes = megabytes * 1e6;
-    await throughput(directPort, bytes / 4);
-    await throughput(proxyPort, bytes / 4);
-    const direct = { mbps: [] as number[], rtt: [] as number[] };
-    const proxied = { mbps: [] as number[], rtt: [] as number[] };
-    const ratios: number[] = [];
-    const added: number[] = [];
+    for (const port of [stream.direct, stream.proxied, stream.socat]) if (port !== undefined) await throughput(port, bytes / 4);
+    const results: Round[] = [];
+    const cpu = { directMicros: 0, proxyMicros: 0 };
     for (let round = 0; round < rounds; round++) {
-      // Alternate the order so that drift on a shared machine does not favour one side.
-      const first = round % 2 === 0;
-      const d1 = first ? await throughput(directPort, bytes) : 0;
-      const p1 = await throughput(proxyPort, bytes);
-      const d2 = first ? d1 : await throughput(directPort, bytes);
-      direct.mbps.push(d2);
-      proxied.mbps.push(p1);
-      ratios.push(p1 / d2);
-      const dr = await roundTrip(directPort, pings);
-      const pr = await roundTrip(proxyPort, pings);
-      direct.rtt.push(dr);
-      proxied.rtt.push(pr);
-      added.push(pr - dr);
+      // Direct before and after the proxied runs: drift of a shared machine during the round cancels out.
+      let cpuAt = cpuMicros();
+      const before = await throughput(stream.direct, bytes);
+      cpu.directMicros += cpuMicros() - cpuAt;
+      const proxyCpuAt = await childCpuMicros(proxyServer.child);
+      const otherCpu = samplePlacement([process.pid, proxyPid], ([self, proxy]) => self !== proxy);
+      const proxied = await throughput(stream.proxied, bytes);
+      const proxyOtherCpu = otherCpu.stop();
+      cpu.proxyMicros += (await childCpuMicros(proxyServer.child)) - proxyCpuAt;
+      const socat = stream.socat === undefined ? undefined : await throughput(stream.socat, bytes);
+      cpuAt = cpuMicros();
+      const after = await throughput(stream.direct, bytes);
+      cpu.directMicros += cpuMicros() - cpuAt;
+      const direct = (before + after) / 2;
+      const alone = samplePlacement([process.pid, proxyPid, echoPid], ([self, proxy, echo]) => proxy !== self && proxy !== echo);
+      const [directRtt, proxiedRtt, socatRtt] = await roundTrips(
+        [pingPorts.direct, pingPorts.proxied, ...(pingPorts.socat === undefined ? [] : [pingPorts.socat])],
+        pings,
+      );
+      const proxyAlone = alone.stop();
+      const r: Round = {
+        direct_mbps: direct,
+        proxied_mbps: proxied,
+        ratio: proxied / direct,
+        socat_ratio: socat === undefined ? null : socat / direct,
+        proxy_other_cpu: proxyOtherCpu,
+        direct_rtt_ms: directRtt!,
+        proxied_rtt_ms: proxiedRtt!,
+        added_ms: proxiedRtt! - directRtt!,
+        socat_added_ms: socatRtt === undefined ? null : socatRtt - directRtt!,
+        proxy_alone: proxyAlone,
+      };
+      results.push(r);
+      const socatText = (value: number | null, digits: number): string => (value === null ? "" : `, socat ${value.toFixed(digits)}`);
       process.stdout.write(
-        `round ${round + 1}/${rounds}: direct ${d2.toFixed(0)} MB/s, proxied ${p1.toFixed(0)} MB/s (ratio ${(p1 / d2).toFixed(2)}); ` +
-          `rtt p50 direct ${dr.toFixed(3)} ms, proxied ${pr.toFixed(3)} ms (+${(pr - dr).toFixed(3)} ms)\n`,
+        `round ${round + 1}/${rounds}: direct ${direct.toFixed(0)} MB/s, proxied ${proxied.toFixed(0)} MB/s ` +
+          `(ratio ${r.ratio.toFixed(2)}${socatText(r.socat_ratio, 2)}; proxy on another CPU ${share(proxyOtherCpu)}); ` +
+          `rtt p50 direct ${directRtt!.toFixed(3)} ms, proxied ${proxiedRtt!.toFixed(3)} ms ` +
+          `(+${r.added_ms.toFixed(3)}${socatText(r.socat_added_ms, 3)} ms; proxy alone on a CPU ${share(proxyAlone)})\n`,
       );
     }
-    process.stdout.write(`throughput direct   MB/s: ${format(stats(direct.mbps), 0)}\n`);
-    process.stdout.write(`throughput proxied  MB/s: ${format(stats(proxied.mbps), 0)}\n`);
-    process.stdout.write(`throughput ratio        : ${format(stats(ratios), 2)}\n`);
-    process.stdout.write(`rtt p50 direct      ms  : ${format(stats(direct.rtt), 3)}\n`);
-    process.stdout.write(`rtt p50 proxied     ms  : ${format(stats(proxied.rtt), 3)}\n`);
-    process.stdout.write(`added p50           ms  : ${format(stats(added), 3)}\n`);
+    const ratios = stats(results.map((r) => r.ratio));
+    const added = stats(results.map((r) => r.added_ms));
+    const socatRatios = socats.length ? stats(results.map((r) => r.socat_ratio!)) : null;
+    const socatAdded = socats.length ? stats(results.map((r) => r.socat_added_ms!)) : null;
+    // The proxy carries each byte through two reads and two writes, as the direct stream's client and echo server do
+    // together; near 1 means the proxy costs no more CPU per byte than the two endpoints it joins.
+    const proxyCpuPerDirectCpu = cpu.proxyMicros / (cpu.directMicros / 2);
+    const print = (label: string, text: string): boolean => process.stdout.write(`${label.padEnd(24)}: ${text}\n`);
+    print("throughput direct MB/s", format(stats(results.map((r) => r.direct_mbps)), 0));
+    print("throughput proxied MB/s", format(stats(results.map((r) => r.proxied_mbps)), 0));
+    print("throughput ratio", format(ratios, 2));
+    if (socatRatios) print("  socat (yardstick)", format(socatRatios, 2));
+    print("proxy CPU per byte", `${proxyCpuPerDirectCpu.toFixed(2)} x the direct stream's client and echo server together`);
+    print("rtt p50 direct ms", format(stats(results.map((r) => r.direct_rtt_ms)), 3));
+    print("rtt p50 proxied ms", format(stats(results.map((r) => r.proxied_rtt_ms)), 3));
+    print("added p50 ms", format(added, 3));
+    if (socatAdded) print("  socat (yardstick)", format(socatAdded, 3));
+    print("added p50 ms per round", results.map((r) => r.added_ms.toFixed(3)).join(" "));
+    const loadAfter = loadavg();
+    print("load average", `${loadBefore.map((l) => l.toFixed(2)).join(" ")} before, ${loadAfter.map((l) => l.toFixed(2)).join(" ")} after`);
     const result = {
       bench: "toxiproxy",
       rounds,
       megabytes,
       pings,
-      direct_mbps: stats(direct.mbps),
-      proxied_mbps: stats(proxied.mbps),
-      ratio_throughput: Number(stats(ratios).median.toFixed(3)),
-      ratio_throughput_stats: stats(ratios),
-      ratio_throughput_min: Number(stats(ratios).min.toFixed(3)),
-      direct_rtt_p50_ms: stats(direct.rtt),
-      proxied_rtt_p50_ms: stats(proxied.rtt),
-      added_p50_ms: Number(stats(added).median.toFixed(4)),
-      added_p50_ms_stats: stats(added),
+      placement,
+      direct_mbps: stats(results.map((r) => r.direct_mbps)),
+      proxied_mbps: stats(results.map((r) => r.proxied_mbps)),
+      ratio_throughput: Number(ratios.median.toFixed(3)),
+      ratio_throughput_stats: ratios,
+      ratio_throughput_min: Number(ratios.min.toFixed(3)),
+      socat_ratio_throughput_stats: socatRatios,
+      proxy_cpu_per_direct_cpu: Number(proxyCpuPerDirectCpu.toFixed(3)),
+      direct_rtt_p50_ms: stats(results.map((r) => r.direct_rtt_ms)),
+      proxied_rtt_p50_ms: stats(results.map((r) => r.proxied_rtt_ms)),
+      added_p50_ms: Number(added.median.toFixed(4)),
+      added_p50_ms_stats: added,
+      socat_added_p50_ms_stats: socatAdded,
+      rounds_detail: results,
+      load_average: { before: loadBefore, after: loadAfter },
       floors: { ratio_throughput: FLOOR_RATIO_THROUGHPUT, ratio_throughput_min: FLOOR_RATIO_THROUGHPUT_ROUND, added_p50_ms_max: FLOOR_ADDED_P50_MS },
-      pass:
-        stats(ratios).median >= FLOOR_RATIO_THROUGHPUT && stats(ratios).min >= FLOOR_RATIO_THROUGHPUT_ROUND && stats(added).median <= FLOOR_ADDED_P50_MS,
+      pass: ratios.median >= FLOOR_RATIO_THROUGHPUT && ratios.min >= FLOOR_RATIO_THROUGHPUT_ROUND && added.median <= FLOOR_ADDED_P50_MS,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    echo.close();
-    proxyServer.child.disconnect();
-    await once(proxyServer.child, "exit");
+    streamEcho.close();
+    for (const socat of socats) socat.kill("SIGTERM");
+    await Promise.all(
+      [...children, ...socats].map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, "exit");
+        if (child.connected) child.disconnect();
+        await exited;
+      }),
+    );
   }
 }
 
 const role = process.env[ROLE_ENV];
 if (role === "proxy") await runProxyChild();
+if (role === "echo") await runEchoChild();
