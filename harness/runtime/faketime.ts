@@ -16,6 +16,14 @@ export function faketimeEnv(offsetMs: number): Record<string, string> {
   if (!existsSync(LIBFAKETIME_PATH)) {
     throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `a clock skew needs libfaketime at ${LIBFAKETIME_PATH}: install Debian's faketime package (apt-get install -y faketime)`);
   }
+  return faketimeVars(offsetMs);
+}
+
+/**
+ * The variables of {@link faketimeEnv} without the check that the library is on this host: for a process that runs
+ * elsewhere with the library at the same path (the gateway image carries the host's copy).
+ */
+export function faketimeVars(offsetMs: number): Record<string, string> {
   const seconds = (Math.abs(offsetMs) / 1_000).toFixed(3);
   return {
     LD_PRELOAD: LIBFAKETIME_PATH,

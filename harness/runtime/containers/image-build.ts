@@ -6,6 +6,7 @@ import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { createLogger } from "../../common/logger.js";
 import { HarnessError } from "../../errors.js";
+import { LIBFAKETIME_PATH } from "../faketime.js";
 import { REPO_ROOT } from "../sut.js";
 import { IMAGES, LABELS, REAL_TOXIPROXY_IMAGES, type ImageRole } from "./images.js";
 
@@ -20,10 +21,21 @@ interface ImageRecipe {
   binaries: string[];
   /** TypeScript entry points bundled (esbuild) into `/app/<name>`. */
   bundles: { entry: string; name: string }[];
+  /**
+   * Host libraries copied to the same path (with the libraries `ldd` lists) when the host has them, each recorded
+   * in the image label its key names, so that a feature that needs one can tell whether the image carries it.
+   */
+  optionalLibraries?: { path: string; label: string }[];
 }
 
 const RECIPES: readonly ImageRecipe[] = [
-  { role: "gateway", binaries: ["/usr/bin/node"], bundles: [{ entry: "src/gateway/main.ts", name: "gateway.mjs" }] },
+  {
+    role: "gateway",
+    binaries: ["/usr/bin/node"],
+    bundles: [{ entry: "src/gateway/main.ts", name: "gateway.mjs" }],
+    // libfaketime, for an instance started on a skewed wall clock (`LD_PRELOAD`, see ../faketime.ts).
+    optionalLibraries: [{ path: LIBFAKETIME_PATH, label: LABELS.libfaketime }],
+  },
   { role: "toxiproxy", binaries: ["/usr/bin/node"], bundles: [{ entry: "harness/toxiproxy/main.ts", name: "toxiproxy.mjs" }] },
   { role: "redis", binaries: ["/usr/bin/redis-server"], bundles: [] },
 ];
@@ -125,30 +137,56 @@ async function contentHash(context: string, hostFiles: readonly HostFile[]): Pro
   return hash.digest("hex").slice(0, 32);
 }
 
+/** What {@link stage} leaves to do: the host files to copy, and the labels of the optional libraries found. */
+interface StagedContext {
+  hostFiles: HostFile[];
+  labels: Record<string, string>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Writes the generated part of the build context (small files, bundles, Dockerfile); returns the host files still to copy. */
-async function stage(recipe: ImageRecipe, context: string): Promise<HostFile[]> {
+async function stage(recipe: ImageRecipe, context: string): Promise<StagedContext> {
   const rootfs = join(context, "rootfs");
   for (const [path, content] of Object.entries(BASE_FILES)) {
     await mkdir(dirname(join(rootfs, path)), { recursive: true });
     await writeFile(join(rootfs, path), content);
   }
   const hostFiles = new Map<string, HostFile>();
-  for (const binary of recipe.binaries) {
+  const labels: Record<string, string> = {};
+  const present: string[] = [];
+  for (const library of recipe.optionalLibraries ?? []) {
+    if (!(await exists(library.path))) continue;
+    present.push(library.path);
+    labels[library.label] = library.path;
+  }
+  for (const binary of [...recipe.binaries, ...present]) {
     for (const target of [binary, ...(await sharedLibraries(binary))]) hostFiles.set(target, { target, source: await realpath(target) });
   }
   for (const { entry, name } of recipe.bundles) await bundle(entry, join(rootfs, "app", name));
   await copyFile(join(REPO_ROOT, "docker", recipe.role, "Dockerfile"), join(context, "Dockerfile"));
-  return [...hostFiles.values()].sort((a, b) => a.target.localeCompare(b.target));
+  return { hostFiles: [...hostFiles.values()].sort((a, b) => a.target.localeCompare(b.target)), labels };
+}
+
+/** The labels of a local image, or `undefined` when the image is not present. */
+export async function localImageLabels(image: string): Promise<Record<string, string> | undefined> {
+  try {
+    const out = await docker(["image", "inspect", "--format", "{{ json .Config.Labels }}", image]);
+    return (JSON.parse(out) as Record<string, string> | null) ?? {};
+  } catch {
+    return undefined;
+  }
 }
 
 /** The content-hash label of a local image, or `undefined` when the image is not present. */
 export async function localImageHash(image: string): Promise<string | undefined> {
-  try {
-    const out = await docker(["image", "inspect", "--format", `{{ index .Config.Labels "${LABELS.contentHash}" }}`, image]);
-    return out.trim();
-  } catch {
-    return undefined;
-  }
+  const labels = await localImageLabels(image);
+  return labels === undefined ? undefined : (labels[LABELS.contentHash] ?? "");
 }
 
 /** Whether `image` is in the local image store. */
@@ -169,7 +207,8 @@ export async function buildImages(options: { roles?: readonly ImageRole[]; force
     const image = IMAGES[recipe.role];
     const context = await mkdtemp(join(tmpdir(), `traffic-cop-image-${recipe.role}-`));
     try {
-      const hostFiles = await stage(recipe, context);
+      // The hash covers the optional libraries through the host files, so installing or removing one rebuilds.
+      const { hostFiles, labels } = await stage(recipe, context);
       const hash = await contentHash(context, hostFiles);
       const present = await localImageHash(image);
       if (present === hash && !options.force) {
@@ -178,7 +217,8 @@ export async function buildImages(options: { roles?: readonly ImageRole[]; force
       }
       log("build", { image, hash });
       for (const file of hostFiles) await copyInto(join(context, "rootfs"), file);
-      await docker(["build", "--quiet", "--pull=false", "--label", `${LABELS.contentHash}=${hash}`, "--label", `${LABELS.managed}=1`, "-t", image, context], DOCKER_BUILD_TIMEOUT_MS);
+      const labelArgs = Object.entries({ ...labels, [LABELS.contentHash]: hash, [LABELS.managed]: "1" }).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
+      await docker(["build", "--quiet", "--pull=false", ...labelArgs, "-t", image, context], DOCKER_BUILD_TIMEOUT_MS);
       results.push({ role: recipe.role, image, action: "built", contentHash: hash, durationMs: Math.round(performance.now() - t0) });
     } finally {
       await rm(context, { recursive: true, force: true });

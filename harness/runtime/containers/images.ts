@@ -8,7 +8,7 @@
 export type ImageRole = "gateway" | "toxiproxy" | "redis";
 
 /** Version part of every image built here; bump it when an image's layout changes in a way callers must notice. */
-export const IMAGE_TAG = "0.1.0";
+export const IMAGE_TAG = "0.2.0";
 
 /** Images built offline from the host's own binaries (`docker/<role>/Dockerfile`). */
 export const IMAGES: Readonly<Record<ImageRole, string>> = Object.freeze({
@@ -30,6 +30,8 @@ export const CONTAINER_PORTS = Object.freeze({
   redis: 6379,
   /** First proxy listen port inside the proxy container; instance `gw-N` gets `PROXY_BASE + N`. */
   proxyBase: 20_000,
+  /** First client proxy listen port inside the proxy container (`clientProxies`); instance `gw-N` gets `CLIENT_PROXY_BASE + N`. */
+  clientProxyBase: 21_000,
 });
 
 /** Label keys set on every container and network of a run (and read by the start-up sweep). */
@@ -46,4 +48,6 @@ export const LABELS = Object.freeze({
   instance: "traffic-cop.instance",
   /** Image label: hash of everything the image was built from (warm builds skip when it matches). */
   contentHash: "traffic-cop.content-hash",
+  /** Gateway image label: path of the libfaketime it carries (absent when the host had none at build time). */
+  libfaketime: "traffic-cop.libfaketime",
 });
