@@ -164,7 +164,7 @@ export class FaultRunner {
    */
   async #clockSkew(fault: ResolvedFault & { kind: "clock_skew" }, faultId: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
     const target = this.#options.target;
-    if (target.capabilities && !target.capabilities.clockSkew) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a clock skew needs a runtime that can start an instance on a skewed clock; run it with --runtime local");
+    if (target.capabilities && !target.capabilities.clockSkew) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a clock skew needs a runtime that can start an instance on a skewed clock (capability clockSkew)");
     const skewed: string[] = [];
     const exits: Record<string, ProcessExit[]> = {};
     try {
@@ -286,7 +286,7 @@ export class FaultRunner {
       case "client_link": {
         const proxies = fault.targets.flatMap((id) => target.clientProxiesOf?.(id) ?? []);
         if (proxies.length !== fault.targets.length) {
-          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${fault.kind} needs a client proxy in front of each target (${fault.targets.join(", ")}); start the runtime with clientProxies: true (local runtime)`);
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${fault.kind} needs a client proxy in front of each target (${fault.targets.join(", ")}); start the runtime with clientProxies: true`);
         }
         await this.#withProxyToxics(proxies, faultId, clientLinkToxics(fault), fault.durationMs, signal);
         return { proxies: proxies.map((proxy) => proxy.name) };

@@ -143,8 +143,8 @@ export const Fault = Object.freeze({
   /**
    * Skew the wall clock of instance(s) by `offsetMs` (positive: ahead, negative: behind) for `durationMs`: each is
    * drained and started again under libfaketime (`LD_PRELOAD`, `FAKETIME`; monotonic clocks untouched), then, at the
-   * end, drained and started again on the true clock. Needs a runtime with `capabilities.clockSkew` (local) and
-   * Debian's `faketime` package. @default target "random"
+   * end, drained and started again on the true clock. Needs a runtime with `capabilities.clockSkew` (local, and
+   * containers, whose gateway image carries the host's libfaketime) and Debian's `faketime` package. @default target "random"
    */
   clockSkew(options: { target?: InstanceSelector; offsetMs: number; durationMs: number }): Fault {
     const offsetMs = options.offsetMs;

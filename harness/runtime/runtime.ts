@@ -119,9 +119,9 @@ export interface RuntimeCapabilities {
   readonly redisModes: readonly RedisMode[];
   /** `failoverRedis`: kill the Redis primary and let its replica take over (`--redis sentinel`). */
   readonly redisFailover: boolean;
-  /** `startInstance(id, { clockOffsetMs })`: an instance on a skewed wall clock (libfaketime; local only). @default false */
+  /** `startInstance(id, { clockOffsetMs })`: an instance on a skewed wall clock (libfaketime, preloaded into its process or its container). @default false */
   readonly clockSkew?: boolean;
-  /** `clientProxiesOf`: a proxy between the fleet and each instance, when started with `clientProxies` (local only). @default false */
+  /** `clientProxiesOf`: a proxy between the fleet and each instance, when started with `clientProxies`. @default false */
   readonly clientProxies?: boolean;
 }
 

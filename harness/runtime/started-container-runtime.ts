@@ -16,13 +16,26 @@ import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES } from "./containers
 import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
 import { requireDockerEngine } from "./containers/docker-engine.js";
 import { GatewayContainer } from "./containers/gateway-container.js";
-import { buildImages, chooseToxiproxyImage, imageExists, type ToxiproxyImageChoice } from "./containers/image-build.js";
+import { buildImages, chooseToxiproxyImage, imageExists, localImageLabels, type ToxiproxyImageChoice } from "./containers/image-build.js";
 import { CONTAINER_PORTS, IMAGES, LABELS, type ImageRole } from "./containers/images.js";
 import { httpReadyWait, PublishedContainer } from "./containers/published-container.js";
 import { pingRedis } from "./containers/redis-ping.js";
-import { describeContainerTopology, type ServiceSpec } from "./containers/topology.js";
+import { describeContainerTopology, type ProxySpec, type ServiceSpec } from "./containers/topology.js";
+import { faketimeVars } from "./faketime.js";
 import type { ProcessExit } from "./gateway-process.js";
-import { DEFAULT_RUNTIME_OPTIONS, restartInstanceOf, rollingRestartOf, type InstanceInfo, type RedisEndpoint, type RedisMode, type RegistryKind, type RuntimeEvent, type RuntimeOptions, type StartedRuntime } from "./runtime.js";
+import {
+  DEFAULT_RUNTIME_OPTIONS,
+  restartInstanceOf,
+  rollingRestartOf,
+  type InstanceInfo,
+  type RedisEndpoint,
+  type RedisMode,
+  type RegistryKind,
+  type RuntimeEvent,
+  type RuntimeOptions,
+  type StartedRuntime,
+  type StartInstanceOptions,
+} from "./runtime.js";
 import type { ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
 
@@ -31,6 +44,11 @@ const SERVICE_START_TIMEOUT_MS = 30_000;
 const REDIS_RESTART_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 
+/** A proxy between the clients and one gateway, inside the proxy container, and the host port it is published on. */
+interface ClientProxy {
+  proxy: ToxiproxyProxy;
+  hostPort: number;
+}
 
 /** A running containers topology. `stop()` is idempotent; `await using` stops it. */
 export class StartedContainerRuntime implements StartedRuntime {
@@ -49,6 +67,7 @@ export class StartedContainerRuntime implements StartedRuntime {
   readonly #log = createLogger("harness:runtime:containers");
   readonly #gateways: GatewayContainer[] = [];
   readonly #proxies = new Map<string, ToxiproxyProxy[]>();
+  readonly #clientProxies = new Map<string, ClientProxy>();
   readonly #networks: { key: "edge" | "store"; name: string }[] = [];
   readonly #onExit = () => removeRunObjectsSync(this.runId);
   #client?: ContainerRuntimeClient;
@@ -57,6 +76,8 @@ export class StartedContainerRuntime implements StartedRuntime {
   #toxiproxyContainer?: StartedTestContainer;
   #toxiproxy?: ToxiproxyFaults;
   #toxiproxyImage?: ToxiproxyImageChoice;
+  /** Path of the libfaketime the gateway image carries (its label), or `undefined` when it has none. */
+  #imageLibfaketime?: string;
   #stopping?: Promise<void>;
   #op: Promise<unknown> = Promise.resolve();
 
@@ -98,6 +119,7 @@ export class StartedContainerRuntime implements StartedRuntime {
     for (const role of Object.keys(IMAGES) as ImageRole[]) if (!(await imageExists(IMAGES[role]))) missing.push(role);
     const built = missing.length > 0 ? await buildImages({ roles: missing }) : [];
     this.#toxiproxyImage = await chooseToxiproxyImage();
+    this.#imageLibfaketime = (await localImageLabels(IMAGES.gateway))?.[LABELS.libfaketime];
     this.#client = await getContainerRuntimeClient();
     const client = this.#client;
     for (const key of ["edge", "store"] as const) {
@@ -112,6 +134,7 @@ export class StartedContainerRuntime implements StartedRuntime {
       gatewayEnv: this.#gatewayEnv(),
       toxiproxyImage: this.#toxiproxyImage.image,
       readyPath: this.sut.readyPath,
+      clientProxies: this.#options.clientProxies ?? false,
       ...(this.#toxiproxyImage.kind === "real" ? { toxiproxyCommand: ["-host=0.0.0.0"] } : {}),
     });
     const service = (key: string) => topology.services.find((s) => s.key === key)!;
@@ -123,8 +146,11 @@ export class StartedContainerRuntime implements StartedRuntime {
     this.#redisPort = redis.hostPort;
     this.#toxiproxyContainer = toxiproxy.container;
     this.#toxiproxy = new ToxiproxyFaults(`http://${this.host}:${toxiproxy.hostPort}`);
-    for (const proxy of topology.proxies) {
-      this.#proxies.set(proxy.instance, [await this.#toxiproxy.createProxy({ name: proxy.name, listen: proxy.listen, upstream: proxy.upstream })]);
+    const create = (proxy: ProxySpec) => this.toxiproxy.createProxy({ name: proxy.name, listen: proxy.listen, upstream: proxy.upstream });
+    for (const proxy of topology.proxies) this.#proxies.set(proxy.instance, [await create(proxy)]);
+    for (const proxy of topology.clientProxies) {
+      const containerPort = Number(proxy.listen.slice(proxy.listen.lastIndexOf(":") + 1));
+      this.#clientProxies.set(proxy.instance, { proxy: await create(proxy), hostPort: toxiproxy.extraHostPorts.get(containerPort)! });
     }
     await Promise.all(topology.services.filter((s) => s.role === "gateway").map((s) => this.#startGateway(s)));
     this.#emit({
@@ -154,20 +180,32 @@ export class StartedContainerRuntime implements StartedRuntime {
     };
   }
 
-  async #startService(spec: ServiceSpec, wait: WaitStrategy): Promise<{ container: StartedTestContainer; hostPort: number }> {
-    const network = this.#networks.find((n) => n.key === spec.networks[0])!.name;
+  /**
+   * Starts Redis or the proxy: on its networks with its aliases, its port (and any extra ports) published on
+   * `host`; resolves with the host port of each.
+   */
+  async #startService(spec: ServiceSpec, wait: WaitStrategy): Promise<{ container: StartedTestContainer; hostPort: number; extraHostPorts: Map<number, number> }> {
+    const networks = spec.networks.map((key) => ({ name: this.#networks.find((n) => n.key === key)!.name, ...(spec.aliases?.[key] ? { aliases: spec.aliases[key] } : {}) }));
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
       const hostPort = await findFreePort(this.host);
+      const extraHostPorts = new Map<number, number>();
+      for (const port of spec.extraPorts ?? []) {
+        let picked = await findFreePort(this.host);
+        // findFreePort probes without holding the port: the same free port may come back twice in a row.
+        while (picked === hostPort || [...extraHostPorts.values()].includes(picked)) picked = await findFreePort(this.host);
+        extraHostPorts.set(port, picked);
+      }
       const container = new PublishedContainer(spec.image)
         .withName(spec.hostname)
         .withLabels(this.#labels(spec.role))
-        .withNetworkMode(network)
+        .withNetworks(networks)
         .withPublishedPort(spec.containerPort, this.host, hostPort)
         .withWaitStrategy(wait.withStartupTimeout(SERVICE_START_TIMEOUT_MS));
+      for (const [port, picked] of extraHostPorts) container.withPublishedPort(port, this.host, picked);
       if (spec.command) container.withCommand(spec.command);
       try {
-        return { container: await container.start(), hostPort };
+        return { container: await container.start(), hostPort, extraHostPorts };
       } catch (error) {
         lastError = error;
         // Only a port taken between findFreePort and the bind is worth another try.
@@ -229,7 +267,7 @@ export class StartedContainerRuntime implements StartedRuntime {
   }
 
   targets(): string[] {
-    return this.#gateways.map((g) => `ws://${this.host}:${g.hostPort}`);
+    return this.#gateways.map((g) => this.#clientUrl(g));
   }
 
   instance(id: string): InstanceInfo {
@@ -239,6 +277,18 @@ export class StartedContainerRuntime implements StartedRuntime {
   proxiesOf(id: string): readonly ToxiproxyProxy[] {
     this.#gateway(id);
     return this.#proxies.get(id) ?? [];
+  }
+
+  /** The proxy between the clients and instance `id`, in the proxy container; none unless started with `clientProxies`. */
+  clientProxiesOf(id: string): readonly ToxiproxyProxy[] {
+    this.#gateway(id);
+    const client = this.#clientProxies.get(id);
+    return client ? [client.proxy] : [];
+  }
+
+  #clientUrl(g: GatewayContainer): string {
+    const client = this.#clientProxies.get(g.instanceId);
+    return `ws://${this.host}:${client ? client.hostPort : g.hostPort}`;
   }
 
   #info(g: GatewayContainer): InstanceInfo {
@@ -251,6 +301,7 @@ export class StartedContainerRuntime implements StartedRuntime {
       pid: g.pid,
       generation: g.generation,
       proxies: (this.#proxies.get(g.instanceId) ?? []).map((p) => p.name),
+      clientUrl: this.#clientUrl(g),
     });
   }
 
@@ -287,10 +338,22 @@ export class StartedContainerRuntime implements StartedRuntime {
     });
   }
 
-  startInstance(id: string): Promise<InstanceInfo> {
+  /**
+   * Starts a stopped or killed instance again on the same published port. With `clockOffsetMs` (or when the last
+   * start had one and this one has none) its container is replaced by one whose environment preloads the image's
+   * libfaketime with that offset (or does not): see {@link GatewayContainer}.
+   */
+  startInstance(id: string, options: StartInstanceOptions = {}): Promise<InstanceInfo> {
     return this.#serial("start", id, async () => {
       const gateway = this.#gateway(id);
-      await gateway.start();
+      const offsetMs = options.clockOffsetMs ?? 0;
+      if (offsetMs !== 0 && this.#imageLibfaketime === undefined) {
+        throw new HarnessError(
+          "HARNESS_ERR_UNSUPPORTED",
+          `a clock skew of ${id} needs libfaketime in the gateway image (${IMAGES.gateway}), which was built on a host without it: install Debian's faketime package (apt-get install -y faketime), then rebuild the images (npm run images)`,
+        );
+      }
+      await gateway.start(offsetMs !== 0 ? faketimeVars(offsetMs) : {});
       return this.#info(gateway);
     });
   }

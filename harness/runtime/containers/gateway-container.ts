@@ -4,7 +4,7 @@ import type { ContainerRuntimeClient } from "testcontainers";
 import { createLogger } from "../../common/logger.js";
 import { HarnessError } from "../../errors.js";
 import type { GatewayProcessState, ProcessExit } from "../gateway-process.js";
-import { attachOutput, httpReadyWait, PublishedContainer, waitForPublished } from "./published-container.js";
+import { attachOutput, httpReadyWait, joinNetwork, PublishedContainer, waitForPublished, type NetworkJoin } from "./published-container.js";
 import type { ServiceSpec } from "./topology.js";
 
 const OUTPUT_TAIL_LINES = 40;
@@ -29,6 +29,13 @@ export interface GatewayContainerOptions {
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
+function envKey(env: Record<string, string>): string {
+  return Object.keys(env)
+    .sort()
+    .map((key) => `${key}=${env[key]}`)
+    .join("\n");
+}
+
 /** Docker reports a process ended by signal N as exit code 128 + N; give it back as the signal, as a process exit does. */
 function toProcessExit(statusCode: number, expected: boolean): ProcessExit {
   const signal = statusCode > 128 ? SIGNAL_NAMES.get(statusCode - 128) : undefined;
@@ -39,6 +46,8 @@ function toProcessExit(statusCode: number, expected: boolean): ProcessExit {
  * One gateway instance as one container kept for the whole run: created and first started by testcontainers
  * (ready by an HTTP wait on the readiness path), then killed (`docker kill`), stopped (SIGTERM, SIGKILL after a
  * deadline), started again (same container, so the same published port), paused, and cut off the store network.
+ * A start with other extra environment (a skewed clock's `LD_PRELOAD` and `FAKETIME`) replaces the container by a
+ * new one of the same name, networks and published port: Docker cannot change a container's environment.
  * State machine as {@link GatewayProcessState}; `exited` means it ended without being asked.
  */
 export class GatewayContainer {
@@ -55,6 +64,8 @@ export class GatewayContainer {
   #pid?: number;
   #disconnected = false;
   #generation = 0;
+  /** Environment the current container has beyond the service's, as `key=value` lines in key order. */
+  #extraEnvKey = "";
 
   constructor(options: GatewayContainerOptions) {
     this.#options = options;
@@ -110,21 +121,27 @@ export class GatewayContainer {
     return httpReadyWait(service.readyPath ?? "/readyz", service.containerPort, startupTimeoutMs);
   }
 
-  /** Creates the container (edge network, then store network), starts it and waits until it is ready. */
-  async create(): Promise<void> {
+  #storeJoin(): NetworkJoin {
+    return { name: this.#options.networks.store, ...(this.#options.service.aliases?.store ? { aliases: this.#options.service.aliases.store } : {}) };
+  }
+
+  /**
+   * Creates the container (edge network, then store network unless it is cut off), with `extraEnv` over the
+   * service's environment, starts it and waits until it is ready.
+   */
+  async create(extraEnv: Record<string, string> = {}): Promise<void> {
     const { client, service, networks, host, hostPort, labels, name } = this.#options;
     this.#setState("starting");
+    this.#extraEnvKey = envKey(extraEnv);
     const container = new PublishedContainer(service.image)
       .withName(name)
       .withLabels(labels)
-      .withEnvironment(service.env)
-      .withNetworkMode(networks.edge)
+      .withEnvironment({ ...service.env, ...extraEnv })
+      .withNetworks([{ name: networks.edge, ...(service.aliases?.edge ? { aliases: service.aliases.edge } : {}) }, ...(this.#disconnected ? [] : [this.#storeJoin()])])
       .withPublishedPort(service.containerPort, host, hostPort)
       .withWaitStrategy(this.#wait())
       .withCreatedHook(async (id) => {
-        const created = client.container.getById(id);
-        await client.container.dockerode.getNetwork(networks.store).connect({ Container: id });
-        await attachOutput(created, this.#onLine);
+        await attachOutput(client.container.getById(id), this.#onLine);
       });
     try {
       const started = await container.start();
@@ -165,11 +182,28 @@ export class GatewayContainer {
     );
   }
 
-  /** Starts the stopped or killed container again (same container: same published port) and waits until it is ready. */
-  async start(): Promise<void> {
-    const container = this.#requireContainer();
+  /**
+   * Starts the stopped or killed container again (same container: same published port) and waits until it is
+   * ready. With `extraEnv` other than the current container's, replaces the container first (see the class).
+   */
+  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    if (this.#state === "idle") throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${this.instanceId} has no container yet; create() it first`);
     if (this.#state === "started" || this.#state === "starting" || this.#state === "stopping") {
       throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${this.instanceId} is ${this.#state}; stop or kill it before starting it again`);
+    }
+    const container = this.#container;
+    // No container: a replacement failed to start (below); try a new one again.
+    if (!container || envKey(extraEnv) !== this.#extraEnvKey) {
+      // The stopped container still holds the name and the published port; the new one takes both. Between the
+      // two another process could bind the port: the create then fails with the instance in start_failure.
+      // A failed replacement may have left its container (created, never ready) under the name: remove it by name.
+      await (container ?? this.#options.client.container.dockerode.getContainer(this.#options.name)).remove({ force: true, v: true }).catch((error: unknown) => {
+        if (container) throw error;
+      });
+      this.#container = undefined;
+      this.#exit = undefined;
+      await this.create(extraEnv);
+      return;
     }
     this.#setState("starting");
     try {
@@ -238,7 +272,7 @@ export class GatewayContainer {
 
   /** Joins the store network again. */
   async reconnect(): Promise<void> {
-    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.store).connect({ Container: this.#requireContainer().id });
+    await joinNetwork(this.#options.client.container.dockerode, this.#storeJoin(), this.#requireContainer().id);
     this.#disconnected = false;
   }
 

@@ -1,20 +1,43 @@
 import { PassThrough } from "node:stream";
 import { createInterface } from "node:readline";
 import type Dockerode from "dockerode";
-import { BoundPorts, GenericContainer, Wait, type WaitStrategy } from "testcontainers";
+import { BoundPorts, GenericContainer, getContainerRuntimeClient, Wait, type WaitStrategy } from "testcontainers";
 
 /** Poll period (and per-request timeout) of the HTTP readiness wait. */
 const HTTP_WAIT_INTERVAL_MS = 150;
 
+/** A network a container joins, with the names it has on that network only. */
+export interface NetworkJoin {
+  name: string;
+  /** Docker network aliases, resolvable by the other containers of that network only. @default none */
+  aliases?: readonly string[];
+}
+
 /**
- * A testcontainers `GenericContainer` whose one port is published on a host address and port the caller picks
- * (testcontainers itself binds every host address), and which can run a hook between create and start (to join
- * a second network, or attach to the output before the first line is printed).
+ * A testcontainers `GenericContainer` whose ports are published on a host address and ports the caller picks
+ * (testcontainers itself binds every host address), which can be on several networks with aliases scoped to one
+ * of them, and which can run a hook between create and start (to attach to the output before the first line is
+ * printed).
  */
 export class PublishedContainer extends GenericContainer {
   #onCreated?: (containerId: string) => Promise<void>;
+  #laterNetworks: NetworkJoin[] = [];
 
-  /** Publishes `containerPort` on `hostAddress:hostPort` only. */
+  /**
+   * Creates the container on the first network and joins the others before it starts, each with its aliases.
+   * (testcontainers' own `withNetworkAliases` creates the container on Docker's default bridge and then connects
+   * it, which would add a third network whose name sorts first and so carries the published ports.)
+   */
+  withNetworks(networks: readonly NetworkJoin[]): this {
+    const [first, ...later] = networks;
+    if (!first) throw new TypeError("a container needs at least one network");
+    this.withNetworkMode(first.name);
+    if (first.aliases?.length) this.createOpts.NetworkingConfig = { EndpointsConfig: { [first.name]: { Aliases: [...first.aliases] } } };
+    this.#laterNetworks = later;
+    return this;
+  }
+
+  /** Publishes `containerPort` on `hostAddress:hostPort` only (call once per port). */
   withPublishedPort(containerPort: number, hostAddress: string, hostPort: number): this {
     this.withExposedPorts({ container: containerPort, host: hostPort });
     this.hostConfig.PortBindings = { ...this.hostConfig.PortBindings, [`${containerPort}/tcp`]: [{ HostIp: hostAddress, HostPort: String(hostPort) }] };
@@ -28,8 +51,17 @@ export class PublishedContainer extends GenericContainer {
   }
 
   protected override async containerCreated(containerId: string): Promise<void> {
+    if (this.#laterNetworks.length > 0) {
+      const { dockerode } = (await getContainerRuntimeClient()).container;
+      for (const network of this.#laterNetworks) await joinNetwork(dockerode, network, containerId);
+    }
     await this.#onCreated?.(containerId);
   }
+}
+
+/** Connects a container to a network, with its aliases there. */
+export async function joinNetwork(dockerode: Dockerode, network: NetworkJoin, containerId: string): Promise<void> {
+  await dockerode.getNetwork(network.name).connect({ Container: containerId, ...(network.aliases?.length ? { EndpointConfig: { Aliases: [...network.aliases] } } : {}) });
 }
 
 /** A readiness wait on an HTTP path answering 200; gives up as soon as the container exits. */

@@ -4,6 +4,12 @@
  * Redis traffic, through one proxy each). `ContainerRuntime` starts it; `docker-compose.yml` is generated from
  * it (`compose.ts`), so the two cannot drift.
  *
+ * With client proxies (`clientProxies`), the proxy container also joins the `edge` network and holds one more
+ * proxy per gateway, published on 127.0.0.1, whose upstream is the gateway's alias on `edge`: the clients' path
+ * never crosses `store`, so a network partition leaves it alone. The gateways then reach the proxy for Redis by
+ * an alias it has on `store` only: its container name resolves on both networks, and a gateway cut off `store`
+ * that resolved it to the `edge` address would reach Redis again around the partition.
+ *
  * A network partition disconnects a gateway from the `store` network only: clients keep reaching it on its
  * published port while its Redis connection goes silent. That holds because Docker maps published ports to the
  * address on the container's gateway network, which (between two equal bridge networks) is the one whose name
@@ -39,8 +45,12 @@ export interface ServiceSpec {
   env: Record<string, string>;
   /** Networks, the first one being the one the container is created on (and whose address its published port maps to). */
   networks: NetworkKey[];
+  /** Names it has on one network only (Docker network aliases). @default none */
+  aliases?: Partial<Record<NetworkKey, string[]>>;
   /** Port inside the container that is published on 127.0.0.1. */
   containerPort: number;
+  /** Further ports inside the container published on 127.0.0.1 (the client proxies' listen ports). @default none */
+  extraPorts?: number[];
   /** HTTP readiness path, when the service has one. */
   readyPath?: string;
 }
@@ -49,6 +59,8 @@ export interface ServiceSpec {
 export interface TopologySpec {
   services: ServiceSpec[];
   proxies: ProxySpec[];
+  /** One proxy per gateway between the clients and it (empty unless `clientProxies`). */
+  clientProxies: ProxySpec[];
 }
 
 /** Options of {@link describeContainerTopology}. */
@@ -66,6 +78,8 @@ export interface TopologySpecOptions {
   toxiproxyCommand?: string[];
   /** Readiness path of the gateways. @default "/readyz" */
   readyPath?: string;
+  /** One proxy in front of each gateway for its clients, in the proxy container (see above). @default false */
+  clientProxies?: boolean;
 }
 
 /** Instance ids `gw-1` .. `gw-N`. */
@@ -77,12 +91,19 @@ export function instanceIds(count: number): string[] {
 export function describeContainerTopology(options: TopologySpecOptions): TopologySpec {
   const { redis, toxiproxy } = options.hostnames;
   const prefix = options.proxyPrefix ? `${options.proxyPrefix}-` : "";
-  const proxies: ProxySpec[] = instanceIds(options.instances).map((id, i) => ({
+  const withClients = options.clientProxies ?? false;
+  const proxyOnStore = withClients ? `${toxiproxy}-store` : toxiproxy;
+  const ids = instanceIds(options.instances);
+  const proxies: ProxySpec[] = ids.map((id, i) => ({
     name: `${prefix}${id}-redis`,
     listen: `0.0.0.0:${CONTAINER_PORTS.proxyBase + i + 1}`,
     upstream: `${redis}:${CONTAINER_PORTS.redis}`,
     instance: id,
   }));
+  const clientProxies: ProxySpec[] = withClients
+    ? ids.map((id, i) => ({ name: `${prefix}${id}-clients`, listen: `0.0.0.0:${CONTAINER_PORTS.clientProxyBase + i + 1}`, upstream: `${id}:${CONTAINER_PORTS.gateway}`, instance: id }))
+    : [];
+  const port = (proxy: ProxySpec) => Number(proxy.listen.slice(proxy.listen.lastIndexOf(":") + 1));
   const services: ServiceSpec[] = [
     { key: "redis", role: "redis", image: IMAGES.redis, hostname: redis, env: {}, networks: ["store"], containerPort: CONTAINER_PORTS.redis },
     {
@@ -92,7 +113,8 @@ export function describeContainerTopology(options: TopologySpecOptions): Topolog
       hostname: toxiproxy,
       ...(options.toxiproxyCommand ? { command: options.toxiproxyCommand } : {}),
       env: {},
-      networks: ["store"],
+      networks: withClients ? ["store", "edge"] : ["store"],
+      ...(withClients ? { aliases: { store: [proxyOnStore] }, extraPorts: clientProxies.map(port) } : {}),
       containerPort: CONTAINER_PORTS.toxiproxyApi,
     },
     ...proxies.map(
@@ -104,15 +126,16 @@ export function describeContainerTopology(options: TopologySpecOptions): Topolog
         env: {
           PORT: String(CONTAINER_PORTS.gateway),
           HOST: "0.0.0.0",
-          REDIS_URL: `redis://${toxiproxy}:${proxy.listen.slice(proxy.listen.lastIndexOf(":") + 1)}`,
+          REDIS_URL: `redis://${proxyOnStore}:${port(proxy)}`,
           INSTANCE_ID: proxy.instance,
           ...options.gatewayEnv,
         },
         networks: ["edge", "store"],
+        ...(withClients ? { aliases: { edge: [proxy.instance] } } : {}),
         containerPort: CONTAINER_PORTS.gateway,
         readyPath: options.readyPath ?? "/readyz",
       }),
     ),
   ];
-  return { services, proxies };
+  return { services, proxies, clientProxies };
 }

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { CONTAINER_PORTS } from "./images.js";
+import { describeContainerTopology, type TopologySpecOptions } from "./topology.js";
+
+const OPTIONS: TopologySpecOptions = { instances: 2, hostnames: { redis: "r", toxiproxy: "tp" }, proxyPrefix: "run", gatewayEnv: {} };
+
+describe("describeContainerTopology", () => {
+  it("should keep the proxy on the store network only, reached by its name, without client proxies", () => {
+    const topology = describeContainerTopology(OPTIONS);
+    expect(topology.clientProxies).toEqual([]);
+    const proxy = topology.services.find((s) => s.role === "toxiproxy")!;
+    expect(proxy).toMatchObject({ networks: ["store"] });
+    expect(proxy.aliases).toBeUndefined();
+    expect(topology.services.find((s) => s.key === "gw-1")!.env.REDIS_URL).toBe(`redis://tp:${CONTAINER_PORTS.proxyBase + 1}`);
+  });
+
+  it("should put one published client proxy per gateway on the edge network, and keep Redis reachable from the store network only", () => {
+    const topology = describeContainerTopology({ ...OPTIONS, clientProxies: true });
+    expect(topology.clientProxies).toEqual([
+      { name: "run-gw-1-clients", listen: `0.0.0.0:${CONTAINER_PORTS.clientProxyBase + 1}`, upstream: `gw-1:${CONTAINER_PORTS.gateway}`, instance: "gw-1" },
+      { name: "run-gw-2-clients", listen: `0.0.0.0:${CONTAINER_PORTS.clientProxyBase + 2}`, upstream: `gw-2:${CONTAINER_PORTS.gateway}`, instance: "gw-2" },
+    ]);
+    const proxy = topology.services.find((s) => s.role === "toxiproxy")!;
+    expect(proxy).toMatchObject({ networks: ["store", "edge"], aliases: { store: ["tp-store"] }, extraPorts: [CONTAINER_PORTS.clientProxyBase + 1, CONTAINER_PORTS.clientProxyBase + 2] });
+    for (const id of ["gw-1", "gw-2"]) {
+      const gateway = topology.services.find((s) => s.key === id)!;
+      // The upstream of its client proxy resolves on edge only; its Redis proxy by a name the proxy has on store only.
+      expect(gateway.aliases).toEqual({ edge: [id] });
+      expect(gateway.env.REDIS_URL).toMatch(/^redis:\/\/tp-store:\d+$/);
+    }
+  });
+});
