@@ -8,7 +8,8 @@ import { Step } from "../harness/scenario/step.js";
  * end), under load. While each skew holds, every live fleet connection must be found from every instance, the
  * skewed one included, and no live record may be reaped or re-registered (`Step.probeClockSkew`, two TTLs long:
  * every record is rewritten and judged against its expiry several times). Once the clocks are right again the
- * registry must equal the live connections (`no-ghosts`). Local runtime only (libfaketime).
+ * registry must equal the live connections (`no-ghosts`). Needs libfaketime (Debian's `faketime`): on the local
+ * runtime preloaded into the instance's process, on containers staged into the gateway image.
  */
 export default defineScenario({
   name: "clock-skew",
