@@ -9,6 +9,19 @@
  * The last line is one JSON object; `ratio_connect` is the median over rounds of gateway/bare connections/s, each
  * round measuring both back to back (floor 0.85), and `memory_ratio_vs_bare` the gateway's RSS per idle connection
  * over the bare server's (floor at most 1.2).
+ *
+ * Fairness of the connect figure: both servers get the same client (this process), the same request (path, query
+ * and token: the bare server ignores them), the same {@link CONNECT_CONCURRENCY}, the same number of connections
+ * per round and the same {@link WARMUP_ROUNDS}; each is one Node process with `ws`, per-message deflate off and no
+ * client tracking. The machine's cores are shared by the client, the server and, for the gateway, its Redis:
+ * Redis's CPU is counted against the gateway (it takes its share from the same cores the client and the gateway
+ * would otherwise use, where a deployment gives Redis a host of its own), so `ratio_connect` is the conservative
+ * figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
+ * Redis apart, and the bare server; `client_cpu_us_per_connect` shows the client doing the same work for both),
+ * and `cpu_ratio_vs_bare` is the bare server's CPU per connect over the gateway's plus its Redis's.
+ *
+ * `BENCH_GATEWAY_CPU_PROF=<dir>` runs the connect rounds' gateway under `node --cpu-prof`, writing its profile to
+ * `<dir>` when the gateway stops (open it in Chrome DevTools or any `.cpuprofile` viewer).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -26,6 +39,13 @@ const CONNECT_CONCURRENCY = 50;
 /** Attempts per connection when the gateway answers 503 (see openMany). */
 const MAX_CONNECT_ATTEMPTS = 5;
 const START_TIMEOUT_MS = 20_000;
+/**
+ * Rounds run for each server before the measured ones. The CPU per connect of both servers falls for the first
+ * 3,000 or so connections while V8 compiles their hot paths (the gateway's, with more code, a round later than the
+ * bare server's: 490/500/380 then about 220 µs against 420/320/210 then about 150 µs in one run), and compiling
+ * takes CPU from the same two cores; three rounds of the default 1,000 connections reach the steady state.
+ */
+const WARMUP_ROUNDS = 3;
 /** Floors of issue 14: connects at least this share of a bare ws server's (median of paired rounds). */
 const FLOOR_RATIO_CONNECT = 0.85;
 /** Floor of issue 14: RSS per idle connection at most this multiple of a bare ws server's. */
@@ -46,8 +66,8 @@ interface Server {
   name: string;
   child: ChildProcess;
   port: number;
-  /** Processes whose CPU time counts as this server's (a gateway and its Redis). */
-  cpuPids?: number[];
+  /** The Redis a gateway writes to, whose CPU time counts as this server's. */
+  redisPid?: number;
 }
 
 /** User + system CPU time of a process so far, in microseconds (from /proc; clock ticks of 10 ms). */
@@ -87,8 +107,8 @@ async function startProcess(name: string, args: string[], env: Record<string, st
   return { name, child, port };
 }
 
-async function startGateway(redisUrl: string, instanceId: string): Promise<Server> {
-  return awaitReady(await startProcess(instanceId, [...REFERENCE_GATEWAY_NODE_FLAGS, "--import", "tsx", join(ROOT, "src/gateway/main.ts")], {
+async function startGateway(redisUrl: string, instanceId: string, nodeFlags: readonly string[] = []): Promise<Server> {
+  return awaitReady(await startProcess(instanceId, [...REFERENCE_GATEWAY_NODE_FLAGS, ...nodeFlags, "--import", "tsx", join(ROOT, "src/gateway/main.ts")], {
     PORT: "0",
     REDIS_URL: redisUrl,
     INSTANCE_ID: instanceId,
@@ -218,8 +238,15 @@ async function settle(server: Server): Promise<void> {
   throw new Error(`${server.name} did not settle within 30s after closing its sockets`);
 }
 
-/** Server CPU microseconds per connection of each round, by server name (filled by {@link measureConnect}). */
-const cpuPerConnection: Record<string, number[]> = {};
+/** CPU microseconds per connection of each round, by server name (filled by {@link measureConnect}). */
+interface CpuPerConnect {
+  server: number[];
+  /** The gateway's Redis (empty for the bare server). */
+  redis: number[];
+  /** This process, the client. */
+  client: number[];
+}
+const cpuPerConnection: Record<string, CpuPerConnect> = {};
 
 async function measureConnect(servers: Server[], rounds: number, connections: number): Promise<Record<string, number[]>> {
   const results: Record<string, number[]> = Object.fromEntries(servers.map((server) => [server.name, []]));
@@ -228,14 +255,19 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
     // Alternate who goes first, so that neither always runs in the other's wake.
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
       const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
-      const pids = server.cpuPids ?? [server.child.pid!];
+      const pids = [server.child.pid!, ...(server.redisPid === undefined ? [] : [server.redisPid])];
       const cpuBefore = await Promise.all(pids.map(cpuMicros));
+      const clientBefore = process.cpuUsage();
       const started = performance.now();
       const sockets = await openMany(server.port, connections, (i) => `session_id=connect-${seq}-${i % 100}&agent_type=a&pillar=p&token=${tokenValue}`);
       const elapsedS = (performance.now() - started) / 1000;
+      const client = process.cpuUsage(clientBefore);
       results[server.name]!.push(connections / elapsedS);
       const cpuAfter = await Promise.all(pids.map(cpuMicros));
-      (cpuPerConnection[server.name] ??= []).push(cpuAfter.reduce((sum, value, i) => sum + value - cpuBefore[i]!, 0) / connections);
+      const cpu = (cpuPerConnection[server.name] ??= { server: [], redis: [], client: [] });
+      cpu.server.push((cpuAfter[0]! - cpuBefore[0]!) / connections);
+      if (pids.length > 1) cpu.redis.push((cpuAfter[1]! - cpuBefore[1]!) / connections);
+      cpu.client.push((client.user + client.system) / connections);
       seq++;
       await closeAll(sockets);
       await settle(server);
@@ -313,14 +345,15 @@ export async function run(args: string[]): Promise<void> {
   const redis = await new RedisServer({ runId: "bench-gateway" }).start();
   const servers: Server[] = [];
   try {
-    const gatewayA = await startGateway(redis.url, "bench-gw-1");
+    const profDir = process.env.BENCH_GATEWAY_CPU_PROF;
+    const gatewayA = await startGateway(redis.url, "bench-gw-1", profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
     servers.push(gatewayA);
     const gatewayB = await startGateway(redis.url, "bench-gw-2");
     servers.push(gatewayB);
     const bare = await startProcess("bare-ws", ["--input-type=module", "-e", BARE_SERVER], {});
     servers.push(bare);
-    const gateway = { ...gatewayA, name: "gateway", cpuPids: [gatewayA.child.pid!, redis.pid] };
-    await measureConnect([gateway, bare], 1, options.connections!);
+    const gateway = { ...gatewayA, name: "gateway", redisPid: redis.pid };
+    await measureConnect([gateway, bare], WARMUP_ROUNDS, options.connections!);
     for (const name of Object.keys(cpuPerConnection)) delete cpuPerConnection[name];
     const connect = await measureConnect([gateway, bare], options.rounds!, options.connections!);
     const gatewayStats = stats(connect.gateway!);
@@ -335,9 +368,23 @@ export async function run(args: string[]): Promise<void> {
       `connect/s over ${options.rounds} rounds of ${options.connections}: gateway ${JSON.stringify(gatewayStats)} bare ws ${JSON.stringify(bareStats)}\n` +
         `ratio per round min ${round(ratioStats.min / 1_000, 3)} median ${ratioConnect} max ${round(ratioStats.max / 1_000, 3)}; ratio of medians ${ratioOfMedians}\n`,
     );
-    const cpuGateway = stats(cpuPerConnection.gateway!);
-    const cpuBare = stats(cpuPerConnection["bare-ws"]!);
-    process.stdout.write(`server CPU µs per connect: gateway + Redis ${JSON.stringify(cpuGateway)} bare ws ${JSON.stringify(cpuBare)}\n`);
+    const cpuGw = cpuPerConnection.gateway!;
+    const cpuBareWs = cpuPerConnection["bare-ws"]!;
+    const cpuGatewayAndRedis = cpuGw.server.map((value, i) => value + cpuGw.redis[i]!);
+    const cpu = {
+      gateway_and_redis: stats(cpuGatewayAndRedis),
+      gateway: stats(cpuGw.server),
+      redis: stats(cpuGw.redis),
+      bare_ws: stats(cpuBareWs.server),
+    };
+    const clientCpu = { gateway_runs: stats(cpuGw.client), bare_runs: stats(cpuBareWs.client) };
+    // Paired like the rates: each round's bare CPU per connect over that round's gateway + Redis.
+    const cpuRatio = stats(cpuBareWs.server.map((value, i) => (value / cpuGatewayAndRedis[i]!) * 1_000));
+    const cpuRatioMedian = round(cpuRatio.median / 1_000, 3);
+    process.stdout.write(
+      `server CPU µs per connect: gateway + Redis ${JSON.stringify(cpu.gateway_and_redis)} (gateway ${JSON.stringify(cpu.gateway)}, Redis ${JSON.stringify(cpu.redis)}) bare ws ${JSON.stringify(cpu.bare_ws)}; bare/gateway+Redis per round median ${cpuRatioMedian}\n` +
+        `client CPU µs per connect: gateway rounds ${JSON.stringify(clientCpu.gateway_runs)} bare rounds ${JSON.stringify(clientCpu.bare_runs)}\n`,
+    );
     const routes = await measureRoutes(gatewayA, gatewayB, options.rate!, options.seconds!);
     process.stdout.write(`route latency at ${options.rate}/s: same-instance ${JSON.stringify(routes.same)} cross-instance ${JSON.stringify(routes.cross)}\n`);
     // Fresh processes: the connect rounds above leave heaps whose later shrinking would hide the growth.
@@ -355,7 +402,10 @@ export async function run(args: string[]): Promise<void> {
       ratio_connect: ratioConnect,
       ratio_connect_per_round: { min: round(ratioStats.min / 1_000, 3), median: ratioConnect, max: round(ratioStats.max / 1_000, 3) },
       ratio_connect_of_medians: ratioOfMedians,
-      server_cpu_us_per_connect: { gateway_and_redis: cpuGateway, bare_ws: cpuBare },
+      server_cpu_us_per_connect: cpu,
+      client_cpu_us_per_connect: clientCpu,
+      cpu_ratio_vs_bare: cpuRatioMedian,
+      warmup_rounds: WARMUP_ROUNDS,
       connect_per_s: { gateway: gatewayStats, bare_ws: bareStats, rounds: options.rounds, connections: options.connections },
       route_latency: routes,
       cross_vs_same_p50: round(routes.cross.p50_ms / routes.same.p50_ms, 2),

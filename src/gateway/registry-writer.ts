@@ -29,17 +29,21 @@ export class RegistryWriter {
   readonly #pendingUnregisters = new Set<Promise<unknown>>();
   /** Removals that failed (Redis unreachable), by websocket id, retried by {@link retryFailed}. */
   readonly #failed = new Map<string, ConnectionRecord>();
+  /** The write options of every registration (one object for all of them). */
+  readonly #writeOptions: { readonly ttlMs: number };
 
   constructor(options: RegistryWriterOptions) {
     this.#options = options;
+    this.#writeOptions = Object.freeze({ ttlMs: options.connectionTtlMs });
   }
 
   /** Writes a new connection's record with the next group. */
   register(record: ConnectionRecord): Promise<void> {
-    const { registry, connectionTtlMs } = this.#options;
+    const { registry } = this.#options;
+    const writeOptions = this.#writeOptions;
     // The id lives again here (a resume): an older failed removal of it must not be retried.
     this.#failed.delete(record.websocket_id);
-    return this.#batcher.run(() => registry.register(record, { ttlMs: connectionTtlMs }));
+    return this.#batcher.run(() => registry.register(record, writeOptions));
   }
 
   /**

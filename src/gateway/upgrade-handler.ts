@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
 import type { ClusterBus } from "./cluster-bus.js";
 import type { ConnectionTable, LocalConnection } from "./connection-table.js";
@@ -21,6 +21,23 @@ const WRITE_BEHIND_MS = 250;
  * and query as they are, so the query is parsed directly.
  */
 const PLAIN_WS_URL = /^\/ws\?[!"$-~]*$/;
+/** The {@link LocalConnection} of a gateway's socket, so that one set of listeners serves every socket. */
+const CONNECTION = Symbol("connection");
+
+/** The connection a socket carries (set before any listener is attached). */
+function connectionOf(ws: WebSocket): LocalConnection {
+  return (ws as WebSocket & { [CONNECTION]: LocalConnection })[CONNECTION];
+}
+
+/** The `error` listener of a socket asking for an upgrade (shared: `this` is the socket). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** The `pong` listener of every socket (shared: `this` is the socket). */
+function onPong(this: WebSocket): void {
+  connectionOf(this).alive = true;
+}
 
 /** What an {@link UpgradeHandler} needs. */
 export interface UpgradeHandlerOptions {
@@ -67,9 +84,29 @@ export function refuseUpgrade(socket: Duplex, code: ProtocolErrorCode, message: 
 export class UpgradeHandler {
   readonly #options: UpgradeHandlerOptions;
   #pending = 0;
+  // The listeners of every socket, made once rather than as closures per socket (less to allocate on each connect
+  // and less to hold per idle connection); `this` is the socket, which carries its connection.
+  readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  readonly #onError: (error: Error & { code?: string }) => void;
+  readonly #onClose: (this: WebSocket, code: number) => void;
 
   constructor(options: UpgradeHandlerOptions) {
     this.#options = options;
+    const { frames, metrics, connections, writer, failpoints } = options;
+    this.#onMessage = function (data, isBinary) {
+      frames.handle(connectionOf(this), data, isBinary);
+    };
+    this.#onError = (error) => {
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") metrics.errors.inc({ code: "PAYLOAD_TOO_LARGE" });
+    };
+    this.#onClose = function (code) {
+      const connection = connectionOf(this);
+      connections.remove(connection);
+      // 1006: the socket ended without a close frame (terminate(), a killed process, a reset): the gateway knows as
+      // well as after a close frame that the connection is gone. Failpoint `no-unregister-on-terminate`: keep it.
+      if (code === 1006 && failpoints.enabled("no-unregister-on-terminate")) return;
+      if (!connection.moved) writer.unregister(connection.record);
+    };
   }
 
   /** Upgrades whose registry write is in flight. */
@@ -79,7 +116,7 @@ export class UpgradeHandler {
 
   /** The `upgrade` listener of the HTTP server. */
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroyOnError);
     void this.#accept(req, socket, head).catch((error: unknown) => {
       const protocolError = toProtocolError(error);
       this.#options.metrics.errors.inc({ code: protocolError.code });
@@ -194,7 +231,6 @@ export class UpgradeHandler {
   }
 
   #onConnection(ws: WebSocket, record: ConnectionRecord, resumed: boolean): void {
-    const { connections, frames, writer, metrics } = this.#options;
     const connection: LocalConnection = {
       ws,
       record,
@@ -204,19 +240,13 @@ export class UpgradeHandler {
       refilledAt: Date.now(),
       moved: false,
     };
-    connections.add(connection);
-    ws.on("pong", () => (connection.alive = true));
-    ws.on("message", (data, isBinary) => frames.handle(connection, data, isBinary));
-    ws.on("error", (error: Error & { code?: string }) => {
-      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") metrics.errors.inc({ code: "PAYLOAD_TOO_LARGE" });
-    });
-    ws.once("close", (code: number) => {
-      connections.remove(connection);
-      // 1006: the socket ended without a close frame (terminate(), a killed process, a reset): the gateway knows as
-      // well as after a close frame that the connection is gone. Failpoint `no-unregister-on-terminate`: keep it.
-      if (code === 1006 && this.#options.failpoints.enabled("no-unregister-on-terminate")) return;
-      if (!connection.moved) writer.unregister(connection.record);
-    });
+    (ws as WebSocket & { [CONNECTION]: LocalConnection })[CONNECTION] = connection;
+    this.#options.connections.add(connection);
+    ws.on("pong", onPong);
+    ws.on("message", this.#onMessage);
+    ws.on("error", this.#onError);
+    // ws emits `close` once per socket: `on` spares the wrapper `once` would allocate.
+    ws.on("close", this.#onClose);
     ws.send(welcomeFrame(record, resumed));
   }
 }
