@@ -80,14 +80,23 @@ export const WRITE_REPLY = Object.freeze({
  */
 export const GLOBAL_PRUNE_EVERY = 8;
 
+/** Separator of the values of {@link WRITE_SCRIPT}'s packed records (ids never contain control characters). */
+export const WRITE_FIELD_SEPARATOR = "\n";
+
 /**
  * Register or repoint connections (standalone: a batch of them, atomically; Cluster: one, in its session's slot).
  * KEYS[1] session index of the first record (routing only).
- * ARGV: prefix, hashTags, full, now, sessionTtl, then per record 10 values: mode ("register" | "repoint"), ttl,
- * websocket_id, session_id, tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at.
+ * ARGV: prefix, hashTags, full, now, sessionTtl, number of records, then the records packed into one string: per
+ * record 10 values, each followed by `\n`: mode ("register" | "repoint"), ttl, websocket_id, session_id,
+ * tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at. One packed argument instead of ten
+ * per record costs the client one string join rather than ten RESP values per record, and the script one pattern
+ * match per record.
  *
- * Index members are gathered per key and written with one ZADD per key and batch (after one prune per key), so a
- * batch of N records costs about five commands per record plus a few per touched key.
+ * Costs per record: owner read (once per session), HMGET of the old record, SET ... GET of the reverse index,
+ * HSET of all fields, PEXPIRE. Index members are gathered per key and written with one ZADD per key and batch
+ * (after one prune per key and batch). Every number handed to Redis is a string: Redis 7.0 formats a Lua number
+ * argument with `%.17g`, which cost about a sixth of the script's instructions (callgrind) when scores, TTLs and
+ * `expires_at` went as numbers.
  *
  * Returns one flat array; per record a {@link WRITE_REPLY} code, followed (repoint of a live record only) by the
  * kept agent_type, pillar and connected_at, followed (Cluster, `full = "0"`, written records only) by the four stale
@@ -96,55 +105,75 @@ export const GLOBAL_PRUNE_EVERY = 8;
  * record is refused (`CONFLICT`); on Cluster the caller checks that before the script (other slots).
  */
 export const WRITE_SCRIPT = `${LUA_KEY_FUNCTIONS}
+local call = redis.call
 local p, h, full = ARGV[1], ARGV[2], ARGV[3] == '1'
-local now, sttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, sttls = tonumber(ARGV[4]), ARGV[5]
+local sttl = tonumber(sttls)
 local owners, touched = {}, {}
--- key -> { score, member, ... } and its length, written with one ZADD per key; keyttl: session indexes' longest TTL.
-local adds, addn, keyttl, names = {}, {}, {}, {}
--- gttl: global indexes' longest TTL (they are not pruned by every batch, unlike session indexes).
-local gttl = {}
+-- Per distinct TTL (a string, as received): the TTL as a number and the expiry as a string.
+local ttln, expstr = {}, {}
+-- key -> { score, member, ... } and its length, written with one ZADD per key. kttl/kttls: the longest TTL written
+-- to a key (number and string); fresh: session keys of sessions that had no owner (so no index, state or prune).
+local adds, addn, kttl, kttls, fresh = {}, {}, {}, {}, {}
 local gkeys = { {}, {}, {}, {} }
+local names = { {}, {}, {}, {} }
+local out, no = {}, 0
+-- Global indexes are pruned by every batch, and by a lone write about once in ${GLOBAL_PRUNE_EVERY}.
+local prune_global = tonumber(ARGV[6]) > 1 or now % ${GLOBAL_PRUNE_EVERY} == 0
+local function flush(key)
+  local n = addn[key]
+  if n > 0 then call('ZADD', key, unpack(adds[key], 1, n)) end
+  addn[key] = 0
+end
+local function add(key, w, exps, ttl, ttls, prune)
+  local n = addn[key]
+  if not n then
+    n = 0
+    adds[key] = {}
+    if prune then call('ZREMRANGEBYSCORE', key, '-inf', now) end
+  end
+  local m = adds[key]
+  m[n + 1] = exps; m[n + 2] = w
+  addn[key] = n + 2
+  if (kttl[key] or 0) < ttl then kttl[key] = ttl; kttls[key] = ttls end
+  -- unpack() has a stack limit: huge batches go out in chunks.
+  if n + 2 >= 1000 then flush(key) end
+end
 local function gkey(i, name)
   local k = gkeys[i][name]
   if not k then k = k_gindex(p, KINDS[i], name); gkeys[i][name] = k end
   return k
 end
-local out = {}
-local prune_global = now % ${GLOBAL_PRUNE_EVERY} == 0 or #ARGV > 15
-local function flush(key)
-  local n = addn[key]
-  if n and n > 0 then redis.call('ZADD', key, unpack(adds[key], 1, n)) end
-  addn[key] = 0
+local function gadd(i, name, w, exps, expn, ttl, ttls)
+  add(gkey(i, name), w, exps, ttl, ttls, prune_global)
+  local nk = names[i]
+  if (nk[name] or 0) < expn then nk[name] = expn end
 end
-local function add(key, w, exp)
-  local n = addn[key]
-  if not n then
-    n = 0
-    adds[key] = {}
-    if keyttl[key] or prune_global then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
-  end
-  local m = adds[key]
-  m[n + 1] = exp; m[n + 2] = w
-  addn[key] = n + 2
-  -- unpack() has a stack limit: huge batches go out in chunks.
-  if n + 2 >= 1000 then flush(key) end
+-- Pending members go first, so that this removal is not undone by them.
+local function unindex(i, name, w)
+  local gk = gkey(i, name)
+  if addn[gk] then flush(gk) end
+  call('ZREM', gk, w)
 end
 
-for j = 6, #ARGV, 10 do
-  local mode, ttl = ARGV[j], tonumber(ARGV[j + 1])
-  local w, s, t, a, pl, inst, ca, la = ARGV[j + 2], ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6], ARGV[j + 7], ARGV[j + 8], ARGV[j + 9]
-  local exp = now + ttl
-  local okey = k_owner(p, h, s)
+for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[7], '(%a+)\\n(%d+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n(%d+)\\n(%d+)\\n') do
+  local ttl = ttln[ttls]
+  if not ttl then
+    ttl = tonumber(ttls)
+    ttln[ttls] = ttl
+    expstr[ttls] = string.format('%d', now + ttl)
+  end
+  local exps, expn = expstr[ttls], now + ttl
   -- Owners are read once per session and batch; a claim made earlier in the batch counts.
   local owner = owners[s]
-  if owner == nil then owner = redis.call('GET', okey); owners[s] = owner end
+  if owner == nil then owner = call('GET', k_owner(p, h, s)); owners[s] = owner end
   local code = 0
   local rk, old
   if owner and owner ~= t then
     code = -1
   else
     rk = k_conn(p, h, s, w)
-    old = redis.call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
+    old = call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
     -- The owner key may have expired while a record of another tenant still stands: the record wins.
     if old[1] and old[6] and tonumber(old[6]) > now then
       if old[1] ~= t then code = -1 else code = 1 end
@@ -154,74 +183,83 @@ for j = 6, #ARGV, 10 do
     -- The reverse index is written first (SET ... GET returns the old value in the same command); a live record of
     -- the websocket id in another session refuses the write and the reverse index is put back with that record's TTL.
     local rev = k_reverse(p, w)
-    local rs = redis.call('SET', rev, s, 'PX', ttl, 'GET')
+    local rs = call('SET', rev, s, 'PX', ttls, 'GET')
     if rs and rs ~= s then
       local ork = k_conn(p, h, rs, w)
-      local oexp = redis.call('HGET', ork, 'expires_at')
+      local oexp = call('HGET', ork, 'expires_at')
       if oexp and tonumber(oexp) > now then
-        local left = redis.call('PTTL', ork)
-        if left > 0 then redis.call('SET', rev, rs, 'PX', left) else redis.call('DEL', rev) end
+        local left = call('PTTL', ork)
+        if left > 0 then call('SET', rev, rs, 'PX', tostring(left)) else call('DEL', rev) end
         code = -2
       end
     end
   end
-  out[#out + 1] = code
+  no = no + 1
+  out[no] = code
   if code >= 0 then
     if mode == 'repoint' and code == 1 then
       a, pl, ca = old[2], old[3], old[5]
-      out[#out + 1] = a; out[#out + 1] = pl; out[#out + 1] = ca
+      out[no + 1] = a; out[no + 2] = pl; out[no + 3] = ca
+      no = no + 3
     end
-    redis.call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
-      'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exp)
-    redis.call('PEXPIRE', rk, ttl)
-    local ottl = math.max(sttl, ttl)
-    if touched[s] ~= ottl then
-      if owner then redis.call('PEXPIRE', okey, ottl) else redis.call('SET', okey, t, 'PX', ottl); owners[s] = t end
-      redis.call('PEXPIRE', k_state(p, h, s), sttl)
-      touched[s] = ottl
-    end
+    call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
+      'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exps)
+    call('PEXPIRE', rk, ttls)
     local si = k_sindex(p, h, s)
-    if (keyttl[si] or 0) < ttl then keyttl[si] = ttl end
-    add(si, w, exp)
-    local new = { a, pl, inst, t }
-    for i = 1, 4 do
-      local prev = old[i == 4 and 1 or i + 1]
-      local stale = ''
-      if prev and prev ~= new[i] then
-        stale = prev
-        if full then
-          -- Pending members go first, so that this removal is not undone by them.
-          local gk = gkey(i, prev)
-          flush(gk)
-          redis.call('ZREM', gk, w)
-        end
-      end
-      if full then
-        local gk = gkey(i, new[i])
-        add(gk, w, exp)
-        if (gttl[gk] or 0) < ttl then gttl[gk] = ttl end
-        local nk = names[i]
-        if not nk then nk = {}; names[i] = nk end
-        if (nk[new[i]] or 0) < exp then nk[new[i]] = exp end
+    local ottls = sttl >= ttl and sttls or ttls
+    if touched[s] ~= ottls then
+      local okey = k_owner(p, h, s)
+      if owner then
+        call('PEXPIRE', okey, ottls)
+        call('PEXPIRE', k_state(p, h, s), sttls)
       else
-        out[#out + 1] = stale
+        -- No owner: the session is new, since the owner outlives its state and index (every write gives it the
+        -- longest TTL), so there is no state to refresh and no index to prune.
+        call('SET', okey, t, 'PX', ottls)
+        owners[s] = t
+        fresh[si] = true
       end
+      touched[s] = ottls
+    end
+    add(si, w, exps, ttl, ttls, not fresh[si])
+    local oa, opl, oi, ot
+    if old then oa, opl, oi, ot = old[2], old[3], old[4], old[1] end
+    if full then
+      if oa and oa ~= a then unindex(1, oa, w) end
+      if opl and opl ~= pl then unindex(2, opl, w) end
+      if oi and oi ~= inst then unindex(3, oi, w) end
+      if ot and ot ~= t then unindex(4, ot, w) end
+      gadd(1, a, w, exps, expn, ttl, ttls)
+      gadd(2, pl, w, exps, expn, ttl, ttls)
+      gadd(3, inst, w, exps, expn, ttl, ttls)
+      gadd(4, t, w, exps, expn, ttl, ttls)
+    else
+      out[no + 1] = (oa and oa ~= a) and oa or ''
+      out[no + 2] = (opl and opl ~= pl) and opl or ''
+      out[no + 3] = (oi and oi ~= inst) and oi or ''
+      out[no + 4] = (ot and ot ~= t) and ot or ''
+      no = no + 4
     end
   end
 end
+-- Every index keeps a TTL at least its longest-lived member's: raised, never lowered.
 for key in pairs(adds) do
   flush(key)
-  local ttl = keyttl[key] or gttl[key]
-  if ttl and redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+  if fresh[key] then
+    -- NX sets the TTL of the key just made; GT raises one that a lost owner left behind.
+    if call('PEXPIRE', key, kttls[key], 'NX') == 0 then call('PEXPIRE', key, kttls[key], 'GT') end
+  elseif call('PTTL', key) < kttl[key] then
+    call('PEXPIRE', key, kttls[key])
+  end
 end
 for i, nk in pairs(names) do
   local nkey = k_names(p, KINDS[i])
-  local latest = 0
-  for name, score in pairs(nk) do
-    redis.call('ZADD', nkey, 'GT', score, name)
-    if score > latest then latest = score end
+  local latest
+  for name, expn in pairs(nk) do
+    call('ZADD', nkey, 'GT', string.format('%d', expn), name)
+    if not latest or expn > latest then latest = expn end
   end
-  if redis.call('PTTL', nkey) < latest - now then redis.call('PEXPIRE', nkey, latest - now) end
+  if latest and call('PTTL', nkey) < latest - now then call('PEXPIRE', nkey, string.format('%d', latest - now)) end
 end
 return out
 `;
