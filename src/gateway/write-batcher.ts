@@ -30,15 +30,27 @@ export class WriteBatcher {
           pending = Promise.reject(error);
         }
         this.#inFlight++;
-        pending.then(resolve, reject).finally(() => {
-          if (--this.#inFlight === 0 && this.#queue.length > 0) this.#startGroup();
-        });
+        // The next group starts before this write's caller resumes, so that its batch is on its way to Redis first.
+        pending.then(
+          (value) => {
+            this.#settle();
+            resolve(value);
+          },
+          (error: unknown) => {
+            this.#settle();
+            reject(error);
+          },
+        );
       });
       if (this.#inFlight === 0 && !this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#startGroup());
       }
     });
+  }
+
+  #settle(): void {
+    if (--this.#inFlight === 0 && this.#queue.length > 0) this.#startGroup();
   }
 
   #startGroup(): void {

@@ -106,8 +106,9 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     this.#lookupBatcher = new MicroBatcher(batchSize, async (lookups, full) => {
       const now = this.#now();
       const key = this.keys.sessionIndex(lookups[0]![1]);
-      const args: Arg[] = [this.keys.prefix, this.#h, now];
-      for (const lookup of lookups) args.push(lookup[0], lookup[1], lookup[2], lookup[3]);
+      let packed = "";
+      for (const lookup of lookups) packed += `${lookup[0]}\n${lookup[1]}\n${lookup[2]}\n${lookup[3]}\n`;
+      const args: Arg[] = [this.keys.prefix, this.#h, now, packed];
       const reply = full ? await evalNow(this.#client, SESSION_CONNECTIONS_SCRIPT, key, args) : await this.#client.trafficCopSessionConnections(key, ...args);
       return parseLookupReply(String(reply), lookups);
     });
@@ -115,8 +116,9 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       const now = this.#now();
       const key = this.keys.sessionIndex(items[0]![1]);
       const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true ? "1" : "0";
-      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, keepAgentType];
-      for (const item of items) args.push(item[0], item[1], item[2], item[3]);
+      let packed = "";
+      for (const item of items) packed += `${item[0]}\n${item[1]}\n${item[2]}\n${item[3]}\n`;
+      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, keepAgentType, packed];
       const reply = full ? await evalNow(this.#client, UNREGISTER_SCRIPT, key, args) : await this.#client.trafficCopUnregister(key, ...args);
       return parseUnregisterReply(reply as (string | number)[], items.length);
     });
@@ -244,34 +246,62 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     return (await this.findConnection(tenantId, websocketId))?.session_id ?? null;
   }
 
-  async getSessionConnections(tenantId: string, sessionId: string, filter?: ConnectionFilter): Promise<ConnectionRecord[]> {
-    this.#assertOpen();
-    assertId("tenantId", tenantId);
-    assertId("sessionId", sessionId);
-    const { agent_type = "", pillar = "" } = validateFilter(filter);
-    const records = await this.#call("getSessionConnections", () => this.#lookupBatcher.push([tenantId, sessionId, agent_type, pillar]));
-    return records.length > 1 ? records.sort(byWebsocketId) : records;
+  getSessionConnections(tenantId: string, sessionId: string, filter?: ConnectionFilter): Promise<ConnectionRecord[]> {
+    let lookup: [string, string, string, string];
+    try {
+      this.#assertOpen();
+      assertId("tenantId", tenantId);
+      assertId("sessionId", sessionId);
+      const { agent_type = "", pillar = "" } = validateFilter(filter);
+      lookup = [tenantId, sessionId, agent_type, pillar];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // One promise on top of the batch's: lookups are the registry's hottest read.
+    return this.#lookupBatcher.push(lookup).then(
+      (records) => (records.length > 1 ? records.sort(byWebsocketId) : records),
+      (error: unknown) => {
+        throw toRegistryError(error, "getSessionConnections");
+      },
+    );
   }
 
-  async unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
-    this.#assertOpen();
-    assertId("tenantId", tenantId);
-    assertId("sessionId", sessionId);
-    assertId("websocketId", websocketId);
-    const ifInstanceId = options?.ifInstanceId;
-    if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
-    const outcome = await this.#call("unregister", () => this.#unregisterBatcher.push([tenantId, sessionId, websocketId, ifInstanceId ?? ""]));
-    if (outcome.code !== 1) return false;
-    if (!this.#full) {
-      const fields = outcome.fields!;
-      const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
-      await this.#call("unregister", () =>
-        Promise.all([
-          ...fields.flatMap((name, i) => (keepAgentType && i === 0 ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)])),
-          this.#client.trafficCopDeleteIfEqual(this.keys.reverse(websocketId), sessionId),
-        ]),
-      );
+  unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
+    let item: [string, string, string, string];
+    try {
+      this.#assertOpen();
+      assertId("tenantId", tenantId);
+      assertId("sessionId", sessionId);
+      assertId("websocketId", websocketId);
+      const ifInstanceId = options?.ifInstanceId;
+      if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
+      item = [tenantId, sessionId, websocketId, ifInstanceId ?? ""];
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (!this.#full) return this.#unregisterOnCluster(item);
+    // One promise on top of the batch's: a gateway removes every closed connection through it.
+    return this.#unregisterBatcher.push(item).then(
+      (outcome) => outcome.code === 1 && outcome.live,
+      (error: unknown) => {
+        throw toRegistryError(error, "unregister");
+      },
+    );
+  }
+
+  /** Cluster: the session's slot first, then the global indexes and the reverse index (other slots). */
+  async #unregisterOnCluster(item: [string, string, string, string]): Promise<boolean> {
+    const [, sessionId, websocketId] = item;
+    const outcome = await this.#call("unregister", () => this.#unregisterBatcher.push(item));
+    if (outcome.code !== 1) return false;
+    const fields = outcome.fields!;
+    const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
+    await this.#call("unregister", () =>
+      Promise.all([
+        ...fields.flatMap((name, i) => (keepAgentType && i === 0 ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)])),
+        this.#client.trafficCopDeleteIfEqual(this.keys.reverse(websocketId), sessionId),
+      ]),
+    );
     return outcome.live;
   }
 
