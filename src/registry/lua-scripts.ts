@@ -145,10 +145,14 @@ local function gkey(i, name)
   return k
 end
 local function gadd(i, name, w, exps, expn, ttl, ttls)
-  add(gkey(i, name), w, exps, ttl, ttls, prune_global)
+  local k = gkeys[i][name]
+  if not k then k = k_gindex(p, KINDS[i], name); gkeys[i][name] = k end
+  add(k, w, exps, ttl, ttls, prune_global)
   local nk = names[i]
   if (nk[name] or 0) < expn then nk[name] = expn end
 end
+-- Session index key per session id (built once per batch).
+local sindex = {}
 -- Pending members go first, so that this removal is not undone by them.
 local function unindex(i, name, w)
   local gk = gkey(i, name)
@@ -205,7 +209,8 @@ for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[7], '(%a+)\\n
     call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
       'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exps)
     call('PEXPIRE', rk, ttls)
-    local si = k_sindex(p, h, s)
+    local si = sindex[s]
+    if not si then si = k_sindex(p, h, s); sindex[s] = si end
     local ottls = sttl >= ttl and sttls or ttls
     if touched[s] ~= ottls then
       local okey = k_owner(p, h, s)
