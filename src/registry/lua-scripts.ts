@@ -28,35 +28,36 @@ const HELPERS = `${LUA_KEY_FUNCTIONS}
 local pruned = {}
 local ttled = {}
 -- Keeps a key's own TTL at least \`ttl\` (once per script and key: every write of one script uses one TTL), so that
--- no key outlives its longest-lived member: a key whose writers all died expires with its last member.
-local function cover(key, ttl)
+-- no key outlives its longest-lived member: a key whose writers all died expires with its last member. \`ttls\` is
+-- the same TTL as a string: Redis 7.0 formats a number argument of redis.call with snprintf("%.17g").
+local function cover(key, ttl, ttls)
   if not ttled[key] then
-    if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+    if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttls) end
     ttled[key] = true
   end
 end
--- Adds a member scored by its expiry and prunes expired members (once per script and key). With a TTL, keeps the
--- key's own TTL at least as long as its longest-lived member.
-local function index_add(key, member, exp, now, ttl)
+-- Adds a member scored by its expiry and prunes expired members (once per script and key), and keeps the key's own
+-- TTL at least as long as its longest-lived member. \`exp\` and \`nows\` are strings.
+local function index_add(key, member, exp, nows, ttl, ttls)
   if not pruned[key] then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', nows)
     pruned[key] = true
   end
   redis.call('ZADD', key, exp, member)
-  if ttl then cover(key, ttl) end
+  cover(key, ttl, ttls)
 end
 local named = {}
 -- Name registries keep each name scored by the latest expiry of its members; sweep() prunes them. Global indexes
 -- and name registries carry the TTL of their longest-lived member like session indexes.
-local function global_add(p, fields, w, exp, now, ttl)
+local function global_add(p, fields, w, exp, nows, ttl, ttls)
   for i, kind in ipairs(KINDS) do
-    index_add(k_gindex(p, kind, fields[i]), w, exp, now, ttl)
+    index_add(k_gindex(p, kind, fields[i]), w, exp, nows, ttl, ttls)
     local nk = kind .. ':' .. fields[i]
     if named[nk] ~= exp then
       redis.call('ZADD', k_names(p, kind), 'GT', exp, fields[i])
       named[nk] = exp
     end
-    cover(k_names(p, kind), ttl)
+    cover(k_names(p, kind), ttl, ttls)
   end
 end
 `;
@@ -353,9 +354,11 @@ return out
  */
 export const HEARTBEAT_SCRIPT = `${HELPERS}
 local p, h, full = ARGV[1], ARGV[2], ARGV[3] == '1'
-local now, ttl, exp, sttl = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local nows, ttls, exp, sttls = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local now, ttl, sttl = tonumber(nows), tonumber(ttls), tonumber(sttls)
 local tenant = ARGV[8]
-local ottl = math.max(sttl, ttl)
+-- Numbers go to Redis as strings (see cover).
+local ottls = sttl >= ttl and sttls or ttls
 local sessions = {}
 local out = {}
 for j = 9, #ARGV, 3 do
@@ -370,16 +373,16 @@ for j = 9, #ARGV, 3 do
     else
       redis.call('HSET', rk, 'expires_at', exp)
     end
-    redis.call('PEXPIRE', rk, ttl)
-    index_add(k_sindex(p, h, s), w, exp, now, ttl)
+    redis.call('PEXPIRE', rk, ttls)
+    index_add(k_sindex(p, h, s), w, exp, nows, ttl, ttls)
     if not sessions[s] then
       sessions[s] = true
-      redis.call('PEXPIRE', k_owner(p, h, s), ottl)
-      redis.call('PEXPIRE', k_state(p, h, s), sttl)
+      redis.call('PEXPIRE', k_owner(p, h, s), ottls)
+      redis.call('PEXPIRE', k_state(p, h, s), sttls)
     end
     if full then
-      global_add(p, { f[1], f[2], f[3], f[4] }, w, exp, now, ttl)
-      redis.call('SET', k_reverse(p, w), s, 'PX', ttl)
+      global_add(p, { f[1], f[2], f[3], f[4] }, w, exp, nows, ttl, ttls)
+      redis.call('SET', k_reverse(p, w), s, 'PX', ttls)
       out[#out + 1] = 1
     else
       out[#out + 1] = { f[1], f[2], f[3], f[4] }
