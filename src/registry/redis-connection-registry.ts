@@ -19,7 +19,7 @@ import type {
 import { GLOBAL_INDEX_KINDS, RegistryKeys } from "./keys.js";
 import { RECORD_FIELDS, SESSION_CONNECTIONS_SCRIPT, UNREGISTER_SCRIPT, WRITE_REPLY, WRITE_SCRIPT } from "./lua-scripts.js";
 import { MicroBatcher } from "./micro-batcher.js";
-import { createRedisClient, type RedisClient, type RedisClientOptions } from "./redis-client.js";
+import { createRedisClient, toRegistryError, type RedisClient, type RedisClientOptions } from "./redis-client.js";
 import { refreshRecords } from "./redis-heartbeat.js";
 import { countConnections, listInstanceConnections, sweepIndexes } from "./redis-index-scans.js";
 import { callRegistry, type RedisRegistryContext } from "./redis-registry-context.js";
@@ -29,7 +29,6 @@ import {
   type ResolvedRedisConnectionRegistryOptions,
 } from "./redis-registry-options.js";
 import {
-  WRITE_ARGS_PER_RECORD,
   byWebsocketId,
   conflictError,
   parseLookupReply,
@@ -37,7 +36,9 @@ import {
   parseUnregisterReply,
   parseWriteReply,
   type GlobalFields,
+  writeItem,
   type UnregisterOutcome,
+  type WriteItem,
   type WriteOutcome,
 } from "./redis-replies.js";
 import { defineScripts, evalNow, type Arg, type ScriptClient } from "./redis-scripts.js";
@@ -76,7 +77,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   readonly #full: boolean;
   readonly #h: string;
   #closing?: Promise<void>;
-  readonly #writeBatcher: MicroBatcher<Arg[], WriteOutcome>;
+  readonly #writeBatcher: MicroBatcher<WriteItem, WriteOutcome>;
   readonly #lookupBatcher: MicroBatcher<[string, string, string, string], ConnectionRecord[]>;
   readonly #unregisterBatcher: MicroBatcher<[string, string, string, string], UnregisterOutcome>;
   readonly #ctx: RedisRegistryContext;
@@ -93,19 +94,21 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     this.#client = defineScripts(client);
     this.#ctx = { client: this.#client, keys: this.keys, full: this.#full, h: this.#h, options: this.options, now: () => this.#now() };
     const batchSize = this.#full ? this.options.maxBatchSize : 1;
-    this.#writeBatcher = new MicroBatcher(batchSize, async (records, full) => {
+    this.#writeBatcher = new MicroBatcher(batchSize, async (items, full) => {
       const now = this.#now();
-      const key = this.keys.sessionIndex(String(records[0]![3]));
-      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs];
-      for (const record of records) for (let i = 0; i < WRITE_ARGS_PER_RECORD; i++) args.push(record[i]!);
+      const key = this.keys.sessionIndex(items[0]!.sessionId);
+      const packed = new Array<string>(items.length);
+      for (let i = 0; i < items.length; i++) packed[i] = items[i]!.packed;
+      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs, items.length, packed.join("")];
       const reply = full ? await evalNow(this.#client, WRITE_SCRIPT, key, args) : await this.#client.trafficCopWrite(key, ...args);
-      return parseWriteReply(reply as (string | number)[], records, now, this.#full);
+      return parseWriteReply(reply as (string | number)[], items, now, this.#full);
     });
     this.#lookupBatcher = new MicroBatcher(batchSize, async (lookups, full) => {
       const now = this.#now();
       const key = this.keys.sessionIndex(lookups[0]![1]);
-      const args: Arg[] = [this.keys.prefix, this.#h, now];
-      for (const lookup of lookups) args.push(lookup[0], lookup[1], lookup[2], lookup[3]);
+      let packed = "";
+      for (const lookup of lookups) packed += `${lookup[0]}\n${lookup[1]}\n${lookup[2]}\n${lookup[3]}\n`;
+      const args: Arg[] = [this.keys.prefix, this.#h, now, packed];
       const reply = full ? await evalNow(this.#client, SESSION_CONNECTIONS_SCRIPT, key, args) : await this.#client.trafficCopSessionConnections(key, ...args);
       return parseLookupReply(String(reply), lookups);
     });
@@ -113,8 +116,9 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       const now = this.#now();
       const key = this.keys.sessionIndex(items[0]![1]);
       const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true ? "1" : "0";
-      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, keepAgentType];
-      for (const item of items) args.push(item[0], item[1], item[2], item[3]);
+      let packed = "";
+      for (const item of items) packed += `${item[0]}\n${item[1]}\n${item[2]}\n${item[3]}\n`;
+      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, keepAgentType, packed];
       const reply = full ? await evalNow(this.#client, UNREGISTER_SCRIPT, key, args) : await this.#client.trafficCopUnregister(key, ...args);
       return parseUnregisterReply(reply as (string | number)[], items.length);
     });
@@ -134,50 +138,78 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     return this.#client;
   }
 
-  async register(record: ConnectionRecord, options?: { ttlMs?: number }): Promise<void> {
-    this.#assertOpen();
-    await this.#write("register", record, options);
+  register(record: ConnectionRecord, options?: { ttlMs?: number }): Promise<void> {
+    return this.#write("register", record, options) as Promise<unknown> as Promise<void>;
   }
 
-  async repoint(fallback: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
-    this.#assertOpen();
-    return this.#write("repoint", fallback, options);
+  repoint(fallback: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
+    return this.#write("repoint", fallback, options) as Promise<RepointResult>;
   }
 
-  async #write(mode: "register" | "repoint", input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
-    const record = validateRecord(input);
-    const ttl = resolveTtl(options, this.options.connectionTtlMs);
-    const s = record.session_id;
-    const w = record.websocket_id;
-    // Cluster: the reverse index and another session's record live in other slots than this session's script, so
-    // the check runs before it (standalone Redis checks inside the script, atomically).
-    if (!this.#full) await this.#call(mode, () => this.#assertNoLiveRecordElsewhere(w, s));
-    const outcome = await this.#call(mode, () =>
-      this.#writeBatcher.push([
-        mode, ttl, w, s, record.tenant_id, record.agent_type, record.pillar, record.instance_id, record.connected_at, record.last_activity_at,
-      ]),
-    );
-    if (outcome.code === WRITE_REPLY.FORBIDDEN) {
-      throw new RegistryForbiddenError(`session ${s} belongs to another tenant than ${record.tenant_id}; nothing was written`);
+  /**
+   * The write path. Standalone Redis: one promise per call on top of the batch's (no async layers), since a gateway
+   * registers every connection through it. Resolves with `undefined` for a registration.
+   */
+  #write(mode: "register" | "repoint", input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult | undefined> {
+    let record: ConnectionRecord;
+    let ttl: number;
+    try {
+      this.#assertOpen();
+      record = validateRecord(input);
+      ttl = resolveTtl(options, this.options.connectionTtlMs);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (outcome.code === WRITE_REPLY.CONFLICT) throw conflictError(w, s);
+    if (!this.#full) return this.#writeOnCluster(mode, record, ttl);
+    return this.#writeBatcher.push(writeItem(mode, ttl, record)).then(
+      (outcome) => {
+        const result = this.#written(mode, record, outcome);
+        if (this.options.negativeControls.reverseWithoutTtl === true) {
+          return this.#call(mode, () => this.#client.persist(this.keys.reverse(record.websocket_id))).then(() => result);
+        }
+        return result;
+      },
+      (error: unknown) => {
+        throw toRegistryError(error, mode);
+      },
+    );
+  }
+
+  /** Throws the refusal of a write outcome; else the result of `mode` (`undefined` for a registration). */
+  #written(mode: "register" | "repoint", record: ConnectionRecord, outcome: WriteOutcome): RepointResult | undefined {
+    if (outcome.code === WRITE_REPLY.FORBIDDEN) {
+      throw new RegistryForbiddenError(`session ${record.session_id} belongs to another tenant than ${record.tenant_id}; nothing was written`);
+    }
+    if (outcome.code === WRITE_REPLY.CONFLICT) throw conflictError(record.websocket_id, record.session_id);
+    if (mode === "register") return undefined;
     const written: ConnectionRecord = outcome.kept
       ? { ...record, agent_type: outcome.kept[0], pillar: outcome.kept[1], connected_at: Number(outcome.kept[2]) }
       : record;
-    if (!this.#full) {
-      const exp = outcome.exp;
-      const stale = outcome.stale!;
-      await this.#call(mode, () =>
-        Promise.all([
-          ...stale.flatMap((old, i) =>
-            old === false ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, old), w)],
-          ),
-          this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], exp, ttl),
-        ]),
-      );
-    }
-    if (this.options.negativeControls.reverseWithoutTtl === true) await this.#call(mode, () => this.#client.persist(this.keys.reverse(w)));
     return { record: written, existed: outcome.code === WRITE_REPLY.EXISTED };
+  }
+
+  /**
+   * Cluster: the reverse index and another session's record live in other slots than this session's script, so
+   * the check runs before it (standalone Redis checks inside the script, atomically), and the global indexes
+   * follow it as single-key commands.
+   */
+  async #writeOnCluster(mode: "register" | "repoint", record: ConnectionRecord, ttl: number): Promise<RepointResult | undefined> {
+    const s = record.session_id;
+    const w = record.websocket_id;
+    await this.#call(mode, () => this.#assertNoLiveRecordElsewhere(w, s));
+    const outcome = await this.#call(mode, () => this.#writeBatcher.push(writeItem(mode, ttl, record)));
+    // Written as a repoint to learn the record as written (a repoint of a live record keeps some of its fields).
+    const result = this.#written("repoint", record, outcome)!;
+    const written = result.record;
+    const stale = outcome.stale!;
+    await this.#call(mode, () =>
+      Promise.all([
+        ...stale.flatMap((old, i) => (old === false ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, old), w)])),
+        this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], outcome.exp, ttl),
+      ]),
+    );
+    if (this.options.negativeControls.reverseWithoutTtl === true) await this.#call(mode, () => this.#client.persist(this.keys.reverse(w)));
+    return mode === "register" ? undefined : result;
   }
 
   /** Rejects when `w`'s reverse index names another session than `s` whose record of `w` is live (Cluster). */
@@ -214,34 +246,62 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     return (await this.findConnection(tenantId, websocketId))?.session_id ?? null;
   }
 
-  async getSessionConnections(tenantId: string, sessionId: string, filter?: ConnectionFilter): Promise<ConnectionRecord[]> {
-    this.#assertOpen();
-    assertId("tenantId", tenantId);
-    assertId("sessionId", sessionId);
-    const { agent_type = "", pillar = "" } = validateFilter(filter);
-    const records = await this.#call("getSessionConnections", () => this.#lookupBatcher.push([tenantId, sessionId, agent_type, pillar]));
-    return records.length > 1 ? records.sort(byWebsocketId) : records;
+  getSessionConnections(tenantId: string, sessionId: string, filter?: ConnectionFilter): Promise<ConnectionRecord[]> {
+    let lookup: [string, string, string, string];
+    try {
+      this.#assertOpen();
+      assertId("tenantId", tenantId);
+      assertId("sessionId", sessionId);
+      const { agent_type = "", pillar = "" } = validateFilter(filter);
+      lookup = [tenantId, sessionId, agent_type, pillar];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // One promise on top of the batch's: lookups are the registry's hottest read.
+    return this.#lookupBatcher.push(lookup).then(
+      (records) => (records.length > 1 ? records.sort(byWebsocketId) : records),
+      (error: unknown) => {
+        throw toRegistryError(error, "getSessionConnections");
+      },
+    );
   }
 
-  async unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
-    this.#assertOpen();
-    assertId("tenantId", tenantId);
-    assertId("sessionId", sessionId);
-    assertId("websocketId", websocketId);
-    const ifInstanceId = options?.ifInstanceId;
-    if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
-    const outcome = await this.#call("unregister", () => this.#unregisterBatcher.push([tenantId, sessionId, websocketId, ifInstanceId ?? ""]));
-    if (outcome.code !== 1) return false;
-    if (!this.#full) {
-      const fields = outcome.fields!;
-      const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
-      await this.#call("unregister", () =>
-        Promise.all([
-          ...fields.flatMap((name, i) => (keepAgentType && i === 0 ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)])),
-          this.#client.trafficCopDeleteIfEqual(this.keys.reverse(websocketId), sessionId),
-        ]),
-      );
+  unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
+    let item: [string, string, string, string];
+    try {
+      this.#assertOpen();
+      assertId("tenantId", tenantId);
+      assertId("sessionId", sessionId);
+      assertId("websocketId", websocketId);
+      const ifInstanceId = options?.ifInstanceId;
+      if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
+      item = [tenantId, sessionId, websocketId, ifInstanceId ?? ""];
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (!this.#full) return this.#unregisterOnCluster(item);
+    // One promise on top of the batch's: a gateway removes every closed connection through it.
+    return this.#unregisterBatcher.push(item).then(
+      (outcome) => outcome.code === 1 && outcome.live,
+      (error: unknown) => {
+        throw toRegistryError(error, "unregister");
+      },
+    );
+  }
+
+  /** Cluster: the session's slot first, then the global indexes and the reverse index (other slots). */
+  async #unregisterOnCluster(item: [string, string, string, string]): Promise<boolean> {
+    const [, sessionId, websocketId] = item;
+    const outcome = await this.#call("unregister", () => this.#unregisterBatcher.push(item));
+    if (outcome.code !== 1) return false;
+    const fields = outcome.fields!;
+    const keepAgentType = this.options.negativeControls.keepAgentTypeMember === true;
+    await this.#call("unregister", () =>
+      Promise.all([
+        ...fields.flatMap((name, i) => (keepAgentType && i === 0 ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, name), websocketId)])),
+        this.#client.trafficCopDeleteIfEqual(this.keys.reverse(websocketId), sessionId),
+      ]),
+    );
     return outcome.live;
   }
 

@@ -1,7 +1,6 @@
 import type { ConnectionRecord } from "./connection-registry.js";
 import { RegistryForbiddenError } from "../errors.js";
 import { LOOKUP_FIELDS, WRITE_REPLY } from "./lua-scripts.js";
-import type { Arg } from "./redis-scripts.js";
 
 /** Global index fields of a record, in `GLOBAL_INDEX_KINDS` order. */
 export type GlobalFields = [agentType: string, pillar: string, instanceId: string, tenantId: string];
@@ -21,8 +20,21 @@ export interface WriteOutcome {
   exp: number;
 }
 
-/** Number of values per record in the write script's ARGV. */
-export const WRITE_ARGS_PER_RECORD = 10;
+/** One registration or repoint as the write script takes it (see WRITE_SCRIPT). */
+export interface WriteItem {
+  readonly mode: "register" | "repoint";
+  /** TTL of the record, in ms. */
+  readonly ttl: number;
+  readonly sessionId: string;
+  /** The record's 10 script values, each followed by `\n`. */
+  readonly packed: string;
+}
+
+/** Packs one record for the write script (ids never contain control characters, so `\n` separates values). */
+export function writeItem(mode: "register" | "repoint", ttl: number, r: ConnectionRecord): WriteItem {
+  const packed = `${mode}\n${ttl}\n${r.websocket_id}\n${r.session_id}\n${r.tenant_id}\n${r.agent_type}\n${r.pillar}\n${r.instance_id}\n${r.connected_at}\n${r.last_activity_at}\n`;
+  return { mode, ttl, sessionId: r.session_id, packed };
+}
 
 /** The error of a write refused because `w` has a live record in another session than `s`. */
 export function conflictError(w: string, s: string): RegistryForbiddenError {
@@ -30,15 +42,15 @@ export function conflictError(w: string, s: string): RegistryForbiddenError {
 }
 
 /** Splits the write script's flat reply into one outcome per record (see WRITE_SCRIPT). */
-export function parseWriteReply(reply: readonly (string | number)[], records: readonly Arg[][], now: number, full: boolean): WriteOutcome[] {
-  const outcomes: WriteOutcome[] = new Array(records.length);
+export function parseWriteReply(reply: readonly (string | number)[], items: readonly WriteItem[], now: number, full: boolean): WriteOutcome[] {
+  const outcomes: WriteOutcome[] = new Array(items.length);
   let pos = 0;
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     const code = Number(reply[pos++]);
-    const outcome: WriteOutcome = { code, exp: now + Number(record[1]) };
+    const outcome: WriteOutcome = { code, exp: now + item.ttl };
     if (code >= 0) {
-      if (code === WRITE_REPLY.EXISTED && record[0] === "repoint") {
+      if (code === WRITE_REPLY.EXISTED && item.mode === "repoint") {
         outcome.kept = [String(reply[pos]), String(reply[pos + 1]), String(reply[pos + 2])];
         pos += 3;
       }
