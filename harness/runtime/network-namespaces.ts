@@ -1,0 +1,405 @@
+/**
+ * Network namespaces of a run's own, for packet faults the Toxiproxy-compatible proxy cannot make (it sees streams,
+ * not packets): each gateway instance runs in a namespace (`ip netns exec`), joined to the host by one veth pair
+ * (host end `10.201.a.b+1/30`, namespace end `+2`); the fleet reaches the instance on the namespace address, the
+ * instance reaches its Redis proxy on the host end. Packet faults sit on the two ends of that pair, both directions:
+ *
+ * - loss: nftables drops a random fraction of the packets where they arrive (prerouting of the receiving end), so the
+ *   sender's stack does not know and must retransmit, as on a lossy wire (a drop on the sending side's output hook is
+ *   reported to the local socket and never retransmitted: measured, no `TcpRetransSegs`);
+ * - duplication: nftables `dup to <peer> device <end>` sends a copy of a random fraction of the packets leaving each
+ *   end;
+ * - reordering: nftables sets `meta priority` of a random fraction of the packets leaving each end to the slow class
+ *   of an HTB qdisc on that end ({@link SLOW_PATH_RATE_KBIT}), so later packets overtake them.
+ *
+ * netem (`tc qdisc ... netem loss|duplicate|reorder`) would do all three, but the kernels this harness runs on may
+ * lack `sch_netem` (the machine it was written on does, without module loading): the nftables/HTB forms work on any
+ * kernel with nftables and HTB, are measured here (`test/integration/network-namespaces.test.ts`), and are the only
+ * ones used, so that one code path is the tested one.
+ *
+ * Cleanup: a namespace carries the owner's pid and the run id in its name (`trafficcop-<ownerPid>-<runId>-<id>`),
+ * deleting it removes its veth pair (and the qdiscs and rules on both ends); the host-side rules of a fault live in an
+ * nftables table named the same way (`trafficcop_<ownerPid>_<run>_<id>`). Teardown removes both, the `exit` handler
+ * removes them synchronously ({@link removeOwnedNetworkSync}), and the next run's sweep ({@link sweepNetworkLeftovers})
+ * removes those whose owner died.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { accessSync, constants, readdirSync } from "node:fs";
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import { delimiter, join } from "node:path";
+import { createLogger } from "../common/logger.js";
+import { HarnessError } from "../errors.js";
+import { isProcessAlive } from "./sweep.js";
+
+/** Prefix of every namespace (`-`) and nftables table (`_`) the harness makes. */
+export const NETNS_PREFIX = "trafficcop";
+/** Where `ip netns` keeps its named namespaces. */
+const NETNS_DIR = "/run/netns";
+/** Addresses of the pairs: 10.201.0.0/16 cut into /30s (16,384 pairs), an index per pair. */
+const SUBNET_BASE = [10, 201] as const;
+const PAIRS = 16_384;
+/**
+ * Rate of the slow class packets are reordered through, in kbit/s: a full segment (1,500 B) waits 30 ms behind the
+ * one before it, a heartbeat-sized one about 2 ms, long enough for the packets after it on the fast class to overtake
+ * (measured: 10% of the packets of a 1,000 msg/s stream through it give 77 out-of-order queue entries on 3,000
+ * messages, `TcpExtTCPOFOQueue`), small enough that the slow class does not build a queue of seconds at ci loads.
+ */
+export const SLOW_PATH_RATE_KBIT = 400;
+/** A bound on each `ip`/`nft`/`tc` call, in ms (they take a few ms; a hang means a wedged kernel or tool). */
+const COMMAND_TIMEOUT_MS = 10_000;
+/** The tools a namespace needs (Debian: iproute2, nftables). */
+const TOOLS = ["ip", "nft", "tc"] as const;
+
+/** What a packet fault does to a link; `percent` of the packets, each direction. */
+export type PacketImpairment = { form: "loss" | "duplicate" | "reorder"; percent: number };
+
+/** One instance's namespace and veth pair. */
+export interface InstanceLink {
+  readonly instanceId: string;
+  /** Name of the namespace (`ip netns exec <namespace>`). */
+  readonly namespace: string;
+  /** Host end of the pair and its address. */
+  readonly hostDevice: string;
+  readonly hostAddress: string;
+  /** Namespace end of the pair and its address (the instance binds it; the fleet connects to it). */
+  readonly namespaceDevice: string;
+  readonly namespaceAddress: string;
+}
+
+const log = createLogger("harness:netns");
+
+function onPath(tool: string): boolean {
+  for (const dir of (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin"])) {
+    try {
+      accessSync(join(dir, tool), constants.X_OK);
+      return true;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return false;
+}
+
+/**
+ * Why this process cannot make network namespaces, or `undefined` when it can: it must run as root (creating a
+ * namespace and a veth pair needs CAP_NET_ADMIN and CAP_SYS_ADMIN) with `ip`, `nft` and `tc` installed.
+ */
+export function networkNamespacesUnavailable(): string | undefined {
+  if (process.platform !== "linux") return `packet faults need Linux network namespaces (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return "packet faults need network namespaces of the run's own: run the harness as root (CAP_NET_ADMIN and CAP_SYS_ADMIN)";
+  const missing = TOOLS.filter((tool) => !onPath(tool));
+  if (missing.length > 0) return `packet faults need ${missing.join(", ")}: apt-get install -y iproute2 nftables`;
+  return undefined;
+}
+
+/** Throws `HARNESS_ERR_NETNS_UNAVAILABLE` naming what is missing, unless network namespaces can be made. */
+export function assertNetworkNamespaces(): void {
+  const reason = networkNamespacesUnavailable();
+  if (reason) throw new HarnessError("HARNESS_ERR_NETNS_UNAVAILABLE", reason);
+}
+
+function run(command: string, args: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" }, (error, stdout, stderr) => {
+      if (error) reject(new HarnessError("HARNESS_ERR_NETNS", `${command} ${args.join(" ")} failed: ${stderr.trim() || error.message}`, { cause: error }));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+function sanitize(text: string): string {
+  return text.replace(/[^A-Za-z0-9]/g, "_");
+}
+
+/** Name of the namespace of instance `instanceId` of run `runId` owned by `ownerPid`. */
+export function namespaceName(runId: string, instanceId: string, ownerPid: number = process.pid): string {
+  return `${NETNS_PREFIX}-${ownerPid}-${runId}-${instanceId}`;
+}
+
+/** Name of the host-side nftables table of a packet fault on instance `instanceId`. */
+export function hostTableName(runId: string, instanceId: string, ownerPid: number = process.pid): string {
+  return `${NETNS_PREFIX}_${ownerPid}_${sanitize(runId)}_${sanitize(instanceId)}`;
+}
+
+function ownerOf(name: string, separator: "-" | "_"): number | undefined {
+  const match = new RegExp(`^${NETNS_PREFIX}${separator}(\\d+)${separator}`).exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+function addressOf(index: number, host: 1 | 2): string {
+  return `${SUBNET_BASE[0]}.${SUBNET_BASE[1]}.${index >> 6}.${(index & 63) * 4 + host}`;
+}
+
+/**
+ * Whether `address` is the namespace end of a pair on this machine: in 10.201.0.0/16, the second address of its /30,
+ * with the first (the host end) on one of this host's interfaces. Load aimed there stays on this machine.
+ */
+export function isLocalNamespaceAddress(address: string): boolean {
+  if (isIP(address) !== 4 || !address.startsWith(`${SUBNET_BASE[0]}.${SUBNET_BASE[1]}.`)) return false;
+  const octets = address.split(".").map(Number);
+  if (octets[3]! % 4 !== 2) return false;
+  const hostEnd = `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3]! - 1}`;
+  return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address === hostEnd));
+}
+
+/** Namespaces of the harness on this machine (`/run/netns`). */
+export function listHarnessNamespaces(): string[] {
+  try {
+    return readdirSync(NETNS_DIR).filter((name) => ownerOf(name, "-") !== undefined);
+  } catch {
+    return [];
+  }
+}
+
+/** Host-side nftables tables of the harness on this machine. */
+export function listHarnessTables(): string[] {
+  try {
+    const out = execFileSync("nft", ["list", "tables", "ip"], { encoding: "utf8", timeout: COMMAND_TIMEOUT_MS, stdio: ["ignore", "pipe", "ignore"] });
+    return out
+      .split("\n")
+      .map((line) => line.trim().replace(/^table ip /, ""))
+      .filter((name) => ownerOf(name, "_") !== undefined);
+  } catch {
+    return [];
+  }
+}
+
+function removeSync(namespaces: readonly string[], tables: readonly string[]): void {
+  for (const table of tables) {
+    try {
+      execFileSync("nft", ["delete", "table", "ip", table], { timeout: COMMAND_TIMEOUT_MS, stdio: "ignore" });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  for (const namespace of namespaces) {
+    try {
+      // Processes still inside would keep the namespace (and its veth pair) alive after the name is gone.
+      const pids = execFileSync("ip", ["netns", "pids", namespace], { encoding: "utf8", timeout: COMMAND_TIMEOUT_MS, stdio: ["ignore", "pipe", "ignore"] });
+      for (const pid of pids.split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+      execFileSync("ip", ["netns", "delete", namespace], { timeout: COMMAND_TIMEOUT_MS, stdio: "ignore" });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** The namespaces and host tables of run `runId` still on this machine, whatever their owner (both empty after teardown). */
+export function findNetworkLeftovers(runId: string): { namespaces: string[]; tables: string[] } {
+  const tablePart = `_${sanitize(runId)}_`;
+  return {
+    namespaces: listHarnessNamespaces().filter((name) => name.replace(/^[^-]+-\d+-/, "").startsWith(`${runId}-`)),
+    tables: listHarnessTables().filter((name) => name.replace(/^[^_]+_\d+/, "").startsWith(tablePart)),
+  };
+}
+
+/**
+ * The start-up sweep: removes the namespaces (with their veth pairs, qdiscs and rules) and host tables whose owner
+ * process is dead, left by a run that crashed or was SIGKILLed. Those of live owners (concurrent runs) stay.
+ * Synchronous, like the process sweep. Returns what it removed.
+ */
+export function sweepNetworkLeftovers(): { namespaces: string[]; tables: string[] } {
+  if (networkNamespacesUnavailable()) return { namespaces: [], tables: [] };
+  const dead = (name: string, separator: "-" | "_") => {
+    const owner = ownerOf(name, separator)!;
+    return owner !== process.pid && !isProcessAlive(owner);
+  };
+  const namespaces = listHarnessNamespaces().filter((name) => dead(name, "-"));
+  const tables = listHarnessTables().filter((name) => dead(name, "_"));
+  removeSync(namespaces, tables);
+  if (namespaces.length + tables.length > 0) log("swept", { namespaces, tables });
+  return { namespaces, tables };
+}
+
+/**
+ * Last-resort cleanup in an `exit` handler: synchronously removes every namespace and host table this process owns
+ * (optionally of one run). Returns what it removed.
+ */
+export function removeOwnedNetworkSync(runId?: string): { namespaces: string[]; tables: string[] } {
+  if (networkNamespacesUnavailable()) return { namespaces: [], tables: [] };
+  const nsPrefix = `${NETNS_PREFIX}-${process.pid}-${runId ?? ""}`;
+  const tablePrefix = `${NETNS_PREFIX}_${process.pid}_${runId !== undefined ? sanitize(runId) : ""}`;
+  const namespaces = listHarnessNamespaces().filter((name) => name.startsWith(nsPrefix));
+  const tables = listHarnessTables().filter((name) => name.startsWith(tablePrefix));
+  removeSync(namespaces, tables);
+  return { namespaces, tables };
+}
+
+/** The nftables probability test of `percent`: `numgen random mod 10000 < n` (0.01 % steps). */
+function chance(percent: number): string {
+  return `numgen random mod 10000 < ${Math.round(percent * 100)}`;
+}
+
+/**
+ * The rules of one side of a link, as an nftables script creating `table`: `ownDevice` is this side's end,
+ * `peerAddress` the other end's address.
+ */
+function impairmentScript(table: string, impairment: PacketImpairment, ownDevice: string, peerAddress: string): string {
+  const test = chance(impairment.percent);
+  const lines = [`create table ip ${table}`];
+  if (impairment.form === "loss") {
+    // Dropped where it arrives: the sender's stack never learns of it and must retransmit.
+    lines.push(`add chain ip ${table} arrive { type filter hook prerouting priority -300; }`, `add rule ip ${table} arrive iifname "${ownDevice}" ${test} drop`);
+  } else if (impairment.form === "duplicate") {
+    lines.push(`add chain ip ${table} leave { type filter hook postrouting priority 0; }`, `add rule ip ${table} leave oifname "${ownDevice}" ${test} dup to ${peerAddress} device "${ownDevice}"`);
+  } else {
+    lines.push(`add chain ip ${table} leave { type filter hook postrouting priority 0; }`, `add rule ip ${table} leave oifname "${ownDevice}" ${test} meta priority set 1:20`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The HTB of a reordering end: everything on the unlimited class 1:10, the packets nftables marks on the slow 1:20. */
+async function ensureSlowPath(device: string, namespace?: string): Promise<void> {
+  const tc = (...args: string[]) => (namespace ? run("ip", ["netns", "exec", namespace, "tc", ...args]) : run("tc", args));
+  if ((await tc("qdisc", "show", "dev", device)).includes("qdisc htb 1:")) return;
+  await tc("qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "10", "r2q", "100000");
+  await tc("class", "add", "dev", device, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
+  // burst/cburst of one byte: no bucket to save up, so every marked packet waits its turn at the slow rate.
+  await tc("class", "add", "dev", device, "parent", "1:", "classid", "1:20", "htb", "rate", `${SLOW_PATH_RATE_KBIT}kbit`, "burst", "1", "cburst", "1");
+}
+
+/**
+ * The namespaces of one run: one per instance, made on demand, with its veth pair. `stop()` removes them all; an
+ * instance's process must be stopped before (a process inside keeps the namespace).
+ */
+export class RunNetwork {
+  readonly runId: string;
+  readonly #links = new Map<string, InstanceLink>();
+  readonly #impaired = new Set<string>();
+  #stopping?: Promise<void>;
+
+  constructor(runId: string) {
+    this.runId = runId;
+  }
+
+  /** The link of instance `instanceId`, if it has one. */
+  link(instanceId: string): InstanceLink | undefined {
+    return this.#links.get(instanceId);
+  }
+
+  /**
+   * Makes the namespace and veth pair of instance `instanceId` (once; later calls return the same link). The pair's
+   * /30 is claimed by its host end's name (`tcn<index>`, created atomically), so concurrent runs never share one.
+   */
+  async create(instanceId: string): Promise<InstanceLink> {
+    const existing = this.#links.get(instanceId);
+    if (existing) return existing;
+    assertNetworkNamespaces();
+    const namespace = namespaceName(this.runId, instanceId);
+    await run("ip", ["netns", "add", namespace]);
+    try {
+      const start = Math.floor(Math.random() * PAIRS);
+      for (let tried = 0; tried < PAIRS; tried++) {
+        const index = (start + tried) % PAIRS;
+        const hostDevice = `tcn${index}`;
+        const namespaceDevice = `tcn${index}p`;
+        try {
+          await run("ip", ["link", "add", hostDevice, "type", "veth", "peer", "name", namespaceDevice, "netns", namespace]);
+        } catch (error) {
+          if (/File exists/.test((error as Error).message)) continue;
+          throw error;
+        }
+        const link: InstanceLink = { instanceId, namespace, hostDevice, hostAddress: addressOf(index, 1), namespaceDevice, namespaceAddress: addressOf(index, 2) };
+        this.#links.set(instanceId, link);
+        await run("ip", ["addr", "add", `${link.hostAddress}/30`, "dev", hostDevice]);
+        await run("ip", ["link", "set", hostDevice, "up"]);
+        await run("ip", ["-n", namespace, "addr", "add", `${link.namespaceAddress}/30`, "dev", namespaceDevice]);
+        await run("ip", ["-n", namespace, "link", "set", namespaceDevice, "up"]);
+        await run("ip", ["-n", namespace, "link", "set", "lo", "up"]);
+        log("created", { ...link });
+        return link;
+      }
+      throw new HarnessError("HARNESS_ERR_NETNS", `no free veth pair among ${PAIRS} (tcn0..tcn${PAIRS - 1} all exist)`);
+    } catch (error) {
+      this.#links.delete(instanceId);
+      await run("ip", ["netns", "delete", namespace]).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The command prefix that runs a program inside instance `instanceId`'s namespace. */
+  execPrefix(instanceId: string): string[] {
+    const link = this.#links.get(instanceId);
+    if (!link) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} has no network namespace`);
+    return ["ip", "netns", "exec", link.namespace];
+  }
+
+  /**
+   * Applies `impairment` to both directions of instance `instanceId`'s link: the namespace end's rules in a table of
+   * the namespace, the host end's in a host table. One impairment per link at a time (`HARNESS_ERR_INVALID_STATE`).
+   */
+  async impair(instanceId: string, impairment: PacketImpairment): Promise<void> {
+    const link = this.#links.get(instanceId);
+    if (!link) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${instanceId} runs outside a network namespace; start the runtime with networkNamespaces: true (local runtime, as root)`);
+    if (this.#impaired.has(instanceId)) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `the link of ${instanceId} already has a packet fault; faults on one link must not overlap`);
+    if (!(impairment.percent > 0 && impairment.percent <= 100)) throw new RangeError(`percent must be in (0, 100] (got ${impairment.percent})`);
+    this.#impaired.add(instanceId);
+    try {
+      if (impairment.form === "reorder") {
+        await ensureSlowPath(link.hostDevice);
+        await ensureSlowPath(link.namespaceDevice, link.namespace);
+      }
+      await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], impairmentScript(NETNS_PREFIX, impairment, link.namespaceDevice, link.hostAddress));
+      await run("nft", ["-f", "-"], impairmentScript(hostTableName(this.runId, instanceId), impairment, link.hostDevice, link.namespaceAddress));
+    } catch (error) {
+      await this.heal(instanceId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Removes instance `instanceId`'s packet fault from both ends (idempotent). A reordering's slow class keeps no
+   * further packets and drains by itself (its qdisc stays until the pair goes: an unlimited default class).
+   */
+  async heal(instanceId: string): Promise<void> {
+    const link = this.#links.get(instanceId);
+    if (!link) return;
+    const results = await Promise.allSettled([
+      run("ip", ["netns", "exec", link.namespace, "nft", "delete", "table", "ip", NETNS_PREFIX]),
+      run("nft", ["delete", "table", "ip", hostTableName(this.runId, instanceId)]),
+    ]);
+    this.#impaired.delete(instanceId);
+    const failed = results.find((r) => r.status === "rejected" && !/No such file or directory/.test(String((r.reason as Error).message)));
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * Removes every packet fault, namespace and veth pair of the run (SIGKILLing any process still inside); idempotent.
+   * The kernel frees a namespace, and so its veth pair, shortly after its last user is gone.
+   */
+  stop(): Promise<void> {
+    return (this.#stopping ??= (async () => {
+      const links = [...this.#links.values()];
+      const results = await Promise.allSettled(
+        links.map(async (link) => {
+          await this.heal(link.instanceId).catch(() => undefined);
+          // A process still inside would keep the namespace, and its veth pair, alive after its name is gone.
+          const pids = await run("ip", ["netns", "pids", link.namespace]).catch(() => "");
+          for (const pid of pids.split(/\s+/).filter(Boolean)) {
+            try {
+              process.kill(Number(pid), "SIGKILL");
+            } catch {
+              // Already gone.
+            }
+          }
+          await run("ip", ["netns", "delete", link.namespace]);
+        }),
+      );
+      this.#links.clear();
+      const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+      if (errors.length > 0) throw new AggregateError(errors, `removing ${errors.length} network namespace(s) failed`);
+    })());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

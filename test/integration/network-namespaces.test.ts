@@ -1,0 +1,164 @@
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import { createInterface } from "node:readline";
+import { describe, expect, it, onTestFinished } from "vitest";
+import {
+  findNetworkLeftovers,
+  networkNamespacesUnavailable,
+  RunNetwork,
+  sweepNetworkLeftovers,
+  type InstanceLink,
+  type PacketImpairment,
+} from "../../harness/runtime/network-namespaces.js";
+import { isProcessAlive, listTaggedProcesses, sweepOrphans } from "../../harness/runtime/sweep.js";
+
+const ECHO_PORT = 9_000;
+/** Lines per measurement and their rate: about a second of a busy connection, 2,000 segments or so each way. */
+const LINES = 2_000;
+const LINES_PER_TICK = 20;
+/** Percent of the packets hit: far above any real link so that a second's traffic moves every counter. */
+const PERCENT = 10;
+/** The TCP counters of a namespace that show what the link did, from its /proc/net/{snmp,netstat}. */
+const COUNTERS = ["TcpRetransSegs", "TcpExtTCPOFOQueue", "TcpExtTCPDSACKOldSent", "TcpExtTCPDSACKRecv", "TcpExtTCPSACKReorder", "TcpExtTCPTSReorder"] as const;
+type Counters = Record<(typeof COUNTERS)[number], number>;
+
+function countersOf(namespace: string): Counters {
+  const text = execFileSync("ip", ["netns", "exec", namespace, "cat", "/proc/net/snmp", "/proc/net/netstat"], { encoding: "utf8" });
+  const lines = text.trim().split("\n");
+  const all: Record<string, number> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i]!.split(/\s+/);
+    const values = lines[i + 1]!.split(/\s+/);
+    const prefix = names[0]!.replace(/:$/, "");
+    names.slice(1).forEach((name, j) => (all[`${prefix}${name}`] = Number(values[j + 1])));
+  }
+  return Object.fromEntries(COUNTERS.map((name) => [name, all[name] ?? Number.NaN])) as Counters;
+}
+
+/** Sends LINES numbered lines to the echo server and reads them back; resolves with what came back, in order. */
+async function exchange(address: string): Promise<number[]> {
+  const socket = connect(ECHO_PORT, address);
+  const got: number[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    createInterface({ input: socket }).on("line", (line) => {
+      got.push(Number(line.split(" ")[0]));
+      if (got.length === LINES) resolve();
+    });
+    socket.once("error", reject);
+  });
+  await new Promise<void>((resolve) => socket.once("connect", resolve));
+  let sent = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < LINES_PER_TICK && sent < LINES; i++) socket.write(`${sent++} ${"x".repeat(200)}\n`);
+    if (sent === LINES) clearInterval(timer);
+  }, 10);
+  await done;
+  socket.destroy();
+  return got;
+}
+
+/** What one exchange moved in the namespace's counters, and whether the application saw every line once in order. */
+async function measure(link: InstanceLink): Promise<Counters & { inOrder: boolean }> {
+  const before = countersOf(link.namespace);
+  const got = await exchange(link.namespaceAddress);
+  const after = countersOf(link.namespace);
+  const delta = Object.fromEntries(COUNTERS.map((name) => [name, after[name] - before[name]])) as Counters;
+  return { ...delta, inOrder: got.length === LINES && got.every((n, i) => n === i) };
+}
+
+async function startEcho(link: InstanceLink): Promise<void> {
+  const script = `require("node:net").createServer((s) => s.pipe(s)).listen(${ECHO_PORT}, ${JSON.stringify(link.namespaceAddress)}, () => console.log("listening"))`;
+  const server = spawn("ip", ["netns", "exec", link.namespace, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  onTestFinished(() => void server.kill("SIGKILL"));
+  await new Promise<void>((resolve) => createInterface({ input: server.stdout! }).once("line", () => resolve()));
+}
+
+/** `tc -s class show` of the slow class (1:20) on both ends: packets sent and packets queued, summed. */
+function slowPath(link: InstanceLink): { sent: number; backlog: number } {
+  const texts = [execFileSync("tc", ["-s", "class", "show", "dev", link.hostDevice, "classid", "1:20"], { encoding: "utf8" }), execFileSync("ip", ["netns", "exec", link.namespace, "tc", "-s", "class", "show", "dev", link.namespaceDevice, "classid", "1:20"], { encoding: "utf8" })];
+  const sum = (pattern: RegExp) => texts.reduce((total, text) => total + Number(pattern.exec(text)?.[1] ?? Number.NaN), 0);
+  return { sent: sum(/Sent \d+ bytes (\d+) pkt/), backlog: sum(/backlog \d+b (\d+)p/) };
+}
+
+function slowPathSent(link: InstanceLink): number {
+  return slowPath(link).sent;
+}
+
+function slowPathBacklog(link: InstanceLink): number {
+  return slowPath(link).backlog;
+}
+
+function linkExists(device: string): boolean {
+  try {
+    execFileSync("ip", ["link", "show", device], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Packet faults on a real veth pair between this host and a namespace of the run's own, each direction seen in the
+ * namespace's own TCP counters (the host's are shared with everything else on the machine): an unimpaired exchange
+ * moves none of them (so the assertions below can fail), each fault moves its own, the application still reads every
+ * line once and in order (TCP hides the fault), and nothing moves once it is healed.
+ */
+describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packet faults in network namespaces", { timeout: 60_000 }, () => {
+  it("should lose, duplicate and reorder packets both ways, and stop once healed", async () => {
+    await using network = new RunNetwork(`test-netns-${randomBytes(3).toString("hex")}`);
+    const link = await network.create("gw-1");
+    await startEcho(link);
+    const clean = await measure(link);
+    expect(clean).toEqual({ TcpRetransSegs: 0, TcpExtTCPOFOQueue: 0, TcpExtTCPDSACKOldSent: 0, TcpExtTCPDSACKRecv: 0, TcpExtTCPSACKReorder: 0, TcpExtTCPTSReorder: 0, inOrder: true });
+
+    const cases: { impairment: PacketImpairment; expect: (c: Counters) => void }[] = [
+      // Host end drops the namespace's packets: it retransmits. Namespace end drops the host's: later ones queue out of order.
+      { impairment: { form: "loss", percent: PERCENT }, expect: (c) => (expect(c.TcpRetransSegs).toBeGreaterThan(0), expect(c.TcpExtTCPOFOQueue).toBeGreaterThan(0)) },
+      // Host end's copies arrive as old data (the namespace answers with a D-SACK); the namespace end's are reported back.
+      { impairment: { form: "duplicate", percent: PERCENT }, expect: (c) => (expect(c.TcpExtTCPDSACKOldSent).toBeGreaterThan(0), expect(c.TcpExtTCPDSACKRecv).toBeGreaterThan(0)) },
+      // Host end's slow path: data arrives out of order. Namespace end's: the host's SACKs show it reordered.
+      { impairment: { form: "reorder", percent: PERCENT }, expect: (c) => (expect(c.TcpExtTCPOFOQueue).toBeGreaterThan(0), expect(c.TcpExtTCPSACKReorder + c.TcpExtTCPTSReorder).toBeGreaterThan(0)) },
+    ];
+    for (const { impairment, expect: check } of cases) {
+      await network.impair("gw-1", impairment);
+      const seen = await measure(link);
+      await network.heal("gw-1");
+      expect(seen.inOrder, impairment.form).toBe(true);
+      check(seen);
+      console.log(`${impairment.form} ${impairment.percent}%: ${JSON.stringify(seen)}`);
+    }
+    // Packets already on the slow path when the reordering was healed still arrive late: wait until both have left.
+    await expect.poll(() => slowPathBacklog(link), { timeout: 5_000 }).toBe(0);
+    const sentSlow = slowPathSent(link);
+    expect(await measure(link)).toEqual({ ...clean, inOrder: true });
+    expect(slowPathSent(link)).toBe(sentSlow);
+    await expect(network.impair("gw-2", { form: "loss", percent: 1 })).rejects.toMatchObject({ code: "HARNESS_ERR_UNSUPPORTED" });
+    await network.stop();
+    expect(findNetworkLeftovers(network.runId)).toEqual({ namespaces: [], tables: [] });
+    await expect.poll(() => linkExists(link.hostDevice)).toBe(false);
+  });
+
+  it("should leave nothing of a run killed with SIGKILL after the next run's sweep, and nothing of a live run", async () => {
+    await using live = new RunNetwork(`test-netns-live-${randomBytes(3).toString("hex")}`);
+    const liveLink = await live.create("gw-1");
+    await live.impair("gw-1", { form: "loss", percent: 1 });
+    const runId = `test-netns-killed-${randomBytes(3).toString("hex")}`;
+    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/netns-run.ts", runId], { stdio: ["ignore", "pipe", "inherit"] });
+    onTestFinished(() => void child.kill("SIGKILL"));
+    const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+    const held = JSON.parse(line) as { pid: number; namespace: string };
+    expect(findNetworkLeftovers(runId)).toEqual({ namespaces: [held.namespace], tables: [expect.stringContaining("trafficcop_")] });
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    // What the next run does first: the orphaned gateway inside the namespace, then the namespace and the host table.
+    expect(isProcessAlive(held.pid)).toBe(true);
+    sweepOrphans();
+    const swept = sweepNetworkLeftovers();
+    expect(swept.namespaces).toContain(held.namespace);
+    expect(findNetworkLeftovers(runId)).toEqual({ namespaces: [], tables: [] });
+    await expect.poll(() => listTaggedProcesses({ runId })).toEqual([]);
+    expect(findNetworkLeftovers(live.runId).namespaces).toEqual([liveLink.namespace]);
+    expect(findNetworkLeftovers(live.runId).tables).toHaveLength(1);
+  });
+});
