@@ -16,7 +16,7 @@ export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for 
  * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
 export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf" | "clientProxiesOf"> &
-  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities">> & {
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities" | "impairLink" | "healLink">> & {
     instance(id: string): Pick<InstanceInfo, "wsUrl">;
   };
 
@@ -290,6 +290,27 @@ export class FaultRunner {
         }
         await this.#withProxyToxics(proxies, faultId, clientLinkToxics(fault), fault.durationMs, signal);
         return { proxies: proxies.map((proxy) => proxy.name) };
+      }
+      case "packet_fault": {
+        if (typeof target.impairLink !== "function" || typeof target.healLink !== "function") {
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a packet fault needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
+        }
+        const impair = target.impairLink.bind(target);
+        const heal = target.healLink.bind(target);
+        const impaired: string[] = [];
+        try {
+          for (const id of fault.targets) {
+            impaired.push(id);
+            await impair(id, { form: fault.form, percent: fault.percent });
+          }
+          this.#applied(faultId);
+          await this.#hold(fault.durationMs, signal);
+        } finally {
+          const healed = await Promise.allSettled(impaired.map((id) => heal(id)));
+          const failed = healed.find((result) => result.status === "rejected");
+          if (failed) throw (failed as PromiseRejectedResult).reason;
+        }
+        return { form: fault.form, percent: fault.percent };
       }
       case "slow_consumers": {
         const drive = this.#options.slowConsumers;
