@@ -145,10 +145,7 @@ export class StartedLocalRuntime implements StartedRuntime {
   /** @internal */
   async init(): Promise<void> {
     const t0 = Date.now();
-    this.#redis = await LocalRedis.start(this.redisMode, this.runId, this.host);
-    this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
-    this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
-    const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
+    // Refused before anything starts: namespaces need root and the tools, and standalone Redis.
     if (this.#options.networkNamespaces) {
       if (!this.capabilities.packetFaults) {
         throw new HarnessError("HARNESS_ERR_NETNS_UNAVAILABLE", networkNamespacesUnavailable() ?? `network namespaces need standalone Redis (this topology runs ${this.redisMode}: its nodes are reached on ${this.host}, which a namespace does not share)`);
@@ -156,6 +153,10 @@ export class StartedLocalRuntime implements StartedRuntime {
       sweepNetworkLeftovers();
       this.#network = new RunNetwork(this.runId);
     }
+    this.#redis = await LocalRedis.start(this.redisMode, this.runId, this.host);
+    this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
+    this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
+    const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
     for (let i = 1; i <= count; i++) {
       const id = `gw-${i}`;
       const link = await this.#network?.create(id);

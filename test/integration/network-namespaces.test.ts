@@ -139,6 +139,14 @@ describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packe
     await expect.poll(() => linkExists(link.hostDevice)).toBe(false);
   });
 
+  it("should refuse namespaces to a process that is not root, with HARNESS_ERR_NETNS_UNAVAILABLE saying what is needed", async () => {
+    const script = `import { LocalRuntime } from "./harness/runtime/local-runtime.ts";
+new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true }).start().then(() => console.log("started"), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
+    // setpriv (util-linux) drops to nobody; HOME for tsx's cache.
+    const out = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", process.execPath, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ code: "HARNESS_ERR_NETNS_UNAVAILABLE", message: expect.stringContaining("run the harness as root") });
+  });
+
   it("should leave nothing of a run killed with SIGKILL after the next run's sweep, and nothing of a live run", async () => {
     await using live = new RunNetwork(`test-netns-live-${randomBytes(3).toString("hex")}`);
     const liveLink = await live.create("gw-1");
