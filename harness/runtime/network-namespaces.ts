@@ -12,10 +12,11 @@
  * - reordering: nftables sets `meta priority` of a random fraction of the packets leaving each end to the slow class
  *   of an HTB qdisc on that end ({@link SLOW_PATH_RATE_KBIT}), so later packets overtake them.
  *
- * netem (`tc qdisc ... netem loss|duplicate|reorder`) would do all three, but the kernels this harness runs on may
- * lack `sch_netem` (the machine it was written on does, without module loading): the nftables/HTB forms work on any
- * kernel with nftables and HTB, are measured here (`test/integration/network-namespaces.test.ts`), and are the only
- * ones used, so that one code path is the tested one.
+ * netem (`tc qdisc ... netem loss|duplicate|reorder`) would do all three, but a kernel may lack `sch_netem`: the one
+ * this was written and measured on has neither it nor module loading (nor the `fw` classifier and the `gact` action,
+ * hence `meta priority` straight to an HTB class id). The nftables/HTB forms work on any kernel with nftables and
+ * HTB, are measured (`test/integration/network-namespaces.test.ts`), and are the only ones used even where netem
+ * exists, so that the one code path is the tested one.
  *
  * Cleanup: a namespace carries the owner's pid and the run id in its name (`trafficcop-<ownerPid>-<runId>-<id>`),
  * deleting it removes its veth pair (and the qdiscs and rules on both ends); the host-side rules of a fault live in an
@@ -52,7 +53,12 @@ const COMMAND_TIMEOUT_MS = 10_000;
 const TOOLS = ["ip", "nft", "tc"] as const;
 
 /** What a packet fault does to a link; `percent` of the packets, each direction. */
-export type PacketImpairment = { form: "loss" | "duplicate" | "reorder"; percent: number };
+export interface PacketImpairment {
+  /** Lost where they arrive, sent twice, or held on the slow path (see the module comment). */
+  form: "loss" | "duplicate" | "reorder";
+  /** Share of the packets hit, each direction, in percent (0.01 steps). */
+  percent: number;
+}
 
 /** One instance's namespace and veth pair. */
 export interface InstanceLink {
