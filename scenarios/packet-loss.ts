@@ -20,7 +20,8 @@ export default defineScenario({
     ci: {
       instances: 3,
       clients: 90,
-      durationS: 3,
+      // Faults of 2 s: some 60 pings per instance and the loss window's retransmissions, in a run of about 15 s.
+      durationS: 2,
       messageRatePerSecond: 30,
       // A TTL of six heartbeats: one refresh delayed by retransmissions costs nothing; a ghost still shows by settle.
       connectionTtlMs: 6_000,

@@ -45,4 +45,12 @@ describe("judgePacketFault", () => {
   it("should be inconclusive (failed) when the instance held no client", () => {
     expect(judgePacketFault(input({ samples: samples(0) }))).toMatchObject({ pass: false });
   });
+
+  it("should be inconclusive (failed) when the instance's TCP counters show the fault did nothing", () => {
+    const none = { retransmitted: 0, outOfOrder: 0, dsackSent: 0, dsackReceived: 0, reordersSeen: 0, heldBack: 0 };
+    for (const form of ["loss", "duplicate", "reorder"]) expect(judgePacketFault(input({ form, percent: 5, tcp: none })).pass, form).toBe(false);
+    expect(judgePacketFault(input({ tcp: { ...none, retransmitted: 3 } })).pass).toBe(true);
+    expect(judgePacketFault(input({ form: "duplicate", tcp: { ...none, dsackSent: 1 } })).pass).toBe(true);
+    expect(judgePacketFault(input({ form: "reorder", tcp: { ...none, heldBack: 9 } })).pass).toBe(true);
+  });
 });

@@ -26,6 +26,15 @@ export interface PacketFaultInput {
   disconnects: readonly { t: number; client: string; close_code: number }[];
   /** The run's samples (fleet and registry counts per instance). */
   samples: readonly Pick<Sample, "t" | "fleet" | "registry">[];
+  /** What TCP saw on the instance during the fault (the fault's `detail.tcp`: `TcpCounters` changes), when known. */
+  tcp?: Readonly<Record<string, number>>;
+}
+
+/** The TCP counter that shows each form did something: retransmissions, D-SACKs, packets on the slow path. */
+function effectOf(form: string, tcp: Readonly<Record<string, number>>): number {
+  if (form === "loss") return tcp.retransmitted ?? 0;
+  if (form === "duplicate") return (tcp.dsackSent ?? 0) + (tcp.dsackReceived ?? 0);
+  return tcp.heldBack ?? 0;
 }
 
 /**
@@ -33,7 +42,9 @@ export interface PacketFaultInput {
  * reorders packets, and for two heartbeats after (a socket judged on a pong lost just before the heal closes by
  * then), TCP hides it from the application: no socket of the instance closes unasked, and at every sample the
  * registry holds a record for every client the fleet has on it (heartbeats keep the TTLs fresh). Lookups and routes
- * are judged by `cross-instance-lookup` and `delivery`. Inconclusive (failed) when the instance held no client.
+ * are judged by `cross-instance-lookup` and `delivery`. Inconclusive (failed) when the instance held no client, or
+ * when its TCP counters show the fault did nothing (no retransmission under loss, no D-SACK under duplication, no
+ * packet on the slow path under reordering): a fault that missed its link proves nothing.
  */
 export function judgePacketFault(input: PacketFaultInput): CheckResult {
   const until = input.endedAt + 2 * input.heartbeatIntervalMs;
@@ -49,6 +60,7 @@ export function judgePacketFault(input: PacketFaultInput): CheckResult {
   const held = Math.max(0, ...window.map((s) => s.fleet?.by_instance[input.instance] ?? 0));
   const failures: string[] = [];
   if (held === 0) failures.push(`inconclusive: ${input.instance} held no client during the fault`);
+  if (input.tcp && effectOf(input.form, input.tcp) === 0) failures.push(`inconclusive: ${input.instance}'s TCP counters show no effect of the ${input.form} (${JSON.stringify(input.tcp)})`);
   if (judged && closes.length > 0) failures.push(`${closes.length} socket(s) of ${input.instance} closed unasked (codes ${[...new Set(closes.map((c) => c.close_code))].join(", ")})`);
   if (judged && short.length > 0) failures.push(`${short.length} sample(s) with fewer records than clients on ${input.instance} (least: ${Math.min(...short.map((s) => s.records - s.clients))})`);
   return {
@@ -60,7 +72,7 @@ export function judgePacketFault(input: PacketFaultInput): CheckResult {
       window: `fault applied .. healed + 2H (${2 * input.heartbeatIntervalMs} ms)`,
       judged_up_to_loss_percent: MAX_SURVIVABLE_LOSS_PERCENT,
     },
-    actual: { instance: input.instance, form: input.form, percent: input.percent, unasked_closes: closes.length, samples_short: short.length, clients_max: held, samples: window.length },
+    actual: { instance: input.instance, form: input.form, percent: input.percent, unasked_closes: closes.length, samples_short: short.length, clients_max: held, samples: window.length, ...(input.tcp ? { tcp: input.tcp } : {}) },
     evidence: { failures, closes: closes.slice(0, 10), short: short.slice(0, 10) },
   };
 }
@@ -73,7 +85,7 @@ export const packetFaults: Check = async (context) => {
   const disconnects = eventsOf(context.events, "fleet", "disconnect").filter((d) => !d.expected);
   const results = applied.flatMap((start) => {
     const end = ends.find((e) => e.fault_id === start.fault_id);
-    const detail = (end?.detail ?? {}) as { form?: string; percent?: number };
+    const detail = (end?.detail ?? {}) as { form?: string; percent?: number; tcp?: Record<string, Record<string, number>> };
     return start.targets.map((instance) =>
       judgePacketFault({
         instance,
@@ -84,6 +96,7 @@ export const packetFaults: Check = async (context) => {
         heartbeatIntervalMs: context.heartbeatIntervalMs,
         disconnects: disconnects.filter((d) => d.instance_id === instance),
         samples: context.samples,
+        ...(detail.tcp?.[instance] ? { tcp: detail.tcp[instance] } : {}),
       }),
     );
   });

@@ -16,7 +16,7 @@ export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for 
  * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
 export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf" | "clientProxiesOf"> &
-  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities" | "impairLink" | "healLink">> & {
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities" | "impairLink" | "healLink" | "linkCounters">> & {
     instance(id: string): Pick<InstanceInfo, "wsUrl">;
   };
 
@@ -297,6 +297,8 @@ export class FaultRunner {
         }
         const impair = target.impairLink.bind(target);
         const heal = target.healLink.bind(target);
+        const counters = async () => Object.fromEntries(await Promise.all(fault.targets.map(async (id) => [id, await target.linkCounters?.(id)] as const)));
+        const before = await counters();
         const impaired: string[] = [];
         try {
           for (const id of fault.targets) {
@@ -310,7 +312,15 @@ export class FaultRunner {
           const failed = healed.find((result) => result.status === "rejected");
           if (failed) throw (failed as PromiseRejectedResult).reason;
         }
-        return { form: fault.form, percent: fault.percent };
+        // What TCP saw on each target's connections from just before the fault to its heal: the fault's evidence.
+        const after = await counters();
+        const tcp = Object.fromEntries(
+          fault.targets.flatMap((id) => {
+            const [b, a] = [before[id], after[id]];
+            return b && a ? [[id, Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value - b[name as keyof typeof b]]))]] : [];
+          }),
+        );
+        return { form: fault.form, percent: fault.percent, tcp };
       }
       case "slow_consumers": {
         const drive = this.#options.slowConsumers;

@@ -8,7 +8,7 @@ import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index
 import { faketimeEnv } from "./faketime.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { LocalRedis } from "./local-redis.js";
-import { networkNamespacesUnavailable, RunNetwork, sweepNetworkLeftovers, type InstanceLink, type PacketImpairment } from "./network-namespaces.js";
+import { networkNamespacesUnavailable, RunNetwork, sweepNetworkLeftovers, type InstanceLink, type PacketImpairment, type TcpCounters } from "./network-namespaces.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
   restartInstanceOf,
@@ -392,6 +392,13 @@ export class StartedLocalRuntime implements StartedRuntime {
     }
     this.#log("impair link", { instance: id, ...impairment });
     return this.#network.impair(id, impairment);
+  }
+
+  /** The TCP counters of instance `id`'s namespace (what packet faults did to its connections). */
+  linkCounters(id: string): Promise<TcpCounters> {
+    this.#slot(id);
+    if (!this.#network) return Promise.reject(new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${id} runs outside a network namespace`));
+    return this.#network.tcpCounters(id);
   }
 
   /** Removes instance `id`'s packet fault (idempotent). */

@@ -10,7 +10,10 @@
  * - duplication: nftables `dup to <peer> device <end>` sends a copy of a random fraction of the packets leaving each
  *   end;
  * - reordering: nftables sets `meta priority` of a random fraction of the packets leaving each end to the slow class
- *   of an HTB qdisc on that end ({@link SLOW_PATH_RATE_KBIT}), so later packets overtake them.
+ *   of an HTB qdisc on that end ({@link SLOW_PATH_RATE_KBIT}), so later packets overtake them. A held packet waits
+ *   behind those held before it (a token bucket has no fixed delay): one alone after a quiet spell passes at once, so
+ *   what is reordered grows with the link's traffic; bursts (multi-segment writes, pipelined Redis batches) are,
+ *   sparse one-segment messages mostly are not. A fault's detail says what TCP saw ({@link TcpCounters}).
  *
  * netem (`tc qdisc ... netem loss|duplicate|reorder`) would do all three, but a kernel may lack `sch_netem`: the one
  * this was written and measured on has neither it nor module loading (nor the `fw` classifier and the `gact` action,
@@ -58,6 +61,22 @@ export interface PacketImpairment {
   form: "loss" | "duplicate" | "reorder";
   /** Share of the packets hit, each direction, in percent (0.01 steps). */
   percent: number;
+}
+
+/** TCP counters of a namespace's own stack (see {@link RunNetwork.tcpCounters}); a fault's detail holds their change. */
+export interface TcpCounters {
+  /** `TcpRetransSegs`: segments sent again (the namespace's packets lost at the host end). */
+  retransmitted: number;
+  /** `TcpExtTCPOFOQueue`: segments that arrived out of order (the host's packets lost or reordered). */
+  outOfOrder: number;
+  /** `TcpExtTCPDSACKOldSent`: D-SACKs sent for data received twice (the host's packets duplicated). */
+  dsackSent: number;
+  /** `TcpExtTCPDSACKRecv`: D-SACKs received (the namespace's packets duplicated, or retransmitted needlessly). */
+  dsackReceived: number;
+  /** `TcpExtTCPSACKReorder` + `TCPTSReorder` + `TCPRenoReorder`: reorderings the namespace's senders detected. */
+  reordersSeen: number;
+  /** Packets sent through the slow path of a reordering, both ends (0 before the link's first reordering). */
+  heldBack: number;
 }
 
 /** One instance's namespace and veth pair. */
@@ -316,9 +335,11 @@ export class RunNetwork {
         const link: InstanceLink = { instanceId, namespace, hostDevice, hostAddress: addressOf(index, 1), namespaceDevice, namespaceAddress: addressOf(index, 2) };
         this.#links.set(instanceId, link);
         await run("ip", ["addr", "add", `${link.hostAddress}/30`, "dev", hostDevice]);
-        await run("ip", ["link", "set", hostDevice, "up"]);
+        // One segment per packet, as on a wire: a veth otherwise passes 64 KB GSO packets, and a fault would lose,
+        // copy or hold back 40 segments at once (and the slow path would hold one for a second).
+        await run("ip", ["link", "set", hostDevice, "gso_max_segs", "1", "up"]);
         await run("ip", ["-n", namespace, "addr", "add", `${link.namespaceAddress}/30`, "dev", namespaceDevice]);
-        await run("ip", ["-n", namespace, "link", "set", namespaceDevice, "up"]);
+        await run("ip", ["-n", namespace, "link", "set", namespaceDevice, "gso_max_segs", "1", "up"]);
         await run("ip", ["-n", namespace, "link", "set", "lo", "up"]);
         log("created", { ...link });
         return link;
@@ -329,6 +350,36 @@ export class RunNetwork {
       await run("ip", ["netns", "delete", namespace]).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * The TCP counters of instance `instanceId`'s namespace (its own stack: every connection of the instance) that
+   * show what a packet fault did: retransmitted segments, segments queued out of order, D-SACKs sent (copies
+   * received) and received (copies sent), reorderings detected. Read from its /proc/net/snmp and netstat.
+   */
+  async tcpCounters(instanceId: string): Promise<TcpCounters> {
+    const link = this.#links.get(instanceId);
+    if (!link) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} has no network namespace`);
+    const lines = (await run("ip", ["netns", "exec", link.namespace, "cat", "/proc/net/snmp", "/proc/net/netstat"])).trim().split("\n");
+    const all: Record<string, number> = {};
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.split(/\s+/);
+      const values = lines[i + 1]!.split(/\s+/);
+      const prefix = names[0]!.replace(/:$/, "");
+      names.slice(1).forEach((name, j) => (all[`${prefix}${name}`] = Number(values[j + 1])));
+    }
+    const slowPath = async (text: Promise<string>) => Number(/Sent \d+ bytes (\d+) pkt/.exec(await text.catch(() => ""))?.[1] ?? 0);
+    const heldBack =
+      (await slowPath(run("tc", ["-s", "class", "show", "dev", link.hostDevice, "classid", "1:20"]))) +
+      (await slowPath(run("ip", ["netns", "exec", link.namespace, "tc", "-s", "class", "show", "dev", link.namespaceDevice, "classid", "1:20"])));
+    return {
+      heldBack,
+      retransmitted: all.TcpRetransSegs ?? 0,
+      outOfOrder: all.TcpExtTCPOFOQueue ?? 0,
+      dsackSent: all.TcpExtTCPDSACKOldSent ?? 0,
+      dsackReceived: all.TcpExtTCPDSACKRecv ?? 0,
+      reordersSeen: (all.TcpExtTCPSACKReorder ?? 0) + (all.TcpExtTCPTSReorder ?? 0) + (all.TcpExtTCPRenoReorder ?? 0),
+    };
   }
 
   /** The command prefix that runs a program inside instance `instanceId`'s namespace. */

@@ -9,7 +9,7 @@
 import type { ToxiproxyFaults, ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import type { RuntimeEvent } from "../events/run-events.js";
 import type { GatewayProcessState, ProcessExit } from "./gateway-process.js";
-import type { PacketImpairment } from "./network-namespaces.js";
+import type { PacketImpairment, TcpCounters } from "./network-namespaces.js";
 import type { ResolvedSutDefinition } from "./sut.js";
 
 /** Which runtime runs the topology (`--runtime`). */
@@ -191,6 +191,8 @@ export interface StartedRuntime extends AsyncDisposable {
   impairLink?(id: string, impairment: PacketImpairment): Promise<void>;
   /** Removes instance `id`'s packet fault; idempotent. */
   healLink?(id: string): Promise<void>;
+  /** TCP counters of instance `id`'s own stack (its namespace), to show what a packet fault did. */
+  linkCounters?(id: string): Promise<TcpCounters>;
   /** SIGKILLs instance `id` (a crash: nothing is unregistered). Resolves with its exit. */
   killInstance(id: string): Promise<ProcessExit>;
   /** SIGTERMs instance `id` (drain); rejects with `HARNESS_ERR_INSTANCE_STOP_FAILED` unless it exits 0 in time. */
