@@ -250,8 +250,9 @@ export function sweepNetworkLeftovers(): { namespaces: string[]; tables: string[
  */
 export function removeOwnedNetworkSync(runId?: string): { namespaces: string[]; tables: string[] } {
   if (networkNamespacesUnavailable()) return { namespaces: [], tables: [] };
-  const nsPrefix = `${NETNS_PREFIX}-${process.pid}-${runId ?? ""}`;
-  const tablePrefix = `${NETNS_PREFIX}_${process.pid}_${runId !== undefined ? sanitize(runId) : ""}`;
+  // The separator after the run id keeps run `r-1` from matching run `r-10`.
+  const nsPrefix = `${NETNS_PREFIX}-${process.pid}-${runId !== undefined ? `${runId}-` : ""}`;
+  const tablePrefix = `${NETNS_PREFIX}_${process.pid}_${runId !== undefined ? `${sanitize(runId)}_` : ""}`;
   const namespaces = listHarnessNamespaces().filter((name) => name.startsWith(nsPrefix));
   const tables = listHarnessTables().filter((name) => name.startsWith(tablePrefix));
   removeSync(namespaces, tables);
