@@ -24,13 +24,8 @@ export {
 export { LocalRuntime, StartedLocalRuntime } from "./runtime/local-runtime.js";
 export { assertRuntimeAvailable, createRuntime, isRuntimeAvailable, type RuntimeFactory } from "./runtime/create-runtime.js";
 export { findLeftovers, type Leftovers } from "./runtime/leftovers.js";
-export {
-  findNetworkLeftovers,
-  networkNamespacesUnavailable,
-  sweepNetworkLeftovers,
-  type InstanceLink,
-  type PacketImpairment,
-} from "./runtime/network-namespaces.js";
+export { networkNamespacesUnavailable, type InstanceLink, type PacketImpairment, type TcpCounters } from "./runtime/network-namespaces.js";
+export { findNetworkLeftovers, sweepNetworkLeftovers } from "./runtime/network-sweep.js";
 export { probeHttp, waitForReady, type ProbeResult, type WaitForReadyOptions } from "./runtime/readiness.js";
 export { DEFAULT_SUT_OPTIONS, loadSutFile, REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition, type SutDefinition } from "./runtime/sut.js";
 export { isProcessAlive, killOwnedProcessesSync, listTaggedProcesses, sweepOrphans, type TaggedProcess } from "./runtime/sweep.js";

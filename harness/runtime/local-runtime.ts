@@ -8,7 +8,8 @@ import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index
 import { faketimeEnv } from "./faketime.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { LocalRedis } from "./local-redis.js";
-import { networkNamespacesUnavailable, RunNetwork, sweepNetworkLeftovers, type InstanceLink, type PacketImpairment, type TcpCounters } from "./network-namespaces.js";
+import { networkNamespacesUnavailable, RunNetwork, type InstanceLink, type PacketImpairment, type TcpCounters } from "./network-namespaces.js";
+import { sweepNetworkLeftovers } from "./network-sweep.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
   restartInstanceOf,

@@ -24,22 +24,20 @@
  * Cleanup: a namespace carries the owner's pid and the run id in its name (`trafficcop-<ownerPid>-<runId>-<id>`),
  * deleting it removes its veth pair (and the qdiscs and rules on both ends); the host-side rules of a fault live in an
  * nftables table named the same way (`trafficcop_<ownerPid>_<run>_<id>`). Teardown removes both, the `exit` handler
- * removes them synchronously ({@link removeOwnedNetworkSync}), and the next run's sweep ({@link sweepNetworkLeftovers})
- * removes those whose owner died.
+ * removes them synchronously, and the next run's sweep removes those whose owner died (network-sweep.ts).
  */
-import { execFile, execFileSync } from "node:child_process";
-import { accessSync, constants, readdirSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { delimiter, join } from "node:path";
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
-import { isProcessAlive } from "./sweep.js";
 
 /** Prefix of every namespace (`-`) and nftables table (`_`) the harness makes. */
 export const NETNS_PREFIX = "trafficcop";
 /** Where `ip netns` keeps its named namespaces. */
-const NETNS_DIR = "/run/netns";
+export const NETNS_DIR = "/run/netns";
 /** Addresses of the pairs: 10.201.0.0/16 cut into /30s (16,384 pairs), an index per pair. */
 const SUBNET_BASE = [10, 201] as const;
 const PAIRS = 16_384;
@@ -51,7 +49,7 @@ const PAIRS = 16_384;
  */
 export const SLOW_PATH_RATE_KBIT = 400;
 /** A bound on each `ip`/`nft`/`tc` call, in ms (they take a few ms; a hang means a wedged kernel or tool). */
-const COMMAND_TIMEOUT_MS = 10_000;
+export const COMMAND_TIMEOUT_MS = 10_000;
 /** The tools a namespace needs (Debian: iproute2, nftables). */
 const TOOLS = ["ip", "nft", "tc"] as const;
 
@@ -134,7 +132,8 @@ function run(command: string, args: readonly string[], input?: string): Promise<
   });
 }
 
-function sanitize(text: string): string {
+/** A run or instance id as an nftables identifier part (`[A-Za-z0-9_]`). @internal */
+export function sanitize(text: string): string {
   return text.replace(/[^A-Za-z0-9]/g, "_");
 }
 
@@ -148,7 +147,8 @@ export function hostTableName(runId: string, instanceId: string, ownerPid: numbe
   return `${NETNS_PREFIX}_${ownerPid}_${sanitize(runId)}_${sanitize(instanceId)}`;
 }
 
-function ownerOf(name: string, separator: "-" | "_"): number | undefined {
+/** The owner pid a harness namespace (`-`) or table (`_`) name carries, or `undefined` for another name. @internal */
+export function ownerOf(name: string, separator: "-" | "_"): number | undefined {
   const match = new RegExp(`^${NETNS_PREFIX}${separator}(\\d+)${separator}`).exec(name);
   return match ? Number(match[1]) : undefined;
 }
@@ -167,96 +167,6 @@ export function isLocalNamespaceAddress(address: string): boolean {
   if (octets[3]! % 4 !== 2) return false;
   const hostEnd = `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3]! - 1}`;
   return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address === hostEnd));
-}
-
-/** Namespaces of the harness on this machine (`/run/netns`). */
-export function listHarnessNamespaces(): string[] {
-  try {
-    return readdirSync(NETNS_DIR).filter((name) => ownerOf(name, "-") !== undefined);
-  } catch {
-    return [];
-  }
-}
-
-/** Host-side nftables tables of the harness on this machine. */
-export function listHarnessTables(): string[] {
-  try {
-    const out = execFileSync("nft", ["list", "tables", "ip"], { encoding: "utf8", timeout: COMMAND_TIMEOUT_MS, stdio: ["ignore", "pipe", "ignore"] });
-    return out
-      .split("\n")
-      .map((line) => line.trim().replace(/^table ip /, ""))
-      .filter((name) => ownerOf(name, "_") !== undefined);
-  } catch {
-    return [];
-  }
-}
-
-function removeSync(namespaces: readonly string[], tables: readonly string[]): void {
-  for (const table of tables) {
-    try {
-      execFileSync("nft", ["delete", "table", "ip", table], { timeout: COMMAND_TIMEOUT_MS, stdio: "ignore" });
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  for (const namespace of namespaces) {
-    try {
-      // Processes still inside would keep the namespace (and its veth pair) alive after the name is gone.
-      const pids = execFileSync("ip", ["netns", "pids", namespace], { encoding: "utf8", timeout: COMMAND_TIMEOUT_MS, stdio: ["ignore", "pipe", "ignore"] });
-      for (const pid of pids.split(/\s+/).filter(Boolean)) {
-        try {
-          process.kill(Number(pid), "SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }
-      execFileSync("ip", ["netns", "delete", namespace], { timeout: COMMAND_TIMEOUT_MS, stdio: "ignore" });
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-}
-
-/** The namespaces and host tables of run `runId` still on this machine, whatever their owner (both empty after teardown). */
-export function findNetworkLeftovers(runId: string): { namespaces: string[]; tables: string[] } {
-  const tablePart = `_${sanitize(runId)}_`;
-  return {
-    namespaces: listHarnessNamespaces().filter((name) => name.replace(/^[^-]+-\d+-/, "").startsWith(`${runId}-`)),
-    tables: listHarnessTables().filter((name) => name.replace(/^[^_]+_\d+/, "").startsWith(tablePart)),
-  };
-}
-
-/**
- * The start-up sweep: removes the namespaces (with their veth pairs, qdiscs and rules) and host tables whose owner
- * process is dead, left by a run that crashed or was SIGKILLed. Those of live owners (concurrent runs) stay.
- * Synchronous, like the process sweep. Returns what it removed.
- */
-export function sweepNetworkLeftovers(): { namespaces: string[]; tables: string[] } {
-  if (networkNamespacesUnavailable()) return { namespaces: [], tables: [] };
-  const dead = (name: string, separator: "-" | "_") => {
-    const owner = ownerOf(name, separator)!;
-    return owner !== process.pid && !isProcessAlive(owner);
-  };
-  const namespaces = listHarnessNamespaces().filter((name) => dead(name, "-"));
-  const tables = listHarnessTables().filter((name) => dead(name, "_"));
-  removeSync(namespaces, tables);
-  if (namespaces.length + tables.length > 0) log("swept", { namespaces, tables });
-  return { namespaces, tables };
-}
-
-/**
- * Last-resort cleanup in an `exit` handler: synchronously removes every namespace and host table this process owns
- * (optionally of one run). Returns what it removed.
- */
-export function removeOwnedNetworkSync(runId?: string): { namespaces: string[]; tables: string[] } {
-  if (networkNamespacesUnavailable()) return { namespaces: [], tables: [] };
-  // The separator after the run id keeps run `r-1` from matching run `r-10`.
-  const nsPrefix = `${NETNS_PREFIX}-${process.pid}-${runId !== undefined ? `${runId}-` : ""}`;
-  const tablePrefix = `${NETNS_PREFIX}_${process.pid}_${runId !== undefined ? `${sanitize(runId)}_` : ""}`;
-  const namespaces = listHarnessNamespaces().filter((name) => name.startsWith(nsPrefix));
-  const tables = listHarnessTables().filter((name) => name.startsWith(tablePrefix));
-  removeSync(namespaces, tables);
-  return { namespaces, tables };
 }
 
 /** The nftables probability test of `percent`: `numgen random mod 10000 < n` (0.01 % steps). */

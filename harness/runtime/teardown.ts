@@ -1,6 +1,6 @@
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
-import { removeOwnedNetworkSync } from "./network-namespaces.js";
+import { removeOwnedNetworkSync } from "./network-sweep.js";
 import { killOwnedProcessesSync } from "./sweep.js";
 
 const log = createLogger("harness:teardown");

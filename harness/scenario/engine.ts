@@ -16,7 +16,7 @@ import type { CheckResult, RunResult, RunStatus } from "../report/run-result.js"
 import { assertRuntimeAvailable, createRuntime, runtimeCapabilities } from "../runtime/create-runtime.js";
 import type { RegistryKind, RuntimeKind } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
-import { sweepNetworkLeftovers } from "../runtime/network-namespaces.js";
+import { sweepNetworkLeftovers } from "../runtime/network-sweep.js";
 import { sweepOrphans } from "../runtime/sweep.js";
 import { assembleResult, summariseFleet } from "./assemble-result.js";
 import { BackgroundTasks } from "./background-tasks.js";

@@ -7,7 +7,7 @@ import { eventsOf, type RunEventOf } from "../../harness/events/run-events.js";
 import type { FaultKind } from "../../harness/faults/fault.js";
 import type { CheckResult, RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
-import { findNetworkLeftovers } from "../../harness/runtime/network-namespaces.js";
+import { findNetworkLeftovers } from "../../harness/runtime/network-sweep.js";
 import type { ScenarioDefinition } from "../../harness/scenario/define-scenario.js";
 import { runScenario } from "../../harness/scenario/engine.js";
 

@@ -3,11 +3,10 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { findNetworkLeftovers, sweepNetworkLeftovers } from "../../harness/runtime/network-sweep.js";
 import {
-  findNetworkLeftovers,
   networkNamespacesUnavailable,
   RunNetwork,
-  sweepNetworkLeftovers,
   type InstanceLink,
   type PacketImpairment,
   type TcpCounters,
