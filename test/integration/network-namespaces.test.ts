@@ -11,7 +11,7 @@ import {
   type PacketImpairment,
   type TcpCounters,
 } from "../../harness/runtime/network-namespaces.js";
-import { isProcessAlive, listTaggedProcesses, sweepOrphans } from "../../harness/runtime/sweep.js";
+import { isProcessAlive, listTaggedProcesses } from "../../harness/runtime/sweep.js";
 
 const ECHO_PORT = 9_000;
 /**
@@ -24,6 +24,12 @@ const LINES_PER_TICK = 100;
 const TICK_MS = 50;
 /** Percent of the packets hit: far above any real link so that a second's traffic moves every counter. */
 const PERCENT = 10;
+/**
+ * What a loaded machine alone moves the counters by in one exchange: a starved receiver acks late, and TCP's tail loss
+ * probe retransmits (then D-SACKs) without any loss (seen: 1 retransmission and 1 D-SACK at load average 30). Each
+ * fault moves its own counters by 16 to 194 (measured), so "more than this" still tells a fault from none.
+ */
+const LOAD_NOISE = 5;
 /** Sends LINES numbered lines to the echo server and reads them back; resolves with what came back, in order. */
 async function exchange(address: string): Promise<number[]> {
   const socket = connect(ECHO_PORT, address);
@@ -88,16 +94,19 @@ describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packe
     await using network = new RunNetwork(`test-netns-${randomBytes(3).toString("hex")}`);
     const link = await network.create("gw-1");
     await startEcho(link);
-    const clean = await measure(network, link);
-    expect(clean).toEqual({ retransmitted: 0, outOfOrder: 0, dsackSent: 0, dsackReceived: 0, reordersSeen: 0, heldBack: 0, inOrder: true });
+    const quiet = (c: TcpCounters & { inOrder: boolean }) => {
+      expect(c).toMatchObject({ heldBack: 0, inOrder: true });
+      for (const name of ["retransmitted", "outOfOrder", "dsackSent", "dsackReceived", "reordersSeen"] as const) expect(c[name], name).toBeLessThanOrEqual(LOAD_NOISE);
+    };
+    quiet(await measure(network, link));
 
     const cases: { impairment: PacketImpairment; expect: (c: TcpCounters) => void }[] = [
       // Host end drops the namespace's packets: it retransmits. Namespace end drops the host's: later ones queue out of order.
-      { impairment: { form: "loss", percent: PERCENT }, expect: (c) => (expect(c.retransmitted).toBeGreaterThan(0), expect(c.outOfOrder).toBeGreaterThan(0)) },
+      { impairment: { form: "loss", percent: PERCENT }, expect: (c) => (expect(c.retransmitted).toBeGreaterThan(LOAD_NOISE), expect(c.outOfOrder).toBeGreaterThan(LOAD_NOISE)) },
       // Host end's copies arrive as old data (the namespace answers with a D-SACK); the namespace end's are reported back.
-      { impairment: { form: "duplicate", percent: PERCENT }, expect: (c) => (expect(c.dsackSent).toBeGreaterThan(0), expect(c.dsackReceived).toBeGreaterThan(0)) },
+      { impairment: { form: "duplicate", percent: PERCENT }, expect: (c) => (expect(c.dsackSent).toBeGreaterThan(LOAD_NOISE), expect(c.dsackReceived).toBeGreaterThan(LOAD_NOISE)) },
       // Host end's slow path: data arrives out of order. Namespace end's: the host's SACKs show it reordered.
-      { impairment: { form: "reorder", percent: PERCENT }, expect: (c) => (expect(c.heldBack).toBeGreaterThan(0), expect(c.outOfOrder).toBeGreaterThan(0), expect(c.reordersSeen).toBeGreaterThan(0)) },
+      { impairment: { form: "reorder", percent: PERCENT }, expect: (c) => (expect(c.heldBack).toBeGreaterThan(LOAD_NOISE), expect(c.outOfOrder).toBeGreaterThan(LOAD_NOISE), expect(c.reordersSeen).toBeGreaterThan(LOAD_NOISE)) },
     ];
     for (const { impairment, expect: check } of cases) {
       await network.impair("gw-1", impairment);
@@ -109,7 +118,7 @@ describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packe
     }
     // Packets already on the slow path when the reordering was healed still arrive late: wait until both have left.
     await expect.poll(() => slowPathBacklog(link), { timeout: 5_000 }).toBe(0);
-    expect(await measure(network, link)).toEqual(clean);
+    quiet(await measure(network, link));
     await expect(network.impair("gw-2", { form: "loss", percent: 1 })).rejects.toMatchObject({ code: "HARNESS_ERR_UNSUPPORTED" });
     await network.stop();
     expect(findNetworkLeftovers(network.runId)).toEqual({ namespaces: [], tables: [] });
@@ -136,12 +145,17 @@ new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true 
     expect(findNetworkLeftovers(runId)).toEqual({ namespaces: [held.namespace], tables: [expect.stringContaining("trafficcop_")] });
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
-    // What the next run does first: the orphaned gateway inside the namespace, then the namespace and the host table.
+    // What the next run does at its start (after the process sweep, left out here: it is global, and other test files
+    // sweep orphans they expect to find): the network sweep kills what is left inside a dead run's namespace (the
+    // orphaned gateway), then removes the namespace and the host table.
     expect(isProcessAlive(held.pid)).toBe(true);
-    sweepOrphans();
     const swept = sweepNetworkLeftovers();
     expect(swept.namespaces).toContain(held.namespace);
     expect(findNetworkLeftovers(runId)).toEqual({ namespaces: [], tables: [] });
+    // (A SIGKILLed process may linger as a zombie until its new parent reaps it: the tag list leaves those out.)
+    await expect.poll(() => listTaggedProcesses({ runId }).some((p) => p.pid === held.pid)).toBe(false);
+    // The killed run's redis-server is the process sweep's (a killed run's orphan outside any namespace): this run's only.
+    for (const orphan of listTaggedProcesses({ runId })) process.kill(orphan.pid, "SIGKILL");
     await expect.poll(() => listTaggedProcesses({ runId })).toEqual([]);
     expect(findNetworkLeftovers(live.runId).namespaces).toEqual([liveLink.namespace]);
     expect(findNetworkLeftovers(live.runId).tables).toHaveLength(1);
