@@ -39,7 +39,11 @@ export type HarnessErrorCode =
   | "HARNESS_ERR_DOCKER_UNAVAILABLE"
   /** A Docker operation (build, create, start, network) failed. */
   | "HARNESS_ERR_DOCKER"
-  | "HARNESS_ERR_PROBE_FAILED";
+  | "HARNESS_ERR_PROBE_FAILED"
+  /** Network namespaces cannot be made here (not root, `ip`/`nft`/`tc` missing); the message says what is needed. */
+  | "HARNESS_ERR_NETNS_UNAVAILABLE"
+  /** An `ip`, `nft` or `tc` command of a run's network namespaces failed. */
+  | "HARNESS_ERR_NETNS";
 
 /** Base class of every error the harness throws. `code` is stable; `message` says what happened and how to fix it. */
 export class HarnessError extends Error {

@@ -24,11 +24,13 @@ export {
 export { LocalRuntime, StartedLocalRuntime } from "./runtime/local-runtime.js";
 export { assertRuntimeAvailable, createRuntime, isRuntimeAvailable, type RuntimeFactory } from "./runtime/create-runtime.js";
 export { findLeftovers, type Leftovers } from "./runtime/leftovers.js";
+export { networkNamespacesUnavailable, type InstanceLink, type PacketImpairment, type TcpCounters } from "./runtime/network-namespaces.js";
+export { findNetworkLeftovers, sweepNetworkLeftovers } from "./runtime/network-sweep.js";
 export { probeHttp, waitForReady, type ProbeResult, type WaitForReadyOptions } from "./runtime/readiness.js";
 export { DEFAULT_SUT_OPTIONS, loadSutFile, REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition, type SutDefinition } from "./runtime/sut.js";
 export { isProcessAlive, killOwnedProcessesSync, listTaggedProcesses, sweepOrphans, type TaggedProcess } from "./runtime/sweep.js";
 export { installShutdownHandlers, teardownInOrder, type ShutdownHandlers, type TeardownItem } from "./runtime/teardown.js";
-export { describeFault, Fault, type FaultKind, type InstanceSelector, type PartitionForm } from "./faults/fault.js";
+export { describeFault, Fault, type FaultKind, type InstanceSelector, type PacketForm, type PartitionForm } from "./faults/fault.js";
 export { FaultRunner, type ConnectionFloodDriver, type FaultEvent, type FaultRunnerOptions, type FaultTarget, type ResolvedFault } from "./faults/fault-runner.js";
 export { ToxiproxyFaults, ToxiproxyProxy, type ToxicSpec } from "./faults/toxiproxy-faults.js";
 export { Recorder, SAMPLE_INTERVAL_MS } from "./recorder/recorder.js";

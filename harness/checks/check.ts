@@ -18,7 +18,8 @@ export type CheckName =
   | "prompt-cleanup"
   | "state-audit"
   | "key-ttl"
-  | "pause-recovery";
+  | "pause-recovery"
+  | "packet-faults";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {

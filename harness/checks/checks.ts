@@ -5,6 +5,7 @@ import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
 import { halfOpenCleanup } from "./half-open-cleanup.js";
 import { noGhosts } from "./no-ghosts.js";
+import { packetFaults } from "./packet-faults.js";
 import { protocolConformance } from "./protocol-conformance.js";
 import { pauseRecovery } from "./pause-recovery.js";
 import { restartSurvival } from "./restart-survival.js";
@@ -31,4 +32,5 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "state-audit": stateAudit,
   "key-ttl": keyTtl,
   "pause-recovery": pauseRecovery,
+  "packet-faults": packetFaults,
 });

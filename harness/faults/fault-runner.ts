@@ -16,7 +16,7 @@ export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for 
  * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
 export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf" | "clientProxiesOf"> &
-  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities">> & {
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities" | "impairLink" | "healLink" | "linkCounters">> & {
     instance(id: string): Pick<InstanceInfo, "wsUrl">;
   };
 
@@ -290,6 +290,37 @@ export class FaultRunner {
         }
         await this.#withProxyToxics(proxies, faultId, clientLinkToxics(fault), fault.durationMs, signal);
         return { proxies: proxies.map((proxy) => proxy.name) };
+      }
+      case "packet_fault": {
+        if (typeof target.impairLink !== "function" || typeof target.healLink !== "function") {
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a packet fault needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
+        }
+        const impair = target.impairLink.bind(target);
+        const heal = target.healLink.bind(target);
+        const counters = async () => Object.fromEntries(await Promise.all(fault.targets.map(async (id) => [id, await target.linkCounters?.(id)] as const)));
+        const before = await counters();
+        const impaired: string[] = [];
+        try {
+          for (const id of fault.targets) {
+            impaired.push(id);
+            await impair(id, { form: fault.form, percent: fault.percent });
+          }
+          this.#applied(faultId);
+          await this.#hold(fault.durationMs, signal);
+        } finally {
+          const healed = await Promise.allSettled(impaired.map((id) => heal(id)));
+          const failed = healed.find((result) => result.status === "rejected");
+          if (failed) throw (failed as PromiseRejectedResult).reason;
+        }
+        // What TCP saw on each target's connections from just before the fault to its heal: the fault's evidence.
+        const after = await counters();
+        const tcp = Object.fromEntries(
+          fault.targets.flatMap((id) => {
+            const [b, a] = [before[id], after[id]];
+            return b && a ? [[id, Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value - b[name as keyof typeof b]]))]] : [];
+          }),
+        );
+        return { form: fault.form, percent: fault.percent, tcp };
       }
       case "slow_consumers": {
         const drive = this.#options.slowConsumers;

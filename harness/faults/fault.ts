@@ -39,6 +39,15 @@ export type PartitionForm =
  */
 export type ClientLinkForm = "latency" | "bandwidth" | "reset" | "blackhole";
 
+/**
+ * What a packet fault does to the packets of an instance's own link (its veth pair, every connection of the instance:
+ * its clients and its Redis traffic), `percent` of them in each direction:
+ * - `loss`: dropped where they arrive, so the sender retransmits (TCP's retransmission timer, 200 ms at least);
+ * - `duplicate`: sent twice (TCP drops the copy and tells the sender with a D-SACK);
+ * - `reorder`: held back on a slow path while later packets overtake them (TCP reassembles).
+ */
+export type PacketForm = "loss" | "duplicate" | "reorder";
+
 /** Longest clock offset a skew fault may set, in ms (one hour: "minutes ahead or behind", with room). */
 export const MAX_CLOCK_SKEW_MS = 3_600_000;
 /** Most slow consumers one fault may open (it is a bounded probe, not a load). */
@@ -60,7 +69,8 @@ export type Fault =
   | { kind: "connection_flood"; target: InstanceSelector; connections: number; ratePerSecond: number; durationMs: number }
   | { kind: "clock_skew"; target: InstanceSelector; offsetMs: number; durationMs: number }
   | { kind: "client_link"; target: InstanceSelector; form: ClientLinkForm; latencyMs: number; rateKbps: number; durationMs: number }
-  | { kind: "slow_consumers"; target: InstanceSelector; consumers: number; messageBytes: number; ratePerSecond: number; durationMs: number };
+  | { kind: "slow_consumers"; target: InstanceSelector; consumers: number; messageBytes: number; ratePerSecond: number; durationMs: number }
+  | { kind: "packet_fault"; target: InstanceSelector; form: PacketForm; percent: number; durationMs: number };
 
 /** The kinds of {@link Fault}. */
 export type FaultKind = Fault["kind"];
@@ -191,7 +201,30 @@ export const Fault = Object.freeze({
       durationMs: positive("durationMs", options.durationMs),
     });
   },
+  /**
+   * Drop `percent` of the packets on instance(s)' own links, both directions, for `durationMs` (where they arrive: the
+   * sender retransmits). Needs `capabilities.packetFaults` (local runtime as root: the instances run in network
+   * namespaces of the run's own). @default target "random"
+   */
+  packetLoss(options: { target?: InstanceSelector; percent: number; durationMs: number }): Fault {
+    return packetFault("loss", options);
+  },
+  /** Send `percent` of the packets on instance(s)' own links twice, both directions. As {@link packetLoss}. */
+  packetDuplication(options: { target?: InstanceSelector; percent: number; durationMs: number }): Fault {
+    return packetFault("duplicate", options);
+  },
+  /** Hold `percent` of the packets on instance(s)' own links back so that later ones overtake them, both directions. As {@link packetLoss}. */
+  packetReordering(options: { target?: InstanceSelector; percent: number; durationMs: number }): Fault {
+    return packetFault("reorder", options);
+  },
 });
+
+function packetFault(form: PacketForm, options: { target?: InstanceSelector; percent: number; durationMs: number }): Fault {
+  const percent = options.percent;
+  // 0.01 % steps: the rules draw a random number below 10,000.
+  if (!Number.isFinite(percent) || percent < 0.01 || percent > 100) throw new TypeError(`percent must be a number in 0.01..100 (got ${percent})`);
+  return Object.freeze({ kind: "packet_fault", target: options.target ?? "random", form, percent, durationMs: positive("durationMs", options.durationMs) });
+}
 
 /** A one-line human description of a fault, e.g. `kill_instance gw-2`. */
 export function describeFault(fault: Fault): string {
@@ -224,13 +257,16 @@ export function describeFault(fault: Fault): string {
       const what = fault.form === "latency" ? `latency ${fault.latencyMs}ms` : fault.form === "bandwidth" ? `bandwidth ${fault.rateKbps}KB/s` : fault.form;
       return `client_link ${fault.target} (${what}, ${fault.durationMs}ms)`;
     }
+    case "packet_fault":
+      return `packet_fault ${fault.target} (${fault.form} ${fault.percent}%, ${fault.durationMs}ms)`;
     case "slow_consumers":
       return `slow_consumers ${fault.target} (${fault.consumers} stalled, ${fault.ratePerSecond}/s of ${fault.messageBytes}B, ${fault.durationMs}ms)`;
   }
 }
 
 /** The runtime capability a fault needs beyond the common ones (see `RuntimeCapabilities`), if any. */
-export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | "redisFailover" | "clockSkew" | "clientProxies" | undefined {
+export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | "redisFailover" | "clockSkew" | "clientProxies" | "packetFaults" | undefined {
+  if (fault.kind === "packet_fault") return "packetFaults";
   if (fault.kind === "redis_failover") return "redisFailover";
   if (fault.kind === "freeze_instance") return "pause";
   if (fault.kind === "clock_skew") return "clockSkew";

@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { HarnessOptionsError } from "../errors.js";
 import type { FleetEvent } from "./fleet-events.js";
+import { isLocalNamespaceAddress } from "../runtime/network-namespaces.js";
 
 /** Options of `ClientFleet`. Validated once by the constructor (TypeError with code `HARNESS_ERR_INVALID_OPTIONS`). */
 export interface ClientFleetOptions {
@@ -143,7 +144,9 @@ export function validateTarget(target: string): string {
     fail(`target ${JSON.stringify(target)} is not a URL (expected e.g. "ws://127.0.0.1:8080")`);
   }
   if (url.protocol !== "ws:" && url.protocol !== "wss:") fail(`target ${target} must use ws:// or wss://`);
-  if (!isLoopback(url.hostname)) fail(`target ${target} must be a loopback address (127.0.0.0/8, localhost or [::1]): load stays on this machine`);
+  if (!isLoopback(url.hostname) && !isLocalNamespaceAddress(url.hostname)) {
+    fail(`target ${target} must be a loopback address (127.0.0.0/8, localhost or [::1]) or a network namespace's address of this machine (10.201.x.y): load stays on this machine`);
+  }
   if (url.pathname !== "/" && url.pathname !== "") fail(`target ${target} must have no path (the fleet adds /ws)`);
   return `${url.protocol}//${url.host}`;
 }

@@ -45,7 +45,10 @@ export interface ConnectionFloodOptions {
   holdMs?: number;
   /** Overall bound; the flood ends (closing everything) when it passes. @default 30000 */
   timeoutMs?: number;
-  /** `localAddress` values used round-robin. @default ["127.0.0.1"] */
+  /**
+   * `localAddress` values used round-robin, for a loopback target. @default ["127.0.0.1"]; none (the kernel's choice)
+   * for a target in a network namespace, which a loopback source cannot reach
+   */
   sourceAddresses?: string[];
 }
 
@@ -90,8 +93,10 @@ export function startConnectionFlood(options: ConnectionFloodOptions, signal?: A
   if (!(timeoutMs > 0 && timeoutMs <= MAX_FLOOD_TIMEOUT_MS)) fail(`timeoutMs must be in (0, ${MAX_FLOOD_TIMEOUT_MS}]`);
   const holdMs = options.holdMs ?? 0;
   if (!(holdMs >= 0 && holdMs <= timeoutMs)) fail("holdMs must be in [0, timeoutMs]");
-  const sources = options.sourceAddresses ?? ["127.0.0.1"];
-  if (sources.length === 0 || !sources.every((address) => isLoopback(address) && address !== "localhost")) fail("sourceAddresses must be loopback IPs such as 127.0.0.2");
+  const loopbackTarget = isLoopback(new URL(target).hostname);
+  const sources = options.sourceAddresses ?? (loopbackTarget ? ["127.0.0.1"] : []);
+  if ((loopbackTarget && sources.length === 0) || !sources.every((address) => isLoopback(address) && address !== "localhost")) fail("sourceAddresses must be loopback IPs such as 127.0.0.2");
+  if (!loopbackTarget && sources.length > 0) fail(`sourceAddresses must be empty for a target outside loopback (${target}): a loopback source cannot reach it`);
   let token = options.token;
   if (token === undefined) {
     if (!options.authSecret) fail("pass token or authSecret");
@@ -157,7 +162,7 @@ export function startConnectionFlood(options: ConnectionFloodOptions, signal?: A
       stats.attempted++;
       inFlight++;
       const t0 = performance.now();
-      const ws = new WebSocket(url, { perMessageDeflate: false, headers, localAddress: sources[i % sources.length], handshakeTimeout: Math.min(10_000, timeoutMs) });
+      const ws = new WebSocket(url, { perMessageDeflate: false, headers, ...(sources.length > 0 ? { localAddress: sources[i % sources.length] } : {}), handshakeTimeout: Math.min(10_000, timeoutMs) });
       let done = false;
       let failure: string | undefined;
       const complete = () => {

@@ -4,6 +4,7 @@
  */
 import autocannon from "autocannon";
 import { isLoopback } from "../fleet/fleet-options.js";
+import { isLocalNamespaceAddress } from "../runtime/network-namespaces.js";
 import { HarnessError, HarnessOptionsError } from "../errors.js";
 import type { RouteTarget } from "../fleet/fleet-events.js";
 
@@ -86,7 +87,7 @@ function validate(options: HttpLoadOptions): URL {
     fail(`baseUrl ${JSON.stringify(options.baseUrl)} is not a URL (expected e.g. "http://127.0.0.1:8080")`);
   }
   if (url.protocol !== "http:") fail(`baseUrl ${options.baseUrl} must use http://`);
-  if (!isLoopback(url.hostname)) fail(`baseUrl ${options.baseUrl} must be a loopback address: load stays on this machine`);
+  if (!isLoopback(url.hostname) && !isLocalNamespaceAddress(url.hostname)) fail(`baseUrl ${options.baseUrl} must be a loopback address or a network namespace's address of this machine: load stays on this machine`);
   if (options.kind !== "lookup" && options.kind !== "route") fail(`kind must be "lookup" or "route" (got ${String(options.kind)})`);
   if (!Array.isArray(options.sessionIds) || options.sessionIds.length === 0 || !options.sessionIds.every((id) => typeof id === "string" && id.length > 0)) {
     fail("sessionIds must be a non-empty array of non-empty strings");

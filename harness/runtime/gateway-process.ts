@@ -41,6 +41,11 @@ export interface GatewayProcessOptions {
   host: string;
   /** HTTP/WebSocket port. */
   port: number;
+  /**
+   * Program and arguments the SUT's command runs under, e.g. `["ip", "netns", "exec", ns]` (which executes it in
+   * place: the pid, process group and signals stay the SUT's). @default none
+   */
+  commandPrefix?: readonly string[];
   /** Called with every line the process prints. */
   onOutput?: (line: string, stream: "stdout" | "stderr") => void;
   /** Called on every state change, with the exit when the state is `stopped` or `exited`. */
@@ -122,8 +127,9 @@ export class GatewayProcess implements AsyncDisposable {
     const expand = (text: string) => expandVariables(text, { NODE: process.execPath, ...vars });
     const env: NodeJS.ProcessEnv = { ...process.env, ...vars, ...processTags(this.#options.runId) };
     for (const [key, value] of Object.entries(sut.env)) env[key] = expand(value);
-    const command = expand(sut.command);
-    const args = sut.args.map(expand);
+    const prefix = this.#options.commandPrefix ?? [];
+    const command = prefix.length > 0 ? prefix[0]! : expand(sut.command);
+    const args = prefix.length > 0 ? [...prefix.slice(1), expand(sut.command), ...sut.args.map(expand)] : sut.args.map(expand);
     this.#log("spawn", { command, args, port: this.port });
     // A process group of its own lets stop/kill reach any children a SUT wrapper script may have.
     const child = spawn(command, args, { cwd: sut.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });

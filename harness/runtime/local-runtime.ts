@@ -8,6 +8,8 @@ import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index
 import { faketimeEnv } from "./faketime.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { LocalRedis } from "./local-redis.js";
+import { networkNamespacesUnavailable, RunNetwork, type InstanceLink, type PacketImpairment, type TcpCounters } from "./network-namespaces.js";
+import { sweepNetworkLeftovers } from "./network-sweep.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
   restartInstanceOf,
@@ -29,11 +31,14 @@ import { teardownInOrder, type TeardownItem } from "./teardown.js";
 
 const PORT_ATTEMPTS = 3;
 const STOP_GRACE_MS = 5_000;
+/** Port of a gateway inside a network namespace of its own: the namespace is the run's, so any port is free there. */
+const NAMESPACE_GATEWAY_PORT = 8080;
 
 /**
  * What the local runtime can do: pause by SIGSTOP/SIGCONT of an instance's process group, restart a standalone
- * Redis, fail a Sentinel-watched primary over. A network partition below the proxy needs a network of its own:
- * containers only.
+ * Redis, fail a Sentinel-watched primary over, packet faults in network namespaces of the run's own (as root, with
+ * `ip`, `nft` and `tc`; standalone Redis: the sentinels and cluster nodes are reached on 127.0.0.1, which a namespace
+ * does not share). A network partition below the proxy needs a network of its own: containers only.
  */
 export function localCapabilities(redis: RedisMode): RuntimeCapabilities {
   return Object.freeze({
@@ -44,6 +49,7 @@ export function localCapabilities(redis: RedisMode): RuntimeCapabilities {
     redisFailover: redis === "sentinel" || redis === "cluster",
     clockSkew: true,
     clientProxies: true,
+    packetFaults: redis === "standalone" && networkNamespacesUnavailable() === undefined,
   });
 }
 
@@ -82,6 +88,10 @@ export class LocalRuntime implements Runtime {
 interface Slot {
   id: string;
   port: number;
+  /** Address the instance binds and is reached on: the runtime's host, or its namespace's address. */
+  address: string;
+  /** Its network namespace and veth pair (`networkNamespaces`). */
+  link?: InstanceLink;
   proxies: ToxiproxyProxy[];
   process?: GatewayProcess;
   generation: number;
@@ -110,6 +120,7 @@ export class StartedLocalRuntime implements StartedRuntime {
   #redis?: LocalRedis;
   #toxiproxyServer?: StartedToxiproxyServer;
   #toxiproxy?: ToxiproxyFaults;
+  #network?: RunNetwork;
   #stopping?: Promise<void>;
   #op: Promise<unknown> = Promise.resolve();
 
@@ -135,31 +146,42 @@ export class StartedLocalRuntime implements StartedRuntime {
   /** @internal */
   async init(): Promise<void> {
     const t0 = Date.now();
+    // Refused before anything starts: namespaces need root and the tools, and standalone Redis.
+    if (this.#options.networkNamespaces) {
+      if (!this.capabilities.packetFaults) {
+        throw new HarnessError("HARNESS_ERR_NETNS_UNAVAILABLE", networkNamespacesUnavailable() ?? `network namespaces need standalone Redis (this topology runs ${this.redisMode}: its nodes are reached on ${this.host}, which a namespace does not share)`);
+      }
+      sweepNetworkLeftovers();
+      this.#network = new RunNetwork(this.runId);
+    }
     this.#redis = await LocalRedis.start(this.redisMode, this.runId, this.host);
     this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
     this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
     const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
     for (let i = 1; i <= count; i++) {
       const id = `gw-${i}`;
+      const link = await this.#network?.create(id);
+      // An instance in a namespace reaches its proxies on the host end of its pair.
+      const listenHost = link?.hostAddress ?? this.host;
       const proxies: ToxiproxyProxy[] = [];
       for (const [n, node] of this.redis.nodes.entries()) {
-        proxies.push(await this.#createProxy(`${this.runId}-${id}-redis${this.redisMode === "standalone" ? "" : `-${n}`}`, `${node.host}:${node.port}`));
+        proxies.push(await this.#createProxy(`${this.runId}-${id}-redis${this.redisMode === "standalone" ? "" : `-${n}`}`, `${node.host}:${node.port}`, listenHost));
       }
-      this.#slots.push({ id, port: 0, proxies, generation: 0, clockOffsetMs: 0 });
+      this.#slots.push({ id, port: link ? NAMESPACE_GATEWAY_PORT : 0, address: link?.namespaceAddress ?? this.host, ...(link ? { link } : {}), proxies, generation: 0, clockOffsetMs: 0 });
     }
-    await Promise.all(this.#slots.map((slot) => this.#spawn(slot, true)));
+    await Promise.all(this.#slots.map((slot) => this.#spawn(slot, !slot.link)));
     if (this.#options.clientProxies) {
-      for (const slot of this.#slots) slot.clientProxy = await this.#createProxy(`${this.runId}-${slot.id}-clients`, `${this.host}:${slot.port}`);
+      for (const slot of this.#slots) slot.clientProxy = await this.#createProxy(`${this.runId}-${slot.id}-clients`, `${slot.address}:${slot.port}`);
     }
     this.#emit({ type: "topology_started", detail: { instances: count, redis: this.redisMode, startMs: Date.now() - t0 } });
   }
 
-  async #createProxy(name: string, upstream: string): Promise<ToxiproxyProxy> {
+  async #createProxy(name: string, upstream: string, listenHost: string = this.host): Promise<ToxiproxyProxy> {
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-      const port = await findFreePort(this.host);
+      const port = await findFreePort(listenHost);
       try {
-        return await this.toxiproxy.createProxy({ name, listen: `${this.host}:${port}`, upstream });
+        return await this.toxiproxy.createProxy({ name, listen: `${listenHost}:${port}`, upstream });
       } catch (error) {
         lastError = error;
       }
@@ -191,7 +213,7 @@ export class StartedLocalRuntime implements StartedRuntime {
 
   /** WebSocket base URLs of every instance (the fleet's targets). */
   targets(): string[] {
-    return this.#slots.map((slot) => (slot.clientProxy ? `ws://${slot.clientProxy.listen}` : `ws://${this.host}:${slot.port}`));
+    return this.#slots.map((slot) => (slot.clientProxy ? `ws://${slot.clientProxy.listen}` : `ws://${slot.address}:${slot.port}`));
   }
 
   /** One instance. Rejects an unknown id with `HARNESS_ERR_UNKNOWN_INSTANCE`. */
@@ -214,13 +236,14 @@ export class StartedLocalRuntime implements StartedRuntime {
     return Object.freeze({
       id: slot.id,
       port: slot.port,
-      httpUrl: `http://${this.host}:${slot.port}`,
-      wsUrl: `ws://${this.host}:${slot.port}`,
+      httpUrl: `http://${slot.address}:${slot.port}`,
+      wsUrl: `ws://${slot.address}:${slot.port}`,
       state: slot.process?.state ?? "idle",
       pid: slot.process?.pid,
       generation: slot.generation,
       proxies: slot.proxies.map((proxy) => proxy.name),
-      clientUrl: slot.clientProxy ? `ws://${slot.clientProxy.listen}` : `ws://${this.host}:${slot.port}`,
+      clientUrl: slot.clientProxy ? `ws://${slot.clientProxy.listen}` : `ws://${slot.address}:${slot.port}`,
+      ...(slot.link ? { namespace: slot.link.namespace } : {}),
     });
   }
 
@@ -233,7 +256,7 @@ export class StartedLocalRuntime implements StartedRuntime {
   #vars(slot: Slot): Record<string, string> {
     return {
       PORT: String(slot.port),
-      HOST: this.host,
+      HOST: slot.address,
       ...this.#redis!.gatewayVars(slot.proxies),
       INSTANCE_ID: slot.id,
       AUTH_SECRET: this.authSecret,
@@ -250,14 +273,15 @@ export class StartedLocalRuntime implements StartedRuntime {
     const attempts = pickPort ? PORT_ATTEMPTS : 1;
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (pickPort) slot.port = await findFreePort(this.host);
+      if (pickPort) slot.port = await findFreePort(slot.address);
       const process = new GatewayProcess({
         instanceId: slot.id,
         sut: this.sut,
         vars: this.#vars(slot),
         runId: this.runId,
-        host: this.host,
+        host: slot.address,
         port: slot.port,
+        ...(slot.link ? { commandPrefix: this.#network!.execPrefix(slot.id) } : {}),
         onOutput: (line, stream) => this.#options.onOutput?.(slot.id, line, stream),
         onStateChange: (state, exit) => this.#emit({ type: "process_state", target: slot.id, state, ...(process.pid !== undefined ? { pid: process.pid } : {}), ...(exit ? { exit } : {}) }),
       });
@@ -358,6 +382,33 @@ export class StartedLocalRuntime implements StartedRuntime {
     });
   }
 
+  /**
+   * Applies a packet fault to both directions of instance `id`'s link (its veth pair). Needs `capabilities.packetFaults`
+   * and a runtime started with `networkNamespaces`; rejects with `HARNESS_ERR_UNSUPPORTED` otherwise.
+   */
+  impairLink(id: string, impairment: PacketImpairment): Promise<void> {
+    const slot = this.#slot(id);
+    if (!this.#network || !slot.link) {
+      return Promise.reject(new HarnessError("HARNESS_ERR_UNSUPPORTED", `a packet fault on ${id} needs the instance in a network namespace: start the runtime with networkNamespaces: true (local runtime, as root, standalone Redis)`));
+    }
+    this.#log("impair link", { instance: id, ...impairment });
+    return this.#network.impair(id, impairment);
+  }
+
+  /** The TCP counters of instance `id`'s namespace (what packet faults did to its connections). */
+  linkCounters(id: string): Promise<TcpCounters> {
+    this.#slot(id);
+    if (!this.#network) return Promise.reject(new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${id} runs outside a network namespace`));
+    return this.#network.tcpCounters(id);
+  }
+
+  /** Removes instance `id`'s packet fault (idempotent). */
+  healLink(id: string): Promise<void> {
+    this.#slot(id);
+    this.#log("heal link", { instance: id });
+    return this.#network?.heal(id) ?? Promise.resolve();
+  }
+
   /** Unsupported locally: every process shares the host's network, so there is nothing to cut below the proxy. */
   disconnectInstance(id: string): Promise<void> {
     return Promise.reject(networkPartitionUnsupported("disconnectInstance", id));
@@ -394,7 +445,7 @@ export class StartedLocalRuntime implements StartedRuntime {
     });
   }
 
-  /** Tears down gateways, then proxies and the proxy server, then Redis; idempotent. */
+  /** Tears down gateways, then proxies and the proxy server, then the network namespaces, then Redis; idempotent. */
   stop(): Promise<void> {
     return (this.#stopping ??= (async () => {
       await this.#op.catch(() => undefined);
@@ -403,9 +454,11 @@ export class StartedLocalRuntime implements StartedRuntime {
         return process ? [{ name: `gateway ${slot.id} (pid ${process.pid})`, stop: () => process.stop({ timeoutMs: STOP_GRACE_MS }) }] : [];
       });
       const toxiproxy: TeardownItem[] = this.#toxiproxyServer ? [{ name: "toxiproxy server", stop: () => this.#toxiproxyServer!.stop() }] : [];
+      // After the gateways (a process inside keeps its namespace) and the proxies (listening on the host ends).
+      const network: TeardownItem[] = this.#network ? [{ name: "network namespaces", stop: () => this.#network!.stop() }] : [];
       const redis: TeardownItem[] = this.#redis ? this.#redis.teardown() : [];
       try {
-        await teardownInOrder([gateways, toxiproxy, redis]);
+        await teardownInOrder([gateways, toxiproxy, network, redis]);
       } finally {
         this.#emit({ type: "topology_stopped" });
       }

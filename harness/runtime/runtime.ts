@@ -3,11 +3,13 @@
  * see it. `LocalRuntime` (child processes on 127.0.0.1) is the first implementation; a containers runtime
  * implements the same interface and must pass the same contract suite (`test/helpers/runtime-contract.ts`).
  *
- * Every address a runtime hands out is reachable from the harness process (127.0.0.1 or a port published on it).
+ * Every address a runtime hands out is reachable from the harness process (127.0.0.1, a port published on it, or
+ * the address of a network namespace of the run's own).
  */
 import type { ToxiproxyFaults, ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
 import type { RuntimeEvent } from "../events/run-events.js";
 import type { GatewayProcessState, ProcessExit } from "./gateway-process.js";
+import type { PacketImpairment, TcpCounters } from "./network-namespaces.js";
 import type { ResolvedSutDefinition } from "./sut.js";
 
 /** Which runtime runs the topology (`--runtime`). */
@@ -52,6 +54,13 @@ export interface RuntimeOptions {
    * `capabilities.clientProxies`. @default false
    */
   clientProxies?: boolean;
+  /**
+   * Run each instance in a network namespace of the run's own, joined to the host by a veth pair (`ip netns`), so
+   * that packet faults (`Fault.packetLoss`, `packetDuplication`, `packetReordering`) apply to its links; the
+   * instance is then reached on its namespace's address (10.201.x.y). Needs `capabilities.packetFaults`.
+   * @default false
+   */
+  networkNamespaces?: boolean;
   /** Receives process and topology events (state changes, exits, Redis restarts). */
   onEvent?: (event: RuntimeEvent) => void;
   /** Receives every line a gateway prints. */
@@ -90,6 +99,8 @@ export interface InstanceInfo {
   readonly proxies: readonly string[];
   /** `ws://host:port` of its client proxy, when the runtime has client proxies; else equal to `wsUrl`. */
   readonly clientUrl?: string;
+  /** Its network namespace, when it runs in one (`networkNamespaces`). */
+  readonly namespace?: string;
 }
 
 /** Direct (unproxied) address of Redis, reachable from the harness, for the recorder and the checks. */
@@ -123,6 +134,11 @@ export interface RuntimeCapabilities {
   readonly clockSkew?: boolean;
   /** `clientProxiesOf`: a proxy between the fleet and each instance, when started with `clientProxies`. @default false */
   readonly clientProxies?: boolean;
+  /**
+   * `impairLink` / `healLink`: packet loss, duplication and reordering on an instance's own link, in network
+   * namespaces of the run's own (local runtime as root with `ip`, `nft`, `tc`; standalone Redis). @default false
+   */
+  readonly packetFaults?: boolean;
 }
 
 /** Options of one `startInstance`. */
@@ -171,6 +187,12 @@ export interface StartedRuntime extends AsyncDisposable {
   proxiesOf(id: string): readonly ToxiproxyProxy[];
   /** The proxy between the clients and instance `id` (started with `clientProxies`). Needs `capabilities.clientProxies`. */
   clientProxiesOf?(id: string): readonly ToxiproxyProxy[];
+  /** Applies a packet fault to both directions of instance `id`'s link. Needs `capabilities.packetFaults` and `networkNamespaces`. */
+  impairLink?(id: string, impairment: PacketImpairment): Promise<void>;
+  /** Removes instance `id`'s packet fault; idempotent. */
+  healLink?(id: string): Promise<void>;
+  /** TCP counters of instance `id`'s own stack (its namespace), to show what a packet fault did. */
+  linkCounters?(id: string): Promise<TcpCounters>;
   /** SIGKILLs instance `id` (a crash: nothing is unregistered). Resolves with its exit. */
   killInstance(id: string): Promise<ProcessExit>;
   /** SIGTERMs instance `id` (drain); rejects with `HARNESS_ERR_INSTANCE_STOP_FAILED` unless it exits 0 in time. */

@@ -1,5 +1,6 @@
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
+import { removeOwnedNetworkSync } from "./network-sweep.js";
 import { killOwnedProcessesSync } from "./sweep.js";
 
 const log = createLogger("harness:teardown");
@@ -75,7 +76,8 @@ export interface ShutdownHandlers extends Disposable {
  * Installs the harness's process-level handlers for one run:
  * - first SIGINT/SIGTERM: abort the run so the engine tears down in order and writes its report;
  * - second SIGINT/SIGTERM: SIGKILL every process of the run at once and exit (130 or 143);
- * - `exit` (normal end, uncaught exception): synchronously SIGKILL any process of the run still alive.
+ * - `exit` (normal end, uncaught exception): synchronously SIGKILL any process of the run still alive, then remove
+ *   the run's network namespaces and host nftables tables (packet faults).
  * A crash that skips even the `exit` handler (SIGKILL of the harness) is covered by the sweep at the next start.
  */
 export function installShutdownHandlers(runId: string, onFirstSignal?: (signal: NodeJS.Signals) => void): ShutdownHandlers {
@@ -94,6 +96,7 @@ export function installShutdownHandlers(runId: string, onFirstSignal?: (signal: 
   };
   const onExit = () => {
     killOwnedProcessesSync(runId);
+    removeOwnedNetworkSync(runId);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -38,7 +38,7 @@ describe("chaos schedule", () => {
       const ci = scheduleOf(planScenario({ scenario: chaos, seed }));
       expect([...new Set(ci.entries.map((e) => e.group))].sort()).toEqual(groups);
       expect(ci.entries.every((e) => e.budget_ms <= 8_000)).toBe(true);
-      expect(ci.skipped.map((e) => e.name)).toEqual(["rolling-deploy", "partition-network", "clock-skew", "redis-failover"]);
+      expect(ci.skipped.map((e) => e.name)).toEqual(["rolling-deploy", "partition-network", ...(LOCAL.packetFaults ? [] : ["packets"]), "clock-skew", "redis-failover"]);
       const release = scheduleOf(planScenario({ scenario: chaos, profile: "release", seed }));
       const names = new Set(release.entries.map((e) => e.name));
       for (const entry of CHAOS_FAULTS) expect(names.has(entry.name), entry.name).toBe(runnable(entry));
@@ -49,13 +49,15 @@ describe("chaos schedule", () => {
 
   it("should leave out what the runtime cannot do, and say so in the schedule", () => {
     const local = scheduleOf(planScenario({ scenario: chaos, profile: "release", seed: 7 }));
+    // Packet faults need network namespaces: root, `ip`, `nft` and `tc` (CI has them).
     expect(local.skipped).toEqual([
       { name: "partition-network", needs: "networkPartition", reason: expect.stringContaining("networkPartition") },
+      ...(LOCAL.packetFaults ? [] : [{ name: "packets", needs: "packetFaults", reason: expect.stringContaining("packetFaults") }]),
       { name: "redis-failover", needs: "redisFailover", reason: expect.stringContaining("redisFailover") },
     ]);
     expect(local.entries.some((e) => e.name === "partition-network")).toBe(false);
     const containers = scheduleOf(planScenario({ scenario: chaos, profile: "release", seed: 7, runtime: "containers" }));
-    expect(containers.skipped.map((e) => e.name)).toEqual(["redis-failover"]);
+    expect(containers.skipped.map((e) => e.name)).toEqual(["packets", "redis-failover"]);
     for (const name of ["partition-network", "client-latency", "client-blackhole", "clock-skew"]) expect(containers.entries.some((e) => e.name === name)).toBe(true);
     const noPause = drawChaosSchedule({ seed: 7, profile: resolveRunProfile({ scenario: chaos }), capabilities: { ...LOCAL, pause: false, redisRestart: false }, budgetMs: 60_000, coverage: "entries", gapMs: [0, 0] });
     expect(noPause.schedule.skipped.map((s) => s.name).sort()).toEqual(["freeze", "partition-network", "redis-failover", "redis-restart"]);

@@ -9,13 +9,13 @@
  * and `pause-recovery` which wait for their own fault's heal and recovery before the next fault starts).
  */
 import { deriveSeed, SeededRandom } from "../common/random.js";
-import { Fault, type PartitionForm } from "../faults/fault.js";
+import { Fault, type PacketForm, type PartitionForm } from "../faults/fault.js";
 import type { RuntimeCapabilities } from "../runtime/runtime.js";
 import type { ResolvedProfile } from "./define-scenario.js";
 import { Step } from "./step.js";
 
 /** A runtime capability a pool entry may need (see `RuntimeCapabilities`). */
-export type ChaosCapability = "pause" | "redisRestart" | "networkPartition" | "redisFailover" | "clockSkew" | "clientProxies";
+export type ChaosCapability = "pause" | "redisRestart" | "networkPartition" | "redisFailover" | "clockSkew" | "clientProxies" | "packetFaults";
 
 /** One draw of a pool entry: its steps, its parameters (for the record) and the longest it may take. */
 export interface ChaosDraw {
@@ -162,6 +162,28 @@ export const CHAOS_FAULTS: readonly ChaosFaultEntry[] = Object.freeze([
       return {
         steps: [Step.fault(Fault.bandwidth({ target: on, rateKbps, durationMs }))],
         params: { target: on, rate_kbps: rateKbps, duration_ms: durationMs },
+        budgetMs: durationMs,
+      };
+    },
+  },
+  {
+    name: "packets",
+    group: "link",
+    weight: 1,
+    needs: "packetFaults",
+    draw(random, p) {
+      // An instance's own link (its clients and its Redis traffic) loses, duplicates or reorders packets. Loss stays
+      // at 1-3 %: with this profile's short heartbeat a pong may be retransmitted only once before the next one,
+      // and a socket closed for it is the gateway doing its job, not a finding (packet-loss judges up to 5 % at H = 1 s).
+      const forms: readonly PacketForm[] = ["loss", "duplicate", "reorder"];
+      const form = forms[random.int(forms.length)]!;
+      const percent = form === "loss" ? 1 + random.int(3) : 2 + random.int(9);
+      const durationMs = 1_500 + random.int(Math.max(1, p.durationS * 50) + 1);
+      const on = target(random);
+      const fault = form === "loss" ? Fault.packetLoss : form === "duplicate" ? Fault.packetDuplication : Fault.packetReordering;
+      return {
+        steps: [Step.fault(fault({ target: on, percent, durationMs }))],
+        params: { target: on, form, percent, duration_ms: durationMs },
         budgetMs: durationMs,
       };
     },

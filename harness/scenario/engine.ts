@@ -16,6 +16,7 @@ import type { CheckResult, RunResult, RunStatus } from "../report/run-result.js"
 import { assertRuntimeAvailable, createRuntime, runtimeCapabilities } from "../runtime/create-runtime.js";
 import type { RegistryKind, RuntimeKind } from "../runtime/runtime.js";
 import { REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "../runtime/sut.js";
+import { sweepNetworkLeftovers } from "../runtime/network-sweep.js";
 import { sweepOrphans } from "../runtime/sweep.js";
 import { assembleResult, summariseFleet } from "./assemble-result.js";
 import { BackgroundTasks } from "./background-tasks.js";
@@ -149,6 +150,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     assertRuntimeAvailable(runtimeKind);
     await reporters.emit("onRunStart", { runId, scenario: scenario.name, seed, profile: profileName, outDir: reportDir });
     const swept = sweepOrphans();
+    // After the processes: a namespace whose processes are gone can be deleted with its veth pair.
+    const sweptNetwork = sweepNetworkLeftovers();
+    if (sweptNetwork.namespaces.length + sweptNetwork.tables.length > 0) log("swept network leftovers", sweptNetwork);
     recorder.record({ t: clock.now(), source: "engine", type: "run_start", run_id: runId, seed, swept_orphans: swept.map((p) => p.pid) });
     recorder.startPhase("setup");
     await reporters.emit("onPhase", recorder.phases.at(-1)!);
@@ -164,6 +168,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       env: options.gatewayEnv ?? {},
       // Client-link faults act on a proxy in front of each instance: only runs that have one pay for it.
       clientProxies: plan.some((step) => step.kind === "fault" && step.fault.kind === "client_link"),
+      // Likewise packet faults: instances run in namespaces of the run's own only when a packet fault is planned.
+      networkNamespaces: plan.some((step) => step.kind === "fault" && step.fault.kind === "packet_fault"),
       onEvent: recorder.recordRuntime,
     });
     assertRunnable(runtime, redisMode, plan);

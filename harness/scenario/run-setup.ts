@@ -13,6 +13,7 @@ import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
 import { StateAuditor } from "../recorder/state-auditor.js";
 import type { CheckResult } from "../report/run-result.js";
+import { networkNamespacesUnavailable } from "../runtime/network-namespaces.js";
 import type { RedisMode, Runtime } from "../runtime/runtime.js";
 import { throwIfAborted, type RunContext, type RunResources, type RunSettings, type StepFailure } from "./run-context.js";
 import type { PlannedStep } from "./step.js";
@@ -50,7 +51,12 @@ export function assertRunnable(runtime: Runtime, redisMode: RedisMode, plan: rea
     if (step.kind !== "fault") continue;
     const missing = unsupportedFault(step.fault, capabilities);
     if (missing) {
-      const hint = missing === "networkPartition" ? "; a network partition below the proxy needs containers: run it with --runtime containers" : "";
+      const hint =
+        missing === "networkPartition"
+          ? "; a network partition below the proxy needs containers: run it with --runtime containers"
+          : missing === "packetFaults"
+            ? `; ${networkNamespacesUnavailable() ?? "packet faults need --runtime local with standalone Redis"}`
+            : "";
       throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `fault ${describeFault(step.fault)} needs the runtime capability ${missing}, which the ${runtime.kind} runtime${runtime.kind === "local" ? ` with ${redisMode} Redis` : ""} lacks${hint}`);
     }
   }

@@ -35,7 +35,8 @@ export type GatewayDefect =
   | "no-unregister-on-terminate"
   | "keys-no-ttl"
   | "stale-index"
-  | "no-rewake-reregister";
+  | "no-rewake-reregister"
+  | "short-pong-deadline";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -290,6 +291,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "RecordRefresher.tick marks the connections held across the stall; the re-registration of missing records skips them",
     mustFail: "pause-recovery",
     caughtBy: ["pause"],
+  },
+  {
+    name: "short-pong-deadline",
+    behaviour: "terminates a socket whose pong is not back 100 ms after its ping (below TCP's 200 ms minimum retransmission timeout) instead of at the next heartbeat",
+    file: "record-refresher.ts",
+    actsIn: "RecordRefresher.tick: each ping arms a 100 ms timer that terminates the socket unless its pong came back",
+    mustFail: "packet-faults",
+    caughtBy: ["packet-loss"],
   },
 ] satisfies FailpointSpec[]);
 

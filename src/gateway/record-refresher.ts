@@ -8,6 +8,8 @@ import { CLOSE_CODES, toProtocolError } from "./protocol.js";
 const REFRESH_BATCH = 1_000;
 /** Lost records written again at once (as the reaper's unregisters): bounded so that a big instance does not flood Redis. */
 const REREGISTER_CONCURRENCY = 100;
+/** Failpoint `short-pong-deadline`: how long a pong may take before the socket is terminated, in ms. */
+const SHORT_PONG_DEADLINE_MS = 100;
 
 /** What a {@link RecordRefresher} needs. */
 export interface RecordRefresherOptions {
@@ -60,6 +62,7 @@ export class RecordRefresher {
     const periodMs = this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2;
     const stallMs = Math.max(2 * periodMs, this.#options.connectionTtlMs / 2);
     const stalled = this.#lastTickAt !== undefined && now - this.#lastTickAt > stallMs;
+    const shortPongDeadline = this.#options.failpoints.enabled("short-pong-deadline");
     this.#lastTickAt = now;
     for (const connection of [...this.#options.connections.values()]) {
       if (!connection.alive && !stalled && detectHalfOpen) {
@@ -72,6 +75,11 @@ export class RecordRefresher {
         connection.ws.ping();
       } catch {
         // Socket already closing; its close handler cleans up.
+      }
+      if (shortPongDeadline) {
+        setTimeout(() => {
+          if (!connection.alive) connection.ws.terminate();
+        }, SHORT_PONG_DEADLINE_MS).unref();
       }
     }
     if (this.#options.failpoints.enabled("no-heartbeat")) return;

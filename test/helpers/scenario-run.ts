@@ -7,6 +7,7 @@ import { eventsOf, type RunEventOf } from "../../harness/events/run-events.js";
 import type { FaultKind } from "../../harness/faults/fault.js";
 import type { CheckResult, RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
+import { findNetworkLeftovers } from "../../harness/runtime/network-sweep.js";
 import type { ScenarioDefinition } from "../../harness/scenario/define-scenario.js";
 import { runScenario } from "../../harness/scenario/engine.js";
 
@@ -27,6 +28,7 @@ function portsOf(result: RunResult): number[] {
 /** Asserts that no process tagged with the run's id and no port of its topology is left. */
 export async function expectNoLeftovers(result: RunResult): Promise<void> {
   expect(await findLeftovers({ runId: result.run_id, ports: portsOf(result) })).toEqual({ processes: [], listening: [] });
+  expect(findNetworkLeftovers(result.run_id)).toEqual({ namespaces: [], tables: [] });
 }
 
 /** The run's `fault_end` events of one fault kind, in order. */

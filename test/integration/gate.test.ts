@@ -87,6 +87,7 @@ const CAUGHT_IN_OWN_TEST: Readonly<Record<string, string>> = Object.freeze({
   "keys-no-ttl": "cleanup-checks.test.ts",
   "stale-index": "cleanup-checks.test.ts",
   "no-rewake-reregister": "scenarios-pause-chaos.test.ts",
+  "short-pong-deadline": "scenario-packet-loss.test.ts",
 });
 
 describe("npm run gate: defects caught by a test of their own", () => {

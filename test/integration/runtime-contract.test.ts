@@ -5,10 +5,14 @@
 import { CONTAINER_RUNTIME_CAPABILITIES } from "../../harness/runtime/containers/capabilities.js";
 import { listLabelledObjects } from "../../harness/runtime/containers/container-sweep.js";
 import { createRuntime } from "../../harness/runtime/create-runtime.js";
+import { networkNamespacesUnavailable } from "../../harness/runtime/network-namespaces.js";
 import type { RedisMode, RuntimeCapabilities } from "../../harness/runtime/runtime.js";
 import { describeRuntimeContract } from "../helpers/runtime-contract.js";
 
-/** Child processes on 127.0.0.1: pause by SIGSTOP, Redis restart for standalone Redis, no network of its own. */
+/**
+ * Child processes on 127.0.0.1: pause by SIGSTOP, Redis restart for standalone Redis, no network of its own below the
+ * proxy; packet faults in network namespaces with standalone Redis, where this process may make them (root, `ip`).
+ */
 const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({
   pause: true,
   redisRestart: redis === "standalone",
@@ -17,6 +21,7 @@ const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({
   redisFailover: redis === "sentinel" || redis === "cluster",
   clockSkew: true,
   clientProxies: true,
+  packetFaults: redis === "standalone" && networkNamespacesUnavailable() === undefined,
 });
 
 describeRuntimeContract("local", (options) => createRuntime("local", options), LOCAL_CAPABILITIES);

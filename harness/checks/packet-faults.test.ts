@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import type { Sample } from "../report/run-result.js";
+import { judgePacketFault, MAX_SURVIVABLE_LOSS_PERCENT, type PacketFaultInput } from "./packet-faults.js";
+
+const T0 = 5_000_000;
+const H = 1_000;
+
+/** One sample a second from T0 - 1 s to T0 + 8 s: `clients` fleet sockets on gw-1, `records(t)` records naming it. */
+function samples(clients: number, records: (t: number) => number = () => clients): Pick<Sample, "t" | "fleet" | "registry">[] {
+  return Array.from({ length: 10 }, (_, i) => {
+    const t = T0 - 1_000 + i * 1_000;
+    return {
+      t,
+      fleet: { by_instance: { "gw-1": clients } } as unknown as Sample["fleet"],
+      registry: { by_instance: { "gw-1": records(t) } } as unknown as Sample["registry"],
+    };
+  });
+}
+
+function input(overrides: Partial<PacketFaultInput> = {}): PacketFaultInput {
+  return { instance: "gw-1", form: "loss", percent: MAX_SURVIVABLE_LOSS_PERCENT, appliedAt: T0, endedAt: T0 + 4_000, heartbeatIntervalMs: H, disconnects: [], samples: samples(30), ...overrides };
+}
+
+describe("judgePacketFault", () => {
+  it("should pass when no socket closed unasked and every client kept its record", () => {
+    expect(judgePacketFault(input())).toMatchObject({ pass: true, actual: { unasked_closes: 0, samples_short: 0, clients_max: 30 } });
+  });
+
+  it("should fail on a socket closed unasked during the fault or within 2H of its heal, not after", () => {
+    expect(judgePacketFault(input({ disconnects: [{ t: T0 + 4_000 + 2 * H, client: "c1", close_code: 1006 }] })).pass).toBe(false);
+    expect(judgePacketFault(input({ disconnects: [{ t: T0 + 4_000 + 2 * H + 1, client: "c1", close_code: 1006 }] })).pass).toBe(true);
+  });
+
+  it("should fail on a sample with fewer records than clients on the instance", () => {
+    const result = judgePacketFault(input({ samples: samples(30, (t) => (t === T0 + 2_000 ? 27 : 30)) }));
+    expect(result).toMatchObject({ pass: false, actual: { samples_short: 1 } });
+  });
+
+  it("should not judge loss above the bound, but still count what it did", () => {
+    const result = judgePacketFault(input({ percent: 20, disconnects: [{ t: T0 + 1_000, client: "c1", close_code: 1006 }] }));
+    expect(result).toMatchObject({ pass: true, actual: { unasked_closes: 1 } });
+    expect(judgePacketFault(input({ form: "reorder", percent: 50, disconnects: [{ t: T0 + 1_000, client: "c1", close_code: 1006 }] })).pass).toBe(false);
+  });
+
+  it("should be inconclusive (failed) when the instance held no client", () => {
+    expect(judgePacketFault(input({ samples: samples(0) }))).toMatchObject({ pass: false });
+  });
+
+  it("should be inconclusive (failed) when the instance's TCP counters show the fault did nothing", () => {
+    const none = { retransmitted: 0, outOfOrder: 0, dsackSent: 0, dsackReceived: 0, reordersSeen: 0, heldBack: 0 };
+    for (const form of ["loss", "duplicate", "reorder"]) expect(judgePacketFault(input({ form, percent: 5, tcp: none })).pass, form).toBe(false);
+    expect(judgePacketFault(input({ tcp: { ...none, retransmitted: 3 } })).pass).toBe(true);
+    expect(judgePacketFault(input({ form: "duplicate", tcp: { ...none, dsackSent: 1 } })).pass).toBe(true);
+    expect(judgePacketFault(input({ form: "reorder", tcp: { ...none, heldBack: 9 } })).pass).toBe(true);
+  });
+});

@@ -1,0 +1,68 @@
+import { MAX_SURVIVABLE_LOSS_PERCENT } from "../harness/checks/packet-faults.js";
+import { Fault } from "../harness/faults/fault.js";
+import { defineScenario } from "../harness/scenario/define-scenario.js";
+import { Step } from "../harness/scenario/step.js";
+
+/**
+ * `npm run scenario packet-loss`: each gateway runs in a network namespace of the run's own, and under load one
+ * instance's own link (its clients and its Redis traffic alike) loses packets, then another's duplicates them, then a
+ * third's reorders them, each in both directions. TCP must hide all three from the application: no socket closes
+ * unasked and every client keeps its record (`packet-faults`, loss up to {@link MAX_SURVIVABLE_LOSS_PERCENT} %),
+ * lookups from every instance keep working during each fault (`cross-instance-lookup`), no route is lost or received
+ * twice outside the fault windows and none twice inside (`delivery`), and Redis matches the live connections
+ * (`state-audit`, `key-ttl`, `no-ghosts`). Local runtime as root only (`ip netns`, nftables, HTB).
+ */
+export default defineScenario({
+  name: "packet-loss",
+  description: "packet loss, duplication and reordering on a gateway's own link (network namespaces): TCP hides them, no socket or record lost",
+  checks: ["packet-faults", "delivery", "cross-instance-lookup", "state-audit", "key-ttl", "no-ghosts"],
+  profiles: {
+    ci: {
+      instances: 3,
+      clients: 90,
+      // Faults of 2 s: some 60 pings per instance and the loss window's retransmissions, in a run of about 15 s.
+      durationS: 2,
+      messageRatePerSecond: 30,
+      // A TTL of six heartbeats: one refresh delayed by retransmissions costs nothing; a ghost still shows by settle.
+      connectionTtlMs: 6_000,
+      heartbeatIntervalMs: 1_000,
+      drainTimeoutMs: 1_000,
+      thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 8_000, minDeliveryRatio: 0.98 },
+    },
+    release: {
+      instances: 3,
+      clients: 3_000,
+      durationS: 20,
+      messageRatePerSecond: 300,
+      rampPerSecond: 1_000,
+      connectionTtlMs: 10_000,
+      heartbeatIntervalMs: 2_000,
+      drainTimeoutMs: 3_000,
+      thresholds: { reconnectBoundMs: 10_000, settleBoundMs: 20_000, minDeliveryRatio: 0.99 },
+    },
+  },
+  steps: (p) => {
+    const faultMs = p.durationS * 1_000;
+    const probed = p.clients >= 1_000 ? 30 : 6;
+    // Each fault on an instance no earlier one hit, a lookup round a quarter of the way in (it takes about a second
+    // in ci under load, so it ends while the fault holds).
+    const during = (fault: ReturnType<typeof Fault.packetLoss>) => [Step.fault(fault, { background: true }), Step.hold(faultMs / 4), Step.probeLookups({ maxConnections: probed }), Step.awaitBackground()];
+    return [
+      Step.phase("ramp"),
+      Step.connectFleet({ timeoutMs: 60_000 }),
+      Step.messages(p.messageRatePerSecond),
+      Step.hold(1_000),
+      Step.phase("loss"),
+      ...during(Fault.packetLoss({ target: "distinct", percent: MAX_SURVIVABLE_LOSS_PERCENT, durationMs: faultMs })),
+      Step.phase("duplicate"),
+      // Far more than any real link duplicates: every connection of the instance sees copies within the window.
+      ...during(Fault.packetDuplication({ target: "distinct", percent: 10, durationMs: faultMs })),
+      Step.phase("reorder"),
+      ...during(Fault.packetReordering({ target: "distinct", percent: 10, durationMs: faultMs })),
+      Step.phase("settle"),
+      // Two heartbeats first: the packet-faults window reaches that far past the last heal.
+      Step.hold(2 * p.heartbeatIntervalMs),
+      Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
+    ];
+  },
+});
