@@ -35,7 +35,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
-import { MAX_SOCKETS_PER_WORKER_LIMIT } from "../harness/fleet/fleet-options.js";
+import { DEFAULT_CLIENT_FLEET_OPTIONS, MAX_SOCKETS_PER_WORKER_LIMIT } from "../harness/fleet/fleet-options.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
 import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
 
@@ -46,7 +46,7 @@ const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
 /** Bare servers per round; each holds sockets / SERVERS. */
 const SERVERS = 4;
 /** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
-const WS_CONCURRENCY = 64;
+const WS_CONCURRENCY = DEFAULT_CLIENT_FLEET_OPTIONS.maxConnectsInFlight;
 /**
  * Artillery's phases ask for each half of the sockets within this many seconds, far above the rate one Artillery
  * process reaches, so it runs flat out (a longer phase would cap it at its own schedule: half / duration per second).
