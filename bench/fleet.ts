@@ -209,6 +209,22 @@ async function treeCpuMs(pid: number): Promise<number> {
   return total;
 }
 
+/** Threads of a process and its descendants (JS threads, V8's helper threads, libuv's pool). */
+async function treeThreads(pid: number): Promise<number> {
+  let total = 0;
+  try {
+    const tasks = await readdir(`/proc/${pid}/task`);
+    total += tasks.length;
+    for (const task of tasks) {
+      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
+      for (const child of children ? children.split(" ") : []) total += await treeThreads(Number(child));
+    }
+  } catch {
+    // The process ended between listing and reading.
+  }
+  return total;
+}
+
 async function sumCpuMs(pids: readonly number[]): Promise<number> {
   let total = 0;
   for (const pid of pids) total += await treeCpuMs(pid);
@@ -252,17 +268,29 @@ interface RoundResult {
   /** Whole resident set of the client processes while holding every socket, divided by sockets (what a user pays). */
   footprintBytesPerSocket: number;
   held: number;
+  /**
+   * Cores the client processes kept busy over the window (CPU per connect times connects per second). On cores
+   * shared with other work the scheduler shares time out per thread, so this shows how much of the machine each
+   * client got, beside how much it needed per connect.
+   */
+  cpuCores: number;
+  /** Threads of the client processes while holding every socket. */
+  threads: number;
   /** Artillery only: it reached its requested arrival rate, so its schedule (not its work) set the rate. */
   scheduleBound?: boolean;
 }
 
 /** `measured` connects took place between the servers' first and last accept; memory and CPU grew by the deltas. */
-function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, rssHeld: number): RoundResult {
+function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, rssHeld: number, threads: number): RoundResult {
   const spanS = Math.max(0.001, (count.last - count.first) / 1_000);
+  const connectsPerSecond = Math.round((measured - 1) / spanS);
+  const cpuMsPerConnect = Math.round((cpuMs / measured) * 1_000) / 1_000;
   return {
-    connectsPerSecond: Math.round((measured - 1) / spanS),
+    connectsPerSecond,
     bytesPerSocket: Math.round(rssDelta / measured),
-    cpuMsPerConnect: Math.round((cpuMs / measured) * 1_000) / 1_000,
+    cpuMsPerConnect,
+    cpuCores: Math.round((cpuMsPerConnect * connectsPerSecond) / 10) / 100,
+    threads,
     footprintBytesPerSocket: Math.round(rssHeld / Math.max(1, count.open)),
     held: count.open,
   };
@@ -292,7 +320,9 @@ async function secondHalf(
   const cpu = (await sumCpuMs(pids())) - cpuBefore;
   await pause(SETTLE_MS);
   const held = await sumRss(pids());
-  return result(count, count.total - midway.total, held - before, cpu, held);
+  let threads = 0;
+  for (const pid of pids()) threads += await treeThreads(pid);
+  return result(count, count.total - midway.total, held - before, cpu, held, threads);
 }
 
 async function withServers<T>(n: number, body: (servers: BareServer[]) => Promise<T>): Promise<T> {
@@ -346,7 +376,9 @@ async function runFleetHold(sockets: number, servers: BareServer[], sources: str
     await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
     await pause(SETTLE_MS);
     const held = await sumRss(fleet.workerPids);
-    return result(count, sockets, held - before, cpu, held);
+    let threads = 0;
+    for (const pid of fleet.workerPids) threads += await treeThreads(pid);
+    return result(count, sockets, held - before, cpu, held, threads);
   } finally {
     await fleet.stop();
   }
@@ -449,7 +481,7 @@ const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
 
 function describe(what: string, r: RoundResult): string {
   const rate = `${r.connectsPerSecond} connects/s${r.scheduleBound ? " (Artillery's own schedule: raise --sockets)" : ""}`;
-  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect\n`;
+  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads\n`;
 }
 
 function parseArgs(args: string[]): Record<string, string> {
@@ -581,8 +613,26 @@ export async function run(argv: string[]): Promise<void> {
       ws: stats(wsRounds.map((r) => r.cpuMsPerConnect)),
       artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuMsPerConnect)) : null,
     },
+    // Cores each client kept busy during its window: under load from other work, a client with more runnable
+    // threads gets more of the cores (Artillery runs a main thread, a worker thread and V8's helper threads).
+    client_cpu_cores: {
+      fleet: stats(fleetRounds.map((r) => r.cpuCores)),
+      ws: stats(wsRounds.map((r) => r.cpuCores)),
+      artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuCores)) : null,
+      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.cpuCores)) : null,
+      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.cpuCores)) : null,
+    },
+    client_threads: {
+      fleet: Math.max(...fleetRounds.map((r) => r.threads)),
+      ws: Math.max(...wsRounds.map((r) => r.threads)),
+      artillery: artillery ? Math.max(...artilleryRounds.map((r) => r.threads)) : null,
+      fleet_one_worker: artillery ? Math.max(...fleetOneRounds.map((r) => r.threads)) : null,
+    },
     ratio_cpu_per_connect_artillery_vs_fleet: artillery
       ? range(fleetRounds.map((f, i) => artilleryRounds[i]!.cpuMsPerConnect / Math.max(0.001, f.cpuMsPerConnect)), round2).median
+      : null,
+    ratio_cpu_per_connect_artillery_vs_fleet_per_process: artillery
+      ? range(fleetOneRounds.map((f, i) => artilleryOne[i]!.cpuMsPerConnect / Math.max(0.001, f.cpuMsPerConnect)), round2).median
       : null,
     ratio_connect_vs_artillery: ratio?.median ?? null,
     ratio_connect_vs_artillery_range: ratio,
