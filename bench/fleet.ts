@@ -20,7 +20,9 @@
  * sockets held (what a user pays); growth over the measured half is reported beside it. Client CPU per connect
  * (user + system time of all client processes, from /proc/<pid>/stat) is that of the window. The fleet uses its
  * default number of workers (one per 8,000 clients); Artillery and the plain client run in one process each.
- * With Artillery, each round also runs the fleet in one worker process, process for process against Artillery's one.
+ * With Artillery, each round also runs the fleet in one worker process, process for process against Artillery's one,
+ * at the most sockets one worker may hold (9,000, MAX_SOCKETS_PER_WORKER_LIMIT) and paired with an Artillery round of
+ * the same sockets when `--sockets` is larger.
  * Artillery is installed outside the project (~/.cache/traffic-cop/artillery) when missing. Last line: one JSON object
  * with the medians over paired rounds `ratio_connect_vs_artillery` (floor 2.0), `ratio_connect_vs_artillery_per_process`
  * (floor 1.5) and `memory_ratio_vs_artillery` (fleet over Artillery per held socket, floor at most 0.7).
@@ -33,6 +35,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
+import { DEFAULT_CLIENT_FLEET_OPTIONS, MAX_SOCKETS_PER_WORKER_LIMIT } from "../harness/fleet/fleet-options.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
 import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
 
@@ -43,7 +46,7 @@ const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
 /** Bare servers per round; each holds sockets / SERVERS. */
 const SERVERS = 4;
 /** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
-const WS_CONCURRENCY = 64;
+const WS_CONCURRENCY = DEFAULT_CLIENT_FLEET_OPTIONS.maxConnectsInFlight;
 /**
  * Artillery's phases ask for each half of the sockets within this many seconds, far above the rate one Artillery
  * process reaches, so it runs flat out (a longer phase would cap it at its own schedule: half / duration per second).
@@ -206,6 +209,22 @@ async function treeCpuMs(pid: number): Promise<number> {
   return total;
 }
 
+/** Threads of a process and its descendants (JS threads, V8's helper threads, libuv's pool). */
+async function treeThreads(pid: number): Promise<number> {
+  let total = 0;
+  try {
+    const tasks = await readdir(`/proc/${pid}/task`);
+    total += tasks.length;
+    for (const task of tasks) {
+      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
+      for (const child of children ? children.split(" ") : []) total += await treeThreads(Number(child));
+    }
+  } catch {
+    // The process ended between listing and reading.
+  }
+  return total;
+}
+
 async function sumCpuMs(pids: readonly number[]): Promise<number> {
   let total = 0;
   for (const pid of pids) total += await treeCpuMs(pid);
@@ -249,17 +268,29 @@ interface RoundResult {
   /** Whole resident set of the client processes while holding every socket, divided by sockets (what a user pays). */
   footprintBytesPerSocket: number;
   held: number;
+  /**
+   * Cores the client processes kept busy over the window (CPU per connect times connects per second). On cores
+   * shared with other work the scheduler shares time out per thread, so this shows how much of the machine each
+   * client got, beside how much it needed per connect.
+   */
+  cpuCores: number;
+  /** Threads of the client processes while holding every socket. */
+  threads: number;
   /** Artillery only: it reached its requested arrival rate, so its schedule (not its work) set the rate. */
   scheduleBound?: boolean;
 }
 
 /** `measured` connects took place between the servers' first and last accept; memory and CPU grew by the deltas. */
-function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, rssHeld: number): RoundResult {
+function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, rssHeld: number, threads: number): RoundResult {
   const spanS = Math.max(0.001, (count.last - count.first) / 1_000);
+  const connectsPerSecond = Math.round((measured - 1) / spanS);
+  const cpuMsPerConnect = Math.round((cpuMs / measured) * 1_000) / 1_000;
   return {
-    connectsPerSecond: Math.round((measured - 1) / spanS),
+    connectsPerSecond,
     bytesPerSocket: Math.round(rssDelta / measured),
-    cpuMsPerConnect: Math.round((cpuMs / measured) * 1_000) / 1_000,
+    cpuMsPerConnect,
+    cpuCores: Math.round((cpuMsPerConnect * connectsPerSecond) / 10) / 100,
+    threads,
     footprintBytesPerSocket: Math.round(rssHeld / Math.max(1, count.open)),
     held: count.open,
   };
@@ -289,7 +320,9 @@ async function secondHalf(
   const cpu = (await sumCpuMs(pids())) - cpuBefore;
   await pause(SETTLE_MS);
   const held = await sumRss(pids());
-  return result(count, count.total - midway.total, held - before, cpu, held);
+  let threads = 0;
+  for (const pid of pids()) threads += await treeThreads(pid);
+  return result(count, count.total - midway.total, held - before, cpu, held, threads);
 }
 
 async function withServers<T>(n: number, body: (servers: BareServer[]) => Promise<T>): Promise<T> {
@@ -343,7 +376,9 @@ async function runFleetHold(sockets: number, servers: BareServer[], sources: str
     await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
     await pause(SETTLE_MS);
     const held = await sumRss(fleet.workerPids);
-    return result(count, sockets, held - before, cpu, held);
+    let threads = 0;
+    for (const pid of fleet.workerPids) threads += await treeThreads(pid);
+    return result(count, sockets, held - before, cpu, held, threads);
   } finally {
     await fleet.stop();
   }
@@ -446,7 +481,7 @@ const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
 
 function describe(what: string, r: RoundResult): string {
   const rate = `${r.connectsPerSecond} connects/s${r.scheduleBound ? " (Artillery's own schedule: raise --sockets)" : ""}`;
-  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect\n`;
+  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads\n`;
 }
 
 function parseArgs(args: string[]): Record<string, string> {
@@ -491,10 +526,17 @@ export async function run(argv: string[]): Promise<void> {
   const fleetOneRounds: RoundResult[] = [];
   const wsRounds: RoundResult[] = [];
   const artilleryRounds: RoundResult[] = [];
+  const artilleryOneRounds: RoundResult[] = [];
+  // Process for process: one fleet worker holds at most MAX_SOCKETS_PER_WORKER_LIMIT clients (a move of every client
+  // holds two sockets each under the 20,000 open-files limit), fewer than the default round's sockets. That round is
+  // paired with an Artillery round of the same sockets, so both measure the same window (the same half, the same
+  // servers' share of it) and neither is charged for sockets the other never opened.
+  const perProcessSockets = Math.min(sockets, MAX_SOCKETS_PER_WORKER_LIMIT);
+  const separateArtilleryOne = artillery && perProcessSockets !== sockets;
   for (let round = 0; round < rounds; round++) {
     // Rotate the order each round so that no kind always runs first (or right after Artillery's teardown).
-    // "fleet1" is the fleet in one worker process: process for process against Artillery's one process.
-    const kinds = ["fleet", "ws", ...(artillery ? ["artillery", "fleet1"] : [])];
+    // "fleet1" is the fleet in one worker process and "artillery1" Artillery's one process at the same sockets.
+    const kinds = ["fleet", "ws", ...(artillery ? ["artillery", "fleet1"] : []), ...(separateArtilleryOne ? ["artillery1"] : [])];
     const order = [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)];
     for (const kind of order) {
       if (kind === "fleet") {
@@ -502,9 +544,13 @@ export async function run(argv: string[]): Promise<void> {
         fleetRounds.push(f);
         process.stdout.write(describe(`round ${round + 1} fleet`, f));
       } else if (kind === "fleet1") {
-        const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(40 + round, fleetSources), 1));
+        const f = await withServers(SERVERS, (servers) => runFleet(perProcessSockets, servers, sourceBlock(40 + round, fleetSources), 1));
         fleetOneRounds.push(f);
-        process.stdout.write(describe(`round ${round + 1} fleet (1 worker)`, f));
+        process.stdout.write(describe(`round ${round + 1} fleet (1 worker, ${perProcessSockets} sockets)`, f));
+      } else if (kind === "artillery1") {
+        const a = await withServers(SERVERS, (servers) => runArtillery(perProcessSockets, servers));
+        artilleryOneRounds.push(a);
+        process.stdout.write(describe(`round ${round + 1} artillery (${perProcessSockets} sockets)`, a));
       } else if (kind === "ws") {
         const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
         wsRounds.push(w);
@@ -537,10 +583,12 @@ export async function run(argv: string[]): Promise<void> {
     artillery: artillery ? range(artilleryRounds.map((r) => r.footprintBytesPerSocket), kb) : null,
   };
   const ratio = artillery ? range(ratios, round2) : null;
-  const ratioPerProcess = artillery ? range(fleetOneRounds.map((f, i) => f.connectsPerSecond / artilleryRounds[i]!.connectsPerSecond), round2) : null;
+  const artilleryOne = separateArtilleryOne ? artilleryOneRounds : artilleryRounds;
+  const ratioPerProcess = artillery ? range(fleetOneRounds.map((f, i) => f.connectsPerSecond / artilleryOne[i]!.connectsPerSecond), round2) : null;
   // Paired per round like the connect ratios, so that a round's machine load hits both sides alike.
   const memoryRatio = artillery ? range(fleetRounds.map((f, i) => f.footprintBytesPerSocket / artilleryRounds[i]!.footprintBytesPerSocket), round2) : null;
   const artilleryScheduleBound = artilleryRounds.some((r) => r.scheduleBound);
+  const artilleryOneScheduleBound = artilleryOne.some((r) => r.scheduleBound);
   const summary = {
     benchmark: "fleet",
     rounds,
@@ -565,8 +613,26 @@ export async function run(argv: string[]): Promise<void> {
       ws: stats(wsRounds.map((r) => r.cpuMsPerConnect)),
       artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuMsPerConnect)) : null,
     },
+    // Cores each client kept busy during its window: under load from other work, a client with more runnable
+    // threads gets more of the cores (Artillery runs a main thread, a worker thread and V8's helper threads).
+    client_cpu_cores: {
+      fleet: stats(fleetRounds.map((r) => r.cpuCores)),
+      ws: stats(wsRounds.map((r) => r.cpuCores)),
+      artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuCores)) : null,
+      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.cpuCores)) : null,
+      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.cpuCores)) : null,
+    },
+    client_threads: {
+      fleet: Math.max(...fleetRounds.map((r) => r.threads)),
+      ws: Math.max(...wsRounds.map((r) => r.threads)),
+      artillery: artillery ? Math.max(...artilleryRounds.map((r) => r.threads)) : null,
+      fleet_one_worker: artillery ? Math.max(...fleetOneRounds.map((r) => r.threads)) : null,
+    },
     ratio_cpu_per_connect_artillery_vs_fleet: artillery
       ? range(fleetRounds.map((f, i) => artilleryRounds[i]!.cpuMsPerConnect / Math.max(0.001, f.cpuMsPerConnect)), round2).median
+      : null,
+    ratio_cpu_per_connect_artillery_vs_fleet_per_process: artillery
+      ? range(fleetOneRounds.map((f, i) => artilleryOne[i]!.cpuMsPerConnect / Math.max(0.001, f.cpuMsPerConnect)), round2).median
       : null,
     ratio_connect_vs_artillery: ratio?.median ?? null,
     ratio_connect_vs_artillery_range: ratio,
@@ -574,7 +640,10 @@ export async function run(argv: string[]): Promise<void> {
     ratio_connect_vs_artillery_per_process_range: ratioPerProcess,
     memory_ratio_vs_artillery: memoryRatio?.median ?? null,
     memory_ratio_vs_artillery_range: memoryRatio,
+    sockets_per_round_per_process: artillery ? perProcessSockets : null,
     connects_per_s_fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.connectsPerSecond)) : null,
+    connects_per_s_artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.connectsPerSecond)) : null,
+    artillery_schedule_bound_per_process: artillery ? artilleryOneScheduleBound : null,
     ratio_connect_vs_ws: range(ratiosWs, round2).median,
     ratio_connect_vs_ws_range: range(ratiosWs, round2),
     memory_per_held_socket_kb_fleet: memory.fleet.median,
@@ -591,7 +660,7 @@ export async function run(argv: string[]): Promise<void> {
       ? {
           // A rate Artillery's own schedule capped proves nothing: the floor then counts as missed.
           connect_rate_at_least_2x_artillery: !artilleryScheduleBound && (ratio?.median ?? 0) >= FLOOR_RATIO_CONNECT,
-          connect_rate_per_process_at_least_1_5x_artillery: !artilleryScheduleBound && (ratioPerProcess?.median ?? 0) >= FLOOR_RATIO_CONNECT_PER_PROCESS,
+          connect_rate_per_process_at_least_1_5x_artillery: !artilleryOneScheduleBound && (ratioPerProcess?.median ?? 0) >= FLOOR_RATIO_CONNECT_PER_PROCESS,
           memory_per_held_socket_at_most_0_7x_artillery: (memoryRatio?.median ?? Number.POSITIVE_INFINITY) <= FLOOR_MEMORY_RATIO,
           // One process is capped near 20,000 sockets by the open-files limit.
           holds_more_than_one_process_can: held.held > 20_000,
