@@ -5,6 +5,7 @@
  * `full`. Runs go through the same engine as `npm run scenario`, each into its own report directory under the
  * gate's `runs/`.
  */
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { FailpointSpec } from "../../src/gateway/failpoints.js";
 import type { Reporter } from "../report/reporter.js";
@@ -51,6 +52,8 @@ export interface RunGateOptions {
   sut?: ResolvedSutDefinition;
 }
 
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
 /** Runs `tasks` with at most `jobs` at once, stopping to start new ones once `signal` aborts. */
 async function pool(tasks: (() => Promise<void>)[], jobs: number, signal?: AbortSignal): Promise<void> {
   let next = 0;
@@ -71,6 +74,7 @@ export async function runGate(options: RunGateOptions): Promise<GateResult> {
   const runOne = async (name: string, defect: string | null): Promise<GateRun> => {
     const scenario = byName.get(name)!;
     const runId = `${options.gateId}-${defect ?? "reference"}-${name}`;
+    const loadAtStart = loadavg()[0]!;
     const { result, reportDir } = await runScenario({
       scenario,
       sut,
@@ -82,7 +86,7 @@ export async function runGate(options: RunGateOptions): Promise<GateResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.reporters ? { reporters: options.reporters() } : {}),
     });
-    return gateRunOf(result, defect, reportDir);
+    return gateRunOf(result, defect, reportDir, { start: round2(loadAtStart), end: round2(loadavg()[0]!) });
   };
 
   const reference: GateRun[] = [];
