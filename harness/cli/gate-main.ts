@@ -85,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
       signal: handlers.signal,
       onRun: (run, outcome) => {
         done++;
-        process.stdout.write(`[${done}] ${run.scenario.padEnd(14)} ${(run.defect ?? "(unbroken)").padEnd(30)} ${outcome} (${(run.duration_ms / 1_000).toFixed(1)} s)\n`);
+        const load = run.load_average ? `, load ${run.load_average.start.toFixed(1)}-${run.load_average.end.toFixed(1)}` : "";
+        process.stdout.write(`[${done}] ${run.scenario.padEnd(14)} ${(run.defect ?? "(unbroken)").padEnd(30)} ${outcome} (${(run.duration_ms / 1_000).toFixed(1)} s${load})\n`);
       },
     });
     const files = await writeGateReport(result, dir);

@@ -15,7 +15,7 @@ function run(scenario: string, defect: string | null, failed: string[], status: 
 }
 
 function gate(): GateResult {
-  const reference = [run("lookup", null, []), run("tenants", null, [])];
+  const reference = [{ ...run("lookup", null, []), load_average: { start: 3.25, end: 27.5 } }, run("tenants", null, [])];
   const matrix: GateRow[] = [
     {
       defect: "dup-remote",
@@ -67,6 +67,9 @@ describe("gate report", () => {
     expect(files.map((f) => f.slice(dir.length + 1))).toEqual(["gate.json", "gate.md", "junit.xml"]);
     expect(JSON.parse(await readFile(files[0]!, "utf8"))).toEqual(result);
     const md = await readFile(files[1]!, "utf8");
+    // The load the unbroken runs ran under, to judge a red gate by (unknown: a dash).
+    expect(md).toMatch(/^\| \[lookup\]\(.*\) \| passed \| – \| 4\.2 s \| 3\.3 → 27\.5 \|$/m);
+    expect(md).toMatch(/^\| \[tenants\]\(.*\) \| passed \| – \| 4\.2 s \| – \|$/m);
     expect(md).toContain("| `dup-remote` | [delivery](runs/g-dup-remote-lookup/index.html) | · | caught |");
     expect(md).toContain("| `ignore-nbf` | [escaped](runs/g-ignore-nbf-lookup/index.html) |");
     const { stderr } = await execFileAsync("xmllint", ["--noout", "--schema", SCHEMA, files[2]!]);

@@ -60,8 +60,11 @@ export function renderGateMarkdown(result: GateResult, dir: string): string {
   const link = (label: string, reportDir: string) => `[${md(label)}](${relative(dir, join(reportDir, "index.html")).split("\\").join("/")})`;
   const out = [`# Gate ${md(result.gate_id)}`, "", `**${md(verdictLine(result))}**`, ""];
   if (result.reference.length > 0) {
-    out.push("## Unbroken reference gateway", "", "| scenario | status | failed checks | duration |", "|---|---|---|---|");
-    for (const run of result.reference) out.push(`| ${link(run.scenario, run.report_dir)} | ${run.status} | ${md(run.failed_checks.join(", ") || "–")} | ${seconds(run.duration_ms)} |`);
+    out.push("## Unbroken reference gateway", "", "| scenario | status | failed checks | duration | load average |", "|---|---|---|---|---|");
+    for (const run of result.reference) {
+      const load = run.load_average ? `${run.load_average.start.toFixed(1)} → ${run.load_average.end.toFixed(1)}` : "–";
+      out.push(`| ${link(run.scenario, run.report_dir)} | ${run.status} | ${md(run.failed_checks.join(", ") || "–")} | ${seconds(run.duration_ms)} | ${load} |`);
+    }
     out.push("");
   }
   out.push(

@@ -17,6 +17,11 @@ export interface GateRun {
   duration_ms: number;
   /** The run's own report directory (run.json, index.html, junit.xml). */
   report_dir: string;
+  /**
+   * The machine's 1-minute load average as the run started and as it ended (`os.loadavg()`), when recorded. On 2
+   * cores the scenarios' bounds hold up to about 25; far above it commands time out past the gateway's 1 s bound.
+   */
+  load_average?: { start: number; end: number };
   error?: { code?: string; message: string };
 }
 
@@ -75,7 +80,7 @@ export interface GateResult {
 }
 
 /** The {@link GateRun} of a finished scenario run. */
-export function gateRunOf(result: RunResult, defect: string | null, reportDir: string): GateRun {
+export function gateRunOf(result: RunResult, defect: string | null, reportDir: string, loadAverage?: { start: number; end: number }): GateRun {
   return {
     scenario: result.scenario,
     defect,
@@ -85,6 +90,7 @@ export function gateRunOf(result: RunResult, defect: string | null, reportDir: s
     failed_checks: result.checks.filter((check) => !check.pass).map((check) => check.name),
     duration_ms: result.duration_ms,
     report_dir: reportDir,
+    ...(loadAverage ? { load_average: loadAverage } : {}),
     ...(result.error ? { error: result.error } : {}),
   };
 }

@@ -6,6 +6,21 @@ const COMMAND_TIMEOUT_MS = 2_000;
 /** Commands per pipeline of an audit read (standalone): bounds the reply buffer of one round trip. */
 const AUDIT_PIPELINE_CHUNK = 2_000;
 
+/** Resolves once `client` is ready, or rejects after {@link COMMAND_TIMEOUT_MS}, naming its status. */
+function onceReady(client: Cluster): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off("ready", onReady);
+      reject(new Error(`Redis Cluster of the registry reader not ready within ${COMMAND_TIMEOUT_MS}ms (status ${client.status})`));
+    }, COMMAND_TIMEOUT_MS);
+    client.once("ready", onReady);
+  });
+}
+
 /** The index families a connection is a member of (docs/registry.md#key-schema). */
 export const INDEX_FAMILIES = ["session_index", "agent_type_index", "pillar_index", "instance_index", "tenant_index"] as const;
 /** One of {@link INDEX_FAMILIES}. */
@@ -127,8 +142,23 @@ export class RegistryReader implements AsyncDisposable {
     return performance.now() - t0;
   }
 
+  /**
+   * The nodes to SCAN: the standalone (or sentinel-named) server, or every master of the cluster's current slot map.
+   * ioredis updates its map only on a MOVED reply or a failed command to a slot, and a SCAN (keyless, sent to a
+   * node by hand) causes neither: once a killed master's connection has ended, the promoted replica would never be
+   * scanned and a third of the registry would look lost for good. So every pass asks the cluster for the map first.
+   */
+  async #scanTargets(): Promise<Redis[]> {
+    const client = this.#client;
+    if (!(client instanceof Cluster)) return [client];
+    // Before the first map (still connecting) the pool is empty: wait for the one that connecting fetches.
+    if (client.status !== "ready") await onceReady(client);
+    else await new Promise<void>((resolve, reject) => client.refreshSlotsCache((error) => (error ? reject(error) : resolve())));
+    return client.nodes("master");
+  }
+
   async #scanAll(pattern: string): Promise<string[]> {
-    const masters: Redis[] = this.#client instanceof Cluster ? this.#client.nodes("master") : [this.#client];
+    const masters = await this.#scanTargets();
     const keys: string[] = [];
     for (const node of masters) {
       let cursor = "0";

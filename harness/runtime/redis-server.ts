@@ -243,6 +243,21 @@ export class RedisCluster {
         () => new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `Redis Cluster of ${masters} masters did not reach cluster_state:ok within ${CLUSTER_READY_TIMEOUT_MS}ms`),
         { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 50 },
       );
+      // cluster_state:ok comes before the replicas have synchronised and before gossip has told every node which
+      // nodes are replicas: a failover right after start would find no replica to promote (and CLUSTER SLOTS would
+      // not list them yet). Wait until every replica is in sync and every node sees all of them as linked replicas.
+      const replicaCount = masters * replicas;
+      await retryUntil(
+        () => Promise.all(nodes.flatMap((node) => [redisCommand(node.host, node.port, "INFO replication"), redisCommand(node.host, node.port, "CLUSTER NODES")])),
+        (replies) => {
+          const infos = replies.filter((_, i) => i % 2 === 0);
+          const views = replies.filter((_, i) => i % 2 === 1);
+          const linkedReplicas = (view: string) => view.split("\n").filter((line) => / (myself,)?slave /.test(line) && / connected/.test(line)).length;
+          return infos.filter((info) => info.includes("role:slave") && info.includes("master_link_status:up")).length === replicaCount && views.every((view) => linkedReplicas(view) === replicaCount);
+        },
+        () => new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `the ${replicaCount} replicas of the Redis Cluster were not all in sync and known to every node within ${CLUSTER_READY_TIMEOUT_MS}ms`),
+        { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 50 },
+      );
     } catch (error) {
       await Promise.allSettled(nodes.map((node) => node.kill()));
       await rm(dir, { recursive: true, force: true });

@@ -169,6 +169,8 @@ export class UpgradeHandler {
     this.#pending++;
     let record: ConnectionRecord;
     let resumed = false;
+    /** A new connection's record while its write is in flight: if the write fails, it may still have landed. */
+    let writing: ConnectionRecord | undefined;
     try {
       const now = Date.now();
       const fresh: ConnectionRecord = {
@@ -204,11 +206,16 @@ export class UpgradeHandler {
         record = fresh;
         metrics.registrations.inc({ kind: "new" });
       } else {
+        writing = fresh;
         await writer.register(fresh);
         record = fresh;
         metrics.registrations.inc({ kind: "new" });
       }
     } catch (error) {
+      // A write that timed out (a slow or overloaded Redis) may still have run: take the record back out, or it
+      // stays a ghost of a refused connection until its TTL (seen in `flood` at load average 25). Its id is new, so
+      // the removal can hit nothing else; a removal that fails is retried with the others.
+      if (writing !== undefined) writer.unregister(writing);
       const protocolError = toProtocolError(error);
       return this.#refuse(socket, protocolError.code, protocolError.message);
     } finally {

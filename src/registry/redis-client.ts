@@ -96,6 +96,31 @@ export function parseRedisUrls(url: string): RedisNodeAddress[] {
   });
 }
 
+/** `MOVED <slot> <host>:<port>` as Redis Cluster answers a command sent to a node that does not own its slot. */
+const MOVED_REPLY = /^MOVED (\d+) (\S+)/;
+
+/**
+ * An ioredis `Cluster` whose `MOVED` redirections honour `natMap`. ioredis 6.0.0 writes the address a `MOVED` names
+ * into its slot table as Redis announced it, while its connection pool (and every slot-table entry from `CLUSTER
+ * SLOTS`) uses the mapped address: the redirected command, and every later command of the slot's whole range (the
+ * range shares one array that the redirect overwrites), find no connection under that key and go to a random
+ * master instead, which answers `MOVED` again and overwrites the range again. After a failover behind proxies this
+ * fed itself until it ran out of redirections or time: commands failed (REGISTRY_UNAVAILABLE) for many seconds
+ * after the promotion, also on the slots that never moved. Translating the address before ioredis records it
+ * keeps the table in the pool's terms; the mapped address then maps to itself.
+ * @internal
+ */
+class NatMappedCluster extends Cluster {
+  override handleError(error: Error, ttl: { value?: unknown }, handlers: { moved(slot: number | string, key: string): void; [name: string]: unknown }): void {
+    const natMap = this.options.natMap;
+    const moved = MOVED_REPLY.exec(error.message);
+    const target = moved && natMap !== undefined && typeof natMap === "object" ? natMap[moved[2]!] : undefined;
+    if (target === undefined) return super.handleError(error, ttl, handlers);
+    const mappedKey = `${target.host}:${target.port}`;
+    super.handleError(error, ttl, { ...handlers, moved: (slot: number | string) => handlers.moved(slot, mappedKey) });
+  }
+}
+
 /**
  * Creates a Redis client tuned to fail fast: every command has a bounded timeout, commands issued while
  * disconnected reject at once instead of queueing without bound, and reconnection keeps trying with a short, capped
@@ -119,7 +144,7 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
   };
   let client: RedisClient;
   if (resolved.cluster) {
-    client = new Cluster(nodes, {
+    client = new NatMappedCluster(nodes, {
       enableOfflineQueue: false,
       enableAutoPipelining: resolved.autoPipelining,
       lazyConnect: resolved.lazyConnect,

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { createLogger } from "../../common/logger.js";
 import { HarnessError } from "../../errors.js";
 import { LIBFAKETIME_PATH } from "../faketime.js";
+import { bundleEntry } from "../gateway-bundle.js";
 import { REPO_ROOT } from "../sut.js";
 import { IMAGES, LABELS, REAL_TOXIPROXY_IMAGES, type ImageRole } from "./images.js";
 
@@ -93,23 +94,6 @@ async function copyInto(root: string, file: HostFile): Promise<void> {
   await copyFile(file.source, target);
 }
 
-async function bundle(entry: string, outfile: string): Promise<void> {
-  const esbuild = await import("esbuild");
-  await esbuild.build({
-    entryPoints: [join(REPO_ROOT, entry)],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "silent",
-    // ws loads these optional native helpers in a try/catch; the image runs without them.
-    external: ["bufferutil", "utf-8-validate"],
-    // Bundled CommonJS packages call require() for Node built-ins, which an ES module lacks.
-    banner: { js: "import { createRequire as __tcCreateRequire } from 'node:module'; const require = __tcCreateRequire(import.meta.url);" },
-  });
-}
-
 async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
@@ -168,7 +152,7 @@ async function stage(recipe: ImageRecipe, context: string): Promise<StagedContex
   for (const binary of [...recipe.binaries, ...present]) {
     for (const target of [binary, ...(await sharedLibraries(binary))]) hostFiles.set(target, { target, source: await realpath(target) });
   }
-  for (const { entry, name } of recipe.bundles) await bundle(entry, join(rootfs, "app", name));
+  for (const { entry, name } of recipe.bundles) await bundleEntry(entry, join(rootfs, "app", name));
   await copyFile(join(REPO_ROOT, "docker", recipe.role, "Dockerfile"), join(context, "Dockerfile"));
   return { hostFiles: [...hostFiles.values()].sort((a, b) => a.target.localeCompare(b.target)), labels };
 }
