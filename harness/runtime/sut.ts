@@ -76,10 +76,7 @@ export const DEFAULT_SUT_OPTIONS = Object.freeze({
  */
 export const REFERENCE_GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(["--max-semi-space-size=4"]);
 
-/**
- * The reference gateway of this repository (`src/gateway/main.ts` under tsx). The harness's gateway processes run
- * it from an esbuild bundle with the same flags (reference-gateway-bundle.ts), as its container image does.
- */
+/** The reference gateway of this repository (`src/gateway/main.ts` under tsx). */
 export const REFERENCE_SUT: SutDefinition = Object.freeze({
   name: "reference",
   command: "${NODE}",
