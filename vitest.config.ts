@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from "vitest/config";
+import HeaviestFirstSequencer from "./test/heaviest-first-sequencer.js";
 
 /**
  * Tests that must not share the machine with other harness runs: the start-up sweep of any run removes every
@@ -15,6 +16,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // Heaviest files first, the same order on every machine (test/heaviest-first-sequencer.ts).
+    sequence: { sequencer: HeaviestFirstSequencer },
     // The default output, then where the time went (test/ci-timing-reporter.ts).
     reporters: ["default", "./test/ci-timing-reporter.ts"],
     projects: [

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { GatewayProcessState } from "../runtime/gateway-process.js";
 import { isRunEvent, runEventProblem, RUN_EVENT_TYPES } from "./run-event-guard.js";
 
 /** One event of each shape seen in real runs (every scenario, and the all-checks fixture with negative controls). */
@@ -24,6 +25,12 @@ describe("run event guard", () => {
     expect(runEventProblem({ ...welcome(), instance_id: 3 })).toBe("fleet/welcome: field instance_id is 3");
     expect(runEventProblem({ ...welcome(), surprise: 1 })).toBe("fleet/welcome: undeclared field surprise");
     expect(isRunEvent({ ...welcome(), instance_id: undefined })).toBe(true);
+  });
+
+  it("should accept every state a gateway process reports, paused (a freeze) included", () => {
+    const states: GatewayProcessState[] = ["idle", "starting", "started", "paused", "stopping", "stopped", "start_failure", "exited"];
+    for (const state of states) expect(runEventProblem({ t: 1, source: "process", type: "process_state", target: "gw-1", state, pid: 7 }), state).toBeUndefined();
+    expect(runEventProblem({ t: 1, source: "process", type: "process_state", target: "gw-1", state: "frozen" })).toBe('process/process_state: field state is "frozen"');
   });
 
   it("should reject unknown tags and non-events", () => {

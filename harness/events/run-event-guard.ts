@@ -136,7 +136,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
   process: {
     process_state: variant<RunEventOf<"process", "process_state">>({
       target: str,
-      state: lit("idle", "starting", "started", "stopping", "stopped", "start_failure", "exited"),
+      state: lit("idle", "starting", "started", "paused", "stopping", "stopped", "start_failure", "exited"),
       pid: opt(num),
       exit: opt(object<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>({ code: nullable(num), signal: nullable((v): v is NodeJS.Signals => str(v) && v.startsWith("SIG")), expected: bool })),
     }),

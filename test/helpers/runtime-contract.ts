@@ -1,6 +1,6 @@
 /**
  * The contract suite of {@link Runtime}: what the engine, the fault runner, the fleet, the probes and the registry
- * reader rely on, run against every implementation (`test/integration/runtime-contract.test.ts`). Each test starts
+ * reader rely on, run against every implementation (`test/integration/runtime-contract-<runtime>.test.ts`). Each test starts
  * its own topology of the reference gateway and checks, when it ends, that nothing of it is left. What a runtime
  * cannot do is declared by its capabilities, and the suite then asserts that it refuses it with
  * `HARNESS_ERR_UNSUPPORTED`; a runtime that claims a capability must honour it.

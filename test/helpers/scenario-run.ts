@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { CheckName } from "../../harness/checks/check.js";
+import { RUN_EVENT_TYPES, isRunEvent, runEventProblem } from "../../harness/events/run-event-guard.js";
 import { eventsOf, type RunEventOf } from "../../harness/events/run-events.js";
 import type { FaultKind } from "../../harness/faults/fault.js";
 import type { CheckResult, RunResult } from "../../harness/report/run-result.js";
@@ -31,6 +32,31 @@ export async function expectNoLeftovers(result: RunResult): Promise<void> {
   expect(findNetworkLeftovers(result.run_id)).toEqual({ namespaces: [], tables: [] });
 }
 
+/** Every `source/type` the run event union declares. */
+const DECLARED_EVENT_KINDS: readonly string[] = Object.entries(RUN_EVENT_TYPES).flatMap(([source, types]) => types.map((type) => `${source}/${type}`));
+
+/** What every run that started its topology records: its start, phases, the fleet's welcomes, process states. */
+const EVERY_RUN_RECORDS = ["engine/run_start", "phase/phase_start", "fleet/welcome", "process/process_state", "runtime/topology_started"];
+
+/** Reads a run's events back from the run.json it wrote. */
+export async function recordedEvents(reportDir: string): Promise<unknown[]> {
+  return (JSON.parse(await readFile(join(reportDir, "run.json"), "utf8")) as { events: unknown[] }).events;
+}
+
+/**
+ * Asserts that every event a run wrote to run.json is a member of the run event union
+ * (harness/events/run-event-guard.ts), and that the run recorded each `source/type` of `records` (which the union
+ * must declare) besides what every run records.
+ */
+export function expectRecordedEvents(events: readonly unknown[], records: readonly string[] = []): void {
+  const problems = events.map((event, index) => ({ index, problem: runEventProblem(event) })).filter((p) => p.problem !== undefined);
+  expect(problems.slice(0, 10), `${problems.length} of ${events.length} events do not parse`).toEqual([]);
+  if (records.length === 0) return;
+  for (const kind of records) expect(DECLARED_EVENT_KINDS).toContain(kind);
+  const seen = new Set(events.filter(isRunEvent).map((event) => `${event.source}/${event.type}`));
+  expect([...records, ...EVERY_RUN_RECORDS].filter((kind) => !seen.has(kind))).toEqual([]);
+}
+
 /** The run's `fault_end` events of one fault kind, in order. */
 export function faultEnds(result: RunResult, kind: FaultKind): RunEventOf<"fault", "fault_end">[] {
   return eventsOf(result.events, "fault", "fault_end").filter((e) => e.kind === kind);
@@ -39,7 +65,7 @@ export function faultEnds(result: RunResult, kind: FaultKind): RunEventOf<"fault
 /**
  * Runs a scenario in-process (the engine the CLI uses) in its `ci` profile, with an optional negative control,
  * duration override and `--baseline` run.json, into a temporary report directory; asserts that no tagged process and no port of the
- * run is left afterwards.
+ * run is left afterwards, and that every event of its run.json is a member of the run event union.
  */
 export async function runCiScenario(
   scenario: ScenarioDefinition,
@@ -47,7 +73,7 @@ export async function runCiScenario(
 ): Promise<RunResult> {
   const out = await mkdtemp(join(tmpdir(), `traffic-cop-${scenario.name}-`));
   try {
-    const { result } = await runScenario({
+    const { result, reportDir } = await runScenario({
       scenario,
       seed: options.seed,
       outDir: out,
@@ -57,6 +83,7 @@ export async function runCiScenario(
       ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     });
     await expectNoLeftovers(result);
+    expectRecordedEvents(await recordedEvents(reportDir));
     return result;
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { RunResult } from "../../harness/report/run-result.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { runScenario } from "../../harness/scenario/engine.js";
 import scenario from "../fixtures/all-checks-scenario.js";
+import { expectRecordedEvents, recordedEvents } from "../helpers/scenario-run.js";
 
 const SEED = 7;
 
@@ -34,7 +35,7 @@ function run(control: { defects?: string; registry?: "memory" }): Promise<RunRes
     pending = (async () => {
       const out = await mkdtemp(join(tmpdir(), "traffic-cop-checks-"));
       try {
-        const { result } = await runScenario({
+        const { result, reportDir } = await runScenario({
           scenario,
           seed: SEED,
           outDir: out,
@@ -42,6 +43,7 @@ function run(control: { defects?: string; registry?: "memory" }): Promise<RunRes
           gatewayEnv: control.defects ? { TRAFFIC_COP_DEFECTS: control.defects } : {},
         });
         expect(await findLeftovers({ runId: result.run_id, ports: (result.topology.instances as { port: number }[]).map((i) => i.port) })).toEqual({ processes: [], listening: [] });
+        expectRecordedEvents(await recordedEvents(reportDir));
         return result;
       } finally {
         await rm(out, { recursive: true, force: true });
@@ -78,6 +80,7 @@ describe.sequential("invariant checks against the reference gateway", { timeout:
     expect((check("tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(16);
     expect((check("degraded-mode").actual as { lookups_during_partition: number }).lookups_during_partition).toBeGreaterThan(0);
     expect(result.events.filter((e) => e.source === "probe" && e.type === "isolation_probe").every((e) => e.leaked === false)).toBe(true);
+    expectRecordedEvents(result.events, ["probe/stranded", "probe/lookup_probe", "probe/route_probe", "probe/isolation_probe", "engine/check_result"]);
     // Enough routes far from any fault for a 1% loss to show (see the fixture's sizing), all received as expected.
     const routes = check("delivery").actual as Record<string, number>;
     expect(routes.steady_routes).toBeGreaterThanOrEqual(1_000);
@@ -92,5 +95,10 @@ describe.sequential("invariant checks against the reference gateway", { timeout:
     // The new controls must be caught by the oracle itself, not by the coarse ratio.
     if (defects === "drop-remote-1pct") expect((check.actual as Record<string, number>).lost_outside_faults).toBeGreaterThan(0);
     if (defects === "echo-sender") expect((check.actual as Record<string, number>).unexpected_recipients).toBeGreaterThan(0);
+    if (fails === "degraded-mode") {
+      // The memory registry never fails a lookup: the partition's lookups are answered as if Redis were there.
+      const failures = (check.evidence as { failures: { reason: string }[] }).failures;
+      expect(failures.some((f) => f.reason === "lookup did not fail with REGISTRY_UNAVAILABLE"), JSON.stringify(failures)).toBe(true);
+    }
   });
 });

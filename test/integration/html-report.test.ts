@@ -15,6 +15,12 @@ import { expectNoLeftovers } from "../helpers/scenario-run.js";
 
 const SEED = 4_242;
 const CLIENTS = 60;
+/**
+ * The run's main hold, in seconds: the profile's 3 s would only lengthen the run. The page needs two faults, the
+ * kill and start marks, and more fleet events than the events table draws (asserted below), which the ramp, the
+ * resumes after the kill and the drain, and the messages of about 10 s give.
+ */
+const DURATION_S = 1;
 /** Rows the events table draws at most (EVENT_ROW_LIMIT of the page). */
 const EVENT_ROW_LIMIT = 500;
 const PAGE_TIMEOUT_MS = 60_000;
@@ -135,7 +141,7 @@ async function chartRange(page: Page, chart: string): Promise<[number, number]> 
 describe("HTML report in a real browser", { timeout: 180_000 }, () => {
   it("should render a fresh failing run and answer clicks, typing, the copy button and a zoom", async () => {
     const out = await tempDir("traffic-cop-html-");
-    const { result, reportDir } = await runScenario({ scenario: restart, seed: SEED, clients: CLIENTS, registry: "memory", outDir: out });
+    const { result, reportDir } = await runScenario({ scenario: restart, seed: SEED, clients: CLIENTS, durationS: DURATION_S, registry: "memory", outDir: out });
     await expectNoLeftovers(result);
     expect(result.status).toBe("failed");
     const run = JSON.parse(await readFile(join(reportDir, "run.json"), "utf8")) as RunResult;
@@ -145,7 +151,7 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     // Verdict header with the command that reruns the same seed.
     await expect.poll(() => page.locator("#verdict").getAttribute("data-status")).toBe("failed");
     expect(await page.locator("#verdict .badge").textContent()).toBe("FAILED");
-    const command = `npm run scenario -- restart --seed ${SEED} --profile ci --runtime local --registry memory --clients ${CLIENTS}`;
+    const command = `npm run scenario -- restart --seed ${SEED} --profile ci --runtime local --registry memory --clients ${CLIENTS} --duration ${DURATION_S}`;
     expect(await page.locator("#repro-command").textContent()).toBe(command);
 
     // One row per check, failed ones first, each with its verdict; failed evidence open.

@@ -6,7 +6,7 @@ import deploy from "../../scenarios/deploy.js";
 import redisRestart from "../../scenarios/redis-restart.js";
 import tenants from "../../scenarios/tenants.js";
 import ttl from "../../scenarios/ttl.js";
-import { checkOf, expectFailedBy, expectPassed, faultEnds, runCiScenario } from "../helpers/scenario-run.js";
+import { checkOf, expectFailedBy, expectPassed, expectRecordedEvents, faultEnds, runCiScenario } from "../helpers/scenario-run.js";
 
 const SEED = 11;
 
@@ -22,6 +22,7 @@ describe.sequential("scenarios deploy, ttl, redis-restart, tenants (ci profile)"
     const [rolling] = faultEnds(result, "rolling_restart");
     expect(rolling).toMatchObject({ ok: true, targets: expect.arrayContaining(["gw-1", "gw-2", "gw-3"]) });
     expect(checkOf(result, "restart-survival").actual).toMatchObject({ clients_before: 90, survived: 90, session_state_failures: 0 });
+    expectRecordedEvents(result.events, ["fault/fault_end", "fleet/reconnect_notice"]);
   });
 
   it("ttl should pass: cut and killed connections expire in time, live ones outlast two TTLs", async () => {
@@ -50,6 +51,7 @@ describe.sequential("scenarios deploy, ttl, redis-restart, tenants (ci profile)"
     const passing = await runCiScenario(tenants, { seed: SEED });
     expectPassed(tenants, passing);
     expect((checkOf(passing, "tenant-isolation").actual as { attempts: number }).attempts).toBeGreaterThanOrEqual(6 * 8);
+    expectRecordedEvents(passing.events, ["probe/isolation_probe"]);
     const dir = await mkdtemp(join(tmpdir(), "traffic-cop-baseline-"));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const baseline = join(dir, "run.json");

@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { readRun, runCli } from "../helpers/cli.js";
+import { expectRecordedEvents } from "../helpers/scenario-run.js";
 
 const SEED = 20_261_125;
 
@@ -32,6 +33,7 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     expect(stderr).toMatch(/threshold: ack p99 < 1000 ms\s+pass\s+[\d.]+ ms/);
     expect(run.events.some((e) => e.source === "fault" && e.type === "fault_end" && e.kind === "restart_instance")).toBe(true);
     expect(run.events.some((e) => e.source === "fleet" && e.type === "message_received")).toBe(true);
+    expectRecordedEvents(run.events, ["fault/fault_start", "fault/fault_end", "probe/session_state_written", "fleet/message_received"]);
     expect(run.samples.length).toBeGreaterThan(5);
     expect(run.samples.some((s) => "records" in s.registry && s.registry.records > 0)).toBe(true);
     expect(await readFile(join(dir, "junit.xml"), "utf8")).toContain('<testcase classname="scenario.restart" name="restart-survival"');
@@ -40,7 +42,9 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
   });
 
   it("should fail with exit code 1 under --registry memory", async () => {
-    const { code, stderr, out } = await runCli(["restart", "--seed", String(SEED), "--registry", "memory"]);
+    // A one-second hold (the profile's is 3 s): the memory registry shares nothing between instances, so the resumes
+    // after the kill already fail restart-survival and no-ghosts, whatever the length.
+    const { code, stderr, out } = await runCli(["restart", "--seed", String(SEED), "--registry", "memory", "--duration", "1"]);
     expect(code, stderr).toBe(1);
     const { run } = await readRun(out);
     expect(run.status).toBe("failed");

@@ -1,9 +1,8 @@
 /**
- * The runtime contract suite (test/helpers/runtime-contract.ts) against every runtime. A new runtime adds one line
- * here, with the capabilities it must declare and honour.
+ * The runtime contract suite (test/helpers/runtime-contract.ts) against the local runtime. A new runtime adds one
+ * file like this (runtime-contract-containers.test.ts is the other), with the capabilities it must declare and
+ * honour; one file per runtime lets the runtimes' suites run in parallel.
  */
-import { CONTAINER_RUNTIME_CAPABILITIES } from "../../harness/runtime/containers/capabilities.js";
-import { listLabelledObjects } from "../../harness/runtime/containers/container-sweep.js";
 import { createRuntime } from "../../harness/runtime/create-runtime.js";
 import { networkNamespacesUnavailable } from "../../harness/runtime/network-namespaces.js";
 import type { RedisMode, RuntimeCapabilities } from "../../harness/runtime/runtime.js";
@@ -25,8 +24,3 @@ const LOCAL_CAPABILITIES = (redis: RedisMode): RuntimeCapabilities => ({
 });
 
 describeRuntimeContract("local", (options) => createRuntime("local", options), LOCAL_CAPABILITIES);
-
-/** Containers on a Docker network of the run's own: every capability, standalone Redis only; leftovers are labelled objects. */
-describeRuntimeContract("containers", (options) => createRuntime("containers", options), () => CONTAINER_RUNTIME_CAPABILITIES, {
-  leftovers: async (runId) => (await listLabelledObjects(runId)).map((object) => `${object.kind} ${object.name}`),
-});

@@ -1,0 +1,68 @@
+import { stat } from "node:fs/promises";
+import { relative } from "node:path";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/**
+ * About how long each slow test file takes on its own, in seconds (an idle 2-core machine; files under about 10 s
+ * are left out). Only the order matters: the heaviest files start first, so that no long file starts last and
+ * runs alone while the other workers idle (longest-processing-time-first scheduling). Refresh the figures from
+ * the per-file times of `npx vitest run` when a file's weight changes a lot; a file missing here runs after these,
+ * larger files first.
+ */
+export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
+  "test/integration/conformance.test.ts": 75,
+  "test/integration/scenarios-links.test.ts": 70,
+  "test/integration/nemesis-scenarios.test.ts": 70,
+  "test/integration/nemesis-clock-skew.test.ts": 60,
+  "test/integration/gate.test.ts": 60,
+  "test/integration/scenarios-lifecycle.test.ts": 55,
+  "test/integration/scenarios-pause-chaos.test.ts": 55,
+  "test/integration/runtime-contract-containers.test.ts": 55,
+  "test/integration/cleanup-checks.test.ts": 50,
+  "test/integration/harness-checks.test.ts": 45,
+  "test/scenarios/restart.test.ts": 45,
+  "test/integration/html-report.test.ts": 40,
+  "test/scenarios/containers.test.ts": 40,
+  "test/integration/scenario-sentinel.test.ts": 35,
+  "test/scenarios/containers-cleanup.test.ts": 30,
+  "test/integration/runtime-contract-local.test.ts": 30,
+  "test/integration/nemesis-slow-consumer.test.ts": 30,
+  "test/integration/container-runtime.test.ts": 25,
+  "test/integration/gateway-restart.test.ts": 20,
+  "test/integration/nemesis-client-path.test.ts": 20,
+  "test/integration/fleet-lifecycle.test.ts": 18,
+  "test/integration/redis-cluster-proxies.test.ts": 15,
+  "test/integration/scenario-cluster-failover.test.ts": 15,
+  "test/integration/thresholds.test.ts": 15,
+  "test/integration/gateway-protocol.test.ts": 12,
+  "test/integration/fleet-gateway.test.ts": 12,
+  "test/integration/gateway-defects.test.ts": 12,
+  "test/integration/gateway-redis-blackhole.test.ts": 12,
+  "test/integration/report-scale.test.ts": 10,
+  "test/integration/redis-sentinel.test.ts": 10,
+});
+
+/**
+ * Orders test files heaviest first by {@link FILE_SECONDS}, then by size, the same on every machine: Vitest's own
+ * order follows the durations it cached on the last run, which a fresh clone (CI) does not have, and falls back to
+ * file size, which put the longest files last. Group order (`sequence.groupOrder`) comes first, as in Vitest's own;
+ * sharding is Vitest's own.
+ */
+export default class HeaviestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const keyed = await Promise.all(
+      files.map(async (spec) => {
+        const path = relative(this.ctx.config.root, spec.moduleId).replaceAll("\\", "/");
+        return { spec, path, seconds: FILE_SECONDS[path] ?? 0, size: (await stat(spec.moduleId)).size };
+      }),
+    );
+    keyed.sort(
+      (a, b) =>
+        a.spec.project.config.sequence.groupOrder - b.spec.project.config.sequence.groupOrder ||
+        b.seconds - a.seconds ||
+        b.size - a.size ||
+        (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    );
+    return keyed.map((k) => k.spec);
+  }
+}
