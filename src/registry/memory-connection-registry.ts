@@ -17,6 +17,7 @@ import {
   validateHeartbeatEntries,
   validateRecord,
   validateStatePatch,
+  validateUnregister,
   assertTtlMs,
 } from "./validation.js";
 
@@ -153,11 +154,7 @@ export class MemoryConnectionRegistry implements ConnectionRegistry, AsyncDispos
 
   async unregister(tenantId: string, sessionId: string, websocketId: string, options?: { ifInstanceId?: string }): Promise<boolean> {
     this.#assertOpen();
-    assertId("tenantId", tenantId);
-    assertId("sessionId", sessionId);
-    assertId("websocketId", websocketId);
-    const ifInstanceId = options?.ifInstanceId;
-    if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
+    const ifInstanceId = validateUnregister(tenantId, sessionId, websocketId, options);
     const session = this.#sessions.get(sessionId);
     const entry = session?.get(websocketId);
     if (entry === undefined || entry.value.tenant_id !== tenantId) return false;

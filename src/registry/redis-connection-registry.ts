@@ -50,6 +50,7 @@ import {
   validateHeartbeatEntries,
   validateRecord,
   validateStatePatch,
+  validateUnregister,
 } from "./validation.js";
 
 export {
@@ -270,12 +271,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     let item: [string, string, string, string];
     try {
       this.#assertOpen();
-      assertId("tenantId", tenantId);
-      assertId("sessionId", sessionId);
-      assertId("websocketId", websocketId);
-      const ifInstanceId = options?.ifInstanceId;
-      if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
-      item = [tenantId, sessionId, websocketId, ifInstanceId ?? ""];
+      item = [tenantId, sessionId, websocketId, validateUnregister(tenantId, sessionId, websocketId, options) ?? ""];
     } catch (error) {
       return Promise.reject(error);
     }

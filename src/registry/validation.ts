@@ -36,6 +36,16 @@ export function assertId(name: string, value: unknown): asserts value is string 
   }
 }
 
+/** Checks the arguments of `unregister` (both implementations); returns the `ifInstanceId` condition, if any. */
+export function validateUnregister(tenantId: unknown, sessionId: unknown, websocketId: unknown, options: { ifInstanceId?: unknown } | undefined): string | undefined {
+  assertId("tenantId", tenantId);
+  assertId("sessionId", sessionId);
+  assertId("websocketId", websocketId);
+  const ifInstanceId = options?.ifInstanceId;
+  if (ifInstanceId !== undefined) assertId("ifInstanceId", ifInstanceId);
+  return ifInstanceId;
+}
+
 /** Throws unless `value` is an epoch-ms timestamp (a finite, non-negative integer). */
 export function assertEpochMs(name: string, value: unknown): asserts value is number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
