@@ -128,8 +128,9 @@ describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packe
   it("should refuse namespaces to a process that is not root, with HARNESS_ERR_NETNS_UNAVAILABLE saying what is needed", async () => {
     const script = `import { LocalRuntime } from "./harness/runtime/local-runtime.ts";
 new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true }).start().then(() => console.log("started"), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
-    // setpriv (util-linux) drops to nobody; HOME for tsx's cache.
-    const out = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", process.execPath, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    // setpriv (util-linux) drops to nobody; HOME for tsx's cache. CAP_DAC_READ_SEARCH (read only) lets nobody read a
+    // checkout in a directory only root may enter (a `mktemp -d` clone) without making it root again.
+    const out = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "env", "HOME=/tmp", process.execPath, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
     expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ code: "HARNESS_ERR_NETNS_UNAVAILABLE", message: expect.stringContaining("run the harness as root") });
   });
 

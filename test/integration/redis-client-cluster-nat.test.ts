@@ -66,10 +66,10 @@ describe("createRedisClient on a Redis Cluster behind proxies (natMap)", () => {
     const replies = await Promise.all(Array.from({ length: COMMANDS }, (_, i) => client.set(`${key}:${i}`, "x")));
     expect(replies.every((reply) => reply === "OK")).toBe(true);
     const redirects = (await Promise.all(cluster.nodes.map(async (node) => movedCount(String(await direct(node, "INFO", "errorstats")))))).reduce((a, b) => a + b, 0);
-    // At most one MOVED per command, for those sent to the old master before its first MOVED came back: each retry
-    // goes to the new master's proxy. Following the announced (unmapped) address instead finds no connection and
-    // retries on random masters (the promoted one is not yet among them) until a slot refresh lands: several
-    // redirects per command, far above this bound.
-    expect(redirects, `MOVED replies for ${COMMANDS} commands to the failed-over range`).toBeLessThanOrEqual(COMMANDS);
+    // At most two MOVED per command: one for a command sent to the old master before its first MOVED came back (each
+    // retry goes to the new master's proxy), and one more for a retry that meets a node whose view of the failover is
+    // still stale (55 for 40 commands seen in a CI run). Following the announced (unmapped) address instead finds no
+    // connection and retries on random masters until a slot refresh lands: 94-164 for 40 commands measured, above it.
+    expect(redirects, `MOVED replies for ${COMMANDS} commands to the failed-over range`).toBeLessThanOrEqual(2 * COMMANDS);
   });
 });
