@@ -90,6 +90,15 @@ export async function probeConformance(context: ProbeContext, options: ProbeConf
   return background.length > 0 ? { background: Promise.all(background).then(() => undefined) } : {};
 }
 
+/**
+ * Runs `probe` for every ordered pair of instances (`via`, `holder`; the same instance included) at once: each pair
+ * has sessions of its own, and a defect that makes every pair wait out its timeouts then costs one timeout, not one
+ * per pair.
+ */
+async function everyPair(instances: ProbeInstance[], probe: (via: ProbeInstance, holder: ProbeInstance) => Promise<void>): Promise<void> {
+  await Promise.all(instances.flatMap((via) => instances.map((holder) => probe(via, holder))));
+}
+
 type Open = (via: ProbeInstance, sessionId: string, websocketId?: string) => ReturnType<typeof openProbeSocket>;
 
 /** Welcome only after the record is in the registry: looked up at once from every instance, it is there. */
@@ -136,45 +145,43 @@ function received(socket: ProbeSocket, routeId: unknown): boolean {
  * their order, so a copy written to the sender before the pong has arrived by then.
  */
 async function probeSenderExcluded(context: ProbeContext, instances: ProbeInstance[], open: Open): Promise<void> {
-  for (const via of instances) {
-    for (const holder of instances) {
-      const sessionId = conformanceSession("echo");
-      const receiver = await open(holder, sessionId);
-      const sender = receiver.ok ? await open(via, sessionId) : receiver;
-      if (!receiver.ok || !sender.ok) {
-        recordAttempt(context, { promise: "sender-excluded", form: "setup", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: false, expected: "two probe sockets in one session", observed: { receiver: receiver.ok ? "welcomed" : receiver, sender: sender.ok ? "welcomed" : sender } });
-        continue;
-      }
-      const ack = await sender.socket.request({ type: "route", session_id: sessionId, to: {}, payload: { probe: "sender-excluded" } });
-      const arrived = (await pollFor(() => (received(receiver.socket, ack.id) ? true : undefined), ARRIVAL_TIMEOUT_MS)) === true;
-      await sender.socket.request({ type: "ping" });
-      const echoed = received(sender.socket, ack.id);
-      recordAttempt(context, {
-        promise: "sender-excluded",
-        form: "ws_route_session",
-        path: pathOf(via, holder),
-        via: via.id,
-        holder: holder.id,
-        ok: ack.type === "ack" && ack.delivered === 1 && arrived && !echoed,
-        expected: "ack delivered 1, received by the other member only",
-        observed: { ack, received_by_other: arrived, received_by_sender: echoed },
-      });
-      if (via.id !== holder.id) continue;
-      const self = await sender.socket.request({ type: "route", session_id: sessionId, to: { websocket_id: sender.welcome.websocket_id }, payload: { probe: "sender-excluded" } });
-      await sender.socket.request({ type: "ping" });
-      const selfEchoed = received(sender.socket, self.id);
-      recordAttempt(context, {
-        promise: "sender-excluded",
-        form: "ws_route_own_websocket_id",
-        path: "local",
-        via: via.id,
-        holder: via.id,
-        ok: !selfEchoed && (self.type === "error" || (self.type === "ack" && self.delivered === 0)),
-        expected: "not received by the sender (ack delivered 0, or an error)",
-        observed: { answer: self, received_by_sender: selfEchoed },
-      });
+  await everyPair(instances, async (via, holder) => {
+    const sessionId = conformanceSession("echo");
+    const receiver = await open(holder, sessionId);
+    const sender = receiver.ok ? await open(via, sessionId) : receiver;
+    if (!receiver.ok || !sender.ok) {
+      recordAttempt(context, { promise: "sender-excluded", form: "setup", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: false, expected: "two probe sockets in one session", observed: { receiver: receiver.ok ? "welcomed" : receiver, sender: sender.ok ? "welcomed" : sender } });
+      return;
     }
-  }
+    const ack = await sender.socket.request({ type: "route", session_id: sessionId, to: {}, payload: { probe: "sender-excluded" } });
+    const arrived = (await pollFor(() => (received(receiver.socket, ack.id) ? true : undefined), ARRIVAL_TIMEOUT_MS)) === true;
+    await sender.socket.request({ type: "ping" });
+    const echoed = received(sender.socket, ack.id);
+    recordAttempt(context, {
+      promise: "sender-excluded",
+      form: "ws_route_session",
+      path: pathOf(via, holder),
+      via: via.id,
+      holder: holder.id,
+      ok: ack.type === "ack" && ack.delivered === 1 && arrived && !echoed,
+      expected: "ack delivered 1, received by the other member only",
+      observed: { ack, received_by_other: arrived, received_by_sender: echoed },
+    });
+    if (via.id !== holder.id) return;
+    const self = await sender.socket.request({ type: "route", session_id: sessionId, to: { websocket_id: sender.welcome.websocket_id }, payload: { probe: "sender-excluded" } });
+    await sender.socket.request({ type: "ping" });
+    const selfEchoed = received(sender.socket, self.id);
+    recordAttempt(context, {
+      promise: "sender-excluded",
+      form: "ws_route_own_websocket_id",
+      path: "local",
+      via: via.id,
+      holder: via.id,
+      ok: !selfEchoed && (self.type === "error" || (self.type === "ack" && self.delivered === 0)),
+      expected: "not received by the sender (ack delivered 0, or an error)",
+      observed: { answer: self, received_by_sender: selfEchoed },
+    });
+  });
 }
 
 /** The close code `socket` ends with, or `null` when it is still open after `timeoutMs`. */
@@ -196,45 +203,43 @@ function closeCodeOf(socket: ProbeSocket, timeoutMs: number): Promise<number | n
  * the same as an expired or reaped record), a resume on A keeps the id with `resumed:false`.
  */
 async function probeResume(context: ProbeContext, instances: ProbeInstance[], token: string, open: Open): Promise<void> {
-  for (const holder of instances) {
-    for (const via of instances) {
-      const sessionId = conformanceSession("resume");
-      const first = await open(holder, sessionId);
-      if (!first.ok) {
-        recordAttempt(context, { promise: "resume-keeps-id", form: "setup", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: false, expected: "a welcome", observed: { ...first } });
-        continue;
-      }
-      const id = first.welcome.websocket_id;
-      const evicted = closeCodeOf(first.socket, EVICTION_TIMEOUT_MS);
-      const live = await open(via, sessionId, id);
-      const closeCode = await evicted;
-      recordAttempt(context, {
-        promise: "resume-keeps-id",
-        form: "resume_live_record",
-        path: pathOf(via, holder),
-        via: via.id,
-        holder: holder.id,
-        ok: live.ok && live.welcome.websocket_id === id && live.welcome.resumed === true && closeCode === 4000,
-        expected: "welcome with the same websocket_id, resumed:true; the old socket closed with 4000",
-        observed: { answer: live.ok ? { welcome: live.welcome } : live, old_socket_close_code: closeCode },
-      });
-      if (!live.ok) continue;
-      await live.socket.close();
-      // The record goes at once on close: wait until no instance finds it (bounded), then resume on the first one.
-      const gone = await pollFor(async () => ((await httpProbe(`${via.httpUrl}/v1/connections/${encodeURIComponent(id)}`, { token })).status === 404 ? true : undefined), REMOVAL_TIMEOUT_MS);
-      const again = await open(holder, sessionId, id);
-      recordAttempt(context, {
-        promise: "resume-keeps-id",
-        form: "resume_missing_record",
-        path: pathOf(holder, via),
-        via: holder.id,
-        holder: via.id,
-        ok: gone === true && again.ok && again.welcome.websocket_id === id && again.welcome.resumed === false,
-        expected: "the old record removed, then a welcome with the same websocket_id, resumed:false",
-        observed: { record_removed: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
-      });
+  await everyPair(instances, async (via, holder) => {
+    const sessionId = conformanceSession("resume");
+    const first = await open(holder, sessionId);
+    if (!first.ok) {
+      recordAttempt(context, { promise: "resume-keeps-id", form: "setup", path: pathOf(via, holder), via: via.id, holder: holder.id, ok: false, expected: "a welcome", observed: { ...first } });
+      return;
     }
-  }
+    const id = first.welcome.websocket_id;
+    const evicted = closeCodeOf(first.socket, EVICTION_TIMEOUT_MS);
+    const live = await open(via, sessionId, id);
+    const closeCode = await evicted;
+    recordAttempt(context, {
+      promise: "resume-keeps-id",
+      form: "resume_live_record",
+      path: pathOf(via, holder),
+      via: via.id,
+      holder: holder.id,
+      ok: live.ok && live.welcome.websocket_id === id && live.welcome.resumed === true && closeCode === 4000,
+      expected: "welcome with the same websocket_id, resumed:true; the old socket closed with 4000",
+      observed: { answer: live.ok ? { welcome: live.welcome } : live, old_socket_close_code: closeCode },
+    });
+    if (!live.ok) return;
+    await live.socket.close();
+    // The record goes at once on close: wait until no instance finds it (bounded), then resume on the first one.
+    const gone = await pollFor(async () => ((await httpProbe(`${via.httpUrl}/v1/connections/${encodeURIComponent(id)}`, { token })).status === 404 ? true : undefined), REMOVAL_TIMEOUT_MS);
+    const again = await open(holder, sessionId, id);
+    recordAttempt(context, {
+      promise: "resume-keeps-id",
+      form: "resume_missing_record",
+      path: pathOf(holder, via),
+      via: holder.id,
+      holder: via.id,
+      ok: gone === true && again.ok && again.welcome.websocket_id === id && again.welcome.resumed === false,
+      expected: "the old record removed, then a welcome with the same websocket_id, resumed:false",
+      observed: { record_removed: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+    });
+  });
 }
 
 /**
@@ -248,24 +253,27 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
   const token = tenantToken(context.authSecret, `probe-${context.runId}`.slice(0, 128));
   const stranded = eventsOf(context.events, "probe", "stranded");
   const picked = (["kill", "cut"] as const).flatMap((how) => stranded.filter((e) => e.how === how).slice(0, STRANDED_RESUMES_PER_KIND));
-  for (const [n, e] of picked.entries()) {
-    const holder = instances.find((i) => i.id === e.instance_id);
-    const via = holder ?? instances[n % instances.length]!;
-    const lookup = `${via.httpUrl}/v1/connections/${encodeURIComponent(e.websocket_id)}`;
-    const gone = await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 100);
-    const again = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: e.session_id, websocketId: e.websocket_id });
-    if (again.ok) await again.socket.close();
-    recordAttempt(context, {
-      promise: "resume-keeps-id",
-      form: e.how === "kill" ? "resume_reaped_record" : "resume_dropped_half_open",
-      path: holder ? "local" : "remote",
-      via: via.id,
-      holder: e.instance_id,
-      ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false,
-      expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false",
-      observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
-    });
-  }
+  // At once: a record that never goes (no reaping) then costs one wait, not one per stranded connection.
+  await Promise.all(
+    picked.map(async (e, n) => {
+      const holder = instances.find((i) => i.id === e.instance_id);
+      const via = holder ?? instances[n % instances.length]!;
+      const lookup = `${via.httpUrl}/v1/connections/${encodeURIComponent(e.websocket_id)}`;
+      const gone = await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 100);
+      const again = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: e.session_id, websocketId: e.websocket_id });
+      if (again.ok) await again.socket.close();
+      recordAttempt(context, {
+        promise: "resume-keeps-id",
+        form: e.how === "kill" ? "resume_reaped_record" : "resume_dropped_half_open",
+        path: holder ? "local" : "remote",
+        via: via.id,
+        holder: e.instance_id,
+        ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false,
+        expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false",
+        observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+      });
+    }),
+  );
 }
 
 /** A token of `tenantId` whose `nbf` lies {@link FUTURE_NBF_S} ahead. */
