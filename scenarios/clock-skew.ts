@@ -40,8 +40,8 @@ export default defineScenario({
   },
   steps: (p) => {
     const observeMs = 2 * p.connectionTtlMs;
-    // The skew must outlast the probe: its wait for the fleet to reconnect (at most the reconnect bound) plus the
-    // observation, with room for a loaded machine.
+    // The longest a skew may hold: it must outlast the probe (its wait for the fleet to reconnect, at most the
+    // reconnect bound, plus the observation, with room for a loaded machine); the probe heals it once it is done.
     const skewMs = p.thresholds.reconnectBoundMs + observeMs + 5_000;
     return [
       Step.phase("ramp"),
@@ -50,12 +50,12 @@ export default defineScenario({
       Step.hold(p.durationS * 1_000),
       Step.phase("behind"),
       Step.fault(Fault.clockSkew({ target: "distinct", offsetMs: -60_000, durationMs: skewMs }), { background: true }),
-      Step.probeClockSkew({ observeMs }),
+      Step.probeClockSkew({ observeMs, endSkew: true }),
       Step.awaitBackground(),
       Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
       Step.phase("ahead"),
       Step.fault(Fault.clockSkew({ target: "distinct", offsetMs: 60_000, durationMs: skewMs }), { background: true }),
-      Step.probeClockSkew({ observeMs }),
+      Step.probeClockSkew({ observeMs, endSkew: true }),
       Step.awaitBackground(),
       Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
       Step.phase("settle"),

@@ -292,7 +292,7 @@ export const CHAOS_FAULTS: readonly ChaosFaultEntry[] = Object.freeze([
       return {
         steps: [
           Step.fault(Fault.clockSkew({ target: "random", offsetMs, durationMs }), { background: true }),
-          Step.probeClockSkew({ observeMs }),
+          Step.probeClockSkew({ observeMs, endSkew: true }),
           Step.awaitBackground(),
           Step.awaitConnected({ timeoutMs: 2 * p.thresholds.reconnectBoundMs }),
         ],

@@ -60,7 +60,7 @@ export type Step =
    * live fleet connection up from every instance for `observeMs` (`probeClockSkew`); a miss, or a live record reaped
    * or re-registered meanwhile, fails the run as a `step: probe clock skew` result.
    */
-  | { kind: "probe_clock_skew"; observeMs: number }
+  | { kind: "probe_clock_skew"; observeMs: number; endSkew: boolean }
   /** Records a schedule drawn from the seed as an engine `schedule` event (data only; it is also in run.json's plan). */
   | { kind: "record_schedule"; schedule: Readonly<Record<string, unknown>> };
 
@@ -149,9 +149,13 @@ export const Step = Object.freeze({
   probeConvergence(options: { timeoutMs?: number } = {}): Step {
     return { kind: "probe_convergence", timeoutMs: nonNegative("timeoutMs", options.timeoutMs ?? 30_000) };
   },
-  /** During a background `Fault.clockSkew`: every live fleet connection looked up from every instance for `observeMs`. */
-  probeClockSkew(options: { observeMs: number }): Step {
-    return { kind: "probe_clock_skew", observeMs: nonNegative("observeMs", options.observeMs) };
+  /**
+   * During a background `Fault.clockSkew`: every live fleet connection looked up from every instance for `observeMs`;
+   * with `endSkew`, then heals the skew at once (its `durationMs` is then only the longest it may hold, sized for a
+   * slow reconnect). @default endSkew false
+   */
+  probeClockSkew(options: { observeMs: number; endSkew?: boolean }): Step {
+    return { kind: "probe_clock_skew", observeMs: nonNegative("observeMs", options.observeMs), endSkew: options.endSkew ?? false };
   },
   /**
    * Runs during a background `Fault.freezeInstance`: reads the frozen instance's records until the wake, then waits

@@ -14,7 +14,9 @@ export function unsupportedFault(fault: Fault, capabilities: RuntimeCapabilities
 /** `Step.fault(f)`: injects a fault through the fault runner; waits for its end unless `background`. */
 export const faultStep: StepHandler<"fault"> = async (step, run) => {
   if (step.background) {
-    run.background.add(run.faults.run(step.fault, run.backgroundSignal));
+    // Its own signal besides teardown's, so that a probe done with the fault can heal it early (endFaults).
+    const early = new AbortController();
+    run.background.addFault(step.fault.kind, run.faults.run(step.fault, AbortSignal.any([run.backgroundSignal, early.signal])), () => early.abort());
   } else {
     await run.faults.run(step.fault, run.signal);
   }

@@ -21,7 +21,7 @@ const PROBE_SESSIONS = 3;
 /**
  * `Step.probeClockSkew()`: once a background `Fault.clockSkew` is applied and every client is connected, looks
  * every live fleet connection up from every instance for `observeMs` ({@link probeClockSkew}). A failed probe
- * fails the run as a `step: probe clock skew` result with the probe's figures.
+ * fails the run as a `step: probe clock skew` result with the probe's figures. With `endSkew`, heals the skew after.
  */
 export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, run, { index, description }) => {
   const deadline = Date.now() + APPLIED_TIMEOUT_MS;
@@ -77,6 +77,8 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
     });
   } finally {
     for (const socket of sockets) socket.ws.close(1000);
+    // Done with the skew: heal it now rather than hold it for the rest of its longest duration.
+    if (step.endSkew) run.background.endFaults("clock_skew");
   }
   if (!result.pass) run.failStep(index, description, { expected: JSON.stringify(result.expected), actual: { ...(result.actual as object), ...(result.evidence as object) } });
 };
