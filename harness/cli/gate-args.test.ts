@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_GATE_JOBS } from "../gate/gate-runner.js";
 import { parseGateArgs } from "./gate-args.js";
 
 const execFileAsync = promisify(execFile);
@@ -20,7 +21,8 @@ describe("parseGateArgs", () => {
       matrixDurationS: 1,
       out: "/tmp/r",
     });
-    expect(parseGateArgs([])).toEqual({ help: false, full: false, reference: true, jobs: 1 });
+    expect(parseGateArgs([])).toEqual({ help: false, full: false, reference: true, jobs: DEFAULT_GATE_JOBS });
+    expect(parseGateArgs(["--jobs", "1"]).jobs).toBe(1);
   });
 
   for (const argv of [["--seed", "x"], ["--jobs", "3"], ["--jobs", "0"], ["--defects", "a,,b"], ["--scenarios", ""], ["--out", ""], ["--bogus"], ["lookup"]]) {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { integer, usage } from "./flag-values.js";
-import { MAX_GATE_JOBS } from "../gate/gate-runner.js";
+import { DEFAULT_GATE_JOBS, MAX_GATE_JOBS } from "../gate/gate-runner.js";
 
 /** Usage text of `npm run gate`. */
 export const GATE_USAGE = `usage: npm run gate -- [options]
@@ -15,8 +15,8 @@ options:
   --scenarios x,y        only these scenarios (default: every one)
   --full                 run every scenario against every defect (no stop at the first catch)
   --no-reference         skip the unbroken runs (the matrix alone)
-  --jobs N               scenario runs at once, 1..${MAX_GATE_JOBS} (default 1; 2 only with cores to spare: two
-                         topologies on a busy 2-core machine time out Redis commands and fail unbroken runs)
+  --jobs N               scenario runs at once, 1..${MAX_GATE_JOBS} (default ${DEFAULT_GATE_JOBS}; a run mostly waits on its faults, so two
+                         keep a quiet 2-core machine at a load of about 2; use 1 when other work shares the cores)
   --matrix-duration S    main hold time of the matrix runs in seconds (default: each profile's)
   --out DIR              reports root (default reports/)
   --help                 this text
@@ -70,7 +70,7 @@ export function parseGateArgs(argv: string[]): GateCliArgs {
     throw usage((error as Error).message);
   }
   const v = parsed.values;
-  const args: GateCliArgs = { help: v.help === true, full: v.full === true, reference: v["no-reference"] !== true, jobs: integer("jobs", v.jobs, 1, MAX_GATE_JOBS) ?? 1 };
+  const args: GateCliArgs = { help: v.help === true, full: v.full === true, reference: v["no-reference"] !== true, jobs: integer("jobs", v.jobs, 1, MAX_GATE_JOBS) ?? DEFAULT_GATE_JOBS };
   const seed = integer("seed", v.seed, 0, 2 ** 32 - 1);
   const matrixDurationS = integer("matrix-duration", v["matrix-duration"], 0, 3_600);
   const defects = list("defects", v.defects);
