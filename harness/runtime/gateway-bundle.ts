@@ -7,11 +7,14 @@
 import { join } from "node:path";
 import { REFERENCE_GATEWAY_NODE_FLAGS, REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 
-/** Bundles `entry` (relative to the repository) into `outfile`. */
-export async function bundleEntry(entry: string, outfile: string): Promise<void> {
+/**
+ * Bundles `entry` (a path relative to the repository, or a module's TypeScript source whose imports resolve from
+ * the repository's root) into `outfile`.
+ */
+export async function bundleEntry(entry: string | { source: string }, outfile: string): Promise<void> {
   const esbuild = await import("esbuild");
   await esbuild.build({
-    entryPoints: [join(REPO_ROOT, entry)],
+    ...(typeof entry === "string" ? { entryPoints: [join(REPO_ROOT, entry)] } : { stdin: { contents: entry.source, resolveDir: REPO_ROOT, loader: "ts" as const, sourcefile: "entry.ts" } }),
     outfile,
     bundle: true,
     platform: "node",

@@ -1,10 +1,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { statSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect } from "node:net";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { bundleEntry } from "../../harness/runtime/gateway-bundle.js";
 import { findNetworkLeftovers, sweepNetworkLeftovers } from "../../harness/runtime/network-sweep.js";
 import {
   networkNamespacesUnavailable,
@@ -129,12 +131,23 @@ describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packe
 
   // nobody must be able to load the checkout (tsx and its ES modules); a clone in a directory only root may enter
   // (a `mktemp -d` clone) cannot be, whatever capabilities it keeps: the test then says so by being skipped.
-  it.skipIf(!checkoutReadableByOthers())("should refuse namespaces to a process that is not root, with HARNESS_ERR_NETNS_UNAVAILABLE saying what is needed", async () => {
-    const script = `import { LocalRuntime } from "./harness/runtime/local-runtime.ts";
-new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true }).start().then(() => console.log("started"), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
-    // setpriv (util-linux) drops to nobody; HOME for tsx's cache. CAP_DAC_READ_SEARCH (read only) lets nobody read a
-    // checkout in a directory only root may enter (a `mktemp -d` clone) without making it root again.
-    const out = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "env", "HOME=/tmp", process.execPath, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+  it("should refuse namespaces to a process that is not root, with HARNESS_ERR_NETNS_UNAVAILABLE saying what is needed", async () => {
+    // Bundled into one file in a directory anyone may read: nobody cannot load modules from a checkout that lies in
+    // a directory only root may enter (a `mktemp -d` clone), and should not need to.
+    const dir = mkdtempSync(join(tmpdir(), "traffic-cop-netns-nobody-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const entry = join(dir, "start-with-namespaces.mjs");
+    await bundleEntry(
+      {
+        source: `import { LocalRuntime } from "./harness/runtime/local-runtime.ts";
+new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true }).start().then(() => console.log("started"), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`,
+      },
+      entry,
+    );
+    chmodSync(dir, 0o755);
+    chmodSync(entry, 0o644);
+    // setpriv (util-linux) drops to nobody, with no capability left.
+    const out = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, entry], { cwd: dir, encoding: "utf8", timeout: 30_000 });
     expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ code: "HARNESS_ERR_NETNS_UNAVAILABLE", message: expect.stringContaining("run the harness as root") });
   });
 
@@ -166,14 +179,3 @@ new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true 
     expect(findNetworkLeftovers(live.runId).tables).toHaveLength(1);
   });
 });
-
-/** Whether every directory from / down to the checkout lets others in (mode o+x), so that nobody can load it. */
-function checkoutReadableByOthers(): boolean {
-  let dir = process.cwd();
-  for (;;) {
-    if ((statSync(dir).mode & 0o001) === 0) return false;
-    const parent = dirname(dir);
-    if (parent === dir) return true;
-    dir = parent;
-  }
-}
