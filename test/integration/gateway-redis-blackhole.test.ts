@@ -41,6 +41,10 @@ describe("gateway in a Redis black hole", () => {
 
     await hole.remove();
     await expect.poll(async () => (await two!.fetch("/v1/sessions/s/connections", { headers: auth })).status, { timeout: 15_000 }).toBe(200);
+    // The hole (four rounds of three 1 s timeouts) outlasts the 6 s TTL, so a's record may have expired meanwhile:
+    // its instance writes it again once Redis answers (reconciliation). A route before that finds nobody (delivered
+    // 0), so wait until another instance finds a's record, then route.
+    await expect.poll(async () => (await two!.fetch(`/v1/connections/${a.websocketId}`, { headers: auth })).status, { timeout: 15_000 }).toBe(200);
     expect(await c.request({ type: "route", id: 9, session_id: "s", to: { websocket_id: a.websocketId }, payload: "healed" }, 10_000)).toMatchObject({ type: "ack", delivered: 1 });
   });
 
