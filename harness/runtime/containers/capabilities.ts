@@ -1,6 +1,5 @@
 import { HarnessError } from "../../errors.js";
-import { describeFault, requiredCapability, type Fault } from "../../faults/fault.js";
-import { DEFAULT_RUNTIME_OPTIONS, validateRuntimeOptions, type RedisMode, type RuntimeCapabilities, type RuntimeKind, type RuntimeOptions } from "../runtime.js";
+import { DEFAULT_RUNTIME_OPTIONS, validateRuntimeOptions, type RedisMode, type RuntimeCapabilities, type RuntimeOptions } from "../runtime.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "../sut.js";
 import { IMAGES } from "./images.js";
 
@@ -17,39 +16,6 @@ export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze
   clockSkew: true,
   clientProxies: true,
 });
-
-/**
- * What the local runtime can do, as far as the pre-start check needs to know: everything but a network
- * partition below the proxy, which needs containers. (`LocalRuntime.capabilities` supersedes this once it has one.)
- */
-export const LOCAL_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
-  pause: true,
-  redisRestart: true,
-  networkPartition: false,
-  redisModes: Object.freeze(["standalone", "cluster", "sentinel"] as RedisMode[]),
-  /** With `--redis sentinel` only: `LocalRuntime.capabilities` says so per mode. */
-  redisFailover: true,
-});
-
-/**
- * Refuses, before anything starts, a run whose Redis mode or faults need a capability the runtime lacks, with
- * `HARNESS_ERR_UNSUPPORTED` naming each fault and what to use instead.
- */
-export function assertRunSupported(kind: RuntimeKind, capabilities: RuntimeCapabilities, redis: RedisMode, faults: readonly Fault[]): void {
-  const problems: string[] = [];
-  if (!capabilities.redisModes.includes(redis)) {
-    problems.push(
-      kind === "containers"
-        ? `redis: "${redis}" (a Redis Cluster announces node addresses inside the Docker network, which the harness cannot reach through published ports; run it with --runtime local)`
-        : `redis: "${redis}"`,
-    );
-  }
-  for (const fault of faults) {
-    const needed = requiredCapability(fault);
-    if (needed && !capabilities[needed]) problems.push(`${describeFault(fault)} (needs ${needed}${needed === "networkPartition" ? ", a containers-only fault: run it with --runtime containers" : ""})`);
-  }
-  if (problems.length > 0) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime ${kind} cannot run this scenario: ${problems.join("; ")}`);
-}
 
 /**
  * Refuses a SUT the runtime cannot run: a `--sut` definition describes a process to spawn on the host, and the
