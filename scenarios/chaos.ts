@@ -32,8 +32,10 @@ export default defineScenario({
     release: {
       instances: 4,
       clients: 2_000,
-      // Ten minutes in all: nine of faults and gaps, the rest ramp, probes, settle and checks.
-      durationS: 540,
+      // Ten minutes in all: about nine of faults and gaps, the rest ramp, probes, settle and checks. A draw costs the
+      // budget its longest time (restart timeouts, a skew held until its probe is done), and seed 11 ran in 0.75 of
+      // the time it planned (385 of 517 s with a budget of 540 s: 7 minutes in all), hence 720 s.
+      durationS: 720,
       messageRatePerSecond: 200,
       rampPerSecond: 1_000,
       connectionTtlMs: 10_000,
