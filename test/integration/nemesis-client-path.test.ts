@@ -100,7 +100,15 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
     const verdict = verdictOf(events, samples);
     console.log("half-open-cleanup (no-half-open-detect)", JSON.stringify(verdict.actual));
     expect(verdict.pass).toBe(false);
-    expect(verdict.actual).toMatchObject({ records_at_cut: CLIENTS, left_at_end: CLIENTS });
+    expect(verdict.actual).toMatchObject({ records_at_cut: CLIENTS });
+    // Every record stays for the whole black hole. Judged over its own 4 s rather than up to fault_end: the heal
+    // removes the toxic, which closes the proxied sockets (as Toxiproxy's timeout toxic does), so a sample taken
+    // between the heal and the fault_end event may already miss records the gateway removed on those closes
+    // (left_at_end 239 of 300 in one CI run).
+    const applied = events.find((e) => e.type === "fault_applied")!;
+    const hole = samples.filter((s) => s.t >= applied.t && s.t < applied.t + 4_000);
+    expect(hole.length).toBeGreaterThan(10);
+    expect(hole.filter((s) => s.records !== CLIENTS), JSON.stringify(hole)).toEqual([]);
   });
 
   it("should add latency on the clients' link for its duration and remove it", async () => {
