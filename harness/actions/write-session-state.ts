@@ -3,6 +3,7 @@
  * `restart-survival` later reads back.
  */
 import { randomBytes } from "node:crypto";
+import { forEachBounded } from "../common/bounded.js";
 import { httpProbe, tenantToken } from "../probes/probe-io.js";
 import { liveConnections, type ProbeContext } from "../probes/probe-context.js";
 
@@ -37,17 +38,12 @@ export async function writeSessionState(context: ProbeContext, options: WriteSes
     for (let i = 0; i < fields; i++) written[`probe_f${i}`] = randomBytes(6).toString("hex");
     return { sessionId, tenantId, via: context.random.pick(instances), written };
   });
-  let next = 0;
-  const writer = async () => {
-    while (next < writes.length) {
-      const { sessionId, tenantId, via, written } = writes[next++]!;
-      const answer = await httpProbe(`${via.httpUrl}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
-        token: tenantToken(context.authSecret, tenantId),
-        method: "PUT",
-        body: { set: written },
-      });
-      context.record({ type: "session_state_written", session_id: sessionId, tenant_id: tenantId, via: via.id, status: answer.status, written, answer: answer.body });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(WRITES_IN_FLIGHT, writes.length) }, writer));
+  await forEachBounded(writes, WRITES_IN_FLIGHT, async ({ sessionId, tenantId, via, written }) => {
+    const answer = await httpProbe(`${via.httpUrl}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
+      token: tenantToken(context.authSecret, tenantId),
+      method: "PUT",
+      body: { set: written },
+    });
+    context.record({ type: "session_state_written", session_id: sessionId, tenant_id: tenantId, via: via.id, status: answer.status, written, answer: answer.body });
+  });
 }

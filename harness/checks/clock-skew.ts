@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { forEachBounded } from "../common/bounded.js";
 import type { CheckResult } from "../report/run-result.js";
 import { firstOf } from "./check.js";
 
@@ -88,12 +89,7 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
     // One round: every session from every viewer, at most LOOKUPS_IN_FLIGHT at once (a release run has 1,000
     // sessions and 4 instances: 4,000 lookups at once are a flood of the probe's own).
     const round = options.instances.flatMap((viewer) => Object.entries(options.sessions).map(([sessionId, { token, ids }]) => () => lookUp(viewer, sessionId, token, ids)));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(LOOKUPS_IN_FLIGHT, round.length) }, async () => {
-        while (next < round.length) await round[next++]!();
-      }),
-    );
+    await forEachBounded(round, LOOKUPS_IN_FLIGHT, (lookUpOne) => lookUpOne());
     await delay(options.intervalMs ?? 200);
   }
   const after = await churn(options.instances);

@@ -8,6 +8,7 @@
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { FailpointSpec } from "../../src/gateway/failpoints.js";
+import { forEachBounded } from "../common/bounded.js";
 import type { Reporter } from "../report/reporter.js";
 import { bundleReferenceGateway } from "../runtime/gateway-bundle.js";
 import type { ResolvedSutDefinition } from "../runtime/sut.js";
@@ -58,15 +59,6 @@ export interface RunGateOptions {
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
-
-/** Runs `tasks` with at most `jobs` at once, stopping to start new ones once `signal` aborts. */
-async function pool(tasks: (() => Promise<void>)[], jobs: number, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length && signal?.aborted !== true) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
-}
 
 /** Runs the gate; never throws for a failed run (it is a result), only for harness failures outside any run. */
 export async function runGate(options: RunGateOptions): Promise<GateResult> {
@@ -124,7 +116,7 @@ export async function runGate(options: RunGateOptions): Promise<GateResult> {
     // Cells in the column order of the table (scenario names), whatever order they ran in.
     row.cells = names.map((name) => cells.get(name) ?? { scenario: name, outcome: "not-run" });
   });
-  await pool([...referenceTasks, ...rowTasks], jobs, options.signal);
+  await forEachBounded([...referenceTasks, ...rowTasks], jobs, (task) => task(), options.signal);
   const reference = slots.filter((run): run is GateRun => run !== undefined);
 
   const aborted = options.signal?.aborted === true;
