@@ -4,18 +4,24 @@
  * Under tsx every start compiles and loads `src/` through its loader again: on the 2 shared cores, three gateways
  * starting together took 2.8-4.3 s each under tsx and 0.8-2.0 s bundled (load average about 20).
  */
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import createDebug from "debug";
 import { REFERENCE_GATEWAY_NODE_FLAGS, REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
+
+const log = createDebug("harness:runtime");
 
 /**
  * Bundles `entry` (a path relative to the repository, or a module's TypeScript source whose imports resolve from
- * the repository's root) into `outfile`.
+ * the repository's root) into one ES module and returns its code.
  */
-export async function bundleEntry(entry: string | { source: string }, outfile: string): Promise<void> {
+export async function buildBundle(entry: string | { source: string }): Promise<Uint8Array> {
   const esbuild = await import("esbuild");
-  await esbuild.build({
+  const built = await esbuild.build({
     ...(typeof entry === "string" ? { entryPoints: [join(REPO_ROOT, entry)] } : { stdin: { contents: entry.source, resolveDir: REPO_ROOT, loader: "ts" as const, sourcefile: "entry.ts" } }),
-    outfile,
+    write: false,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -26,6 +32,15 @@ export async function bundleEntry(entry: string | { source: string }, outfile: s
     // Bundled CommonJS packages call require() for Node built-ins, which an ES module lacks.
     banner: { js: "import { createRequire as __tcCreateRequire } from 'node:module'; const require = __tcCreateRequire(import.meta.url);" },
   });
+  const code = built.outputFiles[0]?.contents;
+  if (code === undefined) throw new Error(`esbuild wrote no output for ${typeof entry === "string" ? entry : "a source entry"}`);
+  return code;
+}
+
+/** Bundles `entry` (see {@link buildBundle}) into `outfile`. */
+export async function bundleEntry(entry: string | { source: string }, outfile: string): Promise<void> {
+  await mkdir(dirname(outfile), { recursive: true });
+  await writeFile(outfile, await buildBundle(entry));
 }
 
 /**
@@ -36,4 +51,52 @@ export async function bundleReferenceGateway(dir: string): Promise<ResolvedSutDe
   const outfile = join(dir, "reference-gateway.mjs");
   await bundleEntry("src/gateway/main.ts", outfile);
   return resolveSutDefinition({ ...REFERENCE_SUT, name: "reference (bundled)", args: [...REFERENCE_GATEWAY_NODE_FLAGS, outfile] });
+}
+
+/** Where the local runtime caches the reference gateway's bundle, by content hash. */
+const BUNDLE_CACHE_DIR = join(REPO_ROOT, "node_modules", ".cache", "traffic-cop");
+
+let cachedReferenceBundle: Promise<string | undefined> | undefined;
+
+/**
+ * The reference gateway bundled once per process into {@link BUNDLE_CACHE_DIR} (file named by the code's hash, so
+ * processes that bundle the same sources share one file, and written then renamed, so that none sees half a file).
+ * Undefined when esbuild cannot build it: the gateway then runs on tsx, as {@link REFERENCE_SUT} says.
+ */
+function cachedReferenceGatewayBundle(): Promise<string | undefined> {
+  return (cachedReferenceBundle ??= (async () => {
+    try {
+      const code = await buildBundle("src/gateway/main.ts");
+      const file = join(BUNDLE_CACHE_DIR, `reference-gateway-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
+      if (!existsSync(file)) {
+        await mkdir(BUNDLE_CACHE_DIR, { recursive: true });
+        const partial = `${file}.${process.pid}.tmp`;
+        await writeFile(partial, code);
+        await rename(partial, file);
+      }
+      return file;
+    } catch (error) {
+      log("bundling the reference gateway failed, it runs on tsx: %O", error);
+      return undefined;
+    }
+  })());
+}
+
+const REFERENCE = resolveSutDefinition(REFERENCE_SUT);
+
+/** True when `sut` starts the reference gateway exactly as {@link REFERENCE_SUT} does (command, arguments, folder). */
+function isReferenceOnTsx(sut: ResolvedSutDefinition): boolean {
+  return sut.command === REFERENCE.command && sut.cwd === REFERENCE.cwd && sut.args.length === REFERENCE.args.length && sut.args.every((arg, i) => arg === REFERENCE.args[i]);
+}
+
+/**
+ * The definition to spawn for `sut`: the reference gateway from its cached bundle (same Node flags, environment,
+ * folder and readiness; plain `node` instead of tsx), any other SUT as it is. Every instance, restart, deploy and
+ * drain of a local run starts a gateway, and under tsx each start compiles `src/` again in a loader thread.
+ */
+export async function spawnableSut(sut: ResolvedSutDefinition): Promise<ResolvedSutDefinition> {
+  if (!isReferenceOnTsx(sut)) return sut;
+  const bundle = await cachedReferenceGatewayBundle();
+  if (bundle === undefined) return sut;
+  return Object.freeze({ ...sut, args: Object.freeze([...REFERENCE_GATEWAY_NODE_FLAGS, bundle]) });
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
+import { spawnableSut } from "./gateway-bundle.js";
 import { waitForReady } from "./readiness.js";
 import { processTags } from "./process-tags.js";
 import { expandVariables, type ResolvedSutDefinition } from "./sut.js";
@@ -122,8 +123,12 @@ export class GatewayProcess implements AsyncDisposable {
   }
 
   async #start(): Promise<this> {
-    const { sut, vars } = this.#options;
+    const { vars } = this.#options;
     this.#setState("starting");
+    // The reference gateway runs from its bundle (gateway-bundle.ts); any other SUT as defined.
+    const sut = await spawnableSut(this.#options.sut);
+    // A stop or kill while the bundle was being made: spawn nothing.
+    if (this.#startAbort.signal.aborted) throw new HarnessError("HARNESS_ERR_ABORTED", `start of ${this.instanceId} was interrupted before the spawn (state ${this.#state})`);
     const expand = (text: string) => expandVariables(text, { NODE: process.execPath, ...vars });
     const env: NodeJS.ProcessEnv = { ...process.env, ...vars, ...processTags(this.#options.runId) };
     for (const [key, value] of Object.entries(sut.env)) env[key] = expand(value);

@@ -76,7 +76,11 @@ export const DEFAULT_SUT_OPTIONS = Object.freeze({
  */
 export const REFERENCE_GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(["--max-semi-space-size=4"]);
 
-/** The reference gateway of this repository (`src/gateway/main.ts` under tsx). */
+/**
+ * The reference gateway of this repository (`src/gateway/main.ts` under tsx). The local runtime spawns it from an
+ * esbuild bundle of the same sources instead (`spawnableSut` in gateway-bundle.ts), and falls back to this
+ * command when esbuild cannot build one.
+ */
 export const REFERENCE_SUT: SutDefinition = Object.freeze({
   name: "reference",
   command: "${NODE}",
