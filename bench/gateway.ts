@@ -29,6 +29,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
+import { OWNER_PID_ENV, RUN_ID_ENV } from "../harness/runtime/process-tags.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
 import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
 import { signJwt } from "../src/gateway/jwt.js";
@@ -90,8 +91,13 @@ function parseArgs(args: string[]): Record<string, number> {
   return options;
 }
 
+/** The process tags bench/main.ts set for this benchmark's children (a server started with a bare environment). */
+function inheritedTags(): Record<string, string> {
+  return Object.fromEntries([RUN_ID_ENV, OWNER_PID_ENV].flatMap((key) => (process.env[key] === undefined ? [] : [[key, process.env[key]!]])));
+}
+
 async function startProcess(name: string, args: string[], env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", ...env } });
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", ...inheritedTags(), ...env } });
   const lines = createInterface({ input: child.stdout! });
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

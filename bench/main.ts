@@ -1,10 +1,18 @@
 /**
  * `npm run bench -- <name> [args]`: runs bench/<name>.ts. Each benchmark measures its baseline in the same run,
  * prints ratios, and ends with one JSON object on its last line.
+ *
+ * Every process a benchmark starts carries the harness's process tags with this process as owner (set here in the
+ * environment it passes on), so that Ctrl-C, SIGTERM or any exit kills them, and the processes those own in turn
+ * (the gateways and Redis of a scenario CLI a benchmark runs), and removes the network namespaces it made; a bench
+ * that is SIGKILLed leaves them to the next start-up sweep.
  */
 import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { removeOwnedNetworkSync } from "../harness/runtime/network-sweep.js";
+import { processTags } from "../harness/runtime/process-tags.js";
+import { killOwnedProcessTreesSync } from "../harness/runtime/sweep.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = (await readdir(here))
@@ -16,5 +24,20 @@ if (!name || !available.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <name> [args]\nbenchmarks: ${available.join(", ") || "(none yet)"}\n`);
   process.exit(2);
 }
+const runId = `bench-${name}-${Date.now().toString(36)}`;
+Object.assign(process.env, processTags(runId));
+const cleanUp = (): number => {
+  const killed = killOwnedProcessTreesSync();
+  removeOwnedNetworkSync();
+  return killed.length;
+};
+const onSignal = (signal: NodeJS.Signals) => {
+  const killed = cleanUp();
+  process.stderr.write(`\n${signal}: benchmark ${name} stopped; killed ${killed} process(es) it started\n`);
+  process.exit(signal === "SIGINT" ? 130 : 143);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+process.on("exit", cleanUp);
 const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run(args: string[]): Promise<void> };
 await module.run(rest);

@@ -105,3 +105,23 @@ export function killOwnedProcessesSync(runId?: string): TaggedProcess[] {
   const owned = listTaggedProcesses({ ownerPid: process.pid, ...(runId !== undefined ? { runId } : {}) });
   return owned.filter((tag) => killQuietly(tag.pid));
 }
+
+/**
+ * Like {@link killOwnedProcessesSync}, and then the processes those owned, and so on: a harness process this one
+ * started (a scenario CLI under a benchmark) tags its own gateways and Redis with itself as owner, in process groups
+ * of their own, and they would outlive it until the next start-up sweep. Synchronous, for signal and `exit` handlers.
+ */
+export function killOwnedProcessTreesSync(): TaggedProcess[] {
+  const killed: TaggedProcess[] = [];
+  const owners = new Set([process.pid]);
+  const seen = new Set<number>();
+  for (;;) {
+    const next = listTaggedProcesses().filter((tag) => owners.has(tag.ownerPid) && !seen.has(tag.pid));
+    if (next.length === 0) return killed;
+    for (const tag of next) {
+      seen.add(tag.pid);
+      owners.add(tag.pid);
+      if (killQuietly(tag.pid)) killed.push(tag);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { processTags } from "../../harness/runtime/process-tags.js";
+import { killOwnedProcessTreesSync, listTaggedProcesses } from "../../harness/runtime/sweep.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/**
+ * Whether `pid` still runs: a process killed here whose parent died too waits as a zombie until the machine's init
+ * reaps it, which {@link isProcessAlive} still counts.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A tagged process owned by this test worker that starts a grandchild in a process group of its own, tagged with
+ * the child as owner (as a scenario CLI run by a benchmark tags its gateways), and prints the grandchild's pid.
+ */
+const PARENT = `
+const { spawn } = require("node:child_process");
+const grandchild = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+  stdio: "ignore", detached: true,
+  env: { ...process.env, TRAFFIC_COP_RUN_ID: process.env.TRAFFIC_COP_RUN_ID + "-inner", TRAFFIC_COP_OWNER_PID: String(process.pid) },
+});
+grandchild.unref();
+console.log(grandchild.pid);
+setInterval(() => {}, 1000);
+`;
+
+describe("killOwnedProcessTreesSync", () => {
+  it("should kill this process's tagged children and the tagged processes they own in turn", async () => {
+    const runId = `test-tree-${randomBytes(3).toString("hex")}`;
+    const child = spawn(process.execPath, ["-e", PARENT], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...processTags(runId) } });
+    const [line] = (await new Promise<string[]>((resolve) => createInterface({ input: child.stdout! }).once("line", (l) => resolve([l])))) as [string];
+    const grandchild = Number(line);
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+      try {
+        process.kill(grandchild, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    });
+    await expect.poll(() => listTaggedProcesses().filter((p) => p.runId.startsWith(runId)).map((p) => p.pid).sort()).toEqual([child.pid!, grandchild].sort());
+    const killed = killOwnedProcessTreesSync().map((p) => p.pid);
+    expect(killed).toEqual(expect.arrayContaining([child.pid!, grandchild]));
+    await expect.poll(() => [isRunning(child.pid!), isRunning(grandchild)], { timeout: 10_000 }).toEqual([false, false]);
+  });
+});
+
+describe("npm run bench on Ctrl-C", () => {
+  it("should exit 130 and leave none of the processes it started (Redis, proxy, gateways, fleet workers)", { timeout: 90_000 }, async () => {
+    const bench = spawn(process.execPath, ["--import", "tsx", "bench/main.ts", "scale", "--sockets", "200", "--instances", "2", "--hold", "600", "--ramp", "0"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    onTestFinished(() => void bench.kill("SIGKILL"));
+    let stderr = "";
+    bench.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => bench.once("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: bench.stdout! }).on("line", (line) => {
+        if (/all 200 connected/.test(line)) resolve();
+      });
+      void exited.then((code) => reject(new Error(`the benchmark exited (${code}) before it held its sockets:\n${stderr}`)));
+    });
+    const started = listTaggedProcesses({ ownerPid: bench.pid! });
+    // redis-server, the proxy server, two gateways and a fleet worker at least.
+    expect(started.length).toBeGreaterThanOrEqual(5);
+    expect(started.some((p) => p.command.includes("redis-server"))).toBe(true);
+    bench.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/SIGINT: benchmark scale stopped; killed \d+ process\(es\) it started/);
+    await expect.poll(() => started.filter((p) => isRunning(p.pid)).map((p) => p.command), { timeout: 10_000 }).toEqual([]);
+    expect(listTaggedProcesses({ ownerPid: bench.pid! })).toEqual([]);
+  });
+});
