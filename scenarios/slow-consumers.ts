@@ -43,9 +43,11 @@ export default defineScenario({
     Step.messages(p.messageRatePerSecond),
     Step.hold(p.durationS * 1_000),
     Step.phase("stall"),
-    // 20 s at the rate a loaded 2-core machine reaches (about 100 routes/s of 60 kB) routes about 120 MB to each
-    // stalled client: past the kernel's buffers (36 MiB) plus the 4 MiB bound, which the check verifies.
-    Step.fault(Fault.slowConsumers({ target: "random", consumers: p.clients >= 1_000 ? 20 : 2, messageBytes: 60_000, ratePerSecond: 400, durationMs: 20_000 })),
+    // 20 s at 200 routes/s of 60 kB (a loaded 2-core machine reaches about 100/s) routes 120-240 MB to each
+    // stalled client: past the kernel's buffers (36 MiB) plus the 4 MiB bound, which the check verifies. Not more:
+    // the reader lives in the harness process, and at 400/s (24 MB/s) a stall of that process of about 1.7 s under
+    // a loaded CI machine got the reader itself shed as a slow consumer, which judges nothing.
+    Step.fault(Fault.slowConsumers({ target: "random", consumers: p.clients >= 1_000 ? 20 : 2, messageBytes: 60_000, ratePerSecond: 200, durationMs: 20_000 })),
     Step.phase("settle"),
     Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
   ],

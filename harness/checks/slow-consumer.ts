@@ -24,6 +24,8 @@ export function kernelBufferSlackBytes(): number {
   };
   return max("/proc/sys/net/ipv4/tcp_wmem", 4 * 1024 * 1024) + max("/proc/sys/net/ipv4/tcp_rmem", 32 * 1024 * 1024);
 }
+/** Close code of a socket shed as a slow consumer (docs/protocol.md). */
+const SLOW_CONSUMER_CLOSE_CODE = 4008;
 /** Envelope of a `message` frame around its payload (type, id, from, session id), bytes; generous. */
 const FRAME_OVERHEAD_BYTES = 1_024;
 /**
@@ -57,6 +59,13 @@ export function judgeSlowConsumers(stats: SlowConsumerStats, bounds: SlowConsume
   const rssGrowth = stats.gateway.rss_max_bytes !== null && stats.gateway.rss_start_bytes !== null ? stats.gateway.rss_max_bytes - stats.gateway.rss_start_bytes : null;
   const rssBound = stats.consumers * perSocketBound + RSS_SLACK_BYTES;
   const failures: string[] = [];
+  if (stats.reader.closed_code !== null) {
+    failures.push(
+      stats.reader.closed_code === SLOW_CONSUMER_CLOSE_CODE
+        ? "inconclusive: the reader itself was shed as a slow consumer (4008): the harness did not read fast enough (starved of CPU), so this fault judged nothing"
+        : `the reader was closed (code ${stats.reader.closed_code}) during the fault`,
+    );
+  }
   if (stats.bytes_per_consumer < needed) failures.push(`inconclusive: ${stats.bytes_per_consumer} bytes routed to each stalled client, less than the ${needed} needed to overflow kernel buffers and the bound`);
   if (stats.stalled.shed !== stats.consumers) failures.push(`${stats.stalled.kept} of ${stats.consumers} stalled clients were never shed`);
   if (stats.gateway.send_buffer_max_bytes > perSocketBound) failures.push(`a socket held ${stats.gateway.send_buffer_max_bytes} unsent bytes, above ${perSocketBound}`);

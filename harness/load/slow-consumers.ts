@@ -44,8 +44,12 @@ export interface SlowConsumerStats {
   route_errors: number;
   /** Bytes routed to each stalled client (acked routes × frame size). */
   bytes_per_consumer: number;
-  /** The reader that kept reading: acked routes it never received, and duplicates. */
-  reader: { received: number; lost: number; duplicates: number };
+  /**
+   * The reader that kept reading: acked routes it never received, duplicates, and the close code it got before the
+   * fault ended (null: still open). 4008 means the gateway shed the reader itself: this process did not read fast
+   * enough (starved of CPU), so the stalled clients' figures say nothing.
+   */
+  reader: { received: number; lost: number; duplicates: number; closed_code: number | null };
   /** Stalled clients: how many lost their record (shed), and when, in ms from the stall. */
   stalled: { shed: number; kept: number; first_shed_ms: number | null; last_shed_ms: number | null; close_codes: Record<string, number> };
   /** The gateway during the fault: largest per-socket send buffer seen, shed counter, RSS at the start and the most. */
@@ -96,6 +100,8 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
     // Route ids are made by the gateway (the HTTP answer's `id`, the message frame's `id`).
     const received = new Map<string, number>();
     const acked = new Set<string>();
+    let readerClosedCode: number | null = null;
+    reader.ws.once("close", (code) => (readerClosedCode = code));
     reader.ws.on("message", (data) => {
       const frame = JSON.parse(data.toString()) as { type?: string; id?: string };
       if (frame.type === "message" && typeof frame.id === "string") received.set(frame.id, (received.get(frame.id) ?? 0) + 1);
@@ -114,6 +120,8 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
     let rssMax = rssStart;
     let slowTotal: number | null = null;
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    // One body for every route: no 60 kB string made per request in this process, which must also keep reading.
+    const body = JSON.stringify({ to: {}, payload });
     const sample = async () => {
       const [metrics, lookup, rss] = await Promise.all([
         fetch(`${options.httpUrl}/metrics`).then((r) => r.text()).catch(() => ""),
@@ -139,7 +147,7 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
       while (sent < due && inFlight < MAX_IN_FLIGHT) {
         sent++;
         inFlight++;
-        void fetch(`${options.httpUrl}/v1/sessions/${sessionId}/messages`, { method: "POST", headers, body: JSON.stringify({ to: {}, payload }) })
+        void fetch(`${options.httpUrl}/v1/sessions/${sessionId}/messages`, { method: "POST", headers, body })
           .then(async (r) => {
             if (!r.ok) return errors++;
             acked.add(((await r.json()) as { id: string }).id);
@@ -168,7 +176,7 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
       routes_acked: acked.size,
       route_errors: errors,
       bytes_per_consumer: acked.size * options.messageBytes,
-      reader: { received: received.size, lost, duplicates },
+      reader: { received: received.size, lost, duplicates, closed_code: readerClosedCode },
       stalled: {
         shed: shedAt.size,
         kept: options.consumers - shedAt.size,

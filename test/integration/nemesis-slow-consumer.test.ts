@@ -52,6 +52,7 @@ describe("slow consumers (Fault.slowConsumers, check slow-consumer)", { timeout:
     console.log("slow-consumer (reference)", JSON.stringify(verdict.actual), JSON.stringify(stats));
     expect(verdict.pass, JSON.stringify(verdict.evidence)).toBe(true);
     expect(stats.gateway.slow_consumers_total).toBe(2);
+    expect(stats.reader.closed_code).toBeNull();
   });
 
   it("should fail with unbounded-send-buffer", async () => {
