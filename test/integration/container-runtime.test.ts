@@ -335,7 +335,8 @@ async function halfOpenVerdict(ctx: Ctx, rt: StartedContainerRuntime) {
   }
   ctx.expect(await running).toMatchObject({ kind: "client_link", ok: true });
   const at = (type: string) => events.find((e) => e.type === type)!.t;
-  return judgeHalfOpenCleanup({ instance: "gw-1", appliedAt: at("fault_applied"), endedAt: at("fault_end"), heartbeatIntervalMs: NEMESIS_HEARTBEAT_MS, samples, samplePeriodMs: RECORD_POLL_MS });
+  const verdict = judgeHalfOpenCleanup({ instance: "gw-1", appliedAt: at("fault_applied"), endedAt: at("fault_end"), heartbeatIntervalMs: NEMESIS_HEARTBEAT_MS, samples, samplePeriodMs: RECORD_POLL_MS });
+  return Object.assign(verdict, { samples, appliedAt: at("fault_applied") });
 }
 
 /** Skews gw-2 by SKEW_OFFSET_MS with sessions spanning both instances; the clock-skew verdict while the skew holds. */
@@ -392,7 +393,14 @@ describe.concurrent("ContainerRuntime client proxies and clock skew", { timeout:
     const halfOpen = await halfOpenVerdict(ctx, rt);
     console.log("containers half-open-cleanup (no-half-open-detect)", JSON.stringify(halfOpen.actual));
     expect(halfOpen.pass).toBe(false);
-    expect(halfOpen.actual).toMatchObject({ records_at_cut: HALF_OPEN_CLIENTS, left_at_end: HALF_OPEN_CLIENTS });
+    expect(halfOpen.actual).toMatchObject({ records_at_cut: HALF_OPEN_CLIENTS });
+    // Every record stays for the whole black hole (BLACKHOLE_MS). Judged over the hole itself rather than up to
+    // fault_end: the heal removes the toxic, which closes the proxied sockets, so a sample taken between the heal and
+    // the fault_end event may already miss records the gateway removed on those closes (left_at_end 99 of 100 in one
+    // CI run; the same as nemesis-client-path.test.ts).
+    const hole = halfOpen.samples.filter((sample) => sample.t >= halfOpen.appliedAt && sample.t < halfOpen.appliedAt + BLACKHOLE_MS);
+    expect(hole.length).toBeGreaterThan(10);
+    expect(hole.filter((sample) => sample.records !== HALF_OPEN_CLIENTS), JSON.stringify(hole)).toEqual([]);
     const skew = await clockSkewVerdict(ctx, rt);
     console.log("containers clock-skew (wall-clock-expiry)", JSON.stringify({ ...(skew.actual as object), gw2_skews_ms: gw2Skews }));
     expect(Math.abs(gw2Skews[1]! - SKEW_OFFSET_MS)).toBeLessThan(SKEW_READING_TOLERANCE_MS);
