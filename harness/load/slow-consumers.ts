@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
 import { WebSocket } from "ws";
 import { mintClientToken } from "../common/jwt.js";
 import { HarnessError } from "../errors.js";
@@ -81,6 +84,71 @@ function open(url: string): Promise<{ ws: WebSocket; websocketId: string }> {
 }
 
 /**
+ * The reader's code, run in a worker thread of its own: this thread also posts the routes (24 MB/s of request
+ * bodies at 400 routes/s of 60 kB) and its pauses (a collection, a busy turn, a loaded machine) must not stop the
+ * reader, or the gateway rightly sheds the reader too (4008) and the fault judges nothing. Counts the `message`
+ * frames by id; answers `report` with the counts and the close code (null while open).
+ */
+const READER_THREAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+const WebSocket = require(workerData.wsModule);
+const received = new Map();
+let closedCode = null;
+const ws = new WebSocket(workerData.url, { handshakeTimeout: workerData.timeoutMs, perMessageDeflate: false });
+ws.on("error", (error) => parentPort.postMessage({ type: "error", message: String(error && error.message || error) }));
+ws.once("close", (code) => { closedCode = code; });
+ws.on("message", (data) => {
+  const frame = JSON.parse(data.toString());
+  if (frame.type === "welcome") parentPort.postMessage({ type: "open", websocketId: frame.websocket_id });
+  else if (frame.type === "message" && typeof frame.id === "string") received.set(frame.id, (received.get(frame.id) || 0) + 1);
+});
+parentPort.on("message", (message) => {
+  if (message === "report") parentPort.postMessage({ type: "report", received: [...received], closedCode });
+  else if (message === "close") { ws.terminate(); parentPort.close(); }
+});
+`;
+
+/** The reader of {@link runSlowConsumers}, in a worker thread ({@link READER_THREAD}). */
+class ReaderThread {
+  readonly #worker: Worker;
+
+  #failure: HarnessError | undefined;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    // A reader thread that throws ends; the next report says so (never an unhandled 'error' event here).
+    worker.on("error", (error) => (this.#failure ??= new HarnessError("HARNESS_ERR_PROBE_FAILED", `the slow-consumer reader thread failed: ${String(error)}`)));
+  }
+
+  /** Opens the reader's socket and waits for its welcome. */
+  static async open(url: string): Promise<ReaderThread> {
+    const worker = new Worker(READER_THREAD, { eval: true, workerData: { url, wsModule: createRequire(import.meta.url).resolve("ws"), timeoutMs: CONNECT_TIMEOUT_MS } });
+    const reader = new ReaderThread(worker);
+    const [message] = (await Promise.race([once(worker, "message"), once(worker, "exit").then(() => [{ type: "exit", message: String(reader.#failure?.message ?? "the thread ended") }])])) as [{ type: string; message?: string }];
+    if (message.type !== "open") {
+      await reader.close();
+      throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `slow-consumer reader did not get its welcome: ${message.message ?? message.type}`);
+    }
+    return reader;
+  }
+
+  /** Frames received per route id so far, and the close code (null while open). */
+  async report(): Promise<{ received: Map<string, number>; closedCode: number | null }> {
+    if (this.#failure !== undefined) throw this.#failure;
+    const reply = Promise.race([once(this.#worker, "message"), once(this.#worker, "exit").then(() => [undefined])]);
+    this.#worker.postMessage("report");
+    const [message] = (await reply) as [{ received: [string, number][]; closedCode: number | null } | undefined];
+    if (message === undefined) throw this.#failure ?? new HarnessError("HARNESS_ERR_PROBE_FAILED", "the slow-consumer reader thread ended before its report");
+    return { received: new Map(message.received), closedCode: message.closedCode };
+  }
+
+  async close(): Promise<void> {
+    this.#worker.postMessage("close");
+    await this.#worker.terminate();
+  }
+}
+
+/**
  * Opens `consumers` clients in a session of their own that stop reading right after their welcome
  * (`WebSocket#pause()`: the kernel buffers fill, then the gateway's), and one reader that keeps reading; posts
  * `ratePerSecond` routes of `messageBytes` to the whole session for `durationMs`; meanwhile reads the instance's
@@ -94,18 +162,11 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
   const url = (agent: string) => `${options.wsUrl}/ws?session_id=${sessionId}&agent_type=${agent}&pillar=p&token=${token}`;
   const payload = "x".repeat(options.messageBytes);
   const sockets: WebSocket[] = [];
+  let reader: ReaderThread | undefined;
   try {
-    const reader = await open(url("reader"));
-    sockets.push(reader.ws);
+    reader = await ReaderThread.open(url("reader"));
     // Route ids are made by the gateway (the HTTP answer's `id`, the message frame's `id`).
-    const received = new Map<string, number>();
     const acked = new Set<string>();
-    let readerClosedCode: number | null = null;
-    reader.ws.once("close", (code) => (readerClosedCode = code));
-    reader.ws.on("message", (data) => {
-      const frame = JSON.parse(data.toString()) as { type?: string; id?: string };
-      if (frame.type === "message" && typeof frame.id === "string") received.set(frame.id, (received.get(frame.id) ?? 0) + 1);
-    });
     const stalled = await Promise.all(Array.from({ length: options.consumers }, () => open(url("stalled"))));
     const closeCodes: Record<string, number> = {};
     for (const { ws } of stalled) {
@@ -164,7 +225,11 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
     while (inFlight > 0) await delay(10);
     await sample();
     const readerDeadline = Date.now() + DRAIN_WAIT_MS;
-    while (Date.now() < readerDeadline && [...acked].some((id) => !received.has(id))) await delay(20);
+    let { received, closedCode: readerClosedCode } = await reader.report();
+    while (Date.now() < readerDeadline && [...acked].some((id) => !received.has(id))) {
+      await delay(50);
+      ({ received, closedCode: readerClosedCode } = await reader.report());
+    }
     const lost = [...acked].filter((id) => !received.has(id)).length;
     const duplicates = [...received.values()].filter((n) => n > 1).length;
     for (const { ws } of stalled) ws.resume();
@@ -188,5 +253,6 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
     };
   } finally {
     for (const ws of sockets) ws.terminate();
+    await reader?.close();
   }
 }
