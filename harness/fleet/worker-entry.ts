@@ -2,12 +2,9 @@
  * Where a fleet worker process starts from: the compiled worker when running from JavaScript, else an esbuild bundle
  * of the TypeScript sources (cached by content hash), else the sources on tsx.
  */
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import createDebug from "debug";
+import { writeContentAddressed } from "../common/cached-file.js";
 
 const log = createDebug("harness:fleet");
 
@@ -33,15 +30,7 @@ function bundleWorker(source: string): Promise<string | undefined> {
       const built = await esbuild.build({ entryPoints: [source], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent" });
       const code = built.outputFiles[0]?.contents;
       if (code === undefined) return undefined;
-      const file = join(WORKER_BUNDLE_DIR, `fleet-worker-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
-      if (!existsSync(file)) {
-        await mkdir(WORKER_BUNDLE_DIR, { recursive: true });
-        // Write then rename: fleets started at once in other processes never see half a file.
-        const partial = `${file}.${process.pid}.tmp`;
-        await writeFile(partial, code);
-        await rename(partial, file);
-      }
-      return file;
+      return await writeContentAddressed(WORKER_BUNDLE_DIR, "fleet-worker", ".mjs", code);
     } catch (error) {
       log("bundling the fleet worker failed, workers run on tsx: %O", error);
       return undefined;

@@ -4,11 +4,10 @@
  * Under tsx every start compiles and loads `src/` through its loader again: on the 2 shared cores, three gateways
  * starting together took 2.8-4.3 s each under tsx and 0.8-2.0 s bundled (load average about 20).
  */
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import createDebug from "debug";
+import { writeContentAddressed } from "../common/cached-file.js";
 import { REFERENCE_GATEWAY_NODE_FLAGS, REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 
 const log = createDebug("harness:runtime");
@@ -66,15 +65,7 @@ let cachedReferenceBundle: Promise<string | undefined> | undefined;
 function cachedReferenceGatewayBundle(): Promise<string | undefined> {
   return (cachedReferenceBundle ??= (async () => {
     try {
-      const code = await buildBundle("src/gateway/main.ts");
-      const file = join(BUNDLE_CACHE_DIR, `reference-gateway-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
-      if (!existsSync(file)) {
-        await mkdir(BUNDLE_CACHE_DIR, { recursive: true });
-        const partial = `${file}.${process.pid}.tmp`;
-        await writeFile(partial, code);
-        await rename(partial, file);
-      }
-      return file;
+      return await writeContentAddressed(BUNDLE_CACHE_DIR, "reference-gateway", ".mjs", await buildBundle("src/gateway/main.ts"));
     } catch (error) {
       log("bundling the reference gateway failed, it runs on tsx: %O", error);
       return undefined;
