@@ -272,15 +272,20 @@ describe("slicer toxic", () => {
   for (const stream of ["upstream", "downstream"] as const) {
     it(`should slice the ${stream} into delayed pieces, byte-exact`, async () => {
       const { addToxic, client, echo } = await setup();
-      await addToxic({ type: "slicer", stream, attributes: { average_size: 100, size_variation: 50, delay: 2_000 } });
+      // delay is in µs: pieces 10 ms apart, so that only a reader (or proxy) stalled for more than 100 ms at a time
+      // joins enough pieces into one read to pass 3 reads or fewer (2 ms apart, a CI run saw 2 reads).
+      await addToxic({ type: "slicer", stream, attributes: { average_size: 100, size_variation: 50, delay: 10_000 } });
       const c = await client();
       const payload = pattern(2_000, 5);
+      const sentAt = performance.now();
       await c.write(payload);
       await readAt(c, payload.length);
+      const elapsed = performance.now() - sentAt;
       expect(c.received.equals(payload)).toBe(true);
       const sliced = stream === "downstream" ? c.arrivals.length : echo.connections[0]!.data.length;
-      // 2000 bytes in ~20 pieces, 2 ms apart: several reads even if the kernel joins a few.
       expect(sliced).toBeGreaterThan(3);
+      // Pieces of at most 150 bytes: at least 14 of them, 13 gaps of 10 ms however the reads were joined.
+      expect(elapsed).toBeGreaterThanOrEqual(130 - EARLY_MS);
     });
   }
 });
