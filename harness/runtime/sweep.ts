@@ -66,14 +66,31 @@ export function listTaggedProcesses(filter: { runId?: string; ownerPid?: number 
   return found;
 }
 
-/** Whether a process with this pid exists. */
+/**
+ * Whether a process with this pid runs. A zombie (ended, not yet reaped by its parent) does not: it holds no port
+ * and owns nothing any more, although signal 0 still reaches it until it is reaped, which on a machine whose init
+ * reaps slowly can take seconds after an owner was SIGKILLed.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  return !isZombie(pid);
+}
+
+/** Whether `/proc` shows `pid` as ended and unreaped (state Z or X); false where there is no `/proc`. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return false;
+  }
+  // Fields after the command name in parentheses (which may itself contain spaces and parentheses): state first.
+  const state = stat.charAt(stat.lastIndexOf(")") + 2);
+  return state === "Z" || state === "X";
 }
 
 function killQuietly(pid: number): boolean {

@@ -1,25 +1,11 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { processTags } from "../../harness/runtime/process-tags.js";
-import { killOwnedProcessTreesSync, listTaggedProcesses } from "../../harness/runtime/sweep.js";
+import { isProcessAlive, killOwnedProcessTreesSync, listTaggedProcesses } from "../../harness/runtime/sweep.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-
-/**
- * Whether `pid` still runs: a process killed here whose parent died too waits as a zombie until the machine's init
- * reaps it, which {@link isProcessAlive} still counts.
- */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A tagged process owned by this test worker that starts a grandchild in a process group of its own, tagged with
@@ -53,7 +39,7 @@ describe("killOwnedProcessTreesSync", () => {
     await expect.poll(() => listTaggedProcesses().filter((p) => p.runId.startsWith(runId)).map((p) => p.pid).sort()).toEqual([child.pid!, grandchild].sort());
     const killed = killOwnedProcessTreesSync().map((p) => p.pid);
     expect(killed).toEqual(expect.arrayContaining([child.pid!, grandchild]));
-    await expect.poll(() => [isRunning(child.pid!), isRunning(grandchild)], { timeout: 10_000 }).toEqual([false, false]);
+    await expect.poll(() => [isProcessAlive(child.pid!), isProcessAlive(grandchild)], { timeout: 10_000 }).toEqual([false, false]);
   });
 });
 
@@ -80,7 +66,7 @@ describe("npm run bench on Ctrl-C", () => {
     bench.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(stderr).toMatch(/SIGINT: benchmark scale stopped; killed \d+ process\(es\) it started/);
-    await expect.poll(() => started.filter((p) => isRunning(p.pid)).map((p) => p.command), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => started.filter((p) => isProcessAlive(p.pid)).map((p) => p.command), { timeout: 10_000 }).toEqual([]);
     expect(listTaggedProcesses({ ownerPid: bench.pid! })).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { processTags } from "../../harness/runtime/process-tags.js";
 import { isProcessAlive, listTaggedProcesses, sweepOrphans } from "../../harness/runtime/sweep.js";
@@ -29,5 +31,24 @@ describe("sweepOrphans", () => {
     await expect.poll(() => isProcessAlive(orphan.pid!)).toBe(false);
     expect(isProcessAlive(owned.pid!)).toBe(true);
     expect(listTaggedProcesses({ runId }).map((p) => p.pid)).toEqual([owned.pid]);
+  });
+
+  it("should count a zombie as dead, and sweep what a zombie owner left", async () => {
+    // `sleep 30` (exec'd in place of the shell) never reaps the shell's short-lived background child: a zombie.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    onTestFinished(() => void parent.kill("SIGKILL"));
+    const [line] = (await once(parent.stdout, "data")) as [Buffer];
+    const zombie = Number(line.toString().trim());
+    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]!.charAt(0)).toBe("Z");
+    // Signal 0 still reaches it ...
+    expect(() => process.kill(zombie, 0)).not.toThrow();
+    // ... but it runs no more, and what it owned is an orphan.
+    expect(isProcessAlive(zombie)).toBe(false);
+    expect(isProcessAlive(parent.pid!)).toBe(true);
+    const runId = `test-sweep-${randomBytes(3).toString("hex")}`;
+    const orphan = spawnTagged(runId, zombie);
+    await expect.poll(() => listTaggedProcesses({ runId }).map((p) => p.pid)).toEqual([orphan.pid]);
+    expect(sweepOrphans().map((p) => p.pid)).toContain(orphan.pid);
+    await expect.poll(() => isProcessAlive(orphan.pid!)).toBe(false);
   });
 });
