@@ -1,6 +1,6 @@
 /**
  * Process checks for tests. Whether a process is alive is asked of `isProcessAlive` (harness/runtime/sweep.ts): an
- * EPERM answer means the process exists, only ESRCH means it is gone.
+ * EPERM answer means the process exists, ESRCH or a zombie (ended, not yet reaped) that it is gone.
  */
 import { readFile } from "node:fs/promises";
 
