@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { renderHtml } from "../../harness/report/html-reporter.js";
 import type { RunResult } from "../../harness/report/run-result.js";
-import { launchChromium, REPORT_DRAWN, SCREENSHOT_VIEWPORT, screenshotReport } from "../../harness/report/screenshot-report.js";
+import { launchChromium, REPORT_DRAWN, SCREENSHOT_VIEWPORT, screenshotReport, type ChromiumSession } from "../../harness/report/screenshot-report.js";
 import { runScenario } from "../../harness/scenario/engine.js";
 import restart from "../../scenarios/restart.js";
 import { expectNoLeftovers } from "../helpers/scenario-run.js";
@@ -88,14 +88,32 @@ interface Opened {
   consoleErrors: string[];
   requests: string[];
   launch: Launch;
+  session: ChromiumSession;
 }
 
 /**
- * Opens a report in headless Chromium (playwright-core) and waits until it has drawn. The browser is closed and its
- * whole process group killed when the test ends, also on a failure or a timeout, and the test fails while any
- * process of the launch is still alive.
+ * Opens a report in headless Chromium (playwright-core) and waits until it has drawn, in a fresh browser context of
+ * `browserOf`'s browser when given (a test that opens several pages launches Chromium once), else of a new launch.
+ * A launched browser is closed and its whole process group killed when the test ends, also on a failure or a
+ * timeout, and the test fails while any process of the launch is still alive.
  */
-async function openReport(htmlFile: string, timeoutMs = PAGE_TIMEOUT_MS): Promise<Opened> {
+async function openReport(htmlFile: string, timeoutMs = PAGE_TIMEOUT_MS, browserOf?: Opened): Promise<Opened> {
+  const { session, launch } = browserOf ?? (await launchForTest(htmlFile));
+  const context = await session.browser.newContext({ viewport: { ...SCREENSHOT_VIEWPORT } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const page = await context.newPage();
+  const opened: Opened = { page, consoleErrors: [], requests: [], launch, session };
+  const url = pathToFileURL(htmlFile).href;
+  page.on("console", (m) => void (m.type() === "error" && opened.consoleErrors.push(m.text())));
+  page.on("pageerror", (e) => void opened.consoleErrors.push(String(e)));
+  page.on("request", (r) => void (r.url() !== url && opened.requests.push(r.url())));
+  await page.goto(url, { waitUntil: "load", timeout: timeoutMs });
+  await page.evaluate(REPORT_DRAWN);
+  return opened;
+}
+
+/** Launches Chromium for the running test; closed, and checked gone, when the test ends. */
+async function launchForTest(htmlFile: string): Promise<{ session: ChromiumSession; launch: Launch }> {
   const tag = `${process.pid}-${launches.length}-${Date.now()}`;
   const session = await launchChromium({ env: { [LAUNCH_TAG_ENV]: tag } });
   const launch = { pid: session.pid, tag };
@@ -104,17 +122,7 @@ async function openReport(htmlFile: string, timeoutMs = PAGE_TIMEOUT_MS): Promis
     await session.close();
     expect(await awaitGone(launch), `Chromium processes left by ${htmlFile}`).toEqual([]);
   });
-  const context = await session.browser.newContext({ viewport: { ...SCREENSHOT_VIEWPORT } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
-  const page = await context.newPage();
-  const opened: Opened = { page, consoleErrors: [], requests: [], launch };
-  const url = pathToFileURL(htmlFile).href;
-  page.on("console", (m) => void (m.type() === "error" && opened.consoleErrors.push(m.text())));
-  page.on("pageerror", (e) => void opened.consoleErrors.push(String(e)));
-  page.on("request", (r) => void (r.url() !== url && opened.requests.push(r.url())));
-  await page.goto(url, { waitUntil: "load", timeout: timeoutMs });
-  await page.evaluate(REPORT_DRAWN);
-  return opened;
+  return { session, launch };
 }
 
 async function writeReport(run: unknown, dir: string, name: string): Promise<string> {
@@ -288,8 +296,11 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
         },
       ],
     ];
+    let first: Opened | undefined;
     for (const [name, run] of cases) {
-      const { page, consoleErrors, requests } = await openReport(await writeReport(run, dir, name.replace(/\W+/g, "-")));
+      const opened = await openReport(await writeReport(run, dir, name.replace(/\W+/g, "-")), PAGE_TIMEOUT_MS, first);
+      first ??= opened;
+      const { page, consoleErrors, requests } = opened;
       expect(await reportStatus(page), name).toEqual({ status: "ok", messages: "" });
       expect(await page.locator("#verdict").count(), name).toBe(1);
       expect(await page.locator("#app img").count(), name).toBe(0);
