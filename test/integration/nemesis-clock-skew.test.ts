@@ -28,6 +28,8 @@ const SESSIONS = 10;
  */
 const SKEW_HOLD_MS = 20_000;
 const TENANT = "skew";
+/** A stop that escalates to SIGKILL (15 s) and a start (20 s, the reference SUT's startupTimeoutMs), with a margin. */
+const APPLIED_TIMEOUT_MS = 40_000;
 
 interface SkewRun {
   verdict: Awaited<ReturnType<typeof probeClockSkew>>;
@@ -47,6 +49,8 @@ async function connect(url: string, token: string, sessionId: string): Promise<{
 
 async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   const skewedStarts: number[] = [];
+  /** gw-2's process states, for the message of a skew that does not take effect. */
+  const gw2States: string[] = [];
   const runtime = await new LocalRuntime({
     runId: `test-skew-${randomBytes(3).toString("hex")}`,
     instances: 3,
@@ -54,6 +58,7 @@ async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
     heartbeatIntervalMs: HEARTBEAT_MS,
     drainTimeoutMs: 1_000,
     ...(defects ? { env: { TRAFFIC_COP_DEFECTS: defects } } : {}),
+    onEvent: (event) => void (event.type === "process_state" && event.target === "gw-2" && gw2States.push(`${event.t} ${event.state}${event.exit ? ` ${JSON.stringify(event.exit)}` : ""}`)),
     onOutput: (id, line) => {
       if (id !== "gw-2" || !line.includes('"listening"')) return;
       skewedStarts.push((JSON.parse(line) as { time: number }).time - Date.now());
@@ -67,7 +72,17 @@ async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   // The skew holds at most SKEW_HOLD_MS; the test ends it as soon as it has measured everything below.
   const skew = new AbortController();
   const running = runner.run({ ...Fault.clockSkew({ target: "gw-2", offsetMs, durationMs: SKEW_HOLD_MS }), targets: ["gw-2"] } as ResolvedFault, skew.signal);
-  await expect.poll(() => events.some((e) => e.type === "fault_applied"), { timeout: 20_000 }).toBe(true);
+  // Applied once gw-2 is drained and started on the skewed clock: within the runtime's own bounds of a stop (SIGKILL
+  // after 15 s) and a start (20 s), not a tighter one of the test's. A failed application fails at once, with its error.
+  let failed: unknown;
+  running.catch((error: unknown) => void (failed = error));
+  try {
+    await expect.poll(() => failed ?? events.some((e) => e.type === "fault_applied"), { timeout: APPLIED_TIMEOUT_MS }).toBe(true);
+  } catch (error) {
+    throw new Error(`the skew of gw-2 did not take effect; its process states: ${gw2States.join(", ")}`, { cause: error });
+  }
+  // Its drain before the skewed start ended by itself (exit 0), not by the stop's SIGKILL.
+  expect(gw2States.find((state) => state.includes(" stopped")), gw2States.join(", ")).toContain('"code":0');
   const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
   const sockets: WebSocket[] = [];
   onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
