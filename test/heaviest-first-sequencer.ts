@@ -3,43 +3,47 @@ import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * About how long each slow test file takes on its own, in seconds (an idle 2-core machine; files under about 10 s
- * are left out). Only the order matters: the heaviest files start first, so that no long file starts last and
- * runs alone while the other workers idle (longest-processing-time-first scheduling). Refresh the figures from
- * the per-file times of `npx vitest run` when a file's weight changes a lot; a file missing here runs after these,
+ * About how long each slow test file of the main group takes, in seconds (a fresh-clone `.ci/run` on this 2-core
+ * machine, three files at a time; files under about 9 s are left out). Only the order matters: the heaviest files
+ * start first, so that no long file starts last and runs alone while the other workers idle
+ * (longest-processing-time-first scheduling; a 29 s file missing here once ran last). Refresh the figures from the
+ * per-file times of `npx vitest run` when a file's weight changes a lot; a file missing here runs after these,
  * larger files first.
  */
 export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
-  "test/integration/conformance.test.ts": 75,
-  "test/integration/scenarios-links.test.ts": 70,
-  "test/integration/nemesis-scenarios.test.ts": 70,
-  "test/integration/nemesis-clock-skew.test.ts": 60,
-  "test/integration/gate.test.ts": 60,
-  "test/integration/scenarios-lifecycle.test.ts": 55,
-  "test/integration/scenarios-pause-chaos.test.ts": 55,
-  "test/integration/runtime-contract-containers.test.ts": 55,
-  "test/integration/cleanup-checks.test.ts": 50,
-  "test/integration/harness-checks.test.ts": 45,
-  "test/scenarios/restart.test.ts": 45,
-  "test/integration/html-report.test.ts": 40,
-  "test/scenarios/containers.test.ts": 40,
-  "test/integration/scenario-sentinel.test.ts": 35,
-  "test/scenarios/containers-cleanup.test.ts": 30,
-  "test/integration/runtime-contract-local.test.ts": 30,
-  "test/integration/nemesis-slow-consumer.test.ts": 30,
-  "test/integration/container-runtime.test.ts": 25,
-  "test/integration/gateway-restart.test.ts": 20,
-  "test/integration/nemesis-client-path.test.ts": 20,
-  "test/integration/fleet-lifecycle.test.ts": 18,
-  "test/integration/redis-cluster-proxies.test.ts": 15,
-  "test/integration/scenario-cluster-failover.test.ts": 15,
-  "test/integration/thresholds.test.ts": 15,
-  "test/integration/gateway-protocol.test.ts": 12,
+  "test/integration/runtime-contract-containers.test.ts": 95,
+  "test/scenarios/containers.test.ts": 84,
+  "test/integration/container-runtime.test.ts": 72,
+  "test/integration/scenarios-pause-chaos.test.ts": 64,
+  "test/integration/html-report.test.ts": 61,
+  "test/integration/nemesis-scenarios.test.ts": 60,
+  "test/integration/cleanup-checks.test.ts": 60,
+  "test/integration/scenarios-links.test.ts": 59,
+  "test/integration/conformance.test.ts": 58,
+  "test/integration/scenarios-lifecycle.test.ts": 56,
+  "test/integration/harness-checks.test.ts": 55,
+  "test/integration/gate.test.ts": 54,
+  "test/integration/scenario-sentinel.test.ts": 45,
+  "test/scenarios/restart.test.ts": 43,
+  "test/integration/nemesis-clock-skew.test.ts": 42,
+  "test/scenarios/containers-cleanup.test.ts": 36,
+  "test/integration/nemesis-slow-consumer.test.ts": 34,
+  "test/integration/scenario-packet-loss.test.ts": 29,
+  "test/integration/report-scale.test.ts": 25,
+  "test/integration/redis-cluster-proxies.test.ts": 23,
+  "test/integration/runtime-contract-local.test.ts": 21,
+  "test/integration/scenario-cluster-failover.test.ts": 20,
+  "test/integration/nemesis-client-path.test.ts": 16,
+  "test/integration/registry-properties.test.ts": 13,
   "test/integration/fleet-gateway.test.ts": 12,
-  "test/integration/gateway-defects.test.ts": 12,
-  "test/integration/gateway-redis-blackhole.test.ts": 12,
-  "test/integration/report-scale.test.ts": 10,
-  "test/integration/redis-sentinel.test.ts": 10,
+  "test/integration/redis-sentinel.test.ts": 11,
+  "test/integration/gateway-defects.test.ts": 11,
+  "test/integration/fleet-lifecycle.test.ts": 11,
+  "test/integration/gateway-protocol.test.ts": 9,
+  // The timed and alone groups (vitest.config.ts), ordered among themselves.
+  "test/integration/gateway-restart.test.ts": 17,
+  "test/integration/gateway-redis-blackhole.test.ts": 16,
+  "test/integration/network-namespaces.test.ts": 9,
 });
 
 /**
