@@ -18,9 +18,11 @@ describe.sequential("cleanup checks: prompt-cleanup, state-audit, key-ttl", { ti
     expect(new Set(cleanups.map((e) => e.kind))).toEqual(new Set(["close", "terminate", "kill"]));
     expect(cleanups).toHaveLength(18);
     for (const e of cleanups) expect(e.gone_after_ms, JSON.stringify(e)).toBeLessThanOrEqual(PROMPT_CLEANUP_BOUND_MS);
-    // The audit ran on every sample and saw the departed connections.
+    // The audit read Redis more than once during the run and saw every connection, the departed ones included. Not
+    // on every sample: a pass is skipped while ten times its previous read's duration has not passed
+    // (AUDIT_DUTY_FACTOR), so a loaded machine gets fewer (4 in a CI run with three files at a time, 5+ when idle).
     const audit = checkOf(result, "state-audit").actual as { passes: number; connections_audited: number };
-    expect(audit.passes).toBeGreaterThanOrEqual(5);
+    expect(audit.passes).toBeGreaterThanOrEqual(2);
     expect(audit.connections_audited).toBeGreaterThanOrEqual(30 + 18);
   });
 
