@@ -135,6 +135,11 @@ describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 },
       const run = await runSkew(offsetMs, "wall-clock-expiry");
       console.log(`clock-skew ${offsetMs} (wall-clock-expiry)`, JSON.stringify({ ...(run.verdict.actual as object), measured_skew_ms: run.measuredSkewMs, dead_gone_after_ms: run.deadGoneAfterMs, churn: (run.verdict.evidence as { churn: unknown }).churn }));
       expect(run.verdict.pass).toBe(false);
+      // Lookups that missed, out of the lookups made; each missed one or more connections.
+      const actual = run.verdict.actual as { lookups: number; missed_lookups: number; missed_connections: number };
+      expect(actual.missed_lookups).toBeGreaterThan(0);
+      expect(actual.missed_lookups).toBeLessThanOrEqual(actual.lookups);
+      expect(actual.missed_connections).toBeGreaterThanOrEqual(actual.missed_lookups);
     });
   }
 });
