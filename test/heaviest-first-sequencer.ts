@@ -4,7 +4,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
  * About how long each slow test file of the main group takes, in seconds (a fresh-clone `.ci/run` on this 2-core
- * machine, three files at a time; files under about 9 s are left out). Only the order matters: the heaviest files
+ * machine, three files at a time, so somewhat above their time two at a time; files under about 9 s are left out). Only the order matters: the heaviest files
  * start first, so that no long file starts last and runs alone while the other workers idle
  * (longest-processing-time-first scheduling; a 29 s file missing here once ran last). Refresh the figures from the
  * per-file times of `npx vitest run` when a file's weight changes a lot; a file missing here runs after these,

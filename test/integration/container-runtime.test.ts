@@ -213,7 +213,7 @@ describe("ContainerRuntime refusals and cleanup", { timeout: 60_000 }, () => {
     await run("docker", ["network", "create", ...labels(process.pid), mine]);
     try {
       const swept = await sweepDeadRunObjects();
-      expect(swept.map((o) => o.name)).toContain(orphan);
+      // Every run sweeps at its start, so a parallel test file's run may have taken the orphan first: gone either way.
       expect(swept.map((o) => o.name)).not.toContain(mine);
       expect((await listLabelledObjects("sweep-test")).map((o) => o.name)).toEqual([mine]);
     } finally {
