@@ -1,13 +1,16 @@
 /**
  * The contract suite of {@link Runtime}: what the engine, the fault runner, the fleet, the probes and the registry
- * reader rely on, run against every implementation (`test/integration/runtime-contract-<runtime>.test.ts`). Each test starts
- * its own topology of the reference gateway and checks, when it ends, that nothing of it is left. What a runtime
+ * reader rely on, run against every implementation (`test/integration/runtime-contract-<runtime>.test.ts`). The tests
+ * that leave a topology as they found it (every instance started and ready, its proxies enabled) share one, in order,
+ * put back to that state after each of them (a failed test's leftovers included, or the next gets a fresh one); the
+ * tests of start-up in other modes and of teardown start their own. Every topology is checked, once stopped, to leave
+ * nothing behind. What a runtime
  * cannot do is declared by its capabilities, and the suite then asserts that it refuses it with
  * `HARNESS_ERR_UNSUPPORTED`; a runtime that claims a capability must honour it.
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { probeHttp } from "../../harness/runtime/readiness.js";
 import type { RedisMode, Runtime, RuntimeCapabilities, RuntimeEvent, RuntimeOptions, StartedRuntime } from "../../harness/runtime/runtime.js";
@@ -70,26 +73,81 @@ export function describeRuntimeContract(
 ): void {
   const portsOf = options.portsOf ?? defaultPorts;
 
-  /** Starts a topology for one test; when the test ends it is stopped and nothing of it may be left. */
-  async function useRuntime(overrides: Partial<RuntimeOptions> = {}): Promise<{ runtime: StartedRuntime; events: RuntimeEvent[]; unstarted: Runtime }> {
+  interface Topology {
+    runtime: StartedRuntime;
+    events: RuntimeEvent[];
+    unstarted: Runtime;
+    runId: string;
+    ports: number[];
+  }
+
+  async function startTopology(overrides: Partial<RuntimeOptions> = {}): Promise<Topology> {
     const runId = `contract-${name}-${randomBytes(3).toString("hex")}`;
     const events: RuntimeEvent[] = [];
     const unstarted = makeRuntime({ runId, instances: 2, drainTimeoutMs: 2_000, heartbeatIntervalMs: 1_000, connectionTtlMs: 5_000, onEvent: (e) => events.push(e), ...overrides });
     const runtime = await unstarted.start();
-    const ports = portsOf(runtime);
-    onTestFinished(async () => {
-      await runtime.stop();
-      await expect.poll(() => findLeftovers({ runId, ports, host: runtime.host }), { timeout: NOTHING_LEFT_MS }).toEqual({ processes: [], listening: [] });
-      if (options.leftovers) await expect.poll(() => options.leftovers!(runId), { timeout: NOTHING_LEFT_MS }).toEqual([]);
-    });
-    return { runtime, events, unstarted };
+    return { runtime, events, unstarted, runId, ports: portsOf(runtime) };
+  }
+
+  /** Stops a topology and requires that nothing of it is left (also from `afterAll`, where `expect.poll` is not allowed). */
+  async function stopTopology({ runtime, runId, ports }: Topology): Promise<void> {
+    await runtime.stop();
+    const nothingLeft = { timeout: NOTHING_LEFT_MS, interval: 100 };
+    await vi.waitFor(async () => expect(await findLeftovers({ runId, ports, host: runtime.host })).toEqual({ processes: [], listening: [] }), nothingLeft);
+    if (options.leftovers) await vi.waitFor(async () => expect(await options.leftovers!(runId)).toEqual([]), nothingLeft);
+  }
+
+  /** Starts a topology for one test; when the test ends it is stopped and nothing of it may be left. */
+  async function useRuntime(overrides: Partial<RuntimeOptions> = {}): Promise<Topology> {
+    const topology = await startTopology(overrides);
+    onTestFinished(() => stopTopology(topology));
+    return topology;
   }
 
   const pollReady = (url: string) => expect.poll(() => readyStatus(url), { timeout: READY_AGAIN_MS, interval: 100 });
 
+  /**
+   * Puts a shared topology back as the next test expects it: every instance started (a paused one resumed, a
+   * stopped one started), every proxy enabled, every instance ready. What it does not undo (an instance left
+   * disconnected) fails the readiness poll, and the topology is replaced.
+   */
+  async function restore({ runtime }: Topology): Promise<void> {
+    for (const instance of runtime.instances) {
+      if (instance.state === "paused") await runtime.resumeInstance(instance.id);
+      if (runtime.instance(instance.id).state !== "started") await runtime.startInstance(instance.id);
+      for (const proxy of runtime.proxiesOf(instance.id)) await proxy.setEnabled(true);
+    }
+    for (const instance of runtime.instances) await pollReady(instance.httpUrl).toBe(200);
+  }
+
+  let shared: Promise<Topology> | undefined;
+  afterAll(async () => {
+    const topology = await shared?.catch(() => undefined);
+    if (topology) await stopTopology(topology);
+  });
+
+  /**
+   * The topology the tests that leave it as they found it share, started by the first of them. When a test ends it
+   * is put back ({@link restore}); when that fails it is stopped and checked, and the next test starts a fresh one.
+   */
+  async function useSharedRuntime(): Promise<Topology> {
+    shared ??= startTopology();
+    const topology = await shared;
+    onTestFinished(async () => {
+      try {
+        await restore(topology);
+      } catch (error) {
+        shared = undefined;
+        await stopTopology(topology);
+        throw error;
+      }
+    });
+    return topology;
+  }
+
   describe.skipIf(options.skipReason !== undefined)(`Runtime contract: ${name}`, { timeout: options.timeoutMs ?? 120_000 }, () => {
     it("should start every instance ready, with its endpoints, and Redis answering PING", async () => {
-      const { runtime, events, unstarted } = await useRuntime();
+      const { runtime, events, unstarted } = await useSharedRuntime();
       expect(unstarted.capabilities).toEqual(capabilities("standalone"));
       expect(runtime.capabilities).toEqual(capabilities("standalone"));
       expect(runtime.kind).toBe(unstarted.kind);
@@ -115,29 +173,31 @@ export function describeRuntimeContract(
     });
 
     it("should kill, stop, start and restart one instance on the same address, counting generations", async () => {
-      const { runtime } = await useRuntime();
+      const { runtime } = await useSharedRuntime();
       const port = runtime.instance("gw-1").port;
+      const [gen1, gen2] = [runtime.instance("gw-1").generation, runtime.instance("gw-2").generation];
       await runtime.killInstance("gw-1");
       expect(runtime.instance("gw-1").state).not.toBe("started");
       expect(runtime.liveInstanceIds()).toEqual(["gw-2"]);
       expect(await readyStatus(runtime.instance("gw-1").httpUrl)).not.toBe(200);
-      expect(await runtime.startInstance("gw-1")).toMatchObject({ id: "gw-1", port, state: "started", generation: 2 });
+      expect(await runtime.startInstance("gw-1")).toMatchObject({ id: "gw-1", port, state: "started", generation: gen1 + 1 });
       expect(await readyStatus(runtime.instance("gw-1").httpUrl)).toBe(200);
       await expect(runtime.startInstance("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
 
       await expect(runtime.stopInstance("gw-2")).resolves.toMatchObject({ code: 0 });
       expect(runtime.liveInstanceIds()).toEqual(["gw-1"]);
-      expect(await runtime.startInstance("gw-2")).toMatchObject({ state: "started", generation: 2 });
+      expect(await runtime.startInstance("gw-2")).toMatchObject({ state: "started", generation: gen2 + 1 });
 
-      expect(await runtime.restartInstance("gw-2", "kill")).toMatchObject({ state: "started", generation: 3 });
-      expect(await runtime.restartInstance("gw-1")).toMatchObject({ port, state: "started", generation: 3 });
+      expect(await runtime.restartInstance("gw-2", "kill")).toMatchObject({ state: "started", generation: gen2 + 2 });
+      expect(await runtime.restartInstance("gw-1")).toMatchObject({ port, state: "started", generation: gen1 + 2 });
       expect(runtime.liveInstanceIds()).toEqual(["gw-1", "gw-2"]);
       for (const instance of runtime.instances) expect(await readyStatus(instance.httpUrl)).toBe(200);
     });
 
     it("should restart every instance in turn, each ready before the next goes down", async () => {
-      const { runtime, events } = await useRuntime();
+      const { runtime, events } = await useSharedRuntime();
       const from = events.length;
+      const generations = runtime.instances.map((i) => i.generation);
       await runtime.rollingRestart("stop", ["gw-2", "gw-1"]);
       const sequence = events
         .slice(from)
@@ -145,14 +205,14 @@ export function describeRuntimeContract(
         .map((e) => `${e.target} ${e.state}`);
       expect(sequence).toEqual(["gw-2 stopping", "gw-2 started", "gw-1 stopping", "gw-1 started"]);
       expect(runtime.instances.map((i) => [i.id, i.state, i.generation])).toEqual([
-        ["gw-1", "started", 2],
-        ["gw-2", "started", 2],
+        ["gw-1", "started", generations[0]! + 1],
+        ["gw-2", "started", generations[1]! + 1],
       ]);
       for (const instance of runtime.instances) expect(await readyStatus(instance.httpUrl)).toBe(200);
     });
 
     it("should cut one instance off Redis by disabling its proxy, and let it back by enabling it", async () => {
-      const { runtime } = await useRuntime();
+      const { runtime } = await useSharedRuntime();
       const [gw1, gw2] = runtime.instances;
       for (const proxy of runtime.proxiesOf(gw1!.id)) await proxy.setEnabled(false);
       await expect.poll(() => readyStatus(gw1!.httpUrl), { timeout: READY_AGAIN_MS, interval: 100 }).not.toBe(200);
@@ -162,7 +222,7 @@ export function describeRuntimeContract(
     });
 
     it(capabilities("standalone").pause ? "should pause an instance so it answers nothing, and resume it" : "should refuse pause and resume as unsupported", async () => {
-      const { runtime } = await useRuntime();
+      const { runtime } = await useSharedRuntime();
       const url = runtime.instance("gw-1").httpUrl;
       if (!runtime.capabilities.pause) {
         await expect(runtime.pauseInstance("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_UNSUPPORTED" });
@@ -190,7 +250,8 @@ export function describeRuntimeContract(
     });
 
     it(capabilities("standalone").redisRestart ? "should restart Redis empty on the same address, and the instances get ready again" : "should refuse a Redis restart as unsupported", async () => {
-      const { runtime, events } = await useRuntime();
+      const { runtime, events } = await useSharedRuntime();
+      const from = events.length;
       if (!runtime.capabilities.redisRestart) {
         await expect(runtime.restartRedis()).rejects.toMatchObject({ code: "HARNESS_ERR_UNSUPPORTED" });
         return;
@@ -206,12 +267,12 @@ export function describeRuntimeContract(
       expect(runtime.redis.nodes[0]).toEqual({ host, port });
       await expect.poll(() => redisPing(host, port), { timeout: READY_AGAIN_MS }).toBe("PONG");
       await expect.poll(() => client.get(key).catch((e: Error) => e.message), { timeout: READY_AGAIN_MS }).toBeNull();
-      expect(events.some((e) => e.type === "redis_restart")).toBe(true);
+      expect(events.slice(from).some((e) => e.type === "redis_restart")).toBe(true);
       for (const instance of runtime.instances) await pollReady(instance.httpUrl).toBe(200);
     });
 
     it(capabilities("standalone").networkPartition ? "should disconnect an instance from the network and reconnect it" : "should refuse a network partition as unsupported", async () => {
-      const { runtime } = await useRuntime(capabilities("standalone").networkPartition ? {} : { instances: 1 });
+      const { runtime } = await useSharedRuntime();
       if (!runtime.capabilities.networkPartition) {
         await expect(runtime.disconnectInstance("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_UNSUPPORTED" });
         await expect(runtime.reconnectInstance("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_UNSUPPORTED" });
