@@ -5,7 +5,7 @@ import type { Reporter, TestModule } from "vitest/node";
  * Prints, at the end of `npm test`, where the time went: the test files' summed durations per part of the suite
  * (unit, integration, scenarios, containers, gate) and the wall time of the whole vitest run. Files run
  * `maxWorkers` at a time, so the sums add up to several times the wall time; the shares are what to compare across runs. `.ci/run`
- * prints the phases around it (install, images, typecheck is `npm test`'s time before vitest starts).
+ * prints the phases around it (install, images; the typecheck runs beside vitest, test/npm-test.mjs).
  */
 export default class CiTimingReporter implements Reporter {
   private startedAt = 0;
