@@ -42,7 +42,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/gateway-protocol.test.ts": 9,
   // The timed and alone groups (vitest.config.ts), ordered among themselves.
   "test/integration/gateway-restart.test.ts": 17,
-  "test/integration/gateway-redis-blackhole.test.ts": 16,
+  "test/integration/gateway-redis-blackhole.test.ts": 11,
   "test/integration/network-namespaces.test.ts": 9,
 });
 

@@ -25,10 +25,14 @@ describe("gateway in a Redis black hole", () => {
     const c = await connectClient(two!, token("t1"), { session_id: "s", agent_type: "c", pillar: "p" });
 
     const hole = await proxy.addToxic({ name: "hole", type: "timeout", stream: "downstream", toxicity: 1, attributes: { timeout: 0 } } as never);
-    for (let round = 0; round < 4; round++) {
-      const session = await timed(two!.fetch("/v1/sessions/s/connections", { headers: auth }));
-      const connection = await timed(two!.fetch(`/v1/connections/${a.websocketId}`, { headers: auth }));
-      const route = await timed(c.request({ type: "route", id: round, session_id: "s", to: { websocket_id: a.websocketId }, payload: "x" }, 10_000));
+    // Each round asks all three at once, so that none may wait behind another's timeout either; seven rounds of one
+    // 1 s timeout keep the hole open past the 6 s TTL.
+    for (let round = 0; round < 7; round++) {
+      const [session, connection, route] = await Promise.all([
+        timed(two!.fetch("/v1/sessions/s/connections", { headers: auth })),
+        timed(two!.fetch(`/v1/connections/${a.websocketId}`, { headers: auth })),
+        timed(c.request({ type: "route", id: round, session_id: "s", to: { websocket_id: a.websocketId }, payload: "x" }, 10_000)),
+      ]);
       for (const [what, answer] of [["session lookup", session], ["connection lookup", connection]] as const) {
         expect(answer.value.status, what).toBe(503);
         expect(await answer.value.json(), what).toMatchObject({ error: { code: "REGISTRY_UNAVAILABLE" } });
@@ -41,7 +45,7 @@ describe("gateway in a Redis black hole", () => {
 
     await hole.remove();
     await expect.poll(async () => (await two!.fetch("/v1/sessions/s/connections", { headers: auth })).status, { timeout: 15_000 }).toBe(200);
-    // The hole (four rounds of three 1 s timeouts) outlasts the 6 s TTL, so a's record may have expired meanwhile:
+    // The hole (seven rounds of a 1 s timeout) outlasts the 6 s TTL, so a's record may have expired meanwhile:
     // its instance writes it again once Redis answers (reconciliation). A route before that finds nobody (delivered
     // 0), so wait until another instance finds a's record, then route.
     await expect.poll(async () => (await two!.fetch(`/v1/connections/${a.websocketId}`, { headers: auth })).status, { timeout: 15_000 }).toBe(200);
