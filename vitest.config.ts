@@ -13,9 +13,9 @@ import HeaviestFirstSequencer from "./test/heaviest-first-sequencer.js";
 /**
  * Tests that must not share the machine with other harness runs: the start-up sweep of any run removes every
  * orphan whose owner died, so a run of a parallel test file could sweep the orphans these files expect the next
- * run (or their own sweep) to find. They run first, one at a time, beside only the typecheck (test/npm-test.mjs).
+ * run to find. They run first, beside only the typecheck (test/npm-test.mjs).
  */
-const ALONE = ["test/scenarios/cleanup.test.ts", "test/integration/network-namespaces.test.ts"];
+const ALONE = ["test/scenarios/cleanup.test.ts"];
 
 /**
  * Files that run gateways, Redis and proxies as containers: two at a time on their own, so that the Docker engine's
@@ -31,6 +31,8 @@ const CONTAINERS = [
 /**
  * Files that bound how late something may happen in wall-clock time (a toxic's delay, a fail-fast answer, a drain,
  * a reap): they run last, two at a time, so that the main group's heavy runs do not add their load to those bounds.
+ * None of them runs a scenario or a runtime, so none sweeps: `network-namespaces`, which expects a killed run's
+ * namespace to wait for its own sweep, runs among them.
  */
 const TIMED = [
   "test/integration/toxiproxy-toxics.test.ts",
@@ -38,6 +40,7 @@ const TIMED = [
   "test/integration/gateway-redis-blackhole.test.ts",
   "test/integration/registry-availability.test.ts",
   "test/integration/gateway-restart.test.ts",
+  "test/integration/network-namespaces.test.ts",
 ];
 
 export default defineConfig({
