@@ -1,5 +1,5 @@
 import { Fault } from "../harness/faults/fault.js";
-import { defineScenario } from "../harness/scenario/define-scenario.js";
+import { CONFIRMED_ACK_LATENCY, defineScenario } from "../harness/scenario/define-scenario.js";
 import { Step } from "../harness/scenario/step.js";
 
 /**
@@ -24,7 +24,10 @@ export default defineScenario({
       drainTimeoutMs: 3_000,
       thresholds: { reconnectBoundMs: 5_000, settleBoundMs: 10_000, minDeliveryRatio: 0.98 },
       // Generous on purpose: a shared 2-core CI machine must not fail them; a regression by an order of magnitude does.
-      metricThresholds: { ack_latency: ["p99 < 1000"], connect_latency: ["p99 < 2000"], reconnect_time: ["max < 5000"] },
+      // The ack bound is on confirmed acks: a route whose holder is killed with it in flight waits out the gateway's
+      // remote-ack timeout (2 s) and is acked `"partial":true`, which `delivery` allows only inside the fault window.
+      // On loaded containers a handful of the ~420 routes do (measured: 2,017-2,035 ms), enough to move an all-acks p99.
+      metricThresholds: { [CONFIRMED_ACK_LATENCY]: ["p99 < 1000"], connect_latency: ["p99 < 2000"], reconnect_time: ["max < 5000"] },
     },
     release: {
       instances: 3,
@@ -33,7 +36,7 @@ export default defineScenario({
       messageRatePerSecond: 300,
       rampPerSecond: 1_000,
       thresholds: { reconnectBoundMs: 10_000, settleBoundMs: 30_000, minDeliveryRatio: 0.99 },
-      metricThresholds: { ack_latency: ["p99 < 1000"], connect_latency: ["p99 < 5000"], reconnect_time: ["max < 10000"] },
+      metricThresholds: { [CONFIRMED_ACK_LATENCY]: ["p99 < 1000"], connect_latency: ["p99 < 5000"], reconnect_time: ["max < 10000"] },
     },
   },
   steps: (p) => [

@@ -11,12 +11,18 @@ export type ProfileName = "ci" | "release";
  * Figures a k6-style threshold may bound: `ack_latency` (route sent -> ack), `delivery_latency` (route sent ->
  * received by a peer), `connect_latency` (upgrade -> welcome), `lookup_latency` (HTTP lookups of the lookup
  * probe), `reconnect_time` (a client's unexpected disconnect -> its next welcome), all in ms; and `error_rate`
- * (message errors / messages sent), for every code or, as `error_rate{code:X}`, for one.
+ * (message errors / messages sent), for every code or, as `error_rate{code:X}`, for one. `ack_latency{partial:false}`
+ * is the ack latency of the routes the gateway confirmed in full: a `"partial":true` ack waited for a holder that
+ * did not answer (killed with the route in flight) up to the gateway's remote-ack timeout, and the `delivery` check
+ * already fails such acks outside the fault windows that explain them.
  */
 export type ThresholdMetric = "ack_latency" | "delivery_latency" | "connect_latency" | "lookup_latency" | "reconnect_time" | "error_rate";
 
-/** A key of {@link ScenarioProfile.metricThresholds}: a metric, or the error rate of one code. */
-export type ThresholdMetricKey = ThresholdMetric | `error_rate{code:${string}}`;
+/** A key of {@link ScenarioProfile.metricThresholds}: a metric, the error rate of one code, or the confirmed acks. */
+export type ThresholdMetricKey = ThresholdMetric | `error_rate{code:${string}}` | typeof CONFIRMED_ACK_LATENCY;
+
+/** The threshold key of the ack latency of routes acked without `"partial":true`. */
+export const CONFIRMED_ACK_LATENCY = "ack_latency{partial:false}";
 
 /**
  * One threshold: an expression such as `"p99 < 250"` (see `threshold-expression.ts`), or the same with
@@ -141,8 +147,10 @@ export function resolveProfile(scenario: ScenarioDefinition, profile: ScenarioPr
 
 function checkMetricThresholds(name: string, thresholds: MetricThresholds): void {
   for (const [key, specs] of Object.entries(thresholds)) {
-    const metric = key.replace(/\{code:[^}]+\}$/, "");
-    if (!THRESHOLD_METRICS.includes(metric) || (metric !== key && metric !== "error_rate")) throw invalid(name, `metricThresholds: unknown metric ${JSON.stringify(key)} (one of ${THRESHOLD_METRICS.join(", ")}, or error_rate{code:X})`);
+    const metric = key === CONFIRMED_ACK_LATENCY ? "ack_latency" : key.replace(/\{code:[^}]+\}$/, "");
+    if (!THRESHOLD_METRICS.includes(metric) || (metric !== key && metric !== "error_rate" && key !== CONFIRMED_ACK_LATENCY)) {
+      throw invalid(name, `metricThresholds: unknown metric ${JSON.stringify(key)} (one of ${THRESHOLD_METRICS.join(", ")}, error_rate{code:X} or ${CONFIRMED_ACK_LATENCY})`);
+    }
     for (const spec of specs ?? []) {
       const text = typeof spec === "string" ? spec : spec.threshold;
       let kind: string;

@@ -37,6 +37,8 @@ function lookupLatencies(event: RunEvent): number[] {
  */
 export class ThresholdMetrics {
   readonly #values: Record<Exclude<ThresholdMetric, "error_rate">, number[]> = { ack_latency: [], delivery_latency: [], connect_latency: [], lookup_latency: [], reconnect_time: [] };
+  /** Ack latencies of the acks without `"partial":true`. */
+  readonly #confirmedAcks: number[] = [];
   /** Message errors by code. */
   readonly #errors = new Map<string, number>();
   #sent = 0;
@@ -59,7 +61,10 @@ export class ThresholdMetrics {
     const latency = numberField(event, "latency_ms");
     const client = stringField(event, "client");
     if (isFleet(event, "message_sent")) this.#sent++;
-    else if (isFleet(event, "message_acked") && latency !== undefined) this.#values.ack_latency.push(latency);
+    else if (isFleet(event, "message_acked") && latency !== undefined) {
+      this.#values.ack_latency.push(latency);
+      if ((event as unknown as { partial?: unknown }).partial !== true) this.#confirmedAcks.push(latency);
+    }
     else if (isFleet(event, "message_received") && latency !== undefined) this.#values.delivery_latency.push(latency);
     else if (isFleet(event, "message_error")) {
       const code = stringField(event, "code") ?? "UNKNOWN";
@@ -79,6 +84,11 @@ export class ThresholdMetrics {
   /** The values of a latency or time metric, in ms, in recorded order. */
   values(metric: Exclude<ThresholdMetric, "error_rate">): readonly number[] {
     return this.#values[metric];
+  }
+
+  /** Ack latencies of the routes the gateway confirmed in full (no `"partial":true`), in ms, in recorded order. */
+  confirmedAckLatencies(): readonly number[] {
+    return this.#confirmedAcks;
   }
 
   /** Message errors (of one code, or all) and messages sent. */

@@ -78,6 +78,19 @@ describe("thresholds", () => {
     ]);
   });
 
+  it("should bound the confirmed acks alone with ack_latency{partial:false}, and the partial ones with ack_latency", () => {
+    // Two routes whose holder was killed in flight, acked partial after the gateway's remote-ack timeout.
+    const events = [...history(), fleet(6_000, "message_acked", { latency_ms: 2_017, partial: true }), fleet(6_001, "message_acked", { latency_ms: 2_035, partial: true })];
+    const results = judge({ "ack_latency{partial:false}": ["max < 11", "count == 10", "max < 10"], ack_latency: ["max < 1000"] }, events);
+    expect(results.map((r) => [r.name, r.pass, r.actual])).toEqual([
+      ["threshold: confirmed ack max < 11 ms", true, "10 ms"],
+      ["threshold: confirmed ack count == 10", true, "10"],
+      ["threshold: confirmed ack max < 10 ms", false, "10 ms"],
+      ["threshold: ack max < 1000 ms", false, "2035 ms"],
+    ]);
+    expect(results[0]!.evidence).toMatchObject({ metric: "ack_latency{partial:false}", samples: 10 });
+  });
+
   it("should fail a threshold whose metric has no data", () => {
     const [result] = judge({ reconnect_time: ["max < 1000000"] }, [fleet(1, "welcome", { latency_ms: 1 })]);
     expect(result).toMatchObject({ pass: false, actual: "no data" });
@@ -105,13 +118,16 @@ describe("resolveProfile with metricThresholds", () => {
   const profile = { instances: 1, clients: 1, durationS: 1, messageRatePerSecond: 1, thresholds: { reconnectBoundMs: 1, settleBoundMs: 1, minDeliveryRatio: 1 } };
 
   it("should accept valid thresholds and fill in the baseline tolerance", () => {
-    const resolved = resolveProfile(scenario, { ...profile, metricThresholds: { ack_latency: ["p99 < 250"], "error_rate{code:X}": ["rate == 0"] }, baselineTolerance: { latencyRatio: 2 } });
+    const resolved = resolveProfile(scenario, { ...profile, metricThresholds: { ack_latency: ["p99 < 250"], "ack_latency{partial:false}": ["p99 < 100"], "error_rate{code:X}": ["rate == 0"] }, baselineTolerance: { latencyRatio: 2 } });
     expect(resolved.baselineTolerance).toEqual({ latencyRatio: 2, latencyDeltaMs: 5, rateRatio: 1.5, rateDelta: 0.001 });
   });
 
   const BAD = [
     { metricThresholds: { ack: ["p99 < 1"] } },
     { metricThresholds: { "ack_latency{code:X}": ["p99 < 1"] } },
+    { metricThresholds: { "ack_latency{partial:true}": ["p99 < 1"] } },
+    { metricThresholds: { "connect_latency{partial:false}": ["p99 < 1"] } },
+    { metricThresholds: { "ack_latency{partial:false}": ["rate < 1"] } },
     { metricThresholds: { ack_latency: ["rate < 1"] } },
     { metricThresholds: { error_rate: ["p99 < 1"] } },
     { metricThresholds: { ack_latency: ["p99 < soon"] } },

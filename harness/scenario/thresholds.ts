@@ -1,5 +1,5 @@
 import type { CheckResult } from "../report/run-result.js";
-import type { MetricThresholds, ThresholdMetric, ThresholdMetricKey, ThresholdSpec } from "./define-scenario.js";
+import { CONFIRMED_ACK_LATENCY, type MetricThresholds, type ThresholdMetric, type ThresholdMetricKey, type ThresholdSpec } from "./define-scenario.js";
 import { compareThreshold, parseThresholdExpression, type ThresholdAggregation, type ThresholdExpression } from "./threshold-expression.js";
 import type { ThresholdMetrics } from "./threshold-metrics.js";
 
@@ -19,6 +19,8 @@ export interface Threshold {
   metric: ThresholdMetric;
   /** The error code of `error_rate{code:X}`. */
   code?: string;
+  /** `ack_latency{partial:false}`: only the acks without `"partial":true`. */
+  confirmedOnly?: boolean;
   expression: ThresholdExpression;
   abortOnFail: boolean;
   delayAbortEvalMs: number;
@@ -38,15 +40,17 @@ export function parseThresholds(thresholds: MetricThresholds): Threshold[] {
   const out: Threshold[] = [];
   for (const [key, specs] of Object.entries(thresholds) as [ThresholdMetricKey, readonly ThresholdSpec[]][]) {
     const code = /^error_rate\{code:([^}]+)\}$/.exec(key)?.[1];
-    const metric = (code === undefined ? key : "error_rate") as ThresholdMetric;
+    const confirmedOnly = key === CONFIRMED_ACK_LATENCY;
+    const metric = (confirmedOnly ? "ack_latency" : code === undefined ? key : "error_rate") as ThresholdMetric;
     for (const spec of specs) {
       const expression = parseThresholdExpression(typeof spec === "string" ? spec : spec.threshold);
       const isTime = metric !== "error_rate" && expression.aggregation.kind !== "count";
-      const label = code === undefined ? LABELS[metric] : `${LABELS[metric]} ${code}`;
+      const label = confirmedOnly ? `confirmed ${LABELS[metric]}` : code === undefined ? LABELS[metric] : `${LABELS[metric]} ${code}`;
       out.push({
         key,
         metric,
         ...(code !== undefined ? { code } : {}),
+        ...(confirmedOnly ? { confirmedOnly } : {}),
         expression,
         abortOnFail: typeof spec !== "string" && spec.abortOnFail === true,
         delayAbortEvalMs: typeof spec !== "string" ? (spec.delayAbortEvalMs ?? 0) : 0,
@@ -88,7 +92,7 @@ export function measureThreshold(threshold: Threshold, metrics: ThresholdMetrics
     if (threshold.expression.aggregation.kind === "count") return { value: errors, count: sent };
     return { value: sent === 0 ? undefined : errors / sent, count: sent };
   }
-  const values = metrics.values(threshold.metric);
+  const values = threshold.confirmedOnly === true ? metrics.confirmedAckLatencies() : metrics.values(threshold.metric);
   return { value: aggregate(values, threshold.expression.aggregation), count: values.length };
 }
 

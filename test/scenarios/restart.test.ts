@@ -21,7 +21,7 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
       ["delivery", true],
       ["state-audit", true],
       ["key-ttl", true],
-      ["threshold: ack p99 < 1000 ms", true],
+      ["threshold: confirmed ack p99 < 1000 ms", true],
       ["threshold: connect p99 < 2000 ms", true],
       ["threshold: reconnect max < 5000 ms", true],
     ]);
@@ -29,8 +29,8 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     expect(await readFile(join(out, "index.html"), "utf8")).toContain(`href="./${basename(dir)}/index.html"`);
     const summary = await readFile(stepSummary, "utf8");
     expect(summary).toContain(`### restart: passed (exit 0), seed ${SEED}`);
-    expect(summary).toContain("| threshold: ack p99 &lt; 1000 ms | ✅ pass |");
-    expect(stderr).toMatch(/threshold: ack p99 < 1000 ms\s+pass\s+[\d.]+ ms/);
+    expect(summary).toContain("| threshold: confirmed ack p99 &lt; 1000 ms | ✅ pass |");
+    expect(stderr).toMatch(/threshold: confirmed ack p99 < 1000 ms\s+pass\s+[\d.]+ ms/);
     expect(run.events.some((e) => e.source === "fault" && e.type === "fault_end" && e.kind === "restart_instance")).toBe(true);
     expect(run.events.some((e) => e.source === "fleet" && e.type === "message_received")).toBe(true);
     expectRecordedEvents(run.events, ["fault/fault_start", "fault/fault_end", "probe/session_state_written", "fleet/message_received"]);
