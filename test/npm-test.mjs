@@ -1,7 +1,7 @@
 /**
  * `npm test`: the typecheck (`tsc --noEmit`) and `vitest run` side by side, instead of one after the other: tsc
- * takes about 12 s of one core, and the first files vitest runs (the containers group, vitest.config.ts) leave
- * part of the machine idle while containers start. Arguments go to vitest (`npm test -- test/unit/foo.test.ts`).
+ * takes about 12 s of one core, and the first file vitest runs (`cleanup`, alone in its group: vitest.config.ts)
+ * leaves the other core mostly idle. Arguments go to vitest (`npm test -- test/unit/foo.test.ts`).
  *
  * The tests always run to their end; a typecheck failure is said as soon as it happens, repeated after the
  * tests with tsc's output, and the exit code is 1 if either failed (vitest's own code when only it failed).
