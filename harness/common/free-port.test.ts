@@ -1,0 +1,39 @@
+import { createServer, type Server } from "node:net";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { ephemeralRangeStart, findFreePort } from "./free-port.js";
+
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => resolve(server));
+  });
+}
+
+describe("findFreePort", () => {
+  it("should pick bindable ports below the kernel's ephemeral range, which outgoing connections never take", async () => {
+    const start = ephemeralRangeStart();
+    expect(start).toBeGreaterThan(11_000);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => findFreePort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(start);
+    }
+    // Spread over the range, so that parallel runs rarely probe the same one.
+    expect(new Set(ports).size).toBeGreaterThan(15);
+    const server = await listenOn(ports[0]!);
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  });
+
+  it("should skip ports something listens on, and fall back to one the kernel assigns when the range is full", async () => {
+    const server = await listenOn(await findFreePort());
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const taken = (server.address() as { port: number }).port;
+    // A range of one taken port: 20 random picks all fail, and the kernel assigns one from its ephemeral range.
+    expect(await findFreePort("127.0.0.1", { lowest: taken, highest: taken })).toBeGreaterThanOrEqual(ephemeralRangeStart());
+    // A range of two, one taken: the other one every time (when nothing else holds it).
+    if ((await findFreePort("127.0.0.1", { lowest: taken + 1, highest: taken + 1 })) === taken + 1) {
+      for (let i = 0; i < 10; i++) expect(await findFreePort("127.0.0.1", { lowest: taken, highest: taken + 1 })).toBe(taken + 1);
+    }
+  });
+});
