@@ -24,6 +24,7 @@ const ALONE = ["test/scenarios/cleanup.test.ts"];
 const CONTAINERS = [
   "test/integration/runtime-contract-containers.test.ts",
   "test/integration/container-runtime.test.ts",
+  "test/integration/container-nemeses.test.ts",
   "test/scenarios/containers.test.ts",
   "test/scenarios/containers-cleanup.test.ts",
 ];

@@ -11,9 +11,10 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * larger files first.
  */
 export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
-  "test/integration/runtime-contract-containers.test.ts": 34,
-  "test/scenarios/containers.test.ts": 66,
-  "test/integration/container-runtime.test.ts": 55,
+  "test/integration/runtime-contract-containers.test.ts": 43,
+  "test/scenarios/containers.test.ts": 74,
+  "test/integration/container-nemeses.test.ts": 36,
+  "test/integration/container-runtime.test.ts": 30,
   "test/integration/scenarios-pause-chaos.test.ts": 64,
   "test/integration/html-report.test.ts": 61,
   "test/integration/nemesis-scenarios.test.ts": 60,
@@ -26,7 +27,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/scenario-sentinel.test.ts": 45,
   "test/scenarios/restart.test.ts": 43,
   "test/integration/nemesis-clock-skew.test.ts": 42,
-  "test/scenarios/containers-cleanup.test.ts": 23,
+  "test/scenarios/containers-cleanup.test.ts": 26,
   "test/integration/nemesis-slow-consumer.test.ts": 34,
   "test/integration/scenario-packet-loss.test.ts": 29,
   "test/integration/report-scale.test.ts": 25,
