@@ -31,7 +31,9 @@ const CONTAINERS = [
 
 /**
  * Files that bound how late something may happen in wall-clock time (a toxic's delay, a fail-fast answer, a drain,
- * a reap): they run last, two at a time, so that the main group's heavy runs do not add their load to those bounds.
+ * a reap): they run last, so that the main group's heavy runs do not add their load to those bounds; three at a
+ * time, since they mostly wait (measured: two at a time left 34 of 53 CPU-s idle, three 20 of 39, with each file's
+ * duration unchanged: 25.5 s -> 18.6 s for the group).
  * None of them runs a scenario or a runtime, so none sweeps: `network-namespaces`, which expects a killed run's
  * namespace to wait for its own sweep, runs among them.
  */
@@ -81,7 +83,7 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
         },
       },
-      { extends: true, test: { name: "timed", include: TIMED, maxWorkers: 2, sequence: { groupOrder: 3 } } },
+      { extends: true, test: { name: "timed", include: TIMED, maxWorkers: 3, sequence: { groupOrder: 3 } } },
     ],
   },
 });
