@@ -89,15 +89,19 @@ export interface RefusedUpgrade {
   body: string;
 }
 
+/** Registers cleanup for when the test finishes: Vitest's `onTestFinished`, or a concurrent test's own. */
+export type OnFinished = (cleanup: () => void) => void;
+
 /**
  * Opens a WebSocket to `gateway` with `tokenValue` and waits for the welcome. Rejects with a {@link RefusedUpgrade}
- * (as `cause`) when the upgrade is refused. Closed (terminated) when the test finishes.
+ * (as `cause`) when the upgrade is refused. Closed (terminated) when the test finishes (`onFinished`; not with
+ * `track: false`).
  */
 export function connectClient(
   gateway: { wsUrl: string },
   tokenValue: string | undefined,
   query: ClientQuery,
-  options: { auth?: "header" | "query"; track?: boolean; autoPong?: boolean } = {},
+  options: { auth?: "header" | "query"; track?: boolean; autoPong?: boolean; onFinished?: OnFinished } = {},
 ): Promise<TestClient> {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
@@ -106,7 +110,7 @@ export function connectClient(
   const headers = tokenValue !== undefined && auth === "header" ? { authorization: `Bearer ${tokenValue}` } : undefined;
   const ws = new WebSocket(`${gateway.wsUrl}?${params.toString()}`, { headers, perMessageDeflate: false, autoPong: options.autoPong ?? true });
   const client = new TestClient(ws);
-  if (options.track !== false) onTestFinished(() => client.terminate());
+  if (options.track !== false) (options.onFinished ?? onTestFinished)(() => client.terminate());
   return new Promise((resolve, reject) => {
     ws.once("unexpected-response", (_req, res) => {
       let body = "";
@@ -124,6 +128,25 @@ export function connectClient(
         resolve(client);
       }, reject);
   });
+}
+
+/** Clients {@link connectMany} opens at once. */
+const CONNECT_BATCH = 50;
+
+/**
+ * Opens `n` clients to `gateway`, {@link CONNECT_BATCH} at a time, client `i` in session `sessionOf(i)` (agent type
+ * `a`, pillar `p`, the token in the query, as a client proxy passes it on); resolves with them in that order once each
+ * is welcomed. Each is terminated when the test finishes.
+ */
+export async function connectMany(gateway: { wsUrl: string }, tokenValue: string, sessionOf: (i: number) => string, n: number, onFinished: OnFinished = onTestFinished): Promise<TestClient[]> {
+  const clients: TestClient[] = [];
+  for (let i = 0; i < n; i += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, n - i) }, (_, j) =>
+      connectClient(gateway, tokenValue, { session_id: sessionOf(i + j), agent_type: "a", pillar: "p" }, { auth: "query", onFinished }),
+    );
+    clients.push(...(await Promise.all(batch)));
+  }
+  return clients;
 }
 
 /** Connects and expects the upgrade to be refused; resolves with the status and body. */

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import WebSocket from "ws";
 import { describe, it, type TestContext } from "vitest";
 import { probeClockSkew } from "../../harness/checks/clock-skew.js";
 import { judgeHalfOpenCleanup, REMOVAL_WINDOW_MS, type InstanceRecordSample } from "../../harness/checks/half-open-cleanup.js";
@@ -17,6 +16,7 @@ import { ContainerRuntime } from "../../harness/runtime/container-runtime.js";
 import type { StartedContainerRuntime } from "../../harness/runtime/started-container-runtime.js";
 import { listLabelledObjects } from "../../harness/runtime/containers/container-sweep.js";
 import { probeHttp } from "../../harness/runtime/readiness.js";
+import { connectMany } from "../helpers/wire-client.js";
 
 /** Ready again after a restart or a heal, well within a client's reconnect bound. */
 const READY_AGAIN_BOUND_MS = 10_000;
@@ -78,34 +78,10 @@ async function nemesisTopology({ expect, onTestFinished }: Ctx, defects?: string
   return { rt, gw2Skews };
 }
 
-/** Connects `n` clients through `url`, client `i` in session `sessionOf(i)`; resolves with them in that order once each is welcomed. */
-async function connectThrough({ onTestFinished }: Ctx, url: string, secret: string, sessionOf: (i: number) => string, n: number): Promise<{ socket: WebSocket; websocketId: string }[]> {
-  const token = mintClientToken(secret, { tenantId: "t-nemesis" });
-  const clients: { socket: WebSocket; websocketId: string }[] = [];
-  const sockets: WebSocket[] = [];
-  onTestFinished(() => sockets.forEach((socket) => socket.terminate()));
-  for (let i = 0; i < n; i += 50) {
-    await Promise.all(
-      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
-        new Promise<void>((resolve, reject) => {
-          const socket = new WebSocket(`${url}/ws?session_id=${sessionOf(i + j)}&agent_type=a&pillar=p&token=${token}`);
-          sockets.push(socket);
-          socket.on("error", () => undefined);
-          socket.once("message", (data) => {
-            clients[i + j] = { socket, websocketId: (JSON.parse(String(data)) as { websocket_id: string }).websocket_id };
-            resolve();
-          });
-          socket.once("close", (code) => reject(new Error(`closed ${code} before the welcome`)));
-        }),
-      ),
-    );
-  }
-  return clients;
-}
-
 /** Black-holes gw-1's client proxy with HALF_OPEN_CLIENTS connected through it; the half-open-cleanup verdict. */
 async function halfOpenVerdict(ctx: Ctx, rt: StartedContainerRuntime) {
-  await connectThrough(ctx, rt.instance("gw-1").clientUrl!, rt.authSecret, (i) => `ho-${i % 20}`, HALF_OPEN_CLIENTS);
+  const token = mintClientToken(rt.authSecret, { tenantId: "t-nemesis" });
+  await connectMany({ wsUrl: `${rt.instance("gw-1").clientUrl!}/ws` }, token, (i) => `ho-${i % 20}`, HALF_OPEN_CLIENTS, ctx.onTestFinished);
   const reader = new RegistryReader({ nodes: rt.redis.nodes, cluster: false });
   ctx.onTestFinished(() => reader.close());
   const events: FaultEvent[] = [];
@@ -131,7 +107,7 @@ async function clockSkewVerdict(ctx: Ctx, rt: StartedContainerRuntime) {
   const token = mintClientToken(rt.authSecret, { tenantId: "t-nemesis" });
   const sessions: Record<string, { token: string; ids: string[] }> = {};
   for (const instance of rt.instances) {
-    const clients = await connectThrough(ctx, instance.clientUrl!, rt.authSecret, (i) => `skew-${i}`, 5);
+    const clients = await connectMany({ wsUrl: `${instance.clientUrl!}/ws` }, token, (i) => `skew-${i}`, 5, ctx.onTestFinished);
     clients.forEach((c, i) => (sessions[`skew-${i}`] ??= { token, ids: [] }).ids.push(c.websocketId));
   }
   const verdict = await probeClockSkew({ instances: rt.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })), sessions, observeMs: SKEW_OBSERVE_MS, skew: `gw-2 ${SKEW_OFFSET_MS}ms` });

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { WebSocket } from "ws";
 import { judgeHalfOpenCleanup, type InstanceRecordSample } from "../../harness/checks/half-open-cleanup.js";
 import { mintClientToken } from "../../harness/common/jwt.js";
 import { FaultRunner, type FaultEvent, type ResolvedFault } from "../../harness/faults/fault-runner.js";
 import { Fault } from "../../harness/faults/fault.js";
 import { RegistryReader } from "../../harness/recorder/registry-reader.js";
 import { LocalRuntime, type StartedLocalRuntime } from "../../harness/runtime/local-runtime.js";
+import { connectMany } from "../helpers/wire-client.js";
 
 /**
  * The client path: one proxy in front of each gateway (`clientProxies`), clients connected through it, and
@@ -31,25 +31,9 @@ async function topology(defects?: string): Promise<StartedLocalRuntime> {
   return runtime;
 }
 
-async function connectMany(url: string, secret: string, n: number): Promise<WebSocket[]> {
-  const token = mintClientToken(secret, { tenantId: "client-path" });
-  const sockets: WebSocket[] = [];
-  onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
-  for (let i = 0; i < n; i += 50) {
-    await Promise.all(
-      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
-        new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(`${url}/ws?session_id=cp-${(i + j) % 30}&agent_type=a&pillar=p&token=${token}`);
-          sockets.push(ws);
-          ws.on("error", () => undefined);
-          ws.once("message", () => resolve());
-          ws.once("close", (code) => reject(new Error(`closed ${code} before the welcome`)));
-        }),
-      ),
-    );
-  }
-  return sockets;
-}
+/** gw-1's WebSocket endpoint behind its client proxy. */
+const clientPath = (runtime: StartedLocalRuntime) => ({ wsUrl: `${runtime.instance("gw-1").clientUrl!}/ws` });
+const token = (runtime: StartedLocalRuntime) => mintClientToken(runtime.authSecret, { tenantId: "client-path" });
 
 async function blackhole(runtime: StartedLocalRuntime, durationMs: number): Promise<{ samples: InstanceRecordSample[]; events: FaultEvent[] }> {
   const reader = new RegistryReader({ nodes: runtime.redis.nodes, cluster: false });
@@ -85,7 +69,7 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
 
   it("should clean the records of half-open clients within 2H + W (half-open-cleanup)", async () => {
     const runtime = await topology();
-    await connectMany(runtime.instance("gw-1").clientUrl!, runtime.authSecret, CLIENTS);
+    await connectMany(clientPath(runtime), token(runtime), (i) => `cp-${i % 30}`, CLIENTS);
     const { samples, events } = await blackhole(runtime, 4_000);
     const verdict = verdictOf(events, samples);
     console.log("half-open-cleanup (reference)", JSON.stringify(verdict.actual));
@@ -95,7 +79,7 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
 
   it("should fail half-open-cleanup with no-half-open-detect", async () => {
     const runtime = await topology("no-half-open-detect");
-    await connectMany(runtime.instance("gw-1").clientUrl!, runtime.authSecret, CLIENTS);
+    await connectMany(clientPath(runtime), token(runtime), (i) => `cp-${i % 30}`, CLIENTS);
     const { samples, events } = await blackhole(runtime, 4_000);
     const verdict = verdictOf(events, samples);
     console.log("half-open-cleanup (no-half-open-detect)", JSON.stringify(verdict.actual));
@@ -113,7 +97,8 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
 
   it("should add latency on the clients' link for its duration and remove it", async () => {
     const runtime = await topology();
-    const [ws] = await connectMany(runtime.instance("gw-1").clientUrl!, runtime.authSecret, 1);
+    const [client] = await connectMany(clientPath(runtime), token(runtime), (i) => `cp-${i % 30}`, 1);
+    const ws = client!.ws;
     const rtt = async () => {
       const t0 = performance.now();
       await new Promise<void>((resolve) => {
