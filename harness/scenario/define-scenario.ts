@@ -50,6 +50,23 @@ export const DEFAULT_BASELINE_TOLERANCE: Readonly<Required<BaselineTolerance>> =
 
 const THRESHOLD_METRICS: readonly string[] = ["ack_latency", "delivery_latency", "connect_latency", "lookup_latency", "reconnect_time", "error_rate"];
 
+/** What a {@link ThresholdMetricKey} names: its metric, and the code or the confirmed-acks filter it adds. */
+export interface ParsedThresholdKey {
+  metric: ThresholdMetric;
+  /** The error code of `error_rate{code:X}`. */
+  code?: string;
+  /** `ack_latency{partial:false}`: only the acks without `"partial":true`. */
+  confirmedOnly?: true;
+}
+
+/** Reads a threshold key; `undefined` for a key that names no metric. */
+export function parseThresholdKey(key: string): ParsedThresholdKey | undefined {
+  if (key === CONFIRMED_ACK_LATENCY) return { metric: "ack_latency", confirmedOnly: true };
+  const code = /^error_rate\{code:([^}]+)\}$/.exec(key)?.[1];
+  if (code !== undefined) return { metric: "error_rate", code };
+  return THRESHOLD_METRICS.includes(key) ? { metric: key as ThresholdMetric } : undefined;
+}
+
 /** Sizes, durations and thresholds of one profile. */
 export interface ScenarioProfile {
   /** Gateway instances. */
@@ -147,10 +164,8 @@ export function resolveProfile(scenario: ScenarioDefinition, profile: ScenarioPr
 
 function checkMetricThresholds(name: string, thresholds: MetricThresholds): void {
   for (const [key, specs] of Object.entries(thresholds)) {
-    const metric = key === CONFIRMED_ACK_LATENCY ? "ack_latency" : key.replace(/\{code:[^}]+\}$/, "");
-    if (!THRESHOLD_METRICS.includes(metric) || (metric !== key && metric !== "error_rate" && key !== CONFIRMED_ACK_LATENCY)) {
-      throw invalid(name, `metricThresholds: unknown metric ${JSON.stringify(key)} (one of ${THRESHOLD_METRICS.join(", ")}, error_rate{code:X} or ${CONFIRMED_ACK_LATENCY})`);
-    }
+    const metric = parseThresholdKey(key)?.metric;
+    if (metric === undefined) throw invalid(name, `metricThresholds: unknown metric ${JSON.stringify(key)} (one of ${THRESHOLD_METRICS.join(", ")}, error_rate{code:X} or ${CONFIRMED_ACK_LATENCY})`);
     for (const spec of specs ?? []) {
       const text = typeof spec === "string" ? spec : spec.threshold;
       let kind: string;

@@ -1,5 +1,5 @@
 import type { CheckResult } from "../report/run-result.js";
-import { CONFIRMED_ACK_LATENCY, type MetricThresholds, type ThresholdMetric, type ThresholdMetricKey, type ThresholdSpec } from "./define-scenario.js";
+import { parseThresholdKey, type MetricThresholds, type ThresholdMetric, type ThresholdMetricKey, type ThresholdSpec } from "./define-scenario.js";
 import { compareThreshold, parseThresholdExpression, type ThresholdAggregation, type ThresholdExpression } from "./threshold-expression.js";
 import type { ThresholdMetrics } from "./threshold-metrics.js";
 
@@ -39,9 +39,8 @@ export interface ThresholdMeasure {
 export function parseThresholds(thresholds: MetricThresholds): Threshold[] {
   const out: Threshold[] = [];
   for (const [key, specs] of Object.entries(thresholds) as [ThresholdMetricKey, readonly ThresholdSpec[]][]) {
-    const code = /^error_rate\{code:([^}]+)\}$/.exec(key)?.[1];
-    const confirmedOnly = key === CONFIRMED_ACK_LATENCY;
-    const metric = (confirmedOnly ? "ack_latency" : code === undefined ? key : "error_rate") as ThresholdMetric;
+    // Keys were validated by `resolveProfile`.
+    const { metric, code, confirmedOnly } = parseThresholdKey(key)!;
     for (const spec of specs) {
       const expression = parseThresholdExpression(typeof spec === "string" ? spec : spec.threshold);
       const isTime = metric !== "error_rate" && expression.aggregation.kind !== "count";
