@@ -41,10 +41,11 @@ function probe(host: string, port: number): Promise<number | undefined> {
 }
 
 /**
- * A free TCP port on `host`, picked at random in `range` (default: from 10000 up to the kernel's ephemeral range): what the harness binds there is re-bound after faults (a proxy disabled and enabled, a gateway or
- * Redis restarted on its port), and a port of the ephemeral range can meanwhile become the local port of any
- * outgoing connection on the machine, which makes the re-bind fail with EADDRINUSE (seen under load: a Toxiproxy
- * enable answered 500). Falls back to a port the kernel assigns when 20 random picks are taken.
+ * A free TCP port on `host`, picked at random in `range` (default: from 10000 up to the kernel's ephemeral range).
+ * What the harness binds there is re-bound after faults (a proxy disabled and enabled, a gateway or Redis restarted
+ * on its port), and a port of the ephemeral range can meanwhile become the local port of any outgoing connection on
+ * the machine, which makes the re-bind fail with EADDRINUSE (seen under load: a Toxiproxy enable answered 500).
+ * Falls back to a port the kernel assigns when {@link ATTEMPTS} random picks are taken.
  *
  * The port is probed, not held: someone else may take it before the caller binds it, so callers that spawn a
  * server on it retry with a new port when the server reports the address in use.
