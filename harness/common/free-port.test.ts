@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { ephemeralRangeStart, findFreePort } from "./free-port.js";
+import { ephemeralRangeStart, findFreePort, isPortFree } from "./free-port.js";
 
 function listenOn(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -35,5 +35,14 @@ describe("findFreePort", () => {
     if ((await findFreePort("127.0.0.1", { lowest: taken + 1, highest: taken + 1 })) === taken + 1) {
       for (let i = 0; i < 10; i++) expect(await findFreePort("127.0.0.1", { lowest: taken, highest: taken + 1 })).toBe(taken + 1);
     }
+  });
+
+  it("should tell a port something listens on from a free one", async () => {
+    const port = await findFreePort();
+    expect(await isPortFree("127.0.0.1", port)).toBe(true);
+    const server = await listenOn(port);
+    expect(await isPortFree("127.0.0.1", port)).toBe(false);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(await isPortFree("127.0.0.1", port)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /** Lowest port picked: above the well-known and most registered services' ports. */
-const LOWEST_PORT = 10_000;
+export const LOWEST_PORT = 10_000;
 /** Random ports tried below the ephemeral range before falling back to one the kernel assigns. */
 const ATTEMPTS = 20;
 
@@ -38,6 +38,11 @@ function probe(host: string, port: number): Promise<number | undefined> {
       server.close(() => (bound > 0 ? resolve(bound) : reject(new Error(`no port assigned on ${host}`))));
     });
   });
+}
+
+/** Whether `port` can be bound on `host` now (nothing listens on it and no connection holds it as its local port). */
+export async function isPortFree(host: string, port: number): Promise<boolean> {
+  return (await probe(host, port)) !== undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findFreePort } from "../common/free-port.js";
+import { ephemeralRangeStart, findFreePort, isPortFree, LOWEST_PORT } from "../common/free-port.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { processTags } from "./process-tags.js";
@@ -275,23 +275,19 @@ export function clusterNodeArgs(port: number): string[] {
   return ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000", "--repl-diskless-sync-delay", "0"];
 }
 
+/** A cluster node's bus listens on its data port plus this (fixed by Redis). */
+const CLUSTER_BUS_OFFSET = 10_000;
+
+/**
+ * A data port whose bus port is free too, both below the kernel's ephemeral range when it leaves room for them (as
+ * {@link findFreePort} picks, and for the same reason: an outgoing connection may hold a port of that range).
+ */
 async function findClusterPort(host: string): Promise<number> {
+  const range = { lowest: LOWEST_PORT, highest: ephemeralRangeStart() - 1 - CLUSTER_BUS_OFFSET };
   for (let i = 0; i < 50; i++) {
-    const port = await findFreePort(host);
-    if (port > 55_000) continue;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const probe = connect({ host, port: port + 10_000 });
-        probe.once("connect", () => {
-          probe.destroy();
-          reject(new Error("bus port in use"));
-        });
-        probe.once("error", () => resolve());
-      });
-      return port;
-    } catch {
-      continue;
-    }
+    const port = await findFreePort(host, range);
+    if (port + CLUSTER_BUS_OFFSET > 65_535) continue;
+    if (await isPortFree(host, port + CLUSTER_BUS_OFFSET)) return port;
   }
   throw new HarnessError("HARNESS_ERR_REDIS_CLUSTER_CREATE", `no free port pair (port, port+10000) found on ${host}`);
 }
