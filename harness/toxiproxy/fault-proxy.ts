@@ -7,6 +7,7 @@ import { ApiError } from "./api-error.js";
 import { Connection, type DirectionCounters } from "./link.js";
 import { formatHostPort, isWildcard, resolveListen, splitHostPort } from "./listen-address.js";
 import type { RandomSource } from "./random.js";
+import { SocketReader, adoptAccepted } from "./socket-reader.js";
 import type { ToxicDirection, ToxicSpec } from "./toxic-spec.js";
 
 /** A proxy as the API serializes it (key order as the real server). */
@@ -177,11 +178,13 @@ export class FaultProxy {
       return;
     }
     this.#dialing.add(client);
+    const readers = { client: new SocketReader(), upstream: new SocketReader() };
     const upstream = connect({
       host: target.host || "localhost",
       port: target.port,
       allowHalfOpen: true,
       noDelay: true,
+      onread: readers.upstream.onread,
     });
     upstream.on("error", noop);
     const failDial = (): void => {
@@ -195,13 +198,20 @@ export class FaultProxy {
         upstream.destroy();
         return;
       }
+      // The accepted socket's connection moves to a socket that reads through a reader too; the accepted one,
+      // which holds the server's count of connections, goes once the connection has closed.
+      const adopted = adoptAccepted(client, readers.client, { allowHalfOpen: true });
       const connection = new Connection(
-        client,
+        adopted ?? client,
         upstream,
         { upstream: [...this.#toxics.upstream], downstream: [...this.#toxics.downstream] },
         this.#random,
         this.counters,
-        (closed) => this.#connections.delete(closed),
+        (closed) => {
+          this.#connections.delete(closed);
+          if (adopted) client.destroy();
+        },
+        adopted ? readers : { upstream: readers.upstream },
       );
       this.#connections.add(connection);
     });

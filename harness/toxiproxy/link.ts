@@ -1,9 +1,11 @@
 /**
  * One proxied connection: a client socket, an upstream socket, and two links. The upstream link reads the client
  * and writes the upstream through the upstream toxic chain; the downstream link does the reverse. A link without
- * toxics writes each chunk straight to its output socket with backpressure (no timers, no promises).
+ * toxics writes each chunk straight to its output socket with backpressure (no timers, no promises). Sockets are
+ * read through a {@link SocketReader} where one is given (memory reused from read to read), else as streams.
  */
 import type { Socket } from "node:net";
+import type { SocketReader } from "./socket-reader.js";
 import type { RandomSource } from "./random.js";
 import type { ToxicDirection, ToxicSpec } from "./toxic-spec.js";
 import type { ChunkSink, StageContext, ToxicStage } from "./toxic-stage.js";
@@ -72,6 +74,22 @@ export class Link implements StageContext {
     this.#counters.received += data.length;
     if (this.#head === this.#sink) this.#writeOutput(data);
     else this.#head.write(data, performance.now());
+  };
+
+  /**
+   * Feeds a chunk read into a {@link SocketReader}'s memory into the chain; returns true while that memory is still
+   * referenced (queued: the kernel did not take it at once). Data a toxic may hold for longer gets a copy of its own
+   * size instead.
+   */
+  readonly onRead = (chunk: Buffer): boolean => {
+    if (this.#sourceEnded) return false;
+    this.#counters.received += chunk.length;
+    if (this.#head !== this.#sink) {
+      this.#head.write(Buffer.from(chunk), performance.now());
+      return false;
+    }
+    this.#writeOutput(chunk);
+    return this.#dest.writableLength > 0;
   };
 
   /** The source reached EOF, failed, or was closed: the chain drains, then the output socket closes. */
@@ -174,14 +192,15 @@ export class Connection {
     random: RandomSource,
     counters: { readonly upstream: DirectionCounters; readonly downstream: DirectionCounters },
     onClosed: (connection: Connection) => void,
+    readers: { readonly client?: SocketReader; readonly upstream?: SocketReader } = {},
   ) {
     this.client = client;
     this.upstream = upstream;
     this.#onClosed = onClosed;
     this.upstreamLink = new Link(this, "upstream", client, upstream, toxics.upstream, random, counters.upstream);
     this.downstreamLink = new Link(this, "downstream", upstream, client, toxics.downstream, random, counters.downstream);
-    this.#wire(client, this.upstreamLink);
-    this.#wire(upstream, this.downstreamLink);
+    this.#wire(client, this.upstreamLink, readers.client);
+    this.#wire(upstream, this.downstreamLink, readers.upstream);
   }
 
   /** The link of `direction`. */
@@ -189,8 +208,9 @@ export class Connection {
     return direction === "upstream" ? this.upstreamLink : this.downstreamLink;
   }
 
-  #wire(socket: Socket, readBy: Link): void {
-    socket.on("data", readBy.onData);
+  #wire(socket: Socket, readBy: Link, reader: SocketReader | undefined): void {
+    if (reader) reader.attach(readBy.onRead);
+    else socket.on("data", readBy.onData);
     socket.on("end", () => readBy.sourceEnded());
     // Errors (ECONNRESET from a peer, EPIPE) end the link reading this socket; 'close' follows and does the rest.
     socket.on("error", () => readBy.sourceEnded());

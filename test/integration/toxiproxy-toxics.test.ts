@@ -3,6 +3,8 @@
  * Timing bounds are generous for a loaded 2-core machine: at least the configured delay minus 5 ms, and less than
  * the delay plus 150 ms (more where the Go tests allow more). Everything is polled, never slept.
  */
+import { randomBytes } from "node:crypto";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { Toxiproxy, type Proxy } from "toxiproxy-node-client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
@@ -12,6 +14,17 @@ import { RecordingClient, startEchoServer, type StartedEchoServer } from "../../
 const EARLY_MS = 5;
 const LATE_MS = 150;
 const POLL = { timeout: 5_000, interval: 2 } as const;
+/**
+ * Megabytes streamed through the proxy and back: the way from the client through the proxy to an echo server and
+ * back held 27-28 MB of socket buffers on this machine before a client that did not read stopped its writer.
+ */
+const BULK_MB = 48;
+/** Size of the small messages, bytes: a quarter of the proxy's smallest read memory (4 KB). */
+const SMALL_MESSAGE_BYTES = 1_000;
+/** Bound of the small-message test's writer: far above what the way to a peer that does not read holds. */
+const MAX_SMALL_MESSAGES = 200_000;
+/** A write of the client waiting this long while it does not read means every buffer on the way is full. */
+const STUCK_MS = 100;
 
 interface Setup {
   toxiproxy: Toxiproxy;
@@ -69,6 +82,75 @@ describe("proxy data path without toxics", () => {
     await expect.poll(() => c.bytes, POLL).toBe(expected.length);
     expect(c.received.equals(expected)).toBe(true);
     expect(Buffer.concat(echo.connections[0]!.data).equals(expected)).toBe(true);
+  });
+
+  // The proxy reads into memory it reuses from read to read (socket-reader.ts): a chunk whose write the kernel did
+  // not take at once must keep its bytes while later reads arrive. Random bytes make any overwritten or repeated
+  // chunk show.
+  it(`should carry ${BULK_MB} MB of random bytes unchanged both ways, through a stall of the client's reads`, async () => {
+    const { echo, client } = await setup();
+    const c = await client();
+    const sent = randomBytes(BULK_MB * 1024 * 1024);
+    const chunk = 64 * 1024;
+    let written = 0;
+    let lastWriteAt = performance.now();
+    const writer = (async () => {
+      for (; written < sent.length; written += chunk) {
+        await c.write(sent.subarray(written, written + chunk));
+        lastWriteAt = performance.now();
+      }
+    })();
+    // Reads at the proxy's largest size, then a client that stops reading: its writer stops once every buffer on
+    // the way is full (proxy -> client, echo -> proxy, proxy -> echo, client -> proxy), so that the proxy's writes
+    // queue in both directions; where the kernel's buffers have grown to hold the rest, the writer ends instead.
+    await expect.poll(() => c.bytes, POLL).toBeGreaterThan(BULK_MB * 1024 * 64);
+    c.socket.pause();
+    await expect.poll(() => written >= sent.length || (c.socket.writableLength > 0 && performance.now() - lastWriteAt > STUCK_MS), POLL).toBe(true);
+    c.socket.resume();
+    await writer;
+    await expect.poll(() => c.bytes, { timeout: 20_000, interval: 10 }).toBe(sent.length);
+    expect(Buffer.concat(echo.connections[0]!.data).equals(sent)).toBe(true);
+    expect(c.received.equals(sent)).toBe(true);
+  });
+
+  // Small messages to a peer that does not read (a slow consumer behind a client proxy): once the kernel holds no
+  // more, the proxy queues each message, and keeps reading until the queue reaches the socket's high-water mark.
+  it("should carry small messages unchanged to an upstream that does not read, once it reads again", async () => {
+    const { toxiproxy } = await setup();
+    const received: Buffer[] = [];
+    let upstreamSocket: Socket | undefined;
+    const upstream = createServer({ pauseOnConnect: true }, (socket) => {
+      upstreamSocket = socket;
+      socket.on("data", (data: Buffer) => received.push(data));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => {
+      upstreamSocket?.destroy();
+      upstream.close();
+    });
+    const proxy = await toxiproxy.createProxy({ name: "sink", listen: "127.0.0.1:0", upstream: `127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+    const c = await RecordingClient.connect(Number(proxy.listen.split(":")[1]));
+    onTestFinished(() => c.close());
+    const messages: Buffer[] = [];
+    let lastWriteAt = performance.now();
+    let stuck = false;
+    const writer = (async () => {
+      while (!stuck && messages.length < MAX_SMALL_MESSAGES) {
+        const message = randomBytes(SMALL_MESSAGE_BYTES);
+        messages.push(message);
+        await c.write(message);
+        lastWriteAt = performance.now();
+        // One read of the proxy per message, as a WebSocket client's frames arrive.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    })();
+    await expect.poll(() => c.socket.writableLength > 0 && performance.now() - lastWriteAt > STUCK_MS, { timeout: 20_000, interval: 5 }).toBe(true);
+    stuck = true;
+    upstreamSocket!.resume();
+    await writer;
+    const sent = Buffer.concat(messages);
+    await expect.poll(() => received.reduce((sum, data) => sum + data.length, 0), { timeout: 10_000, interval: 5 }).toBe(sent.length);
+    expect(Buffer.concat(received).equals(sent)).toBe(true);
   });
 
   it("should accept then close at once (EOF) when the upstream cannot be dialled", async () => {
