@@ -37,7 +37,8 @@ import { fileURLToPath } from "node:url";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { DEFAULT_CLIENT_FLEET_OPTIONS, MAX_SOCKETS_PER_WORKER_LIMIT } from "../harness/fleet/fleet-options.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
-import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
+import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
+import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ARTILLERY_VERSION = "2.0.34";
@@ -676,8 +677,10 @@ async function runGatewayHold(n: number, sockets: number): Promise<void> {
   const gateways: { child: ChildProcess; port: number; exited: Promise<void> }[] = [];
   const started = performance.now();
   try {
+    // As the local runtime and the container image run the reference gateway: its esbuild bundle.
+    const { args } = await spawnableSut(resolveSutDefinition(REFERENCE_SUT));
     const launches = Array.from({ length: n }, (_, i) => {
-      const child = spawn(process.execPath, [...REFERENCE_GATEWAY_NODE_FLAGS, "--import", "tsx", join(ROOT, "src", "gateway", "main.ts")], {
+      const child = spawn(process.execPath, args, {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, PORT: "0", HOST: "127.0.0.1", REDIS_URL: redis.url, INSTANCE_ID: `gw-${i + 1}`, AUTH_SECRET, REGISTRY: "redis" },

@@ -13,7 +13,8 @@
  * Fairness of the connect figure: both servers get the same client (this process), the same request (path, query
  * and token: the bare server ignores them), the same {@link CONNECT_CONCURRENCY}, the same number of connections
  * per round and the same {@link WARMUP_ROUNDS}; each is one Node process with `ws`, per-message deflate off and no
- * client tracking. The machine's cores are shared by the client, the server and, for the gateway, its Redis:
+ * client tracking. The gateway runs as the local runtime and its container image run it, from its esbuild bundle
+ * (on tsx only where esbuild cannot build one). The machine's cores are shared by the client, the server and, for the gateway, its Redis:
  * Redis's CPU is counted against the gateway (it takes its share from the same cores the client and the gateway
  * would otherwise use, where a deployment gives Redis a host of its own), so `ratio_connect` is the conservative
  * figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
@@ -31,7 +32,8 @@ import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { OWNER_PID_ENV, RUN_ID_ENV } from "../harness/runtime/process-tags.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
-import { REFERENCE_GATEWAY_NODE_FLAGS } from "../harness/runtime/sut.js";
+import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
+import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 import { signJwt } from "../src/gateway/jwt.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -113,8 +115,10 @@ async function startProcess(name: string, args: string[], env: Record<string, st
   return { name, child, port };
 }
 
+/** Starts the reference gateway as the local runtime and its container image run it: the esbuild bundle. */
 async function startGateway(redisUrl: string, instanceId: string, nodeFlags: readonly string[] = []): Promise<Server> {
-  return awaitReady(await startProcess(instanceId, [...REFERENCE_GATEWAY_NODE_FLAGS, ...nodeFlags, "--import", "tsx", join(ROOT, "src/gateway/main.ts")], {
+  const { args } = await spawnableSut(resolveSutDefinition(REFERENCE_SUT));
+  return awaitReady(await startProcess(instanceId, [...nodeFlags, ...args], {
     PORT: "0",
     REDIS_URL: redisUrl,
     INSTANCE_ID: instanceId,
