@@ -31,6 +31,13 @@ import { Toxiproxy } from "toxiproxy-node-client";
 
 const ROLE_ENV = "TOXIPROXY_BENCH_ROLE";
 const CHUNK_BYTES = 64 * 1024;
+/**
+ * Megabytes streamed per throughput run. At 400-800 MB/s a run of 64 MB lasted about a tenth of a second, so that a
+ * scheduler hiccup of tens of ms moved a round's ratio by a third: the rounds of one run spread 0.40-1.11, of another
+ * 0.46-1.59 (socat 0.37-1.26). With 256 MB they spread 0.53-1.19 (socat 0.48-1.15) over six runs, and a run of the
+ * benchmark still takes well under a minute.
+ */
+const DEFAULT_MEGABYTES = 256;
 const PING_BYTES = 32;
 /** Pings of each path run and dropped before the measured ones (connection warm-up, JIT). */
 const WARMUP_PINGS = 50;
@@ -86,7 +93,7 @@ function stats(values: number[]): Stats {
 const USAGE = "usage: npm run bench -- toxiproxy [--rounds N] [--megabytes M] [--pings P] [--placement free|shared|proxy-alone]";
 
 function parseArgs(args: string[]): Options {
-  const out: Options = { rounds: 7, megabytes: 64, pings: 2_000, placement: "free" };
+  const out: Options = { rounds: 7, megabytes: DEFAULT_MEGABYTES, pings: 2_000, placement: "free" };
   for (let i = 0; i < args.length; i += 2) {
     const key = args[i]!.replace(/^--/, "");
     const raw = args[i + 1];
