@@ -14,10 +14,10 @@
  * and token: the bare server ignores them), the same {@link CONNECT_CONCURRENCY}, the same number of connections
  * per round and the same {@link WARMUP_ROUNDS}; each is one Node process with `ws`, per-message deflate off and no
  * client tracking. The gateway runs as the local runtime and its container image run it, from its esbuild bundle
- * (on tsx only where esbuild cannot build one). The machine's cores are shared by the client, the server and, for the gateway, its Redis:
- * Redis's CPU is counted against the gateway (it takes its share from the same cores the client and the gateway
- * would otherwise use, where a deployment gives Redis a host of its own), so `ratio_connect` is the conservative
- * figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
+ * (on tsx only where esbuild cannot build one). The machine's cores are shared by the client, the server and, for
+ * the gateway, its Redis: Redis's CPU is counted against the gateway (it takes its share from the same cores the
+ * client and the gateway would otherwise use, where a deployment gives Redis a host of its own), so
+ * `ratio_connect` is the conservative figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
  * Redis apart, and the bare server; `client_cpu_us_per_connect` shows the client doing the same work for both),
  * and `cpu_ratio_vs_bare` is the bare server's CPU per connect over the gateway's plus its Redis's.
  *

@@ -26,6 +26,11 @@ const MAX_SMALL_MESSAGES = 200_000;
 /** A write of the client waiting this long while it does not read means every buffer on the way is full. */
 const STUCK_MS = 100;
 
+/** Whether `client`'s writer is stuck: a write still queued, and none finished for {@link STUCK_MS}. */
+function writerStuck(client: RecordingClient, lastWriteAt: number): boolean {
+  return client.socket.writableLength > 0 && performance.now() - lastWriteAt > STUCK_MS;
+}
+
 interface Setup {
   toxiproxy: Toxiproxy;
   echo: StartedEchoServer;
@@ -105,7 +110,7 @@ describe("proxy data path without toxics", () => {
     // queue in both directions; where the kernel's buffers have grown to hold the rest, the writer ends instead.
     await expect.poll(() => c.bytes, POLL).toBeGreaterThan(BULK_MB * 1024 * 64);
     c.socket.pause();
-    await expect.poll(() => written >= sent.length || (c.socket.writableLength > 0 && performance.now() - lastWriteAt > STUCK_MS), POLL).toBe(true);
+    await expect.poll(() => written >= sent.length || writerStuck(c, lastWriteAt), POLL).toBe(true);
     c.socket.resume();
     await writer;
     await expect.poll(() => c.bytes, { timeout: 20_000, interval: 10 }).toBe(sent.length);
@@ -144,7 +149,7 @@ describe("proxy data path without toxics", () => {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     })();
-    await expect.poll(() => c.socket.writableLength > 0 && performance.now() - lastWriteAt > STUCK_MS, { timeout: 20_000, interval: 5 }).toBe(true);
+    await expect.poll(() => writerStuck(c, lastWriteAt), { timeout: 20_000, interval: 5 }).toBe(true);
     stuck = true;
     upstreamSocket!.resume();
     await writer;
