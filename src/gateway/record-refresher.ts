@@ -49,15 +49,20 @@ export class RecordRefresher {
    * `no-rewake-reregister`: after a stall longer than the TTL, the connections held across it are never written again.
    */
   async tick(): Promise<void> {
+    // The tick runs from a timer, and Node runs due timers before it reads the sockets that became readable
+    // meanwhile: a tick that comes late (a busy or starved process) would otherwise judge pongs that arrived in time
+    // but are still unread. One turn of the event loop (setImmediate runs after the poll phase) reads them first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const now = Date.now();
     // Ticks further apart than a TTL: the process was stalled and its records may have expired or been reaped.
     if (this.#lastTickAt !== undefined && now - this.#lastTickAt > this.#options.connectionTtlMs && this.#options.failpoints.enabled("no-rewake-reregister")) {
       for (const connection of this.#options.connections.values()) this.#abandoned.add(connection.record.websocket_id);
     }
-    // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile are still unread: this tick runs before
-    // the socket reads do, so a missed pong proves nothing yet. Ping again and judge at the next tick. A stall is a
-    // gap of at least half a TTL (and two periods): a merely busy event loop, a tick a second late on loaded cores,
-    // must not delay half-open detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
+    // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile may still be unread: the one read per
+    // socket above takes at most 64 KB, and frames a client sent during the stall come before its pong. So a missed
+    // pong proves nothing yet: ping again and judge at the next tick. A stall is a gap of at least half a TTL (and
+    // two periods): a merely busy event loop, a tick a second late on loaded cores, must not delay half-open
+    // detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
     const detectHalfOpen = !this.#options.failpoints.enabled("no-half-open-detect");
     const periodMs = this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2;
     const stallMs = Math.max(2 * periodMs, this.#options.connectionTtlMs / 2);
