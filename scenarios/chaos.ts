@@ -21,9 +21,12 @@ export default defineScenario({
       // The fault budget: in ci one draw of every group already takes about this long, so ci runs the covering draws.
       durationS: 25,
       messageRatePerSecond: 20,
-      // A short TTL and heartbeat so that a freeze of up to two TTLs reaps for sure within a 60 s run.
+      // A short TTL and heartbeat so that a freeze of up to two TTLs reaps for sure within a 60 s run. A heartbeat
+      // of 1 s, not less: one missed pong terminates a socket, and on a loaded 2-core runner the client path (the
+      // harness's proxies, a fleet worker) was measured stalling for 0.5-0.6 s now and then, which at 500 ms
+      // terminated every live socket of an instance (and failed `degraded-mode` during a partition).
       connectionTtlMs: 3_000,
-      heartbeatIntervalMs: 500,
+      heartbeatIntervalMs: 1_000,
       drainTimeoutMs: 1_000,
       // Settle below the TTL, so that a record left behind shows as a ghost before it would expire by itself; a
       // delivery ratio of 0.9 because a freeze loses by design the routes sent to records reaped meanwhile.
@@ -54,8 +57,9 @@ export default defineScenario({
       coverage: release ? "entries" : "groups",
       // Quiet stretches between faults; in release long enough (beyond delivery's 5 s grace) to judge steady routes.
       gapMs: release ? [3_000, 12_000] : [300, 1_200],
-      // ci stays under a minute: a rolling deploy of every instance (about 15 s) is left to release.
-      maxDrawMs: release ? Number.POSITIVE_INFINITY : 8_000,
+      // ci stays under a minute: a rolling deploy of every instance (about 15 s) is left to release. 9 s is the
+      // longest freeze draw's budget (two TTLs, two heartbeats and a second), so that every run covers the freeze group.
+      maxDrawMs: release ? Number.POSITIVE_INFINITY : 9_000,
     });
     // Session state is written after the last Redis restart (which loses it by design), so restart-survival reads
     // back what every later fault must keep.
