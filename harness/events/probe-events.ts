@@ -512,6 +512,17 @@ export interface PauseProbeSkippedEvent {
   reason: string;
 }
 
+/**
+ * The harness's own event loop ran nothing for `duration_ms` from `from` (harness/recorder/loop-stalls.ts): the
+ * clients' proxies of a local run stood still too.
+ */
+export interface HarnessStallEvent {
+  type: "harness_stall";
+  /** Epoch ms the stall began. */
+  from: number;
+  duration_ms: number;
+}
+
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */
 export type ProbeEvent =
   | SessionStateWrittenEvent
@@ -536,4 +547,5 @@ export type ProbeEvent =
   | StateAuditEvent
   | StateAuditFailedEvent
   | PauseWakeEvent
-  | PauseProbeSkippedEvent;
+  | PauseProbeSkippedEvent
+  | HarnessStallEvent;

@@ -47,6 +47,27 @@ describe("renderSummaryText", () => {
   });
 });
 
+describe("the harness-stall warning", () => {
+  const stalled = (status: RunResult["status"]) =>
+    run({
+      status,
+      config: { resolved_profile: { heartbeatIntervalMs: 1_000 } },
+      events: [{ t: 2_000, source: "probe", type: "harness_stall", from: 500, duration_ms: 1_500 }],
+    });
+
+  it("should follow a run that did not pass when the harness stalled for a heartbeat period, in text and Markdown", () => {
+    expect(renderSummaryText(stalled("failed"))).toMatch(/\nwarning: the harness's own event loop stood still once .*longest 1500 ms/);
+    expect(renderSummaryMarkdown(stalled("failed"))).toContain("⚠️ the harness's own event loop stood still once");
+  });
+
+  it("should be absent from a passed run and from a run whose stalls were shorter than the heartbeat", () => {
+    expect(renderSummaryText(stalled("passed"))).not.toContain("warning");
+    const short = stalled("failed");
+    (short.config as { resolved_profile: { heartbeatIntervalMs: number } }).resolved_profile.heartbeatIntervalMs = 2_000;
+    expect(renderSummaryText(short)).not.toContain("warning");
+  });
+});
+
 describe("renderSummaryMarkdown", () => {
   it("should keep every row at three cells and render no HTML, link or heading from the SUT's text", () => {
     const markdown = renderSummaryMarkdown(run());

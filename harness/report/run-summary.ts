@@ -1,4 +1,5 @@
 import { appendFile } from "node:fs/promises";
+import { stallWarning } from "../recorder/loop-stalls.js";
 import type { Reporter } from "./reporter.js";
 import type { CheckResult, RunResult } from "./run-result.js";
 
@@ -47,7 +48,16 @@ export function summaryRows(result: Pick<RunResult, "checks" | "error">): Summar
   return rows;
 }
 
-type SummaryRun = Pick<RunResult, "run_id" | "scenario" | "status" | "exit_code" | "seed" | "profile" | "duration_ms" | "checks" | "error">;
+type SummaryRun = Pick<RunResult, "run_id" | "scenario" | "status" | "exit_code" | "seed" | "profile" | "duration_ms" | "checks" | "error"> &
+  Partial<Pick<RunResult, "events" | "config">>;
+
+/** The warning under a run that did not pass, when the harness itself stalled long enough to explain a failure. */
+function warningOf(result: SummaryRun): string | undefined {
+  if (result.status === "passed" || !result.events) return undefined;
+  const profile = result.config?.resolved_profile as { heartbeatIntervalMs?: unknown } | undefined;
+  const heartbeatMs = typeof profile?.heartbeatIntervalMs === "number" ? profile.heartbeatIntervalMs : undefined;
+  return stallWarning(result.events, heartbeatMs);
+}
 
 function headline(result: SummaryRun): string {
   return `${result.scenario}: ${result.status} (exit ${result.exit_code}), seed ${result.seed}, profile ${result.profile}, ${(result.duration_ms / 1_000).toFixed(1)} s`;
@@ -58,7 +68,10 @@ export function renderSummaryText(result: SummaryRun): string {
   const rows = summaryRows(result);
   const width = Math.max(6, ...rows.map((row) => [...row.name].length));
   const line = (name: string, verdict: string, figure: string) => `  ${name}${" ".repeat(Math.max(0, width - [...name].length))}  ${verdict.padEnd(5)}  ${figure}`;
-  return [visibleText(headline(result)), line("result", "", "figure"), ...rows.map((row) => line(row.name, row.verdict, row.figure))].join("\n") + "\n";
+  const warning = warningOf(result);
+  const lines = [visibleText(headline(result)), line("result", "", "figure"), ...rows.map((row) => line(row.name, row.verdict, row.figure))];
+  if (warning) lines.push(`warning: ${warning}`);
+  return lines.join("\n") + "\n";
 }
 
 /**
@@ -77,7 +90,19 @@ export function markdownCell(text: string): string {
 export function renderSummaryMarkdown(result: SummaryRun): string {
   const icon = (verdict: SummaryRow["verdict"]) => (verdict === "pass" ? "✅ pass" : verdict === "FAIL" ? "❌ FAIL" : "⚠️ ERROR");
   const rows = summaryRows(result).map((row) => `| ${markdownCell(row.name)} | ${icon(row.verdict)} | ${markdownCell(row.figure)} |`);
-  return [`### ${markdownCell(headline(result))}`, "", `run \`${result.run_id.replace(/[^A-Za-z0-9._-]/g, "")}\``, "", "| result | verdict | figure |", "|---|---|---|", ...rows, "", ""].join("\n");
+  const warning = warningOf(result);
+  return [
+    `### ${markdownCell(headline(result))}`,
+    "",
+    `run \`${result.run_id.replace(/[^A-Za-z0-9._-]/g, "")}\``,
+    "",
+    "| result | verdict | figure |",
+    "|---|---|---|",
+    ...rows,
+    "",
+    ...(warning ? [`⚠️ ${markdownCell(warning)}`, ""] : []),
+    "",
+  ].join("\n");
 }
 
 /** Appends the Markdown summary of each run to a file (`--summary PATH`, or `GITHUB_STEP_SUMMARY`). */

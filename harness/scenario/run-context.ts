@@ -64,6 +64,8 @@ export interface RunResources {
   registry?: RegistryReader;
   fleet?: StartedClientFleet;
   progressTimer?: NodeJS.Timeout;
+  /** Stops watching the harness's event loop for stalls (harness/recorder/loop-stalls.ts). */
+  stopStallWatch?: () => void;
   readonly background: BackgroundTasks;
   /** Probe sockets kept beyond their step (stranded ones); destroyed at teardown. */
   readonly probeSockets: Set<ProbeSocket>;

@@ -11,6 +11,7 @@ import { startConnectionFlood } from "../load/connection-flood.js";
 import type { ProbeContext } from "../probes/probe-context.js";
 import { RegistryReader } from "../recorder/registry-reader.js";
 import { createSampler } from "../recorder/sampler.js";
+import { watchLoopStalls } from "../recorder/loop-stalls.js";
 import { StateAuditor } from "../recorder/state-auditor.js";
 import type { CheckResult } from "../report/run-result.js";
 import { networkNamespacesUnavailable } from "../runtime/network-namespaces.js";
@@ -123,6 +124,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     });
   }, PROGRESS_INTERVAL_MS);
   resources.progressTimer.unref();
+  resources.stopStallWatch = watchLoopStalls((from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs }));
 
   const probeContext = (index: number): ProbeContext => ({
     events: recorder.events,

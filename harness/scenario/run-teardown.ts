@@ -16,6 +16,7 @@ export interface TeardownOutcome {
  */
 export async function teardownRun(resources: RunResources, recorder: Recorder): Promise<TeardownOutcome> {
   clearInterval(resources.progressTimer);
+  resources.stopStallWatch?.();
   recorder.startPhase("teardown");
   resources.backgroundAbort.abort();
   const { fleet: f, runtime: r, registry: reg } = resources;
