@@ -23,7 +23,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/conformance.test.ts": 58,
   "test/integration/scenarios-lifecycle.test.ts": 56,
   "test/integration/harness-checks.test.ts": 55,
-  "test/integration/gate.test.ts": 54,
+  "test/integration/gate.test.ts": 69,
   "test/integration/scenario-sentinel.test.ts": 45,
   "test/scenarios/restart.test.ts": 43,
   "test/integration/nemesis-clock-skew.test.ts": 42,

@@ -36,7 +36,8 @@ export type GatewayDefect =
   | "keys-no-ttl"
   | "stale-index"
   | "no-rewake-reregister"
-  | "short-pong-deadline";
+  | "short-pong-deadline"
+  | "drop-sockets-on-redis-down";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -299,6 +300,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "RecordRefresher.tick: each ping arms a 100 ms timer that terminates the socket unless its pong came back",
     mustFail: "packet-faults",
     caughtBy: ["packet-loss"],
+  },
+  {
+    name: "drop-sockets-on-redis-down",
+    behaviour: "terminates every socket it holds when it loses Redis, instead of keeping them open in degraded mode",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer.start: the bus's onDown terminates every local connection",
+    mustFail: "degraded-mode",
+    caughtBy: ["partition"],
   },
 ] satisfies FailpointSpec[]);
 

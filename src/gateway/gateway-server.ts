@@ -147,7 +147,10 @@ export class GatewayServer implements AsyncDisposable {
       this.#units = units;
       await bus.start({
         onMessage: (message) => router.onBusMessage(message),
-        onDown: () => log("redis_down", { instance_id: instanceId }),
+        onDown: () => {
+          log("redis_down", { instance_id: instanceId });
+          if (failpoints.enabled("drop-sockets-on-redis-down")) for (const connection of [...connections.values()]) connection.ws.terminate();
+        },
         onUp: () => {
           log("redis_up", { instance_id: instanceId });
           void this.reconcile().catch(() => undefined);
