@@ -513,14 +513,18 @@ export interface PauseProbeSkippedEvent {
 }
 
 /**
- * The harness's own event loop ran nothing for `duration_ms` from `from` (harness/recorder/loop-stalls.ts): the
- * clients' proxies of a local run stood still too.
+ * The harness's own event loop ran nothing for `duration_ms` from `from` (harness/recorder/loop-stalls.ts).
  */
 export interface HarnessStallEvent {
   type: "harness_stall";
   /** Epoch ms the stall began. */
   from: number;
   duration_ms: number;
+  /**
+   * Whether the fleet's sockets pass through this process (the local runtime's client proxies): then no frame
+   * between the fleet and the gateways moved during the stall, pongs included.
+   */
+  client_path: boolean;
 }
 
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */

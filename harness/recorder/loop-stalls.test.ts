@@ -35,7 +35,7 @@ describe("watchLoopStalls", () => {
 });
 
 describe("stallWarning", () => {
-  const stall = (from: number, duration_ms: number): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms });
+  const stall = (from: number, duration_ms: number): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms, client_path: true });
 
   it("should warn of stalls of at least the heartbeat period, naming the longest", () => {
     const events = [stall(1_000, 300), stall(5_000, 1_200), stall(9_000, 1_000)];

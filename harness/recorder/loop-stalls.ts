@@ -1,13 +1,14 @@
 /**
  * Stalls of the harness's own event loop, and what they mean for a verdict.
  *
- * The harness process carries the clients' side of a local run: the Toxiproxy-compatible server whose proxies sit
- * between the fleet and every gateway (and Redis), the recorder, the probes. While its event loop stands still
- * (a long synchronous stretch, or the process starved of CPU on a loaded machine), nothing passes those proxies: a
- * gateway's ping waits there, and a gateway that misses a pong for one heartbeat rightly terminates the socket as
- * half-open. A failure near such a stall may be the harness's and not the system under test's, so every stall of at
- * least {@link STALL_REPORT_MS} is recorded as a `harness_stall` probe event, and the run's summary warns when one
- * lasted at least the profile's heartbeat period.
+ * In a local run the harness process carries the Toxiproxy-compatible server whose proxies sit between every gateway
+ * and Redis and, where the scenario proxies them, between the fleet and the gateways; the recorder and the probes
+ * too. While its event loop stands still (a long synchronous stretch, or the process starved of CPU on a loaded
+ * machine), nothing passes those proxies: a gateway's ping waits there, and a gateway that misses a pong for one
+ * heartbeat rightly terminates the socket as half-open. A failure near such a stall may be the harness's and not the
+ * system under test's, so every stall of at least {@link STALL_REPORT_MS} is recorded as a `harness_stall` probe
+ * event, the run's summary warns when one lasted at least the profile's heartbeat period, and `degraded-mode` does not
+ * count against the gateway the sockets such a stall of the clients' path explains ({@link explainingStall}).
  */
 import type { RunEvent } from "../events/run-events.js";
 
@@ -55,7 +56,25 @@ export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | 
   if (!longest) return undefined;
   return (
     `the harness's own event loop stood still ${count === 1 ? "once" : `${count} times`} for at least the heartbeat period (${heartbeatMs} ms), ` +
-    `longest ${longest.duration_ms} ms from ${new Date(longest.from).toISOString()}: clients' pongs could not pass meanwhile, so sockets a ` +
-    `gateway terminated then, and failures that follow from it, may be the harness's doing (a loaded machine), not the system under test's`
+    `longest ${longest.duration_ms} ms from ${new Date(longest.from).toISOString()}: in a local run nothing passed its proxies meanwhile ` +
+    `(the gateways' Redis links, and the clients' links where proxied), so failures near it may be the loaded machine's, not the system under test's`
   );
+}
+
+/**
+ * Slack between a stall as measured and the pong it cost, ms: the watcher times a stall to within one sampling
+ * period (it may have begun up to {@link STALL_SAMPLE_MS} before it was seen), plus a loopback round trip through a
+ * proxy and the fleet, which is well under the other 50 ms.
+ */
+export const STALL_PONG_SLACK_MS = 100;
+
+/**
+ * The stall of the clients' path that explains a socket closed without a close code (1006) at `t`, if any: one of
+ * at least the heartbeat period `heartbeatMs` (less {@link STALL_PONG_SLACK_MS}), so that a ping sent just before it
+ * found no pong by the next heartbeat, and `t` between its start and one heartbeat after its end (the gateway
+ * terminates at a heartbeat during the stall; the fleet sees the close once frames move again). Only stalls with
+ * `client_path` count: otherwise the fleet's frames did not pass the harness.
+ */
+export function explainingStall(stalls: readonly { from: number; duration_ms: number; client_path: boolean }[], t: number, heartbeatMs: number): { from: number; duration_ms: number } | undefined {
+  return stalls.find((s) => s.client_path && s.duration_ms >= heartbeatMs - STALL_PONG_SLACK_MS && t >= s.from && t <= s.from + s.duration_ms + heartbeatMs);
 }

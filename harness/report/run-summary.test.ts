@@ -52,7 +52,7 @@ describe("the harness-stall warning", () => {
     run({
       status,
       config: { resolved_profile: { heartbeatIntervalMs: 1_000 } },
-      events: [{ t: 2_000, source: "probe", type: "harness_stall", from: 500, duration_ms: 1_500 }],
+      events: [{ t: 2_000, source: "probe", type: "harness_stall", from: 500, duration_ms: 1_500, client_path: true }],
     });
 
   it("should follow a run that did not pass when the harness stalled for a heartbeat period, in text and Markdown", () => {

@@ -124,7 +124,9 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     });
   }, PROGRESS_INTERVAL_MS);
   resources.progressTimer.unref();
-  resources.stopStallWatch = watchLoopStalls((from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs }));
+  // The local runtime's Toxiproxy-compatible server runs in this process: with client proxies, the fleet's frames do too.
+  const clientPath = rt.kind === "local" && rt.instances.some((i) => (rt.clientProxiesOf?.(i.id).length ?? 0) > 0);
+  resources.stopStallWatch = watchLoopStalls((from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs, client_path: clientPath }));
 
   const probeContext = (index: number): ProbeContext => ({
     events: recorder.events,

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../events/run-events.js";
+import type { CheckContext } from "./check.js";
+import { degradedMode } from "./degraded-mode.js";
+
+const T0 = 2_000_000;
+const H = 1_000;
+/** A partition of gw-1 from T0 for 3 s. */
+const PARTITION_MS = 3_000;
+
+/** The check reads only the recorded events, the heartbeat and its thresholds. */
+function judge(events: RunEvent[]) {
+  const partition: RunEvent[] = [
+    { t: T0, source: "fault", type: "fault_start", fault_id: "f1", kind: "partition", targets: ["gw-1"], description: "partition gw-1 (reset)" },
+    { t: T0 + PARTITION_MS, source: "fault", type: "fault_end", fault_id: "f1", kind: "partition", targets: ["gw-1"], description: "partition gw-1 (reset)", ok: true, duration_ms: PARTITION_MS },
+    { t: T0 + 200, source: "probe", type: "degraded_lookup", fault_id: "f1", via: "gw-1", kind: "connection", round: 0, status: 503, code: "REGISTRY_UNAVAILABLE", latency_ms: 20, during: true },
+    { t: T0 + PARTITION_MS + 500, source: "probe", type: "degraded_reconcile", fault_id: "f1", healed_at: T0 + PARTITION_MS, reconciled_after_ms: 400, lookup_status_by_instance: { "gw-1": 200 }, last: null },
+  ];
+  return degradedMode({ events: [...partition, ...events], heartbeatIntervalMs: H, thresholds: { settleBoundMs: 2_500 } } as unknown as CheckContext);
+}
+
+function disconnect(t: number, closeCode: number, client = "c1"): RunEvent {
+  return { t, source: "fleet", type: "disconnect", client, worker: 0, session_id: "s1", close_code: closeCode, reason: "", expected: false, websocket_id: `w-${client}`, instance_id: "gw-1" };
+}
+
+function stall(from: number, durationMs: number, clientPath = true): RunEvent {
+  return { t: from + durationMs, source: "probe", type: "harness_stall", from, duration_ms: durationMs, client_path: clientPath };
+}
+
+describe("degraded-mode check", () => {
+  it("should fail when a socket on the partitioned instance closes during the partition", async () => {
+    const result = await judge([disconnect(T0 + 1_000, 1006)]);
+    expect(result.pass).toBe(false);
+    expect(result.actual).toMatchObject({ sockets_closed_during_partition: 1, closes_explained_by_harness_stalls: 0 });
+  });
+
+  it("should not count a 1006 close that a stall of the clients' path of a heartbeat explains, and say so", async () => {
+    const result = await judge([stall(T0 + 500, 1_050), disconnect(T0 + 1_560, 1006, "c1"), disconnect(T0 + 2_400, 1006, "c2")]);
+    expect(result.pass).toBe(true);
+    expect(result.actual).toMatchObject({ sockets_closed_during_partition: 0, closes_explained_by_harness_stalls: 2 });
+    expect(result.evidence).toMatchObject({ explained_by_harness_stalls: [expect.objectContaining({ client: "c1", harness_stall: { from: T0 + 500, duration_ms: 1_050 } }), expect.anything()] });
+  });
+
+  it("should still count closes the stall does not explain", async () => {
+    // A close with a code is the gateway's own decision; a stall shorter than a heartbeat costs no pong; a stall
+    // outside the clients' path holds up no pong; a close before the stall or more than a heartbeat after it.
+    for (const events of [
+      [stall(T0 + 500, 1_050), disconnect(T0 + 1_560, 1011)],
+      [stall(T0 + 500, H - 200), disconnect(T0 + 1_400, 1006)],
+      [stall(T0 + 500, 1_050, false), disconnect(T0 + 1_560, 1006)],
+      [stall(T0 + 500, 1_050), disconnect(T0 + 400, 1006)],
+      [stall(T0 + 500, 1_050), disconnect(T0 + 500 + 1_050 + H + 1, 1006)],
+    ]) {
+      const result = await judge(events);
+      expect(result.pass, JSON.stringify(events)).toBe(false);
+      expect(result.actual).toMatchObject({ sockets_closed_during_partition: 1, closes_explained_by_harness_stalls: 0 });
+    }
+  });
+});
