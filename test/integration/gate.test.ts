@@ -41,9 +41,12 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
   "no-reap": (run) => {
     const check = run.checks.find((c) => c.name === "ttl-expiry")!;
     expect(check.actual).toMatchObject({ live_records_missing: 0, vanished_records_past_bound: expect.any(Number) });
-    const late = (check.evidence as { vanished_records_past_bound: { why: string }[] }).vanished_records_past_bound;
-    expect(late.length).toBeGreaterThan(0);
-    expect(new Set(late.map((v) => v.why))).toEqual(new Set(["stranded (kill)"]));
+    const late = (check.evidence as { vanished_records_past_bound: { why: string; instance_id: string }[] }).vanished_records_past_bound;
+    expect(late.map((v) => v.why)).toContain("stranded (kill)");
+    // A connection cut half-open on the instance killed next is late too when the kill came before its missed pong
+    // (a loaded machine): its record is then the reaper's as well. Cuts on the surviving instances never are.
+    const killed = new Set(eventsOf(run.events, "probe", "stranded").filter((e) => e.how === "kill").map((e) => e.instance_id));
+    for (const v of late) expect(v.why === "stranded (kill)" || (v.why === "stranded (cut)" && killed.has(v.instance_id)), JSON.stringify(v)).toBe(true);
   },
 };
 
