@@ -11,11 +11,14 @@ import HeaviestFirstSequencer from "./test/heaviest-first-sequencer.js";
  */
 
 /**
- * Tests that must not share the machine with other harness runs: the start-up sweep of any run removes every
- * orphan whose owner died, so a run of a parallel test file could sweep the orphans these files expect the next
- * run to find. They run first, beside only the typecheck (test/npm-test.mjs).
+ * Tests that must not share the machine with other harness runs, run first, one at a time, beside only the typecheck
+ * (test/npm-test.mjs). `cleanup`: the start-up sweep of any run removes every orphan whose owner died, so a run of a
+ * parallel test file could sweep the orphans it expects the next run to find. `chaos`: its ci timing is the tightest
+ * (heartbeat 1 s), and beside two other topologies the clients' path stood still for more than a heartbeat now and
+ * then (2 of 4 full test runs on one day failed it on degraded-mode: a partitioned instance's sockets terminated as
+ * half-open), a load the scenario is not about.
  */
-const ALONE = ["test/scenarios/cleanup.test.ts"];
+const ALONE = ["test/scenarios/cleanup.test.ts", "test/integration/scenario-chaos.test.ts"];
 
 /**
  * Files that run gateways, Redis and proxies as containers: two at a time on their own, so that the Docker engine's

@@ -15,7 +15,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/scenarios/containers.test.ts": 74,
   "test/integration/container-nemeses.test.ts": 36,
   "test/integration/container-runtime.test.ts": 30,
-  "test/integration/scenarios-pause-chaos.test.ts": 64,
+  "test/integration/scenarios-pause.test.ts": 36,
   "test/integration/html-report.test.ts": 61,
   "test/integration/nemesis-scenarios.test.ts": 60,
   "test/integration/cleanup-checks.test.ts": 60,
@@ -42,6 +42,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/fleet-lifecycle.test.ts": 11,
   "test/integration/gateway-protocol.test.ts": 9,
   // The timed and alone groups (vitest.config.ts), ordered among themselves.
+  "test/integration/scenario-chaos.test.ts": 30,
   "test/integration/gateway-restart.test.ts": 17,
   "test/integration/gateway-redis-blackhole.test.ts": 11,
   "test/integration/network-namespaces.test.ts": 9,

@@ -89,7 +89,7 @@ const CAUGHT_IN_OWN_TEST: Readonly<Record<string, string>> = Object.freeze({
   "no-unregister-on-terminate": "cleanup-checks.test.ts",
   "keys-no-ttl": "cleanup-checks.test.ts",
   "stale-index": "cleanup-checks.test.ts",
-  "no-rewake-reregister": "scenarios-pause-chaos.test.ts",
+  "no-rewake-reregister": "scenarios-pause.test.ts",
   "short-pong-deadline": "scenario-packet-loss.test.ts",
 });
 

@@ -1,16 +1,14 @@
 import { describe, expect, it } from "vitest";
-import chaos from "../../scenarios/chaos.js";
 import pause from "../../scenarios/pause.js";
-import { eventsOf } from "../../harness/events/run-events.js";
 import { checkOf, expectFailedBy, expectPassed, faultEnds, runCiScenario } from "../helpers/scenario-run.js";
 
 const SEED = 7;
 
 /**
- * `pause` and `chaos` in their `ci` profile against the reference gateway: each passes every declared check; `pause`
- * fails `pause-recovery` when the gateway does not write the records lost during a stall again.
+ * `pause` in its `ci` profile against the reference gateway: it passes every declared check, and fails
+ * `pause-recovery` when the gateway does not write the records lost during a stall again. (`chaos`: scenario-chaos.test.ts.)
  */
-describe.sequential("scenarios pause and chaos (ci profile)", { timeout: 120_000 }, () => {
+describe.sequential("scenario pause (ci profile)", { timeout: 120_000 }, () => {
   it("pause should pass: the frozen instance's records go while it is frozen and come back after the wake", async () => {
     const result = await runCiScenario(pause, { seed: SEED });
     expectPassed(pause, result);
@@ -22,13 +20,5 @@ describe.sequential("scenarios pause and chaos (ci profile)", { timeout: 120_000
     const result = await runCiScenario(pause, { seed: SEED, control: { defects: "no-rewake-reregister" } });
     const failed = expectFailedBy(result, "pause-recovery");
     expect(failed.actual).toMatchObject({ recovered_after_ms: [null] });
-  });
-
-  it("chaos should pass every invariant and record the schedule it drew from the seed", async () => {
-    const result = await runCiScenario(chaos, { seed: SEED });
-    expectPassed(chaos, result);
-    const [schedule] = eventsOf(result.events, "engine", "schedule");
-    expect(schedule?.schedule).toMatchObject({ seed: SEED, coverage: "groups", skipped: expect.arrayContaining([expect.objectContaining({ name: "partition-network" })]) });
-    expect(result.duration_ms).toBeLessThan(60_000);
   });
 });
