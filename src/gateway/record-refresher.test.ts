@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { useSocketPairs } from "../../test/helpers/socket-pair.js";
 import type { ConnectionRecord } from "../registry/connection-registry.js";
@@ -127,6 +127,32 @@ describe("RecordRefresher", () => {
     await second;
     expect(metrics.halfOpen.get()).toBe(0);
     expect(server.readyState).toBe(server.OPEN);
+  });
+
+  it("should not take a slow refresh for a stall: a socket that missed its pong is still terminated", async () => {
+    const pair = await useSocketPairs();
+    const registry = new MemoryConnectionRegistry();
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    // H 500 ms, T 3 s: a stall is a gap of 1.5 s. The refresh takes 1.6 s (a loaded Redis or proxy), the timer 0.5 s.
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 3_000, heartbeatIntervalMs: 500, metrics, failpoints: NO_FAILPOINTS });
+    let now = 1_000_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    onTestFinished(() => clock.mockRestore());
+    const heartbeat = registry.heartbeat.bind(registry);
+    registry.heartbeat = (...args: Parameters<typeof heartbeat>) => {
+      now += 1_600;
+      return heartbeat(...args);
+    };
+    const { server, client } = await pair();
+    const halfOpen = local(server, "w1");
+    connections.add(halfOpen);
+    client.pause(); // reads nothing more: no pong
+    await refresher.tick();
+    now += 500;
+    await refresher.tick();
+    expect(metrics.halfOpen.get()).toBe(1);
+    expect(server.readyState).not.toBe(server.OPEN);
   });
 
   it("should not take pongs missed during a stall of its own process for half-open sockets", async () => {

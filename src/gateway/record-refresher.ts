@@ -37,6 +37,12 @@ export class RecordRefresher {
   #reconciling?: Promise<number>;
   /** `Date.now()` of the previous tick, to tell a stall (a freeze, a long GC pause) from a normal period. */
   #lastTickAt?: number;
+  /**
+   * `Date.now()` when the previous tick's work (its TTL refresh included) ended: the next tick is due a period after
+   * it, so the gap from it, not from the tick's start, tells a stall. A refresh slowed by a loaded Redis or proxy
+   * is not a stall of this process, and taking it for one stopped half-open detection for as long as it lasted.
+   */
+  #lastTickEndAt?: number;
   /** Failpoint `no-rewake-reregister`: connections held across a stall, whose missing records are never written again. */
   readonly #abandoned = new Set<string>();
 
@@ -61,12 +67,13 @@ export class RecordRefresher {
     // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile may still be unread: the one read per
     // socket above takes at most 64 KB, and frames a client sent during the stall come before its pong. So a missed
     // pong proves nothing yet: ping again and judge at the next tick. A stall is a gap of at least half a TTL (and
-    // two periods): a merely busy event loop, a tick a second late on loaded cores, must not delay half-open
-    // detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
+    // two periods) since the previous tick ended: a merely busy event loop, a tick a second late on loaded cores, or
+    // a slow refresh must not delay half-open detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
     const detectHalfOpen = !this.#options.failpoints.enabled("no-half-open-detect");
     const periodMs = this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2;
     const stallMs = Math.max(2 * periodMs, this.#options.connectionTtlMs / 2);
-    const stalled = this.#lastTickAt !== undefined && now - this.#lastTickAt > stallMs;
+    const idleSince = this.#lastTickEndAt ?? this.#lastTickAt;
+    const stalled = idleSince !== undefined && now - idleSince > stallMs;
     const shortPongDeadline = this.#options.failpoints.enabled("short-pong-deadline");
     this.#lastTickAt = now;
     for (const connection of [...this.#options.connections.values()]) {
@@ -87,8 +94,12 @@ export class RecordRefresher {
         }, SHORT_PONG_DEADLINE_MS).unref();
       }
     }
-    if (this.#options.failpoints.enabled("no-heartbeat")) return;
-    await this.#refresh();
+    try {
+      if (this.#options.failpoints.enabled("no-heartbeat")) return;
+      await this.#refresh();
+    } finally {
+      this.#lastTickEndAt = Date.now();
+    }
   }
 
   /**
