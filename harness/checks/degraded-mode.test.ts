@@ -41,6 +41,14 @@ describe("degraded-mode check", () => {
     expect(result.evidence).toMatchObject({ explained_by_harness_stalls: [expect.objectContaining({ client: "c1", harness_stall: { from: T0 + 500, duration_ms: 1_050 } }), expect.anything()] });
   });
 
+  it("should weigh a fleet worker's stall for that worker's sockets only", async () => {
+    const workerStall: RunEvent = { t: T0 + 1_550, source: "probe", type: "harness_stall", from: T0 + 500, duration_ms: 1_050, client_path: true, worker: 0 };
+    const other: RunEvent = { ...disconnect(T0 + 1_560, 1006, "c2"), worker: 1 } as RunEvent;
+    const result = await judge([workerStall, disconnect(T0 + 1_560, 1006, "c1"), other]);
+    expect(result.actual).toMatchObject({ sockets_closed_during_partition: 1, closes_explained_by_harness_stalls: 1 });
+    expect(result.evidence).toMatchObject({ failures: [expect.objectContaining({ client: "c2" })], explained_by_harness_stalls: [expect.objectContaining({ client: "c1", harness_stall: expect.objectContaining({ worker: 0 }) })] });
+  });
+
   it("should still count closes the stall does not explain", async () => {
     // A close with a code is the gateway's own decision; a stall shorter than a heartbeat costs no pong; a stall
     // outside the clients' path holds up no pong; a close before the stall or more than a heartbeat after it.

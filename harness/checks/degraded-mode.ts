@@ -29,9 +29,9 @@ export const degradedMode: Check = async (context) => {
       if (!e.expected && e.t >= start.t && e.t <= until && e.instance_id !== undefined && targets.has(e.instance_id)) {
         const close = { client: e.client, instance_id: e.instance_id, close_code: e.close_code, fault_id: start.fault_id };
         // Terminated for a pong the harness itself held up (harness/recorder/loop-stalls.ts): not the gateway's doing.
-        const stall = e.close_code === 1006 ? explainingStall(stalls, e.t, context.heartbeatIntervalMs) : undefined;
+        const stall = e.close_code === 1006 ? explainingStall(stalls, e.t, context.heartbeatIntervalMs, e.worker) : undefined;
         if (stall) {
-          excused.push({ ...close, harness_stall: { from: stall.from, duration_ms: stall.duration_ms } });
+          excused.push({ ...close, harness_stall: { from: stall.from, duration_ms: stall.duration_ms, ...(stall.worker !== undefined ? { worker: stall.worker } : {}) } });
           continue;
         }
         dropped++;

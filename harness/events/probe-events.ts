@@ -525,6 +525,8 @@ export interface HarnessStallEvent {
    * between the fleet and the gateways moved during the stall, pongs included.
    */
   client_path: boolean;
+  /** The fleet worker that stalled (its clients' pongs waited); absent: the harness process itself. */
+  worker?: number;
 }
 
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */

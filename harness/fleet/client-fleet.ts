@@ -78,19 +78,22 @@ interface WorkerHandle {
 export class ClientFleet {
   readonly options: ResolvedClientFleetOptions;
   readonly #onEvent: ((event: FleetEvent) => void) | undefined;
+  readonly #onStall: ClientFleetOptions["onStall"];
   #started = false;
 
   constructor(options: ClientFleetOptions) {
     this.options = resolveClientFleetOptions(options);
     if (options.onEvent !== undefined && typeof options.onEvent !== "function") throw new HarnessOptionsError("invalid client fleet options: onEvent must be a function");
     this.#onEvent = options.onEvent;
+    if (options.onStall !== undefined && typeof options.onStall !== "function") throw new HarnessOptionsError("invalid client fleet options: onStall must be a function");
+    this.#onStall = options.onStall;
   }
 
   /** Forks the workers, waits until each is loaded, then starts the ramp. Resolves once the ramp has begun. */
   async start(): Promise<StartedClientFleet> {
     if (this.#started) throw new HarnessError("HARNESS_ERR_INVALID_STATE", "ClientFleet.start() was already called: create a new ClientFleet to start another");
     this.#started = true;
-    const fleet = new RunningClientFleet(this.options, this.#onEvent);
+    const fleet = new RunningClientFleet(this.options, this.#onEvent, this.#onStall);
     try {
       await fleet.launch();
     } catch (error) {
@@ -104,6 +107,7 @@ export class ClientFleet {
 class RunningClientFleet implements StartedClientFleet {
   readonly #options: ResolvedClientFleetOptions;
   readonly #onEvent: ((event: FleetEvent) => void) | undefined;
+  readonly #onStall: ClientFleetOptions["onStall"];
   readonly #workers: WorkerHandle[] = [];
   readonly #exits: FleetWorkerExit[] = [];
   readonly #startedAt = Date.now();
@@ -117,9 +121,10 @@ class RunningClientFleet implements StartedClientFleet {
     for (const worker of this.#workers) if (worker.alive) worker.child.kill("SIGKILL");
   };
 
-  constructor(options: ResolvedClientFleetOptions, onEvent: ((event: FleetEvent) => void) | undefined) {
+  constructor(options: ResolvedClientFleetOptions, onEvent: ((event: FleetEvent) => void) | undefined, onStall?: ClientFleetOptions["onStall"]) {
     this.#options = options;
     this.#onEvent = onEvent;
+    this.#onStall = onStall;
   }
 
   get workerPids(): readonly number[] {
@@ -225,6 +230,13 @@ class RunningClientFleet implements StartedClientFleet {
         return;
       case "fatal":
         handle.stderr += `\n${message.stack ?? message.message}`;
+        return;
+      case "stall":
+        try {
+          this.#onStall?.(handle.index, message.from, message.duration_ms);
+        } catch (error) {
+          this.#eventError ??= error;
+        }
         return;
     }
   }

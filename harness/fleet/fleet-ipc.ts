@@ -54,4 +54,6 @@ export type WorkerMessage =
   | { type: "events"; events: FleetEvent[] }
   | { type: "stats"; stats: WorkerStats }
   | { type: "stopped"; stats: WorkerStats }
-  | { type: "fatal"; message: string; stack?: string };
+  | { type: "fatal"; message: string; stack?: string }
+  /** The worker's event loop ran nothing for `duration_ms` from `from` (harness/recorder/loop-stalls.ts). */
+  | { type: "stall"; from: number; duration_ms: number };

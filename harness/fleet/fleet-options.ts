@@ -63,6 +63,8 @@ export interface ClientFleetOptions {
   tokenTtlS?: number;
   /** Receives every event, in batches from the workers (per client in order). When absent, workers send no events. */
   onEvent?: (event: FleetEvent) => void;
+  /** Called for every stall of a worker's event loop (harness/recorder/loop-stalls.ts), with the worker's index. */
+  onStall?: (worker: number, from: number, durationMs: number) => void;
   /** Run id put in every worker's environment (`TRAFFIC_COP_RUN_ID`) for the orphan sweep. @default "adhoc" */
   runId?: string;
 }

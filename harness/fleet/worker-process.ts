@@ -4,6 +4,7 @@
  */
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { watchLoopStalls } from "../recorder/loop-stalls.js";
 import type { ParentMessage, WorkerMessage } from "./fleet-ipc.js";
 import { FleetWorker } from "./fleet-worker.js";
 
@@ -24,6 +25,8 @@ function runAsChildProcess(): void {
     switch (message.type) {
       case "init":
         worker = new FleetWorker(message.worker, message.options, message.events, send);
+        // Its clients answer pings here: a stall of this loop holds their pongs up (degraded-mode weighs that).
+        watchLoopStalls((from, durationMs) => send({ type: "stall", from, duration_ms: durationMs }));
         send({ type: "ready", clients: worker.size });
         return;
       case "start":

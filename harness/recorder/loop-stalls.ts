@@ -49,7 +49,8 @@ export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | 
   let count = 0;
   let longest: { from: number; duration_ms: number } | undefined;
   for (const event of events) {
-    if (event.source !== "probe" || event.type !== "harness_stall" || event.duration_ms < heartbeatMs) continue;
+    // The harness process's own stalls (a fleet worker's hold up only its clients: degraded-mode weighs those).
+    if (event.source !== "probe" || event.type !== "harness_stall" || event.worker !== undefined || event.duration_ms < heartbeatMs) continue;
     count++;
     if (!longest || event.duration_ms > longest.duration_ms) longest = event;
   }
@@ -73,8 +74,16 @@ export const STALL_PONG_SLACK_MS = 100;
  * at least the heartbeat period `heartbeatMs` (less {@link STALL_PONG_SLACK_MS}), so that a ping sent just before it
  * found no pong by the next heartbeat, and `t` between its start and one heartbeat after its end (the gateway
  * terminates at a heartbeat during the stall; the fleet sees the close once frames move again). Only stalls with
- * `client_path` count: otherwise the fleet's frames did not pass the harness.
+ * `client_path` count: otherwise the fleet's frames did not pass the harness; a fleet worker's stall (`worker`) counts
+ * only for the sockets of that worker (`closedBy`), whose pongs it answers.
  */
-export function explainingStall(stalls: readonly { from: number; duration_ms: number; client_path: boolean }[], t: number, heartbeatMs: number): { from: number; duration_ms: number } | undefined {
-  return stalls.find((s) => s.client_path && s.duration_ms >= heartbeatMs - STALL_PONG_SLACK_MS && t >= s.from && t <= s.from + s.duration_ms + heartbeatMs);
+export function explainingStall(
+  stalls: readonly { from: number; duration_ms: number; client_path: boolean; worker?: number }[],
+  t: number,
+  heartbeatMs: number,
+  closedBy?: number,
+): { from: number; duration_ms: number; worker?: number } | undefined {
+  return stalls.find(
+    (s) => s.client_path && (s.worker === undefined || s.worker === closedBy) && s.duration_ms >= heartbeatMs - STALL_PONG_SLACK_MS && t >= s.from && t <= s.from + s.duration_ms + heartbeatMs,
+  );
 }

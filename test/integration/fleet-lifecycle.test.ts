@@ -32,6 +32,30 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     await expect(fleet.waitForConnected(1, 1_000)).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
   });
 
+  it("should report a stall of a worker's event loop with the worker's index (its clients' pongs wait meanwhile)", async () => {
+    const redis = await useRedisServer();
+    const gateway = await startGateway({ redisUrl: redis.url, instanceId: "gw-1" });
+    const stalls: { worker: number; from: number; durationMs: number }[] = [];
+    const fleet = await new ClientFleet({
+      targets: [`ws://127.0.0.1:${gateway.port}`],
+      clients: 8,
+      workers: 2,
+      authSecret: TEST_AUTH_SECRET,
+      seed: 5,
+      onStall: (worker, from, durationMs) => stalls.push({ worker, from, durationMs }),
+    }).start();
+    onTestFinished(() => fleet.stop().then(() => undefined));
+    await fleet.waitForConnected(8, 20_000);
+    const pid = fleet.workerPids[1]!;
+    const stoppedAt = Date.now();
+    process.kill(pid, "SIGSTOP");
+    // The stall itself: the worker runs nothing for this long.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    process.kill(pid, "SIGCONT");
+    await expect.poll(() => stalls.find((s) => s.worker === 1 && Math.abs(s.from - stoppedAt) <= 200), { timeout: 5_000 }).toBeDefined();
+    expect(stalls.find((s) => s.worker === 1)!.durationMs).toBeGreaterThanOrEqual(600);
+  });
+
   it("should ramp only below the ramp limit until it is raised", async () => {
     const redis = await useRedisServer();
     const gateway = await startGateway({ redisUrl: redis.url, instanceId: "gw-1" });

@@ -13,6 +13,7 @@ export const connectFleetStep: StepHandler<"connect_fleet"> = async (step, run) 
     rampPerSecond: profile.rampPerSecond,
     messageRatePerSecond: 0,
     onEvent: recorder.recordFleet,
+    onStall: (worker, from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs, client_path: true, worker }),
     runId: run.runId,
   }).start();
   await run.fleet.waitForConnected(profile.clients, step.timeoutMs);
