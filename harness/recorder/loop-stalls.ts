@@ -21,17 +21,17 @@ export const STALL_SAMPLE_MS = 50;
 export const STALL_REPORT_MS = 250;
 
 /**
- * Calls `onStall(from, durationMs)` for every stretch of at least `reportMs` in which this process's event loop ran
- * nothing (`from`: epoch ms it began). Returns the function that stops watching.
+ * Calls `onStall(from, durationMs)` for every stretch of at least {@link STALL_REPORT_MS} in which this process's
+ * event loop ran nothing (`from`: epoch ms it began). Returns the function that stops watching.
  */
-export function watchLoopStalls(onStall: (from: number, durationMs: number) => void, reportMs = STALL_REPORT_MS): () => void {
+export function watchLoopStalls(onStall: (from: number, durationMs: number) => void): () => void {
   let last = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
     // The timer was due STALL_SAMPLE_MS after the last run; anything beyond that the loop could not run it.
     const late = now - last - STALL_SAMPLE_MS;
     last = now;
-    if (late >= reportMs) {
+    if (late >= STALL_REPORT_MS) {
       const durationMs = Math.round(late);
       onStall(Date.now() - durationMs, durationMs);
     }
