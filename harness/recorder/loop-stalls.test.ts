@@ -49,4 +49,19 @@ describe("stallWarning", () => {
     expect(stallWarning(events, undefined)).toBeUndefined();
     expect(stallWarning([stall(1_000, 300)], 250)).toContain("once");
   });
+
+  it("should warn of fleet workers' stalls apart from the harness process's, the longest worker first", () => {
+    const worker = (index: number, from: number, duration_ms: number): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms, client_path: true, worker: index });
+    const onlyWorker = stallWarning([stall(1_000, 300), worker(2, 3_000, 1_100), worker(2, 8_000, 1_400)], 1_000);
+    expect(onlyWorker).toBe(
+      "a fleet worker's event loop stood still for at least the heartbeat period (1000 ms) (worker 2 2 times, longest 1400 ms from " +
+        "1970-01-01T00:00:08.000Z): its clients answered no pings meanwhile, so failures near it may be the loaded machine's, not the system under test's",
+    );
+    const both = stallWarning([stall(1_000, 1_000), worker(0, 2_000, 1_000), worker(1, 4_000, 1_600), worker(3, 5_000, 1_200), worker(4, 6_000, 1_100)], 1_000)!;
+    expect(both).toMatch(/^the harness's own event loop stood still once .*longest 1000 ms from 1970-01-01T00:00:01\.000Z/);
+    expect(both).toContain("4 fleet workers' event loops stood still");
+    expect(both).toContain("(worker 1 once, longest 1600 ms from 1970-01-01T00:00:04.000Z; worker 3 once, longest 1200 ms from 1970-01-01T00:00:05.000Z; worker 4 once, longest 1100 ms");
+    expect(both).toContain("; 1 more)");
+    expect(stallWarning([worker(2, 3_000, 900)], 1_000)).toBeUndefined();
+  });
 });

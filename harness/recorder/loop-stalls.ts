@@ -40,26 +40,58 @@ export function watchLoopStalls(onStall: (from: number, durationMs: number) => v
   return () => clearInterval(timer);
 }
 
+/** The longest of some stalls and how many there were. */
+interface StallTally {
+  count: number;
+  longest: { from: number; duration_ms: number };
+}
+
+function tally(tallies: Map<number | undefined, StallTally>, key: number | undefined, event: { from: number; duration_ms: number }): void {
+  const known = tallies.get(key);
+  if (!known) tallies.set(key, { count: 1, longest: event });
+  else {
+    known.count++;
+    if (event.duration_ms > known.longest.duration_ms) known.longest = event;
+  }
+}
+
+const times = (count: number) => (count === 1 ? "once" : `${count} times`);
+const longestOf = (t: StallTally) => `longest ${t.longest.duration_ms} ms from ${new Date(t.longest.from).toISOString()}`;
+
 /**
- * The warning of a run's summary when the harness stalled for at least the heartbeat period `heartbeatMs`, or
- * undefined. Names the longest stall and how many reached the period.
+ * The warning of a run's summary when the harness process or a fleet worker stalled for at least the heartbeat
+ * period `heartbeatMs`, or undefined. Names the longest stall of each and how many reached the period: the harness
+ * process carries the proxies of a local run, a worker's clients answer the gateways' pings (at most three workers
+ * are named, the one with the longest stall first).
  */
 export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | undefined): string | undefined {
   if (heartbeatMs === undefined) return undefined;
-  let count = 0;
-  let longest: { from: number; duration_ms: number } | undefined;
+  const tallies = new Map<number | undefined, StallTally>();
   for (const event of events) {
-    // The harness process's own stalls (a fleet worker's hold up only its clients: degraded-mode weighs those).
-    if (event.source !== "probe" || event.type !== "harness_stall" || event.worker !== undefined || event.duration_ms < heartbeatMs) continue;
-    count++;
-    if (!longest || event.duration_ms > longest.duration_ms) longest = event;
+    if (event.source !== "probe" || event.type !== "harness_stall" || event.duration_ms < heartbeatMs) continue;
+    tally(tallies, event.worker, event);
   }
-  if (!longest) return undefined;
-  return (
-    `the harness's own event loop stood still ${count === 1 ? "once" : `${count} times`} for at least the heartbeat period (${heartbeatMs} ms), ` +
-    `longest ${longest.duration_ms} ms from ${new Date(longest.from).toISOString()}: in a local run nothing passed its proxies meanwhile ` +
-    `(the gateways' Redis links, and the clients' links where proxied), so failures near it may be the loaded machine's, not the system under test's`
-  );
+  if (tallies.size === 0) return undefined;
+  const parts: string[] = [];
+  const own = tallies.get(undefined);
+  if (own) {
+    parts.push(
+      `the harness's own event loop stood still ${times(own.count)} for at least the heartbeat period (${heartbeatMs} ms), ${longestOf(own)}: ` +
+        `in a local run nothing passed its proxies meanwhile (the gateways' Redis links, and the clients' links where proxied)`,
+    );
+  }
+  const workers = [...tallies.entries()]
+    .filter((entry): entry is [number, StallTally] => entry[0] !== undefined)
+    .sort((a, b) => b[1].longest.duration_ms - a[1].longest.duration_ms);
+  if (workers.length > 0) {
+    const named = workers.slice(0, 3).map(([worker, t]) => `worker ${worker} ${times(t.count)}, ${longestOf(t)}`);
+    if (workers.length > 3) named.push(`${workers.length - 3} more`);
+    parts.push(
+      `${workers.length === 1 ? "a fleet worker's event loop" : `${workers.length} fleet workers' event loops`} stood still for at least the heartbeat ` +
+        `period (${heartbeatMs} ms) (${named.join("; ")}): its clients answered no pings meanwhile`,
+    );
+  }
+  return `${parts.join("; ")}, so failures near it may be the loaded machine's, not the system under test's`;
 }
 
 /**
