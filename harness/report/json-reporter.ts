@@ -1,7 +1,12 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { finished } from "node:stream/promises";
 import type { Reporter } from "./reporter.js";
 import type { RunResult } from "./run-result.js";
+
+/** Events serialised per write of run.json: big enough to keep writes few, small enough to keep each string small. */
+const EVENTS_PER_WRITE = 1_000;
 
 /** Writes `run.json`, the whole record, into the run's directory. Runs first: the other files render from it. */
 export class JsonReporter implements Reporter {
@@ -15,7 +20,47 @@ export class JsonReporter implements Reporter {
   async onRunEnd(result: RunResult): Promise<string[]> {
     await mkdir(this.#dir, { recursive: true });
     const file = join(this.#dir, "run.json");
-    await writeFile(file, `${JSON.stringify(result)}\n`);
+    await writeRunJson(file, result);
     return [file];
   }
+}
+
+/**
+ * Writes `result` to `file` as `JSON.stringify(result)` and a newline, byte for byte, with its `events` array
+ * serialised {@link EVENTS_PER_WRITE} events at a time: a release run's run.json is tens of MB, and one string of
+ * it (plus the stringifier's buffer and the bytes written) was the largest allocation of the report phase.
+ */
+export async function writeRunJson(file: string, result: RunResult): Promise<void> {
+  const out = createWriteStream(file);
+  let error: Error | undefined;
+  out.on("error", (e) => (error ??= e));
+  const write = async (chunk: string) => {
+    if (error) throw error;
+    if (!out.write(chunk)) await new Promise<void>((resolve) => (error ? resolve() : out.once("drain", resolve).once("error", () => resolve())));
+    if (error) throw error;
+  };
+  try {
+    let separator = "{";
+    for (const [key, value] of Object.entries(result)) {
+      if (key === "events" && Array.isArray(value)) {
+        await write(`${separator}${JSON.stringify(key)}:[`);
+        for (let i = 0; i < value.length; i += EVENTS_PER_WRITE) {
+          const chunk = value.slice(i, i + EVENTS_PER_WRITE).map((event: unknown) => JSON.stringify(event) ?? "null");
+          await write(`${i === 0 ? "" : ","}${chunk.join(",")}`);
+        }
+        await write("]");
+      } else {
+        const json = JSON.stringify(value);
+        // As JSON.stringify does: a member whose value has no JSON form (undefined, a function) is left out.
+        if (json === undefined) continue;
+        await write(`${separator}${JSON.stringify(key)}:${json}`);
+      }
+      separator = ",";
+    }
+    await write(separator === "{" ? "{}\n" : "}\n");
+  } finally {
+    out.end();
+    await finished(out).catch((e: Error) => (error ??= e));
+  }
+  if (error) throw error;
 }
