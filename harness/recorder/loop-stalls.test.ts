@@ -61,7 +61,7 @@ describe("stallWarning", () => {
     expect(both).toMatch(/^the harness's own event loop stood still once .*longest 1000 ms from 1970-01-01T00:00:01\.000Z/);
     expect(both).toContain("4 fleet workers' event loops stood still");
     expect(both).toContain("(worker 1 once, longest 1600 ms from 1970-01-01T00:00:04.000Z; worker 3 once, longest 1200 ms from 1970-01-01T00:00:05.000Z; worker 4 once, longest 1100 ms");
-    expect(both).toContain("; 1 more)");
+    expect(both).toContain("; 1 more): their clients answered no pings meanwhile");
     expect(stallWarning([worker(2, 3_000, 900)], 1_000)).toBeUndefined();
   });
 });

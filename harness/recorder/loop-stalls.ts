@@ -88,7 +88,7 @@ export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | 
     if (workers.length > 3) named.push(`${workers.length - 3} more`);
     parts.push(
       `${workers.length === 1 ? "a fleet worker's event loop" : `${workers.length} fleet workers' event loops`} stood still for at least the heartbeat ` +
-        `period (${heartbeatMs} ms) (${named.join("; ")}): its clients answered no pings meanwhile`,
+        `period (${heartbeatMs} ms) (${named.join("; ")}): ${workers.length === 1 ? "its" : "their"} clients answered no pings meanwhile`,
     );
   }
   return `${parts.join("; ")}, so failures near it may be the loaded machine's, not the system under test's`;
