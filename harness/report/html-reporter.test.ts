@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { embedJson, renderHtml } from "./html-reporter.js";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { writeSyntheticRun } from "../../test/helpers/synthetic-run.js";
+import { embedJson, HtmlReporter, renderHtml, renderPage } from "./html-reporter.js";
+import { writeRunJson } from "./json-reporter.js";
+import type { RunResult } from "./run-result.js";
 import { escapeInlineScript, pageAssets } from "./page-bundle.js";
 
 describe("embedJson", () => {
@@ -39,5 +45,29 @@ describe("renderHtml", () => {
     const html = await renderHtml("{}");
     expect(html).toContain(script);
     expect(html).toContain(chartStyle);
+  });
+});
+
+describe("HtmlReporter", () => {
+  it("should render from the record in memory exactly the page run.json read back gives", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "traffic-cop-html-reporter-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const run = await writeSyntheticRun(dir, { clients: 400, durationS: 30, instances: 3, routesPerSecond: 20 });
+    // What a record may hold that JSON does not keep as it is: NaN and infinities, undefined members and elements,
+    // -0, a Date, in checks, samples and events alike.
+    const odd = { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, minus: Number.NEGATIVE_INFINITY, zero: -0, none: undefined, list: [undefined, 1], when: new Date(0) };
+    const record = {
+      ...run,
+      extra: undefined,
+      checks: [...run.checks, { name: "odd", pass: false, expected: odd, actual: odd, evidence: odd }],
+      samples: run.samples.map((sample, i) => (i % 3 === 0 ? { ...sample, odd } : sample)),
+      events: run.events.map((event, i) => (i % 50 === 0 ? { ...event, odd } : event)),
+    } as unknown as RunResult;
+    await writeRunJson(join(dir, "run.json"), record);
+    const readBack = JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as RunResult;
+    const [file] = await new HtmlReporter(dir).onRunEnd(record);
+    const page = await readFile(file!, "utf8");
+    expect(page).toContain("c399");
+    expect(page === (await renderPage(readBack, dir))).toBe(true);
   });
 });
