@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { writeSyntheticRun } from "../../test/helpers/synthetic-run.js";
 import { embedJson, HtmlReporter, renderHtml, renderPage } from "./html-reporter.js";
 import { writeRunJson } from "./json-reporter.js";
+import { JunitReporter, renderJunit } from "./junit-reporter.js";
 import type { RunResult } from "./run-result.js";
 import { escapeInlineScript, pageAssets } from "./page-bundle.js";
 
@@ -49,7 +50,7 @@ describe("renderHtml", () => {
 });
 
 describe("HtmlReporter", () => {
-  it("should render from the record in memory exactly the page run.json read back gives", async () => {
+  it("should render from the record in memory exactly the page and JUnit file run.json read back gives", async () => {
     const dir = await mkdtemp(join(tmpdir(), "traffic-cop-html-reporter-"));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const run = await writeSyntheticRun(dir, { clients: 400, durationS: 30, instances: 3, routesPerSecond: 20 });
@@ -59,7 +60,7 @@ describe("HtmlReporter", () => {
     const record = {
       ...run,
       extra: undefined,
-      checks: [...run.checks, { name: "odd", pass: false, expected: odd, actual: odd, evidence: odd }],
+      checks: [...run.checks, { name: "odd", pass: false, expected: odd, actual: odd, evidence: odd, duration_ms: Number.NaN }],
       samples: run.samples.map((sample, i) => (i % 3 === 0 ? { ...sample, odd } : sample)),
       events: run.events.map((event, i) => (i % 50 === 0 ? { ...event, odd } : event)),
     } as unknown as RunResult;
@@ -69,5 +70,7 @@ describe("HtmlReporter", () => {
     const page = await readFile(file!, "utf8");
     expect(page).toContain("c399");
     expect(page === (await renderPage(readBack, dir))).toBe(true);
+    const [junit] = await new JunitReporter(dir).onRunEnd(record);
+    expect(await readFile(junit!, "utf8")).toBe(renderJunit(readBack));
   });
 });

@@ -1,6 +1,7 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
+import { recordAsWritten } from "./json-reporter.js";
 import type { Reporter } from "./reporter.js";
 import type { CheckResult, RunResult } from "./run-result.js";
 import { xmlAttribute as attr, xmlText as text } from "./xml-text.js";
@@ -59,7 +60,7 @@ ${cases.join("\n")}
 `;
 }
 
-/** Writes `junit.xml` from the run.json already written in the same directory. */
+/** Writes `junit.xml` from the run's record as run.json holds it ({@link recordAsWritten}: not parsed back from the file). */
 export class JunitReporter implements Reporter {
   readonly name = "junit";
   readonly #dir: string;
@@ -68,11 +69,10 @@ export class JunitReporter implements Reporter {
     this.#dir = dir;
   }
 
-  async onRunEnd(_result: RunResult): Promise<string[]> {
+  async onRunEnd(result: RunResult): Promise<string[]> {
     await mkdir(this.#dir, { recursive: true });
-    const result = JSON.parse(await readFile(join(this.#dir, "run.json"), "utf8")) as RunResult;
     const file = join(this.#dir, "junit.xml");
-    await writeFile(file, renderJunit(result));
+    await writeFile(file, renderJunit(recordAsWritten(result)));
     return [file];
   }
 }
