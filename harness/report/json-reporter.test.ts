@@ -27,10 +27,17 @@ function result(events: unknown[]): RunResult {
 describe("JsonReporter", () => {
   it("should write run.json exactly as JSON.stringify does, its events a chunk at a time", async () => {
     const dir = await tempDir();
-    const events = Array.from({ length: 2_501 }, (_, i) => (i === 1_000 ? undefined : { t: i, source: "fleet", type: "welcome", client: `c${i}`, note: i % 7 === 0 ? "\u0000\"quoted\"" : undefined }));
+    const events = Array.from({ length: 20_001 }, (_, i) => (i === 1_000 ? undefined : { t: i, source: "fleet", type: "welcome", client: `c${i}`, note: i % 7 === 0 ? "\u0000\"quoted\"" : i % 3 === 0 ? undefined : "x".repeat(40) }));
+    // Far more than the stream's buffer, so writes wait for it to drain many times, leaving no listener behind.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    onTestFinished(() => void process.off("warning", onWarning));
     const written = await new JsonReporter(dir).onRunEnd(result(events));
     expect(written).toEqual([join(dir, "run.json")]);
     expect(await readFile(join(dir, "run.json"), "utf8")).toBe(`${JSON.stringify(result(events))}\n`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((w) => w.name)).toEqual([]);
   });
 
   it("should write an empty events array, and a record without one, alike", async () => {

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -49,12 +50,12 @@ export function recordAsWritten(result: RunResult): RunResult {
  */
 export async function writeRunJson(file: string, result: RunResult): Promise<void> {
   const out = createWriteStream(file);
+  // Kept for the writes after it; an error during a wait for `drain` also rejects that wait (events.once).
   let error: Error | undefined;
   out.on("error", (e) => (error ??= e));
   const write = async (chunk: string) => {
     if (error) throw error;
-    if (!out.write(chunk)) await new Promise<void>((resolve) => (error ? resolve() : out.once("drain", resolve).once("error", () => resolve())));
-    if (error) throw error;
+    if (!out.write(chunk)) await once(out, "drain");
   };
   try {
     let separator = "{";
