@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { procStatFields } from "./sweep.js";
 
 /** `st` of a listening socket in /proc/net/tcp (TCP_LISTEN). */
 const TCP_LISTEN = "0A";
@@ -67,14 +68,8 @@ export function listenerPids(port: number): number[] {
 
 /** The parent pid of `pid` from /proc (undefined when it is gone or unreadable). */
 export function parentPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after its last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    return Number.isInteger(ppid) ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
+  const ppid = Number(procStatFields(pid)?.[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
 }
 
 /** Whether `pid` is `ancestor` or one of its descendants (by the parent chain in /proc). */

@@ -80,16 +80,23 @@ export function isProcessAlive(pid: number): boolean {
   return !isZombie(pid);
 }
 
-/** Whether `/proc` shows `pid` as ended and unreaped (state Z or X); false where there is no `/proc`. */
-function isZombie(pid: number): boolean {
+/**
+ * The fields of `/proc/PID/stat` after the command name (state, ppid, ...), or undefined when the process is gone or
+ * there is no `/proc`. The command name sits in parentheses and may itself hold spaces and parentheses.
+ */
+export function procStatFields(pid: number): string[] | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "latin1");
   } catch {
-    return false;
+    return undefined;
   }
-  // Fields after the command name in parentheses (which may itself contain spaces and parentheses): state first.
-  const state = stat.charAt(stat.lastIndexOf(")") + 2);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** Whether `/proc` shows `pid` as ended and unreaped (state Z or X); false where there is no `/proc`. */
+function isZombie(pid: number): boolean {
+  const state = procStatFields(pid)?.[0];
   return state === "Z" || state === "X";
 }
 
