@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
-import WebSocket from "ws";
+import type WebSocket from "ws";
+import { FleetSocket } from "./fleet-socket.js";
 
 /** What a socket reports to: the simulated client that opened it. */
 export interface SocketOwner {
@@ -17,8 +18,13 @@ export interface SocketOwner {
 
 /** Property of a socket that points back to its owner (cleared once the socket is closed). */
 export const kClient = Symbol("client");
+/**
+ * A client's WebSocket: a {@link FleetSocket} on the raw path (`ws://` targets), a `ws` client WebSocket through
+ * `ws`'s HTTP client otherwise. Both have what the fleet uses: `readyState`, `send`, `close`, `terminate`, events.
+ */
+export type ClientSocket = WebSocket | FleetSocket;
 /** A client WebSocket with the client's bookkeeping on it (no closure per socket). */
-export type TaggedSocket = WebSocket & {
+export type TaggedSocket = ClientSocket & {
   [kClient]?: SocketOwner;
   expectedClose?: boolean;
   welcomed?: boolean;
@@ -30,8 +36,8 @@ export type TaggedSocket = WebSocket & {
 type HandshakeSocket = Socket & { [kClient]?: SocketOwner; ws?: TaggedSocket; response?: Buffer };
 
 /**
- * The opening handshake is done here on a plain TCP socket and the socket then handed to ws for framing: it saves
- * ws's HTTP client (ClientRequest, response parser, a random key and a SHA-1 per connect), which is most of a
+ * The opening handshake is done here on a plain TCP socket and the socket then handed to a FleetSocket for framing:
+ * it saves ws's HTTP client (ClientRequest, response parser, a random key and a SHA-1 per connect), which is most of a
  * connect's client-side cost and of the memory a ramp leaves behind. The key is fixed: servers only echo its hash.
  */
 const HANDSHAKE_KEY = Buffer.from("traffic-cop-flt!").toString("base64"); // 16 bytes, as RFC 6455 requires
@@ -44,18 +50,6 @@ const EMPTY = Buffer.alloc(0);
 const STATUS_101 = Buffer.from("101", "latin1");
 /** Largest handshake response accepted, bytes. */
 const MAX_HANDSHAKE_RESPONSE = 16_384;
-/** Largest frame accepted from the gateway, bytes. */
-const MAX_PAYLOAD_BYTES = 64 * 1_048_576;
-/** ws's private `setSocket` and `_isServer`, used to run a client WebSocket on a socket we connected ourselves. */
-export type AdoptableWebSocket = WebSocket & {
-  _isServer: boolean;
-  setSocket(socket: Socket, head: Buffer, options: { allowSynchronousEvents: boolean; maxPayload: number; skipUTF8Validation: boolean }): void;
-};
-/** Whether this ws version lets a client WebSocket adopt a socket (else every connect goes through ws's HTTP client). */
-export const CAN_ADOPT = typeof (WebSocket.prototype as Partial<AdoptableWebSocket>).setSocket === "function";
-/** Options of a WebSocket that adopts a socket (shared: ws only reads them). */
-export const ADOPTED_OPTIONS = { autoPong: true, closeTimeout: 5_000 } as WebSocket.ClientOptions;
-
 /** How long an upgrade may take before the attempt counts as failed, ms. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How often handshakes in progress are checked against {@link HANDSHAKE_TIMEOUT_MS}, ms. */
@@ -142,7 +136,7 @@ export function openHandshake(client: SocketOwner, ws: TaggedSocket, plan: Targe
   ) as HandshakeSocket;
   socket[kClient] = client;
   socket.ws = ws;
-  // No setNoDelay here: ws's setSocket sets it once the upgrade is done, and the request is a single write.
+  // No setNoDelay here: FleetSocket.adopt sets it once the upgrade is done, and the request is a single write.
   socket.on("data", onHandshakeData);
   socket.on("error", onHandshakeError);
   socket.on("close", onHandshakeClose);
@@ -178,11 +172,7 @@ function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
   this[kClient] = undefined;
   this.ws = undefined;
   ws.handshake = undefined;
-  (ws as unknown as AdoptableWebSocket).setSocket(this, response.subarray(end + 4), {
-    allowSynchronousEvents: true,
-    maxPayload: MAX_PAYLOAD_BYTES,
-    skipUTF8Validation: false,
-  });
+  (ws as FleetSocket).adopt(this, response.subarray(end + 4));
 }
 
 function failHandshake(socket: HandshakeSocket, failure: string): void {

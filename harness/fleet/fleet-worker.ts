@@ -2,8 +2,8 @@
  * A fleet worker: the client machinery of the process that holds a share of the fleet's clients (worker-process.ts
  * runs it under the parent's IPC commands): the ramp, the message pump, pending routes and the events.
  */
-import type WebSocket from "ws";
 import { mintClientToken } from "../common/jwt.js";
+import type { ClientSocket } from "./client-handshake.js";
 import type { FleetEvent } from "./fleet-events.js";
 import { EVENT_FLUSH_COUNT, EVENT_FLUSH_INTERVAL_MS, STATS_INTERVAL_MS, type WorkerMessage, type WorkerStats } from "./fleet-ipc.js";
 import type { ResolvedClientFleetOptions } from "./fleet-options.js";
@@ -31,7 +31,7 @@ const FLEET_MESSAGE_ID = /^m\d+-\d+$/;
 interface PendingRoute {
   sentAt: number;
   client: SimulatedClient;
-  ws: WebSocket;
+  ws: ClientSocket;
   id: string;
 }
 
@@ -243,7 +243,7 @@ export class FleetWorker implements ClientContext {
     this.emit(event);
   }
 
-  onSocketClosed(client: SimulatedClient, ws: WebSocket): void {
+  onSocketClosed(client: SimulatedClient, ws: ClientSocket): void {
     for (const route of this.#pending.values()) {
       if (route.client === client && route.ws === ws) this.#abandon(route, "FLEET_SOCKET_CLOSED", "the sender's socket closed before the ack");
     }

@@ -3,16 +3,8 @@
  * while idle) because a worker holds thousands of them; the worker's {@link ClientContext} holds everything shared.
  */
 import WebSocket from "ws";
-import {
-  ADOPTED_OPTIONS,
-  CAN_ADOPT,
-  HANDSHAKE_TIMEOUT_MS,
-  kClient,
-  openHandshake,
-  planOf,
-  type AdoptableWebSocket,
-  type TaggedSocket,
-} from "./client-handshake.js";
+import { HANDSHAKE_TIMEOUT_MS, kClient, openHandshake, planOf, type ClientSocket, type TaggedSocket } from "./client-handshake.js";
+import { FleetSocket } from "./fleet-socket.js";
 import type { FleetEvent, RouteTarget } from "./fleet-events.js";
 import type { ClientIdentity } from "./fleet-plan.js";
 
@@ -44,7 +36,7 @@ export interface ClientContext {
   onConnectSettled(client: SimulatedClient): void;
   onConnectFailed(client: SimulatedClient): void;
   /** A socket of the client closed: routes still pending on it are lost. */
-  onSocketClosed(client: SimulatedClient, ws: WebSocket): void;
+  onSocketClosed(client: SimulatedClient, ws: ClientSocket): void;
   /** `partial`: the gateway marked `delivered` as a lower bound. */
   onAck(client: SimulatedClient, id: string, delivered: number, partial: boolean): void;
   onError(client: SimulatedClient, id: string | undefined, code: string, message: string): void;
@@ -120,9 +112,8 @@ export class SimulatedClient {
     this.#attemptStart = startedAt;
     const token = ctx.tokenOf(id.tenant_id);
     let ws: TaggedSocket;
-    if (CAN_ADOPT && plan.raw) {
-      ws = new WebSocket(null as unknown as string, undefined, ADOPTED_OPTIONS) as TaggedSocket;
-      (ws as unknown as AdoptableWebSocket)._isServer = false;
+    if (plan.raw) {
+      ws = new FleetSocket() as TaggedSocket;
       ws.handshake = openHandshake(this, ws, plan, `GET /ws?${query}${plan.requestMiddle}${token}\r\n\r\n`, startedAt);
     } else {
       const url = plan.urlPrefix + query;
