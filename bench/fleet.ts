@@ -16,8 +16,10 @@
  * the first and last handshakes do not set the rate, and stays below the ~20,000 one Artillery process can hold.
  * Artillery is asked for each half within one second, above what one Artillery process reaches, so it runs flat
  * out; a round where it keeps to that schedule anyway is flagged (`artillery_schedule_bound`) and fails the floor.
- * Memory per held socket is the client processes' whole resident set while holding every socket, divided by the
- * sockets held (what a user pays); growth over the measured half is reported beside it. Client CPU per connect
+ * Memory per held socket is what the client processes occupy while holding every socket, divided by the sockets held
+ * (what a user pays): their anonymous memory, plus the pages of the Node binary they all map counted once (summing
+ * VmRSS counts them once per process, about 35-45 MB each, which charged a fleet of two workers for the binary twice);
+ * the VmRSS sum and the growth over the measured half are reported beside it. Client CPU per connect
  * (user + system time of all client processes, from /proc/<pid>/stat) is that of the window. The fleet uses its
  * default number of workers (one per 8,000 clients); Artillery and the plain client run in one process each.
  * With Artillery, each round also runs the fleet in one worker process, process for process against Artillery's one,
@@ -177,20 +179,30 @@ class BareServer {
   }
 }
 
-/** Resident set of a process and its descendants, bytes (0 for a process that is gone). */
-async function treeRss(pid: number): Promise<number> {
-  let total = 0;
+/** Resident memory of one process, bytes, as /proc/<pid>/status splits it. */
+interface ProcessMemory {
+  /** Anonymous pages (heaps, stacks, buffers): the process's own. */
+  anon: number;
+  /** Pages of mapped files (the Node binary above all): one copy in the page cache, whoever maps them. */
+  file: number;
+  /** Shared memory pages. */
+  shmem: number;
+}
+
+/** Resident memory of a process and each of its descendants (none for a process that is gone). */
+async function treeMemory(pid: number, into: ProcessMemory[] = []): Promise<ProcessMemory[]> {
   try {
     const status = await readFile(`/proc/${pid}/status`, "utf8");
-    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1_024;
+    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1_024;
+    into.push({ anon: kb("RssAnon"), file: kb("RssFile"), shmem: kb("RssShmem") });
     for (const task of await readdir(`/proc/${pid}/task`)) {
       const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
-      for (const child of children ? children.split(" ") : []) total += await treeRss(Number(child));
+      for (const child of children ? children.split(" ") : []) await treeMemory(Number(child), into);
     }
   } catch {
     // The process ended between listing and reading.
   }
-  return total;
+  return into;
 }
 
 /** CPU time (user + system) of a process and its descendants, ms. */
@@ -232,10 +244,32 @@ async function sumCpuMs(pids: readonly number[]): Promise<number> {
   return total;
 }
 
-async function sumRss(pids: readonly number[]): Promise<number> {
-  let total = 0;
-  for (const pid of pids) total += await treeRss(pid);
-  return total;
+/** What the client processes occupy together, bytes. */
+interface Footprint {
+  /**
+   * Their anonymous and shared memory, plus the file-backed pages of the one that has the most. Every client process
+   * runs the same Node binary, whose pages (about 35-45 MB resident in each) sit once in the page cache however many
+   * processes map them: summing VmRSS would count them once per process, so a client spread over N processes would
+   * pay for the binary N times. Counting them once is what the machine holds (at least: a page one process touched
+   * and the fullest did not is left out, and those processes run the same code).
+   */
+  bytes: number;
+  /** Plain sum of VmRSS (shared file pages counted once per process), reported beside it. */
+  rssSum: number;
+}
+
+async function footprint(pids: readonly number[]): Promise<Footprint> {
+  const processes: ProcessMemory[] = [];
+  for (const pid of pids) await treeMemory(pid, processes);
+  let own = 0;
+  let file = 0;
+  let rssSum = 0;
+  for (const p of processes) {
+    own += p.anon + p.shmem;
+    file = Math.max(file, p.file);
+    rssSum += p.anon + p.file + p.shmem;
+  }
+  return { bytes: own + file, rssSum };
 }
 
 async function totals(servers: BareServer[]): Promise<ServerCount> {
@@ -266,8 +300,13 @@ interface RoundResult {
   bytesPerSocket: number;
   /** Client CPU (user + system, all client processes) per connect, ms. */
   cpuMsPerConnect: number;
-  /** Whole resident set of the client processes while holding every socket, divided by sockets (what a user pays). */
+  /**
+   * What the client processes occupy while holding every socket ({@link Footprint}: their own memory, the shared
+   * binary's pages once), divided by sockets (what a user pays).
+   */
   footprintBytesPerSocket: number;
+  /** The plain sum of the client processes' VmRSS while holding every socket, divided by sockets. */
+  rssSumBytesPerSocket: number;
   held: number;
   /**
    * Cores the client processes kept busy over the window (CPU per connect times connects per second). On cores
@@ -282,7 +321,7 @@ interface RoundResult {
 }
 
 /** `measured` connects took place between the servers' first and last accept; memory and CPU grew by the deltas. */
-function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, rssHeld: number, threads: number): RoundResult {
+function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, held: Footprint, threads: number): RoundResult {
   const spanS = Math.max(0.001, (count.last - count.first) / 1_000);
   const connectsPerSecond = Math.round((measured - 1) / spanS);
   const cpuMsPerConnect = Math.round((cpuMs / measured) * 1_000) / 1_000;
@@ -292,7 +331,8 @@ function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: n
     cpuMsPerConnect,
     cpuCores: Math.round((cpuMsPerConnect * connectsPerSecond) / 10) / 100,
     threads,
-    footprintBytesPerSocket: Math.round(rssHeld / Math.max(1, count.open)),
+    footprintBytesPerSocket: Math.round(held.bytes / Math.max(1, count.open)),
+    rssSumBytesPerSocket: Math.round(held.rssSum / Math.max(1, count.open)),
     held: count.open,
   };
 }
@@ -311,7 +351,7 @@ async function secondHalf(
   const half = Math.floor(sockets / 2);
   await waitFor(() => totals(servers), (c) => c.open >= half, ROUND_TIMEOUT_MS, `${what} holding ${half}`);
   await pause(SETTLE_MS);
-  const before = await sumRss(pids());
+  const before = await footprint(pids());
   const cpuBefore = await sumCpuMs(pids());
   await Promise.all(servers.map((server) => server.mark()));
   const midway = await totals(servers);
@@ -320,10 +360,10 @@ async function secondHalf(
   const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `${what} holding ${sockets}`);
   const cpu = (await sumCpuMs(pids())) - cpuBefore;
   await pause(SETTLE_MS);
-  const held = await sumRss(pids());
+  const held = await footprint(pids());
   let threads = 0;
   for (const pid of pids()) threads += await treeThreads(pid);
-  return result(count, count.total - midway.total, held - before, cpu, held, threads);
+  return result(count, count.total - midway.total, held.bytes - before.bytes, cpu, held, threads);
 }
 
 async function withServers<T>(n: number, body: (servers: BareServer[]) => Promise<T>): Promise<T> {
@@ -370,16 +410,16 @@ async function runFleetHold(sockets: number, servers: BareServer[], sources: str
   }).start();
   try {
     // Read right after the start command: the workers are loaded and have not opened a socket yet.
-    const before = await sumRss(fleet.workerPids);
+    const before = await footprint(fleet.workerPids);
     const cpuBefore = await sumCpuMs(fleet.workerPids);
     const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `fleet holding ${sockets}`);
     const cpu = (await sumCpuMs(fleet.workerPids)) - cpuBefore;
     await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
     await pause(SETTLE_MS);
-    const held = await sumRss(fleet.workerPids);
+    const held = await footprint(fleet.workerPids);
     let threads = 0;
     for (const pid of fleet.workerPids) threads += await treeThreads(pid);
-    return result(count, sockets, held - before, cpu, held, threads);
+    return result(count, sockets, held.bytes - before.bytes, cpu, held, threads);
   } finally {
     await fleet.stop();
   }
@@ -482,7 +522,7 @@ const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
 
 function describe(what: string, r: RoundResult): string {
   const rate = `${r.connectsPerSecond} connects/s${r.scheduleBound ? " (Artillery's own schedule: raise --sockets)" : ""}`;
-  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads\n`;
+  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (VmRSS sum ${kb(r.rssSumBytesPerSocket)} KB, growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads\n`;
 }
 
 function parseArgs(args: string[]): Record<string, string> {
@@ -575,8 +615,8 @@ export async function run(argv: string[]): Promise<void> {
     const { min, median, max } = stats(values);
     return { min: scale(min), median: scale(median), max: scale(max) };
   };
-  // Memory per held socket: the client processes' whole resident set while holding every socket, per socket (what a
-  // user pays, and what the reference probe measured). Growth over the measured half is kept as a second view; it is
+  // Memory per held socket: what the client processes occupy while holding every socket, per socket (what a user
+  // pays): their own memory and the shared Node binary's pages once (see Footprint; the VmRSS sum is beside it). Growth over the measured half is kept as a second view; it is
   // unreliable for Artillery, whose collector frees warm-up garbage during the window (it even comes out negative).
   const memory = {
     fleet: range(fleetRounds.map((r) => r.footprintBytesPerSocket), kb),
@@ -588,6 +628,7 @@ export async function run(argv: string[]): Promise<void> {
   const ratioPerProcess = artillery ? range(fleetOneRounds.map((f, i) => f.connectsPerSecond / artilleryOne[i]!.connectsPerSecond), round2) : null;
   // Paired per round like the connect ratios, so that a round's machine load hits both sides alike.
   const memoryRatio = artillery ? range(fleetRounds.map((f, i) => f.footprintBytesPerSocket / artilleryRounds[i]!.footprintBytesPerSocket), round2) : null;
+  const memoryRatioRssSum = artillery ? range(fleetRounds.map((f, i) => f.rssSumBytesPerSocket / artilleryRounds[i]!.rssSumBytesPerSocket), round2) : null;
   const artilleryScheduleBound = artilleryRounds.some((r) => r.scheduleBound);
   const artilleryOneScheduleBound = artilleryOne.some((r) => r.scheduleBound);
   const summary = {
@@ -604,6 +645,11 @@ export async function run(argv: string[]): Promise<void> {
     artillery_requested_connects_per_s: artillery ? (sockets - Math.floor(sockets / 2)) / ARTILLERY_PHASE_S : null,
     artillery_schedule_bound: artillery ? artilleryScheduleBound : null,
     memory_per_held_socket_kb: memory,
+    memory_per_held_socket_kb_vmrss_sum: {
+      fleet: range(fleetRounds.map((r) => r.rssSumBytesPerSocket), kb),
+      ws: range(wsRounds.map((r) => r.rssSumBytesPerSocket), kb),
+      artillery: artillery ? range(artilleryRounds.map((r) => r.rssSumBytesPerSocket), kb) : null,
+    },
     memory_growth_per_socket_kb: {
       fleet: range(fleetRounds.map((r) => r.bytesPerSocket), kb),
       ws: range(wsRounds.map((r) => r.bytesPerSocket), kb),
@@ -641,6 +687,7 @@ export async function run(argv: string[]): Promise<void> {
     ratio_connect_vs_artillery_per_process_range: ratioPerProcess,
     memory_ratio_vs_artillery: memoryRatio?.median ?? null,
     memory_ratio_vs_artillery_range: memoryRatio,
+    memory_ratio_vs_artillery_vmrss_sum: memoryRatioRssSum?.median ?? null,
     sockets_per_round_per_process: artillery ? perProcessSockets : null,
     connects_per_s_fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.connectsPerSecond)) : null,
     connects_per_s_artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.connectsPerSecond)) : null,
