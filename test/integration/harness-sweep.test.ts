@@ -34,12 +34,14 @@ describe("sweepOrphans", () => {
   });
 
   it("should count a zombie as dead, and sweep what a zombie owner left", async () => {
-    // `sleep 30` (exec'd in place of the shell) never reaps the shell's short-lived background child: a zombie.
-    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    // `sleep 30` (exec'd in place of the shell) never reaps the shell's short-lived background child: a zombie. The
+    // child outlives the exec by 0.3 s: one that ended at once (`sleep 0`) was now and then reaped by the shell
+    // itself before its exec, and the test then found no process at all.
+    const parent = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     onTestFinished(() => void parent.kill("SIGKILL"));
     const [line] = (await once(parent.stdout, "data")) as [Buffer];
     const zombie = Number(line.toString().trim());
-    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]!.charAt(0)).toBe("Z");
+    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]!.charAt(0), { timeout: 5_000 }).toBe("Z");
     // Signal 0 still reaches it ...
     expect(() => process.kill(zombie, 0)).not.toThrow();
     // ... but it runs no more, and what it owned is an orphan.
