@@ -1,6 +1,6 @@
 /**
- * The opening handshake of a simulated client's socket, done on a plain TCP socket that is then handed to ws for
- * framing, and what a connect to one target needs (parsed once per target). Kept apart from the client's protocol
+ * The opening handshake of a simulated client's socket, done on a plain TCP socket that is then handed to a
+ * {@link FleetSocket} for framing, and what a connect to one target needs (parsed once per target). Kept apart from the client's protocol
  * state machine (simulated-client.ts), which it reports to through {@link SocketOwner}.
  */
 import { createHash } from "node:crypto";
