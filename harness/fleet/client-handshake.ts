@@ -1,7 +1,7 @@
 /**
  * The opening handshake of a simulated client's socket, done on a plain TCP socket that is then handed to a
- * {@link FleetSocket} for framing, and what a connect to one target needs (parsed once per target). Kept apart from the client's protocol
- * state machine (simulated-client.ts), which it reports to through {@link SocketOwner}.
+ * {@link FleetSocket} for framing, and what a connect to one target needs (parsed once per target). Kept apart from
+ * the client's protocol state machine (simulated-client.ts), which it reports to through {@link SocketOwner}.
  */
 import { createHash } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
@@ -36,9 +36,10 @@ export type TaggedSocket = ClientSocket & {
 type HandshakeSocket = Socket & { [kClient]?: SocketOwner; ws?: TaggedSocket; response?: Buffer };
 
 /**
- * The opening handshake is done here on a plain TCP socket and the socket then handed to a FleetSocket for framing:
- * it saves ws's HTTP client (ClientRequest, response parser, a random key and a SHA-1 per connect), which is most of a
- * connect's client-side cost and of the memory a ramp leaves behind. The key is fixed: servers only echo its hash.
+ * The opening handshake is done here on a plain TCP socket and the socket then handed to a FleetSocket for
+ * framing: it saves ws's HTTP client (ClientRequest, response parser, a random key and a SHA-1 per connect), which
+ * is most of a connect's client-side cost and of the memory a ramp leaves behind. The key is fixed: servers only
+ * echo its hash.
  */
 const HANDSHAKE_KEY = Buffer.from("traffic-cop-flt!").toString("base64"); // 16 bytes, as RFC 6455 requires
 const HANDSHAKE_ACCEPT = createHash("sha1").update(`${HANDSHAKE_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
