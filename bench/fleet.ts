@@ -17,7 +17,7 @@
  * Artillery is asked for each half within one second, above what one Artillery process reaches, so it runs flat
  * out; a round where it keeps to that schedule anyway is flagged (`artillery_schedule_bound`) and fails the floor.
  * Memory per held socket is what the client processes occupy while holding every socket, divided by the sockets held
- * (what a user pays): their anonymous memory, plus the pages of the Node binary they all map counted once (summing
+ * (what a user pays): their own memory, plus the pages of the Node binary they all map counted once (summing
  * VmRSS counts them once per process, about 35-45 MB each, which charged a fleet of two workers for the binary twice);
  * the VmRSS sum and the growth over the measured half are reported beside it. Client CPU per connect
  * (user + system time of all client processes, from /proc/<pid>/stat) is that of the window. The fleet uses its
@@ -179,14 +179,12 @@ class BareServer {
   }
 }
 
-/** Resident memory of one process, bytes, as /proc/<pid>/status splits it. */
+/** Resident memory of one process, bytes, from /proc/<pid>/status. */
 interface ProcessMemory {
-  /** Anonymous pages (heaps, stacks, buffers): the process's own. */
-  anon: number;
-  /** Pages of mapped files (the Node binary above all): one copy in the page cache, whoever maps them. */
+  /** VmRSS: all of it. */
+  rss: number;
+  /** RssFile: pages of mapped files (the Node binary above all), one copy in the page cache whoever maps them. */
   file: number;
-  /** Shared memory pages. */
-  shmem: number;
 }
 
 /** Resident memory of a process and each of its descendants (none for a process that is gone). */
@@ -194,7 +192,7 @@ async function treeMemory(pid: number, into: ProcessMemory[] = []): Promise<Proc
   try {
     const status = await readFile(`/proc/${pid}/status`, "utf8");
     const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1_024;
-    into.push({ anon: kb("RssAnon"), file: kb("RssFile"), shmem: kb("RssShmem") });
+    into.push({ rss: kb("VmRSS"), file: kb("RssFile") });
     for (const task of await readdir(`/proc/${pid}/task`)) {
       const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
       for (const child of children ? children.split(" ") : []) await treeMemory(Number(child), into);
@@ -245,9 +243,9 @@ async function sumCpuMs(pids: readonly number[]): Promise<number> {
 }
 
 /** What the client processes occupy together, bytes. */
-interface Footprint {
+export interface Footprint {
   /**
-   * Their anonymous and shared memory, plus the file-backed pages of the one that has the most. Every client process
+   * Their own memory (VmRSS less RssFile), plus the file-backed pages of the one that has the most. Every client process
    * runs the same Node binary, whose pages (about 35-45 MB resident in each) sit once in the page cache however many
    * processes map them: summing VmRSS would count them once per process, so a client spread over N processes would
    * pay for the binary N times. Counting them once is what the machine holds (at least: a page one process touched
@@ -258,16 +256,16 @@ interface Footprint {
   rssSum: number;
 }
 
-async function footprint(pids: readonly number[]): Promise<Footprint> {
+export async function footprint(pids: readonly number[]): Promise<Footprint> {
   const processes: ProcessMemory[] = [];
   for (const pid of pids) await treeMemory(pid, processes);
   let own = 0;
   let file = 0;
   let rssSum = 0;
   for (const p of processes) {
-    own += p.anon + p.shmem;
+    own += p.rss - p.file;
     file = Math.max(file, p.file);
-    rssSum += p.anon + p.file + p.shmem;
+    rssSum += p.rss;
   }
   return { bytes: own + file, rssSum };
 }
