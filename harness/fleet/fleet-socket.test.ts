@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect as connectTcp, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { openHandshake, planOf, type SocketOwner, type TaggedSocket } from "./client-handshake.js";
@@ -222,6 +222,21 @@ describe("FleetSocket", () => {
     await poll(() => seen.close !== undefined);
     expect(seen.close).toEqual({ code: 1005, reason: "" });
     expect(seen.errors).toEqual([]);
+  });
+
+  it("should stay closed when terminated during its handshake, and drop the socket the handshake then gives it", async () => {
+    const server = await wsServer();
+    const ws = new FleetSocket();
+    const seen = record(ws);
+    ws.terminate();
+    expect(seen.close?.code).toBe(1006);
+    const socket = connectTcp(server.port);
+    await once(socket, "connect");
+    ws.adopt(socket, Buffer.alloc(0));
+    expect(socket.destroyed).toBe(true);
+    expect(ws.readyState).toBe(FleetSocket.CLOSED);
+    ws.send("nothing");
+    expect(seen.messages).toEqual([]);
   });
 
   it("should handle no frame after terminate() from a message handler", async () => {

@@ -74,8 +74,15 @@ export class FleetSocket extends EventEmitter {
   #closeReason = EMPTY;
   #closeTimer: NodeJS.Timeout | undefined;
 
-  /** Takes over `socket` (upgraded) and parses `head`, the bytes that came after the handshake response. */
+  /**
+   * Takes over `socket` (upgraded) and parses `head`, the bytes that came after the handshake response. A socket
+   * closed or terminated during its handshake stays closed: the upgraded TCP socket is destroyed.
+   */
   adopt(socket: Socket, head: Buffer): void {
+    if (this.readyState !== FleetSocket.CONNECTING) {
+      socket.destroy();
+      return;
+    }
     this.#socket = socket;
     this.readyState = FleetSocket.OPEN;
     socket.setNoDelay(true);
