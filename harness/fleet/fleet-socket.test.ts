@@ -23,18 +23,13 @@ async function connect(port: number): Promise<{ ws: FleetSocket; seen: ReturnTyp
   };
   const plan = planOf(`ws://127.0.0.1:${port}`);
   openHandshake(owner, ws as TaggedSocket, plan, `GET /ws?session_id=s1${plan.requestMiddle}token\r\n\r\n`, performance.now());
-  await poll(() => ws.readyState === FleetSocket.OPEN);
+  await expect.poll(() => ws.readyState === FleetSocket.OPEN, POLL).toBe(true);
   onTestFinished(() => ws.terminate());
   return { ws, seen };
 }
 
-async function poll(done: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** expect.poll's options here: loopback events come within milliseconds, a loaded CI machine may take seconds. */
+const POLL = { timeout: 5_000, interval: 5 };
 
 /** A `ws` server on a free port, and the server side of each connection as it comes. */
 async function wsServer(): Promise<{ port: number; next: () => Promise<WebSocket> }> {
@@ -46,7 +41,7 @@ async function wsServer(): Promise<{ port: number; next: () => Promise<WebSocket
   return {
     port: (wss.address() as AddressInfo).port,
     next: async () => {
-      await poll(() => waiting.length > 0);
+      await expect.poll(() => waiting.length > 0, POLL).toBe(true);
       return waiting.shift()!;
     },
   };
@@ -89,7 +84,7 @@ async function rawServer(head: Buffer = Buffer.alloc(0)): Promise<{ port: number
   return {
     port: (server.address() as AddressInfo).port,
     next: async () => {
-      await poll(() => waiting.length > 0);
+      await expect.poll(() => waiting.length > 0, POLL).toBe(true);
       return waiting.shift()!;
     },
   };
@@ -153,7 +148,7 @@ describe("FleetSocket", () => {
     const texts = ["hi", "é".repeat(100), "x".repeat(70_000), ""];
     for (const text of texts) ws.send(text);
     for (const text of texts) peer.send(text);
-    await poll(() => received.length === texts.length && seen.messages.length === texts.length);
+    await expect.poll(() => received.length === texts.length && seen.messages.length === texts.length, POLL).toBe(true);
     expect(received).toEqual(texts);
     expect(seen.messages).toEqual(texts);
     peer.ping("are you there");
@@ -168,7 +163,7 @@ describe("FleetSocket", () => {
     const peerA = await server.next();
     const peerClosed = once(peerA, "close");
     peerA.close(4000, "resumed elsewhere");
-    await poll(() => seenA.close !== undefined);
+    await expect.poll(() => seenA.close !== undefined, POLL).toBe(true);
     expect(seenA.close).toEqual({ code: 4000, reason: "resumed elsewhere" });
     expect(((await peerClosed) as [number, Buffer])[0]).toBe(4000);
 
@@ -177,7 +172,7 @@ describe("FleetSocket", () => {
     const peerBClosed = once(peerB, "close");
     b.close(1000, "fleet stopped");
     expect(b.readyState).toBe(FleetSocket.CLOSING);
-    await poll(() => seenB.close !== undefined);
+    await expect.poll(() => seenB.close !== undefined, POLL).toBe(true);
     expect(seenB.close).toEqual({ code: 1000, reason: "fleet stopped" });
     const [code, reason] = (await peerBClosed) as [number, Buffer];
     expect([code, reason.toString()]).toEqual([1000, "fleet stopped"]);
@@ -188,13 +183,13 @@ describe("FleetSocket", () => {
     const peerC = await server.next();
     const peerCClosed = once(peerC, "close");
     c.terminate();
-    await poll(() => seenC.close !== undefined);
+    await expect.poll(() => seenC.close !== undefined, POLL).toBe(true);
     expect(seenC.close?.code).toBe(1006);
     expect(((await peerCClosed) as [number])[0]).toBe(1006);
 
     const { seen: seenD } = await connect(server.port);
     (await server.next()).terminate();
-    await poll(() => seenD.close !== undefined);
+    await expect.poll(() => seenD.close !== undefined, POLL).toBe(true);
     expect(seenD.close?.code).toBe(1006);
   });
 
@@ -210,16 +205,16 @@ describe("FleetSocket", () => {
     socket.write(frame(0x0, "lo ", { fin: false }));
     socket.write(frame(0x0, "world"));
     socket.write(frame(0x2, Buffer.from("binary")));
-    await poll(() => seen.messages.length === 4);
+    await expect.poll(() => seen.messages.length === 4, POLL).toBe(true);
     expect(seen.messages).toEqual(["in the head", "a".repeat(300), "hello world", "binary"]);
-    await poll(() => clientFrames(received).length === 1);
+    await expect.poll(() => clientFrames(received).length === 1, POLL).toBe(true);
     expect(clientFrames(received)).toEqual([{ opcode: 0xa, payload: Buffer.from("ping in between") }]);
     // A close frame without a code: 1005 here, an empty close frame back.
     socket.write(frame(0x8, Buffer.alloc(0)));
-    await poll(() => clientFrames(received).length === 2);
+    await expect.poll(() => clientFrames(received).length === 2, POLL).toBe(true);
     expect(clientFrames(received)[1]).toEqual({ opcode: 0x8, payload: Buffer.alloc(0) });
     socket.end();
-    await poll(() => seen.close !== undefined);
+    await expect.poll(() => seen.close !== undefined, POLL).toBe(true);
     expect(seen.close).toEqual({ code: 1005, reason: "" });
     expect(seen.errors).toEqual([]);
   });
@@ -245,7 +240,7 @@ describe("FleetSocket", () => {
     ws.on("message", () => ws.terminate());
     const { socket } = await server.next();
     socket.write(Buffer.concat([frame(0x1, "first"), frame(0x1, "second"), frame(0x9, "ping")]));
-    await poll(() => seen.close !== undefined);
+    await expect.poll(() => seen.close !== undefined, POLL).toBe(true);
     expect(seen.messages).toEqual(["first"]);
     expect(seen.close?.code).toBe(1006);
   });
@@ -275,12 +270,12 @@ describe("FleetSocket", () => {
       const { seen } = await connect(server.port);
       const { socket, received } = await server.next();
       socket.write(Buffer.concat(frames));
-      await poll(() => seen.close !== undefined);
+      await expect.poll(() => seen.close !== undefined, POLL).toBe(true);
       expect(seen.errors.map((error) => error.code)).toEqual([code]);
       expect(seen.errors[0]?.closeCode).toBe(closeCode);
       expect(seen.messages).toEqual([]);
       expect(seen.close?.code).toBe(1006);
-      await poll(() => clientFrames(received).length > 0);
+      await expect.poll(() => clientFrames(received).length > 0, POLL).toBe(true);
       const [sent] = clientFrames(received);
       expect(sent?.opcode).toBe(0x8);
       expect(sent?.payload.readUInt16BE(0)).toBe(closeCode);
@@ -296,7 +291,7 @@ describe("FleetSocket", () => {
     const { received } = await server.next();
     const started = Date.now();
     ws.close(1000, "bye");
-    await poll(() => seen.close !== undefined);
+    await expect.poll(() => seen.close !== undefined, POLL).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(seen.close?.code).toBe(1006);
     expect(clientFrames(received)).toEqual([{ opcode: 0x8, payload: closePayload(1000, "bye") }]);
