@@ -69,7 +69,6 @@ export class FleetSocket extends EventEmitter {
   /** Frames are parsed until a close frame, a protocol error or `terminate()`. */
   #reading = true;
   #closeSent = false;
-  #closeReceived = false;
   #closeCode = 1006;
   #closeReason = EMPTY;
   #closeTimer: NodeJS.Timeout | undefined;
@@ -91,7 +90,7 @@ export class FleetSocket extends EventEmitter {
     socket.on("error", onError);
     socket.on("close", onClose);
     (socket as SocketWithOwner)[kOwner] = this;
-    if (head.length > 0) this.#receive(head);
+    if (head.length > 0) this.receive(head);
   }
 
   /** Sends a text message. Ignored unless the socket is open (as `ws` only reports it through a callback). */
@@ -107,13 +106,10 @@ export class FleetSocket extends EventEmitter {
       this.terminate();
       return;
     }
-    if (this.readyState === FleetSocket.CLOSING) {
-      if (this.#closeSent && this.#closeReceived) this.#socket?.end();
-      return;
-    }
+    // Closing already: by us (a close frame sent, its timer running) or by the server (answered, our side ended).
+    if (this.readyState === FleetSocket.CLOSING) return;
     this.readyState = FleetSocket.CLOSING;
     this.#sendClose(code, reason);
-    if (this.#closeReceived) this.#socket?.end();
     this.#closeTimer = setTimeout(destroyLater, FleetSocket.closeTimeoutMs, this.#socket);
   }
 
@@ -122,7 +118,7 @@ export class FleetSocket extends EventEmitter {
     if (this.readyState === FleetSocket.CLOSED) return;
     this.readyState = FleetSocket.CLOSING;
     this.#reading = false;
-    if (this.#socket === undefined) this.#closed();
+    if (this.#socket === undefined) this.closed();
     else this.#socket.destroy();
   }
 
@@ -169,12 +165,8 @@ export class FleetSocket extends EventEmitter {
     socket.write(frame);
   }
 
-  /** @internal */
+  /** @internal Parses bytes read from the socket (the socket's `data` listener). */
   receive(chunk: Buffer): void {
-    this.#receive(chunk);
-  }
-
-  #receive(chunk: Buffer): void {
     if (!this.#reading) return;
     let data = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
     this.#pending = undefined;
@@ -274,7 +266,6 @@ export class FleetSocket extends EventEmitter {
         return false;
       }
     }
-    this.#closeReceived = true;
     this.#reading = false;
     this.#closeCode = code;
     this.#closeReason = reason;
@@ -306,10 +297,6 @@ export class FleetSocket extends EventEmitter {
 
   /** @internal The TCP socket closed: the WebSocket is closed with the code of the server's close frame, else 1006. */
   closed(): void {
-    this.#closed();
-  }
-
-  #closed(): void {
     if (this.readyState === FleetSocket.CLOSED) return;
     this.readyState = FleetSocket.CLOSED;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
