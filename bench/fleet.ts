@@ -39,6 +39,7 @@ import { fileURLToPath } from "node:url";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { DEFAULT_CLIENT_FLEET_OPTIONS, MAX_SOCKETS_PER_WORKER_LIMIT } from "../harness/fleet/fleet-options.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
+import { procStatFields } from "../harness/runtime/sweep.js";
 import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
 import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 
@@ -187,58 +188,51 @@ interface ProcessMemory {
   file: number;
 }
 
-/** Resident memory of a process and each of its descendants (none for a process that is gone). */
-async function treeMemory(pid: number, into: ProcessMemory[] = []): Promise<ProcessMemory[]> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1_024;
-    into.push({ rss: kb("VmRSS"), file: kb("RssFile") });
-    for (const task of await readdir(`/proc/${pid}/task`)) {
-      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
-      for (const child of children ? children.split(" ") : []) await treeMemory(Number(child), into);
+/**
+ * `pids` and every descendant of theirs (from /proc/<pid>/task/<tid>/children): the client processes whose memory,
+ * CPU and threads are counted. A process that ends meanwhile is left out.
+ */
+async function processTrees(pids: readonly number[]): Promise<number[]> {
+  const found: number[] = [];
+  const visit = async (pid: number): Promise<void> => {
+    let tasks: string[];
+    try {
+      tasks = await readdir(`/proc/${pid}/task`);
+    } catch {
+      return;
     }
-  } catch {
-    // The process ended between listing and reading.
-  }
-  return into;
-}
-
-/** CPU time (user + system) of a process and its descendants, ms. */
-async function treeCpuMs(pid: number): Promise<number> {
-  let total = 0;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_S;
-    for (const task of await readdir(`/proc/${pid}/task`)) {
-      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
-      for (const child of children ? children.split(" ") : []) total += await treeCpuMs(Number(child));
-    }
-  } catch {
-    // The process ended between listing and reading.
-  }
-  return total;
-}
-
-/** Threads of a process and its descendants (JS threads, V8's helper threads, libuv's pool). */
-async function treeThreads(pid: number): Promise<number> {
-  let total = 0;
-  try {
-    const tasks = await readdir(`/proc/${pid}/task`);
-    total += tasks.length;
+    found.push(pid);
     for (const task of tasks) {
-      const children = (await readFile(`/proc/${pid}/task/${task}/children`, "utf8")).trim();
-      for (const child of children ? children.split(" ") : []) total += await treeThreads(Number(child));
+      const children = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").then((text) => text.trim(), () => "");
+      for (const child of children ? children.split(" ") : []) await visit(Number(child));
     }
-  } catch {
-    // The process ended between listing and reading.
-  }
-  return total;
+  };
+  for (const pid of pids) await visit(pid);
+  return found;
 }
 
+/** Resident memory of a process (undefined once it is gone). */
+async function memoryOf(pid: number): Promise<ProcessMemory | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
+  if (status === undefined) return undefined;
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1_024;
+  return { rss: kb("VmRSS"), file: kb("RssFile") };
+}
+
+/** CPU time (user + system) of the processes and their descendants, ms. */
 async function sumCpuMs(pids: readonly number[]): Promise<number> {
   let total = 0;
-  for (const pid of pids) total += await treeCpuMs(pid);
+  for (const pid of await processTrees(pids)) {
+    const fields = procStatFields(pid);
+    if (fields !== undefined) total += ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_S;
+  }
+  return total;
+}
+
+/** Threads of the processes and their descendants (JS threads, V8's helper threads, libuv's pool). */
+async function sumThreads(pids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const pid of await processTrees(pids)) total += await readdir(`/proc/${pid}/task`).then((tasks) => tasks.length, () => 0);
   return total;
 }
 
@@ -258,7 +252,10 @@ export interface Footprint {
 
 export async function footprint(pids: readonly number[]): Promise<Footprint> {
   const processes: ProcessMemory[] = [];
-  for (const pid of pids) await treeMemory(pid, processes);
+  for (const pid of await processTrees(pids)) {
+    const memory = await memoryOf(pid);
+    if (memory !== undefined) processes.push(memory);
+  }
   let own = 0;
   let file = 0;
   let rssSum = 0;
@@ -359,8 +356,7 @@ async function secondHalf(
   const cpu = (await sumCpuMs(pids())) - cpuBefore;
   await pause(SETTLE_MS);
   const held = await footprint(pids());
-  let threads = 0;
-  for (const pid of pids()) threads += await treeThreads(pid);
+  const threads = await sumThreads(pids());
   return result(count, count.total - midway.total, held.bytes - before.bytes, cpu, held, threads);
 }
 
@@ -415,8 +411,7 @@ async function runFleetHold(sockets: number, servers: BareServer[], sources: str
     await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
     await pause(SETTLE_MS);
     const held = await footprint(fleet.workerPids);
-    let threads = 0;
-    for (const pid of fleet.workerPids) threads += await treeThreads(pid);
+    const threads = await sumThreads(fleet.workerPids);
     return result(count, sockets, held.bytes - before.bytes, cpu, held, threads);
   } finally {
     await fleet.stop();
