@@ -9,7 +9,10 @@ import type { RunResult } from "./run-result.js";
 /** Events serialised per write of run.json: big enough to keep writes few, small enough to keep each string small. */
 const EVENTS_PER_WRITE = 1_000;
 
-/** Writes `run.json`, the whole record, into the run's directory. Runs first: the other files render from it. */
+/**
+ * Writes `run.json`, the whole record, into the run's directory. Runs first: the other files render the record as
+ * it holds it ({@link recordAsWritten}) and read the event log beside it.
+ */
 export class JsonReporter implements Reporter {
   readonly name = "json";
   readonly #dir: string;

@@ -5,8 +5,8 @@ import type { Reporter } from "./reporter.js";
 import { RunsIndexReporter } from "./runs-index.js";
 
 /**
- * File reporters by name, in the order they run: run.json first, the others render the record as it holds it; last the runs index
- * of the reports root (`<dir>/../index.html`), which lists the run just written.
+ * File reporters by name, in the order they run: run.json first, the others render the record as it holds it; last
+ * the runs index of the reports root (`<dir>/../index.html`), which lists the run just written.
  */
 export const FILE_REPORTERS: Readonly<Record<"json" | "html" | "junit" | "runs-index", new (dir: string) => Reporter>> = Object.freeze({
   json: JsonReporter,
