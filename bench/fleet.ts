@@ -14,8 +14,8 @@
  * the second half and closes 2 s after its last accept. Connect rate is measured on the server side over that half:
  * sockets / (last accept - first accept); the default of 16,000 sockets makes the window about a second or more, so
  * the first and last handshakes do not set the rate, and stays below the ~20,000 one Artillery process can hold.
- * Artillery is asked for each half within one second, above what one Artillery process reaches, so it runs flat
- * out; a round where it keeps to that schedule anyway is flagged (`artillery_schedule_bound`) and fails the floor.
+ * Artillery is asked for each half within a quarter of a second, far above what one Artillery process reaches, so it
+ * runs flat out; a round where it keeps to that schedule anyway is flagged (`artillery_schedule_bound`) and fails the floor.
  * Memory per held socket is what the client processes occupy while holding every socket, divided by the sockets held
  * (what a user pays): their own memory, plus the pages of the Node binary they all map counted once (summing
  * VmRSS counts them once per process, about 35-45 MB each, which charged a fleet of two workers for the binary twice);
@@ -52,10 +52,13 @@ const SERVERS = 4;
 /** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
 const WS_CONCURRENCY = DEFAULT_CLIENT_FLEET_OPTIONS.maxConnectsInFlight;
 /**
- * Artillery's phases ask for each half of the sockets within this many seconds, far above the rate one Artillery
- * process reaches, so it runs flat out (a longer phase would cap it at its own schedule: half / duration per second).
+ * Artillery's phases ask for each half of the sockets within about this many seconds, far above the rate one
+ * Artillery process reaches, so it runs flat out (a longer phase would cap it at its own schedule: half / duration per
+ * second). One second was enough until Artillery reached 4,500 connects/s on this machine, the most a 9,000-socket
+ * round asked of it in a second, so its per-process rounds kept to their schedule. Asking sooner does not slow it:
+ * once behind, its timer (nanotimer) makes one arrival per turn of the event loop whatever the schedule.
  */
-const ARTILLERY_PHASE_S = 1;
+const ARTILLERY_PHASE_S = 0.25;
 /** Artillery measured at this share of its requested rate or more was held back by its schedule, not by its work. */
 const ARTILLERY_SCHEDULE_BOUND = 0.9;
 /** Wait after the last accept before reading memory, so allocations of the ramp settle. */
@@ -451,17 +454,38 @@ async function ensureArtillery(): Promise<void> {
 }
 
 /**
+ * The duration in ms of an Artillery phase of `count` arrivals, about {@link ARTILLERY_PHASE_S}, at which Artillery
+ * makes exactly `count` arrivals. It spaces arrivals by whole microseconds, floor(duration / count), and stops after
+ * floor(duration / spacing) of them, so most durations overshoot (250 ms for 8,000 made 8,064 arrivals). The
+ * arithmetic below is Artillery 2.0's (core/phases.js, then arrivals' UniformProcess) on the ms it reads from "<ms>ms".
+ */
+export function artilleryPhaseMs(count: number): number {
+  for (let spacingUs = Math.max(1, Math.floor((ARTILLERY_PHASE_S * 1e6) / count)); ; spacingUs++) {
+    const ms = (spacingUs * count) / 1_000;
+    const durationMs = (ms / 1_000) * 1_000;
+    const tickUs = Math.floor((durationMs / count) * 1_000);
+    if (Math.floor((durationMs * 1_000) / tickUs) === count) return ms;
+  }
+}
+
+/** Connects per second that Artillery is asked for in the second half of a round of `sockets`. */
+function artilleryRequestedRate(sockets: number): number {
+  const second = sockets - Math.floor(sockets / 2);
+  return Math.round(second / (artilleryPhaseMs(second) / 1_000));
+}
+
+/**
  * Starts `artillery run`: `sockets / 2` connections, a pause of {@link ARTILLERY_PAUSE_S}, then `sockets / 2` more,
  * spread over `servers`, each held until the process is killed.
  */
 async function spawnArtillery(sockets: number, servers: BareServer[], dir: string): Promise<{ child: ChildProcess; stderr: () => string }> {
   const half = Math.floor(sockets / 2);
-  const durationS = ARTILLERY_PHASE_S;
   // One scenario per server, equal weights: Artillery spreads its virtual users over the same servers.
   const scenarios = servers
     .map((server) => `  - engine: ws\n    weight: 1\n    flow:\n      - connect: "${server.url}/ws"\n      - think: 600\n`)
     .join("");
-  const phases = `    - duration: ${durationS}\n      arrivalCount: ${half}\n    - pause: ${ARTILLERY_PAUSE_S}\n    - duration: ${durationS}\n      arrivalCount: ${sockets - half}\n`;
+  const phase = (count: number) => `    - duration: "${artilleryPhaseMs(count)}ms"\n      arrivalCount: ${count}\n`;
+  const phases = `${phase(half)}    - pause: ${ARTILLERY_PAUSE_S}\n${phase(sockets - half)}`;
   const config = `config:\n  target: "${servers[0]!.url}/ws"\n  phases:\n${phases}scenarios:\n${scenarios}`;
   const file = join(dir, `ws-${sockets}.yml`);
   await writeFile(file, config);
@@ -497,8 +521,7 @@ async function runArtillery(sockets: number, servers: BareServer[]): Promise<Rou
     const round = await secondHalf(servers, sockets, () => [child.pid!], () => undefined, "artillery").catch((error: Error) => {
       throw new Error(`${error.message}; artillery stderr: ${stderr()}`);
     });
-    const requested = (sockets - Math.floor(sockets / 2)) / ARTILLERY_PHASE_S;
-    return { ...round, scheduleBound: round.connectsPerSecond >= ARTILLERY_SCHEDULE_BOUND * requested };
+    return { ...round, scheduleBound: round.connectsPerSecond >= ARTILLERY_SCHEDULE_BOUND * artilleryRequestedRate(sockets) };
   } finally {
     await Promise.allSettled(servers.map((server) => server.stop()));
     killGroup(child);
@@ -635,7 +658,7 @@ export async function run(argv: string[]): Promise<void> {
       ws: stats(wsRounds.map((r) => r.connectsPerSecond)),
       artillery: artillery ? stats(artilleryRounds.map((r) => r.connectsPerSecond)) : null,
     },
-    artillery_requested_connects_per_s: artillery ? (sockets - Math.floor(sockets / 2)) / ARTILLERY_PHASE_S : null,
+    artillery_requested_connects_per_s: artillery ? artilleryRequestedRate(sockets) : null,
     artillery_schedule_bound: artillery ? artilleryScheduleBound : null,
     memory_per_held_socket_kb: memory,
     memory_per_held_socket_kb_vmrss_sum: {
