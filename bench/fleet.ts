@@ -314,16 +314,59 @@ interface RoundResult {
   cpuCores: number;
   /** Threads of the client processes while holding every socket. */
   threads: number;
+  /** CPU of the bare servers (user + system) per connect over the same window, ms: what every client's rate shares. */
+  serverCpuMsPerConnect: number;
+  /**
+   * Share of the machine's cores busy from the measured half's first accept until every socket was held (/proc/stat:
+   * everything but idle and iowait, all processes and the kernel's own work such as the loopback TCP handshakes).
+   * Near 1, the round was bound by the machine.
+   */
+  machineBusy: number;
   /** Artillery only: it reached its requested arrival rate, so its schedule (not its work) set the rate. */
   scheduleBound?: boolean;
 }
 
+/** Busy and total jiffies of all cores so far (/proc/stat's `cpu` line; idle and iowait count as not busy). */
+async function machineJiffies(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile("/proc/stat", "latin1")).split("\n", 1)[0]!;
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/** CPU ms of the bare servers, read now (their user + system time so far). */
+const serverCpuMs = (servers: BareServer[]) => sumCpuMs(servers.map((server) => server.child.pid!));
+
+/**
+ * Starts a sample of the machine's busy share; the returned function ends it. Started once the servers have seen
+ * the first accept of the measured half (one 20 ms poll late at most), so that a client which begins its half by
+ * itself later (Artillery, after its pause phase) is not charged for the idle wait.
+ */
+async function machineBusySample(): Promise<() => Promise<number>> {
+  const before = await machineJiffies();
+  return async () => {
+    const after = await machineJiffies();
+    const total = after.total - before.total;
+    return total > 0 ? Math.round(((after.busy - before.busy) / total) * 100) / 100 : 0;
+  };
+}
+
 /** `measured` connects took place between the servers' first and last accept; memory and CPU grew by the deltas. */
-function result(count: ServerCount, measured: number, rssDelta: number, cpuMs: number, held: Footprint, threads: number): RoundResult {
+function result(
+  count: ServerCount,
+  measured: number,
+  rssDelta: number,
+  cpuMs: number,
+  held: Footprint,
+  threads: number,
+  window: { serverMs: number; machineBusy: number },
+): RoundResult {
   const spanS = Math.max(0.001, (count.last - count.first) / 1_000);
   const connectsPerSecond = Math.round((measured - 1) / spanS);
   const cpuMsPerConnect = Math.round((cpuMs / measured) * 1_000) / 1_000;
   return {
+    serverCpuMsPerConnect: Math.round((window.serverMs / measured) * 1_000) / 1_000,
+    machineBusy: window.machineBusy,
     connectsPerSecond,
     bytesPerSocket: Math.round(rssDelta / measured),
     cpuMsPerConnect,
@@ -351,16 +394,20 @@ async function secondHalf(
   await pause(SETTLE_MS);
   const before = await footprint(pids());
   const cpuBefore = await sumCpuMs(pids());
+  const serverBefore = await serverCpuMs(servers);
   await Promise.all(servers.map((server) => server.mark()));
   const midway = await totals(servers);
   if (midway.total > half + servers.length * 4) throw new Error(`${what}: the second half began before the window opened (${midway.total} > ${half})`);
   startSecondHalf();
+  await waitFor(() => totals(servers), (c) => c.total > midway.total, ROUND_TIMEOUT_MS, `${what} starting its second half`);
+  const machineBusy = await machineBusySample();
   const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `${what} holding ${sockets}`);
   const cpu = (await sumCpuMs(pids())) - cpuBefore;
+  const window = { serverMs: (await serverCpuMs(servers)) - serverBefore, machineBusy: await machineBusy() };
   await pause(SETTLE_MS);
   const held = await footprint(pids());
   const threads = await sumThreads(pids());
-  return result(count, count.total - midway.total, held.bytes - before.bytes, cpu, held, threads);
+  return result(count, count.total - midway.total, held.bytes - before.bytes, cpu, held, threads, window);
 }
 
 async function withServers<T>(n: number, body: (servers: BareServer[]) => Promise<T>): Promise<T> {
@@ -409,13 +456,16 @@ async function runFleetHold(sockets: number, servers: BareServer[], sources: str
     // Read right after the start command: the workers are loaded and have not opened a socket yet.
     const before = await footprint(fleet.workerPids);
     const cpuBefore = await sumCpuMs(fleet.workerPids);
+    const serverBefore = await serverCpuMs(servers);
+    const machineBusy = await machineBusySample();
     const count = await waitFor(() => totals(servers), (c) => c.open >= sockets, ROUND_TIMEOUT_MS, `fleet holding ${sockets}`);
     const cpu = (await sumCpuMs(fleet.workerPids)) - cpuBefore;
+    const window = { serverMs: (await serverCpuMs(servers)) - serverBefore, machineBusy: await machineBusy() };
     await fleet.waitForConnected(sockets, ROUND_TIMEOUT_MS);
     await pause(SETTLE_MS);
     const held = await footprint(fleet.workerPids);
     const threads = await sumThreads(fleet.workerPids);
-    return result(count, sockets, held.bytes - before.bytes, cpu, held, threads);
+    return result(count, sockets, held.bytes - before.bytes, cpu, held, threads, window);
   } finally {
     await fleet.stop();
   }
@@ -538,7 +588,7 @@ const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
 
 function describe(what: string, r: RoundResult): string {
   const rate = `${r.connectsPerSecond} connects/s${r.scheduleBound ? " (Artillery's own schedule: raise --sockets)" : ""}`;
-  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (VmRSS sum ${kb(r.rssSumBytesPerSocket)} KB, growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads\n`;
+  return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (VmRSS sum ${kb(r.rssSumBytesPerSocket)} KB, growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads; servers ${r.serverCpuMsPerConnect} ms CPU/connect, machine ${Math.round(r.machineBusy * 100)} % busy\n`;
 }
 
 function parseArgs(args: string[]): Record<string, string> {
@@ -684,6 +734,22 @@ export async function run(argv: string[]): Promise<void> {
       artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuCores)) : null,
       fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.cpuCores)) : null,
       artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.cpuCores)) : null,
+    },
+    // What the servers spent per connect and how busy the whole machine was in each client's window: a client whose
+    // window kept the machine busy was bound by the machine (servers, kernel and client together), not by itself.
+    server_cpu_ms_per_connect: {
+      fleet: stats(fleetRounds.map((r) => r.serverCpuMsPerConnect)),
+      ws: stats(wsRounds.map((r) => r.serverCpuMsPerConnect)),
+      artillery: artillery ? stats(artilleryRounds.map((r) => r.serverCpuMsPerConnect)) : null,
+      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.serverCpuMsPerConnect)) : null,
+      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.serverCpuMsPerConnect)) : null,
+    },
+    machine_busy: {
+      fleet: stats(fleetRounds.map((r) => r.machineBusy)),
+      ws: stats(wsRounds.map((r) => r.machineBusy)),
+      artillery: artillery ? stats(artilleryRounds.map((r) => r.machineBusy)) : null,
+      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.machineBusy)) : null,
+      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.machineBusy)) : null,
     },
     client_threads: {
       fleet: Math.max(...fleetRounds.map((r) => r.threads)),
