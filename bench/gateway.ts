@@ -32,6 +32,7 @@ import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { OWNER_PID_ENV, RUN_ID_ENV } from "../harness/runtime/process-tags.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
+import { procStatFields } from "../harness/runtime/sweep.js";
 import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
 import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 import { signJwt } from "../src/gateway/jwt.js";
@@ -75,8 +76,8 @@ interface Server {
 
 /** User + system CPU time of a process so far, in microseconds (from /proc; clock ticks of 10 ms). */
 async function cpuMicros(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = procStatFields(pid);
+  if (fields === undefined) throw new Error(`process ${pid} is gone: no CPU time to read`);
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 

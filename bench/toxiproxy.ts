@@ -23,11 +23,11 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Toxiproxy } from "toxiproxy-node-client";
+import { procStatFields } from "../harness/runtime/sweep.js";
 
 const ROLE_ENV = "TOXIPROXY_BENCH_ROLE";
 const CHUNK_BYTES = 64 * 1024;
@@ -181,14 +181,9 @@ function pin(pid: number, cpus: string): void {
 
 /** The CPU `pid` last ran on (field 39 of /proc/PID/stat), or undefined off Linux. */
 function lastCpu(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name, which may itself hold spaces and parentheses, start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[39 - 3]);
-  } catch {
-    return undefined;
-  }
+  // procStatFields starts at field 3 (the fields after the command name).
+  const field = procStatFields(pid)?.[39 - 3];
+  return field === undefined ? undefined : Number(field);
 }
 
 /** Samples where each process last ran until stopped; returns the share of samples for which `test` holds. */
