@@ -798,6 +798,7 @@ export async function run(argv: string[]): Promise<void> {
       : null,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (summary.floors !== null && Object.values(summary.floors).includes(false)) process.exitCode = 1;
 }
 
 /** The fleet holds `sockets` against `n` real gateway processes on one real redis-server. */

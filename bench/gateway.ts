@@ -427,6 +427,7 @@ export async function run(args: string[]): Promise<void> {
       pass: ratioConnect >= FLOOR_RATIO_CONNECT && rssGateway / rssBare <= FLOOR_MEMORY_RATIO,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (!result.pass) process.exitCode = 1;
   } finally {
     await Promise.allSettled(servers.map(stopProcess));
     await redis.stop();

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name> [args]`: runs bench/<name>.ts. Each benchmark measures its baseline in the same run,
- * prints ratios, and ends with one JSON object on its last line.
+ * prints ratios, and ends with one JSON object on its last line. A benchmark that judges floors (registry, gateway,
+ * toxiproxy, fleet with Artillery, recovery) exits with 1 when one is missed.
  *
  * Every process a benchmark starts carries the harness's process tags with this process as owner (set here in the
  * environment it passes on), so that Ctrl-C, SIGTERM or any exit kills them, and the processes those own in turn

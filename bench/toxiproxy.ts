@@ -430,6 +430,7 @@ export async function run(args: string[]): Promise<void> {
       pass: ratios.median >= FLOOR_RATIO_THROUGHPUT && ratios.min >= FLOOR_RATIO_THROUGHPUT_ROUND && added.median <= FLOOR_ADDED_P50_MS,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (!result.pass) process.exitCode = 1;
   } finally {
     streamEcho.close();
     for (const socat of socats) socat.kill("SIGTERM");
