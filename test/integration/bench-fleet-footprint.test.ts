@@ -14,9 +14,11 @@ describe("bench fleet: footprint of several client processes", () => {
   it("should count each process's own memory and the shared binary's pages once", async () => {
     // Three idle Node processes, one of them started by another (footprint walks descendants too).
     const code = `require("node:child_process").spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" }); setInterval(() => {}, 1000);`;
-    const parents = [spawn(process.execPath, ["-e", code], { stdio: "ignore" }), spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })];
+    // Each in a process group of its own, killed as a group: the child that the first one starts goes with it.
+    const idle = (script: string) => spawn(process.execPath, ["-e", script], { stdio: "ignore", detached: true });
+    const parents = [idle(code), idle("setInterval(() => {}, 1000)")];
     onTestFinished(() => {
-      for (const parent of parents) parent.kill("SIGKILL");
+      for (const parent of parents) process.kill(-parent.pid!, "SIGKILL");
     });
     const childOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
     await expect.poll(() => childOf(parents[0]!.pid!), { timeout: 10_000 }).not.toBe("");
@@ -32,6 +34,20 @@ describe("bench fleet: footprint of several client processes", () => {
       // The binary once: the VmRSS sum minus every file-backed page but the largest process's.
       return { sum, bytes: sum - files.reduce((a, b) => a + b, 0) + Math.max(...files), largest: Math.max(...rss) };
     };
+    // A Node process starting up grows and then frees memory for a few hundred ms, so the figure is not monotonic in
+    // time: wait until two readings 100 ms apart agree within 64 KB before bracketing what footprint() reads.
+    let last = Number.NaN;
+    await expect
+      .poll(
+        () => {
+          const sum = expectedNow().sum;
+          const settled = Math.abs(sum - last) < 64 * 1_024;
+          last = sum;
+          return settled;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
     const before = expectedNow();
     const measured = await footprint([parents[0]!.pid!, parents[1]!.pid!]);
     const after = expectedNow();
