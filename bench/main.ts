@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { removeOwnedNetworkSync } from "../harness/runtime/network-sweep.js";
 import { processTags } from "../harness/runtime/process-tags.js";
 import { killOwnedProcessTreesSync } from "../harness/runtime/sweep.js";
+import { removeOwnedTempDirsSync } from "../harness/runtime/temp-dirs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = (await readdir(here))
@@ -30,6 +31,7 @@ Object.assign(process.env, processTags(runId));
 const cleanUp = (): number => {
   const killed = killOwnedProcessTreesSync();
   removeOwnedNetworkSync();
+  removeOwnedTempDirsSync();
   return killed.length;
 };
 const onSignal = (signal: NodeJS.Signals) => {

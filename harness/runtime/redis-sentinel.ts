@@ -3,14 +3,14 @@
  * tagged with the run id. `failover()` is the `redis_failover` fault: SIGKILL the primary, wait for the sentinels
  * to promote the replica, then bring the killed node back, empty, as the new primary's replica.
  */
-import { writeFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { findFreePort } from "../common/free-port.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { RedisServer, type StartedRedisServer } from "./redis-server.js";
+import { makeTempDir, removeTempDir } from "./temp-dirs.js";
 
 /** Name of the primary the sentinels monitor (the gateways' `REDIS_SENTINEL_NAME`). */
 export const SENTINEL_MASTER_NAME = "traffic-cop";
@@ -68,7 +68,7 @@ export class RedisSentinelGroup {
   async start(): Promise<StartedRedisSentinelGroup> {
     const host = this.#options.host ?? "127.0.0.1";
     const runId = this.#options.runId ?? "adhoc";
-    const dir = await mkdtemp(join(tmpdir(), "traffic-cop-sentinel-"));
+    const dir = await makeTempDir("sentinel");
     const group = new StartedRedisSentinelGroup(host, runId, dir);
     try {
       await group.init();
@@ -216,7 +216,7 @@ export class StartedRedisSentinelGroup implements AsyncDisposable {
     return (this.#stopping ??= (async () => {
       const sentinels = await Promise.allSettled(this.#sentinels.map((node) => node.stop()));
       const nodes = await Promise.allSettled(this.#nodes.map((node) => node.stop()));
-      await rm(this.#dir, { recursive: true, force: true });
+      await removeTempDir(this.#dir);
       const errors = [...sentinels, ...nodes].flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
       if (errors.length > 0) throw new AggregateError(errors, `stopping ${errors.length} process(es) of the Sentinel group failed`);
     })());

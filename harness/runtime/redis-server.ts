@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ephemeralRangeStart, findFreePort, isPortFree, LOWEST_PORT } from "../common/free-port.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import { processTags } from "./process-tags.js";
+import { makeTempDir, removeTempDir } from "./temp-dirs.js";
 
 const REDIS_START_TIMEOUT_MS = 10_000;
 const SIGKILL_GRACE_MS = 2_000;
@@ -82,7 +80,7 @@ export class RedisServer {
 
 async function startRedisProcess(host: string, port: number, options: RedisServerOptions): Promise<StartedRedisServer> {
   const ownDir = options.dir === undefined;
-  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "traffic-cop-redis-")));
+  const dir = options.dir ?? (await makeTempDir("redis"));
   const args = [
     ...(options.configFile === undefined ? [] : [options.configFile]),
     "--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--daemonize", "no",
@@ -131,7 +129,7 @@ async function startRedisProcess(host: string, port: number, options: RedisServe
   } catch (error) {
     child.kill("SIGKILL");
     await exited;
-    if (ownDir) await rm(dir, { recursive: true, force: true });
+    if (ownDir) await removeTempDir(dir);
     throw error;
   }
   return new StartedRedisServer(host, port, child, exited, ownDir ? dir : undefined);
@@ -188,7 +186,7 @@ export class StartedRedisServer implements AsyncDisposable {
     }
     this.#child.stdout?.destroy();
     this.#child.stderr?.destroy();
-    if (this.#ownDir) await rm(this.#ownDir, { recursive: true, force: true });
+    if (this.#ownDir) await removeTempDir(this.#ownDir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -220,7 +218,7 @@ export class RedisCluster {
     const host = this.#options.host ?? "127.0.0.1";
     const masters = this.#options.masters ?? 3;
     const replicas = this.#options.replicas ?? 0;
-    const dir = await mkdtemp(join(tmpdir(), "traffic-cop-cluster-"));
+    const dir = await makeTempDir("cluster");
     const nodes: StartedRedisServer[] = [];
     try {
       for (let i = 0; i < masters * (1 + replicas); i++) {
@@ -260,7 +258,7 @@ export class RedisCluster {
       );
     } catch (error) {
       await Promise.allSettled(nodes.map((node) => node.kill()));
-      await rm(dir, { recursive: true, force: true });
+      await removeTempDir(dir);
       throw error;
     }
     return new StartedRedisCluster(nodes, dir, this.#options.runId ?? "adhoc");
@@ -348,7 +346,7 @@ export class StartedRedisCluster implements AsyncDisposable {
   stop(): Promise<void> {
     return (this.#stopping ??= (async () => {
       const results = await Promise.allSettled(this.nodes.map((node) => node.stop()));
-      await rm(this.dir, { recursive: true, force: true });
+      await removeTempDir(this.dir);
       const errors = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
       if (errors.length > 0) throw new AggregateError(errors, `stopping ${errors.length} cluster node(s) failed`);
     })());

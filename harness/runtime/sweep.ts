@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createLogger } from "../common/logger.js";
 import { OWNER_PID_ENV, RUN_ID_ENV } from "./process-tags.js";
+import { sweepOrphanTempDirs } from "./temp-dirs.js";
 
 const log = createLogger("harness:sweep");
 
@@ -111,13 +112,16 @@ function killQuietly(pid: number): boolean {
 
 /**
  * The orphan sweep run at harness start: kills every tagged process whose owner is dead (left by a harness or
- * test run that crashed or was SIGKILLed). Processes of live owners (concurrent runs, other test workers) are
- * left alone. Returns what it killed.
+ * test run that crashed or was SIGKILLed), then removes the temporary directories such a harness made for them
+ * (temp-dirs.ts). Processes and directories of live owners (concurrent runs, other test workers) are left alone.
+ * Returns the processes it killed.
  */
 export function sweepOrphans(): TaggedProcess[] {
   const orphans = listTaggedProcesses().filter((tag) => tag.ownerPid !== process.pid && !isProcessAlive(tag.ownerPid));
   const killed = orphans.filter((tag) => killQuietly(tag.pid));
   if (killed.length > 0) log("killed orphans", { pids: killed.map((tag) => tag.pid), runs: [...new Set(killed.map((tag) => tag.runId))] });
+  const dirs = sweepOrphanTempDirs(isProcessAlive);
+  if (dirs.length > 0) log("removed orphan temporary directories", { dirs });
   return killed;
 }
 

@@ -2,6 +2,7 @@ import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import { removeOwnedNetworkSync } from "./network-sweep.js";
 import { killOwnedProcessesSync } from "./sweep.js";
+import { removeOwnedTempDirsSync } from "./temp-dirs.js";
 
 const log = createLogger("harness:teardown");
 
@@ -77,7 +78,8 @@ export interface ShutdownHandlers extends Disposable {
  * - first SIGINT/SIGTERM: abort the run so the engine tears down in order and writes its report;
  * - second SIGINT/SIGTERM: SIGKILL every process of the run at once and exit (130 or 143);
  * - `exit` (normal end, uncaught exception): synchronously SIGKILL any process of the run still alive, then remove
- *   the run's network namespaces and host nftables tables (packet faults).
+ *   the run's network namespaces and host nftables tables (packet faults) and the temporary directories this process
+ *   made for its processes (temp-dirs.ts).
  * A crash that skips even the `exit` handler (SIGKILL of the harness) is covered by the sweep at the next start.
  */
 export function installShutdownHandlers(runId: string, onFirstSignal?: (signal: NodeJS.Signals) => void): ShutdownHandlers {
@@ -97,6 +99,7 @@ export function installShutdownHandlers(runId: string, onFirstSignal?: (signal: 
   const onExit = () => {
     killOwnedProcessesSync(runId);
     removeOwnedNetworkSync(runId);
+    removeOwnedTempDirsSync();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { processTags } from "../../harness/runtime/process-tags.js";
 import { isProcessAlive, killOwnedProcessTreesSync, listTaggedProcesses } from "../../harness/runtime/sweep.js";
+import { listTempDirs } from "../../harness/runtime/temp-dirs.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -63,10 +64,13 @@ describe("npm run bench on Ctrl-C", () => {
     // redis-server, the proxy server, two gateways and a fleet worker at least.
     expect(started.length).toBeGreaterThanOrEqual(5);
     expect(started.some((p) => p.command.includes("redis-server"))).toBe(true);
+    expect(listTempDirs(bench.pid!).length).toBeGreaterThan(0);
     bench.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(stderr).toMatch(/SIGINT: benchmark scale stopped; killed \d+ process\(es\) it started/);
     await expect.poll(() => started.filter((p) => isProcessAlive(p.pid)).map((p) => p.command), { timeout: 10_000 }).toEqual([]);
     expect(listTaggedProcesses({ ownerPid: bench.pid! })).toEqual([]);
+    // Redis's data directory too.
+    expect(listTempDirs(bench.pid!)).toEqual([]);
   });
 });

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { copyFile, mkdir, readFile, readdir, realpath, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { createLogger } from "../../common/logger.js";
@@ -9,6 +8,7 @@ import { HarnessError } from "../../errors.js";
 import { LIBFAKETIME_PATH } from "../faketime.js";
 import { bundleEntry } from "../gateway-bundle.js";
 import { REPO_ROOT } from "../sut.js";
+import { makeTempDir, removeTempDir } from "../temp-dirs.js";
 import { IMAGES, LABELS, REAL_TOXIPROXY_IMAGES, type ImageRole } from "./images.js";
 
 const run = promisify(execFile);
@@ -189,7 +189,7 @@ export async function buildImages(options: { roles?: readonly ImageRole[]; force
   for (const recipe of RECIPES.filter((r) => roles.includes(r.role))) {
     const t0 = performance.now();
     const image = IMAGES[recipe.role];
-    const context = await mkdtemp(join(tmpdir(), `traffic-cop-image-${recipe.role}-`));
+    const context = await makeTempDir(`image-${recipe.role}`);
     try {
       // The hash covers the optional libraries through the host files, so installing or removing one rebuilds.
       const { hostFiles, labels } = await stage(recipe, context);
@@ -205,7 +205,7 @@ export async function buildImages(options: { roles?: readonly ImageRole[]; force
       await docker(["build", "--quiet", "--pull=false", ...labelArgs, "-t", image, context], DOCKER_BUILD_TIMEOUT_MS);
       results.push({ role: recipe.role, image, action: "built", contentHash: hash, durationMs: Math.round(performance.now() - t0) });
     } finally {
-      await rm(context, { recursive: true, force: true });
+      await removeTempDir(context);
     }
   }
   return results;
