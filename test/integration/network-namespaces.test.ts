@@ -16,6 +16,7 @@ import {
   type TcpCounters,
 } from "../../harness/runtime/network-namespaces.js";
 import { isProcessAlive, listTaggedProcesses } from "../../harness/runtime/sweep.js";
+import { listTempDirs } from "../../harness/runtime/temp-dirs.js";
 
 const ECHO_PORT = 9_000;
 /**
@@ -179,6 +180,8 @@ new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true 
     // The killed run's redis-server is the process sweep's (a killed run's orphan outside any namespace): this run's only.
     for (const orphan of listTaggedProcesses({ runId })) process.kill(orphan.pid, "SIGKILL");
     await expect.poll(() => listTaggedProcesses({ runId })).toEqual([]);
+    // And so is its data directory, named after the killed run's process: removed here the same way.
+    for (const { dir } of listTempDirs(child.pid!)) rmSync(dir, { recursive: true, force: true });
     expect(findNetworkLeftovers(live.runId).namespaces).toEqual([liveLink.namespace]);
     expect(findNetworkLeftovers(live.runId).tables).toHaveLength(1);
   });
