@@ -697,6 +697,14 @@ export async function run(argv: string[]): Promise<void> {
   const memoryRatioRssSum = artillery ? range(fleetRounds.map((f, i) => f.rssSumBytesPerSocket / artilleryRounds[i]!.rssSumBytesPerSocket), round2) : null;
   const artilleryScheduleBound = artilleryRounds.some((r) => r.scheduleBound);
   const artilleryOneScheduleBound = artilleryOne.some((r) => r.scheduleBound);
+  // One figure's min/median/max for each kind of round (the per-process ones only with Artillery).
+  const everyRound = (pick: (r: RoundResult) => number) => ({
+    fleet: stats(fleetRounds.map(pick)),
+    ws: stats(wsRounds.map(pick)),
+    artillery: artillery ? stats(artilleryRounds.map(pick)) : null,
+    fleet_one_worker: artillery ? stats(fleetOneRounds.map(pick)) : null,
+    artillery_per_process: artillery ? stats(artilleryOne.map(pick)) : null,
+  });
   const summary = {
     benchmark: "fleet",
     rounds,
@@ -728,29 +736,11 @@ export async function run(argv: string[]): Promise<void> {
     },
     // Cores each client kept busy during its window: under load from other work, a client with more runnable
     // threads gets more of the cores (Artillery runs a main thread, a worker thread and V8's helper threads).
-    client_cpu_cores: {
-      fleet: stats(fleetRounds.map((r) => r.cpuCores)),
-      ws: stats(wsRounds.map((r) => r.cpuCores)),
-      artillery: artillery ? stats(artilleryRounds.map((r) => r.cpuCores)) : null,
-      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.cpuCores)) : null,
-      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.cpuCores)) : null,
-    },
+    client_cpu_cores: everyRound((r) => r.cpuCores),
     // What the servers spent per connect and how busy the whole machine was in each client's window: a client whose
     // window kept the machine busy was bound by the machine (servers, kernel and client together), not by itself.
-    server_cpu_ms_per_connect: {
-      fleet: stats(fleetRounds.map((r) => r.serverCpuMsPerConnect)),
-      ws: stats(wsRounds.map((r) => r.serverCpuMsPerConnect)),
-      artillery: artillery ? stats(artilleryRounds.map((r) => r.serverCpuMsPerConnect)) : null,
-      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.serverCpuMsPerConnect)) : null,
-      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.serverCpuMsPerConnect)) : null,
-    },
-    machine_busy: {
-      fleet: stats(fleetRounds.map((r) => r.machineBusy)),
-      ws: stats(wsRounds.map((r) => r.machineBusy)),
-      artillery: artillery ? stats(artilleryRounds.map((r) => r.machineBusy)) : null,
-      fleet_one_worker: artillery ? stats(fleetOneRounds.map((r) => r.machineBusy)) : null,
-      artillery_per_process: artillery ? stats(artilleryOne.map((r) => r.machineBusy)) : null,
-    },
+    server_cpu_ms_per_connect: everyRound((r) => r.serverCpuMsPerConnect),
+    machine_busy: everyRound((r) => r.machineBusy),
     client_threads: {
       fleet: Math.max(...fleetRounds.map((r) => r.threads)),
       ws: Math.max(...wsRounds.map((r) => r.threads)),

@@ -68,7 +68,7 @@ export function listTempDirs(pid?: number): { dir: string; pid: number }[] {
 export function sweepOrphanTempDirs(isAlive: (pid: number) => boolean): string[] {
   const removed: string[] = [];
   for (const { dir, pid } of listTempDirs()) {
-    if (pid === process.pid || isAlive(pid)) continue;
+    if (isAlive(pid)) continue;
     try {
       rmSync(dir, { recursive: true, force: true });
       removed.push(dir);
