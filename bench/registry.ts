@@ -15,11 +15,15 @@
  * registrations is four scripts too; the writer only adds its group commit on top.
  * Prints min/median/max over the rounds; the last line is one JSON object with the medians `ratio_register_batched`
  * (floor 1.0) and `ratio_session_lookup` (floor 0.5) among others. Exit code 1 if a floor is missed.
+ *
+ * Next to each rate, Redis's own CPU time per item (`redis_cpu_us_per_item`, from `INFO cpu` around each measured
+ * burst, SET's included): an operation whose Redis CPU per item is near its wall time per item is bound by Redis's
+ * one core, one far below it by the client.
  */
 import { randomUUID } from "node:crypto";
 import { RedisServer } from "../harness/runtime/redis-server.js";
 import type { ConnectionRecord } from "../src/registry/connection-registry.js";
-import { createRedisClient, waitForRedisReady } from "../src/registry/redis-client.js";
+import { createRedisClient, waitForRedisReady, type RedisClient } from "../src/registry/redis-client.js";
 import { RedisConnectionRegistry } from "../src/registry/redis-connection-registry.js";
 import { NO_FAILPOINTS } from "../src/gateway/failpoints.js";
 import { GatewayMetrics } from "../src/gateway/metrics.js";
@@ -66,6 +70,17 @@ function parseArgs(args: string[]): { n: number; rounds: number } {
   return options;
 }
 
+/** Redis's CPU time so far (user + system, `INFO cpu`, microsecond resolution), in microseconds. */
+async function redisCpuMicros(client: RedisClient): Promise<number> {
+  const info = await client.info("cpu");
+  const seconds = (field: string) => {
+    const value = Number(new RegExp(`^${field}:([0-9.]+)`, "m").exec(info)?.[1]);
+    if (!Number.isFinite(value)) throw new Error(`INFO cpu has no ${field}`);
+    return value;
+  };
+  return (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6;
+}
+
 /** Runs `count` calls of `fn` in bursts of {@link BURST} concurrent calls; resolves with items per second. */
 async function rate(count: number, itemsPerCall: number, fn: (i: number) => Promise<unknown>, burst = BURST): Promise<number> {
   const started = performance.now();
@@ -88,6 +103,7 @@ export async function run(args: string[]): Promise<void> {
     await Promise.all([waitForRedisReady(client), waitForRedisReady(gatewayClient)]);
     const perRound = Object.fromEntries([...OPERATIONS, "set"].map((op) => [op, [] as number[]])) as Record<Operation | "set", number[]>;
     const ratios = Object.fromEntries(OPERATIONS.map((op) => [op, [] as number[]])) as Record<Operation, number[]>;
+    const redisCpu = Object.fromEntries([...OPERATIONS, "set"].map((op) => [op, [] as number[]])) as Record<Operation | "set", number[]>;
     for (let round = 0; round < rounds; round++) {
       const prefix = `bench${round}_${randomUUID().slice(0, 6)}`;
       const registry = new RedisConnectionRegistry(client, { keyPrefix: prefix, connectionTtlMs: RECORD_TTL_MS });
@@ -110,10 +126,18 @@ export async function run(args: string[]): Promise<void> {
       let baselineRun = 0;
       const baseline = () => rate(n, 1, (i) => client.set(`${prefix}:baseline${baselineRun++ % 2}:${i}`, value));
       const sets: number[] = [];
-      const paired = async (measure: () => Promise<number>): Promise<[number, number]> => {
-        const set = await baseline();
+      /** Items per second and Redis's CPU µs per item of `measure` (every operation handles `n` items). */
+      const withRedisCpu = async (measure: () => Promise<number>): Promise<[number, number]> => {
+        const before = await redisCpuMicros(client);
+        const itemsPerS = await measure();
+        return [itemsPerS, ((await redisCpuMicros(client)) - before) / n];
+      };
+      const paired = async (measure: () => Promise<number>): Promise<[number, number, number]> => {
+        const [set, setCpu] = await withRedisCpu(baseline);
         sets.push(set);
-        return [await measure(), set];
+        redisCpu.set.push(setCpu);
+        const [itemsPerS, cpu] = await withRedisCpu(measure);
+        return [itemsPerS, set, cpu];
       };
       const register = await paired(() => rate(n, 1, (i) => registry.register(records[i]!)));
       const get = await paired(() => rate(n, 1, (i) => registry.getConnection(records[i]!.tenant_id, records[i]!.session_id, records[i]!.websocket_id)));
@@ -154,7 +178,7 @@ export async function run(args: string[]): Promise<void> {
       await gatewayRegistry.close();
       await client.del(...Array.from({ length: n }, (_, i) => [`${prefix}:baseline0:${i}`, `${prefix}:baseline1:${i}`]).flat());
 
-      const pairs: Record<Operation, [number, number]> = {
+      const pairs: Record<Operation, [number, number, number]> = {
         register, get, session_lookup: sessionLookup, heartbeat, unregister, register_batched: registerBatched, unregister_batched: unregisterBatched,
       };
       const set = stats(sets).median;
@@ -162,6 +186,7 @@ export async function run(args: string[]): Promise<void> {
       for (const op of OPERATIONS) {
         perRound[op].push(pairs[op][0]);
         ratios[op].push(pairs[op][0] / pairs[op][1]);
+        redisCpu[op].push(pairs[op][2]);
       }
       process.stdout.write(
         `round ${round + 1}/${rounds}: SET median ${Math.round(set)}/s  ` +
@@ -170,10 +195,11 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     const fmt = (s: Stats, digits = 0) => `min ${s.min.toFixed(digits)}  median ${s.median.toFixed(digits)}  max ${s.max.toFixed(digits)}`;
-    process.stdout.write(`\nbaseline auto-pipelined SET ops/s: ${fmt(stats(perRound.set))}\n`);
+    const cpu = (op: Operation | "set") => `Redis CPU µs per item: ${fmt(stats(redisCpu[op]), 1)}`;
+    process.stdout.write(`\nbaseline auto-pipelined SET ops/s: ${fmt(stats(perRound.set))}   ${cpu("set")}\n`);
     for (const op of OPERATIONS) {
       const unit = op === "heartbeat" ? `connections/s (${HEARTBEAT_BATCH} per call)` : "ops/s";
-      process.stdout.write(`${op.padEnd(15)} ${unit}: ${fmt(stats(perRound[op]))}   ratio to SET: ${fmt(stats(ratios[op]), 2)}\n`);
+      process.stdout.write(`${op.padEnd(15)} ${unit}: ${fmt(stats(perRound[op]))}   ratio to SET: ${fmt(stats(ratios[op]), 2)}   ${cpu(op)}\n`);
     }
     const median = (op: Operation) => Number(stats(ratios[op]).median.toFixed(3));
     const pass = median("register_batched") >= FLOOR_RATIO_REGISTER_BATCHED && median("session_lookup") >= FLOOR_RATIO_SESSION_LOOKUP;
@@ -186,6 +212,7 @@ export async function run(args: string[]): Promise<void> {
       baseline_set_ops_per_s: mapStats(stats(perRound.set)),
       ops_per_s: Object.fromEntries(OPERATIONS.map((op) => [op, mapStats(stats(perRound[op]))])),
       ratios: Object.fromEntries(OPERATIONS.map((op) => [op, mapStats(stats(ratios[op]), 3)])),
+      redis_cpu_us_per_item: Object.fromEntries([...OPERATIONS, "set" as const].map((op) => [op, mapStats(stats(redisCpu[op]), 2)])),
       ratio_register: median("register"),
       ratio_get: median("get"),
       ratio_session_lookup: median("session_lookup"),
