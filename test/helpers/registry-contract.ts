@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { Cluster } from "ioredis";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { ConnectionRecord, ConnectionRegistry } from "../../src/registry/connection-registry.js";
-import type { RegistryKeys } from "../../src/registry/keys.js";
+import { GLOBAL_INDEX_KINDS, type RegistryKeys } from "../../src/registry/keys.js";
 import type { RedisClient } from "../../src/registry/redis-client.js";
 
 /** Options a test passes when it creates a registry. */
@@ -185,6 +185,34 @@ export function defineRegistryContract(target: ContractTarget): void {
         expect(await client.exists(keys.connection("s-ttl", record.websocket_id))).toBe(0);
         expect(await client.exists(keys.reverse(record.websocket_id))).toBe(0);
       }
+    });
+
+    it.runIf(target.persistent)("should give every index and name registry a TTL, also one that an unregister emptied in a live session", async () => {
+      // The second registration is not a new session's (the owner key outlives the connection), so its session index
+      // and the global indexes are made again by ZADD without a TTL, which \`PEXPIRE ... GT\` alone would leave so.
+      const { registry, direct } = await open({ connectionTtlMs: 5_000 });
+      if (!direct) throw new Error("a Redis target gives the suite its client and keys");
+      const { client, keys } = direct;
+      const record = makeRecord({ session_id: "s-again" });
+      const indexKeys = [keys.sessionIndex("s-again"), ...GLOBAL_INDEX_KINDS.map((kind, i) => keys.globalIndex(kind, ["agent", "pillar-1", "gw-1", "tenant-a"][i]!))];
+      const nameKeys = GLOBAL_INDEX_KINDS.map((kind) => keys.indexNames(kind));
+      const expectTtls = async (when: string) => {
+        for (const key of [...indexKeys, ...nameKeys]) {
+          const ttl = await client.pttl(key);
+          expect([when, key, ttl > 0 && ttl <= 5_000 ? "TTL within the connection TTL" : ttl]).toEqual([when, key, "TTL within the connection TTL"]);
+        }
+      };
+      await registry.register(record);
+      await expectTtls("after the first registration");
+      expect(await registry.unregister("tenant-a", "s-again", record.websocket_id)).toBe(true);
+      expect(await Promise.all(indexKeys.map((key) => client.exists(key))), "every index emptied and gone").toEqual(indexKeys.map(() => 0));
+      expect(await client.pttl(keys.sessionTenant("s-again")), "the session keeps its owner").toBeGreaterThan(5_000);
+      const again = makeRecord({ session_id: "s-again" });
+      await registry.register(again);
+      await expectTtls("after a registration in the emptied session");
+      await Promise.all([...indexKeys, ...nameKeys].map((key) => client.del(key)));
+      expect((await registry.heartbeat([{ session_id: "s-again", websocket_id: again.websocket_id }])).refreshed).toBe(1);
+      await expectTtls("after a heartbeat that made the indexes and name registries again");
     });
 
     it("should refresh the TTL and activity on updateActivity", async () => {
