@@ -16,7 +16,7 @@ import { RegistryHealth, instrumentRegistry } from "./instrumented-registry.js";
 import { GatewayMetrics } from "./metrics.js";
 import type { FrameId, RouteTarget } from "./protocol.js";
 import { Reaper } from "./reaper.js";
-import { RecordRefresher } from "./record-refresher.js";
+import { HEARTBEAT_SLICES, RecordRefresher } from "./record-refresher.js";
 import { RegistryWriter } from "./registry-writer.js";
 import { Router } from "./router.js";
 import { UpgradeHandler, refuseUpgrade } from "./upgrade-handler.js";
@@ -142,7 +142,16 @@ export class GatewayServer implements AsyncDisposable {
       const { instanceId, connectionTtlMs } = options;
       const router = new Router({ instanceId, registry, bus, connections, metrics, failpoints, remoteAckTimeoutMs: options.remoteAckTimeoutMs });
       const writer = new RegistryWriter({ instanceId, registry, connectionTtlMs, metrics, failpoints });
-      const refresher = new RecordRefresher({ instanceId, registry, connections, connectionTtlMs, heartbeatIntervalMs: options.heartbeatIntervalMs, metrics, failpoints });
+      const refresher = new RecordRefresher({
+        instanceId,
+        registry,
+        connections,
+        connectionTtlMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        slices: HEARTBEAT_SLICES,
+        metrics,
+        failpoints,
+      });
       const units: Units = { registry, bus, router, writer, refresher };
       this.#units = units;
       await bus.start({
@@ -202,8 +211,10 @@ export class GatewayServer implements AsyncDisposable {
       });
       const address = http.address();
       this.#port = typeof address === "object" && address ? address.port : options.port;
-      this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs, () => {
-        writer.retryFailed();
+      // The refresher handles one slice of the connections per tick; failed removals are retried once a period.
+      let ticks = 0;
+      this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs / HEARTBEAT_SLICES, () => {
+        if (ticks++ % HEARTBEAT_SLICES === 0) writer.retryFailed();
         return refresher.tick();
       });
       this.#heartbeat.start();

@@ -174,3 +174,72 @@ describe("RecordRefresher", () => {
     expect(metrics.halfOpen.get()).toBe(0);
   });
 });
+
+describe("RecordRefresher in slices", () => {
+  it("should ping and refresh one slice per tick, every connection once in `slices` ticks, and judge a silent one a period after its ping", async () => {
+    const pair = await useSocketPairs();
+    const registry = new MemoryConnectionRegistry();
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, slices: 3, metrics, failpoints: NO_FAILPOINTS });
+    const sockets = [];
+    for (let i = 0; i < 6; i++) sockets.push(await pair()); // one at a time: each pair takes the next accepted socket
+    const pinged = sockets.map(() => 0);
+    sockets.forEach(({ client }, i) => client.on("ping", () => pinged[i]!++));
+    const locals = sockets.map(({ server }, i) => {
+      const connection = local(server, `w${i}`);
+      server.on("pong", () => (connection.alive = true));
+      return connection;
+    });
+    for (const connection of locals) {
+      await registry.register(connection.record);
+      connections.add(connection);
+    }
+    sockets[0]!.client.pause(); // reads nothing: no pong, a half-open socket
+    await refresher.tick();
+    expect(metrics.heartbeats.get(), "records refreshed by the first tick").toBe(2);
+    await refresher.tick();
+    await refresher.tick();
+    expect(metrics.heartbeats.get(), "records refreshed in one period").toBe(6);
+    await expect.poll(() => pinged.slice(1)).toEqual([1, 1, 1, 1, 1]);
+    await expect.poll(() => locals.slice(1).every((connection) => connection.alive)).toBe(true);
+    expect(metrics.halfOpen.get(), "judged before its slice came round again").toBe(0);
+    for (let i = 0; i < 3; i++) await refresher.tick();
+    expect(metrics.halfOpen.get()).toBe(1);
+    expect(sockets[0]!.server.readyState).not.toBe(sockets[0]!.server.OPEN);
+    await expect.poll(() => pinged.slice(1)).toEqual([2, 2, 2, 2, 2]);
+    // Six more: the terminated socket's record too, as without slices (its close handler removes it right after).
+    expect(metrics.heartbeats.get()).toBe(12);
+  });
+
+  it("should ping every slice once after a stall of its own process before judging any", async () => {
+    const pair = await useSocketPairs();
+    const registry = new MemoryConnectionRegistry();
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, slices: 2, metrics, failpoints: NO_FAILPOINTS });
+    const [first, second] = [local((await pair()).server, "w1"), local((await pair()).server, "w2")];
+    connections.add(first);
+    connections.add(second);
+    const start = Date.now();
+    await refresher.tick(); // slice 0: w1 pinged
+    await refresher.tick(); // slice 1: w2 pinged
+    expect([first.alive, second.alive]).toEqual([false, false]);
+    // Frozen for a minute with both pongs unread; the tick after it is a stall (slice 0), the next one is not late
+    // (slice 1), and w2's missed pong still proves nothing until it was pinged after the stall.
+    let now = start + 60_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    onTestFinished(() => clock.mockRestore());
+    await refresher.tick();
+    now += 1_000;
+    await refresher.tick();
+    expect(metrics.halfOpen.get()).toBe(0);
+    expect([first.ws.readyState, second.ws.readyState]).toEqual([first.ws.OPEN, second.ws.OPEN]);
+    // A period after the stall both were pinged again and never answered (no pong handler here): judged now.
+    now += 1_000;
+    await refresher.tick();
+    now += 1_000;
+    await refresher.tick();
+    expect(metrics.halfOpen.get()).toBe(2);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RegistryKeys } from "../../src/registry/keys.js";
 import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
-import { connectClient, expectRefused, type TestClient } from "../helpers/wire-client.js";
+import { connectClient, connectMany, expectRefused, type TestClient } from "../helpers/wire-client.js";
 import { useRedisClient, useRedisServer, useRegistry } from "../helpers/redis.js";
 
 const CONNECTION_TTL_MS = 6_000;
@@ -125,6 +125,23 @@ describe("gateway restarts", () => {
     expect(await gateways[0]!.metric("traffic_cop_half_open_terminated_total")).toBe(1);
     expect(healthy.ws.readyState).toBe(healthy.ws.OPEN);
     expect(await registry.getConnection("t1", "half-open", healthy.websocketId)).not.toBeNull();
+  });
+
+  it("should spread its pings over the heartbeat period, each socket pinged once a period", { timeout: 30_000 }, async () => {
+    // 40 sockets in the gateway's 10 slices: a tick every H/10 pings 4 of them. Pinging all of them in one go puts all
+    // 40 pings within a few milliseconds; 20 (two slices and a half) within any 100 ms already means bunched ticks.
+    const { gateways } = await setup(1);
+    const clients = await connectMany(gateways[0]!, token("t1"), (i) => `spread-${i}`, 40);
+    const pings = clients.map(() => [] as number[]);
+    clients.forEach((client, i) => client.ws.on("ping", () => pings[i]!.push(performance.now())));
+    await expect.poll(() => Math.min(...pings.map((times) => times.length)), { timeout: 10 * HEARTBEAT_INTERVAL_MS, interval: 100 }).toBeGreaterThanOrEqual(3);
+    const all = pings.flat().sort((a, b) => a - b);
+    const densest = Math.max(...all.map((start) => all.filter((t) => t >= start && t < start + 100).length));
+    expect(densest, "pings within any 100 ms").toBeLessThanOrEqual(20);
+    // Once a period each, not once a tick: two pings of one socket are most of a period apart (a tick late or early
+    // under load moves one by a tenth of a period).
+    const gaps = pings.flatMap((times) => times.slice(1).map((t, k) => t - times[k]!));
+    expect(Math.min(...gaps), "shortest gap between two pings of one socket, ms").toBeGreaterThan(0.7 * HEARTBEAT_INTERVAL_MS);
   });
 
   it("should keep a live connection's record alive across many TTLs while refreshing it in batches", { timeout: 30_000 }, async () => {

@@ -22,10 +22,11 @@ async function runFault(defects?: string): Promise<{ stats: SlowConsumerStats; e
   const runtime = await new LocalRuntime({
     runId: `test-slow-${randomBytes(3).toString("hex")}`,
     instances: 1,
-    // A stalled reader answers no ping either, so the heartbeat would also terminate it within 2H (as half-open).
-    // H = 10 s (2H = 20 s, longer than the fault) isolates the buffer bound.
-    connectionTtlMs: 30_000,
-    heartbeatIntervalMs: 10_000,
+    // A stalled reader answers no ping either, so the heartbeat also terminates it as half-open: H to 2H after it
+    // stalls (pinged within a period, as its slice of the heartbeat comes round, and judged a period after that
+    // ping). H = 20 s, longer than the fault (15 s), isolates the buffer bound; the TTL is at least 2H.
+    connectionTtlMs: 40_000,
+    heartbeatIntervalMs: 20_000,
     env: { MAX_BUFFERED_BYTES: String(MAX_BUFFERED_BYTES), ...(defects ? { TRAFFIC_COP_DEFECTS: defects } : {}) },
   }).start();
   onTestFinished(() => runtime.stop());
