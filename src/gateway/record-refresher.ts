@@ -90,9 +90,9 @@ export class RecordRefresher {
     // After a stall (SIGSTOP, a long GC pause) the pongs answered meanwhile may still be unread: the one read per
     // socket above takes at most 64 KB, and frames a client sent during the stall come before its pong. So a missed
     // pong proves nothing yet: ping again and judge a period later (every slice is pinged once after the stall
-    // before any is judged). A stall is a gap of at least half a TTL (and
-    // two periods) since the previous tick ended: a merely busy event loop, a tick a second late on loaded cores, or
-    // a slow refresh must not delay half-open detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
+    // before any is judged). A stall is a gap of at least half a TTL (and two periods) since the previous tick
+    // ended: a merely busy event loop, a tick a second late on loaded cores, or a slow refresh must not delay
+    // half-open detection (`ttl-expiry` and `half-open-cleanup` bound it by 2H).
     const detectHalfOpen = !this.#options.failpoints.enabled("no-half-open-detect");
     const periodMs = this.#options.heartbeatIntervalMs ?? this.#options.connectionTtlMs / 2;
     const stallMs = Math.max(2 * periodMs, this.#options.connectionTtlMs / 2);
