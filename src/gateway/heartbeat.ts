@@ -1,9 +1,6 @@
 /**
- * A fixed-period task runner that never overlaps itself: each tick is due a period after the previous one started,
- * and a tick that takes longer than the period delays the next one (it starts as soon as that one ends) instead of
- * piling up (bounded work under a slow Redis). Timing from the start keeps the period when a tick is slow: the
- * gateway runs its heartbeat in ten ticks a period, and ten slow Redis round trips added to the period each time
- * would stretch it towards the connection TTL.
+ * A fixed-period task runner that never overlaps itself: a tick that takes longer than the period delays the
+ * next one instead of piling up (bounded work under a slow Redis).
  */
 export class Heartbeat {
   readonly #intervalMs: number;
@@ -27,25 +24,22 @@ export class Heartbeat {
     this.#schedule();
   }
 
-  /** Schedules the next tick `delayMs` from now (a whole period unless the last tick used part of it). */
-  #schedule(delayMs = this.#intervalMs): void {
+  #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#run(), delayMs);
+    this.#timer = setTimeout(() => void this.#run(), this.#intervalMs);
     this.#timer.unref();
   }
 
   async #run(): Promise<void> {
     if (this.#running || this.#stopped) return;
     this.#running = true;
-    const startedAt = Date.now();
     try {
       await this.#tick();
     } catch {
       // Redis trouble: the next period tries again; reconnects trigger a reconciliation of their own.
     } finally {
       this.#running = false;
-      // Clamped: a clock stepped backwards must not hold the next tick back for longer than a period.
-      this.#schedule(Math.min(this.#intervalMs, Math.max(0, this.#intervalMs - (Date.now() - startedAt))));
+      this.#schedule();
     }
   }
 
