@@ -6,7 +6,7 @@ import { MemoryConnectionRegistry } from "../registry/memory-connection-registry
 import { ConnectionTable, type LocalConnection } from "./connection-table.js";
 import { NO_FAILPOINTS, createFailpoints, type Failpoints } from "./failpoints.js";
 import { GatewayMetrics } from "./metrics.js";
-import { RecordRefresher, type RecordRefresherOptions } from "./record-refresher.js";
+import { RecordRefresher } from "./record-refresher.js";
 
 function local(ws: WebSocket, websocketId: string): LocalConnection {
   const record: ConnectionRecord = {
@@ -22,11 +22,11 @@ function local(ws: WebSocket, websocketId: string): LocalConnection {
   return { ws, record, alive: true, active: false, tokens: 1, refilledAt: 0, moved: false };
 }
 
-function setup(failpoints: Failpoints, options: Pick<RecordRefresherOptions, "heartbeatIntervalMs" | "slices"> = {}) {
+function setup(failpoints: Failpoints) {
   const registry = new MemoryConnectionRegistry();
   const connections = new ConnectionTable();
   const metrics = new GatewayMetrics(() => new Map(), () => true);
-  const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, metrics, failpoints, ...options });
+  const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, metrics, failpoints });
   return { registry, connections, metrics, refresher };
 }
 
@@ -178,7 +178,10 @@ describe("RecordRefresher", () => {
 describe("RecordRefresher in slices", () => {
   it("should ping and refresh one slice per tick, every connection once in `slices` ticks, and judge a silent one a period after its ping", async () => {
     const pair = await useSocketPairs();
-    const { registry, connections, metrics, refresher } = setup(NO_FAILPOINTS, { heartbeatIntervalMs: 10_000, slices: 3 });
+    const registry = new MemoryConnectionRegistry();
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, slices: 3, metrics, failpoints: NO_FAILPOINTS });
     const sockets = [];
     for (let i = 0; i < 6; i++) sockets.push(await pair()); // one at a time: each pair takes the next accepted socket
     const pinged = sockets.map(() => 0);
@@ -211,7 +214,10 @@ describe("RecordRefresher in slices", () => {
 
   it("should ping every slice once after a stall of its own process before judging any", async () => {
     const pair = await useSocketPairs();
-    const { connections, metrics, refresher } = setup(NO_FAILPOINTS, { heartbeatIntervalMs: 10_000, slices: 2 });
+    const registry = new MemoryConnectionRegistry();
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, slices: 2, metrics, failpoints: NO_FAILPOINTS });
     const [first, second] = [local((await pair()).server, "w1"), local((await pair()).server, "w2")];
     connections.add(first);
     connections.add(second);
