@@ -11,11 +11,14 @@ const REREGISTER_CONCURRENCY = 100;
 /** Failpoint `short-pong-deadline`: how long a pong may take before the socket is terminated, in ms. */
 const SHORT_PONG_DEADLINE_MS = 100;
 /**
- * Slices of a heartbeat period in the gateway: it ticks this many times a period, and each tick pings, judges and
- * refreshes one slice of its connections. Pinging 4,000 sockets in one go (a write each) held a gateway's event loop
- * and, since the instances of a run start together, every client's at the same moment: in a 20,000-client release
- * run all fleet workers stalled for 0.5-1 s every period, and the ack p99 with them (1.2 s against a p50 of 30 ms).
- * Ten slices of a 10 s period are a tick a second.
+ * Slices of a heartbeat period in the gateway: it ticks this many times a period, and each tick pings and judges one
+ * slice of its connections. Pinging 4,000 sockets in one go (a write each) held a gateway's event loop and, since the
+ * instances of a run start together, every client's at the same moment: in a 20,000-client release run all fleet
+ * workers stalled for 0.5-1 s every period, and the ack p99 with them (1.2 s against a p50 of 30 ms). Ten slices of
+ * a 10 s period are a tick a second. The records are still refreshed all together once a period, on the first
+ * slice's tick: refreshing a slice per tick put ten Redis round trips into every period, each after its tick's wait,
+ * which on a loaded machine stretched the period towards the TTL and let live records expire (a cross-instance
+ * lookup answered 404 with H 300 ms and T 3 s).
  */
 export const HEARTBEAT_SLICES = 10;
 
@@ -32,9 +35,9 @@ export interface RecordRefresherOptions {
    */
   heartbeatIntervalMs?: number;
   /**
-   * Ticks per heartbeat period: each tick handles the connections of one slice, every connection one tick a period
-   * (its slice is fixed when the refresher first sees it). The caller runs {@link RecordRefresher.tick} this many
-   * times a period. @default 1
+   * Ticks per heartbeat period: each tick pings and judges the connections of one slice, every connection one tick a
+   * period (its slice is fixed when the refresher first sees it), and the first slice's tick refreshes every record.
+   * The caller runs {@link RecordRefresher.tick} this many times a period. @default 1
    */
   slices?: number;
   metrics: GatewayMetrics;
@@ -73,7 +76,7 @@ export class RecordRefresher {
 
   /**
    * One slice of a heartbeat period (the whole period with one slice): terminates the slice's sockets that missed
-   * the last pong, pings the rest and refreshes their records. Failpoint `no-heartbeat`: pings go on, records are
+   * the last pong and pings the rest; the first slice's tick also refreshes every local record. Failpoint `no-heartbeat`: pings go on, records are
    * not refreshed. Failpoint `no-rewake-reregister`: after a stall longer than the TTL, the connections held across it
    * are never written again.
    */
@@ -125,8 +128,8 @@ export class RecordRefresher {
       }
     }
     try {
-      if (this.#options.failpoints.enabled("no-heartbeat")) return;
-      await this.#refresh(due);
+      if (this.#options.failpoints.enabled("no-heartbeat") || tick % slices !== 0) return;
+      await this.#refresh([...this.#options.connections.values()]);
     } finally {
       this.#lastTickEndAt = Date.now();
     }
