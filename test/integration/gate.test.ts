@@ -41,12 +41,19 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
   "no-reap": (run) => {
     const check = run.checks.find((c) => c.name === "ttl-expiry")!;
     expect(check.actual).toMatchObject({ live_records_missing: 0, vanished_records_past_bound: expect.any(Number) });
-    const late = (check.evidence as { vanished_records_past_bound: { why: string; instance_id: string }[] }).vanished_records_past_bound;
+    const late = (check.evidence as { vanished_records_past_bound: { why: string; instance_id: string; websocket_id: string }[] }).vanished_records_past_bound;
     expect(late.map((v) => v.why)).toContain("stranded (kill)");
     // A connection cut half-open on the instance killed next is late too when the kill came before its missed pong
     // (a loaded machine): its record is then the reaper's as well. Cuts on the surviving instances never are.
     const killed = new Set(eventsOf(run.events, "probe", "stranded").filter((e) => e.how === "kill").map((e) => e.instance_id));
-    for (const v of late) expect(v.why === "stranded (kill)" || (v.why === "stranded (cut)" && killed.has(v.instance_id)), JSON.stringify(v)).toBe(true);
+    // On a failure the message carries the connection's own events and the run's stalls: the run's report lives in a
+    // temporary directory that is gone by the time anyone reads a CI log (a cut on a surviving instance failed once in
+    // three fresh-clone runs and never in ten local ones).
+    const trail = (id: string) => JSON.stringify(run.events.filter((e) => e.type === "harness_stall" || JSON.stringify(e).includes(id)).slice(0, 60));
+    for (const v of late) {
+      const allowed = v.why === "stranded (kill)" || (v.why === "stranded (cut)" && killed.has(v.instance_id));
+      expect(allowed, allowed ? "" : `${JSON.stringify(v)} killed=${JSON.stringify([...killed])} events=${trail(v.websocket_id)}`).toBe(true);
+    }
   },
 };
 
