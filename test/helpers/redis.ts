@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { onTestFinished } from "vitest";
 import { RedisCluster, RedisServer, type StartedRedisCluster, type StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
+import { waitForRedisReady } from "../../src/registry/redis-client.js";
 
 /** Run id the test Redis processes are tagged with. */
 const TEST_RUN_ID = "test";
@@ -41,9 +42,14 @@ export function useRedisClient(address: { host: string; port: number }, options:
   return client;
 }
 
-/** The Redis connection registry on `url` (the gateways' default key prefix); closed when the test finishes. */
-export function useRegistry(url: string): RedisConnectionRegistry {
+/**
+ * The Redis connection registry on `url` (the gateways' default key prefix), connected (its client queues nothing, so
+ * a first command before the connection is ready would fail: seen once in a loaded CI run); closed when the test
+ * finishes.
+ */
+export async function useRegistry(url: string): Promise<RedisConnectionRegistry> {
   const registry = RedisConnectionRegistry.fromUrl(url);
   onTestFinished(() => registry.close());
+  await waitForRedisReady(registry.client);
   return registry;
 }

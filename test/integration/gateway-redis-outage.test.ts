@@ -42,7 +42,7 @@ describe("gateway during a Redis outage", () => {
 
     // Same port, empty data: everything the gateways held must come back by reconciliation.
     const restarted: StartedRedisServer = await useRedisServer({ port: redis.port });
-    const registry = useRegistry(restarted.url);
+    const registry = await useRegistry(restarted.url);
     await expect.poll(async () => (await one!.fetch("/readyz")).status, { timeout: 10_000 }).toBe(200);
     await expect.poll(async () => (await registry.getSessionConnections("t1", session)).map((record) => record.websocket_id).sort(), { timeout: 10_000 }).toEqual(
       [a, b, c].map((client) => client.websocketId).sort(),

@@ -19,7 +19,7 @@ const keys = new RegistryKeys();
 async function setup(n: number) {
   const redis = await useRedisServer();
   const gateways = await Promise.all(Array.from({ length: n }, (_, i) => startGateway({ redisUrl: redis.url, instanceId: `gw-${i + 1}`, env: ENV })));
-  const registry = useRegistry(redis.url);
+  const registry = await useRegistry(redis.url);
   const raw = useRedisClient(redis, { lazyConnect: false });
   return { redis, gateways, registry, raw };
 }
