@@ -76,9 +76,9 @@ export class RecordRefresher {
 
   /**
    * One slice of a heartbeat period (the whole period with one slice): terminates the slice's sockets that missed
-   * the last pong and pings the rest; the first slice's tick also refreshes every local record. Failpoint `no-heartbeat`: pings go on, records are
-   * not refreshed. Failpoint `no-rewake-reregister`: after a stall longer than the TTL, the connections held across it
-   * are never written again.
+   * the last pong and pings the rest; the first slice's tick also refreshes every local record. Failpoint
+   * `no-heartbeat`: pings go on, records are not refreshed. Failpoint `no-rewake-reregister`: after a stall longer
+   * than the TTL, the connections held across it are never written again.
    */
   async tick(): Promise<void> {
     // The tick runs from a timer, and Node runs due timers before it reads the sockets that became readable
