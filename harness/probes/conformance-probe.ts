@@ -246,7 +246,8 @@ async function probeResume(context: ProbeContext, instances: ProbeInstance[], to
  * Resume keeps the websocket_id also when the old record was reaped or expired: the connections stranded earlier
  * in the run (`Step.strandConnections()`: `kill`, their instance SIGKILLed for good, so a survivor reaps them or
  * they expire; `cut`, half-open, so their instance drops them) are resumed, once their record is gone, on their own
- * instance when it lives (local) or another (remote). Each resumed socket is closed at once.
+ * instance when it lives (local) or another (remote). Each resumed socket is closed at once, and its record must be
+ * gone after that close.
  */
 async function probeResumeStranded(context: ProbeContext, instances: ProbeInstance[]): Promise<void> {
   // The tenant strandConnections() opens its sockets with (harness/actions/strand-connections.ts).
@@ -261,16 +262,23 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
       const lookup = `${via.httpUrl}/v1/connections/${encodeURIComponent(e.websocket_id)}`;
       const gone = await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 100);
       const again = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: e.session_id, websocketId: e.websocket_id });
-      if (again.ok) await again.socket.close();
+      // The resumed connection is the probe's own: its clean close unregisters it, and the step waits for that, so
+      // that `ttl-expiry`, reading the registry after the run, never takes the probe's fresh record for the
+      // stranded one (seen: read 16 ms after the close, before the instance's batched unregister had landed).
+      let resumedGone = true;
+      if (again.ok) {
+        await again.socket.close();
+        resumedGone = (await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 50)) === true;
+      }
       recordAttempt(context, {
         promise: "resume-keeps-id",
         form: e.how === "kill" ? "resume_reaped_record" : "resume_dropped_half_open",
         path: holder ? "local" : "remote",
         via: via.id,
         holder: e.instance_id,
-        ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false,
-        expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false",
-        observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+        ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false && resumedGone,
+        expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false, and the resumed record gone after its clean close",
+        observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again, resumed_record_gone: resumedGone },
       });
     }),
   );
