@@ -1,6 +1,10 @@
 import { createServer, type Server } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { ephemeralRangeStart, findFreePort, isPortFree } from "./free-port.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { ephemeralRangeStart, findFreePort, isPortFree, PORT_LANES, portLane } from "./free-port.js";
+
+const execFileAsync = promisify(execFile);
 
 function listenOn(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -44,5 +48,23 @@ describe("findFreePort", () => {
     expect(await isPortFree("127.0.0.1", port)).toBe(false);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     expect(await isPortFree("127.0.0.1", port)).toBe(true);
+  });
+
+  it("should draw a process's ports from a lane no other process running at once has, and not hand out its recent picks again", async () => {
+    const lane = await portLane();
+    expect(lane).toBeDefined();
+    // One after the other (picks at once that hit the same port fail each other's probe and pick again): 200
+    // random picks among a lane's ~1,400 ports repeat one but for 1 run in a million (e^-(200^2/2/1,423)), unless
+    // recent picks are skipped.
+    const ports: number[] = [];
+    for (let i = 0; i < 200; i++) ports.push(await findFreePort());
+    expect(ports.filter((port) => port % PORT_LANES !== lane)).toEqual([]);
+    expect(new Set(ports).size).toBe(200);
+    const script = 'import("./harness/common/free-port.ts").then(async (m) => console.log(JSON.stringify({ lane: await m.portLane(), port: await m.findFreePort() })))';
+    const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", "-e", script], { cwd: new URL("../..", import.meta.url) });
+    const other = JSON.parse(stdout) as { lane: number; port: number };
+    expect(other.lane).not.toBe(lane);
+    // Every lane held (more harness processes at once than lanes, the test suite's workers among them): the whole range.
+    if (other.lane !== undefined) expect(other.port % PORT_LANES).toBe(other.lane);
   });
 });

@@ -45,23 +45,73 @@ export async function isPortFree(host: string, port: number): Promise<boolean> {
   return (await probe(host, port)) !== undefined;
 }
 
+/** Lanes the default range is split into (ports `lowest + k * LANES + lane`): harness processes running at once each draw from a lane of their own. */
+export const PORT_LANES = 16;
+/** A range at least this wide is drawn from by lane, skipping the process's recent picks; a narrower one is taken as it is. */
+const WIDE_RANGE = 1_000;
+/** How many of its latest picks a process does not hand out again (from a wide range). */
+const RECENT_PICKS = 256;
+
+let lane: Promise<number | undefined> | undefined;
+const recentPicks: number[] = [];
+
+/**
+ * This process's port lane, claimed once for its life: the first of {@link PORT_LANES} abstract Unix sockets
+ * (`\0traffic-cop-port-lane-N`, Linux only) it can bind. The kernel releases it when the process exits, however it
+ * exits, and it leaves nothing on disk. Undefined when every lane is held (more harness processes than lanes) or
+ * off Linux: the whole range then.
+ */
+export function portLane(): Promise<number | undefined> {
+  lane ??= (async () => {
+    if (process.platform !== "linux") return undefined;
+    for (let n = 0; n < PORT_LANES; n++) {
+      const server = createServer();
+      const bound = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(`\0traffic-cop-port-lane-${n}`, () => resolve(true));
+      });
+      if (bound) {
+        server.unref();
+        return n;
+      }
+    }
+    return undefined;
+  })();
+  return lane;
+}
+
 /**
  * A free TCP port on `host`, picked at random in `range` (default: from 10000 up to the kernel's ephemeral range).
  * What the harness binds there is re-bound after faults (a proxy disabled and enabled, a gateway or Redis restarted
  * on its port), and a port of the ephemeral range can meanwhile become the local port of any outgoing connection on
  * the machine, which makes the re-bind fail with EADDRINUSE (seen under load: a Toxiproxy enable answered 500).
- * Falls back to a port the kernel assigns when {@link ATTEMPTS} random picks are taken.
+ * For the same reason a wide range is drawn from by lane ({@link portLane}): while one harness process has a proxy
+ * disabled, another one running beside it (parallel test files, a scenario beside a benchmark) never picks the
+ * proxy's port for a server of its own, nor for a Redis cluster node's bus (its data port plus 10000, in the same
+ * lane), which made an enable answer 500 in a full test run; and within a process, none of its
+ * {@link RECENT_PICKS} latest picks is handed out again. Falls back to a port the kernel assigns when
+ * {@link ATTEMPTS} random picks are taken.
  *
  * The port is probed, not held: someone else may take it before the caller binds it, so callers that spawn a
  * server on it retry with a new port when the server reports the address in use.
  */
 export async function findFreePort(host = "127.0.0.1", range: { lowest: number; highest: number } = { lowest: LOWEST_PORT, highest: ephemeralRangeStart() - 1 }): Promise<number> {
   const { lowest, highest } = range;
-  if (highest >= lowest) {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const port = await probe(host, lowest + Math.floor(Math.random() * (highest - lowest + 1)));
-      if (port !== undefined) return port;
+  const wide = highest - lowest + 1 >= WIDE_RANGE;
+  const own = wide ? await portLane() : undefined;
+  // Ports lowest + offset + k * step, k in [0, count).
+  const [offset, step] = own === undefined ? [0, 1] : [(own - (lowest % PORT_LANES) + PORT_LANES) % PORT_LANES, PORT_LANES];
+  const count = highest - lowest - offset >= 0 ? Math.floor((highest - lowest - offset) / step) + 1 : 0;
+  for (let attempt = 0; attempt < ATTEMPTS && count > 0; attempt++) {
+    const candidate = lowest + offset + Math.floor(Math.random() * count) * step;
+    if (wide) {
+      // Noted before the probe, so that calls at once do not both hand it out.
+      if (recentPicks.includes(candidate)) continue;
+      recentPicks.push(candidate);
+      if (recentPicks.length > RECENT_PICKS) recentPicks.shift();
     }
+    const port = await probe(host, candidate);
+    if (port !== undefined) return port;
   }
   return (await probe(host, 0))!;
 }
