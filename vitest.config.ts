@@ -16,9 +16,11 @@ import HeaviestFirstSequencer from "./test/heaviest-first-sequencer.js";
  * parallel test file could sweep the orphans it expects the next run to find. `chaos`: its ci timing is the tightest
  * (heartbeat 1 s), and beside two other topologies the clients' path stood still for more than a heartbeat now and
  * then (2 of 4 full test runs on one day failed it on degraded-mode: a partitioned instance's sockets terminated as
- * half-open), a load the scenario is not about.
+ * half-open), a load the scenario is not about. `reaper-liveness`: loads Redis with 30,000 records on purpose and
+ * judges the liveness TTL (2 s); beside other files it would add that load to their wall-clock bounds (one run of the
+ * timed group with it among them failed the black-hole test's recovery).
  */
-const ALONE = ["test/scenarios/cleanup.test.ts", "test/integration/scenario-chaos.test.ts"];
+const ALONE = ["test/scenarios/cleanup.test.ts", "test/integration/scenario-chaos.test.ts", "test/integration/reaper-liveness.test.ts"];
 
 /**
  * Files that run gateways, Redis and proxies as containers: two at a time on their own, so that the Docker engine's

@@ -24,35 +24,53 @@ export interface ReaperOptions {
 /**
  * Keeps this instance's liveness key alive and removes the records of instances whose liveness key expired
  * (killed with -9, frozen, cut off). Claiming the dead instance (ZREM from the instance set) makes exactly one
- * survivor reap it. A record is only
- * removed while it still names the dead instance, so connections that already resumed elsewhere are untouched.
+ * survivor reap it. A record is only removed while it still names the dead instance, so connections that already
+ * resumed elsewhere are untouched.
+ *
+ * The liveness refresh and the scan run on timers of their own, each every `intervalMs` (S): reaping a big dead
+ * instance takes one Redis round trip per {@link REAP_CONCURRENCY} records, and a refresh waiting for it would let
+ * this survivor's own liveness key (TTL L = 3S) lapse, so that another survivor reaped its live records.
  */
 export class Reaper {
   readonly #options: ReaperOptions;
-  readonly #loop: Heartbeat;
+  readonly #liveness: Heartbeat;
+  readonly #scan: Heartbeat;
 
   constructor(options: ReaperOptions) {
     this.#options = options;
-    this.#loop = new Heartbeat(options.intervalMs, () => this.tick());
+    this.#liveness = new Heartbeat(options.intervalMs, () => this.refreshLiveness());
+    this.#scan = new Heartbeat(options.intervalMs, () => this.reapDead());
   }
 
   /** Starts the periodic liveness refresh and scan. */
   start(): void {
-    this.#loop.start();
+    this.#liveness.start();
+    this.#scan.start();
   }
 
   /** Stops. Idempotent. */
   stop(): void {
-    this.#loop.stop();
+    this.#liveness.stop();
+    this.#scan.stop();
+  }
+
+  /** Both at once, the refresh first: at start-up and on a Redis reconnect. */
+  async tick(): Promise<void> {
+    await this.refreshLiveness();
+    await this.reapDead();
+  }
+
+  /** Rewrites this instance's liveness key and its deadline in the instance set. */
+  refreshLiveness(): Promise<void> {
+    return this.#options.bus.refreshLiveness(this.#options.livenessTtlMs);
   }
 
   /**
-   * One period: refresh liveness, then reap every dead instance this survivor wins the lock of. Failpoint
-   * `no-reap`: liveness is refreshed, nothing is reaped (dead instances' records wait for their TTL).
+   * Reaps every dead instance this survivor wins the claim of. Failpoint `no-reap`: nothing is reaped (dead
+   * instances' records wait for their TTL; liveness is still refreshed).
    */
-  async tick(): Promise<void> {
-    const { bus, registry, instanceId, livenessTtlMs, metrics, failpoints } = this.#options;
-    await bus.refreshLiveness(livenessTtlMs);
+  async reapDead(): Promise<void> {
+    const { bus, registry, instanceId, metrics, failpoints } = this.#options;
     if (failpoints.enabled("no-reap")) return;
     for (const dead of await bus.deadInstances()) {
       if (dead === instanceId) continue;
