@@ -63,7 +63,7 @@ export interface ClusterBusEvents {
 
 /** The gateway's view of the other instances. */
 export interface ClusterBus {
-  /** Whether Redis currently answers (always `true` for the local bus). */
+  /** Whether Redis currently answers and this instance's channel is subscribed (always `true` for the local bus). */
   readonly healthy: boolean;
   /** Connects, subscribes to this instance's channel and starts reporting to `events`. */
   start(events: ClusterBusEvents): Promise<void>;

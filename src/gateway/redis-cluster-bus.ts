@@ -38,8 +38,13 @@ export class RedisClusterBus implements ClusterBus {
     this.#channel = keys.instanceChannel(instanceId);
   }
 
+  /**
+   * Both connections up, this instance's channel subscribed again since the last one was lost, and the last liveness
+   * refresh done. ioredis calls a reconnected subscriber ready before its SUBSCRIBE is answered, and a route
+   * published to this instance meanwhile reaches nobody (`delivered: 0`).
+   */
   get healthy(): boolean {
-    return !this.#closed && this.#client.status === "ready" && this.#subscriber.status === "ready" && this.#livenessOk;
+    return !this.#closed && this.#up && this.#client.status === "ready" && this.#subscriber.status === "ready" && this.#livenessOk;
   }
 
   async start(events: ClusterBusEvents): Promise<void> {
@@ -106,6 +111,8 @@ export class RedisClusterBus implements ClusterBus {
         this.#client.pexpire(this.#keys.aliveInstances(), ttlMs),
       ]);
       this.#livenessOk = true;
+      // A subscription that failed while both connections stayed up (no `ready` event to retry it) is retried here.
+      if (!this.#up) void this.#becomeUp();
     } catch (error) {
       this.#livenessOk = false;
       throw error;

@@ -49,6 +49,8 @@ describe("gateway in a Redis black hole", () => {
     // its instance writes it again once Redis answers (reconciliation). A route before that finds nobody (delivered
     // 0), so wait until another instance finds a's record, then route.
     await expect.poll(async () => (await two!.fetch(`/v1/connections/${a.websocketId}`, { headers: auth })).status, { timeout: 15_000 }).toBe(200);
+    // And until a's instance is ready: its channel subscribed again (a route published before that reaches nobody).
+    await expect.poll(async () => (await one!.fetch("/readyz")).status, { timeout: 15_000 }).toBe(200);
     expect(await c.request({ type: "route", id: 9, session_id: "s", to: { websocket_id: a.websocketId }, payload: "healed" }, 10_000)).toMatchObject({ type: "ack", delivered: 1 });
   });
 
