@@ -185,7 +185,6 @@ export class GatewayServer implements AsyncDisposable {
         instanceId,
         authSecret,
         ignoreNbf,
-        connectionTtlMs,
         rateLimitBurst,
         registry,
         bus,

@@ -1,4 +1,4 @@
-import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
+import type { ConnectionRecord, ConnectionRegistry, RepointResult } from "../registry/connection-registry.js";
 import type { Failpoints } from "./failpoints.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { WriteBatcher } from "./write-batcher.js";
@@ -44,6 +44,15 @@ export class RegistryWriter {
     // The id lives again here (a resume): an older failed removal of it must not be retried.
     this.#failed.delete(record.websocket_id);
     return this.#batcher.run(() => registry.register(record, writeOptions));
+  }
+
+  /** Resumes a connection here: re-points its record (or writes it anew when it is gone) with the next group. */
+  repoint(record: ConnectionRecord): Promise<RepointResult> {
+    const { registry } = this.#options;
+    const writeOptions = this.#writeOptions;
+    // The id lives again here: an older failed removal of it must not be retried (it would remove this record).
+    this.#failed.delete(record.websocket_id);
+    return this.#batcher.run(() => registry.repoint(record, writeOptions));
   }
 
   /**

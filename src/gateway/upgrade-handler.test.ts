@@ -38,7 +38,6 @@ async function serve(failpoints: Failpoints = NO_FAILPOINTS) {
   const handler = new UpgradeHandler({
     ...common,
     authSecret: SECRET,
-    connectionTtlMs: 30_000,
     rateLimitBurst: 100,
     bus,
     wss,

@@ -46,8 +46,6 @@ export interface UpgradeHandlerOptions {
   authSecret: string;
   /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf`). @default false */
   ignoreNbf?: boolean;
-  /** TTL of a resumed record, in ms. */
-  connectionTtlMs: number;
   /** Rate-limit tokens a new socket starts with. */
   rateLimitBurst: number;
   registry: ConnectionRegistry;
@@ -191,7 +189,7 @@ export class UpgradeHandler {
       // Failpoint `resume-new-id-after-expiry`: a resume whose old record is gone (expired, reaped, closed) is
       // treated as a new connection.
       if (resumable && (previous || !failpoints.enabled("resume-new-id-after-expiry"))) {
-        const result = await registry.repoint({ ...fresh, websocket_id: resumeId }, { ttlMs: this.#options.connectionTtlMs });
+        const result = await writer.repoint({ ...fresh, websocket_id: resumeId });
         record = result.record;
         resumed = result.existed;
         const local = connections.get(resumeId);
