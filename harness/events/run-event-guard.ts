@@ -114,7 +114,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
   fleet: {
     connect_attempt: variant<Fleet<"connect_attempt">>({ ...fleetBase, session_id: str, tenant_id: str, target: str, attempt: num, websocket_id: opt(str), delay_ms: opt(num) }),
     welcome: variant<Fleet<"welcome">>({ ...fleetBase, session_id: str, tenant_id: str, target: str, resumed: bool, latency_ms: num, websocket_id: opt(str), instance_id: opt(str), agent_type: opt(str), pillar: opt(str) }),
-    connect_error: variant<Fleet<"connect_error">>({ ...fleetBase, session_id: str, target: str, reason: str, status: opt(num), close_code: opt(num), websocket_id: opt(str) }),
+    connect_error: variant<Fleet<"connect_error">>({ ...fleetBase, session_id: str, target: str, reason: str, status: opt(num), status_text: opt(str), close_code: opt(num), websocket_id: opt(str) }),
     disconnect: variant<Fleet<"disconnect">>({ ...fleetBase, session_id: str, close_code: num, reason: str, expected: bool, websocket_id: opt(str), instance_id: opt(str) }),
     reconnect_notice: variant<Fleet<"reconnect_notice">>({ ...fleetBase, session_id: str, reason: str, retry_after_ms: num, websocket_id: opt(str), instance_id: opt(str) }),
     message_sent: variant<Fleet<"message_sent">>({ ...fleetBase, session_id: str, message_id: str, to: routeTarget, websocket_id: opt(str), instance_id: opt(str) }),

@@ -30,6 +30,8 @@ export type TaggedSocket = ClientSocket & {
   welcomed?: boolean;
   failure?: string;
   status?: number;
+  /** The refusal's reason phrase when it is a bare token ({@link reasonToken}). */
+  statusText?: string;
   /** The TCP socket while the opening handshake is in progress (raw path). */
   handshake?: HandshakeSocket;
 };
@@ -158,6 +160,8 @@ function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
   const ws = this.ws as TaggedSocket;
   if (end < 12 || response.compare(STATUS_101, 0, 3, 9, 12) !== 0) {
     ws.status = Number(response.toString("latin1", 9, 12));
+    const token = reasonToken(response.toString("latin1", 13, Math.min(response.indexOf(CRLF), 13 + MAX_REASON_TOKEN + 1)));
+    if (token !== undefined) ws.statusText = token;
     failHandshake(this, "HTTP_STATUS");
     return;
   }
@@ -174,6 +178,21 @@ function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
   this.ws = undefined;
   ws.handshake = undefined;
   (ws as FleetSocket).adopt(this, response.subarray(end + 4));
+}
+
+/** Longest reason phrase kept from a refusal's status line. */
+const MAX_REASON_TOKEN = 64;
+const CRLF = Buffer.from("\r\n");
+const REASON_TOKEN = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * A status line's reason phrase when it is one bare token of at most {@link MAX_REASON_TOKEN} characters (the
+ * reference gateway puts its error code there, `503 REGISTRY_UNAVAILABLE`, `503 DRAINING`); anything else (spaces,
+ * markup, control characters, a longer phrase from another gateway) is not kept, so that a run's events and report
+ * carry no text of the system under test's choosing beyond a short identifier.
+ */
+export function reasonToken(phrase: string): string | undefined {
+  return phrase.length <= MAX_REASON_TOKEN && REASON_TOKEN.test(phrase) ? phrase : undefined;
 }
 
 function failHandshake(socket: HandshakeSocket, failure: string): void {

@@ -65,6 +65,11 @@ export interface FleetConnectErrorEvent extends FleetEventBase {
   reason: string;
   /** HTTP status of a refused upgrade (401, 403, 503, ...). */
   status?: number;
+  /**
+   * The refusal's reason phrase when it is one bare token (the reference gateway's error code: `UNAUTHORIZED`,
+   * `REGISTRY_UNAVAILABLE`, `DRAINING`, ...); raw `ws://` path only.
+   */
+  status_text?: string;
   /** WebSocket close code, when the socket closed before the welcome. */
   close_code?: number;
   /** The websocket_id the attempt tried to resume. */

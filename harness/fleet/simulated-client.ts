@@ -298,6 +298,7 @@ export class SimulatedClient {
         reason: ws.failure ?? "CLOSED_BEFORE_WELCOME",
       };
       if (ws.status !== undefined) event.status = ws.status;
+      if (ws.statusText !== undefined) event.status_text = ws.statusText;
       if (code !== 1006 || ws.failure === undefined) event.close_code = code;
       if (this.websocketId !== undefined) event.websocket_id = this.websocketId;
       ctx.emit(event);

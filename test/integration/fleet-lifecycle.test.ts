@@ -113,7 +113,7 @@ describe("ClientFleet lifecycle", { timeout: 60_000 }, () => {
     const summary = await fleet.stop();
     expect(summary.welcomes).toBe(0);
     const errors = events.filter((event) => event.type === "connect_error");
-    expect(errors.every((event) => event.status === 401 && event.reason === "HTTP_STATUS")).toBe(true);
+    expect(errors.every((event) => event.status === 401 && event.reason === "HTTP_STATUS" && event.status_text === "UNAUTHORIZED")).toBe(true);
   });
 
   it("should refuse a second start and bad options with stable codes", async () => {
