@@ -38,7 +38,7 @@ describe("StateAuditor read pacing", () => {
     expect(recorded.filter((e) => e.type === "state_audit")).toHaveLength(3);
   });
 
-  it(`should wait ${AUDIT_DUTY_FACTOR} times a slow read's duration before reading again, still judging the pass it read`, async () => {
+  it(`should wait ${AUDIT_DUTY_FACTOR} times the faster of the last two reads before reading again, still judging the pass it read`, async () => {
     await using reader = new TimedReader({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
     reader.readMs = 60_000;
     const { audit, recorded } = auditor(reader);
@@ -48,5 +48,24 @@ describe("StateAuditor read pacing", () => {
     expect(recorded.filter((e) => e.type === "state_audit")).toHaveLength(1);
     await audit.flush();
     expect(recorded.filter((e) => e.type === "state_audit")).toHaveLength(1);
+  });
+
+  it("should not let one slow read among fast ones thin the audit, only two in a row", async () => {
+    await using reader = new TimedReader({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
+    const { audit } = auditor(reader);
+    // Spacing: 10 times the faster of the last two reads (10 ms here: 100 ms); the pauses are 150 ms.
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 150));
+    reader.readMs = 10;
+    await audit.tick();
+    await pause();
+    reader.readMs = 60_000; // a stalled read
+    await audit.tick();
+    await pause();
+    await audit.tick(); // read again: the faster of the last two is 10 ms
+    expect(reader.reads).toBe(3);
+    await pause();
+    await audit.tick(); // two slow reads in a row: 10 minutes
+    expect(reader.reads).toBe(3);
+    await audit.flush();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The continuous audit of Redis against the run's history, one pass per sample (the sampler calls
- * {@link StateAuditor.tick} every second; a pass is skipped while the previous read's cost says so, see
+ * {@link StateAuditor.tick} every second; a pass is skipped while the last reads' cost says so, see
  * {@link AUDIT_DUTY_FACTOR}): every record, reverse key and index member of a connection the history
  * knows must match whether that connection is live, and every key under the prefix must carry a TTL within its
  * bound. Each pass is recorded as a `state_audit` probe event through the recorder (so it lands wherever the
@@ -23,6 +23,12 @@ import { INDEX_FAMILIES, type ConnectionFamily, type RegistryReader, type Regist
  * starving the gateways' own writes. Judging is unchanged: each pass is judged against the history up to its `t`.
  */
 export const AUDIT_DUTY_FACTOR = 10;
+/**
+ * The spacing follows the faster of the last two reads, so that one read inflated by a stall of the loaded machine
+ * (its wall time, not its cost: seen in a CI run, 829 ms to read 4 keys, which kept the audit from reading again
+ * for the rest of the scenario) does not thin the audit; a first read, with none to compare, counts as at most this.
+ */
+const FIRST_READ_SPACING_MS = 100;
 /** Divergences and violations listed per event (the counts are complete). */
 const EXAMPLES_PER_EVENT = 10;
 /** What a live connection must have in Redis: the seed's five keys (a SUT need not keep instance or tenant indexes). */
@@ -81,8 +87,8 @@ export class StateAuditor {
   readonly #faults = new Map<string, { from: number; to?: number }>();
   #cursor = 0;
   #pending: RegistrySnapshot | undefined;
-  /** Start and duration of the latest read (see {@link AUDIT_DUTY_FACTOR}). */
-  #lastRead: { t: number; read_ms: number } | undefined;
+  /** Start and duration of the latest read (see {@link AUDIT_DUTY_FACTOR}), and the duration of the one before. */
+  #lastRead: { t: number; read_ms: number; spacing_ms: number } | undefined;
   #busy: Promise<void> | undefined;
 
   constructor(options: StateAuditorOptions) {
@@ -111,10 +117,10 @@ export class StateAuditor {
     this.#pending = undefined;
     let next: RegistrySnapshot | undefined;
     const last = this.#lastRead;
-    if (last === undefined || Date.now() - last.t >= AUDIT_DUTY_FACTOR * last.read_ms) {
+    if (last === undefined || Date.now() - last.t >= AUDIT_DUTY_FACTOR * last.spacing_ms) {
       try {
         next = await this.#options.registry.snapshot();
-        this.#lastRead = { t: next.t, read_ms: next.read_ms };
+        this.#lastRead = { t: next.t, read_ms: next.read_ms, spacing_ms: Math.min(next.read_ms, last?.read_ms ?? FIRST_READ_SPACING_MS) };
       } catch (error) {
         this.#options.record({ type: "state_audit_failed", error: (error as Error).message });
       }
