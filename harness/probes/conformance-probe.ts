@@ -227,7 +227,7 @@ async function probeResume(context: ProbeContext, instances: ProbeInstance[], to
     if (!live.ok) return;
     await live.socket.close();
     // The record goes at once on close: wait until no instance finds it (bounded), then resume on the first one.
-    const gone = await pollFor(async () => ((await httpProbe(`${via.httpUrl}/v1/connections/${encodeURIComponent(id)}`, { token })).status === 404 ? true : undefined), REMOVAL_TIMEOUT_MS);
+    const gone = await untilNotFound(`${via.httpUrl}/v1/connections/${encodeURIComponent(id)}`, token, REMOVAL_TIMEOUT_MS);
     const again = await open(holder, sessionId, id);
     recordAttempt(context, {
       promise: "resume-keeps-id",
@@ -235,11 +235,16 @@ async function probeResume(context: ProbeContext, instances: ProbeInstance[], to
       path: pathOf(holder, via),
       via: holder.id,
       holder: via.id,
-      ok: gone === true && again.ok && again.welcome.websocket_id === id && again.welcome.resumed === false,
+      ok: gone && again.ok && again.welcome.websocket_id === id && again.welcome.resumed === false,
       expected: "the old record removed, then a welcome with the same websocket_id, resumed:false",
-      observed: { record_removed: gone === true, answer: again.ok ? { welcome: again.welcome } : again },
+      observed: { record_removed: gone, answer: again.ok ? { welcome: again.welcome } : again },
     });
   });
+}
+
+/** Polls a lookup until it answers 404; whether it did within `timeoutMs`. */
+async function untilNotFound(url: string, token: string, timeoutMs: number, intervalMs?: number): Promise<boolean> {
+  return (await pollFor(async () => ((await httpProbe(url, { token })).status === 404 ? true : undefined), timeoutMs, intervalMs)) === true;
 }
 
 /**
@@ -260,7 +265,7 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
       const holder = instances.find((i) => i.id === e.instance_id);
       const via = holder ?? instances[n % instances.length]!;
       const lookup = `${via.httpUrl}/v1/connections/${encodeURIComponent(e.websocket_id)}`;
-      const gone = await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 100);
+      const gone = await untilNotFound(lookup, token, STRANDED_GONE_TIMEOUT_MS, 100);
       const again = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: e.session_id, websocketId: e.websocket_id });
       // The resumed connection is the probe's own: its clean close unregisters it, and the step waits for that, so
       // that `ttl-expiry`, reading the registry after the run, never takes the probe's fresh record for the
@@ -268,7 +273,7 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
       let resumedGone = true;
       if (again.ok) {
         await again.socket.close();
-        resumedGone = (await pollFor(async () => ((await httpProbe(lookup, { token })).status === 404 ? true : undefined), STRANDED_GONE_TIMEOUT_MS, 50)) === true;
+        resumedGone = await untilNotFound(lookup, token, STRANDED_GONE_TIMEOUT_MS, 50);
       }
       recordAttempt(context, {
         promise: "resume-keeps-id",
@@ -276,9 +281,9 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
         path: holder ? "local" : "remote",
         via: via.id,
         holder: e.instance_id,
-        ok: gone === true && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false && resumedGone,
+        ok: gone && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false && resumedGone,
         expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false, and the resumed record gone after its clean close",
-        observed: { record_gone: gone === true, answer: again.ok ? { welcome: again.welcome } : again, resumed_record_gone: resumedGone },
+        observed: { record_gone: gone, answer: again.ok ? { welcome: again.welcome } : again, resumed_record_gone: resumedGone },
       });
     }),
   );

@@ -87,7 +87,7 @@ export class StateAuditor {
   readonly #faults = new Map<string, { from: number; to?: number }>();
   #cursor = 0;
   #pending: RegistrySnapshot | undefined;
-  /** Start and duration of the latest read (see {@link AUDIT_DUTY_FACTOR}), and the duration of the one before. */
+  /** Start and duration of the latest read, and the duration the next one is spaced by: the faster of the last two (see {@link AUDIT_DUTY_FACTOR}). */
   #lastRead: { t: number; read_ms: number; spacing_ms: number } | undefined;
   #busy: Promise<void> | undefined;
 

@@ -54,7 +54,7 @@ export class Reaper {
     this.#scan.stop();
   }
 
-  /** Both at once, the refresh first: at start-up and on a Redis reconnect. */
+  /** Both, the refresh first: at start-up and on a Redis reconnect. */
   async tick(): Promise<void> {
     await this.refreshLiveness();
     await this.reapDead();

@@ -39,20 +39,20 @@ export class RegistryWriter {
 
   /** Writes a new connection's record with the next group. */
   register(record: ConnectionRecord): Promise<void> {
-    const { registry } = this.#options;
-    const writeOptions = this.#writeOptions;
-    // The id lives again here (a resume): an older failed removal of it must not be retried.
-    this.#failed.delete(record.websocket_id);
-    return this.#batcher.run(() => registry.register(record, writeOptions));
+    return this.#write(record, (registry, options) => registry.register(record, options));
   }
 
   /** Resumes a connection here: re-points its record (or writes it anew when it is gone) with the next group. */
   repoint(record: ConnectionRecord): Promise<RepointResult> {
+    return this.#write(record, (registry, options) => registry.repoint(record, options));
+  }
+
+  #write<T>(record: ConnectionRecord, write: (registry: ConnectionRegistry, options: { readonly ttlMs: number }) => Promise<T>): Promise<T> {
+    // The id lives here (again): an older failed removal of it must not be retried (it would remove this record).
+    this.#failed.delete(record.websocket_id);
     const { registry } = this.#options;
     const writeOptions = this.#writeOptions;
-    // The id lives again here: an older failed removal of it must not be retried (it would remove this record).
-    this.#failed.delete(record.websocket_id);
-    return this.#batcher.run(() => registry.repoint(record, writeOptions));
+    return this.#batcher.run(() => write(registry, writeOptions));
   }
 
   /**

@@ -47,8 +47,8 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     // (a loaded machine): its record is then the reaper's as well. Cuts on the surviving instances never are.
     const killed = new Set(eventsOf(run.events, "probe", "stranded").filter((e) => e.how === "kill").map((e) => e.instance_id));
     // On a failure the message carries the connection's own events and the run's stalls: the run's report lives in a
-    // temporary directory that is gone by the time anyone reads a CI log (a cut on a surviving instance failed once in
-    // three fresh-clone runs and never in ten local ones).
+    // temporary directory that is gone by the time anyone reads a CI log (a cut on a surviving instance failed it once:
+    // the probe's own resumed record, read before its unregister landed; conformance-probe.ts now waits for that).
     const trail = (id: string) => JSON.stringify(run.events.filter((e) => e.type === "harness_stall" || JSON.stringify(e).includes(id)).slice(0, 60));
     for (const v of late) {
       const allowed = v.why === "stranded (kill)" || (v.why === "stranded (cut)" && killed.has(v.instance_id));

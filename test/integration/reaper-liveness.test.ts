@@ -10,6 +10,8 @@ import { connectClient } from "../helpers/wire-client.js";
 import { useRedisClient, useRedisServer, useRegistry } from "../helpers/redis.js";
 
 const ENV = { CONNECTION_TTL_MS: "6000", HEARTBEAT_INTERVAL_MS: "1000" };
+/** Liveness refresh and scan period S = L / 3 with L = T / 3 (docs/protocol.md). */
+const SCAN_PERIOD_MS = Math.round(Number(ENV.CONNECTION_TTL_MS) / 9);
 const keys = new RegistryKeys();
 
 describe("reaping a big dead instance", () => {
@@ -54,8 +56,8 @@ describe("reaping a big dead instance", () => {
     const reapedInstances = async () => (await gateways[0]!.metric("traffic_cop_reaped_instances_total")) + (await gateways[1]!.metric("traffic_cop_reaped_instances_total"));
     await expect.poll(reapedInstances, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     const reapMs = Date.now() - started;
-    // A watch window of two more scan periods (S = 667 ms): a survivor reaped by the other would be counted by then.
-    await new Promise((resolve) => setTimeout(resolve, 2 * 667));
+    // A watch window of two more scan periods: a survivor reaped by the other would be counted by then.
+    await new Promise((resolve) => setTimeout(resolve, 2 * SCAN_PERIOD_MS));
     watching = false;
     await watch;
     expect(lapses, `reaping took ${reapMs} ms`).toEqual([]);
