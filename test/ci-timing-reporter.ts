@@ -1,17 +1,34 @@
+import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 
 /**
  * Prints, at the end of `npm test`, where the time went: the test files' summed durations per part of the suite
- * (unit, integration, scenarios, containers, gate) and the wall time of the whole vitest run. Files run
- * `maxWorkers` at a time, so the sums add up to several times the wall time; the shares are what to compare across runs. `.ci/run`
- * prints the phases around it (install, images; the typecheck runs beside vitest, test/npm-test.mjs).
+ * (unit, integration, scenarios, containers, gate), the wall time of the whole vitest run, and per group of
+ * vitest.config.ts (its projects) the wall time from its first file's start to its last file's end with the share
+ * of the machine's CPU that was busy meanwhile (Linux's /proc/stat; left out where it cannot be read). Files run
+ * `maxWorkers` at a time, so the sums add up to several times the wall time; the shares are what to compare across
+ * runs, and a group whose CPU stays far from busy is one that waits (TTLs, drains, process and container starts).
+ * `.ci/run` prints the phases around it (install, images; the typecheck runs beside vitest, test/npm-test.mjs).
  */
 export default class CiTimingReporter implements Reporter {
   private startedAt = 0;
+  private readonly groups = new Map<string, GroupSpan>();
 
   onTestRunStart(): void {
     this.startedAt = Date.now();
+  }
+
+  onTestModuleStart(testModule: TestModule): void {
+    const name = testModule.project.name || "default";
+    if (!this.groups.has(name)) this.groups.set(name, { startedAt: Date.now(), startCpu: cpuTicks(), endedAt: 0, endCpu: undefined });
+  }
+
+  onTestModuleEnd(testModule: TestModule): void {
+    const group = this.groups.get(testModule.project.name || "default");
+    if (!group) return;
+    group.endedAt = Date.now();
+    group.endCpu = cpuTicks();
   }
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -26,8 +43,54 @@ export default class CiTimingReporter implements Reporter {
     }
     const rows = [...sums.entries()].sort((a, b) => b[1].seconds - a[1].seconds);
     const lines = rows.map(([part, sum]) => `  ${part.padEnd(12)} ${String(sum.files).padStart(3)} files ${sum.seconds.toFixed(1).padStart(7)} s`);
-    process.stdout.write(`\ntest time by part (summed over files; vitest wall ${wallS.toFixed(1)} s):\n${lines.join("\n")}\n`);
+    const groups = [...this.groups.entries()]
+      .filter(([, span]) => span.endedAt > 0)
+      .sort((a, b) => a[1].startedAt - b[1].startedAt)
+      .map(([name, span]) => {
+        const from = ((span.startedAt - this.startedAt) / 1_000).toFixed(1);
+        const to = ((span.endedAt - this.startedAt) / 1_000).toFixed(1);
+        const busy = busyShare(span.startCpu, span.endCpu);
+        return `  ${name.padEnd(12)} ${((span.endedAt - span.startedAt) / 1_000).toFixed(1).padStart(7)} s  (${from} s to ${to} s)${busy === undefined ? "" : `  CPU busy ${Math.round(busy * 100)}%`}`;
+      });
+    process.stdout.write(
+      `\ntest time by part (summed over files; vitest wall ${wallS.toFixed(1)} s):\n${lines.join("\n")}\n` +
+        (groups.length > 0 ? `wall time by group (first file's start to last file's end):\n${groups.join("\n")}\n` : ""),
+    );
   }
+}
+
+interface GroupSpan {
+  startedAt: number;
+  startCpu: CpuTicks | undefined;
+  endedAt: number;
+  endCpu: CpuTicks | undefined;
+}
+
+interface CpuTicks {
+  busy: number;
+  total: number;
+}
+
+/** The machine's CPU time so far from the first line of /proc/stat (busy = all but idle and iowait), or undefined. */
+export function cpuTicks(stat?: string): CpuTicks | undefined {
+  let text = stat;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/stat", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const fields = /^cpu +([0-9 ]+)/.exec(text)?.[1]?.trim().split(/ +/).map(Number);
+  if (!fields || fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/** The share of CPU time that was busy between two readings, or undefined when either is missing or no time passed. */
+export function busyShare(from: CpuTicks | undefined, to: CpuTicks | undefined): number | undefined {
+  if (!from || !to || to.total <= from.total) return undefined;
+  return (to.busy - from.busy) / (to.total - from.total);
 }
 
 /** The part of the suite a test file belongs to, by its path. */
