@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
-import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
+import { RegistryForbiddenError } from "../errors.js";
+import type { ConnectionRecord, ConnectionRegistry, RepointResult } from "../registry/connection-registry.js";
 import type { ClusterBus } from "./cluster-bus.js";
 import type { ConnectionTable, LocalConnection } from "./connection-table.js";
 import type { Failpoints } from "./failpoints.js";
@@ -129,7 +130,7 @@ export class UpgradeHandler {
   }
 
   async #accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const { instanceId, registry, bus, connections, writer, metrics, failpoints } = this.#options;
+    const { instanceId, bus, connections, writer, metrics, failpoints } = this.#options;
     if (!this.#options.accepting()) return this.#refuse(socket, "DRAINING", "this instance is draining: connect to another instance");
     let query: URLSearchParams;
     const rawUrl = req.url ?? "/";
@@ -181,21 +182,15 @@ export class UpgradeHandler {
         connected_at: now,
         last_activity_at: now,
       };
-      // A websocket id that lives in another session (of any tenant) is not this client's to take over: the
-      // connection gets a new id instead, so that nobody can hijack or shadow another session's connection.
       // Failpoint `no-resume`: every resume request is a new connection.
-      const resumable = resumeId !== null && !failpoints.enabled("no-resume") && ((await bus.sessionOfAnyTenant(resumeId)) ?? sessionId) === sessionId;
-      const previous = resumable ? await registry.getConnection(claims.tenant_id, sessionId, resumeId) : null;
-      // Failpoint `resume-new-id-after-expiry`: a resume whose old record is gone (expired, reaped, closed) is
-      // treated as a new connection.
-      if (resumable && (previous || !failpoints.enabled("resume-new-id-after-expiry"))) {
-        const result = await writer.repoint({ ...fresh, websocket_id: resumeId });
-        record = result.record;
-        resumed = result.existed;
-        const local = connections.get(resumeId);
+      const resume = resumeId !== null && !failpoints.enabled("no-resume") ? await this.#resume({ ...fresh, websocket_id: resumeId }) : undefined;
+      if (resume) {
+        record = resume.record;
+        resumed = resume.existed;
+        const local = connections.get(resumeId!);
         if (local) connections.evict(local);
-        if (previous && previous.instance_id !== instanceId) {
-          void bus.publish(previous.instance_id, { t: "evict", id: resumeId, by: instanceId }).catch(() => undefined);
+        if (resume.previousInstanceId !== undefined && resume.previousInstanceId !== instanceId) {
+          void bus.publish(resume.previousInstanceId, { t: "evict", id: resumeId!, by: instanceId }).catch(() => undefined);
         }
         metrics.registrations.inc({ kind: "resume" });
       } else if (failpoints.enabled("welcome-before-write")) {
@@ -232,6 +227,27 @@ export class UpgradeHandler {
       this.#options.wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, record, resumed));
     } finally {
       socket.uncork();
+    }
+  }
+
+  /**
+   * Re-points the record of a resumed connection here, in one registry write (the write itself refuses an id that
+   * is live in another session, and reports the instance that held the record). Undefined when the id is not this
+   * client's to take over: it lives in another session (of any tenant), so the connection gets a new id instead and
+   * nobody can hijack or shadow another session's connection.
+   * Failpoint `resume-new-id-after-expiry`: the old record is read first, and a resume whose old record is gone
+   * (expired, reaped, closed) is treated as a new connection.
+   */
+  async #resume(record: ConnectionRecord): Promise<RepointResult | undefined> {
+    const { registry, writer, failpoints } = this.#options;
+    if (failpoints.enabled("resume-new-id-after-expiry") && (await registry.getConnection(record.tenant_id, record.session_id, record.websocket_id)) === null) {
+      return undefined;
+    }
+    try {
+      return await writer.repoint(record);
+    } catch (error) {
+      if (error instanceof RegistryForbiddenError && error.reason === "websocket_id") return undefined;
+      throw error;
     }
   }
 

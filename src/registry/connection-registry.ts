@@ -53,6 +53,8 @@ export interface RepointResult {
   record: ConnectionRecord;
   /** `true` when the old record still existed; `false` when it had expired or been removed and was written anew. */
   existed: boolean;
+  /** The instance the old record named, when it still existed: a resume tells it to close its socket (if any). */
+  previousInstanceId?: string;
 }
 
 /** Session state of the seed's Phase 2: a flat string map that outlives connections and instance restarts. */
@@ -96,7 +98,8 @@ export interface ConnectionRegistry {
   /**
    * Re-points a connection to `instanceId` (resume on another instance, migration during a deploy). If the old
    * record is gone, `fallback` is registered in its place. Rejects with `REGISTRY_ERR_FORBIDDEN` if the session
-   * belongs to another tenant.
+   * belongs to another tenant (`reason` "tenant") or the websocket id has a live record in another session
+   * (`reason` "websocket_id"); nothing is written then.
    */
   repoint(fallback: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult>;
 

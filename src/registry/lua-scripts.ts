@@ -123,7 +123,8 @@ export const WRITE_FIELD_SEPARATOR = "\n";
  * `expires_at` went as numbers.
  *
  * Returns one flat array; per record a {@link WRITE_REPLY} code, followed (repoint of a live record only) by the
- * kept agent_type, pillar and connected_at, followed (Cluster, `full = "0"`, written records only) by the four stale
+ * kept agent_type, pillar and connected_at and the instance_id the record named before (so that a resume learns
+ * which instance to tell in the same round trip), followed (Cluster, `full = "0"`, written records only) by the four stale
  * global index names (agent type, pillar, instance, tenant) that still list the websocket id under an old value,
  * or `""` where none. On standalone Redis a websocket id whose reverse index names another session with a live
  * record is refused (`CONFLICT`); on Cluster the caller checks that before the script (other slots).
@@ -227,8 +228,8 @@ for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[7], '(%a+)\\n
   if code >= 0 then
     if mode == 'repoint' and code == 1 then
       a, pl, ca = old[2], old[3], old[5]
-      out[no + 1] = a; out[no + 2] = pl; out[no + 3] = ca
-      no = no + 3
+      out[no + 1] = a; out[no + 2] = pl; out[no + 3] = ca; out[no + 4] = old[4] or ''
+      no = no + 4
     end
     call('HSET', rk, 'websocket_id', w, 'session_id', s, 'tenant_id', t, 'agent_type', a, 'pillar', pl,
       'instance_id', inst, 'connected_at', ca, 'last_activity_at', la, 'expires_at', exps)

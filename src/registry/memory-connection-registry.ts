@@ -111,7 +111,7 @@ export class MemoryConnectionRegistry implements ConnectionRegistry, AsyncDispos
     session.set(record.websocket_id, { value: written, expiresAt: now + ttl });
     this.#reverse.set(record.websocket_id, { value: s, expiresAt: now + ttl });
     this.#touchSession(s, record.tenant_id, ttl, now);
-    return { record: { ...written }, existed: old !== undefined };
+    return { record: { ...written }, existed: old !== undefined, ...(old !== undefined ? { previousInstanceId: old.instance_id } : {}) };
   }
 
   async getConnection(tenantId: string, sessionId: string, websocketId: string): Promise<ConnectionRecord | null> {

@@ -183,10 +183,10 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     }
     if (outcome.code === WRITE_REPLY.CONFLICT) throw conflictError(record.websocket_id, record.session_id);
     if (mode === "register") return undefined;
-    const written: ConnectionRecord = outcome.kept
-      ? { ...record, agent_type: outcome.kept[0], pillar: outcome.kept[1], connected_at: Number(outcome.kept[2]) }
-      : record;
-    return { record: written, existed: outcome.code === WRITE_REPLY.EXISTED };
+    if (!outcome.kept) return { record, existed: outcome.code === WRITE_REPLY.EXISTED };
+    const [agentType, pillar, connectedAt, previousInstanceId] = outcome.kept;
+    const written: ConnectionRecord = { ...record, agent_type: agentType, pillar, connected_at: Number(connectedAt) };
+    return { record: written, existed: true, ...(previousInstanceId !== "" ? { previousInstanceId } : {}) };
   }
 
   /**

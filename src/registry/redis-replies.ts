@@ -12,8 +12,8 @@ export type StaleFields = [string | false, string | false, string | false, strin
 export interface WriteOutcome {
   /** A {@link WRITE_REPLY} code. */
   code: number;
-  /** Repoint of a live record: the kept agent_type, pillar and connected_at. */
-  kept?: [agentType: string, pillar: string, connectedAt: string];
+  /** Repoint of a live record: the kept agent_type, pillar and connected_at, and the instance_id it named before. */
+  kept?: [agentType: string, pillar: string, connectedAt: string, previousInstanceId: string];
   /** Cluster: old global index values the websocket id must be removed from (`false` where unchanged). */
   stale?: StaleFields;
   /** Expiry written (epoch ms). */
@@ -51,8 +51,8 @@ export function parseWriteReply(reply: readonly (string | number)[], items: read
     const outcome: WriteOutcome = { code, exp: now + item.ttl };
     if (code >= 0) {
       if (code === WRITE_REPLY.EXISTED && item.mode === "repoint") {
-        outcome.kept = [String(reply[pos]), String(reply[pos + 1]), String(reply[pos + 2])];
-        pos += 3;
+        outcome.kept = [String(reply[pos]), String(reply[pos + 1]), String(reply[pos + 2]), String(reply[pos + 3])];
+        pos += 4;
       }
       if (!full) {
         outcome.stale = reply.slice(pos, pos + 4).map((value) => (typeof value === "string" && value !== "" ? value : false)) as StaleFields;

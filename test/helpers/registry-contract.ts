@@ -260,7 +260,7 @@ export function defineRegistryContract(target: ContractTarget): void {
       const record = makeRecord({ connected_at: 1_000, agent_type: "a" });
       await registry.register(record);
       const result = await registry.repoint({ ...record, instance_id: "gw-2", connected_at: 5_000, agent_type: "ignored", last_activity_at: 6_000 });
-      expect(result).toEqual({ existed: true, record: { ...record, instance_id: "gw-2", last_activity_at: 6_000 } });
+      expect(result).toEqual({ existed: true, previousInstanceId: "gw-1", record: { ...record, instance_id: "gw-2", last_activity_at: 6_000 } });
       expect(await registry.getConnection("tenant-a", "session-1", record.websocket_id)).toEqual(result.record);
       expect(await registry.listInstanceConnections("gw-1")).toEqual([]);
       expect(await registry.listInstanceConnections("gw-2")).toEqual([result.record]);

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { signJwt } from "../../src/gateway/jwt.js";
 import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
 import { connectClient, expectRefused } from "../helpers/wire-client.js";
-import { startSuiteRedis } from "../helpers/redis.js";
+import { startSuiteRedis, useRedisClient } from "../helpers/redis.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MAX_MESSAGE_BYTES = 4_096;
@@ -224,6 +224,31 @@ describe("gateway tenant isolation", () => {
     expect(resume.status).toBe(403);
     const ownRecord = await gateway.fetch(`/v1/connections/${owner.websocketId}`, { headers: auth("owner") });
     expect(await ownRecord.json()).toMatchObject({ tenant_id: "owner", instance_id: "gw-protocol" });
+  });
+
+  it("should resume in one Redis round trip: the write script alone, no read of the id before it", async () => {
+    const session = newSession();
+    const query = { session_id: session, agent_type: "a", pillar: "p" };
+    const first = await connectClient(gateway, token("t1"), query);
+    const monitor = await useRedisClient(redis).monitor();
+    onTestFinished(() => void monitor.disconnect());
+    /** The commands this test's resume sent (Lua's own calls come from source "lua"; the client sent the script). */
+    const sent: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== "lua" && args.some((arg) => arg.includes(first.websocketId))) sent.push(args);
+    });
+    const resumed = await connectClient(gateway, token("t1"), { ...query, websocket_id: first.websocketId });
+    expect(resumed.welcome).toMatchObject({ websocket_id: first.websocketId, resumed: true });
+    // MONITOR streams each command as Redis runs it: the write ran before the welcome, so it has reached the stream
+    // by the time a PING sent now comes back on it.
+    const ping = `resume-round-trip-${crypto.randomUUID()}`;
+    const seen = new Promise<void>((resolve) => monitor.on("monitor", (_time: string, args: string[]) => args.includes(ping) && resolve()));
+    await useRedisClient(redis).echo(ping);
+    await seen;
+    // A heartbeat's refresh may carry the id too (a script as well); a read (GET of the reverse index, HMGET of the
+    // record) must not, and the write script must be there.
+    expect(sent.map((args) => args[0]!.toLowerCase()).filter((name) => !name.startsWith("eval"))).toEqual([]);
+    expect(sent.length).toBeGreaterThanOrEqual(1);
   });
 
   it("should never let a resume take over a websocket_id of another session, of any tenant", async () => {

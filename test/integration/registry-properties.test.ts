@@ -103,14 +103,23 @@ async function runSequence(target: ContractTarget, ops: Op[]): Promise<void> {
           };
           const owner = model.owners.get(s);
           const call = op.kind === "register" ? registry.register(input).then(() => undefined) : registry.repoint(input);
-          if ((owner !== undefined && owner !== t) || model.liveElsewhere(s, w)) {
-            await expect(call, where).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+          const otherTenant = owner !== undefined && owner !== t;
+          const elsewhere = model.liveElsewhere(s, w);
+          if (otherTenant || elsewhere) {
+            // The reason tells a resume to take a new id (websocket_id) from one to refuse (tenant); where both hold,
+            // either may come first (Cluster checks the other session before the script).
+            const reasons = [...(otherTenant ? ["tenant"] : []), ...(elsewhere ? ["websocket_id"] : [])];
+            const error = await call.then(() => undefined, (e: unknown) => e);
+            expect(error, where).toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN" });
+            expect(reasons, where).toContain((error as { reason: string }).reason);
             break;
           }
           const old = model.live(s, w);
           const written = op.kind === "repoint" && old ? { ...input, agent_type: old.agent_type, pillar: old.pillar, connected_at: old.connected_at } : input;
           const result = await call;
-          if (op.kind === "repoint") expect(result, where).toEqual({ record: written, existed: old !== undefined });
+          if (op.kind === "repoint") {
+            expect(result, where).toEqual({ record: written, existed: old !== undefined, ...(old ? { previousInstanceId: old.instance_id } : {}) });
+          }
           model.owners.set(s, t);
           model.records.set(at(s, w), { record: written, exp: model.now + TTL_MS });
           model.reverse.set(w, s);
