@@ -26,7 +26,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/gate.test.ts": 69,
   "test/integration/scenario-sentinel.test.ts": 45,
   "test/scenarios/restart.test.ts": 43,
-  "test/integration/nemesis-clock-skew.test.ts": 42,
+  "test/integration/nemesis-clock-skew.test.ts": 50,
   "test/scenarios/containers-cleanup.test.ts": 26,
   "test/integration/nemesis-slow-consumer.test.ts": 34,
   "test/integration/scenario-packet-loss.test.ts": 29,

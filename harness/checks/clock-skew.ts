@@ -10,6 +10,16 @@ const CHURN_METRICS = ["traffic_cop_reaped_records_total", "traffic_cop_reconcil
  * once failed 7 of 38,228 (no status recorded then), a burst of the probe's own rather than anything the skew did.
  */
 const LOOKUPS_IN_FLIGHT = 64;
+/**
+ * How long a lookup answered 503 or not answered at all is tried again, ms, from its first answer. Such a lookup did
+ * not reach the registry and says nothing of expiry, which is what this check judges: a loaded 2-core machine stalled
+ * both gateways' Redis commands past their 1 s timeout at once (one CI run; lookups answered 503
+ * `REGISTRY_UNAVAILABLE` for about 330 ms). Twice that timeout covers such a stall; a lookup still unanswered after it
+ * counts as failed, and any other status (401, 403, 500, ...) fails at once.
+ */
+const RETRY_WINDOW_MS = 2_000;
+/** Pause before a lookup is tried again, ms. */
+const RETRY_PAUSE_MS = 100;
 
 /** An instance as the probe reaches it. */
 export interface SkewProbeInstance {
@@ -54,7 +64,9 @@ async function churn(instances: readonly SkewProbeInstance[]): Promise<Record<st
  * lookup of the HTTP API): each must be found from each, whichever instance holds it, the skewed one included, and no
  * instance may reap or re-register a live record meanwhile (the sum of `traffic_cop_reaped_records_total` and
  * `traffic_cop_reconciliations_total` over instances stays put). Dead records going within the bound is judged by
- * `ttl-expiry` (`vanishedConnections`) and by the integration test that kills the skewed instance.
+ * `ttl-expiry` (`vanishedConnections`) and by the integration test that kills the skewed instance. A lookup answered
+ * 503 or not at all is tried again for up to {@link RETRY_WINDOW_MS} (`retried_lookups`); one still unanswered then,
+ * or answered with any other error, fails the check (`failed_lookups`).
  */
 export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<CheckResult> {
   const t0 = Date.now();
@@ -64,15 +76,29 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
   const examples: { viewer: string; session_id: string; missing: string[]; t_ms: number }[] = [];
   let lookups = 0;
   let failedLookups = 0;
+  /** Lookups answered 503 or not at all at first, then tried again (those that never got an answer also fail). */
+  let retriedLookups = 0;
   const failures: { viewer: string; session_id: string; status: number | string; body?: unknown; t_ms: number }[] = [];
   const lookUp = async (viewer: SkewProbeInstance, sessionId: string, token: string, expected: readonly string[]) => {
     const lookup = ++lookups;
     let response: Response | undefined;
     let error: string | undefined;
-    try {
-      response = await fetch(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { headers: { authorization: `Bearer ${token}` } });
-    } catch (caught) {
-      error = (caught as Error).message;
+    let firstAnswer: number | undefined;
+    let attempts = 0;
+    for (;;) {
+      response = undefined;
+      error = undefined;
+      try {
+        response = await fetch(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { headers: { authorization: `Bearer ${token}` } });
+      } catch (caught) {
+        error = (caught as Error).message;
+      }
+      if (response !== undefined && response.status !== 503) break;
+      firstAnswer ??= Date.now();
+      if (Date.now() - firstAnswer >= RETRY_WINDOW_MS || options.signal?.aborted) break;
+      if (attempts++ === 0) retriedLookups++;
+      await response?.arrayBuffer().catch(() => undefined);
+      await delay(RETRY_PAUSE_MS);
     }
     // 404: the session has no live connection at all from this viewer's point of view, the worst miss.
     if (response === undefined || (!response.ok && response.status !== 404)) {
@@ -108,7 +134,16 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
     expected: { missed_lookups: 0, missed_connections: 0, reaped_or_reconciled_live_records: 0, failed_lookups: 0 },
     // missed_lookups: lookups that missed at least one live connection; missed_connections: the connections they
     // missed, summed over lookups (misses_by_viewer splits these by the instance asked).
-    actual: { skew: options.skew, lookups, missed_lookups: missedLookups, missed_connections: misses, left_out: missed.length - counted.length, reaped_or_reconciled_live_records: churned, failed_lookups: failedLookups },
+    actual: {
+      skew: options.skew,
+      lookups,
+      missed_lookups: missedLookups,
+      missed_connections: misses,
+      left_out: missed.length - counted.length,
+      reaped_or_reconciled_live_records: churned,
+      failed_lookups: failedLookups,
+      retried_lookups: retriedLookups,
+    },
     evidence: { misses_by_viewer: missesByViewer, churn: grown, failed_lookups: failures, examples: firstOf(examples.filter((e) => e.missing.some((id) => !changed.has(id)))), left_out_ids: firstOf(changed), observe_ms: options.observeMs },
     duration_ms: Date.now() - t0,
   };

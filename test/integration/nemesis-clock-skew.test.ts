@@ -144,3 +144,39 @@ describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 },
     });
   }
 });
+
+describe("clock-skew's probe when Redis is cut off (no skew)", { timeout: 60_000 }, () => {
+  it("should try a lookup answered 503 again through a brief cut, and fail lookups that stay unanswered", async () => {
+    const runtime = await new LocalRuntime({ runId: `test-skew-cut-${randomBytes(3).toString("hex")}`, instances: 2, connectionTtlMs: TTL_MS, heartbeatIntervalMs: HEARTBEAT_MS, drainTimeoutMs: 1_000 }).start();
+    onTestFinished(() => runtime.stop());
+    const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
+    const sockets: WebSocket[] = [];
+    onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
+    const sessions: Record<string, { token: string; ids: string[] }> = {};
+    for (let s = 0; s < 4; s++) {
+      const ids: string[] = [];
+      sessions[`cut-${s}`] = { token, ids };
+      for (const instance of runtime.instances) {
+        const { ws, websocketId } = await connect(instance.wsUrl, token, `cut-${s}`);
+        sockets.push(ws);
+        ids.push(websocketId);
+      }
+    }
+    const runner = new FaultRunner({ target: runtime, onEvent: () => undefined });
+    const instances = runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl }));
+    const cut = (afterMs: number, durationMs: number) =>
+      delay(afterMs).then(() => runner.run({ ...Fault.partition({ durationMs }), targets: instances.map((i) => i.id) } as ResolvedFault));
+    // 500 ms without Redis in the middle of a 3 s look (lookups answered 503 at once: no offline queue): well inside the
+    // retry window, so every lookup is answered in the end and nothing is missing.
+    const [brief, briefCut] = await Promise.all([probeClockSkew({ instances, sessions, observeMs: 3_000, skew: "none" }), cut(1_000, 500)]);
+    expect(briefCut).toMatchObject({ type: "fault_end", ok: true });
+    expect(brief.actual, JSON.stringify(brief.evidence)).toMatchObject({ failed_lookups: 0, missed_connections: 0, retried_lookups: expect.any(Number) });
+    expect((brief.actual as { retried_lookups: number }).retried_lookups).toBeGreaterThan(0);
+    expect(brief.pass).toBe(true);
+    // 4 s without Redis from 0.5 s into a 3 s look: lookups made in its first 2 s are still unanswered after the window.
+    const [long] = await Promise.all([probeClockSkew({ instances, sessions, observeMs: 3_000, skew: "none" }), cut(500, 4_000)]);
+    expect(long.pass).toBe(false);
+    expect((long.actual as { failed_lookups: number }).failed_lookups).toBeGreaterThan(0);
+    expect((long.evidence as { failed_lookups: { status: unknown }[] }).failed_lookups[0]).toMatchObject({ status: 503 });
+  });
+});
