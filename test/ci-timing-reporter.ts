@@ -72,14 +72,12 @@ interface CpuTicks {
 }
 
 /** The machine's CPU time so far from the first line of /proc/stat (busy = all but idle and iowait), or undefined. */
-export function cpuTicks(stat?: string): CpuTicks | undefined {
-  let text = stat;
-  if (text === undefined) {
-    try {
-      text = readFileSync("/proc/stat", "utf8");
-    } catch {
-      return undefined;
-    }
+function cpuTicks(): CpuTicks | undefined {
+  let text: string;
+  try {
+    text = readFileSync("/proc/stat", "utf8");
+  } catch {
+    return undefined;
   }
   const fields = /^cpu +([0-9 ]+)/.exec(text)?.[1]?.trim().split(/ +/).map(Number);
   if (!fields || fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
@@ -88,7 +86,7 @@ export function cpuTicks(stat?: string): CpuTicks | undefined {
 }
 
 /** The share of CPU time that was busy between two readings, or undefined when either is missing or no time passed. */
-export function busyShare(from: CpuTicks | undefined, to: CpuTicks | undefined): number | undefined {
+function busyShare(from: CpuTicks | undefined, to: CpuTicks | undefined): number | undefined {
   if (!from || !to || to.total <= from.total) return undefined;
   return (to.busy - from.busy) / (to.total - from.total);
 }

@@ -187,10 +187,10 @@ export class UpgradeHandler {
       if (resume) {
         record = resume.record;
         resumed = resume.existed;
-        const local = connections.get(resumeId!);
+        const local = connections.get(record.websocket_id);
         if (local) connections.evict(local);
         if (resume.previousInstanceId !== undefined && resume.previousInstanceId !== instanceId) {
-          void bus.publish(resume.previousInstanceId, { t: "evict", id: resumeId!, by: instanceId }).catch(() => undefined);
+          void bus.publish(resume.previousInstanceId, { t: "evict", id: record.websocket_id, by: instanceId }).catch(() => undefined);
         }
         metrics.registrations.inc({ kind: "resume" });
       } else if (failpoints.enabled("welcome-before-write")) {

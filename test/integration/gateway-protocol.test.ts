@@ -230,7 +230,8 @@ describe("gateway tenant isolation", () => {
     const session = newSession();
     const query = { session_id: session, agent_type: "a", pillar: "p" };
     const first = await connectClient(gateway, token("t1"), query);
-    const monitor = await useRedisClient(redis).monitor();
+    const client = useRedisClient(redis);
+    const monitor = await client.monitor();
     onTestFinished(() => void monitor.disconnect());
     /** The commands this test's resume sent (Lua's own calls come from source "lua"; the client sent the script). */
     const sent: string[][] = [];
@@ -240,10 +241,10 @@ describe("gateway tenant isolation", () => {
     const resumed = await connectClient(gateway, token("t1"), { ...query, websocket_id: first.websocketId });
     expect(resumed.welcome).toMatchObject({ websocket_id: first.websocketId, resumed: true });
     // MONITOR streams each command as Redis runs it: the write ran before the welcome, so it has reached the stream
-    // by the time a PING sent now comes back on it.
-    const ping = `resume-round-trip-${crypto.randomUUID()}`;
-    const seen = new Promise<void>((resolve) => monitor.on("monitor", (_time: string, args: string[]) => args.includes(ping) && resolve()));
-    await useRedisClient(redis).echo(ping);
+    // by the time an ECHO sent now comes back on it.
+    const marker = `resume-round-trip-${crypto.randomUUID()}`;
+    const seen = new Promise<void>((resolve) => monitor.on("monitor", (_time: string, args: string[]) => args.includes(marker) && resolve()));
+    await client.echo(marker);
     await seen;
     // A heartbeat's refresh may carry the id too (a script as well); a read (GET of the reverse index, HMGET of the
     // record) must not, and the write script must be there.
