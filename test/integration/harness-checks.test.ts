@@ -42,7 +42,10 @@ function run(control: { defects?: string; registry?: "memory" }): Promise<RunRes
           registry: control.registry ?? "redis",
           gatewayEnv: control.defects ? { TRAFFIC_COP_DEFECTS: control.defects } : {},
         });
-        expect(await findLeftovers({ runId: result.run_id, ports: (result.topology.instances as { port: number }[]).map((i) => i.port) })).toEqual({ processes: [], listening: [] });
+        // A run that never started its topology (one fresh-clone CI run, the REGISTRY=memory control) says why here.
+        const instances = result.topology.instances as { port: number }[] | undefined;
+        expect(instances, `run ${result.run_id} (${result.status}) started no topology: ${JSON.stringify(result.error)}`).toBeDefined();
+        expect(await findLeftovers({ runId: result.run_id, ports: instances!.map((i) => i.port) })).toEqual({ processes: [], listening: [] });
         expectRecordedEvents(await recordedEvents(reportDir));
         return result;
       } finally {
