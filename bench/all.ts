@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HarnessError } from "../harness/errors.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -65,7 +66,7 @@ function parseArgs(args: string[]): { only?: string[]; out?: string } {
     const value = args[i + 1];
     if (args[i] === "--only" && value) options.only = value.split(",");
     else if (args[i] === "--out" && value) options.out = value;
-    else throw new TypeError(`usage: npm run bench -- all [--only name,name] [--out DIR]; got ${args.join(" ")}`);
+    else throw new HarnessError("HARNESS_ERR_USAGE", `usage: npm run bench -- all [--only name,name] [--out DIR]; got ${args.join(" ")}`);
   }
   return options;
 }

@@ -42,6 +42,7 @@ import { RedisServer } from "../harness/runtime/redis-server.js";
 import { procStatFields } from "../harness/runtime/sweep.js";
 import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
 import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
+import { HarnessError } from "../harness/errors.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ARTILLERY_VERSION = "2.0.34";
@@ -591,22 +592,46 @@ function describe(what: string, r: RoundResult): string {
   return `${what}: ${rate}, held ${r.held}, ${kb(r.footprintBytesPerSocket)} KB per held socket (VmRSS sum ${kb(r.rssSumBytesPerSocket)} KB, growth ${kb(r.bytesPerSocket)} KB), ${r.cpuMsPerConnect} ms CPU/connect, ${r.cpuCores} cores busy, ${r.threads} threads; servers ${r.serverCpuMsPerConnect} ms CPU/connect, machine ${Math.round(r.machineBusy * 100)} % busy\n`;
 }
 
+const USAGE =
+  "usage: npm run bench -- fleet [--rounds N] [--sockets N] [--hold N] [--no-artillery] [--workers N] [--sources N] [--in-flight N]\n" +
+  "       npm run bench -- fleet --gateways N [--hold N]";
+/** The flags of each mode: numbers, except `--no-artillery`, which takes none. */
+const DEFAULT_MODE_FLAGS = ["rounds", "sockets", "hold", "no-artillery", "workers", "sources", "in-flight"];
+const GATEWAYS_MODE_FLAGS = ["gateways", "hold"];
+
+function usageError(message: string): HarnessError {
+  return new HarnessError("HARNESS_ERR_USAGE", `${message}\n${USAGE}`);
+}
+
+/**
+ * `--name value`, `--name=value` and the bare `--no-artillery`, each at most once and known to the mode it is
+ * used in: a misspelt flag would otherwise run minutes of rounds with the defaults.
+ */
 function parseArgs(args: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`);
+    if (!arg.startsWith("--")) throw usageError(`unexpected argument ${arg}`);
     const [key, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
-    if (inline !== undefined) out[key] = inline;
+    if (key in out) throw usageError(`--${key} given twice`);
+    if (key === "no-artillery") {
+      if (inline !== undefined) throw usageError("--no-artillery takes no value");
+      out[key] = "true";
+    } else if (inline !== undefined) out[key] = inline;
     else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith("--")) out[key] = args[++i]!;
-    else out[key] = "true";
+    else throw usageError(`--${key} needs a value`);
+  }
+  const known = out.gateways === undefined ? DEFAULT_MODE_FLAGS : GATEWAYS_MODE_FLAGS;
+  const unknown = Object.keys(out).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw usageError(`unknown flag${unknown.length > 1 ? "s" : ""} ${unknown.map((key) => `--${key}`).join(", ")}${out.gateways === undefined ? "" : " with --gateways"}`);
   }
   return out;
 }
 
 function int(args: Record<string, string>, key: string, fallback: number): number {
   const value = args[key] === undefined ? fallback : Number(args[key]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${key} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value <= 0) throw usageError(`--${key} must be a positive integer; got ${args[key]}`);
   return value;
 }
 

@@ -30,6 +30,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
+import { HarnessError } from "../harness/errors.js";
 import { OWNER_PID_ENV, RUN_ID_ENV } from "../harness/runtime/process-tags.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
 import { procStatFields } from "../harness/runtime/sweep.js";
@@ -87,7 +88,7 @@ function parseArgs(args: string[]): Record<string, number> {
     const name = args[i]?.replace(/^--/, "");
     const value = Number(args[i + 1]);
     if (!name || !(name in options) || !Number.isFinite(value) || value <= 0) {
-      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")}`);
+      throw new HarnessError("HARNESS_ERR_USAGE", `unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")}`);
     }
     options[name] = value;
   }

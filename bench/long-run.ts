@@ -20,6 +20,7 @@ import { defineScenario } from "../harness/scenario/define-scenario.js";
 import { runScenario } from "../harness/scenario/engine.js";
 import { Step } from "../harness/scenario/step.js";
 import restart from "../scenarios/restart.js";
+import { HarnessError } from "../harness/errors.js";
 
 /**
  * The restart scenario's steps and release profile (300 routes/s, its thresholds) for a long run: clients ramp at
@@ -59,11 +60,11 @@ function parseArgs(args: string[]): typeof DEFAULTS {
     const name = args[i]?.replace(/^--/, "");
     const value = Number(args[i + 1]);
     if (!name || !(name in options) || !Number.isInteger(value) || value <= 0) {
-      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers)`);
+      throw new HarnessError("HARNESS_ERR_USAGE", `unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers)`);
     }
     options[name] = value;
   }
-  if (options.duration! < 4) throw new TypeError(`--duration ${options.duration} is too short: the scenario holds half of it before its faults (at least 4 s)`);
+  if (options.duration! < 4) throw new HarnessError("HARNESS_ERR_USAGE", `--duration ${options.duration} is too short: the scenario holds half of it before its faults (at least 4 s)`);
   return options as typeof DEFAULTS;
 }
 

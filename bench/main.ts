@@ -7,10 +7,14 @@
  * environment it passes on), so that Ctrl-C, SIGTERM or any exit kills them, and the processes those own in turn
  * (the gateways and Redis of a scenario CLI a benchmark runs), and removes the network namespaces it made; a bench
  * that is SIGKILLed leaves them to the next start-up sweep.
+ *
+ * Exit codes: 0 done (floors met where judged), 1 a floor missed or the benchmark failed, 2 bad arguments (an unknown
+ * benchmark, or flags its own parser refused: nothing was started).
  */
 import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { HarnessError } from "../harness/errors.js";
 import { removeOwnedNetworkSync } from "../harness/runtime/network-sweep.js";
 import { processTags } from "../harness/runtime/process-tags.js";
 import { killOwnedProcessTreesSync } from "../harness/runtime/sweep.js";
@@ -43,4 +47,11 @@ process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 process.on("exit", cleanUp);
 const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run(args: string[]): Promise<void> };
-await module.run(rest);
+try {
+  await module.run(rest);
+} catch (error) {
+  // Bad flags: the benchmark's own message and exit code 2, as for an unknown benchmark (1 means a floor missed).
+  if (!(error instanceof HarnessError && error.code === "HARNESS_ERR_USAGE")) throw error;
+  process.stderr.write(`npm run bench -- ${name}: ${error.message}\n`);
+  process.exitCode = 2;
+}

@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HarnessError } from "../harness/errors.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Issue 14: every client resumed within 2 s of the kill. */
@@ -30,7 +31,7 @@ function parseArgs(args: string[]): { seeds: number; profile: string } {
     const value = args[i + 1];
     if (args[i] === "--seeds" && Number.isSafeInteger(Number(value)) && Number(value) >= 1) options.seeds = Number(value);
     else if (args[i] === "--profile" && value) options.profile = value;
-    else throw new TypeError(`usage: npm run bench -- recovery [--seeds N>=1] [--profile NAME]; got ${args.join(" ")}`);
+    else throw new HarnessError("HARNESS_ERR_USAGE", `usage: npm run bench -- recovery [--seeds N>=1] [--profile NAME]; got ${args.join(" ")}`);
   }
   return options;
 }

@@ -29,6 +29,7 @@ import { NO_FAILPOINTS } from "../src/gateway/failpoints.js";
 import { GatewayMetrics } from "../src/gateway/metrics.js";
 import { RegistryWriter } from "../src/gateway/registry-writer.js";
 import { MAX_PENDING_UPGRADES } from "../src/gateway/upgrade-handler.js";
+import { HarnessError } from "../harness/errors.js";
 
 const DEFAULT_N = 20_000;
 const DEFAULT_ROUNDS = 3;
@@ -65,7 +66,7 @@ function parseArgs(args: string[]): { n: number; rounds: number } {
     const value = Number(args[i + 1]);
     if (args[i] === "--n" && Number.isSafeInteger(value) && value >= HEARTBEAT_BATCH) options.n = value;
     else if (args[i] === "--rounds" && Number.isSafeInteger(value) && value >= 1) options.rounds = value;
-    else throw new TypeError(`usage: npm run bench -- registry [--n N>=${HEARTBEAT_BATCH}] [--rounds R>=1]; got ${args.join(" ")}`);
+    else throw new HarnessError("HARNESS_ERR_USAGE", `usage: npm run bench -- registry [--n N>=${HEARTBEAT_BATCH}] [--rounds R>=1]; got ${args.join(" ")}`);
   }
   return options;
 }

@@ -16,6 +16,7 @@ import { readdirSync } from "node:fs";
 import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { LocalRuntime } from "../harness/runtime/local-runtime.js";
 import { sweepOrphans } from "../harness/runtime/sweep.js";
+import { HarnessError } from "../harness/errors.js";
 
 /**
  * `ramp`: new connections per second across the fleet, 0 = as fast as the workers go. 250/s by default: unpaced,
@@ -40,11 +41,11 @@ function parseArgs(args: string[]): typeof DEFAULTS {
     const name = args[i]?.replace(/^--/, "");
     const value = Number(args[i + 1]);
     if (!name || !(name in options) || !Number.isInteger(value) || value < (name === "ramp" ? 0 : 1)) {
-      throw new TypeError(`unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers; --ramp 0 for no limit)`);
+      throw new HarnessError("HARNESS_ERR_USAGE", `unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers; --ramp 0 for no limit)`);
     }
     options[name] = value;
   }
-  if (options.sockets! / options.instances! >= OPEN_FILES_LIMIT / 2) throw new TypeError(`--sockets ${options.sockets} over --instances ${options.instances} puts ${Math.ceil(options.sockets! / options.instances!)} sockets on a gateway: keep it below ${OPEN_FILES_LIMIT / 2} (open-files limit ${OPEN_FILES_LIMIT})`);
+  if (options.sockets! / options.instances! >= OPEN_FILES_LIMIT / 2) throw new HarnessError("HARNESS_ERR_USAGE", `--sockets ${options.sockets} over --instances ${options.instances} puts ${Math.ceil(options.sockets! / options.instances!)} sockets on a gateway: keep it below ${OPEN_FILES_LIMIT / 2} (open-files limit ${OPEN_FILES_LIMIT})`);
   return options as typeof DEFAULTS;
 }
 

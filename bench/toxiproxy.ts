@@ -28,6 +28,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { procStatFields } from "../harness/runtime/sweep.js";
+import { HarnessError } from "../harness/errors.js";
 
 const ROLE_ENV = "TOXIPROXY_BENCH_ROLE";
 const CHUNK_BYTES = 64 * 1024;
@@ -103,11 +104,11 @@ function parseArgs(args: string[]): Options {
     }
     const value = Number(raw);
     if (!["rounds", "megabytes", "pings"].includes(key) || !Number.isInteger(value) || value <= 0) {
-      throw new TypeError(`${USAGE} (bad: ${args[i]} ${raw})`);
+      throw new HarnessError("HARNESS_ERR_USAGE", `${USAGE} (bad: ${args[i]} ${raw})`);
     }
     out[key as "rounds" | "megabytes" | "pings"] = value;
   }
-  if (out.placement !== "free" && availableParallelism() < 2) throw new TypeError(`--placement ${out.placement} needs 2 CPUs`);
+  if (out.placement !== "free" && availableParallelism() < 2) throw new HarnessError("HARNESS_ERR_USAGE", `--placement ${out.placement} needs 2 CPUs`);
   return out;
 }
 

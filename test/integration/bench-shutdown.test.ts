@@ -74,3 +74,32 @@ describe("npm run bench on Ctrl-C", () => {
     expect(listTempDirs(bench.pid!)).toEqual([]);
   });
 });
+
+/** Runs `npm run bench -- <args>` to its end: exit code and stderr. */
+async function benchCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const bench = spawn(process.execPath, ["--import", "tsx", "bench/main.ts", ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  onTestFinished(() => void bench.kill("SIGKILL"));
+  let stderr = "";
+  bench.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => bench.once("exit", (exitCode) => resolve(exitCode)));
+  return { code, stderr };
+}
+
+describe("npm run bench with bad arguments", () => {
+  it.each([
+    // A misspelt flag once ran five rounds of the defaults (minutes) instead of failing.
+    { args: ["fleet", "--rounsd", "1"], says: "unknown flag --rounsd" },
+    { args: ["fleet", "--gateways", "2", "--rounds", "1"], says: "unknown flag --rounds with --gateways" },
+    { args: ["fleet", "--rounds"], says: "--rounds needs a value" },
+    { args: ["fleet", "--sockets", "many"], says: "--sockets must be a positive integer; got many" },
+    { args: ["fleet", "--no-artillery=yes"], says: "--no-artillery takes no value" },
+    { args: ["registry", "--n", "10"], says: "usage: npm run bench -- registry" },
+    { args: ["toxiproxy", "--placement", "anywhere"], says: "usage: npm run bench -- toxiproxy" },
+    { args: ["nonesuch"], says: "usage: npm run bench -- <name> [args]" },
+  ])("should exit 2 with one message and no stack for $args", { timeout: 30_000 }, async ({ args, says }) => {
+    const { code, stderr } = await benchCli(args);
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain(says);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+});
