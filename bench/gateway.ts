@@ -20,6 +20,9 @@
  * `ratio_connect` is the conservative figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
  * Redis apart, and the bare server; `client_cpu_us_per_connect` shows the client doing the same work for both),
  * and `cpu_ratio_vs_bare` is the bare server's CPU per connect over the gateway's plus its Redis's.
+ * `redis_calls_per_connect` says what Redis ran per connect (`INFO commandstats` around each measured round):
+ * `scripts`, the group commits (their inverse is how many connects one gathered), `commands`, what they and any
+ * other client called, and `by_command`: where Redis's share of a connect goes.
  *
  * `BENCH_GATEWAY_CPU_PROF=<dir>` runs the connect rounds' gateway under `node --cpu-prof`, writing its profile to
  * `<dir>` when the gateway stops (open it in Chrome DevTools or any `.cpuprofile` viewer).
@@ -37,6 +40,7 @@ import { procStatFields } from "../harness/runtime/sweep.js";
 import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
 import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 import { signJwt } from "../src/gateway/jwt.js";
+import { createRedisClient, type RedisClient } from "../src/registry/redis-client.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "bench-secret";
@@ -73,6 +77,18 @@ interface Server {
   port: number;
   /** The Redis a gateway writes to, whose CPU time counts as this server's. */
   redisPid?: number;
+  /** Calls of each command that Redis has run so far (`INFO commandstats`), scripts' own commands included. */
+  redisCalls?: () => Promise<Record<string, number>>;
+}
+
+/** Commands that run a script: their calls are the group commits, the rest mostly what the scripts call. */
+const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
+
+/** Calls per command from `INFO commandstats` (`cmdstat_<name>:calls=N,...`; `config|resetstat` style names kept). */
+async function commandCalls(client: RedisClient): Promise<Record<string, number>> {
+  const calls: Record<string, number> = {};
+  for (const match of (await client.info("commandstats")).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  return calls;
 }
 
 /** User + system CPU time of a process so far, in microseconds (from /proc; clock ticks of 10 ms). */
@@ -259,6 +275,12 @@ interface CpuPerConnect {
   client: number[];
 }
 const cpuPerConnection: Record<string, CpuPerConnect> = {};
+/**
+ * Redis commands per connection of each round, by command (`INFO commandstats` before and after the round's
+ * connects; the two reads of INFO left out): where the Redis CPU of a connect goes, and how many connects a group
+ * commit gathers (one script per group).
+ */
+const redisCallsPerConnection: Record<string, number>[] = [];
 
 async function measureConnect(servers: Server[], rounds: number, connections: number): Promise<Record<string, number[]>> {
   const results: Record<string, number[]> = Object.fromEntries(servers.map((server) => [server.name, []]));
@@ -268,6 +290,7 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
       const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
       const pids = [server.child.pid!, ...(server.redisPid === undefined ? [] : [server.redisPid])];
+      const callsBefore = await server.redisCalls?.();
       const cpuBefore = await Promise.all(pids.map(cpuMicros));
       const clientBefore = process.cpuUsage();
       const started = performance.now();
@@ -276,6 +299,17 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
       const client = process.cpuUsage(clientBefore);
       results[server.name]!.push(connections / elapsedS);
       const cpuAfter = await Promise.all(pids.map(cpuMicros));
+      if (callsBefore !== undefined) {
+        const callsAfter = await server.redisCalls!();
+        redisCallsPerConnection.push(
+          Object.fromEntries(
+            Object.entries(callsAfter)
+              .filter(([command]) => command !== "info")
+              .map(([command, calls]) => [command, (calls - (callsBefore[command] ?? 0)) / connections] as const)
+              .filter(([, perConnect]) => perConnect > 0),
+          ),
+        );
+      }
       const cpu = (cpuPerConnection[server.name] ??= { server: [], redis: [], client: [] });
       cpu.server.push((cpuAfter[0]! - cpuBefore[0]!) / connections);
       if (pids.length > 1) cpu.redis.push((cpuAfter[1]! - cpuBefore[1]!) / connections);
@@ -356,6 +390,8 @@ export async function run(args: string[]): Promise<void> {
   const options = parseArgs(args);
   const redis = await new RedisServer({ runId: "bench-gateway" }).start();
   const servers: Server[] = [];
+  // Reads INFO commandstats around the connect rounds.
+  const statsClient = createRedisClient(redis.url);
   try {
     const profDir = process.env.BENCH_GATEWAY_CPU_PROF;
     const gatewayA = await startGateway(redis.url, "bench-gw-1", profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
@@ -364,9 +400,10 @@ export async function run(args: string[]): Promise<void> {
     servers.push(gatewayB);
     const bare = await startProcess("bare-ws", ["--input-type=module", "-e", BARE_SERVER], {});
     servers.push(bare);
-    const gateway = { ...gatewayA, name: "gateway", redisPid: redis.pid };
+    const gateway: Server = { ...gatewayA, name: "gateway", redisPid: redis.pid, redisCalls: () => commandCalls(statsClient) };
     await measureConnect([gateway, bare], WARMUP_ROUNDS, options.connections!);
     for (const name of Object.keys(cpuPerConnection)) delete cpuPerConnection[name];
+    redisCallsPerConnection.length = 0;
     const connect = await measureConnect([gateway, bare], options.rounds!, options.connections!);
     const gatewayStats = stats(connect.gateway!);
     const bareStats = stats(connect["bare-ws"]!);
@@ -397,6 +434,23 @@ export async function run(args: string[]): Promise<void> {
       `server CPU µs per connect: gateway + Redis ${JSON.stringify(cpu.gateway_and_redis)} (gateway ${JSON.stringify(cpu.gateway)}, Redis ${JSON.stringify(cpu.redis)}) bare ws ${JSON.stringify(cpu.bare_ws)}; bare/gateway+Redis per round median ${cpuRatioMedian}\n` +
         `client CPU µs per connect: gateway rounds ${JSON.stringify(clientCpu.gateway_runs)} bare rounds ${JSON.stringify(clientCpu.bare_runs)}\n`,
     );
+    // Medians over the measured rounds, per command and in all (the scripts' calls apart from what they call).
+    const commands = [...new Set(redisCallsPerConnection.flatMap((round) => Object.keys(round)))].sort();
+    const medianOf = (perRound: number[]) => round(stats(perRound).median, 3);
+    // A command that only some rounds ran (a heartbeat batch, a reaper pass) has a median of 0 and is left out.
+    const byCommand = Object.fromEntries(
+      commands.map((command) => [command, medianOf(redisCallsPerConnection.map((r) => r[command] ?? 0))] as const).filter(([, perConnect]) => perConnect > 0),
+    );
+    const sumOf = (r: Record<string, number>, scripts: boolean) => Object.entries(r).reduce((sum, [command, n]) => (SCRIPT_COMMANDS.has(command) === scripts ? sum + n : sum), 0);
+    const redisCalls = {
+      commands: medianOf(redisCallsPerConnection.map((r) => sumOf(r, false))),
+      scripts: medianOf(redisCallsPerConnection.map((r) => sumOf(r, true))),
+      by_command: byCommand,
+    };
+    process.stdout.write(
+      `Redis per connect (median of rounds): ${redisCalls.commands} commands in ${redisCalls.scripts} scripts (${round(1 / redisCalls.scripts, 1)} connects per script); ` +
+        `${Object.entries(byCommand).map(([command, n]) => `${command} ${n}`).join(", ")}\n`,
+    );
     const routes = await measureRoutes(gatewayA, gatewayB, options.rate!, options.seconds!);
     process.stdout.write(`route latency at ${options.rate}/s: same-instance ${JSON.stringify(routes.same)} cross-instance ${JSON.stringify(routes.cross)}\n`);
     // Fresh processes: the connect rounds above leave heaps whose later shrinking would hide the growth.
@@ -417,6 +471,7 @@ export async function run(args: string[]): Promise<void> {
       server_cpu_us_per_connect: cpu,
       client_cpu_us_per_connect: clientCpu,
       cpu_ratio_vs_bare: cpuRatioMedian,
+      redis_calls_per_connect: redisCalls,
       warmup_rounds: WARMUP_ROUNDS,
       connect_per_s: { gateway: gatewayStats, bare_ws: bareStats, rounds: options.rounds, connections: options.connections },
       route_latency: routes,
@@ -430,6 +485,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!result.pass) process.exitCode = 1;
   } finally {
+    statsClient.disconnect();
     await Promise.allSettled(servers.map(stopProcess));
     await redis.stop();
   }
