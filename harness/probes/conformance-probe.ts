@@ -252,7 +252,9 @@ async function untilNotFound(url: string, token: string, timeoutMs: number, inte
  * in the run (`Step.strandConnections()`: `kill`, their instance SIGKILLed for good, so a survivor reaps them or
  * they expire; `cut`, half-open, so their instance drops them) are resumed, once their record is gone, on their own
  * instance when it lives (local) or another (remote). Each resumed socket is closed at once, and its record must be
- * gone after that close.
+ * gone within {@link REMOVAL_TIMEOUT_MS} of that close, as any closed connection's (`resume_missing_record`): a
+ * gateway that leaves the resumed record to its TTL fails here (`no-unregister`), where a wait as long as the
+ * stranded record's let every TTL pass.
  */
 async function probeResumeStranded(context: ProbeContext, instances: ProbeInstance[]): Promise<void> {
   // The tenant strandConnections() opens its sockets with (harness/actions/strand-connections.ts).
@@ -273,7 +275,7 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
       let resumedGone = true;
       if (again.ok) {
         await again.socket.close();
-        resumedGone = await untilNotFound(lookup, token, STRANDED_GONE_TIMEOUT_MS, 50);
+        resumedGone = await untilNotFound(lookup, token, REMOVAL_TIMEOUT_MS, 50);
       }
       recordAttempt(context, {
         promise: "resume-keeps-id",
@@ -282,7 +284,7 @@ async function probeResumeStranded(context: ProbeContext, instances: ProbeInstan
         via: via.id,
         holder: e.instance_id,
         ok: gone && again.ok && again.welcome.websocket_id === e.websocket_id && again.welcome.resumed === false && resumedGone,
-        expected: "the stranded record gone, then a welcome with the same websocket_id, resumed:false, and the resumed record gone after its clean close",
+        expected: `the stranded record gone, then a welcome with the same websocket_id, resumed:false, and the resumed record gone within ${REMOVAL_TIMEOUT_MS} ms of its clean close`,
         observed: { record_gone: gone, answer: again.ok ? { welcome: again.welcome } : again, resumed_record_gone: resumedGone },
       });
     }),

@@ -56,6 +56,18 @@ describe.sequential("protocol-conformance against the reference gateway", { time
     expect(new Set(forms)).toEqual(new Set(["resume_live_record", "resume_missing_record", "resume_dropped_half_open"]));
   });
 
+  it("should fail 'resume-keeps-id' when a resumed connection's record outlives its clean close (no-unregister)", async () => {
+    const result = await runCiScenario(conformanceScenario(["static"]), { seed: SEED, control: { defects: "no-unregister" } });
+    expectFailedBy(result, "protocol-conformance");
+    expect(promisesOf(result)["resume-keeps-id"]!.failed).toContain("local: resume_dropped_half_open");
+    // The stranded record went (at its TTL) and the id was kept: only the resumed record's removal is late.
+    const stranded = result.events.filter((e) => e.source === "probe" && e.type === "conformance_probe" && (e as { form?: string }).form === "resume_dropped_half_open");
+    expect(stranded.length).toBeGreaterThan(0);
+    for (const e of stranded as unknown as { observed: { record_gone: boolean; answer: { welcome?: { resumed: boolean } }; resumed_record_gone: boolean } }[]) {
+      expect(e.observed, JSON.stringify(e)).toMatchObject({ record_gone: true, answer: { welcome: { resumed: false } }, resumed_record_gone: false });
+    }
+  });
+
   it.each(CONTROLS)("should fail $promise under $control", async ({ control, promise, failed, part }) => {
     const result = await runCiScenario(conformanceScenario([part]), { seed: SEED, control });
     expectFailedBy(result, "protocol-conformance");
