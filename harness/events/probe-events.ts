@@ -212,6 +212,11 @@ interface IsolationProbeBase {
    * in runs recorded before paths were probed.
    */
   path?: "local" | "remote";
+  /**
+   * How many times the attempt (with its missing-id baseline) was made again because an answer was
+   * `REGISTRY_UNAVAILABLE` (harness/probes/probe-io.ts, askWhileUnavailable); absent when none was.
+   */
+  retries?: number;
 }
 
 /** An HTTP request of the probe tenant for another tenant's data. */

@@ -101,7 +101,7 @@ const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), des
 const httpAnswer = object<{ status: number; body: unknown }>({ status: num, body: any });
 const victim = object<{ websocket_id: string; session_id: string; tenant_id: string }>({ websocket_id: str, session_id: str, tenant_id: str });
 const lookupAnswer = object<LookupAnswer>({ status: num, record: opt(any), body: opt(any), latency_ms: opt(num) });
-const isolationBase = { via: str, leaked: bool, inconclusive: bool, path: opt(lit("local", "remote")) } as const;
+const isolationBase = { via: str, leaked: bool, inconclusive: bool, path: opt(lit("local", "remote")), retries: opt(num) } as const;
 const CONFORMANCE_PROMISE = lit(...CONFORMANCE_PROMISES);
 
 const registryCounts = object<RegistryCounts>({ live: num, records: num, missing: num, ghosts: num, misplaced: num, duplicates: num });

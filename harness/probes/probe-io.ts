@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import WebSocket from "ws";
 import { mintClientToken } from "../common/jwt.js";
 
@@ -47,6 +48,39 @@ export function errorCode(body: unknown): string | undefined {
   const error = (body as { error?: { code?: unknown } } | null)?.error;
   return typeof error?.code === "string" ? error.code : undefined;
 }
+
+/**
+ * How long a probe asks again while the gateway answers that its registry is unavailable (`503` with
+ * `REGISTRY_UNAVAILABLE`, or that error frame), in ms from the first such answer. Such an answer never reached the
+ * registry and says nothing of what a probe judges (an expiry, a tenant's isolation): a loaded 2-core machine once
+ * stalled both gateways' Redis commands past their 1 s timeout for about 330 ms. Twice that timeout covers such a
+ * stall; an answer still unavailable after it is judged as it is.
+ */
+export const UNAVAILABLE_RETRY_WINDOW_MS = 2_000;
+/** Pause before a probe asks again, ms. */
+const UNAVAILABLE_RETRY_PAUSE_MS = 100;
+
+/** An HTTP answer or a connect refusal `503 REGISTRY_UNAVAILABLE`, or an error frame of that code. */
+export function isRegistryUnavailable(answer: { status?: number; body?: unknown; type?: unknown; code?: unknown }): boolean {
+  if (answer.type === "error") return answer.code === "REGISTRY_UNAVAILABLE";
+  return answer.status === 503 && errorCode(answer.body) === "REGISTRY_UNAVAILABLE";
+}
+
+/**
+ * Runs `ask` until `unavailable` is false of its answer, or {@link UNAVAILABLE_RETRY_WINDOW_MS} after its first
+ * unavailable answer (or once `signal` aborts); resolves with the last answer and how many times it asked again.
+ */
+export async function askWhileUnavailable<T>(ask: () => Promise<T>, unavailable: (answer: T) => boolean, signal?: AbortSignal): Promise<{ answer: T; retries: number }> {
+  let firstUnavailable: number | undefined;
+  for (let retries = 0; ; retries++) {
+    const answer = await ask();
+    if (!unavailable(answer)) return { answer, retries };
+    firstUnavailable ??= Date.now();
+    if (Date.now() - firstUnavailable >= UNAVAILABLE_RETRY_WINDOW_MS || signal?.aborted) return { answer, retries };
+    await delay(UNAVAILABLE_RETRY_PAUSE_MS);
+  }
+}
+
 
 /** Rounds a duration to 0.1 ms. */
 export function round(ms: number): number {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { httpProbe, openProbeSocket, tenantToken, type HttpProbeResult, type ProbeSocket } from "./probe-io.js";
+import { askWhileUnavailable, httpProbe, isRegistryUnavailable, openProbeSocket, tenantToken, type HttpProbeResult, type ProbeConnectResult, type ProbeSocket } from "./probe-io.js";
 import type { IsolationProbeHttpEvent } from "../events/run-events.js";
 import { liveConnections, type ProbeContext, type ProbeInstance } from "./probe-context.js";
 
@@ -45,47 +45,89 @@ export async function probeTenantIsolation(context: ProbeContext, options: Probe
       for (const { via, path } of vias) {
         const missingWs = `probe-missing-${randomBytes(4).toString("hex")}`;
         const missingSession = `probe-missing-${randomBytes(4).toString("hex")}`;
-        const recordHttp = (kind: IsolationProbeHttpEvent["kind"], answer: HttpProbeResult, baseline: HttpProbeResult, foreignId: string, missingId: string, extra: Pick<IsolationProbeHttpEvent, "message_id" | "field"> = {}) => {
+        // The foreign request and the same request for a missing id, asked again together while either is answered
+        // REGISTRY_UNAVAILABLE: such an answer never reached the registry, and would differ from the other for that
+        // reason alone (a leak that is none) or leave the comparison without its baseline.
+        const ask = <T extends object>(attack: () => Promise<T>, missing: () => Promise<T>) =>
+          askWhileUnavailable(async () => [await attack(), await missing()] as const, ([a, b]) => isRegistryUnavailable(a) || isRegistryUnavailable(b), context.signal);
+        const recordHttp = async (kind: IsolationProbeHttpEvent["kind"], attack: () => Promise<HttpProbeResult>, missing: () => Promise<HttpProbeResult>, foreignId: string, missingId: string, extra: Pick<IsolationProbeHttpEvent, "field"> = {}) => {
+          const {
+            answer: [raw, rawBaseline],
+            retries,
+          } = await ask(attack, missing);
+          // A route's answer carries the route's own id, which is not part of the comparison.
+          const messageId = kind === "route_http" ? (raw.body as { id?: string } | null)?.id : undefined;
+          const answer = kind === "route_http" ? { ...raw, body: withoutMessageId(raw.body) } : raw;
+          const baseline = kind === "route_http" ? { ...rawBaseline, body: withoutMessageId(rawBaseline.body) } : rawBaseline;
           const leaked = answer.status !== baseline.status || normalise(answer.body, foreignId) !== normalise(baseline.body, missingId);
           // The comparison proves isolation only when the baseline is the documented not-found answer.
           const inconclusive = baseline.status !== (kind === "session_state_read" ? 200 : 404);
-          context.record({ type: "isolation_probe", channel: "http", kind, inconclusive, via: via.id, path, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer: { status: answer.status, body: answer.body }, baseline: { status: baseline.status, body: baseline.body }, leaked, ...extra });
+          context.record({
+            type: "isolation_probe",
+            channel: "http",
+            kind,
+            inconclusive,
+            via: via.id,
+            path,
+            victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id },
+            answer: { status: answer.status, body: answer.body },
+            baseline: { status: baseline.status, body: baseline.body },
+            leaked,
+            ...(messageId ? { message_id: messageId } : {}),
+            ...extra,
+            ...(retries > 0 ? { retries } : {}),
+          });
         };
         const base = via.httpUrl;
         const enc = encodeURIComponent;
-        recordHttp("connection_lookup", await httpProbe(`${base}/v1/connections/${enc(victim.websocket_id)}`, { token }), await httpProbe(`${base}/v1/connections/${enc(missingWs)}`, { token }), victim.websocket_id, missingWs);
-        recordHttp("session_lookup", await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/connections`, { token }), await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/connections`, { token }), victim.session_id, missingSession);
-        const route = await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/messages`, { token, method: "POST", body: { to: { websocket_id: victim.websocket_id }, payload: { probe: "tenant-isolation" } } });
-        const routeBaseline = await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/messages`, { token, method: "POST", body: { to: { websocket_id: missingWs }, payload: { probe: "tenant-isolation" } } });
-        const routeId = (route.body as { id?: string } | null)?.id;
-        recordHttp("route_http", { ...route, body: withoutMessageId(route.body) }, { ...routeBaseline, body: withoutMessageId(routeBaseline.body) }, victim.session_id, missingSession, routeId ? { message_id: routeId } : {});
-        recordHttp("session_state_read", await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token }), await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token }), victim.session_id, missingSession);
+        await recordHttp("connection_lookup", () => httpProbe(`${base}/v1/connections/${enc(victim.websocket_id)}`, { token }), () => httpProbe(`${base}/v1/connections/${enc(missingWs)}`, { token }), victim.websocket_id, missingWs);
+        await recordHttp("session_lookup", () => httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/connections`, { token }), () => httpProbe(`${base}/v1/sessions/${enc(missingSession)}/connections`, { token }), victim.session_id, missingSession);
+        await recordHttp(
+          "route_http",
+          () => httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/messages`, { token, method: "POST", body: { to: { websocket_id: victim.websocket_id }, payload: { probe: "tenant-isolation" } } }),
+          () => httpProbe(`${base}/v1/sessions/${enc(missingSession)}/messages`, { token, method: "POST", body: { to: { websocket_id: missingWs }, payload: { probe: "tenant-isolation" } } }),
+          victim.session_id,
+          missingSession,
+        );
+        await recordHttp("session_state_read", () => httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token }), () => httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token }), victim.session_id, missingSession);
         const field = `probe_${randomBytes(3).toString("hex")}`;
-        recordHttp(
+        await recordHttp(
           "session_state_write",
-          await httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
-          await httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
+          () => httpProbe(`${base}/v1/sessions/${enc(victim.session_id)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
+          () => httpProbe(`${base}/v1/sessions/${enc(missingSession)}/state`, { token, method: "PUT", body: { set: { [field]: "x" } } }),
           victim.session_id,
           missingSession,
           { field },
         );
 
         // WebSocket: a socket of the probe tenant in a session of its own routes into the victim's session.
-        const own = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: `probe-${randomBytes(4).toString("hex")}` });
+        // A connect refused REGISTRY_UNAVAILABLE is asked again like the requests above: its record was never written.
+        const connect = async (sessionId: string, websocketId?: string) =>
+          askWhileUnavailable(
+            () => openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId, ...(websocketId === undefined ? {} : { websocketId }) }),
+            (result: ProbeConnectResult) => !result.ok && isRegistryUnavailable(result),
+            context.signal,
+          );
+        const { answer: own } = await connect(`probe-${randomBytes(4).toString("hex")}`);
         if (own.ok) {
           sockets.push(own.socket);
           for (const [kind, to] of [["route_ws_websocket_id", { websocket_id: victim.websocket_id }], ["route_ws_session", {}]] as const) {
-            const answer = await own.socket.request({ type: "route", session_id: victim.session_id, to, payload: { probe: "tenant-isolation" } });
             const baselineTo = "websocket_id" in to ? { websocket_id: missingWs } : {};
-            const baseline = await own.socket.request({ type: "route", session_id: missingSession, to: baselineTo, payload: { probe: "tenant-isolation" } });
+            const {
+              answer: [answer, baseline],
+              retries,
+            } = await ask(
+              () => own.socket.request({ type: "route", session_id: victim.session_id, to, payload: { probe: "tenant-isolation" } }),
+              () => own.socket.request({ type: "route", session_id: missingSession, to: baselineTo, payload: { probe: "tenant-isolation" } }),
+            );
             const leaked = answer.type !== "error" || normalise(withoutId(answer), victim.session_id) !== normalise(withoutId(baseline), missingSession);
             const inconclusive = baseline.type !== "error" || baseline.code !== "NOT_FOUND";
-            context.record({ type: "isolation_probe", channel: "ws", kind, inconclusive, via: via.id, path, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer, baseline, leaked, message_id: answer.id ?? null });
+            context.record({ type: "isolation_probe", channel: "ws", kind, inconclusive, via: via.id, path, victim: { websocket_id: victim.websocket_id, session_id: victim.session_id, tenant_id: victim.tenant_id }, answer, baseline, leaked, message_id: answer.id ?? null, ...(retries > 0 ? { retries } : {}) });
           }
         } else {
           context.record({ type: "isolation_probe", channel: "ws", kind: "probe_socket", via: via.id, path, answer: own.ok ? null : own, leaked: false, inconclusive: true, error: "the probe tenant could not connect to a session of its own" });
         }
-        const intrude = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: victim.session_id });
+        const { answer: intrude, retries: intrudeRetries } = await connect(victim.session_id);
         if (intrude.ok) sockets.push(intrude.socket);
         context.record({
           type: "isolation_probe",
@@ -97,8 +139,9 @@ export async function probeTenantIsolation(context: ProbeContext, options: Probe
           leaked: intrude.ok,
           inconclusive: !intrude.ok && intrude.status !== 403 && intrude.close_code !== 1008,
           path,
+          ...(intrudeRetries > 0 ? { retries: intrudeRetries } : {}),
         });
-        const resume = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: `probe-${randomBytes(4).toString("hex")}`, websocketId: victim.websocket_id });
+        const { answer: resume, retries: resumeRetries } = await connect(`probe-${randomBytes(4).toString("hex")}`, victim.websocket_id);
         if (resume.ok) sockets.push(resume.socket);
         context.record({
           type: "isolation_probe",
@@ -110,6 +153,7 @@ export async function probeTenantIsolation(context: ProbeContext, options: Probe
           leaked: resume.ok && (resume.welcome.websocket_id === victim.websocket_id || resume.welcome.resumed),
           inconclusive: !resume.ok,
           path,
+          ...(resumeRetries > 0 ? { retries: resumeRetries } : {}),
         });
       }
     }
