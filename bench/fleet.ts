@@ -607,7 +607,7 @@ function usageError(message: string): HarnessError {
  * `--name value`, `--name=value` and the bare `--no-artillery`, each at most once and known to the mode it is
  * used in: a misspelt flag would otherwise run minutes of rounds with the defaults.
  */
-function parseArgs(args: string[]): Record<string, string> {
+export function parseArgs(args: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

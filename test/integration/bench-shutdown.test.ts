@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { parseArgs as parseFleetArgs } from "../../bench/fleet.js";
+import { HarnessError } from "../../harness/errors.js";
 import { processTags } from "../../harness/runtime/process-tags.js";
 import { isProcessAlive, killOwnedProcessTreesSync, listTaggedProcesses } from "../../harness/runtime/sweep.js";
 import { listTempDirs } from "../../harness/runtime/temp-dirs.js";
@@ -87,19 +89,38 @@ async function benchCli(args: string[]): Promise<{ code: number | null; stderr: 
 
 describe("npm run bench with bad arguments", () => {
   it.each([
-    // A misspelt flag once ran five rounds of the defaults (minutes) instead of failing.
-    { args: ["fleet", "--rounsd", "1"], says: "unknown flag --rounsd" },
-    { args: ["fleet", "--gateways", "2", "--rounds", "1"], says: "unknown flag --rounds with --gateways" },
-    { args: ["fleet", "--rounds"], says: "--rounds needs a value" },
+    // A bad value, refused when the benchmark reads it.
     { args: ["fleet", "--sockets", "many"], says: "--sockets must be a positive integer; got many" },
-    { args: ["fleet", "--no-artillery=yes"], says: "--no-artillery takes no value" },
     { args: ["registry", "--n", "10"], says: "usage: npm run bench -- registry" },
-    { args: ["toxiproxy", "--placement", "anywhere"], says: "usage: npm run bench -- toxiproxy" },
     { args: ["nonesuch"], says: "usage: npm run bench -- <name> [args]" },
   ])("should exit 2 with one message and no stack for $args", { timeout: 30_000 }, async ({ args, says }) => {
     const { code, stderr } = await benchCli(args);
     expect(code, stderr).toBe(2);
     expect(stderr).toContain(says);
     expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it.each([
+    // A misspelt flag once ran five rounds of the defaults (minutes) instead of failing.
+    { args: ["--rounsd", "1"], says: "unknown flag --rounsd" },
+    { args: ["--gateways", "2", "--rounds", "1"], says: "unknown flag --rounds with --gateways" },
+    { args: ["--rounds"], says: "--rounds needs a value" },
+    { args: ["--rounds", "1", "--rounds=2"], says: "--rounds given twice" },
+    { args: ["--no-artillery=yes"], says: "--no-artillery takes no value" },
+    { args: ["5"], says: "unexpected argument 5" },
+  ])("fleet should refuse $args as a usage error (exit 2 in bench/main.ts)", ({ args, says }) => {
+    let thrown: unknown;
+    try {
+      parseFleetArgs(args);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(HarnessError);
+    expect(thrown).toMatchObject({ code: "HARNESS_ERR_USAGE", message: expect.stringContaining(says) });
+  });
+
+  it("fleet should take its flags in either form, and --no-artillery bare", () => {
+    expect(parseFleetArgs(["--rounds", "2", "--sockets=4000", "--no-artillery", "--in-flight", "64"])).toEqual({ rounds: "2", sockets: "4000", "no-artillery": "true", "in-flight": "64" });
+    expect(parseFleetArgs(["--gateways", "4", "--hold", "24000"])).toEqual({ gateways: "4", hold: "24000" });
   });
 });
