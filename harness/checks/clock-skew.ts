@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { forEachBounded } from "../common/bounded.js";
 import type { CheckResult } from "../report/run-result.js";
+import { askWhileUnavailable, httpProbe, UNAVAILABLE_RETRY_WINDOW_MS } from "../probes/probe-io.js";
 import { firstOf } from "./check.js";
 
 /** Counters whose growth during a skew, with no instance dead, means live records were taken for expired. */
@@ -11,15 +12,10 @@ const CHURN_METRICS = ["traffic_cop_reaped_records_total", "traffic_cop_reconcil
  */
 const LOOKUPS_IN_FLIGHT = 64;
 /**
- * How long a lookup answered 503 or not answered at all is tried again, ms, from its first answer. Such a lookup did
- * not reach the registry and says nothing of expiry, which is what this check judges: a loaded 2-core machine stalled
- * both gateways' Redis commands past their 1 s timeout at once (one CI run; lookups answered 503
- * `REGISTRY_UNAVAILABLE` for about 330 ms). Twice that timeout covers such a stall; a lookup still unanswered after it
- * counts as failed, and any other status (401, 403, 500, ...) fails at once.
+ * Longest a lookup is waited for, ms: as long as a bare `fetch` waits (undici's headers and body timeouts), so a slow
+ * answer is still an answer; a lookup that gets none is tried again like one answered 503.
  */
-const RETRY_WINDOW_MS = 2_000;
-/** Pause before a lookup is tried again, ms. */
-const RETRY_PAUSE_MS = 100;
+const LOOKUP_TIMEOUT_MS = 300_000;
 
 /** An instance as the probe reaches it. */
 export interface SkewProbeInstance {
@@ -65,8 +61,10 @@ async function churn(instances: readonly SkewProbeInstance[]): Promise<Record<st
  * instance may reap or re-register a live record meanwhile (the sum of `traffic_cop_reaped_records_total` and
  * `traffic_cop_reconciliations_total` over instances stays put). Dead records going within the bound is judged by
  * `ttl-expiry` (`vanishedConnections`) and by the integration test that kills the skewed instance. A lookup answered
- * 503 or not at all is tried again for up to {@link RETRY_WINDOW_MS} (`retried_lookups`); one still unanswered then,
- * or answered with any other error, fails the check (`failed_lookups`).
+ * 503 or not at all never reached the registry and says nothing of expiry (a loaded 2-core machine once stalled both
+ * gateways' Redis commands past their 1 s timeout at once, one CI run): it is tried again for up to
+ * {@link UNAVAILABLE_RETRY_WINDOW_MS} (`retried_lookups`); one still unanswered then, or answered with any other
+ * error (401, 403, 500, ...), fails the check (`failed_lookups`).
  */
 export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<CheckResult> {
   const t0 = Date.now();
@@ -81,32 +79,21 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
   const failures: { viewer: string; session_id: string; status: number | string; body?: unknown; t_ms: number }[] = [];
   const lookUp = async (viewer: SkewProbeInstance, sessionId: string, token: string, expected: readonly string[]) => {
     const lookup = ++lookups;
-    let response: Response | undefined;
-    let error: string | undefined;
-    let firstAnswer: number | undefined;
-    let attempts = 0;
-    for (;;) {
-      response = undefined;
-      error = undefined;
-      try {
-        response = await fetch(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { headers: { authorization: `Bearer ${token}` } });
-      } catch (caught) {
-        error = (caught as Error).message;
-      }
-      if (response !== undefined && response.status !== 503) break;
-      firstAnswer ??= Date.now();
-      if (Date.now() - firstAnswer >= RETRY_WINDOW_MS || options.signal?.aborted) break;
-      if (attempts++ === 0) retriedLookups++;
-      await response?.arrayBuffer().catch(() => undefined);
-      await delay(RETRY_PAUSE_MS);
-    }
+    const { answer, retries } = await askWhileUnavailable(
+      () => httpProbe(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { token, timeoutMs: LOOKUP_TIMEOUT_MS }),
+      // Status 0: no HTTP answer at all.
+      (a) => a.status === 0 || a.status === 503,
+      options.signal,
+    );
+    if (retries > 0) retriedLookups++;
     // 404: the session has no live connection at all from this viewer's point of view, the worst miss.
-    if (response === undefined || (!response.ok && response.status !== 404)) {
+    const ok = answer.status >= 200 && answer.status < 300;
+    if (!ok && answer.status !== 404) {
       failedLookups++;
-      if (failures.length < 10) failures.push({ viewer: viewer.id, session_id: sessionId, status: response?.status ?? error ?? "no answer", body: await response?.json().catch(() => undefined), t_ms: Date.now() - t0 });
+      if (failures.length < 10) failures.push({ viewer: viewer.id, session_id: sessionId, status: answer.status || (answer.error ?? "no answer"), body: answer.body ?? undefined, t_ms: Date.now() - t0 });
       return;
     }
-    const found = response.ok ? new Set(((await response.json()) as { connections: { websocket_id: string }[] }).connections.map((c) => c.websocket_id)) : new Set<string>();
+    const found = ok ? new Set((answer.body as { connections: { websocket_id: string }[] }).connections.map((c) => c.websocket_id)) : new Set<string>();
     const missing = expected.filter((id) => !found.has(id));
     if (missing.length === 0) return;
     for (const id of missing) missed.push({ viewer: viewer.id, id, lookup });

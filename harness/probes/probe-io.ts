@@ -53,7 +53,7 @@ export function errorCode(body: unknown): string | undefined {
  * How long a probe asks again while the gateway answers that its registry is unavailable (`503` with
  * `REGISTRY_UNAVAILABLE`, or that error frame), in ms from the first such answer. Such an answer never reached the
  * registry and says nothing of what a probe judges (an expiry, a tenant's isolation): a loaded 2-core machine once
- * stalled both gateways' Redis commands past their 1 s timeout for about 330 ms. Twice that timeout covers such a
+ * stalled both gateways' Redis commands past their 1 s timeout for about 330 ms (clock-skew's lookups, one CI run). Twice that timeout covers such a
  * stall; an answer still unavailable after it is judged as it is.
  */
 export const UNAVAILABLE_RETRY_WINDOW_MS = 2_000;
@@ -80,7 +80,6 @@ export async function askWhileUnavailable<T>(ask: () => Promise<T>, unavailable:
     await delay(UNAVAILABLE_RETRY_PAUSE_MS);
   }
 }
-
 
 /** Rounds a duration to 0.1 ms. */
 export function round(ms: number): number {
