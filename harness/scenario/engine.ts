@@ -191,7 +191,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const teardown = await teardownRun(resources, recorder);
   if (teardown.error && (status === "passed" || status === "failed")) {
     status = "error";
-    error = { code: "HARNESS_ERR_TEARDOWN_TIMEOUT", message: teardown.error.message };
+    error = { code: teardown.error.code, message: teardown.error.message };
   }
 
   const endedAt = clock.now();

@@ -1,12 +1,37 @@
 import type { FleetSummary } from "../fleet/client-fleet.js";
 import type { Recorder } from "../recorder/recorder.js";
+import type { HarnessErrorCode } from "../errors.js";
 import { teardownInOrder } from "../runtime/teardown.js";
 import type { RunResources } from "./run-context.js";
 
 /** What teardown left: the fleet's summary when the fleet stopped, and the teardown error, if any. */
 export interface TeardownOutcome {
   fleetSummary?: FleetSummary;
-  error?: Error;
+  error?: TeardownError;
+}
+
+/** Why teardown failed, as run.json's `error` says it. */
+export interface TeardownError {
+  code: HarnessErrorCode;
+  /** The watchdog's message, or every stop that failed with its reason. */
+  message: string;
+}
+
+const codeOf = (error: unknown): HarnessErrorCode | undefined => (error as { code?: HarnessErrorCode } | undefined)?.code;
+
+/**
+ * The watchdog's error as it is; stops that failed as one message naming each, with the code of the first that has
+ * one (a proxy server that died during the run: `HARNESS_ERR_PROCESS_EXITED`), else `HARNESS_ERR_TEARDOWN_TIMEOUT`.
+ */
+function teardownError(caught: unknown): TeardownError {
+  if (caught instanceof AggregateError) {
+    const causes = caught.errors.map((e) => (e as Error).cause);
+    return {
+      code: causes.map(codeOf).find((code) => code !== undefined) ?? "HARNESS_ERR_TEARDOWN_TIMEOUT",
+      message: `${caught.message}: ${caught.errors.map((e) => (e as Error).message).join("; ")}`,
+    };
+  }
+  return { code: codeOf(caught) ?? "HARNESS_ERR_TEARDOWN_TIMEOUT", message: (caught as Error)?.message ?? String(caught) };
 }
 
 /**
@@ -32,7 +57,7 @@ export async function teardownRun(resources: RunResources, recorder: Recorder): 
       r ? [{ name: "topology", stop: () => r.stop() }] : [],
     ]);
   } catch (caught) {
-    outcome.error = caught as Error;
+    outcome.error = teardownError(caught);
   }
   recorder.endPhase();
   return outcome;
