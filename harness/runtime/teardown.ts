@@ -60,7 +60,7 @@ export async function teardownInOrder(stages: TeardownItem[][], watchdogMs: numb
   } finally {
     clearTimeout(watchdog);
   }
-  if (errors.length > 0) throw new AggregateError(errors, `teardown: ${errors.length} item(s) failed to stop`);
+  if (errors.length > 0) throw new AggregateError(errors, `teardown: ${errors.length} item(s) failed to stop: ${errors.map((e) => (e as Error).message).join("; ")}`);
 }
 
 /** Handle of {@link installShutdownHandlers}. */

@@ -17,20 +17,24 @@ export interface TeardownError {
   message: string;
 }
 
-const codeOf = (error: unknown): HarnessErrorCode | undefined => (error as { code?: HarnessErrorCode } | undefined)?.code;
+/** The first code found in `error`, its causes and the errors it aggregates (teardowns nest: the topology's own). */
+function codeOf(error: unknown): HarnessErrorCode | undefined {
+  const e = error as { code?: HarnessErrorCode; cause?: unknown; errors?: unknown[] } | undefined;
+  if (e === undefined || e === null) return undefined;
+  if (typeof e.code === "string") return e.code;
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const code = codeOf(inner);
+    if (code !== undefined) return code;
+  }
+  return undefined;
+}
 
 /**
- * The watchdog's error as it is; stops that failed as one message naming each, with the code of the first that has
- * one (a proxy server that died during the run: `HARNESS_ERR_PROCESS_EXITED`), else `HARNESS_ERR_TEARDOWN_TIMEOUT`.
+ * The watchdog's error as it is; stops that failed (teardownInOrder names each with its reason) with the code of the
+ * first that has one (a proxy server that died during the run: `HARNESS_ERR_PROCESS_EXITED`), else
+ * `HARNESS_ERR_TEARDOWN_TIMEOUT`.
  */
 function teardownError(caught: unknown): TeardownError {
-  if (caught instanceof AggregateError) {
-    const causes = caught.errors.map((e) => (e as Error).cause);
-    return {
-      code: causes.map(codeOf).find((code) => code !== undefined) ?? "HARNESS_ERR_TEARDOWN_TIMEOUT",
-      message: `${caught.message}: ${caught.errors.map((e) => (e as Error).message).join("; ")}`,
-    };
-  }
   return { code: codeOf(caught) ?? "HARNESS_ERR_TEARDOWN_TIMEOUT", message: (caught as Error)?.message ?? String(caught) };
 }
 
