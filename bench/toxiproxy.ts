@@ -5,8 +5,8 @@
  * the yardstick of what any proxy process costs here when it is installed. Prints each round, min/median/max per
  * figure, and ends with one JSON object.
  *
- * Processes, as the harness runs them: the proxy server runs in its own process (the harness process, apart from
- * every gateway and Redis). Throughput streams from a client to an echo server that share this process, so the
+ * Processes, as the local runtime runs them: the proxy server runs in its own process, apart from the harness, every
+ * gateway and Redis. Throughput streams from a client to an echo server that share this process, so the
  * direct stream is one process saturating one core and the ratio asks whether the proxy, in its own process, keeps
  * pace with it; each proxied run sits between two direct ones, so drift during the round cancels out. Latency pings
  * an echo server in a third process (as a gateway pings Redis), so a direct round trip crosses processes too and the

@@ -526,12 +526,18 @@ export interface HarnessStallEvent {
   from: number;
   duration_ms: number;
   /**
-   * Whether the fleet's sockets pass through this process (the local runtime's client proxies): then no frame
-   * between the fleet and the gateways moved during the stall, pongs included.
+   * Whether the fleet's sockets pass through the process that stalled (a fleet worker, or the local runtime's proxy
+   * server with client proxies): then no frame between the fleet and the gateways moved during the stall, pongs
+   * included.
    */
   client_path: boolean;
-  /** The fleet worker that stalled (its clients' pongs waited); absent: the harness process itself. */
+  /** The fleet worker that stalled (its clients' pongs waited); absent: the harness process or the proxy server. */
   worker?: number;
+  /**
+   * The local runtime's proxy server stalled (its own process): nothing passed its proxies, the gateways' Redis links
+   * included. Absent: the harness process (its recorder and probes) or a fleet worker.
+   */
+  proxy?: boolean;
 }
 
 /** One probe event as a probe records it (the recorder adds `source: "probe"` and `t` when absent). */

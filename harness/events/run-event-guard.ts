@@ -318,7 +318,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       ),
     }),
     pause_probe_skipped: variant<Probe<"pause_probe_skipped">>({ reason: str }),
-    harness_stall: variant<Probe<"harness_stall">>({ from: num, duration_ms: num, client_path: bool, worker: opt(num) }),
+    harness_stall: variant<Probe<"harness_stall">>({ from: num, duration_ms: num, client_path: bool, worker: opt(num), proxy: opt(bool) }),
   },
 };
 

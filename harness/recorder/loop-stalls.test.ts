@@ -64,4 +64,17 @@ describe("stallWarning", () => {
     expect(both).toContain("; 1 more): their clients answered no pings meanwhile");
     expect(stallWarning([worker(2, 3_000, 900)], 1_000)).toBeUndefined();
   });
+
+  it("should name the proxy server's stalls apart from the harness process's: only the proxy's held the gateways' Redis links", () => {
+    const proxy = (from: number, duration_ms: number): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms, client_path: false, proxy: true });
+    const own = (from: number, duration_ms: number): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms, client_path: false });
+    const onlyProxy = stallWarning([proxy(1_000, 1_300), proxy(6_000, 1_100), own(3_000, 400)], 1_000);
+    expect(onlyProxy).toBe(
+      "the proxy server's event loop stood still 2 times for at least the heartbeat period (1000 ms), longest 1300 ms from 1970-01-01T00:00:01.000Z: " +
+        "nothing passed its proxies meanwhile (the gateways' Redis links, and the clients' links where proxied), so failures near it may be the loaded machine's, not the system under test's",
+    );
+    const onlyOwn = stallWarning([own(2_000, 2_800), proxy(1_000, 300)], 1_000)!;
+    expect(onlyOwn).toMatch(/^the harness's own event loop stood still once .*longest 2800 ms.*: its probes and recorder waited, so failures/);
+    expect(onlyOwn).not.toContain("proxy");
+  });
 });

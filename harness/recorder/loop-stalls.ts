@@ -1,14 +1,16 @@
 /**
- * Stalls of the harness's own event loop, and what they mean for a verdict.
+ * Stalls of the harness's processes' event loops, and what they mean for a verdict.
  *
- * In a local run the harness process carries the Toxiproxy-compatible server whose proxies sit between every gateway
- * and Redis and, where the scenario proxies them, between the fleet and the gateways; the recorder and the probes
- * too. While its event loop stands still (a long synchronous stretch, or the process starved of CPU on a loaded
- * machine), nothing passes those proxies: a gateway's ping waits there, and a gateway that misses a pong for one
- * heartbeat rightly terminates the socket as half-open. A failure near such a stall may be the harness's and not the
- * system under test's, so every stall of at least {@link STALL_REPORT_MS} is recorded as a `harness_stall` probe
- * event, the run's summary warns when one lasted at least the profile's heartbeat period, and `degraded-mode` does not
- * count against the gateway the sockets such a stall of the clients' path explains ({@link explainingStall}).
+ * Three kinds of process of ours sit on the system under test's paths or beside them: the harness process (its
+ * recorder, probes and state audit), the fleet's workers (their clients answer the gateways' pings) and, in a local
+ * run, the Toxiproxy-compatible server's own process (harness/runtime/toxiproxy-process.ts), whose proxies sit between
+ * every gateway and Redis and, where the scenario proxies them, between the fleet and the gateways. While a loop
+ * stands still (a long synchronous stretch, or the process starved of CPU on a loaded machine), what it carries
+ * waits: a gateway's ping waits in a stalled proxy or worker, and a gateway that misses a pong for one heartbeat
+ * rightly terminates the socket as half-open. A failure near such a stall may be ours and not the system under
+ * test's, so every stall of at least {@link STALL_REPORT_MS} is recorded as a `harness_stall` probe event, the run's
+ * summary warns when one lasted at least the profile's heartbeat period, and `degraded-mode` does not count against
+ * the gateway the sockets such a stall of the clients' path explains ({@link explainingStall}).
  */
 import type { RunEvent } from "../events/run-events.js";
 
@@ -40,13 +42,16 @@ export function watchLoopStalls(onStall: (from: number, durationMs: number) => v
   return () => clearInterval(timer);
 }
 
+/** Whose stall: the harness process, the proxy server, or a fleet worker by index. */
+type StallOwner = "harness" | "proxy" | number;
+
 /** The longest of some stalls and how many there were. */
 interface StallTally {
   count: number;
   longest: { from: number; duration_ms: number };
 }
 
-function tally(tallies: Map<number | undefined, StallTally>, key: number | undefined, event: { from: number; duration_ms: number }): void {
+function tally(tallies: Map<StallOwner, StallTally>, key: StallOwner, event: { from: number; duration_ms: number }): void {
   const known = tallies.get(key);
   if (!known) tallies.set(key, { count: 1, longest: event });
   else {
@@ -59,29 +64,36 @@ const times = (count: number) => (count === 1 ? "once" : `${count} times`);
 const longestOf = (t: StallTally) => `longest ${t.longest.duration_ms} ms from ${new Date(t.longest.from).toISOString()}`;
 
 /**
- * The warning of a run's summary when the harness process or a fleet worker stalled for at least the heartbeat
- * period `heartbeatMs`, or undefined. Names the longest stall of each and how many reached the period: the harness
- * process carries the proxies of a local run, a worker's clients answer the gateways' pings (at most three workers
- * are named, the one with the longest stall first).
+ * The warning of a run's summary when the harness process, the proxy server or a fleet worker stalled for at least
+ * the heartbeat period `heartbeatMs`, or undefined. Names the longest stall of each and how many reached the period:
+ * the proxy server carries the gateways' Redis links of a local run, a worker's clients answer the gateways' pings
+ * (at most three workers are named, the one with the longest stall first).
  */
 export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | undefined): string | undefined {
   if (heartbeatMs === undefined) return undefined;
-  const tallies = new Map<number | undefined, StallTally>();
+  const tallies = new Map<StallOwner, StallTally>();
   for (const event of events) {
     if (event.source !== "probe" || event.type !== "harness_stall" || event.duration_ms < heartbeatMs) continue;
-    tally(tallies, event.worker, event);
+    tally(tallies, event.proxy ? "proxy" : (event.worker ?? "harness"), event);
   }
   if (tallies.size === 0) return undefined;
   const parts: string[] = [];
-  const own = tallies.get(undefined);
+  const proxy = tallies.get("proxy");
+  if (proxy) {
+    parts.push(
+      `the proxy server's event loop stood still ${times(proxy.count)} for at least the heartbeat period (${heartbeatMs} ms), ${longestOf(proxy)}: ` +
+        `nothing passed its proxies meanwhile (the gateways' Redis links, and the clients' links where proxied)`,
+    );
+  }
+  const own = tallies.get("harness");
   if (own) {
     parts.push(
       `the harness's own event loop stood still ${times(own.count)} for at least the heartbeat period (${heartbeatMs} ms), ${longestOf(own)}: ` +
-        `in a local run nothing passed its proxies meanwhile (the gateways' Redis links, and the clients' links where proxied)`,
+        `its probes and recorder waited`,
     );
   }
   const workers = [...tallies.entries()]
-    .filter((entry): entry is [number, StallTally] => entry[0] !== undefined)
+    .filter((entry): entry is [number, StallTally] => typeof entry[0] === "number")
     .sort((a, b) => b[1].longest.duration_ms - a[1].longest.duration_ms);
   if (workers.length > 0) {
     const named = workers.slice(0, 3).map(([worker, t]) => `worker ${worker} ${times(t.count)}, ${longestOf(t)}`);

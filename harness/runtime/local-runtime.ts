@@ -4,7 +4,6 @@ import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import type { Untimed } from "../events/run-events.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
-import { ToxiproxyServer, type StartedToxiproxyServer } from "../toxiproxy/index.js";
 import { faketimeEnv } from "./faketime.js";
 import { GatewayProcess, type ProcessExit } from "./gateway-process.js";
 import { LocalRedis } from "./local-redis.js";
@@ -28,6 +27,7 @@ import {
 } from "./runtime.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 import { teardownInOrder, type TeardownItem } from "./teardown.js";
+import { ToxiproxyProcess } from "./toxiproxy-process.js";
 
 const PORT_ATTEMPTS = 3;
 const STOP_GRACE_MS = 5_000;
@@ -118,7 +118,8 @@ export class StartedLocalRuntime implements StartedRuntime {
   readonly #log = createLogger("harness:runtime");
   readonly #slots: Slot[] = [];
   #redis?: LocalRedis;
-  #toxiproxyServer?: StartedToxiproxyServer;
+  #toxiproxyServer?: ToxiproxyProcess;
+  readonly #proxyStallListeners = new Set<(from: number, durationMs: number) => void>();
   #toxiproxy?: ToxiproxyFaults;
   #network?: RunNetwork;
   #stopping?: Promise<void>;
@@ -155,7 +156,12 @@ export class StartedLocalRuntime implements StartedRuntime {
       this.#network = new RunNetwork(this.runId);
     }
     this.#redis = await LocalRedis.start(this.redisMode, this.runId, this.host);
-    this.#toxiproxyServer = await new ToxiproxyServer({ host: this.host, port: 0 }).start();
+    this.#toxiproxyServer = await ToxiproxyProcess.start({
+      runId: this.runId,
+      host: this.host,
+      onStall: (from, durationMs) => this.#proxyStallListeners.forEach((listener) => listener(from, durationMs)),
+    });
+    this.#log("toxiproxy server", { pid: this.#toxiproxyServer.pid, url: this.#toxiproxyServer.url });
     this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
     const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
     for (let i = 1; i <= count; i++) {
@@ -187,6 +193,15 @@ export class StartedLocalRuntime implements StartedRuntime {
       }
     }
     throw lastError;
+  }
+
+  /**
+   * Calls `listener` for every stall of the proxy server's event loop (its own process: toxiproxy-process.ts) until
+   * the returned function is called. Nothing passes the proxies during such a stall.
+   */
+  onProxyStall(listener: (from: number, durationMs: number) => void): () => void {
+    this.#proxyStallListeners.add(listener);
+    return () => this.#proxyStallListeners.delete(listener);
   }
 
   /** The Toxiproxy API client of this topology. */
@@ -453,7 +468,7 @@ export class StartedLocalRuntime implements StartedRuntime {
         const process = slot.process;
         return process ? [{ name: `gateway ${slot.id} (pid ${process.pid})`, stop: () => process.stop({ timeoutMs: STOP_GRACE_MS }) }] : [];
       });
-      const toxiproxy: TeardownItem[] = this.#toxiproxyServer ? [{ name: "toxiproxy server", stop: () => this.#toxiproxyServer!.stop() }] : [];
+      const toxiproxy: TeardownItem[] = this.#toxiproxyServer ? [{ name: `toxiproxy server (pid ${this.#toxiproxyServer.pid})`, stop: () => this.#toxiproxyServer!.stop() }] : [];
       // After the gateways (a process inside keeps its namespace) and the proxies (listening on the host ends).
       const network: TeardownItem[] = this.#network ? [{ name: "network namespaces", stop: () => this.#network!.stop() }] : [];
       const redis: TeardownItem[] = this.#redis ? this.#redis.teardown() : [];

@@ -187,6 +187,11 @@ export interface StartedRuntime extends AsyncDisposable {
   proxiesOf(id: string): readonly ToxiproxyProxy[];
   /** The proxy between the clients and instance `id` (started with `clientProxies`). Needs `capabilities.clientProxies`. */
   clientProxiesOf?(id: string): readonly ToxiproxyProxy[];
+  /**
+   * Calls `listener` for every stall of the event loop of the process that carries the topology's proxies, when
+   * the harness runs that process (local: harness/runtime/toxiproxy-process.ts); returns the function that stops it.
+   */
+  onProxyStall?(listener: (from: number, durationMs: number) => void): () => void;
   /** Applies a packet fault to both directions of instance `id`'s link. Needs `capabilities.packetFaults` and `networkNamespaces`. */
   impairLink?(id: string, impairment: PacketImpairment): Promise<void>;
   /** Removes instance `id`'s packet fault; idempotent. */

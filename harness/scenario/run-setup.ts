@@ -124,9 +124,15 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     });
   }, PROGRESS_INTERVAL_MS);
   resources.progressTimer.unref();
-  // The local runtime's Toxiproxy-compatible server runs in this process: with client proxies, the fleet's frames do too.
+  // The harness's own loop carries its recorder and probes; the local runtime's proxy server runs in a process of its
+  // own, whose stalls hold up the gateways' Redis links and, with client proxies, the fleet's frames.
   const clientPath = rt.kind === "local" && rt.instances.some((i) => (rt.clientProxiesOf?.(i.id).length ?? 0) > 0);
-  resources.stopStallWatch = watchLoopStalls((from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs, client_path: clientPath }));
+  const stopOwnWatch = watchLoopStalls((from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs, client_path: false }));
+  const stopProxyWatch = rt.onProxyStall?.((from, durationMs) => recorder.recordProbe({ type: "harness_stall", from, duration_ms: durationMs, client_path: clientPath, proxy: true }));
+  resources.stopStallWatch = () => {
+    stopOwnWatch();
+    stopProxyWatch?.();
+  };
 
   const probeContext = (index: number): ProbeContext => ({
     events: recorder.events,
