@@ -40,7 +40,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "fleet", figures: [{ name: "ratio_connect_vs_artillery", min: 2.0 }, { name: "ratio_connect_vs_artillery_per_process", min: 1.5 }, { name: "memory_ratio_vs_artillery", max: 0.7 }] },
   { name: "recovery", figures: [{ name: "recovery_s_max", max: 2, unit: "s" }, { name: "recovery_s", unit: "s" }] },
   { name: "scale", figures: [{ name: "sockets_held", min: 40_000 }, { name: "connect_errors", max: 0 }, { name: "ramp_s", unit: "s" }, { name: "connect_p99_ms", unit: "ms" }] },
-  { name: "long-run", figures: [{ name: "harness_peak_rss_mb", max: 1_024, unit: "MB" }, { name: "report_mb", unit: "MB" }] },
+  { name: "long-run", figures: [{ name: "harness_and_proxy_peak_rss_mb", max: 1_024, unit: "MB" }, { name: "harness_peak_rss_mb", unit: "MB" }, { name: "report_mb", unit: "MB" }] },
 ];
 
 type Verdict = "pass" | "miss" | "reported" | "absent";

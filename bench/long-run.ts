@@ -8,11 +8,15 @@
  * resident memory (this process: the recorder, checks and reports; the fleet's workers and the gateways are other
  * processes) is sampled every 500 ms from the start of the run to the end of the reports.
  *
- * JSON last line: `harness_peak_rss_mb` (target under 1 GB), `report_mb` (index.html; bound 50 MB),
+ * The local runtime's proxy server runs in a process of its own (harness/runtime/toxiproxy-process.ts): its RSS is
+ * sampled with the harness's, and the 1 GB target is judged on the two together.
+ *
+ * JSON last line: `harness_peak_rss_mb` (this process), `proxy_peak_rss_mb` (the proxy server's process),
+ * `harness_and_proxy_peak_rss_mb` (the peak of their sum, target under 1 GB), `report_mb` (index.html; bound 50 MB),
  * `report_open_ms` (headless Chromium, navigation to drawn; bound 3 s), the sizes of run.json and events.ndjson,
  * the events recorded and the run's status. RSS min/median/max over the samples are printed before it.
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { measureReportOpen } from "../harness/report/report-open-time.js";
 import { Fault } from "../harness/faults/fault.js";
@@ -21,6 +25,7 @@ import { runScenario } from "../harness/scenario/engine.js";
 import { Step } from "../harness/scenario/step.js";
 import restart from "../scenarios/restart.js";
 import { HarnessError } from "../harness/errors.js";
+import { listTaggedProcesses } from "../harness/runtime/sweep.js";
 
 /**
  * The restart scenario's steps and release profile (300 routes/s, its thresholds) for a long run: clients ramp at
@@ -68,6 +73,27 @@ function parseArgs(args: string[]): typeof DEFAULTS {
   return options as typeof DEFAULTS;
 }
 
+/** Resident memory of process `pid` in bytes (`VmRSS` of /proc), or undefined once it is gone. */
+function rssOf(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+let proxyPid: number | undefined;
+
+/** The RSS of this run's proxy server process (started by this process), 0 while there is none. */
+function proxyRss(): number {
+  const known = proxyPid === undefined ? undefined : rssOf(proxyPid);
+  if (known !== undefined) return known;
+  // Not found yet, or gone: look for it among the processes this one tagged (a walk of /proc).
+  proxyPid = listTaggedProcesses({ ownerPid: process.pid }).find((p) => p.command.includes("toxiproxy-server"))?.pid;
+  return proxyPid === undefined ? 0 : (rssOf(proxyPid) ?? 0);
+}
+
 function sizeMb(file: string): number | null {
   try {
     return Math.round((statSync(file).size / MB) * 10) / 10;
@@ -79,11 +105,15 @@ function sizeMb(file: string): number | null {
 export async function run(args: string[]): Promise<void> {
   const options = parseArgs(args);
   const rss: number[] = [];
-  const sample = () => void rss.push(process.memoryUsage.rss());
+  const proxy: number[] = [];
+  const sample = () => {
+    rss.push(process.memoryUsage.rss());
+    proxy.push(proxyRss());
+  };
   sample();
   const sampler = setInterval(sample, RSS_INTERVAL_MS);
   const started = Date.now();
-  const progress = setInterval(() => process.stdout.write(`  ${Math.round((Date.now() - started) / 1_000)} s: harness RSS ${Math.round(rss.at(-1)! / MB)} MB (peak ${Math.round(Math.max(...rss) / MB)} MB)\n`), 30_000);
+  const progress = setInterval(() => process.stdout.write(`  ${Math.round((Date.now() - started) / 1_000)} s: harness RSS ${Math.round(rss.at(-1)! / MB)} MB (peak ${Math.round(Math.max(...rss) / MB)} MB), proxy server ${Math.round(proxy.at(-1)! / MB)} MB\n`), 30_000);
   process.stdout.write(`restart --profile release --clients ${options.clients} --instances ${options.instances}, ${options.duration} s of holds, seed ${options.seed}\n`);
   let outcome: Awaited<ReturnType<typeof runScenario>>;
   try {
@@ -98,9 +128,11 @@ export async function run(args: string[]): Promise<void> {
   const html = join(reportDir, "index.html");
   const opened = await measureReportOpen(html);
   const sorted = [...rss].sort((a, b) => a - b);
+  const both = rss.map((r, i) => r + proxy[i]!);
   const mb = (v: number) => Math.round(v / MB);
   process.stdout.write(`report ${reportDir}: ${result.status}, ${result.checks.filter((c) => !c.pass).map((c) => c.name).join(", ") || "every check passed"}\n`);
   process.stdout.write(`harness RSS MB over ${rss.length} samples: min ${mb(sorted[0]!)} / median ${mb(sorted[Math.floor(sorted.length / 2)]!)} / max ${mb(sorted.at(-1)!)}\n`);
+  process.stdout.write(`proxy server RSS MB: max ${mb(Math.max(...proxy))}; harness and proxy together: max ${mb(Math.max(...both))}\n`);
   process.stdout.write(`page opened in ${opened.openMs} ms (${opened.status}${opened.messages ? `: ${opened.messages}` : ""})\n`);
   const summary = result.fleet_summary as { messages?: { sent?: number }; connectErrors?: number } | undefined;
   const out = {
@@ -111,6 +143,8 @@ export async function run(args: string[]): Promise<void> {
     status: result.status,
     harness_peak_rss_mb: mb(sorted.at(-1)!),
     harness_median_rss_mb: mb(sorted[Math.floor(sorted.length / 2)]!),
+    proxy_peak_rss_mb: mb(Math.max(...proxy)),
+    harness_and_proxy_peak_rss_mb: mb(Math.max(...both)),
     report_mb: sizeMb(html),
     report_open_ms: opened.openMs,
     report_open_status: opened.status,

@@ -102,6 +102,8 @@ describe("ToxiproxyProcess (the local runtime's proxy server, in a process of it
 
     // A stall of its own loop (the process stopped, as on a starved machine) is reported.
     process.kill(server.pid, "SIGSTOP");
+    // The length of the stop, not a wait for something: the child's loop stands still this long, well over the
+    // shortest stall it reports.
     await new Promise((resolve) => setTimeout(resolve, STALL_REPORT_MS + 250));
     process.kill(server.pid, "SIGCONT");
     await expect.poll(() => stalls.length, { timeout: 5_000 }).toBeGreaterThan(0);
