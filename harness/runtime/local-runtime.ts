@@ -155,14 +155,20 @@ export class StartedLocalRuntime implements StartedRuntime {
       sweepNetworkLeftovers();
       this.#network = new RunNetwork(this.runId);
     }
-    this.#redis = await LocalRedis.start(this.redisMode, this.runId, this.host);
-    this.#toxiproxyServer = await ToxiproxyProcess.start({
-      runId: this.runId,
-      host: this.host,
-      onStall: (from, durationMs) => this.#proxyStallListeners.forEach((listener) => listener(from, durationMs)),
-    });
-    this.#log("toxiproxy server", { pid: this.#toxiproxyServer.pid, url: this.#toxiproxyServer.url });
-    this.#toxiproxy = new ToxiproxyFaults(this.#toxiproxyServer.url);
+    // Redis and the proxy server start side by side (the proxy server's process takes about 150 ms to listen); each
+    // is kept as soon as it runs, so that a failed start of the other still stops it (LocalRuntime.start).
+    const [redis, proxy] = await Promise.allSettled([
+      LocalRedis.start(this.redisMode, this.runId, this.host).then((started) => (this.#redis = started)),
+      ToxiproxyProcess.start({
+        runId: this.runId,
+        host: this.host,
+        onStall: (from, durationMs) => this.#proxyStallListeners.forEach((listener) => listener(from, durationMs)),
+      }).then((started) => (this.#toxiproxyServer = started)),
+    ]);
+    if (redis.status === "rejected") throw redis.reason;
+    if (proxy.status === "rejected") throw proxy.reason;
+    this.#log("toxiproxy server", { pid: proxy.value.pid, url: proxy.value.url });
+    this.#toxiproxy = new ToxiproxyFaults(proxy.value.url);
     const count = this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances;
     for (let i = 1; i <= count; i++) {
       const id = `gw-${i}`;

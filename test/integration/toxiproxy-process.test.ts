@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
 import { ToxiproxyFaults } from "../../harness/faults/toxiproxy-faults.js";
+import { LocalRuntime } from "../../harness/runtime/local-runtime.js";
 import { isProcessAlive, listTaggedProcesses } from "../../harness/runtime/sweep.js";
 import { REPO_ROOT } from "../../harness/runtime/sut.js";
 import { ToxiproxyProcess } from "../../harness/runtime/toxiproxy-process.js";
@@ -191,5 +192,28 @@ describe("a local run whose proxy server dies", () => {
     expect(result, JSON.stringify(result.error)).toMatchObject({ status: "error", exit_code: 2, error: { code: "HARNESS_ERR_PROCESS_EXITED" } });
     expect(result.error?.message).toMatch(/toxiproxy server \(pid \d+\).*exited during the run.*signal SIGKILL/);
     await expectNoLeftovers(result);
+  });
+});
+
+describe("a local topology that cannot start Redis", () => {
+  it("should stop the proxy server that started beside it and say what to install", { timeout: 30_000 }, async () => {
+    const runId = runIdOf();
+    const path = process.env.PATH;
+    const empty = await mkdtemp(join(tmpdir(), "traffic-cop-no-redis-"));
+    onTestFinished(() => rm(empty, { recursive: true, force: true }));
+    // No redis-server on PATH while this topology starts (the proxy server's node is process.execPath).
+    process.env.PATH = empty;
+    let started: Awaited<ReturnType<LocalRuntime["start"]>> | undefined;
+    let failed: unknown;
+    try {
+      started = await new LocalRuntime({ runId, instances: 1 }).start();
+    } catch (error) {
+      failed = error;
+    } finally {
+      process.env.PATH = path;
+    }
+    onTestFinished(() => started?.stop());
+    expect(failed).toMatchObject({ code: "HARNESS_ERR_REDIS_SERVER_MISSING", message: expect.stringMatching(/redis-server not found on PATH/) });
+    await expect.poll(() => listTaggedProcesses({ runId }), { timeout: 5_000 }).toEqual([]);
   });
 });
