@@ -49,6 +49,30 @@ describe("degraded-mode check", () => {
     expect(result.evidence).toMatchObject({ failures: [expect.objectContaining({ client: "c2" })], explained_by_harness_stalls: [expect.objectContaining({ client: "c1", harness_stall: expect.objectContaining({ worker: 0 }) })] });
   });
 
+  it("should fail a lookup slower than the bound, unless the harness's own loop stood still for the difference while it waited", async () => {
+    const lookup = (latency_ms: number, end: number): RunEvent => ({ t: end, source: "probe", type: "degraded_lookup", fault_id: "f1", via: "gw-1", kind: "session", round: 1, status: 503, code: "REGISTRY_UNAVAILABLE", latency_ms, during: true });
+    const own = (from: number, duration_ms: number, extra: Record<string, unknown> = {}): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms, client_path: false, ...extra }) as RunEvent;
+    // 1,900 ms against the 1,500 ms bound, from T0 + 100 to T0 + 2,000.
+    const slow = lookup(1_900, T0 + 2_000);
+    const failed = await judge([slow]);
+    expect(failed.pass).toBe(false);
+    expect(failed.evidence).toMatchObject({ failures: [expect.objectContaining({ reason: "lookup failed too slowly", latency_ms: 1_900 })] });
+
+    // The harness stood still 450 ms of it: 1,450 ms was the gateway's, within the bound.
+    const excused = await judge([slow, own(T0 + 1_000, 450)]);
+    expect(excused.pass).toBe(true);
+    expect(excused.actual).toMatchObject({ slow_lookups_explained_by_harness_stalls: 1, failures: 0 });
+    expect(excused.evidence).toMatchObject({ slow_lookups_explained_by_harness_stalls: [{ via: "gw-1", kind: "session", latency_ms: 1_900, harness_stalled_ms: 450 }] });
+
+    // Still a failure: a stall too short for the difference, one outside the request, or one of another process (the
+    // proxy server's, a fleet worker's) that holds up no reading by the harness.
+    for (const stallEvent of [own(T0 + 1_000, 350), own(T0 + 2_100, 600), own(T0 - 700, 600), own(T0 + 1_000, 600, { proxy: true }), own(T0 + 1_000, 600, { worker: 0, client_path: true })]) {
+      const result = await judge([slow, stallEvent]);
+      expect(result.pass, JSON.stringify(stallEvent)).toBe(false);
+      expect(result.actual).toMatchObject({ slow_lookups_explained_by_harness_stalls: 0, failures: 1 });
+    }
+  });
+
   it("should still count closes the stall does not explain", async () => {
     // A close with a code is the gateway's own decision; a stall shorter than a heartbeat costs no pong; a stall
     // outside the clients' path holds up no pong; a close before the stall or more than a heartbeat after it.

@@ -107,6 +107,21 @@ export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | 
 }
 
 /**
+ * How long the harness process's own loop stood still within [`from`, `to`] (epoch ms), by its `harness_stall`
+ * events (not the proxy server's nor a worker's). A latency the harness measured over that span includes this
+ * much of its own waiting: the answer may have come meanwhile, and was read only once the loop ran again. The stalls
+ * as measured, each an underestimate by up to {@link STALL_SAMPLE_MS} (its start is seen a sampling period late).
+ */
+export function ownStallWithin(stalls: readonly { from: number; duration_ms: number; client_path: boolean; worker?: number; proxy?: boolean }[], from: number, to: number): number {
+  let held = 0;
+  for (const s of stalls) {
+    if (s.worker !== undefined || s.proxy) continue;
+    held += Math.max(0, Math.min(to, s.from + s.duration_ms) - Math.max(from, s.from));
+  }
+  return held;
+}
+
+/**
  * Slack between a stall as measured and the pong it cost, ms: the watcher times a stall to within one sampling
  * period (it may have begun up to {@link STALL_SAMPLE_MS} before it was seen), plus a loopback round trip through a
  * proxy and the fleet, which is well under the other 50 ms.
