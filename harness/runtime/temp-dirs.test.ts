@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { isProcessAlive } from "./sweep.js";
-import { makeTempDir, removeOwnedTempDirsSync, removeTempDir, sweepOrphanTempDirs } from "./temp-dirs.js";
+import { listTempDirs, makeTempDir, removeOwnedTempDirsSync, removeTempDir, sweepOrphanTempDirs } from "./temp-dirs.js";
 
 /** The pid of a process that has already exited (and been reaped). */
 function deadPid(): number {
@@ -15,9 +15,9 @@ function deadPid(): number {
   return pid;
 }
 
-/** Makes `$TMPDIR/<name>` with a file in it, removed after the test whatever happens. */
-async function dirNamed(name: string): Promise<string> {
-  const dir = join(tmpdir(), name);
+/** Makes `root/<name>` with a file in it, removed after the test whatever happens. */
+async function dirNamed(root: string, name: string): Promise<string> {
+  const dir = join(root, name);
   await mkdir(dir);
   await writeFile(join(dir, "dump.rdb"), "x");
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
@@ -44,18 +44,22 @@ describe("temporary directories of the harness", () => {
   });
 
   it("should sweep the directories of dead makers only", async () => {
+    // A folder of the test's own, not $TMPDIR: the start-up sweep of any run in a parallel test file would remove
+    // these orphans first (a fresh-clone CI run saw this sweep find none).
+    const root = await mkdtemp(join(tmpdir(), "temp-dirs-test-"));
+    onTestFinished(() => rm(root, { recursive: true, force: true }));
     const dead = deadPid();
-    const orphan = await dirNamed(`traffic-cop-redis-${dead}-Ab12Cd`);
-    const orphanImage = await dirNamed(`traffic-cop-image-gateway-${dead}-Xy34Zw`);
+    const orphan = await dirNamed(root, `traffic-cop-redis-${dead}-Ab12Cd`);
+    const orphanImage = await dirNamed(root, `traffic-cop-image-gateway-${dead}-Xy34Zw`);
     // A live maker (this process, and another live process), names not of this form, another prefix.
-    const mine = await dirNamed(`traffic-cop-redis-${process.pid}-Ab12Cd`);
-    const live = await dirNamed(`traffic-cop-cluster-${process.ppid}-Ab12Cd`);
-    const unnamed = await mkdtemp(join(tmpdir(), "traffic-cop-sut-"));
-    onTestFinished(() => rm(unnamed, { recursive: true, force: true }));
-    const other = await dirNamed(`other-redis-${dead}-Ab12Cd`);
+    const mine = await dirNamed(root, `traffic-cop-redis-${process.pid}-Ab12Cd`);
+    const live = await dirNamed(root, `traffic-cop-cluster-${process.ppid}-Ab12Cd`);
+    const unnamed = await mkdtemp(join(root, "traffic-cop-sut-"));
+    const other = await dirNamed(root, `other-redis-${dead}-Ab12Cd`);
 
-    const removed = sweepOrphanTempDirs(isProcessAlive);
-    expect(removed).toEqual(expect.arrayContaining([orphan, orphanImage]));
+    expect(listTempDirs(undefined, root).map((d) => d.dir).sort()).toEqual([orphan, orphanImage, mine, live].sort());
+    const removed = sweepOrphanTempDirs(isProcessAlive, root);
+    expect([...removed].sort()).toEqual([orphan, orphanImage].sort());
     for (const dir of [orphan, orphanImage]) expect(existsSync(dir)).toBe(false);
     for (const dir of [mine, live, unnamed, other]) {
       expect(removed).not.toContain(dir);

@@ -46,9 +46,10 @@ export function removeOwnedTempDirsSync(): string[] {
   return removed;
 }
 
-/** The harness's temporary directories in `$TMPDIR` with the pid of their maker, of `pid` only when given. */
-export function listTempDirs(pid?: number): { dir: string; pid: number }[] {
-  const root = tmpdir();
+/**
+ * The harness's temporary directories in `root` (`$TMPDIR`) with the pid of their maker, of `pid` only when given.
+ */
+export function listTempDirs(pid?: number, root: string = tmpdir()): { dir: string; pid: number }[] {
   let names: string[];
   try {
     names = readdirSync(root);
@@ -62,12 +63,12 @@ export function listTempDirs(pid?: number): { dir: string; pid: number }[] {
 }
 
 /**
- * Removes the harness's temporary directories whose maker is dead (`isAlive(pid)` false); a directory of a live
- * process (a concurrent run, another test worker) is left alone. Returns the paths removed.
+ * Removes the harness's temporary directories in `root` (`$TMPDIR`) whose maker is dead (`isAlive(pid)` false); a
+ * directory of a live process (a concurrent run, another test worker) is left alone. Returns the paths removed.
  */
-export function sweepOrphanTempDirs(isAlive: (pid: number) => boolean): string[] {
+export function sweepOrphanTempDirs(isAlive: (pid: number) => boolean, root: string = tmpdir()): string[] {
   const removed: string[] = [];
-  for (const { dir, pid } of listTempDirs()) {
+  for (const { dir, pid } of listTempDirs(undefined, root)) {
     if (isAlive(pid)) continue;
     try {
       rmSync(dir, { recursive: true, force: true });
