@@ -43,6 +43,22 @@ describe("protocol-conformance check", () => {
     expect(late).toMatchObject({ unjudged_late_attempts: 1, failures: 0 });
   });
 
+  it("should not count a fail-fast answer over the bound only by the time the harness's own loop stood still while it waited", async () => {
+    const T = 5_000_000;
+    const slow = attempt({ promise: "registry-unavailable-fails-fast", path: "remote", latency_ms: 1_900, sent_at: T, sent_before_heal_ms: 2_500 });
+    const fast = attempt({ promise: "registry-unavailable-fails-fast", path: "local", latency_ms: 40, sent_at: T, sent_before_heal_ms: 2_500 });
+    const stall = (from: number, duration_ms: number, extra: Record<string, unknown> = {}): RunEvent => ({ t: from + duration_ms, source: "probe", type: "harness_stall", from, duration_ms, client_path: false, ...extra }) as RunEvent;
+    const excused = await judge([plan(["registry-unavailable-fails-fast"]), slow, fast, stall(T + 500, 500)]);
+    expect(excused.pass).toBe(true);
+    expect(excused.actual).toMatchObject({ failures: 0, slow_answers_explained_by_harness_stalls: 1 });
+    expect(excused.evidence).toMatchObject({ slow_answers_explained_by_harness_stalls: [expect.objectContaining({ latency_ms: 1_900, harness_stalled_ms: 500 })] });
+    for (const other of [stall(T + 500, 300), stall(T - 800, 700), stall(T + 500, 500, { proxy: true }), stall(T + 500, 500, { worker: 0, client_path: true })]) {
+      const result = await judge([plan(["registry-unavailable-fails-fast"]), slow, fast, other]);
+      expect(result.pass, JSON.stringify(other)).toBe(false);
+      expect(result.actual).toMatchObject({ failures: 1, slow_answers_explained_by_harness_stalls: 0 });
+    }
+  });
+
   it("should bound readyz detection after the cut and recovery after the heal", async () => {
     const ready = (first: number, after: number) => attempt({ promise: "readyz-reflects-redis", path: "none", observed: { first_unready_after_ms: first, ready_again_during_ms: null, ready_after_heal_ms: after } });
     expect((await judge([plan(["readyz-reflects-redis"]), ready(1_050, 110)])).pass).toBe(true);

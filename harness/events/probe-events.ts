@@ -360,6 +360,8 @@ export interface ConformanceProbeEvent {
   observed: Record<string, unknown>;
   /** Request sent -> answer, in ms (fail-fast attempts). */
   latency_ms?: number;
+  /** Epoch ms the request was sent (fail-fast attempts): with `latency_ms`, the span the harness waited. */
+  sent_at?: number;
   /** The partition fault an attempt ran in. */
   fault_id?: string;
   /** From sending the request to the partition's heal, in ms (`null`: not healed when recorded). */

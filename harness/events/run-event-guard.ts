@@ -262,6 +262,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       expected: str,
       observed: recordOf(any),
       latency_ms: opt(num),
+      sent_at: opt(num),
       fault_id: opt(str),
       sent_before_heal_ms: opt(nullable(num)),
     }),

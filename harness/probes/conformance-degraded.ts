@@ -116,6 +116,7 @@ export async function startDegradedConformance(context: ProbeContext, instances:
         expected: a.expected,
         observed: a.observed,
         latency_ms: a.latency_ms,
+        sent_at: a.sentAt,
         fault_id: partition.fault_id,
         sent_before_heal_ms: end ? end.t - a.sentAt : null,
       });
