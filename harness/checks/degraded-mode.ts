@@ -1,5 +1,5 @@
 import { eventsOf } from "../events/run-events.js";
-import { explainingStall, ownStallWithin } from "../recorder/loop-stalls.js";
+import { explainingStall, judgeOwnLatency } from "../recorder/loop-stalls.js";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS, firstOf, type Check } from "./check.js";
 
 /**
@@ -9,7 +9,7 @@ import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS, firstOf, type Check } from "./check.j
  * registry equals the live connections within `settleBoundMs`. A socket closed without a code right after a process
  * carrying its link (the proxy server with client proxies, or its fleet worker) stood still for a heartbeat period
  * is listed apart, not counted: the gateway rightly took it for half-open (`explainingStall`). So is a lookup that
- * took longer than the bound only by the time the harness's own loop stood still while it waited (`ownStallWithin`):
+ * took longer than the bound only by the time the harness's own loop stood still while it waited (`judgeOwnLatency`):
  * the harness measures the latency, and read the answer only once its loop ran again.
  */
 export const degradedMode: Check = async (context) => {
@@ -45,12 +45,12 @@ export const degradedMode: Check = async (context) => {
   const slowExcused: Record<string, unknown>[] = [];
   for (const l of lookups) {
     if (l.status !== 503 || l.code !== "REGISTRY_UNAVAILABLE") failures.push({ reason: "lookup did not fail with REGISTRY_UNAVAILABLE", via: l.via, kind: l.kind, status: l.status, code: l.code });
-    else if (l.latency_ms > bound) {
+    else {
       // The event is recorded as the answer is read: the request spanned [t - latency, t].
-      const held = ownStallWithin(stalls, l.t - l.latency_ms, l.t);
+      const { late, excused, heldMs } = judgeOwnLatency(stalls, l.t - l.latency_ms, l.latency_ms, bound);
       const lookup = { via: l.via, kind: l.kind, latency_ms: l.latency_ms };
-      if (l.latency_ms - held <= bound) slowExcused.push({ ...lookup, harness_stalled_ms: held });
-      else failures.push({ reason: "lookup failed too slowly", ...lookup, ...(held > 0 ? { harness_stalled_ms: held } : {}) });
+      if (excused) slowExcused.push({ ...lookup, harness_stalled_ms: heldMs });
+      else if (late) failures.push({ reason: "lookup failed too slowly", ...lookup, ...(heldMs > 0 ? { harness_stalled_ms: heldMs } : {}) });
     }
   }
   const reconciles = eventsOf(context.events, "probe", "degraded_reconcile");

@@ -1,6 +1,6 @@
 import { eventsOf } from "../events/run-events.js";
 import type { DepartureKind } from "../events/probe-events.js";
-import { ownStallWithin } from "../recorder/loop-stalls.js";
+import { judgeOwnLatency } from "../recorder/loop-stalls.js";
 import { firstOf, type Check } from "./check.js";
 
 /**
@@ -27,17 +27,17 @@ const KNOWABLE: ReadonlySet<DepartureKind> = new Set(["close", "terminate", "kil
  * `Step.departClients()` (Redis polled every 50 ms from the departure on). Fails when no departure was measured.
  * A departure found clean later than the bound only by the time the harness process's own loop stood still meanwhile
  * is listed apart (`late_explained_by_harness_stalls`), not counted: the harness polls, and a stalled loop polls
- * late (`ownStallWithin`). One still lingering when the polling ended is never excused.
+ * late (`judgeOwnLatency`). One still lingering when the polling ended is never excused.
  */
 export const promptCleanup: Check = async (context) => {
   const t0 = Date.now();
   const cleanups = eventsOf(context.events, "probe", "departure_cleanup").filter((e) => KNOWABLE.has(e.kind));
   const failed = eventsOf(context.events, "probe", "departure_failed");
   const stalls = eventsOf(context.events, "probe", "harness_stall");
-  const stalledMs = (e: (typeof cleanups)[number]) => (e.gone_after_ms === null ? 0 : ownStallWithin(stalls, e.departed_at, e.departed_at + e.gone_after_ms));
-  const overBound = cleanups.filter((e) => e.gone_after_ms === null || e.gone_after_ms > PROMPT_CLEANUP_BOUND_MS);
-  const excused = overBound.filter((e) => e.gone_after_ms !== null && e.gone_after_ms - stalledMs(e) <= PROMPT_CLEANUP_BOUND_MS);
-  const late = overBound.filter((e) => !excused.includes(e));
+  // A departure still lingering when the polling ended (gone_after_ms null) is late, never excused.
+  const judged = cleanups.map((e) => ({ e, ...(e.gone_after_ms === null ? { late: true, excused: false, heldMs: 0 } : judgeOwnLatency(stalls, e.departed_at, e.gone_after_ms, PROMPT_CLEANUP_BOUND_MS)) }));
+  const late = judged.filter((j) => j.late).map((j) => j.e);
+  const excused = judged.filter((j) => j.excused);
   const byKind: Record<string, { departures: number; late: number; max_gone_after_ms: number | null }> = {};
   for (const e of cleanups) {
     const row = (byKind[e.kind] ??= { departures: 0, late: 0, max_gone_after_ms: 0 });
@@ -55,7 +55,7 @@ export const promptCleanup: Check = async (context) => {
     evidence: {
       late: firstOf(late.map((e) => ({ websocket_id: e.websocket_id, kind: e.kind, instance_id: e.instance_id, gone_after_ms: e.gone_after_ms, observed_ms: e.observed_ms, lingering: e.lingering }))),
       lingering_families: lingering,
-      ...(excused.length > 0 ? { late_explained_by_harness_stalls: firstOf(excused.map((e) => ({ websocket_id: e.websocket_id, kind: e.kind, gone_after_ms: e.gone_after_ms, harness_stalled_ms: stalledMs(e) }))) } : {}),
+      ...(excused.length > 0 ? { late_explained_by_harness_stalls: firstOf(excused.map(({ e, heldMs }) => ({ websocket_id: e.websocket_id, kind: e.kind, gone_after_ms: e.gone_after_ms, harness_stalled_ms: heldMs }))) } : {}),
       ...(failed.length > 0 ? { departures_failed: firstOf(failed) } : {}),
       ...(cleanups.length === 0 ? { reason: "no departure measured: add Step.departClients() to the scenario" } : {}),
     },

@@ -112,13 +112,28 @@ export function stallWarning(events: readonly RunEvent[], heartbeatMs: number | 
  * much of its own waiting: the answer may have come meanwhile, and was read only once the loop ran again. The stalls
  * as measured, each an underestimate by up to {@link STALL_SAMPLE_MS} (its start is seen a sampling period late).
  */
-export function ownStallWithin(stalls: readonly { from: number; duration_ms: number; client_path: boolean; worker?: number; proxy?: boolean }[], from: number, to: number): number {
+export function ownStallWithin(stalls: readonly StallSpan[], from: number, to: number): number {
   let held = 0;
   for (const s of stalls) {
     if (s.worker !== undefined || s.proxy) continue;
     held += Math.max(0, Math.min(to, s.from + s.duration_ms) - Math.max(from, s.from));
   }
   return held;
+}
+
+/** What {@link ownStallWithin} reads of a `harness_stall` event. */
+type StallSpan = { from: number; duration_ms: number; worker?: number; proxy?: boolean };
+
+/**
+ * Judges a latency the harness measured from `sentAt` against `boundMs`: `late` only when it is over the bound by
+ * more than the harness process's own stalls meanwhile (`heldMs`, {@link ownStallWithin}); `excused` when it is
+ * over the bound by no more than them. The rule of every fail-fast and cleanup bound the harness times itself.
+ */
+export function judgeOwnLatency(stalls: readonly StallSpan[], sentAt: number, latencyMs: number, boundMs: number): { late: boolean; excused: boolean; heldMs: number } {
+  if (latencyMs <= boundMs) return { late: false, excused: false, heldMs: 0 };
+  const heldMs = ownStallWithin(stalls, sentAt, sentAt + latencyMs);
+  const excused = latencyMs - heldMs <= boundMs;
+  return { late: !excused, excused, heldMs };
 }
 
 /**
