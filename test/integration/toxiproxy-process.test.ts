@@ -148,26 +148,24 @@ describe("ToxiproxyProcess (the local runtime's proxy server, in a process of it
   });
 });
 
+/** The one profile of {@link holdScenario}, for `ci` and `release` alike. */
+const HOLD_PROFILE = {
+  instances: 2,
+  clients: 4,
+  durationS: 1,
+  messageRatePerSecond: 20,
+  connectionTtlMs: 3_000,
+  heartbeatIntervalMs: 300,
+  drainTimeoutMs: 1_000,
+  thresholds: { reconnectBoundMs: 3_000, settleBoundMs: 1_500, minDeliveryRatio: 0.95 },
+};
+
 /** A short run whose steady hold outlasts the moment the test kills the proxy server. */
 const holdScenario = defineScenario({
   name: "proxy-crash",
   description: "a hold during which the proxy server dies (test fixture)",
   checks: ["no-ghosts", "delivery"],
-  profiles: Object.fromEntries(
-    (["ci", "release"] as const).map((name) => [
-      name,
-      {
-        instances: 2,
-        clients: 4,
-        durationS: 1,
-        messageRatePerSecond: 20,
-        connectionTtlMs: 3_000,
-        heartbeatIntervalMs: 300,
-        drainTimeoutMs: 1_000,
-        thresholds: { reconnectBoundMs: 3_000, settleBoundMs: 1_500, minDeliveryRatio: 0.95 },
-      },
-    ]),
-  ) as Parameters<typeof defineScenario>[0]["profiles"],
+  profiles: { ci: HOLD_PROFILE, release: HOLD_PROFILE },
   steps: (p) => [Step.connectFleet({ timeoutMs: 10_000 }), Step.messages(p.messageRatePerSecond), Step.hold(p.durationS * 1_000), Step.settle({ timeoutMs: 3_000 })],
 });
 
