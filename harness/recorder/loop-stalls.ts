@@ -122,7 +122,7 @@ export function ownStallWithin(stalls: readonly StallSpan[], from: number, to: n
 }
 
 /** What {@link ownStallWithin} reads of a `harness_stall` event. */
-type StallSpan = { from: number; duration_ms: number; worker?: number; proxy?: boolean };
+export type StallSpan = { from: number; duration_ms: number; worker?: number; proxy?: boolean };
 
 /**
  * Judges a latency the harness measured from `sentAt` against `boundMs`: `late` only when it is over the bound by
