@@ -19,15 +19,17 @@ import { sweepOrphans } from "../harness/runtime/sweep.js";
 import { HarnessError } from "../harness/errors.js";
 
 /**
- * `ramp`: new connections per second across the fleet, 0 = as fast as the workers go. 250/s by default: unpaced,
- * 320 connects in flight made the gateways' registry writes time out on the loaded 2-core machine (Redis starved
- * of CPU), and the retries kept them timing out (4,306 of 40,000 connected after 10 minutes, 200,000 refusals).
- * At 300/s all 40,000 connected in 135-143 s, but above 30,000 held sockets (whose heartbeats, every 10 s, take
- * their share of the same 2 cores) the connect p99 reached 0.8-1.1 s and a few registrations went over the
- * gateway's 1 s Redis command timeout (0, 2 and 9 refusals with 503 in three runs, each retried and connected). At
- * 250/s: 0 refusals in two runs, p99 385-478 ms, 161 s to ramp. The gateway's timeout is the product's and stays.
+ * `ramp`: new connections per second across the fleet, 0 = as fast as the workers go. 2,000/s by default, half of
+ * what the fleet reaches unpaced here. History: while the local runtime's proxy server ran inside the harness process
+ * (its loop stood still whenever the harness's did, and with it every gateway's Redis link), an unpaced ramp made
+ * the gateways' registry writes time out (4,306 of 40,000 connected after 10 minutes, 200,000 refusals) and even
+ * 300/s put the connect p99 at 0.8-1.1 s above 30,000 held sockets, so the default was 250/s (161 s to ramp, p99
+ * 70-478 ms). With the proxy server in a process of its own (2026-12-05, one 2-core machine, 0 connect errors in
+ * every run): 250/s 160.8 s and p99 70 ms; 500/s 80.7 s, 159 ms; 1,000/s 40.7 s, 201 ms; 2,000/s 20.7 and 20.8 s,
+ * 218 ms twice; unpaced 9.1 and 9.9 s with p99 582 and 625 ms (the connects queue behind each other). The gateway's
+ * 1 s Redis command timeout is the product's and stays.
  */
-const DEFAULTS = { sockets: 40_000, instances: 5, hold: 10, seed: 40_000, ramp: 250 };
+const DEFAULTS = { sockets: 40_000, instances: 5, hold: 10, seed: 40_000, ramp: 2_000 };
 /** Most clients per fleet worker: two sockets each during a move still leave 4,000 files of the 20,000 limit. */
 const MAX_SOCKETS_PER_WORKER = 8_000;
 /** Longest the ramp may take before the benchmark gives up: 40,000 connects at 400/s on a loaded 2-core machine. */
