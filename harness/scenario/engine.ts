@@ -192,6 +192,10 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   if (teardown.error && (status === "passed" || status === "failed")) {
     status = "error";
     error = { code: teardown.error.code, message: teardown.error.message };
+  } else if (teardown.error?.code === "HARNESS_ERR_PROCESS_EXITED" && status === "error") {
+    // A part of the harness's own topology died during the run (the proxy server, which every proxy went with): that
+    // is why a later step failed (its proxy API call refused, its fleet never reconnected), so it is the run's error.
+    error = { code: teardown.error.code, message: `${teardown.error.message}; the run had stopped on: ${error?.message ?? "an error"}` };
   }
 
   const endedAt = clock.now();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { findFreePort } from "../../harness/common/free-port.js";
+import { Fault } from "../../harness/faults/fault.js";
 import { ToxiproxyFaults } from "../../harness/faults/toxiproxy-faults.js";
 import { LocalRuntime } from "../../harness/runtime/local-runtime.js";
 import { isProcessAlive, listTaggedProcesses } from "../../harness/runtime/sweep.js";
@@ -169,8 +170,21 @@ const holdScenario = defineScenario({
   steps: (p) => [Step.connectFleet({ timeoutMs: 10_000 }), Step.messages(p.messageRatePerSecond), Step.hold(p.durationS * 1_000), Step.settle({ timeoutMs: 3_000 })],
 });
 
+/** Like {@link holdScenario}, then a partition: a step that needs the proxy server after it died. */
+const partitionScenario = defineScenario({
+  name: "proxy-crash-partition",
+  description: "a partition planned after the proxy server died (test fixture)",
+  checks: ["no-ghosts"],
+  profiles: { ci: HOLD_PROFILE, release: HOLD_PROFILE },
+  steps: () => [Step.connectFleet({ timeoutMs: 10_000 }), Step.fault(Fault.partition({ target: "gw-1", durationMs: 500 })), Step.settle({ timeoutMs: 3_000 })],
+});
+
 describe("a local run whose proxy server dies", () => {
-  it("should end with status error and HARNESS_ERR_PROCESS_EXITED, not with a verdict on the system under test", { timeout: 60_000 }, async () => {
+  it.each([
+    ["a hold", holdScenario, undefined],
+    // The partition's proxy API call fails first (HARNESS_ERR_TOXIPROXY, "fetch failed"): the cause is named, the step's error kept after it.
+    ["a step that needs it", partitionScenario, /; the run had stopped on: toxiproxy enable proxy .* failed/],
+  ])("should end with status error and HARNESS_ERR_PROCESS_EXITED, not with a verdict on the system under test (%s)", { timeout: 60_000 }, async (_what, scenario, stepError) => {
     const out = await mkdtemp(join(tmpdir(), "traffic-cop-proxy-crash-"));
     onTestFinished(() => rm(out, { recursive: true, force: true }));
     let runId = "";
@@ -185,10 +199,11 @@ describe("a local run whose proxy server dies", () => {
         if (killed !== undefined) process.kill(killed, "SIGKILL");
       },
     };
-    const { result } = await runScenario({ scenario: holdScenario, seed: 7, outDir: out, reporters: [killer] });
+    const { result } = await runScenario({ scenario, seed: 7, outDir: out, reporters: [killer] });
     expect(killed).toBeDefined();
     expect(result, JSON.stringify(result.error)).toMatchObject({ status: "error", exit_code: 2, error: { code: "HARNESS_ERR_PROCESS_EXITED" } });
     expect(result.error?.message).toMatch(/toxiproxy server \(pid \d+\).*exited during the run.*signal SIGKILL/);
+    if (stepError) expect(result.error?.message).toMatch(stepError);
     await expectNoLeftovers(result);
   });
 });
