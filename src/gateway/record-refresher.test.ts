@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { WebSocket } from "ws";
+import { useRedisServer, useRegistry } from "../../test/helpers/redis.js";
 import { useSocketPairs } from "../../test/helpers/socket-pair.js";
 import type { ConnectionRecord } from "../registry/connection-registry.js";
 import { MemoryConnectionRegistry } from "../registry/memory-connection-registry.js";
@@ -67,6 +68,25 @@ describe("RecordRefresher", () => {
     expect(await first).toBe(1);
     expect(await refresher.reconcile()).toBe(0);
     expect(await registry.getSessionConnections("t1", "s1")).toHaveLength(1);
+  });
+
+  it("should write a missing record again once when a heartbeat and a reconciliation both find it missing", async () => {
+    const pair = await useSocketPairs();
+    const registry = await useRegistry((await useRedisServer()).url);
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, metrics, failpoints: NO_FAILPOINTS });
+    connections.add(local((await pair()).server, "w1"));
+    // The tick's refresh (its first turn over, its heartbeat sent to Redis) and a reconciliation (Redis back up)
+    // ask Redis before either hears back: both are told the record is missing.
+    const tick = refresher.tick();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const reconciled = refresher.reconcile();
+    await Promise.all([tick, reconciled]);
+    expect(metrics.heartbeatBatches.get({ result: "ok" })).toBe(2);
+    expect(metrics.reconciliations.get()).toBe(1);
+    expect(metrics.registrations.get({ kind: "reconcile" })).toBe(1);
+    expect((await registry.getSessionConnections("t1", "s1")).map((record) => record.websocket_id)).toEqual(["w1"]);
   });
 
   it("should ping but write nothing under the no-heartbeat failpoint", async () => {

@@ -62,6 +62,16 @@ export class RecordRefresher {
   #lastTickEndAt?: number;
   /** Failpoint `no-rewake-reregister`: connections held across a stall, whose missing records are never written again. */
   readonly #abandoned = new Set<string>();
+  /**
+   * Connections whose record is being written again now, and when each was last written again (performance.now()).
+   * A heartbeat's refresh and a reconciliation (Redis back up) run side by side and may both be told that the same
+   * record is missing; only the first writes it (a second write was a second round trip and a second count of
+   * `traffic_cop_reconciliations_total`). On one Redis connection the second pass always hears back while the first
+   * one's write is in flight; on a Cluster, a heartbeat batch spans nodes and its reply may come after the other
+   * pass's write of the same record is done, hence the time of the last write too.
+   */
+  readonly #reRegistering = new Set<LocalConnection>();
+  readonly #reRegisteredAt = new WeakMap<LocalConnection, number>();
   /** Ticks started so far. */
   #ticks = 0;
   /** The first tick that may judge pongs again after a stall: every slice is pinged once before it is judged. */
@@ -185,6 +195,7 @@ export class RecordRefresher {
         return entry;
       });
       let missing: string[];
+      const askedAt = performance.now();
       try {
         const result = await registry.heartbeat(entries, { ttlMs: connectionTtlMs });
         metrics.heartbeats.inc({}, result.refreshed);
@@ -203,7 +214,7 @@ export class RecordRefresher {
       // that a woken instance with hundreds of sockets is whole again in a few round trips, not one per record.
       let failure: unknown;
       for (let start = 0; start < lost.length; start += REREGISTER_CONCURRENCY) {
-        const results = await Promise.all(lost.slice(start, start + REREGISTER_CONCURRENCY).map((connection) => this.#reRegister(connection, now)));
+        const results = await Promise.all(lost.slice(start, start + REREGISTER_CONCURRENCY).map((connection) => this.#reRegister(connection, now, askedAt)));
         reRegistered += results.filter((result) => result === true).length;
         failure ??= results.find((result) => result !== true && result !== false);
       }
@@ -213,11 +224,17 @@ export class RecordRefresher {
     return reRegistered;
   }
 
-  /** Writes one lost record again: `true` when written, `false` when the socket was closed instead, else the error. */
-  async #reRegister(connection: LocalConnection, now: number): Promise<boolean | { error: unknown }> {
+  /**
+   * Writes one lost record again, reported missing by a heartbeat sent at `askedAt`: `true` when written, `false`
+   * when the socket was closed instead or another pass is writing it or wrote it since that heartbeat, else the error.
+   */
+  async #reRegister(connection: LocalConnection, now: number, askedAt: number): Promise<boolean | { error: unknown }> {
     const { registry, connectionTtlMs, metrics, instanceId } = this.#options;
+    if (this.#reRegistering.has(connection) || (this.#reRegisteredAt.get(connection) ?? -Infinity) >= askedAt) return false;
+    this.#reRegistering.add(connection);
     try {
       await registry.register({ ...connection.record, instance_id: instanceId, last_activity_at: now }, { ttlMs: connectionTtlMs });
+      this.#reRegisteredAt.set(connection, performance.now());
       metrics.registrations.inc({ kind: "reconcile" });
       metrics.reconciliations.inc();
       return true;
@@ -228,6 +245,8 @@ export class RecordRefresher {
         return false;
       }
       return { error };
+    } finally {
+      this.#reRegistering.delete(connection);
     }
   }
 }
