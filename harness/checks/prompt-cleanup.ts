@@ -1,6 +1,6 @@
 import { eventsOf } from "../events/run-events.js";
 import type { DepartureKind } from "../events/probe-events.js";
-import { judgeOwnLatency } from "../recorder/loop-stalls.js";
+import { judgeOwnLatency, NEVER_ENDED } from "../recorder/loop-stalls.js";
 import { firstOf, type Check } from "./check.js";
 
 /**
@@ -35,7 +35,7 @@ export const promptCleanup: Check = async (context) => {
   const failed = eventsOf(context.events, "probe", "departure_failed");
   const stalls = eventsOf(context.events, "probe", "harness_stall");
   // A departure still lingering when the polling ended (gone_after_ms null) is late, never excused.
-  const judged = cleanups.map((e) => ({ e, ...(e.gone_after_ms === null ? { late: true, excused: false, heldMs: 0 } : judgeOwnLatency(stalls, e.departed_at, e.gone_after_ms, PROMPT_CLEANUP_BOUND_MS)) }));
+  const judged = cleanups.map((e) => ({ e, ...(e.gone_after_ms === null ? NEVER_ENDED : judgeOwnLatency(stalls, e.departed_at, e.gone_after_ms, PROMPT_CLEANUP_BOUND_MS)) }));
   const late = judged.filter((j) => j.late).map((j) => j.e);
   const excused = judged.filter((j) => j.excused);
   const byKind: Record<string, { departures: number; late: number; max_gone_after_ms: number | null }> = {};

@@ -1,5 +1,5 @@
 import { eventsOf, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
-import { judgeOwnLatency } from "../recorder/loop-stalls.js";
+import { judgeOwnLatency, NEVER_ENDED } from "../recorder/loop-stalls.js";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS, DEFAULT_READY_DETECT_BOUND_MS, firstOf, type Check } from "./check.js";
 
 /** Promises whose attempts have a target, so that both the local and the remote path must be probed. */
@@ -72,8 +72,7 @@ export const protocolConformance: Check = async (context) => {
       else {
         // Over the bound only by the time the harness's own loop stood still while it waited: the harness times the
         // answer and reads it once its loop runs again (degraded-mode's rule). Without both times nothing is excused.
-        const { late, excused, heldMs } =
-          a.latency_ms === undefined || a.sent_at === undefined ? { late: a.latency_ms === undefined || a.latency_ms > failFastBound, excused: false, heldMs: 0 } : judgeOwnLatency(stalls, a.sent_at, a.latency_ms, failFastBound);
+        const { late, excused, heldMs } = a.latency_ms === undefined ? NEVER_ENDED : judgeOwnLatency(stalls, a.sent_at, a.latency_ms, failFastBound);
         if (excused) slowExcused.push({ promise: a.promise, path: a.path, form: a.form, via: a.via, latency_ms: a.latency_ms, harness_stalled_ms: heldMs });
         else if (late) fail({ ...base, reason: `answered after ${a.latency_ms} ms, over the ${failFastBound} ms bound`, latency_ms: a.latency_ms, ...(heldMs > 0 ? { harness_stalled_ms: heldMs } : {}) });
       }

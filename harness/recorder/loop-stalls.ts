@@ -124,14 +124,26 @@ export function ownStallWithin(stalls: readonly StallSpan[], from: number, to: n
 /** What {@link ownStallWithin} reads of a `harness_stall` event. */
 export type StallSpan = { from: number; duration_ms: number; worker?: number; proxy?: boolean };
 
+/** How {@link judgeOwnLatency} judges a latency. */
+export interface OwnLatencyJudgement {
+  late: boolean;
+  excused: boolean;
+  /** The harness process's own stalls within the wait, ms. */
+  heldMs: number;
+}
+
+/** The judgement of a wait that never ended (no answer, a record never found gone): late, and nothing excuses it. */
+export const NEVER_ENDED: Readonly<OwnLatencyJudgement> = Object.freeze({ late: true, excused: false, heldMs: 0 });
+
 /**
  * Judges a latency the harness measured from `sentAt` against `boundMs`: `late` only when it is over the bound by
  * more than the harness process's own stalls meanwhile (`heldMs`, {@link ownStallWithin}); `excused` when it is
  * over the bound by no more than them. The rule of every fail-fast and cleanup bound the harness times itself.
+ * Without `sentAt` (an event recorded before it was) the span is unknown and nothing is excused.
  */
-export function judgeOwnLatency(stalls: readonly StallSpan[], sentAt: number, latencyMs: number, boundMs: number): { late: boolean; excused: boolean; heldMs: number } {
+export function judgeOwnLatency(stalls: readonly StallSpan[], sentAt: number | undefined, latencyMs: number, boundMs: number): OwnLatencyJudgement {
   if (latencyMs <= boundMs) return { late: false, excused: false, heldMs: 0 };
-  const heldMs = ownStallWithin(stalls, sentAt, sentAt + latencyMs);
+  const heldMs = sentAt === undefined ? 0 : ownStallWithin(stalls, sentAt, sentAt + latencyMs);
   const excused = latencyMs - heldMs <= boundMs;
   return { late: !excused, excused, heldMs };
 }
