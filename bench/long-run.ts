@@ -16,7 +16,7 @@
  * `report_open_ms` (headless Chromium, navigation to drawn; bound 3 s), the sizes of run.json and events.ndjson,
  * the events recorded and the run's status. RSS min/median/max over the samples are printed before it.
  */
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { measureReportOpen } from "../harness/report/report-open-time.js";
 import { Fault } from "../harness/faults/fault.js";
@@ -25,7 +25,7 @@ import { runScenario } from "../harness/scenario/engine.js";
 import { Step } from "../harness/scenario/step.js";
 import restart from "../scenarios/restart.js";
 import { HarnessError } from "../harness/errors.js";
-import { listTaggedProcesses } from "../harness/runtime/sweep.js";
+import { listTaggedProcesses, processRssBytes } from "../harness/runtime/sweep.js";
 
 /**
  * The restart scenario's steps and release profile (300 routes/s, its thresholds) for a long run: clients ramp at
@@ -73,25 +73,15 @@ function parseArgs(args: string[]): typeof DEFAULTS {
   return options as typeof DEFAULTS;
 }
 
-/** Resident memory of process `pid` in bytes (`VmRSS` of /proc), or undefined once it is gone. */
-function rssOf(pid: number): number | undefined {
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
 let proxyPid: number | undefined;
 
 /** The RSS of this run's proxy server process (started by this process), 0 while there is none. */
 function proxyRss(): number {
-  const known = proxyPid === undefined ? undefined : rssOf(proxyPid);
+  const known = proxyPid === undefined ? undefined : processRssBytes(proxyPid);
   if (known !== undefined) return known;
   // Not found yet, or gone: look for it among the processes this one tagged (a walk of /proc).
   proxyPid = listTaggedProcesses({ ownerPid: process.pid }).find((p) => p.command.includes("toxiproxy-server"))?.pid;
-  return proxyPid === undefined ? 0 : (rssOf(proxyPid) ?? 0);
+  return proxyPid === undefined ? 0 : (processRssBytes(proxyPid) ?? 0);
 }
 
 function sizeMb(file: string): number | null {

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import { WebSocket } from "ws";
 import { mintClientToken } from "../common/jwt.js";
 import { HarnessError } from "../errors.js";
+import { processRssBytes } from "../runtime/sweep.js";
 
 /** Tenant of the slow-consumer probes (a tenant of their own: nothing else of the run is routed to them). */
 export const SLOW_CONSUMER_TENANT = "slow-consumer-probe";
@@ -64,11 +64,8 @@ function metric(text: string, name: string): number | null {
   return line === undefined ? null : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
-async function rssBytes(pid: number | undefined): Promise<number | null> {
-  if (pid === undefined) return null;
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-  return kb === undefined ? null : Number(kb) * 1_024;
+function rssBytes(pid: number | undefined): number | null {
+  return pid === undefined ? null : (processRssBytes(pid) ?? null);
 }
 
 function open(url: string): Promise<{ ws: WebSocket; websocketId: string }> {
@@ -174,7 +171,7 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
       ws.once("close", (code) => (closeCodes[code] = (closeCodes[code] ?? 0) + 1));
     }
     const stallAt = Date.now();
-    const rssStart = await rssBytes(options.pid);
+    const rssStart = rssBytes(options.pid);
     const shedAt = new Map<string, number>();
     let bufferMax = 0;
     let rssMax = rssStart;

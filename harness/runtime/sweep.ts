@@ -95,6 +95,18 @@ export function procStatFields(pid: number): string[] | undefined {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
+/** Resident memory of process `pid` in bytes (`VmRSS` of `/proc/PID/status`), or undefined once it is gone. */
+export function processRssBytes(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "latin1");
+  } catch {
+    return undefined;
+  }
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1_024;
+}
+
 /** Whether `/proc` shows `pid` as ended and unreaped (state Z or X); false where there is no `/proc`. */
 function isZombie(pid: number): boolean {
   const state = procStatFields(pid)?.[0];
