@@ -120,6 +120,9 @@ describe("delivery check", () => {
     expect((await judge([...fleet(), ...route(T0, {}, null, [])])).actual).toMatchObject({ vanished: 1 });
     const twice = await judge([...fleet(), ...route(T0, { agent_type: "a" }, { delivered: 1 }, ["c2", "c2"])]);
     expect([twice.pass, ((twice.actual) as Record<string, number>).duplicates]).toEqual([false, 1]);
+    // Each copy's time and connection, for telling a message taken twice from Redis from one sent again.
+    expect((twice.evidence as Record<string, unknown>).duplicate_receipts).toEqual([{ route: "m1", client: "c2", sent: T0, answered: T0 + 5, receipts: [{ t: T0 + 3, websocket_id: null }, { t: T0 + 3, websocket_id: null }] }]);
+    expect(((await judge([...fleet(), ...route(T0, { agent_type: "a" }, { delivered: 1 }, ["c2"])])).evidence as Record<string, unknown>).duplicate_receipts).toEqual([]);
     const refused = await judge([
       ...fleet(),
       ...route(T0, { websocket_id: "wc2" }, null, []),

@@ -49,6 +49,7 @@ export const delivery: Check = async (context) => {
   // Every error frame the fleet got, by code (also those naming no route), as evidence.
   const errorCodes: Record<string, number> = {};
   const routes = await collectRoutes(context, errorCodes);
+  const duplicateReceipts = await receiptsOfDuplicates(context, routes);
   const oracle = new RouteExpectation(context.events);
   const vanished: string[] = [];
   const duplicates: string[] = [];
@@ -181,6 +182,7 @@ export const delivery: Check = async (context) => {
       ack_mismatches_outside_faults: firstOf(ackMismatch),
       short_deliveries: firstOf(short),
       duplicates: firstOf(duplicates),
+      duplicate_receipts: duplicateReceipts,
       beyond_acked: firstOf(beyondAcked),
       beyond_partial_acks: firstOf(beyondPartial),
       partial_acks_outside_faults: firstOf(unexplainedPartial),
@@ -228,6 +230,42 @@ async function collectRoutes(context: CheckContext, errorCodes: Record<string, n
     else route.recipients.add(event.client);
   }
   return routes;
+}
+
+/** How many duplicated receipts {@link receiptsOfDuplicates} details. */
+const DUPLICATES_DETAILED = 10;
+
+/** Every copy a client recorded of a route it received more than once, for the evidence. */
+interface DuplicateReceipts {
+  route: string;
+  client: string;
+  sent: number;
+  answered: number | null;
+  /** Each copy: when the client recorded it and on which of its connections. */
+  receipts: { t: number; websocket_id: string | null }[];
+}
+
+/**
+ * The copies of the first {@link DUPLICATES_DETAILED} duplicated receipts, read in one more pass over the history
+ * only when there are any (a run without duplicates pays nothing). Their times and connections tell a route
+ * delivered twice over one socket a few milliseconds apart (a message taken twice from Redis) from one delivered
+ * again after a reconnect.
+ */
+async function receiptsOfDuplicates(context: CheckContext, routes: ReadonlyMap<string, Route & { duplicates: string[] }>): Promise<DuplicateReceipts[]> {
+  const detailed = new Map<string, DuplicateReceipts>();
+  for (const route of routes.values()) {
+    for (const client of new Set(route.duplicates)) {
+      if (detailed.size >= DUPLICATES_DETAILED) break;
+      const answer = route.ack ?? route.error;
+      detailed.set(`${route.id}>${client}`, { route: route.id, client, sent: route.sent, answered: answer?.t ?? null, receipts: [] });
+    }
+  }
+  if (detailed.size === 0) return [];
+  for await (const event of allEvents(context)) {
+    if (event.source !== "fleet" || event.type !== "message_received") continue;
+    detailed.get(`${event.message_id}>${event.client}`)?.receipts.push({ t: event.t, websocket_id: event.websocket_id ?? null });
+  }
+  return [...detailed.values()];
 }
 
 /** Every fault's interval on the timeline (open-ended when it never ended), from the fault events. */
