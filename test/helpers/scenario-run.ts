@@ -108,7 +108,9 @@ export function expectPassed(scenario: ScenarioDefinition, result: RunResult): v
 
 /** Asserts a run that a negative control broke: exit code 1 and `fails` failed. */
 export function expectFailedBy(result: RunResult, fails: CheckName): CheckResult {
-  expect(result, JSON.stringify(result.error)).toMatchObject({ status: "failed", exit_code: 1 });
+  // A run the control did not break says why through the check's own figures (a passed check's actual).
+  const judged = result.checks.find((c) => c.name === fails);
+  expect(result, JSON.stringify({ error: result.error, [fails]: judged?.actual })).toMatchObject({ status: "failed", exit_code: 1 });
   const check = checkOf(result, fails);
   expect(check.pass, JSON.stringify(check.actual)).toBe(false);
   return check;
