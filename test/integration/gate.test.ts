@@ -74,11 +74,8 @@ function actualOf(run: RunResult, name: CheckName): Record<string, unknown> {
  * this file can): running them here again would only double `npm test`'s time. `npm run gate` still runs them all.
  */
 const CAUGHT_IN_OWN_TEST: Readonly<Record<string, string>> = Object.freeze({
-  "no-unregister": "harness-checks.test.ts",
-  "no-resume": "scenarios-lifecycle.test.ts",
   "no-tenant-check": "scenarios-lifecycle.test.ts",
   "drop-remote": "scenarios-links.test.ts",
-  "no-heartbeat": "scenarios-lifecycle.test.ts",
   "drop-remote-1pct": "harness-checks.test.ts",
   "echo-sender": "harness-checks.test.ts",
   "ignore-nbf": "conformance.test.ts",
@@ -100,12 +97,19 @@ const CAUGHT_IN_OWN_TEST: Readonly<Record<string, string>> = Object.freeze({
   "short-pong-deadline": "scenario-packet-loss.test.ts",
 });
 
+/** A test file without its comments (block comments, and line comments that start a line). */
+function codeOf(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+}
+
 describe("npm run gate: defects caught by a test of their own", () => {
   it("should name, for each, a test file of test/integration that switches it on", async () => {
     for (const [defect, file] of Object.entries(CAUGHT_IN_OWN_TEST)) {
       expect(FAILPOINTS.map((f) => f.name) as string[], defect).toContain(defect);
-      const text = await readFile(new URL(file, import.meta.url), "utf8");
-      expect(text.includes(defect), `${file} never names ${defect}`).toBe(true);
+      // In code, as a string literal: a comment saying that another file covers it does not switch it on (two
+      // defects were once left to a file whose comment sent them back here, and ran nowhere).
+      const code = codeOf(await readFile(new URL(file, import.meta.url), "utf8"));
+      expect(code.includes(`"${defect}"`), `${file} never switches ${defect} on`).toBe(true);
     }
   });
 });

@@ -13,8 +13,9 @@ const SEED = 7;
 
 /**
  * Each negative control and the check it must make fail (docs/protocol.md, "Negative controls"). The defects whose
- * failing check the gate's matrix already shows in a scenario (no-tenant-check, no-heartbeat, no-unregister,
- * drop-remote, no-resume: test/integration/gate.test.ts) are not run again here; the two the fixture is sized for
+ * failing check another test already shows in a scenario (no-heartbeat, no-unregister, no-resume: the gate's matrix
+ * in test/integration/gate.test.ts; no-tenant-check: scenarios-lifecycle; drop-remote: scenarios-links) are not run
+ * again here; the two the fixture is sized for
  * (about 1,100 remote deliveries far from any fault, so that a 1-in-100 loss shows on every seed) and the memory
  * registry stay.
  */

@@ -13,7 +13,8 @@ const SEED = 11;
 /**
  * The lifecycle scenarios (deploy, ttl, redis-restart, tenants) in their `ci` profile against the reference
  * gateway: each passes its declared checks, and fails the matching one under a negative control (deploy under
- * `no-resume` and ttl under `no-heartbeat` are cells of the gate's matrix: test/integration/gate.test.ts).
+ * `no-resume` and ttl under `no-heartbeat`, the checks their catalogue entries name, are cells of the gate's matrix
+ * in test/integration/gate.test.ts; redis-restart under `no-heartbeat` shows another check it breaks).
  */
 describe.sequential("scenarios deploy, ttl, redis-restart, tenants (ci profile)", { timeout: 90_000 }, () => {
   it("deploy should pass: every instance drained and restarted in turn, clients resume with their state", async () => {
