@@ -191,7 +191,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
   },
   {
     name: "welcome-before-write",
-    behaviour: "sends the welcome before the registry write is confirmed, and writes the record 250 ms later (a write-behind)",
+    behaviour: "sends the welcome before the registry write is confirmed, and writes the record 2 s later (a write-behind)",
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, a new connection: the record is written in the background after a delay, the welcome goes at once",
     mustFail: "protocol-conformance (welcome-after-write)",
