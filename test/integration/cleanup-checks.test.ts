@@ -17,7 +17,11 @@ describe.sequential("cleanup checks: prompt-cleanup, state-audit, key-ttl", { ti
     const cleanups = eventsOf(result.events, "probe", "departure_cleanup");
     expect(new Set(cleanups.map((e) => e.kind))).toEqual(new Set(["close", "terminate", "kill"]));
     expect(cleanups).toHaveLength(18);
-    for (const e of cleanups) expect(e.gone_after_ms, JSON.stringify(e)).toBeLessThanOrEqual(PROMPT_CLEANUP_BOUND_MS);
+    // Each within the bound, or past it only by the harness's own stall as the check itself excuses (the harness
+    // polls; on a loaded machine its loop stands still now and then), never still lingering.
+    const excused = (checkOf(result, "prompt-cleanup").actual as { late_explained_by_harness_stalls: number }).late_explained_by_harness_stalls;
+    for (const e of cleanups) expect(e.gone_after_ms, JSON.stringify(e)).not.toBeNull();
+    expect(cleanups.filter((e) => e.gone_after_ms! > PROMPT_CLEANUP_BOUND_MS), JSON.stringify(cleanups)).toHaveLength(excused);
     // The audit read Redis more than once during the run and saw every connection, the departed ones included. Not
     // on every sample: a pass is skipped while ten times its previous read's duration has not passed
     // (AUDIT_DUTY_FACTOR), so a loaded machine gets fewer (4 in a CI run with three files at a time, 5+ when idle).
