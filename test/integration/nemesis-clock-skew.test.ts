@@ -126,7 +126,10 @@ describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 },
     it(`should keep expiry off the skewed clock (${offsetMs > 0 ? "+" : ""}${offsetMs / 1000} s)`, async () => {
       const run = await runSkew(offsetMs);
       console.log(`clock-skew ${offsetMs} (reference)`, JSON.stringify({ ...(run.verdict.actual as object), measured_skew_ms: run.measuredSkewMs, dead_gone_after_ms: run.deadGoneAfterMs }));
-      expect(Math.abs(run.measuredSkewMs - offsetMs)).toBeLessThan(2_000);
+      // The gateway's own clock in its "listening" line against the harness's when the line arrives: the line's
+      // way through the pipe and a stall of the harness add to it (a few ms measured; seconds at worst on a loaded
+      // machine), never a minute, as in the containers nemesis test.
+      expect(Math.abs(run.measuredSkewMs - offsetMs)).toBeLessThan(5_000);
       expect(run.verdict.pass, JSON.stringify(run.verdict.evidence)).toBe(true);
       expect(run.deadGoneAfterMs).not.toBeNull();
       expect(run.deadGoneAfterMs!).toBeLessThanOrEqual(DEAD_BOUND_MS);
