@@ -254,10 +254,9 @@ interface DuplicateReceipts {
 async function receiptsOfDuplicates(context: CheckContext, routes: ReadonlyMap<string, Route & { duplicates: string[] }>): Promise<DuplicateReceipts[]> {
   const detailed = new Map<string, DuplicateReceipts>();
   for (const route of routes.values()) {
-    for (const client of new Set(route.duplicates)) {
+    for (const client of route.duplicates) {
       if (detailed.size >= DUPLICATES_DETAILED) break;
-      const answer = route.ack ?? route.error;
-      detailed.set(`${route.id}>${client}`, { route: route.id, client, sent: route.sent, answered: answer?.t ?? null, receipts: [] });
+      detailed.set(`${route.id}>${client}`, { route: route.id, client, sent: route.sent, answered: (route.ack ?? route.error)?.t ?? null, receipts: [] });
     }
   }
   if (detailed.size === 0) return [];

@@ -10,7 +10,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { probeHttp } from "../../harness/runtime/readiness.js";
@@ -114,15 +113,12 @@ export function describeRuntimeContract(
    */
   async function expectEveryReady({ runtime, events }: Topology, waitMs = READY_AGAIN_MS): Promise<void> {
     for (const instance of runtime.instances) {
-      const url = `${instance.httpUrl}/readyz`;
-      let last = await probeHttp(url);
-      const deadline = Date.now() + waitMs;
-      while (last.status !== 200 && Date.now() < deadline) {
-        await delay(100);
-        last = await probeHttp(url);
-      }
-      const recorded = events.filter((e) => JSON.stringify(e).includes(`"${instance.id}"`)).slice(-15);
-      expect(last.status, JSON.stringify({ instance: instance.id, state: runtime.instance(instance.id).state, probe: last, events: recorded })).toBe(200);
+      const expectReady = async () => {
+        const probe = await probeHttp(`${instance.httpUrl}/readyz`);
+        const recorded = events.filter((e) => JSON.stringify(e).includes(`"${instance.id}"`)).slice(-15);
+        expect(probe.status, JSON.stringify({ instance: instance.id, state: runtime.instance(instance.id).state, probe, events: recorded })).toBe(200);
+      };
+      await (waitMs > 0 ? vi.waitFor(expectReady, { timeout: waitMs, interval: 100 }) : expectReady());
     }
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { judgeHalfOpenCleanup, type InstanceRecordSample } from "../../harness/checks/half-open-cleanup.js";
+import { createDeferred } from "../../harness/common/deferred.js";
 import { mintClientToken } from "../../harness/common/jwt.js";
 import { FaultRunner, type FaultEvent, type ResolvedFault } from "../../harness/faults/fault-runner.js";
 import { Fault } from "../../harness/faults/fault.js";
@@ -107,12 +108,11 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
       });
       return performance.now() - t0;
     };
-    let onApplied!: () => void;
-    const applied = new Promise<void>((resolve) => (onApplied = resolve));
-    const runner = new FaultRunner({ target: runtime, onEvent: (e) => e.type === "fault_applied" && onApplied() });
+    const applied = createDeferred<void>();
+    const runner = new FaultRunner({ target: runtime, onEvent: (e) => e.type === "fault_applied" && applied.resolve() });
     const running = runner.run({ ...Fault.clientLink({ target: "gw-1", form: "latency", latencyMs: 150, durationMs: 1_500 }), targets: ["gw-1"] } as ResolvedFault);
     // From the moment the toxics are in place (adding them takes a while on a loaded machine), within their 1.5 s.
-    await applied;
+    await applied.promise;
     await expect.poll(rtt, { timeout: 1_200, interval: 50 }).toBeGreaterThanOrEqual(280);
     await running;
     expect(await rtt()).toBeLessThan(150);
