@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { ephemeralRangeStart, findFreePort, isPortFree, PORT_LANES, portLane } from "./free-port.js";
+import { ephemeralRangeStart, FETCH_BAD_PORTS, findFreePort, isPortFree, PORT_LANES, portLane } from "./free-port.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -27,6 +27,13 @@ describe("findFreePort", () => {
     expect(new Set(ports).size).toBeGreaterThan(15);
     const server = await listenOn(ports[0]!);
     onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  });
+
+  it("should never pick a port fetch refuses (10080), which no readiness probe could reach", async () => {
+    expect(await fetch("http://127.0.0.1:10080/").catch((e: Error & { cause?: Error }) => e.cause?.message)).toBe("bad port");
+    expect(FETCH_BAD_PORTS.has(10_080)).toBe(true);
+    // A range of that port alone (free or not): the kernel's pick instead, from its ephemeral range.
+    for (let i = 0; i < 3; i++) expect(await findFreePort("127.0.0.1", { lowest: 10_080, highest: 10_080 })).toBeGreaterThanOrEqual(ephemeralRangeStart());
   });
 
   it("should skip ports something listens on, and fall back to one the kernel assigns when the range is full", async () => {

@@ -6,6 +6,18 @@ export const LOWEST_PORT = 10_000;
 /** Random ports tried below the ephemeral range before falling back to one the kernel assigns. */
 const ATTEMPTS = 20;
 
+/**
+ * Ports that `fetch` refuses to connect to ("bad port", https://fetch.spec.whatwg.org/#port-blocking): the harness
+ * probes every server it starts with `fetch`, so a gateway on 10080 never looked ready (a fresh-clone CI run failed
+ * on `instance gw-2 not ready after 20000ms (GET http://127.0.0.1:10080/readyz → fetch failed)`). Only 10080 lies in
+ * the default range; the rest of the spec's list is there for callers' own ranges.
+ */
+export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123,
+  135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995,
+  1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
 let ephemeralLow: number | undefined;
 
 /**
@@ -89,8 +101,8 @@ export function portLane(): Promise<number | undefined> {
  * disabled, another one running beside it (parallel test files, a scenario beside a benchmark) never picks the
  * proxy's port for a server of its own, nor for a Redis cluster node's bus (its data port plus 10000, in the same
  * lane), which made an enable answer 500 in a full test run; and within a process, none of its
- * {@link RECENT_PICKS} latest picks is handed out again. Falls back to a port the kernel assigns when
- * {@link ATTEMPTS} random picks are taken.
+ * {@link RECENT_PICKS} latest picks is handed out again. Never one of {@link FETCH_BAD_PORTS}. Falls back to a port
+ * the kernel assigns (from its ephemeral range, where no bad port lies) when {@link ATTEMPTS} random picks are taken.
  *
  * The port is probed, not held: someone else may take it before the caller binds it, so callers that spawn a
  * server on it retry with a new port when the server reports the address in use.
@@ -104,6 +116,7 @@ export async function findFreePort(host = "127.0.0.1", range: { lowest: number; 
   const count = highest - lowest - offset >= 0 ? Math.floor((highest - lowest - offset) / step) + 1 : 0;
   for (let attempt = 0; attempt < ATTEMPTS && count > 0; attempt++) {
     const candidate = lowest + offset + Math.floor(Math.random() * count) * step;
+    if (FETCH_BAD_PORTS.has(candidate)) continue;
     if (wide) {
       // Noted before the probe, so that calls at once do not both hand it out.
       if (recentPicks.includes(candidate)) continue;
