@@ -6,6 +6,7 @@ export type {
   ConnectionRegistry,
   HeartbeatEntry,
   HeartbeatResult,
+  RegisterOptions,
   RepointResult,
   SessionState,
 } from "./registry/connection-registry.js";

@@ -29,12 +29,15 @@ export class RegistryWriter {
   readonly #pendingUnregisters = new Set<Promise<unknown>>();
   /** Removals that failed (Redis unreachable), by websocket id, retried by {@link retryFailed}. */
   readonly #failed = new Map<string, ConnectionRecord>();
-  /** The write options of every registration (one object for all of them). */
-  readonly #writeOptions: { readonly ttlMs: number };
+  /**
+   * The write options of every registration (one object for all of them). `newId`: the gateway mints the id of every
+   * new connection (a random UUID), so the registry need not look for an old record of it; a resume re-points.
+   */
+  readonly #writeOptions: { readonly ttlMs: number; readonly newId: true };
 
   constructor(options: RegistryWriterOptions) {
     this.#options = options;
-    this.#writeOptions = Object.freeze({ ttlMs: options.connectionTtlMs });
+    this.#writeOptions = Object.freeze({ ttlMs: options.connectionTtlMs, newId: true });
   }
 
   /** Writes a new connection's record with the next group. */
@@ -47,7 +50,7 @@ export class RegistryWriter {
     return this.#write(record, (registry, options) => registry.repoint(record, options));
   }
 
-  #write<T>(record: ConnectionRecord, write: (registry: ConnectionRegistry, options: { readonly ttlMs: number }) => Promise<T>): Promise<T> {
+  #write<T>(record: ConnectionRecord, write: (registry: ConnectionRegistry, options: { readonly ttlMs: number; readonly newId: true }) => Promise<T>): Promise<T> {
     // The id lives here (again): an older failed removal of it must not be retried (it would remove this record).
     this.#failed.delete(record.websocket_id);
     const { registry } = this.#options;

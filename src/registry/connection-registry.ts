@@ -60,6 +60,19 @@ export interface RepointResult {
 /** Session state of the seed's Phase 2: a flat string map that outlives connections and instance restarts. */
 export type SessionState = Record<string, string>;
 
+/** Options of {@link ConnectionRegistry.register}. */
+export interface RegisterOptions {
+  /** TTL of the record, in ms (default: the registry's). */
+  ttlMs?: number;
+  /**
+   * The caller minted the record's `websocket_id` just now (a random UUID, as a gateway does for every new
+   * connection), so no record of it exists: the write does not look for an old one (one Redis command less per
+   * registration). Do not set it for an id that may have been registered before: an old record of the id in the same
+   * session would then be overwritten without its old index entries being removed.
+   */
+  newId?: boolean;
+}
+
 /** The registry's contract. All methods reject with a {@link TrafficCopError} carrying a stable `code`. */
 export interface ConnectionRegistry {
   /**
@@ -67,7 +80,7 @@ export interface ConnectionRegistry {
    * The first registration of a session claims it for the record's tenant; registering into another tenant's
    * session rejects with `REGISTRY_ERR_FORBIDDEN` and writes nothing.
    */
-  register(record: ConnectionRecord, options?: { ttlMs?: number }): Promise<void>;
+  register(record: ConnectionRecord, options?: RegisterOptions): Promise<void>;
 
   /** The seed's `get_connection(session_id, websocket_id)`: the record, or `null` if absent, expired or another tenant's. */
   getConnection(tenantId: string, sessionId: string, websocketId: string): Promise<ConnectionRecord | null>;

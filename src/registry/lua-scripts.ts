@@ -98,11 +98,13 @@ export const WRITE_REPLY = Object.freeze({
 });
 
 /**
- * A global index is pruned by a write about once in this many writes (when `now` is a multiple of it), so that a
- * lone write does not pay a prune of four global indexes; batches prune each index they touch once. Readers never
- * depend on pruning (they filter by score) and `sweep()` prunes everything.
+ * A write script prunes the indexes it touches (its session indexes and global indexes, once per key) about once in
+ * this many scripts (when `now` is a multiple of it), single writes and batches alike: a prune is one more command
+ * per key, and every other prune of a script finds nothing to remove when the gateways unregister their closed
+ * connections. Readers never depend on pruning (they filter by score); unregisters and heartbeats prune the session
+ * indexes they touch every time, and `sweep()` prunes every global index.
  */
-export const GLOBAL_PRUNE_EVERY = 8;
+export const WRITE_PRUNE_EVERY = 8;
 
 /** Separator of the values of {@link WRITE_SCRIPT}'s packed records (ids never contain control characters). */
 export const WRITE_FIELD_SEPARATOR = "\n";
@@ -111,14 +113,15 @@ export const WRITE_FIELD_SEPARATOR = "\n";
  * Register or repoint connections (standalone: a batch of them, atomically; Cluster: one, in its session's slot).
  * KEYS[1] session index of the first record (routing only).
  * ARGV: prefix, hashTags, full, now, sessionTtl, number of records, then the records packed into one string: per
- * record 10 values, each followed by `\n`: mode ("register" | "repoint"), ttl, websocket_id, session_id,
+ * record 10 values, each followed by `\n`: mode ("register" | "repoint" | "create": a registration of a websocket
+ * id the caller minted just now, whose old record is not read), ttl, websocket_id, session_id,
  * tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at. One packed argument instead of ten
  * per record costs the client one string join rather than ten RESP values per record, and the script one pattern
  * match per record.
  *
- * Costs per record: owner read (once per session), HMGET of the old record, SET ... GET of the reverse index,
- * HSET of all fields, PEXPIRE. Index members are gathered per key and written with one ZADD per key and batch
- * (after one prune per key and batch). Every number handed to Redis is a string: Redis 7.0 formats a Lua number
+ * Costs per record: owner read (once per session), HMGET of the old record (not for "create"), SET ... GET of the
+ * reverse index, HSET of all fields, PEXPIRE. Index members are gathered per key and written with one ZADD per key
+ * and batch (after one prune per key in about one batch of {@link WRITE_PRUNE_EVERY}). Every number handed to Redis is a string: Redis 7.0 formats a Lua number
  * argument with `%.17g`, which cost about a sixth of the script's instructions (callgrind) when scores, TTLs and
  * `expires_at` went as numbers.
  *
@@ -143,8 +146,9 @@ local adds, addn, kttl, kttls, fresh = {}, {}, {}, {}, {}
 local gkeys = { {}, {}, {}, {} }
 local names = { {}, {}, {}, {} }
 local out, no = {}, 0
--- Global indexes are pruned by every batch, and by a lone write about once in ${GLOBAL_PRUNE_EVERY}.
-local prune_global = tonumber(ARGV[6]) > 1 or now % ${GLOBAL_PRUNE_EVERY} == 0
+local NONE = {}
+-- The indexes this script touches are pruned about once in ${WRITE_PRUNE_EVERY} scripts.
+local prune = now % ${WRITE_PRUNE_EVERY} == 0
 local function flush(key)
   local n = addn[key]
   if n > 0 then call('ZADD', key, unpack(adds[key], 1, n)) end
@@ -172,7 +176,7 @@ end
 local function gadd(i, name, w, exps, expn, ttl, ttls)
   local k = gkeys[i][name]
   if not k then k = k_gindex(p, KINDS[i], name); gkeys[i][name] = k end
-  add(k, w, exps, ttl, ttls, prune_global)
+  add(k, w, exps, ttl, ttls, prune)
   local nk = names[i]
   if (nk[name] or 0) < expn then nk[name] = expn end
 end
@@ -202,7 +206,8 @@ for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[7], '(%a+)\\n
     code = -1
   else
     rk = k_conn(p, h, s, w)
-    old = call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
+    -- 'create': the caller minted the websocket id just now, so there is no old record to read.
+    old = mode == 'create' and NONE or call('HMGET', rk, 'tenant_id', 'agent_type', 'pillar', 'instance_id', 'connected_at', 'expires_at')
     -- The owner key may have expired while a record of another tenant still stands: the record wins.
     if old[1] and old[6] and tonumber(old[6]) > now then
       if old[1] ~= t then code = -1 else code = 1 end
@@ -251,7 +256,7 @@ for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[7], '(%a+)\\n
       end
       touched[s] = ottls
     end
-    add(si, w, exps, ttl, ttls, not fresh[si])
+    add(si, w, exps, ttl, ttls, prune and not fresh[si])
     local oa, opl, oi, ot
     if old then oa, opl, oi, ot = old[2], old[3], old[4], old[1] end
     if full then

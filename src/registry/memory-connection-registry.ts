@@ -6,6 +6,7 @@ import type {
   ConnectionRegistry,
   HeartbeatEntry,
   HeartbeatResult,
+  RegisterOptions,
   RepointResult,
   SessionState,
 } from "./connection-registry.js";
@@ -78,7 +79,8 @@ export class MemoryConnectionRegistry implements ConnectionRegistry, AsyncDispos
     this.options = resolveMemoryConnectionRegistryOptions(options);
   }
 
-  async register(record: ConnectionRecord, options?: { ttlMs?: number }): Promise<void> {
+  /** `newId` changes nothing here: the memory registry finds an old record for free. */
+  async register(record: ConnectionRecord, options?: RegisterOptions): Promise<void> {
     this.#assertOpen();
     this.#write("register", record, options);
   }

@@ -13,6 +13,7 @@ import type {
   ConnectionRegistry,
   HeartbeatEntry,
   HeartbeatResult,
+  RegisterOptions,
   RepointResult,
   SessionState,
 } from "./connection-registry.js";
@@ -39,6 +40,7 @@ import {
   writeItem,
   type UnregisterOutcome,
   type WriteItem,
+  type WriteMode,
   type WriteOutcome,
 } from "./redis-replies.js";
 import { defineScripts, evalNow, type Arg, type ScriptClient } from "./redis-scripts.js";
@@ -139,8 +141,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     return this.#client;
   }
 
-  register(record: ConnectionRecord, options?: { ttlMs?: number }): Promise<void> {
-    return this.#write("register", record, options) as Promise<unknown> as Promise<void>;
+  register(record: ConnectionRecord, options?: RegisterOptions): Promise<void> {
+    return this.#write(options?.newId === true ? "create" : "register", record, options) as Promise<unknown> as Promise<void>;
   }
 
   repoint(fallback: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
@@ -151,7 +153,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
    * The write path. Standalone Redis: one promise per call on top of the batch's (no async layers), since a gateway
    * registers every connection through it. Resolves with `undefined` for a registration.
    */
-  #write(mode: "register" | "repoint", input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult | undefined> {
+  #write(writeMode: WriteMode, input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult | undefined> {
+    const mode = writeMode === "create" ? "register" : writeMode;
     let record: ConnectionRecord;
     let ttl: number;
     try {
@@ -161,8 +164,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#full) return this.#writeOnCluster(mode, record, ttl);
-    return this.#writeBatcher.push(writeItem(mode, ttl, record)).then(
+    if (!this.#full) return this.#writeOnCluster(writeMode, record, ttl);
+    return this.#writeBatcher.push(writeItem(writeMode, ttl, record)).then(
       (outcome) => {
         const result = this.#written(mode, record, outcome);
         if (this.options.negativeControls.reverseWithoutTtl === true) {
@@ -194,11 +197,12 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
    * the check runs before it (standalone Redis checks inside the script, atomically), and the global indexes
    * follow it as single-key commands.
    */
-  async #writeOnCluster(mode: "register" | "repoint", record: ConnectionRecord, ttl: number): Promise<RepointResult | undefined> {
+  async #writeOnCluster(writeMode: WriteMode, record: ConnectionRecord, ttl: number): Promise<RepointResult | undefined> {
+    const mode = writeMode === "create" ? "register" : writeMode;
     const s = record.session_id;
     const w = record.websocket_id;
     await this.#call(mode, () => this.#assertNoLiveRecordElsewhere(w, s));
-    const outcome = await this.#call(mode, () => this.#writeBatcher.push(writeItem(mode, ttl, record)));
+    const outcome = await this.#call(mode, () => this.#writeBatcher.push(writeItem(writeMode, ttl, record)));
     // Written as a repoint to learn the record as written (a repoint of a live record keeps some of its fields).
     const result = this.#written("repoint", record, outcome)!;
     const written = result.record;
@@ -364,8 +368,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
 
   /**
    * Prunes expired members from every global index reachable through the name registries (no keyspace scan), and
-   * names whose indexes hold no live member. Session indexes are pruned by every write in their session and expire
-   * with their last member.
+   * names whose indexes hold no live member. Session indexes are pruned by the unregisters and heartbeats of their
+   * session (and about one write script in `WRITE_PRUNE_EVERY`) and expire with their last member.
    */
   async sweep(): Promise<number> {
     this.#assertOpen();

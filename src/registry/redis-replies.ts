@@ -20,9 +20,12 @@ export interface WriteOutcome {
   exp: number;
 }
 
+/** A write as the write script takes it: `create` is a registration of a new id (`newId`, see WRITE_SCRIPT). */
+export type WriteMode = "register" | "repoint" | "create";
+
 /** One registration or repoint as the write script takes it (see WRITE_SCRIPT). */
 export interface WriteItem {
-  readonly mode: "register" | "repoint";
+  readonly mode: WriteMode;
   /** TTL of the record, in ms. */
   readonly ttl: number;
   readonly sessionId: string;
@@ -31,7 +34,7 @@ export interface WriteItem {
 }
 
 /** Packs one record for the write script (ids never contain control characters, so `\n` separates values). */
-export function writeItem(mode: "register" | "repoint", ttl: number, r: ConnectionRecord): WriteItem {
+export function writeItem(mode: WriteMode, ttl: number, r: ConnectionRecord): WriteItem {
   const packed = `${mode}\n${ttl}\n${r.websocket_id}\n${r.session_id}\n${r.tenant_id}\n${r.agent_type}\n${r.pillar}\n${r.instance_id}\n${r.connected_at}\n${r.last_activity_at}\n`;
   return { mode, ttl, sessionId: r.session_id, packed };
 }

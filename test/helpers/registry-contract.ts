@@ -332,6 +332,29 @@ export function defineRegistryContract(target: ContractTarget): void {
       expect(await registry.findConnection("tenant-b", victim.websocket_id)).toEqual(intruders[0]);
     });
 
+    it("should register a new id (newId) as any registration: found by every lookup, kept to the session's tenant, refused when live elsewhere", async () => {
+      const { registry } = await open();
+      const existing = makeRecord({ websocket_id: "w-old", session_id: "s-new", agent_type: "a", pillar: "x" });
+      await registry.register(existing);
+      // What a gateway writes for every new connection: an id it minted, with newId (the write skips reading an old record).
+      const record = makeRecord({ websocket_id: "w-new", session_id: "s-new", agent_type: "b", pillar: "y", instance_id: "gw-2" });
+      await registry.register(record, { newId: true });
+      expect(await registry.getConnection("tenant-a", "s-new", "w-new")).toEqual(record);
+      expect(await registry.findConnection("tenant-a", "w-new")).toEqual(record);
+      expect(await registry.getSessionConnections("tenant-a", "s-new")).toEqual([record, existing]);
+      expect(await registry.getSessionConnections("tenant-a", "s-new", { agent_type: "b", pillar: "y" })).toEqual([record]);
+      expect(await registry.listInstanceConnections("gw-2")).toEqual([record]);
+      expect(await registry.counts()).toEqual({ total: 2, byInstance: { "gw-1": 1, "gw-2": 1 }, byTenant: { "tenant-a": 2 } });
+      // The tenant check and the reverse index's check still run.
+      const intruder = makeRecord({ websocket_id: "w-intruder", session_id: "s-new", tenant_id: "tenant-b" });
+      await expect(registry.register(intruder, { newId: true })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "tenant" });
+      const elsewhere = makeRecord({ websocket_id: "w-new", session_id: "s-other" });
+      await expect(registry.register(elsewhere, { newId: true })).rejects.toMatchObject({ code: "REGISTRY_ERR_FORBIDDEN", reason: "websocket_id" });
+      expect(await registry.getSessionConnections("tenant-b", "s-new")).toEqual([]);
+      expect(await registry.getSessionConnections("tenant-a", "s-other")).toEqual([]);
+      expect((await registry.counts()).total).toBe(2);
+    });
+
     it("should let a websocket id move to another session once its old record expired", async () => {
       const clock = manualClock();
       const { registry } = await open({ clock: clock.now, connectionTtlMs: 10_000 });

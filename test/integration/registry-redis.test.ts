@@ -1,4 +1,5 @@
 import { describe, expect, it, onTestFinished } from "vitest";
+import { WRITE_PRUNE_EVERY } from "../../src/registry/lua-scripts.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
 import { defineRegistryContract, freshNamespace, makeRecord } from "../helpers/registry-contract.js";
 import { openClient, redisTarget, useSuiteRedis } from "../helpers/registry-targets.js";
@@ -49,6 +50,34 @@ describe("RedisConnectionRegistry batching", () => {
     expect(await registry.findConnection("tenant-a", "w-7")).toBeNull();
     const left = await suite.direct().keys(`${registry.keys.prefix}:*websocket*`);
     expect(left, "no record, session index, global index or reverse index left").toEqual([]);
+  });
+});
+
+describe("RedisConnectionRegistry pruning", () => {
+  it("should prune the session and global indexes a write touches in about one write script of WRITE_PRUNE_EVERY", async () => {
+    // The registry's clock decides both liveness (index scores) and the prune (now a multiple of WRITE_PRUNE_EVERY):
+    // records written at t0 are dead at t1 for every reader while Redis still holds their members (its TTLs run on
+    // real time).
+    let now = 1_000 * WRITE_PRUNE_EVERY;
+    const registry = new RedisConnectionRegistry(await openClient(suite.redis()), { keyPrefix: freshNamespace(), connectionTtlMs: 5_000, clock: () => now, closeClient: true });
+    onTestFinished(() => registry.close());
+    const dead = [makeRecord({ websocket_id: "w-dead-1", session_id: "s-1" }), makeRecord({ websocket_id: "w-dead-2", session_id: "s-1" })];
+    await Promise.all(dead.map((record) => registry.register(record)));
+    const members = async () => ({
+      session: await suite.direct().zcard(registry.keys.sessionIndex("s-1")),
+      instance: await suite.direct().zcard(registry.keys.instanceIndex("gw-1")),
+    });
+    expect(await members()).toEqual({ session: 2, instance: 2 });
+    // A write whose clock is not a multiple leaves the dead members (readers skip them) ...
+    now += 60_000 + 1;
+    await registry.register(makeRecord({ websocket_id: "w-live-1", session_id: "s-1", connected_at: now, last_activity_at: now }), { newId: true });
+    expect(await members()).toEqual({ session: 3, instance: 3 });
+    expect((await registry.getSessionConnections("tenant-a", "s-1")).map((record) => record.websocket_id)).toEqual(["w-live-1"]);
+    // ... and one whose clock is prunes every index it touches, single writes and batches alike.
+    now += WRITE_PRUNE_EVERY - (now % WRITE_PRUNE_EVERY);
+    await Promise.all(["w-live-2", "w-live-3"].map((w) => registry.register(makeRecord({ websocket_id: w, session_id: "s-1", connected_at: now, last_activity_at: now }), { newId: true })));
+    expect(await members()).toEqual({ session: 3, instance: 3 });
+    expect((await registry.counts()).total).toBe(3);
   });
 });
 
