@@ -143,6 +143,10 @@ export class GatewayMetrics {
   readonly reapedInstances = new Counter("traffic_cop_reaped_instances_total", "Dead instances whose records this instance reaped.");
   readonly halfOpen = new Counter("traffic_cop_half_open_terminated_total", "Sockets terminated for missing a pong.");
   readonly slowConsumers = new Counter("traffic_cop_slow_consumers_total", "Sockets shed (close 4008) for holding more than MAX_BUFFERED_BYTES of unsent frames.");
+  readonly busDuplicates = new Counter(
+    "traffic_cop_bus_duplicates_total",
+    "Copies of a deliver request this instance had already handled (a PUBLISH its sender's Redis client sent again), dropped.",
+  );
   readonly sendBufferMax: Gauge;
   readonly upgradesRefused = new Counter("traffic_cop_upgrades_refused_total", "WebSocket upgrades refused, by HTTP status.");
   readonly redisUp: Gauge;
@@ -161,7 +165,8 @@ export class GatewayMetrics {
     const metrics: Metric[] = [
       this.connections, this.registrations, this.unregistrations, this.heartbeats, this.heartbeatBatches, this.routes,
       this.routeRequests, this.errors, this.redisLatency, this.reconciliations, this.drains, this.reaped,
-      this.reapedInstances, this.halfOpen, this.slowConsumers, this.sendBufferMax, this.upgradesRefused, this.redisUp,
+      this.reapedInstances, this.halfOpen, this.slowConsumers, this.busDuplicates, this.sendBufferMax, this.upgradesRefused,
+      this.redisUp,
     ];
     return `${metrics.map((metric) => metric.render()).join("\n")}\n`;
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { useRedisServer } from "../../test/helpers/redis.js";
 import { useSocketPairs, type SocketPair } from "../../test/helpers/socket-pair.js";
@@ -11,7 +11,7 @@ import { ConnectionTable } from "./connection-table.js";
 import { NO_FAILPOINTS, createFailpoints, type Failpoints } from "./failpoints.js";
 import { GatewayMetrics } from "./metrics.js";
 import { RedisClusterBus } from "./redis-cluster-bus.js";
-import { Router } from "./router.js";
+import { DELIVER_DEDUPE_MS, MAX_REMEMBERED_DELIVERS, Router } from "./router.js";
 
 function record(websocketId: string, instanceId: string, tenantId = "t1", agentType = "a"): ConnectionRecord {
   const now = Date.now();
@@ -138,5 +138,38 @@ describe("Router", () => {
     expect(first.length).toBeGreaterThanOrEqual(8);
     expect(first.length).toBeLessThanOrEqual(35);
     expect(await dropped(createFailpoints(["drop-remote-1pct"]))).toEqual(first);
+  });
+
+  it("should hand each deliver request to its sockets once, forgetting requests after DELIVER_DEDUPE_MS or beyond MAX_REMEMBERED_DELIVERS", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const pair = await useSocketPairs();
+    const agent = await pair();
+    const registry = new MemoryConnectionRegistry();
+    const { connections, metrics, router } = instance("gw-1", registry, new LocalClusterBus());
+    await hold(registry, connections, agent.server, record("w-agent", "gw-1"));
+    const deliver = (r: string, ids = ["w-agent"]) =>
+      router.onBusMessage({ t: "deliver", r, from: "gw-2", ids, frame: JSON.stringify({ type: "message", id: r, payload: r }) });
+    deliver("gw-2:a:1");
+    deliver("gw-2:a:1");
+    // The same id from another sender is another request.
+    router.onBusMessage({ t: "deliver", r: "gw-2:a:1", from: "gw-3", ids: ["w-agent"], frame: JSON.stringify({ type: "message", id: "from-3" }) });
+    vi.advanceTimersByTime(DELIVER_DEDUPE_MS - 1);
+    deliver("gw-2:a:1");
+    vi.advanceTimersByTime(1);
+    deliver("gw-2:a:1");
+    await expect.poll(() => messages(agent).map((frame) => (frame as { id: string }).id)).toEqual(["gw-2:a:1", "from-3", "gw-2:a:1"]);
+    expect(metrics.busDuplicates.get()).toBe(2);
+    // Memory stays bounded: the oldest request is forgotten once MAX_REMEMBERED_DELIVERS newer ones came.
+    deliver("gw-2:b:0");
+    for (let i = 1; i < MAX_REMEMBERED_DELIVERS; i++) deliver(`gw-2:b:${i}`, []);
+    deliver("gw-2:b:0");
+    expect(metrics.busDuplicates.get()).toBe(3);
+    deliver(`gw-2:b:${MAX_REMEMBERED_DELIVERS}`, []);
+    deliver("gw-2:b:0");
+    await expect.poll(() => messages(agent).length).toBe(5);
+    expect(metrics.busDuplicates.get()).toBe(3);
   });
 });

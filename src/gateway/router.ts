@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
 import type { BusMessage, ClusterBus, DeliverRequest } from "./cluster-bus.js";
 import type { ConnectionTable } from "./connection-table.js";
@@ -8,6 +9,15 @@ import { ProtocolError, messageFrame, toProtocolError, type FrameId, type RouteT
 
 /** Most remote deliveries awaiting confirmation at once; more fail fast with REGISTRY_UNAVAILABLE. */
 export const MAX_PENDING_REMOTE = 10_000;
+/**
+ * How long a deliver request's sender and id are remembered, in ms, so that a second copy of the request is dropped:
+ * ioredis sends a command again when its connection closed before the answer came (Redis Cluster: after
+ * `retryDelayOnFailover`, for up to its redirections), and a PUBLISH that Redis had already run then reaches the
+ * holder twice. Copies come within a few seconds of the first; 30 s leaves a margin.
+ */
+export const DELIVER_DEDUPE_MS = 30_000;
+/** Most deliver requests remembered at once (about 100 bytes each); beyond it the oldest are forgotten first. */
+export const MAX_REMEMBERED_DELIVERS = 100_000;
 /** Failpoint `no-fail-fast`: pause between retries of a registry read, in ms. */
 const NO_FAIL_FAST_RETRY_MS = 100;
 /** Failpoint `no-fail-fast`: longest a registry read is retried, in ms (beyond any partition the scenarios inject). */
@@ -41,6 +51,10 @@ export class Router {
   readonly #options: RouterOptions;
   readonly #pendingRemote = new Map<string, { resolve: (n: number) => void; timer: NodeJS.Timeout }>();
   #requestSeq = 0;
+  /** Distinguishes this process's request ids from those of an earlier run of the same instance id. */
+  readonly #incarnation = randomUUID().slice(0, 8);
+  /** Deliver requests handled, by sender and request id, with when they came (oldest first). */
+  readonly #handledDelivers = new Map<string, number>();
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -228,7 +242,7 @@ export class Router {
     if (this.#pendingRemote.size >= MAX_PENDING_REMOTE) {
       throw new ProtocolError("REGISTRY_UNAVAILABLE", "too many remote deliveries in flight; retry later");
     }
-    const requestId = `${instanceId}:${++this.#requestSeq}`;
+    const requestId = `${instanceId}:${++this.#requestSeq}:${this.#incarnation}`;
     let timedOut = false;
     const reply = new Promise<number>((resolve) => {
       const timer = setTimeout(() => {
@@ -262,13 +276,38 @@ export class Router {
   }
 
   /**
-   * Sends a deliver request's frame to the local sockets it names and publishes the count back. Failpoint
-   * `dup-remote`: about 1 request in 20 (a hash of the request id picks them) is sent twice, counted once.
+   * Sends a deliver request's frame to the local sockets it names and publishes the count back, once per request: a
+   * copy of a request already handled (see {@link DELIVER_DEDUPE_MS}) is dropped and counted in
+   * `traffic_cop_bus_duplicates_total`. Failpoint `dup-remote`: about 1 request in 20 (a hash of the request id picks
+   * them, the same ones on every run) is sent twice, counted once.
    */
   #answerDeliver(request: DeliverRequest): void {
+    if (!this.#firstCopy(request)) {
+      this.#options.metrics.busDuplicates.inc();
+      return;
+    }
     const delivered = this.#options.connections.sendTo(request.ids, request.frame);
-    if (this.#options.failpoints.enabled("dup-remote") && fnv1a(request.r) % 20 === 0) this.#options.connections.sendTo(request.ids, request.frame);
+    // The request id without its incarnation (the last part), so that the same requests are picked on every run.
+    if (this.#options.failpoints.enabled("dup-remote") && fnv1a(request.r.slice(0, request.r.lastIndexOf(":"))) % 20 === 0) {
+      this.#options.connections.sendTo(request.ids, request.frame);
+    }
     void this.#options.bus.publish(request.from, { t: "delivered", r: request.r, n: delivered }).catch(() => undefined);
+  }
+
+  /** Remembers a deliver request; false if it was handled already within {@link DELIVER_DEDUPE_MS}. */
+  #firstCopy(request: DeliverRequest): boolean {
+    const now = performance.now();
+    const handled = this.#handledDelivers;
+    const key = `${request.from}\n${request.r}`;
+    const seen = handled.get(key);
+    if (seen !== undefined && now - seen < DELIVER_DEDUPE_MS) return false;
+    handled.delete(key);
+    for (const [oldest, at] of handled) {
+      if (now - at < DELIVER_DEDUPE_MS && handled.size < MAX_REMEMBERED_DELIVERS) break;
+      handled.delete(oldest);
+    }
+    handled.set(key, now);
+    return true;
   }
 }
 

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import type { StartedRedisServer } from "../../harness/runtime/redis-server.js";
 import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
+import { createRedisClient, waitForRedisReady } from "../../src/registry/redis-client.js";
 import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
 import { connectClient, type TestClient } from "../helpers/wire-client.js";
 import { startSuiteRedis } from "../helpers/redis.js";
@@ -66,6 +67,35 @@ describe("gateway cluster (3 processes, one Redis)", () => {
     expect(await posted.json()).toMatchObject({ delivered: 3 });
     expect(sender.frames.filter((frame) => frame.id === "x")).toEqual([expect.objectContaining({ type: "ack" })]);
     expect(await gateways[0]!.metric("traffic_cop_routes_total", { path: "remote" })).toBeGreaterThanOrEqual(2);
+  });
+
+  it("should hand a deliver request that reaches its holder twice to its sockets once (a PUBLISH its sender's client sent again)", async () => {
+    const session = newSession();
+    const target = await connectClient(gateways[1]!, token("t1"), { session_id: session, agent_type: "agent", pillar: "p" });
+    // The test stands in for a sender instance: it listens on its channel for the holder's answers.
+    const subscriber = createRedisClient(redis.url);
+    onTestFinished(() => subscriber.disconnect());
+    await waitForRedisReady(subscriber);
+    const answers: unknown[] = [];
+    subscriber.on("message", (_channel: string, text: string) => answers.push(JSON.parse(text)));
+    await subscriber.subscribe(registry.keys.instanceChannel("gw-sender"));
+    const request = (r: string, id: string) =>
+      JSON.stringify({ t: "deliver", r, from: "gw-sender", ids: [target.websocketId], frame: JSON.stringify({ type: "message", id, from: "w-sender", session_id: session, payload: id }) });
+    const duplicatesBefore = await gateways[1]!.metric("traffic_cop_bus_duplicates_total");
+    const channel = registry.keys.instanceChannel("gw-2");
+    for (const text of [request("gw-sender:boot:1", "m1"), request("gw-sender:boot:1", "m1"), request("gw-sender:boot:2", "m2")]) {
+      expect(await registry.client.publish(channel, text)).toBe(1);
+    }
+    // One subscriber connection keeps the publishing order: once m2 is in, a second m1 would be too.
+    await target.next((frame) => frame.type === "message" && frame.id === "m2");
+    expect(target.frames.filter((frame) => frame.type === "message").map((frame) => frame.id)).toEqual(["m1", "m2"]);
+    await vi.waitFor(() =>
+      expect(answers).toEqual([
+        { t: "delivered", r: "gw-sender:boot:1", n: 1 },
+        { t: "delivered", r: "gw-sender:boot:2", n: 1 },
+      ]),
+    );
+    expect(await gateways[1]!.metric("traffic_cop_bus_duplicates_total")).toBe(duplicatesBefore + 1);
   });
 
   it("should remove a record as soon as its client disconnects", async () => {
