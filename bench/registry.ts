@@ -10,9 +10,10 @@
  * makes them, and writes through a {@link RegistryWriter} that group-commits them, driven in bursts of
  * {@link MAX_PENDING_UPGRADES} (the most registrations a gateway lets wait at once).
  *
- * `register` and `register_batched` cost about the same: both are batched. The registry gathers the calls of one
- * tick into scripts of up to `maxBatchSize` (500) records whichever client carries them, so a burst of 2,000 direct
- * registrations is four scripts too; the writer only adds its group commit on top.
+ * `register` and `register_batched` are both batched. The registry gathers the calls of one tick into scripts of up
+ * to `maxBatchSize` (500) records whichever client carries them, so a burst of 2,000 direct registrations is four
+ * scripts too; the writer adds its group commit on top, and registers with `newId` as a gateway does (no read of an
+ * old record), which makes `register_batched` cost Redis about 2 us less per item.
  * Prints min/median/max over the rounds; the last line is one JSON object with the medians `ratio_register_batched`
  * (floor 1.0) and `ratio_session_lookup` (floor 0.5) among others. Exit code 1 if a floor is missed.
  *
