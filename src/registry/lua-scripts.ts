@@ -112,7 +112,7 @@ export const WRITE_FIELD_SEPARATOR = "\n";
 /**
  * Register or repoint connections (standalone: a batch of them, atomically; Cluster: one, in its session's slot).
  * KEYS[1] session index of the first record (routing only).
- * ARGV: prefix, hashTags, full, now, sessionTtl, number of records, then the records packed into one string: per
+ * ARGV: prefix, hashTags, full, now, sessionTtl, then the records packed into one string: per
  * record 10 values, each followed by `\n`: mode ("register" | "repoint" | "create": a registration of a websocket
  * id the caller minted just now, whose old record is not read), ttl, websocket_id, session_id,
  * tenant_id, agent_type, pillar, instance_id, connected_at, last_activity_at. One packed argument instead of ten
@@ -121,9 +121,9 @@ export const WRITE_FIELD_SEPARATOR = "\n";
  *
  * Costs per record: owner read (once per session), HMGET of the old record (not for "create"), SET ... GET of the
  * reverse index, HSET of all fields, PEXPIRE. Index members are gathered per key and written with one ZADD per key
- * and batch (after one prune per key in about one batch of {@link WRITE_PRUNE_EVERY}). Every number handed to Redis is a string: Redis 7.0 formats a Lua number
- * argument with `%.17g`, which cost about a sixth of the script's instructions (callgrind) when scores, TTLs and
- * `expires_at` went as numbers.
+ * and batch (after one prune per key in about one batch of {@link WRITE_PRUNE_EVERY}). Every number handed to Redis
+ * is a string: Redis 7.0 formats a Lua number argument with `%.17g`, which cost about a sixth of the script's
+ * instructions (callgrind) when scores, TTLs and `expires_at` went as numbers.
  *
  * Returns one flat array; per record a {@link WRITE_REPLY} code, followed (repoint of a live record only) by the
  * kept agent_type, pillar and connected_at and the instance_id the record named before (so that a resume learns
@@ -189,7 +189,7 @@ local function unindex(i, name, w)
   call('ZREM', gk, w)
 end
 
-for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[7], '(%a+)\\n(%d+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n(%d+)\\n(%d+)\\n') do
+for mode, ttls, w, s, t, a, pl, inst, ca, la in string.gmatch(ARGV[6], '(%a+)\\n(%d+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n([^\\n]+)\\n(%d+)\\n(%d+)\\n') do
   local ttl = ttln[ttls]
   if not ttl then
     ttl = tonumber(ttls)

@@ -102,7 +102,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
       const key = this.keys.sessionIndex(items[0]!.sessionId);
       const packed = new Array<string>(items.length);
       for (let i = 0; i < items.length; i++) packed[i] = items[i]!.packed;
-      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs, items.length, packed.join("")];
+      const args: Arg[] = [this.keys.prefix, this.#h, this.#full ? "1" : "0", now, this.options.sessionTtlMs, packed.join("")];
       const reply = full ? await evalNow(this.#client, WRITE_SCRIPT, key, args) : await this.#client.trafficCopWrite(key, ...args);
       return parseWriteReply(reply as (string | number)[], items, now, this.#full);
     });
