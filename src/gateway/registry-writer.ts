@@ -1,4 +1,4 @@
-import type { ConnectionRecord, ConnectionRegistry, RepointResult } from "../registry/connection-registry.js";
+import type { ConnectionRecord, ConnectionRegistry, RegisterOptions, RepointResult } from "../registry/connection-registry.js";
 import type { Failpoints } from "./failpoints.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { WriteBatcher } from "./write-batcher.js";
@@ -30,32 +30,35 @@ export class RegistryWriter {
   /** Removals that failed (Redis unreachable), by websocket id, retried by {@link retryFailed}. */
   readonly #failed = new Map<string, ConnectionRecord>();
   /**
-   * The write options of every registration (one object for all of them). `newId`: the gateway mints the id of every
-   * new connection (a random UUID), so the registry need not look for an old record of it; a resume re-points.
+   * The write options of every registration and of every resume (one object each for all of them). `newId`: the
+   * gateway mints the id of every new connection (a random UUID), so the registry need not look for an old record.
    */
-  readonly #writeOptions: { readonly ttlMs: number; readonly newId: true };
+  readonly #registerOptions: Readonly<RegisterOptions>;
+  readonly #repointOptions: Readonly<RegisterOptions>;
 
   constructor(options: RegistryWriterOptions) {
     this.#options = options;
-    this.#writeOptions = Object.freeze({ ttlMs: options.connectionTtlMs, newId: true });
+    this.#registerOptions = Object.freeze({ ttlMs: options.connectionTtlMs, newId: true });
+    this.#repointOptions = Object.freeze({ ttlMs: options.connectionTtlMs });
   }
 
   /** Writes a new connection's record with the next group. */
   register(record: ConnectionRecord): Promise<void> {
-    return this.#write(record, (registry, options) => registry.register(record, options));
+    const options = this.#registerOptions;
+    return this.#write(record, (registry) => registry.register(record, options));
   }
 
   /** Resumes a connection here: re-points its record (or writes it anew when it is gone) with the next group. */
   repoint(record: ConnectionRecord): Promise<RepointResult> {
-    return this.#write(record, (registry, options) => registry.repoint(record, options));
+    const options = this.#repointOptions;
+    return this.#write(record, (registry) => registry.repoint(record, options));
   }
 
-  #write<T>(record: ConnectionRecord, write: (registry: ConnectionRegistry, options: { readonly ttlMs: number; readonly newId: true }) => Promise<T>): Promise<T> {
+  #write<T>(record: ConnectionRecord, write: (registry: ConnectionRegistry) => Promise<T>): Promise<T> {
     // The id lives here (again): an older failed removal of it must not be retried (it would remove this record).
     this.#failed.delete(record.websocket_id);
     const { registry } = this.#options;
-    const writeOptions = this.#writeOptions;
-    return this.#batcher.run(() => write(registry, writeOptions));
+    return this.#batcher.run(() => write(registry));
   }
 
   /**

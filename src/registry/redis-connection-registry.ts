@@ -40,7 +40,6 @@ import {
   writeItem,
   type UnregisterOutcome,
   type WriteItem,
-  type WriteMode,
   type WriteOutcome,
 } from "./redis-replies.js";
 import { defineScripts, evalNow, type Arg, type ScriptClient } from "./redis-scripts.js";
@@ -142,7 +141,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
   }
 
   register(record: ConnectionRecord, options?: RegisterOptions): Promise<void> {
-    return this.#write(options?.newId === true ? "create" : "register", record, options) as Promise<unknown> as Promise<void>;
+    return this.#write("register", record, options) as Promise<unknown> as Promise<void>;
   }
 
   repoint(fallback: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult> {
@@ -153,19 +152,18 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
    * The write path. Standalone Redis: one promise per call on top of the batch's (no async layers), since a gateway
    * registers every connection through it. Resolves with `undefined` for a registration.
    */
-  #write(writeMode: WriteMode, input: ConnectionRecord, options?: { ttlMs?: number }): Promise<RepointResult | undefined> {
-    const mode = writeMode === "create" ? "register" : writeMode;
+  #write(mode: "register" | "repoint", input: ConnectionRecord, options?: RegisterOptions): Promise<RepointResult | undefined> {
     let record: ConnectionRecord;
-    let ttl: number;
+    let item: WriteItem;
     try {
       this.#assertOpen();
       record = validateRecord(input);
-      ttl = resolveTtl(options, this.options.connectionTtlMs);
+      item = writeItem(mode === "register" && options?.newId === true ? "create" : mode, resolveTtl(options, this.options.connectionTtlMs), record);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#full) return this.#writeOnCluster(writeMode, record, ttl);
-    return this.#writeBatcher.push(writeItem(writeMode, ttl, record)).then(
+    if (!this.#full) return this.#writeOnCluster(mode, record, item);
+    return this.#writeBatcher.push(item).then(
       (outcome) => {
         const result = this.#written(mode, record, outcome);
         if (this.options.negativeControls.reverseWithoutTtl === true) {
@@ -197,12 +195,11 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
    * the check runs before it (standalone Redis checks inside the script, atomically), and the global indexes
    * follow it as single-key commands.
    */
-  async #writeOnCluster(writeMode: WriteMode, record: ConnectionRecord, ttl: number): Promise<RepointResult | undefined> {
-    const mode = writeMode === "create" ? "register" : writeMode;
+  async #writeOnCluster(mode: "register" | "repoint", record: ConnectionRecord, item: WriteItem): Promise<RepointResult | undefined> {
     const s = record.session_id;
     const w = record.websocket_id;
     await this.#call(mode, () => this.#assertNoLiveRecordElsewhere(w, s));
-    const outcome = await this.#call(mode, () => this.#writeBatcher.push(writeItem(writeMode, ttl, record)));
+    const outcome = await this.#call(mode, () => this.#writeBatcher.push(item));
     // Written as a repoint to learn the record as written (a repoint of a live record keeps some of its fields).
     const result = this.#written("repoint", record, outcome)!;
     const written = result.record;
@@ -210,7 +207,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry, AsyncDisposa
     await this.#call(mode, () =>
       Promise.all([
         ...stale.flatMap((old, i) => (old === false ? [] : [this.#client.zrem(this.keys.globalIndex(GLOBAL_INDEX_KINDS[i]!, old), w)])),
-        this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], outcome.exp, ttl),
+        this.#addGlobal(w, s, [written.agent_type, written.pillar, written.instance_id, written.tenant_id], outcome.exp, item.ttl),
       ]),
     );
     if (this.options.negativeControls.reverseWithoutTtl === true) await this.#call(mode, () => this.#client.persist(this.keys.reverse(w)));
