@@ -63,6 +63,12 @@ export class FleetWorker implements ClientContext {
   #ramped = 0;
   readonly #rampRate: number;
   #rampTimer: NodeJS.Timeout | undefined;
+  /** A refill of the connects in flight is scheduled for the end of this turn of the event loop. */
+  #pumpScheduled = false;
+  readonly #scheduledPump = (): void => {
+    this.#pumpScheduled = false;
+    this.#pumpRamp();
+  };
   readonly #planner: MessagePlanner;
   #messageRate = 0;
   #rateSeq = 0;
@@ -195,12 +201,6 @@ export class FleetWorker implements ClientContext {
     this.#pumpScheduled = true;
     setImmediate(this.#scheduledPump);
   }
-
-  #pumpScheduled = false;
-  readonly #scheduledPump = (): void => {
-    this.#pumpScheduled = false;
-    this.#pumpRamp();
-  };
 
   onConnectFailed(): void {
     this.#counts.connectErrors++;
