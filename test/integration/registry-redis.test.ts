@@ -73,7 +73,7 @@ describe("RedisConnectionRegistry pruning", () => {
     await registry.register(makeRecord({ websocket_id: "w-live-1", session_id: "s-1", connected_at: now, last_activity_at: now }), { newId: true });
     expect(await members()).toEqual({ session: 3, instance: 3 });
     expect((await registry.getSessionConnections("tenant-a", "s-1")).map((record) => record.websocket_id)).toEqual(["w-live-1"]);
-    // ... and one whose clock is prunes every index it touches, single writes and batches alike.
+    // ... and one whose clock is prunes every index it touches (here a batch of two: one script, as a single write is).
     now += WRITE_PRUNE_EVERY - (now % WRITE_PRUNE_EVERY);
     await Promise.all(["w-live-2", "w-live-3"].map((w) => registry.register(makeRecord({ websocket_id: w, session_id: "s-1", connected_at: now, last_activity_at: now }), { newId: true })));
     expect(await members()).toEqual({ session: 3, instance: 3 });
