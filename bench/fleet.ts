@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- fleet [--rounds 5] [--sockets 16000] [--hold 24000] [--no-artillery] [--workers N] [--sources N] [--in-flight N]`
+ * `npm run bench -- fleet [--rounds 5] [--sockets 16000] [--hold 24000] [--no-artillery] [--workers N] [--sources N] [--in-flight N] [--servers N]`
  * `npm run bench -- fleet --gateways 4 --hold 24000`
  *
  * Default mode: the client fleet's connect rate and memory per held socket side by side with Artillery's WebSocket
@@ -32,7 +32,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { homedir, loadavg, tmpdir } from "node:os";
+import { availableParallelism, homedir, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -48,8 +48,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ARTILLERY_VERSION = "2.0.34";
 const ARTILLERY_DIR = join(homedir(), ".cache", "traffic-cop", "artillery");
 const ARTILLERY_BIN = join(ARTILLERY_DIR, "node_modules", ".bin", "artillery");
-/** Bare servers per round; each holds sockets / SERVERS. */
-const SERVERS = 4;
+/**
+ * Bare servers per round (`--servers`), each holding its share of the sockets: one per core, so that the servers
+ * take as little as they can of the cores the clients measured share with them. With four on this 2-core machine
+ * each server slept between connects and every connect paid the wake-up of a server process: the servers spent
+ * 0.17-0.47 ms of CPU per connect (0.27-0.47 in the 9,000-socket rounds), against 0.14-0.24 with two. Every client
+ * got faster with two, so the ratios hardly moved (one run each, 2026-12-06: fleet 5,991 -> 6,759 connects/s,
+ * Artillery 3,452 -> 4,025, the plain `ws` client 3,831 -> 4,561; ratio 1.70 -> 1.71, process for process 1.48 ->
+ * 1.58). Every client of a round meets the same servers.
+ */
+const DEFAULT_SERVERS = availableParallelism();
 /** Connects in flight for the plain ws client: the fleet's default per worker, so both queue alike. */
 const WS_CONCURRENCY = DEFAULT_CLIENT_FLEET_OPTIONS.maxConnectsInFlight;
 /**
@@ -593,10 +601,10 @@ function describe(what: string, r: RoundResult): string {
 }
 
 const USAGE =
-  "usage: npm run bench -- fleet [--rounds N] [--sockets N] [--hold N] [--no-artillery] [--workers N] [--sources N] [--in-flight N]\n" +
+  "usage: npm run bench -- fleet [--rounds N] [--sockets N] [--hold N] [--no-artillery] [--workers N] [--sources N] [--in-flight N] [--servers N]\n" +
   "       npm run bench -- fleet --gateways N [--hold N]";
 /** The flags of each mode: numbers, except `--no-artillery`, which takes none. */
-const DEFAULT_MODE_FLAGS = ["rounds", "sockets", "hold", "no-artillery", "workers", "sources", "in-flight"];
+const DEFAULT_MODE_FLAGS = ["rounds", "sockets", "hold", "no-artillery", "workers", "sources", "in-flight", "servers"];
 const GATEWAYS_MODE_FLAGS = ["gateways", "hold"];
 
 function usageError(message: string): HarnessError {
@@ -653,6 +661,7 @@ export async function run(argv: string[]): Promise<void> {
   const fleetWorkers = args.workers === undefined ? undefined : int(args, "workers", 1);
   inFlight = args["in-flight"] === undefined ? undefined : int(args, "in-flight", 256);
   const fleetSources = args.sources === undefined ? 0 : int(args, "sources", 1);
+  const serverCount = int(args, "servers", DEFAULT_SERVERS);
   if (artillery) await ensureArtillery();
   const fleetRounds: RoundResult[] = [];
   const fleetOneRounds: RoundResult[] = [];
@@ -672,23 +681,23 @@ export async function run(argv: string[]): Promise<void> {
     const order = [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)];
     for (const kind of order) {
       if (kind === "fleet") {
-        const f = await withServers(SERVERS, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
+        const f = await withServers(serverCount, (servers) => runFleet(sockets, servers, sourceBlock(10 + round, fleetSources), fleetWorkers));
         fleetRounds.push(f);
         process.stdout.write(describe(`round ${round + 1} fleet`, f));
       } else if (kind === "fleet1") {
-        const f = await withServers(SERVERS, (servers) => runFleet(perProcessSockets, servers, sourceBlock(40 + round, fleetSources), 1));
+        const f = await withServers(serverCount, (servers) => runFleet(perProcessSockets, servers, sourceBlock(40 + round, fleetSources), 1));
         fleetOneRounds.push(f);
         process.stdout.write(describe(`round ${round + 1} fleet (1 worker, ${perProcessSockets} sockets)`, f));
       } else if (kind === "artillery1") {
-        const a = await withServers(SERVERS, (servers) => runArtillery(perProcessSockets, servers));
+        const a = await withServers(serverCount, (servers) => runArtillery(perProcessSockets, servers));
         artilleryOneRounds.push(a);
         process.stdout.write(describe(`round ${round + 1} artillery (${perProcessSockets} sockets)`, a));
       } else if (kind === "ws") {
-        const w = await withServers(SERVERS, (servers) => runWs(sockets, servers));
+        const w = await withServers(serverCount, (servers) => runWs(sockets, servers));
         wsRounds.push(w);
         process.stdout.write(describe(`round ${round + 1} ws`, w));
       } else {
-        const a = await withServers(SERVERS, (servers) => runArtillery(sockets, servers));
+        const a = await withServers(serverCount, (servers) => runArtillery(sockets, servers));
         artilleryRounds.push(a);
         process.stdout.write(describe(`round ${round + 1} artillery`, a));
       }
@@ -734,7 +743,7 @@ export async function run(argv: string[]): Promise<void> {
     benchmark: "fleet",
     rounds,
     sockets_per_round: sockets,
-    servers_per_round: SERVERS,
+    servers_per_round: serverCount,
     load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
     connects_per_s: {
       fleet: stats(fleetRounds.map((r) => r.connectsPerSecond)),

@@ -120,7 +120,7 @@ describe("npm run bench with bad arguments", () => {
   });
 
   it("fleet should take its flags in either form, and --no-artillery bare", () => {
-    expect(parseFleetArgs(["--rounds", "2", "--sockets=4000", "--no-artillery", "--in-flight", "64"])).toEqual({ rounds: "2", sockets: "4000", "no-artillery": "true", "in-flight": "64" });
+    expect(parseFleetArgs(["--rounds", "2", "--sockets=4000", "--no-artillery", "--in-flight", "64", "--servers=3"])).toEqual({ rounds: "2", sockets: "4000", "no-artillery": "true", "in-flight": "64", servers: "3" });
     expect(parseFleetArgs(["--gateways", "4", "--hold", "24000"])).toEqual({ gateways: "4", hold: "24000" });
   });
 });
