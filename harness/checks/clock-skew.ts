@@ -77,8 +77,10 @@ export async function probeClockSkew(options: ClockSkewProbeOptions): Promise<Ch
   /** Lookups answered 503 or not at all at first, then tried again (those that never got an answer also fail). */
   let retriedLookups = 0;
   const failures: { viewer: string; session_id: string; status: number | string; body?: unknown; t_ms: number }[] = [];
-  const lookUp = async (viewer: SkewProbeInstance, sessionId: string, token: string, expected: readonly string[]) => {
+  const lookUp = async (viewer: SkewProbeInstance, sessionId: string, token: string, ids: readonly string[]) => {
     const lookup = ++lookups;
+    // The connections live when the lookup is sent: a caller may add one to the session meanwhile.
+    const expected = [...ids];
     const { answer, retries } = await askWhileUnavailable(
       () => httpProbe(`${viewer.httpUrl}/v1/sessions/${sessionId}/connections`, { token, timeoutMs: LOOKUP_TIMEOUT_MS }),
       // Status 0: no HTTP answer at all.

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import createDebug from "debug";
 import { probeClockSkew } from "../../checks/clock-skew.js";
 import { mintClientToken } from "../../common/jwt.js";
 import { eventsOf } from "../../events/run-events.js";
@@ -7,6 +8,8 @@ import { liveConnections } from "../../probes/probe-context.js";
 import { openProbeSocket, tenantToken, type ProbeSocket } from "../../probes/probe-io.js";
 import { flushEvents } from "../flush-events.js";
 import type { StepHandler } from "../run-context.js";
+
+const log = createDebug("harness:probe");
 
 /** How long the step waits for a background clock skew to take effect (a drain and a start), ms. */
 const APPLIED_TIMEOUT_MS = 60_000;
@@ -48,34 +51,53 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
   const probeToken = tenantToken(context.authSecret, probeTenant);
   const sockets: ProbeSocket[] = [];
   const probeIds = new Set<string>();
+  /**
+   * The probe's own connections that closed during the observation. They live in this process: when it stands
+   * still past a heartbeat period (a loaded machine; a 1.2 s stall reproduces it) their gateways take them for
+   * half-open and close them, and each one's record goes with it, as it should. A closed connection is no longer
+   * live, so its misses are left out like those of a fleet client that moved, and a new probe connection to the same
+   * instance in the same session keeps that instance observed for the rest of the window.
+   */
+  const closedProbes = new Map<string, number>();
+  let observing = true;
+  const openProbe = async (instance: { id: string; wsUrl: string }, sessionId: string): Promise<void> => {
+    const opened = await openProbeSocket({ baseUrl: instance.wsUrl, wsPath: context.wsPath, token: probeToken, sessionId });
+    if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
+    // A replacement that opens after the observation is closed at once (the others are closed in `finally`).
+    if (!observing) return opened.socket.ws.close(1000);
+    const id = opened.welcome.websocket_id;
+    sockets.push(opened.socket);
+    probeIds.add(id);
+    (sessions[sessionId] ??= { token: probeToken, ids: [] }).ids.push(id);
+    opened.socket.ws.once("close", (code) => {
+      if (!observing) return;
+      closedProbes.set(id, code);
+      log("%s: probe connection %s on %s closed (%d) during the observation; opening another", description, id, instance.id, code);
+      void openProbe(instance, sessionId).catch((error: unknown) => log("%s: no new probe connection on %s: %O", description, instance.id, error));
+    });
+  };
   let result: Awaited<ReturnType<typeof probeClockSkew>>;
   try {
     for (let s = 0; s < PROBE_SESSIONS; s++) {
       const sessionId = `skew-probe-${index}-${s}`;
-      const ids: string[] = [];
-      for (const instance of context.liveInstances()) {
-        const opened = await openProbeSocket({ baseUrl: instance.wsUrl, wsPath: context.wsPath, token: probeToken, sessionId });
-        if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
-        sockets.push(opened.socket);
-        ids.push(opened.welcome.websocket_id);
-        probeIds.add(opened.welcome.websocket_id);
-      }
-      sessions[sessionId] = { token: probeToken, ids };
+      for (const instance of context.liveInstances()) await openProbe(instance, sessionId);
     }
     result = await probeClockSkew({
     instances: context.liveInstances().map((i) => ({ id: i.id, httpUrl: i.httpUrl })),
     sessions,
     observeMs: step.observeMs,
     skew: skew.description,
-    // A fleet client that reconnected during the observation was missed for its own move, not for the skew.
+    // A fleet client that reconnected during the observation was missed for its own move, not for the skew; a probe
+    // connection that closed, for its close.
     changedDuring: async () => {
       await flushEvents(fleet, run.recorder);
       const now = new Set(liveConnections(run.recorder.events).map((c) => c.websocket_id));
-      return new Set(Object.values(sessions).flatMap((s) => s.ids).filter((id) => !now.has(id) && !probeIds.has(id)));
+      return new Set([...Object.values(sessions).flatMap((s) => s.ids).filter((id) => !now.has(id) && !probeIds.has(id)), ...closedProbes.keys()]);
     },
     ...(run.signal ? { signal: run.signal } : {}),
     });
   } finally {
+    observing = false;
     for (const socket of sockets) socket.ws.close(1000);
     // Done with the skew: heal it now rather than hold it for the rest of its longest duration.
     if (step.endSkew) run.background.endFaults("clock_skew");
