@@ -20,6 +20,13 @@ const RECONNECT_TIMEOUT_MS = 30_000;
  * (drained by the skew's restart), so these make sure the skewed instance holds live connections too.
  */
 const PROBE_SESSIONS = 3;
+/**
+ * New probe connections opened for each closed one of a session on an instance. A stall of this process closes
+ * every probe connection once; a third one within the observation (two TTLs) leaves nothing to judge anyway. A
+ * gateway that keeps closing them would otherwise have the probe open connections for as long as it observes, and
+ * leave that instance unobserved: once they are used up the probe fails, saying so.
+ */
+const MAX_REPLACEMENTS = 3;
 
 /**
  * `Step.probeClockSkew()`: once a background `Fault.clockSkew` is applied and every client is connected, looks
@@ -58,9 +65,11 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
    * live, so its misses are left out like those of a fleet client that moved, and a new probe connection to the same
    * instance in the same session keeps that instance observed for the rest of the window.
    */
-  const closedProbes = new Map<string, number>();
+  const closedProbes = new Set<string>();
+  /** `instance session` of the probe connections that closed once more after {@link MAX_REPLACEMENTS} replacements. */
+  const unobserved = new Set<string>();
   let observing = true;
-  const openProbe = async (instance: { id: string; wsUrl: string }, sessionId: string): Promise<void> => {
+  const openProbe = async (instance: { id: string; wsUrl: string }, sessionId: string, replacements = 0): Promise<void> => {
     const opened = await openProbeSocket({ baseUrl: instance.wsUrl, wsPath: context.wsPath, token: probeToken, sessionId });
     if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
     // A replacement that opens after the observation is closed at once (the others are closed in `finally`).
@@ -71,9 +80,13 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
     (sessions[sessionId] ??= { token: probeToken, ids: [] }).ids.push(id);
     opened.socket.ws.once("close", (code) => {
       if (!observing) return;
-      closedProbes.set(id, code);
+      closedProbes.add(id);
+      if (replacements >= MAX_REPLACEMENTS) {
+        unobserved.add(`${instance.id} ${sessionId}`);
+        return;
+      }
       log("%s: probe connection %s on %s closed (%d) during the observation; opening another", description, id, instance.id, code);
-      void openProbe(instance, sessionId).catch((error: unknown) => log("%s: no new probe connection on %s: %O", description, instance.id, error));
+      void openProbe(instance, sessionId, replacements + 1).catch((error: unknown) => log("%s: no new probe connection on %s: %O", description, instance.id, error));
     });
   };
   let result: Awaited<ReturnType<typeof probeClockSkew>>;
@@ -92,7 +105,7 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
     changedDuring: async () => {
       await flushEvents(fleet, run.recorder);
       const now = new Set(liveConnections(run.recorder.events).map((c) => c.websocket_id));
-      return new Set([...Object.values(sessions).flatMap((s) => s.ids).filter((id) => !now.has(id) && !probeIds.has(id)), ...closedProbes.keys()]);
+      return new Set([...Object.values(sessions).flatMap((s) => s.ids).filter((id) => !now.has(id) && !probeIds.has(id)), ...closedProbes]);
     },
     ...(run.signal ? { signal: run.signal } : {}),
     });
@@ -102,5 +115,8 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
     // Done with the skew: heal it now rather than hold it for the rest of its longest duration.
     if (step.endSkew) run.background.endFaults("clock_skew");
   }
-  if (!result.pass) run.failStep(index, description, { expected: JSON.stringify(result.expected), actual: { ...(result.actual as object), ...(result.evidence as object) } });
+  if (!result.pass || unobserved.size > 0) {
+    const actual = { ...(result.actual as object), ...(result.evidence as object), ...(unobserved.size > 0 ? { probe_connections_kept_closing: [...unobserved] } : {}) };
+    run.failStep(index, description, { expected: JSON.stringify(result.expected), actual });
+  }
 };
