@@ -16,7 +16,7 @@ import { ContainerRuntime } from "../../harness/runtime/container-runtime.js";
 import type { StartedContainerRuntime } from "../../harness/runtime/started-container-runtime.js";
 import { listLabelledObjects } from "../../harness/runtime/containers/container-sweep.js";
 import { probeHttp } from "../../harness/runtime/readiness.js";
-import { connectMany } from "../helpers/wire-client.js";
+import { HeldClients } from "../helpers/held-clients.js";
 
 /** Ready again after a restart or a heal, well within a client's reconnect bound. */
 const READY_AGAIN_BOUND_MS = 10_000;
@@ -81,7 +81,9 @@ async function nemesisTopology({ expect, onTestFinished }: Ctx, defects?: string
 /** Black-holes gw-1's client proxy with HALF_OPEN_CLIENTS connected through it; the half-open-cleanup verdict. */
 async function halfOpenVerdict(ctx: Ctx, rt: StartedContainerRuntime) {
   const token = mintClientToken(rt.authSecret, { tenantId: "t-nemesis" });
-  await connectMany({ wsUrl: `${rt.instance("gw-1").clientUrl!}/ws` }, token, (i) => `ho-${i % 20}`, HALF_OPEN_CLIENTS, ctx.onTestFinished);
+  // Held in a process of their own (held-clients.ts): a stall of the test process past the heartbeat must not close them before the cut.
+  const held = await HeldClients.start(ctx.onTestFinished);
+  await held.connectMany({ wsUrl: `${rt.instance("gw-1").clientUrl!}/ws` }, token, (i) => `ho-${i % 20}`, HALF_OPEN_CLIENTS);
   const reader = new RegistryReader({ nodes: rt.redis.nodes, cluster: false });
   ctx.onTestFinished(() => reader.close());
   const events: FaultEvent[] = [];
@@ -106,9 +108,12 @@ async function clockSkewVerdict(ctx: Ctx, rt: StartedContainerRuntime) {
   await ctx.expect.poll(() => events.some((e) => e.type === "fault_applied"), { timeout: 30_000 }).toBe(true);
   const token = mintClientToken(rt.authSecret, { tenantId: "t-nemesis" });
   const sessions: Record<string, { token: string; ids: string[] }> = {};
+  // Held in a process of their own (held-clients.ts): a stall of the test process past the heartbeat would have the
+  // gateways close them, and the probe count them as missed.
+  const held = await HeldClients.start(ctx.onTestFinished);
   for (const instance of rt.instances) {
-    const clients = await connectMany({ wsUrl: `${instance.clientUrl!}/ws` }, token, (i) => `skew-${i}`, 5, ctx.onTestFinished);
-    clients.forEach((c, i) => (sessions[`skew-${i}`] ??= { token, ids: [] }).ids.push(c.websocketId));
+    const ids = await held.connectMany({ wsUrl: `${instance.clientUrl!}/ws` }, token, (i) => `skew-${i}`, 5);
+    ids.forEach((id, i) => (sessions[`skew-${i}`] ??= { token, ids: [] }).ids.push(id));
   }
   const verdict = await probeClockSkew({ instances: rt.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })), sessions, observeMs: SKEW_OBSERVE_MS, skew: `gw-2 ${SKEW_OFFSET_MS}ms` });
   ctx.expect(await running).toMatchObject({ kind: "clock_skew", ok: true });

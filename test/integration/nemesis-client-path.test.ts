@@ -8,6 +8,7 @@ import { FaultRunner, type FaultEvent, type ResolvedFault } from "../../harness/
 import { Fault } from "../../harness/faults/fault.js";
 import { RegistryReader } from "../../harness/recorder/registry-reader.js";
 import { LocalRuntime, type StartedLocalRuntime } from "../../harness/runtime/local-runtime.js";
+import { HeldClients } from "../helpers/held-clients.js";
 import { connectMany } from "../helpers/wire-client.js";
 
 /**
@@ -35,6 +36,15 @@ async function topology(defects?: string): Promise<StartedLocalRuntime> {
 /** gw-1's WebSocket endpoint behind its client proxy. */
 const clientPath = (runtime: StartedLocalRuntime) => ({ wsUrl: `${runtime.instance("gw-1").clientUrl!}/ws` });
 const token = (runtime: StartedLocalRuntime) => mintClientToken(runtime.authSecret, { tenantId: "client-path" });
+
+/**
+ * CLIENTS clients through gw-1's client proxy, held in a process of their own (held-clients.ts): held in the test
+ * process, a stall of it past the 500 ms heartbeat before the cut would have the gateway close some of them first.
+ */
+async function holdHalfOpenClients(runtime: StartedLocalRuntime): Promise<void> {
+  const held = await HeldClients.start();
+  await held.connectMany(clientPath(runtime), token(runtime), (i) => `cp-${i % 30}`, CLIENTS);
+}
 
 async function blackhole(runtime: StartedLocalRuntime, durationMs: number): Promise<{ samples: InstanceRecordSample[]; events: FaultEvent[] }> {
   const reader = new RegistryReader({ nodes: runtime.redis.nodes, cluster: false });
@@ -70,7 +80,7 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
 
   it("should clean the records of half-open clients within 2H + W (half-open-cleanup)", async () => {
     const runtime = await topology();
-    await connectMany(clientPath(runtime), token(runtime), (i) => `cp-${i % 30}`, CLIENTS);
+    await holdHalfOpenClients(runtime);
     const { samples, events } = await blackhole(runtime, 4_000);
     const verdict = verdictOf(events, samples);
     console.log("half-open-cleanup (reference)", JSON.stringify(verdict.actual));
@@ -80,7 +90,7 @@ describe("the client path (Fault.clientLink through client proxies)", { timeout:
 
   it("should fail half-open-cleanup with no-half-open-detect", async () => {
     const runtime = await topology("no-half-open-detect");
-    await connectMany(clientPath(runtime), token(runtime), (i) => `cp-${i % 30}`, CLIENTS);
+    await holdHalfOpenClients(runtime);
     const { samples, events } = await blackhole(runtime, 4_000);
     const verdict = verdictOf(events, samples);
     console.log("half-open-cleanup (no-half-open-detect)", JSON.stringify(verdict.actual));

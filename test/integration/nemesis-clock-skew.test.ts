@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { WebSocket } from "ws";
 import { probeClockSkew } from "../../harness/checks/clock-skew.js";
 import { mintClientToken } from "../../harness/common/jwt.js";
 import { FaultRunner, type FaultEvent, type ResolvedFault } from "../../harness/faults/fault-runner.js";
 import { Fault } from "../../harness/faults/fault.js";
 import { RegistryReader } from "../../harness/recorder/registry-reader.js";
 import { LocalRuntime } from "../../harness/runtime/local-runtime.js";
+import { HeldClients, type ClosedClient } from "../helpers/held-clients.js";
 
 /**
  * Clock skew: gw-2 of three runs a minute ahead or behind (libfaketime) while clients hold connections on all three.
@@ -37,14 +37,22 @@ interface SkewRun {
   measuredSkewMs: number;
   /** How long the killed skewed instance's records took to go, ms (null: still there at the bound). */
   deadGoneAfterMs: number | null;
+  /** Held clients that closed before the kill (none on the reference gateway): what a failed verdict shows beside its evidence. */
+  closedBeforeKill: ClosedClient[];
 }
 
-async function connect(url: string, token: string, sessionId: string): Promise<{ ws: WebSocket; websocketId: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url}/ws?session_id=${sessionId}&agent_type=a&pillar=p&token=${token}`);
-    ws.on("error", reject);
-    ws.once("message", (data) => resolve({ ws, websocketId: (JSON.parse(data.toString()) as { websocket_id: string }).websocket_id }));
-  });
+/**
+ * One client per instance in each of `sessions` sessions (`<prefix>-<n>`), held in a process of their own
+ * (held-clients.ts: a stall of the test process past a 500 ms heartbeat had the gateways close clients it held).
+ */
+async function holdSessions(instances: { wsUrl: string }[], token: string, prefix: string, sessions: number): Promise<{ held: HeldClients; sessions: Record<string, { token: string; ids: string[] }> }> {
+  const held = await HeldClients.start();
+  const bySession: Record<string, { token: string; ids: string[] }> = {};
+  for (const instance of instances) {
+    const ids = await held.connectMany({ wsUrl: `${instance.wsUrl}/ws` }, token, (i) => `${prefix}-${i}`, sessions);
+    ids.forEach((id, i) => (bySession[`${prefix}-${i}`] ??= { token, ids: [] }).ids.push(id));
+  }
+  return { held, sessions: bySession };
 }
 
 async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
@@ -85,25 +93,14 @@ async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   }
   expect((outcome() as { type?: string }).type, `${JSON.stringify(outcome())}; gw-2: ${gw2States.join(", ")}`).toBe("fault_applied");
   const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
-  const sockets: WebSocket[] = [];
-  onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
-  const sessions: Record<string, { token: string; ids: string[] }> = {};
-  for (let s = 0; s < SESSIONS; s++) {
-    const sessionId = `skew-${s}`;
-    const ids: string[] = [];
-    sessions[sessionId] = { token, ids };
-    for (const instance of runtime.instances) {
-      const { ws, websocketId } = await connect(instance.wsUrl, token, sessionId);
-      sockets.push(ws);
-      ids.push(websocketId);
-    }
-  }
+  const { held, sessions } = await holdSessions(runtime.instances, token, "skew", SESSIONS);
   const verdict = await probeClockSkew({
     instances: runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })),
     sessions,
     observeMs: OBSERVE_MS,
     skew: `gw-2 ${offsetMs}ms`,
   });
+  const closedBeforeKill = await held.closed();
   // Dead ones must still go: kill the skewed instance and time its records out of Redis.
   await runtime.killInstance("gw-2");
   const killedAt = Date.now();
@@ -118,7 +115,7 @@ async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   }
   skew.abort();
   await running;
-  return { verdict, measuredSkewMs: skewedStarts[1] ?? Number.NaN, deadGoneAfterMs };
+  return { verdict, measuredSkewMs: skewedStarts[1] ?? Number.NaN, deadGoneAfterMs, closedBeforeKill };
 }
 
 describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 }, () => {
@@ -130,7 +127,7 @@ describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 },
       // way through the pipe and a stall of the harness add to it (a few ms measured; seconds at worst on a loaded
       // machine), never a minute, as in the containers nemesis test.
       expect(Math.abs(run.measuredSkewMs - offsetMs)).toBeLessThan(5_000);
-      expect(run.verdict.pass, JSON.stringify(run.verdict.evidence)).toBe(true);
+      expect(run.verdict.pass, JSON.stringify({ evidence: run.verdict.evidence, closed_before_kill: run.closedBeforeKill })).toBe(true);
       expect(run.deadGoneAfterMs).not.toBeNull();
       expect(run.deadGoneAfterMs!).toBeLessThanOrEqual(DEAD_BOUND_MS);
     });
@@ -153,18 +150,7 @@ describe("clock-skew's probe when Redis is cut off (no skew)", { timeout: 60_000
     const runtime = await new LocalRuntime({ runId: `test-skew-cut-${randomBytes(3).toString("hex")}`, instances: 2, connectionTtlMs: TTL_MS, heartbeatIntervalMs: HEARTBEAT_MS, drainTimeoutMs: 1_000 }).start();
     onTestFinished(() => runtime.stop());
     const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
-    const sockets: WebSocket[] = [];
-    onTestFinished(() => sockets.forEach((ws) => ws.terminate()));
-    const sessions: Record<string, { token: string; ids: string[] }> = {};
-    for (let s = 0; s < 4; s++) {
-      const ids: string[] = [];
-      sessions[`cut-${s}`] = { token, ids };
-      for (const instance of runtime.instances) {
-        const { ws, websocketId } = await connect(instance.wsUrl, token, `cut-${s}`);
-        sockets.push(ws);
-        ids.push(websocketId);
-      }
-    }
+    const { held, sessions } = await holdSessions(runtime.instances, token, "cut", 4);
     const runner = new FaultRunner({ target: runtime, onEvent: () => undefined });
     const instances = runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl }));
     const cut = (afterMs: number, durationMs: number) =>
@@ -173,7 +159,7 @@ describe("clock-skew's probe when Redis is cut off (no skew)", { timeout: 60_000
     // retry window, so every lookup is answered in the end and nothing is missing.
     const [brief, briefCut] = await Promise.all([probeClockSkew({ instances, sessions, observeMs: 3_000, skew: "none" }), cut(1_000, 500)]);
     expect(briefCut).toMatchObject({ type: "fault_end", ok: true });
-    expect(brief.actual, JSON.stringify(brief.evidence)).toMatchObject({ failed_lookups: 0, missed_connections: 0, retried_lookups: expect.any(Number) });
+    expect(brief.actual, JSON.stringify({ evidence: brief.evidence, closed: await held.closed() })).toMatchObject({ failed_lookups: 0, missed_connections: 0, retried_lookups: expect.any(Number) });
     expect((brief.actual as { retried_lookups: number }).retried_lookups).toBeGreaterThan(0);
     expect(brief.pass).toBe(true);
     // 4 s without Redis from 0.5 s into a 3 s look: lookups made in its first 2 s are still unanswered after the window.
