@@ -1,7 +1,7 @@
 /**
  * WebSocket clients held in a child process of their own (held-clients-child.mjs), for tests whose check counts a
  * held client's absence as a failure: clock-skew's probe (every held connection must be found by every instance)
- * and half-open-cleanup (every record there when the cut begins).
+ * and half-open-cleanup (every record there when the cut begins), and for tests that time the gateways' pings.
  *
  * Clients held in the test process answer the gateways' pings only when its event loop turns. Those tests run the
  * gateways with a 500 ms heartbeat, and a gateway terminates a client that leaves one ping unanswered, so a stall of
@@ -28,7 +28,11 @@ export interface ClosedClient {
   t: number;
 }
 
-type Reply = { type: "connected"; request: number; ids: string[] } | { type: "failed"; request: number; error: string } | { type: "closed"; request: number; closed: ClosedClient[] };
+type Reply =
+  | { type: "connected"; request: number; ids: string[] }
+  | { type: "failed"; request: number; error: string }
+  | { type: "closed"; request: number; closed: ClosedClient[] }
+  | { type: "pings"; request: number; pings: [string, number[]][] };
 
 /** One child process holding clients; stopped (with its clients) when the test finishes. */
 export class HeldClients {
@@ -36,6 +40,8 @@ export class HeldClients {
   readonly #pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   #requests = 0;
   #exited: Error | undefined;
+  /** Websocket ids of the held clients, in the order connectMany resolved them. */
+  readonly #ids: string[] = [];
 
   private constructor(child: ChildProcess) {
     this.#child = child;
@@ -70,7 +76,7 @@ export class HeldClients {
     return new HeldClients(child);
   }
 
-  #ask(message: { type: "connect"; urls: string[] } | { type: "closed" }): Promise<Reply> {
+  #ask(message: { type: "connect"; urls: string[]; autoPong: boolean } | { type: "closed" } | { type: "pings" }): Promise<Reply> {
     if (this.#exited) return Promise.reject(this.#exited);
     const request = ++this.#requests;
     return new Promise((resolve, reject) => {
@@ -81,20 +87,28 @@ export class HeldClients {
 
   /**
    * Opens `n` clients to `gateway`, {@link CONNECT_BATCH} at a time, client `i` in session `sessionOf(i)` (agent
-   * type `a`, pillar `p`, the token in the query: as wire-client.ts's connectMany); resolves with their websocket ids
-   * in that order once each is welcomed. Rejects with the first failure (a refused upgrade, no welcome in 10 s).
+   * type `a` unless `agentType` says otherwise, pillar `p`, the token in the query: as wire-client.ts's connectMany);
+   * resolves with their websocket ids in that order once each is welcomed. Rejects with the first failure (a refused
+   * upgrade, no welcome in 10 s). `autoPong: false`: clients that never answer a ping (half-open to the gateway).
    */
-  async connectMany(gateway: { wsUrl: string }, tokenValue: string, sessionOf: (i: number) => string, n: number): Promise<string[]> {
+  async connectMany(
+    gateway: { wsUrl: string },
+    tokenValue: string,
+    sessionOf: (i: number) => string,
+    n: number,
+    options: { agentType?: string; autoPong?: boolean } = {},
+  ): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < n; i += CONNECT_BATCH) {
       const urls = Array.from({ length: Math.min(CONNECT_BATCH, n - i) }, (_, j) => {
-        const query = new URLSearchParams({ session_id: sessionOf(i + j), agent_type: "a", pillar: "p", token: tokenValue });
+        const query = new URLSearchParams({ session_id: sessionOf(i + j), agent_type: options.agentType ?? "a", pillar: "p", token: tokenValue });
         return `${gateway.wsUrl}?${query.toString()}`;
       });
-      const reply = await this.#ask({ type: "connect", urls });
+      const reply = await this.#ask({ type: "connect", urls, autoPong: options.autoPong ?? true });
       if (reply.type === "failed") throw new Error(`held clients: ${reply.error}`);
       if (reply.type === "connected") ids.push(...reply.ids);
     }
+    this.#ids.push(...ids);
     return ids;
   }
 
@@ -102,5 +116,16 @@ export class HeldClients {
   async closed(): Promise<ClosedClient[]> {
     const reply = await this.#ask({ type: "closed" });
     return reply.type === "closed" ? reply.closed : [];
+  }
+
+  /**
+   * Per held client, in the order {@link connectMany} resolved them, the times its pings arrived (ms on the child's
+   * own monotonic clock: only differences between them mean anything), taken in the child, so that a stall of the test
+   * process neither bunches nor delays them.
+   */
+  async pings(): Promise<number[][]> {
+    const reply = await this.#ask({ type: "pings" });
+    const byId = new Map(reply.type === "pings" ? reply.pings : []);
+    return this.#ids.map((id) => byId.get(id) ?? []);
   }
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { RegistryKeys } from "../../src/registry/keys.js";
 import { startGateway, token, type TestGateway } from "../helpers/gateway.js";
-import { connectClient, connectMany, expectRefused, type TestClient } from "../helpers/wire-client.js";
+import { HeldClients } from "../helpers/held-clients.js";
+import { connectClient, expectRefused, type TestClient } from "../helpers/wire-client.js";
 import { useRedisClient, useRedisServer, useRegistry } from "../helpers/redis.js";
 
 const CONNECTION_TTL_MS = 6_000;
@@ -116,25 +117,35 @@ describe("gateway restarts", () => {
 
   it("should terminate a half-open socket that stops answering pings and remove its record", { timeout: 20_000 }, async () => {
     const { gateways, registry } = await setup(1);
-    const silent = await connectClient(gateways[0]!, token("t1"), { session_id: "half-open", agent_type: "a", pillar: "p" }, { autoPong: false });
-    const healthy = await connectClient(gateways[0]!, token("t1"), { session_id: "half-open", agent_type: "b", pillar: "p" });
+    // Both held in a process of their own, where the close is timed too (held-clients.ts): a stall of the test process
+    // past a heartbeat had the gateway terminate the healthy client as well, and delayed the silent one's close event.
+    const held = await HeldClients.start();
+    const [silent] = await held.connectMany(gateways[0]!, token("t1"), () => "half-open", 1, { autoPong: false });
+    const [healthy] = await held.connectMany(gateways[0]!, token("t1"), () => "half-open", 1, { agentType: "b" });
     const openedAt = Date.now();
-    expect((await silent.closed).code).toBe(1006);
-    expect(Date.now() - openedAt).toBeLessThan(2 * HEARTBEAT_INTERVAL_MS + 1_000);
-    await expect.poll(() => registry.getConnection("t1", "half-open", silent.websocketId)).toBeNull();
+    await expect.poll(async () => (await held.closed()).length, { timeout: 2 * HEARTBEAT_INTERVAL_MS + 5_000 }).toBeGreaterThan(0);
+    const closed = await held.closed();
+    expect(closed).toEqual([{ websocket_id: silent, code: 1006, t: expect.any(Number) }]);
+    expect(closed[0]!.t - openedAt).toBeLessThan(2 * HEARTBEAT_INTERVAL_MS + 1_000);
+    await expect.poll(() => registry.getConnection("t1", "half-open", silent!)).toBeNull();
     expect(await gateways[0]!.metric("traffic_cop_half_open_terminated_total")).toBe(1);
-    expect(healthy.ws.readyState).toBe(healthy.ws.OPEN);
-    expect(await registry.getConnection("t1", "half-open", healthy.websocketId)).not.toBeNull();
+    expect(await held.closed()).toHaveLength(1);
+    expect(await registry.getConnection("t1", "half-open", healthy!)).not.toBeNull();
   });
 
   it("should spread its pings over the heartbeat period, each socket pinged once a period", { timeout: 30_000 }, async () => {
     // 40 sockets in the gateway's 10 slices: a tick every H/10 pings 4 of them. Pinging all of them in one go puts all
     // 40 pings within a few milliseconds; 20 (two slices and a half) within any 100 ms already means bunched ticks.
     const { gateways } = await setup(1);
-    const clients = await connectMany(gateways[0]!, token("t1"), (i) => `spread-${i}`, 40);
-    const pings = clients.map(() => [] as number[]);
-    clients.forEach((client, i) => client.ws.on("ping", () => pings[i]!.push(performance.now())));
-    await expect.poll(() => Math.min(...pings.map((times) => times.length)), { timeout: 10 * HEARTBEAT_INTERVAL_MS, interval: 100 }).toBeGreaterThanOrEqual(3);
+    // Held, and their pings timed, in a process of their own (held-clients.ts): timed in the test process, a stall of
+    // it bunched the pings it handled after the stall, and one past a heartbeat had the gateway terminate the clients
+    // (a 1.2 s stop of the test worker failed this test three times in three).
+    const held = await HeldClients.start();
+    await held.connectMany(gateways[0]!, token("t1"), (i) => `spread-${i}`, 40);
+    const fewest = async () => Math.min(...(await held.pings()).map((times) => times.length));
+    await expect.poll(fewest, { timeout: 10 * HEARTBEAT_INTERVAL_MS, interval: 100 }).toBeGreaterThanOrEqual(3);
+    const pings = await held.pings();
+    expect(await held.closed()).toEqual([]);
     const all = pings.flat().sort((a, b) => a - b);
     const densest = Math.max(...all.map((start) => all.filter((t) => t >= start && t < start + 100).length));
     expect(densest, "pings within any 100 ms").toBeLessThanOrEqual(20);
@@ -146,12 +157,16 @@ describe("gateway restarts", () => {
 
   it("should keep a live connection's record alive across many TTLs while refreshing it in batches", { timeout: 30_000 }, async () => {
     const { gateways, registry } = await setup(1);
-    const client = await connectClient(gateways[0]!, token("t1"), { session_id: "ttl", agent_type: "a", pillar: "p" });
+    // Held in a process of their own (held-clients.ts): a stall of the test process past a heartbeat had the gateway
+    // terminate the client and remove the record this test looks for.
+    const held = await HeldClients.start();
+    const [websocketId] = await held.connectMany(gateways[0]!, token("t1"), () => "ttl", 1);
     const start = Date.now();
     await expect.poll(() => gateways[0]!.metric("traffic_cop_heartbeats_total"), { timeout: CONNECTION_TTL_MS * 2, interval: 200 }).toBeGreaterThanOrEqual(
       CONNECTION_TTL_MS / HEARTBEAT_INTERVAL_MS + 1,
     );
     expect(Date.now() - start).toBeGreaterThan(CONNECTION_TTL_MS);
-    expect(await registry.getConnection("t1", "ttl", client.websocketId)).toMatchObject({ instance_id: "gw-1" });
+    expect(await registry.getConnection("t1", "ttl", websocketId!)).toMatchObject({ instance_id: "gw-1" });
+    expect(await held.closed()).toEqual([]);
   });
 });
