@@ -1,9 +1,11 @@
 /**
  * The child process of held-clients.ts: opens WebSocket clients when asked and holds them, answering the gateways'
- * pings (ws does; unless asked not to), until its parent goes. It does nothing else, so no work of the test process delays a pong.
+ * pings (ws does; unless asked not to), until its parent goes. It does nothing else, so no work of the test process
+ * delays a pong.
  *
- * In: `{ type: "connect", request, urls, autoPong }` (`autoPong: false`: clients that never answer a ping), answered `{ type: "connected", request, ids }` (websocket ids from the
- * welcomes, in the order of `urls`) or `{ type: "failed", request, error }`; `{ type: "closed", request }`, answered
+ * In: `{ type: "connect", request, urls, autoPong }` (`autoPong: false`: clients that never answer a ping), answered
+ * `{ type: "connected", request, ids }` (websocket ids from the welcomes, in the order of `urls`) or
+ * `{ type: "failed", request, error }`; `{ type: "closed", request }`, answered
  * `{ type: "closed", request, closed: [{ websocket_id, code, t }] }`: every held client that closed so far;
  * `{ type: "pings", request }`, answered `{ type: "pings", request, pings }`: `[websocket_id, times]` per held
  * client, the times (`performance.now()` of this process, ms) at which its pings arrived, taken here so that a
