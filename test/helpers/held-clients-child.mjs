@@ -16,7 +16,6 @@ import { WebSocket } from "ws";
 /** An open that has not been welcomed within this long fails (the same bound as wire-client.ts's welcome wait). */
 const WELCOME_TIMEOUT_MS = 10_000;
 
-const held = [];
 const closed = [];
 /** websocket id -> the arrival times of its pings. */
 const pings = new Map();
@@ -50,7 +49,6 @@ function open(url, autoPong) {
       id = frame.websocket_id;
       const times = [];
       ws.on("ping", () => times.push(performance.now()));
-      held.push(ws);
       pings.set(id, times);
       resolve(id);
     });

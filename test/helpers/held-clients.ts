@@ -112,6 +112,19 @@ export class HeldClients {
     return ids;
   }
 
+  /**
+   * One client on each of `gateways` in each of `count` sessions `<prefix>-<n>` (opened gateway by gateway): the
+   * sessions with their clients' websocket ids, in the order of `gateways`, as clock-skew's probe takes them.
+   */
+  async sessionsAcross(gateways: readonly { wsUrl: string }[], tokenValue: string, prefix: string, count: number): Promise<Record<string, { token: string; ids: string[] }>> {
+    const sessions: Record<string, { token: string; ids: string[] }> = {};
+    for (const gateway of gateways) {
+      const ids = await this.connectMany(gateway, tokenValue, (i) => `${prefix}-${i}`, count);
+      ids.forEach((id, i) => (sessions[`${prefix}-${i}`] ??= { token: tokenValue, ids: [] }).ids.push(id));
+    }
+    return sessions;
+  }
+
   /** Every held client that has closed so far (none, while the gateways keep them and the child answers pings). */
   async closed(): Promise<ClosedClient[]> {
     const reply = await this.#ask({ type: "closed" });

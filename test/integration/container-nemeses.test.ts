@@ -107,14 +107,10 @@ async function clockSkewVerdict(ctx: Ctx, rt: StartedContainerRuntime) {
   const running = new FaultRunner({ target: rt, onEvent: (e) => events.push(e) }).run({ ...Fault.clockSkew({ target: "gw-2", offsetMs: SKEW_OFFSET_MS, durationMs: SKEW_HOLD_MS }), targets: ["gw-2"] } as ResolvedFault);
   await ctx.expect.poll(() => events.some((e) => e.type === "fault_applied"), { timeout: 30_000 }).toBe(true);
   const token = mintClientToken(rt.authSecret, { tenantId: "t-nemesis" });
-  const sessions: Record<string, { token: string; ids: string[] }> = {};
   // Held in a process of their own (held-clients.ts): a stall of the test process past the heartbeat would have the
   // gateways close them, and the probe count them as missed.
   const held = await HeldClients.start(ctx.onTestFinished);
-  for (const instance of rt.instances) {
-    const ids = await held.connectMany({ wsUrl: `${instance.clientUrl!}/ws` }, token, (i) => `skew-${i}`, 5);
-    ids.forEach((id, i) => (sessions[`skew-${i}`] ??= { token, ids: [] }).ids.push(id));
-  }
+  const sessions = await held.sessionsAcross(rt.instances.map((i) => ({ wsUrl: `${i.clientUrl!}/ws` })), token, "skew", 5);
   const verdict = await probeClockSkew({ instances: rt.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })), sessions, observeMs: SKEW_OBSERVE_MS, skew: `gw-2 ${SKEW_OFFSET_MS}ms` });
   ctx.expect(await running).toMatchObject({ kind: "clock_skew", ok: true });
   return verdict;

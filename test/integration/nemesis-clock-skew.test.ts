@@ -41,20 +41,6 @@ interface SkewRun {
   closedBeforeKill: ClosedClient[];
 }
 
-/**
- * One client per instance in each of `sessions` sessions (`<prefix>-<n>`), held in a process of their own
- * (held-clients.ts: a stall of the test process past a 500 ms heartbeat had the gateways close clients it held).
- */
-async function holdSessions(instances: { wsUrl: string }[], token: string, prefix: string, sessions: number): Promise<{ held: HeldClients; sessions: Record<string, { token: string; ids: string[] }> }> {
-  const held = await HeldClients.start();
-  const bySession: Record<string, { token: string; ids: string[] }> = {};
-  for (const instance of instances) {
-    const ids = await held.connectMany({ wsUrl: `${instance.wsUrl}/ws` }, token, (i) => `${prefix}-${i}`, sessions);
-    ids.forEach((id, i) => (bySession[`${prefix}-${i}`] ??= { token, ids: [] }).ids.push(id));
-  }
-  return { held, sessions: bySession };
-}
-
 async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   const skewedStarts: number[] = [];
   /** gw-2's process states, for the message of a skew that does not take effect. */
@@ -93,7 +79,10 @@ async function runSkew(offsetMs: number, defects?: string): Promise<SkewRun> {
   }
   expect((outcome() as { type?: string }).type, `${JSON.stringify(outcome())}; gw-2: ${gw2States.join(", ")}`).toBe("fault_applied");
   const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
-  const { held, sessions } = await holdSessions(runtime.instances, token, "skew", SESSIONS);
+  // Held in a process of their own (held-clients.ts): a stall of the test process past a 500 ms heartbeat had the
+  // gateways close clients it held.
+  const held = await HeldClients.start();
+  const sessions = await held.sessionsAcross(runtime.instances.map((i) => ({ wsUrl: `${i.wsUrl}/ws` })), token, "skew", SESSIONS);
   const verdict = await probeClockSkew({
     instances: runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl })),
     sessions,
@@ -150,7 +139,8 @@ describe("clock-skew's probe when Redis is cut off (no skew)", { timeout: 60_000
     const runtime = await new LocalRuntime({ runId: `test-skew-cut-${randomBytes(3).toString("hex")}`, instances: 2, connectionTtlMs: TTL_MS, heartbeatIntervalMs: HEARTBEAT_MS, drainTimeoutMs: 1_000 }).start();
     onTestFinished(() => runtime.stop());
     const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
-    const { held, sessions } = await holdSessions(runtime.instances, token, "cut", 4);
+    const held = await HeldClients.start();
+    const sessions = await held.sessionsAcross(runtime.instances.map((i) => ({ wsUrl: `${i.wsUrl}/ws` })), token, "cut", 4);
     const runner = new FaultRunner({ target: runtime, onEvent: () => undefined });
     const instances = runtime.instances.map((i) => ({ id: i.id, httpUrl: i.httpUrl }));
     const cut = (afterMs: number, durationMs: number) =>
