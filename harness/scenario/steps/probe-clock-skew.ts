@@ -66,7 +66,10 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
    * instance in the same session keeps that instance observed for the rest of the window.
    */
   const closedProbes = new Set<string>();
-  /** `instance session` of the probe connections that closed once more after {@link MAX_REPLACEMENTS} replacements. */
+  /**
+   * `instance session` of the probe connections that closed once more after {@link MAX_REPLACEMENTS} replacements, or
+   * whose replacement could not be opened.
+   */
   const unobserved = new Set<string>();
   let observing = true;
   const openProbe = async (instance: { id: string; wsUrl: string }, sessionId: string, replacements = 0): Promise<void> => {
@@ -86,7 +89,11 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
         return;
       }
       log("%s: probe connection %s on %s closed (%d) during the observation; opening another", description, id, instance.id, code);
-      void openProbe(instance, sessionId, replacements + 1).catch((error: unknown) => log("%s: no new probe connection on %s: %O", description, instance.id, error));
+      void openProbe(instance, sessionId, replacements + 1).catch((error: unknown) => {
+        log("%s: no new probe connection on %s: %O", description, instance.id, error);
+        // Without its replacement this instance goes unobserved in this session: that fails the step too.
+        if (observing) unobserved.add(`${instance.id} ${sessionId} (no new connection: ${(error as Error).message})`);
+      });
     });
   };
   let result: Awaited<ReturnType<typeof probeClockSkew>>;
