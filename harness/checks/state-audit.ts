@@ -40,6 +40,8 @@ export const stateAudit: Check = async (context) => {
       missing_connections: missing.size,
       transient_max: Math.max(0, ...passes.map((p) => p.transient)),
       failed_reads: failedReads.length,
+      passes_with_unread_keys: passes.filter((p) => p.unread > 0).length,
+      unread_keys_max: Math.max(0, ...passes.map((p) => p.unread)),
     },
     evidence: {
       divergences: examples,

@@ -468,6 +468,8 @@ export interface StateAuditEvent {
   transient: number;
   /** Records of connections the history does not know (probe sockets, floods): not judged. */
   unattributed: number;
+  /** Keys found whose read failed in this pass (a timed-out command): what they would show is not judged in it. */
+  unread: number;
   /** The first divergences past their bound. */
   divergences: AuditDivergence[];
   keys_without_ttl: number;

@@ -298,6 +298,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       divergent: num,
       transient: num,
       unattributed: num,
+      unread: num,
       divergences: arrayOf(object<AuditDivergence>({ websocket_id: str, kind: lit("ghost", "missing"), families: arrayOf(str), since_ms: num, bound_ms: num, why: str })),
       keys_without_ttl: num,
       keys_over_ttl_bound: num,

@@ -46,6 +46,13 @@ export interface RegistrySnapshot {
   reverse: Set<string>;
   /** Per index family: websocket ids that are a live member (scored after `t`) of some key of that family. */
   members: Record<IndexFamily, Set<string>>;
+  /**
+   * What this pass found but could not read (a command that failed: timed out, refused): not evidence either way,
+   * so the audit leaves it unjudged in this pass. `keys`: how many keys; `records`, `reverse`: websocket ids whose
+   * record or reverse key (found by the SCAN) went unread; `families`: index families with a key that went unread
+   * (a member of it may be missing from `members`).
+   */
+  unread: { keys: number; records: Set<string>; reverse: Set<string>; families: Set<IndexFamily> };
 }
 
 /** A connection to look for, by its ids (`presence`). */
@@ -302,9 +309,14 @@ export class RegistryReader implements AsyncDisposable {
       ...indexAt.map((i): [string, ...string[]] => ["zrangebyscore", names[i]!, `(${t}`, "+inf"]),
     ]);
     const members = Object.fromEntries(INDEX_FAMILIES.map((family) => [family, new Set<string>()])) as Record<IndexFamily, Set<string>>;
+    const unread: RegistrySnapshot["unread"] = { keys: 0, records: new Set(), reverse: new Set(), families: new Set() };
     indexAt.forEach((i, k) => {
       const list = replies[names.length + k];
-      if (!Array.isArray(list)) return;
+      if (!Array.isArray(list)) {
+        unread.keys++;
+        unread.families.add(kinds[i] as IndexFamily);
+        return;
+      }
       const family = members[kinds[i] as IndexFamily];
       for (const member of list) family.add(String(member));
     });
@@ -313,8 +325,21 @@ export class RegistryReader implements AsyncDisposable {
     const keys: RegistrySnapshot["keys"] = [];
     names.forEach((key, i) => {
       const ttl = replies[i];
-      // -2: gone since the SCAN; a failed PTTL counts as gone too (nothing to judge).
-      if (typeof ttl !== "number" || ttl === -2) return;
+      // A failed PTTL (a command timed out while Redis or this process was busy) proves nothing: the key is unread,
+      // neither present nor gone.
+      if (typeof ttl !== "number") {
+        unread.keys++;
+        if (kinds[i] === "connection") {
+          const ids = this.keys.parseConnection(key);
+          if (ids) unread.records.add(ids.websocketId);
+        } else if (kinds[i] === "reverse") {
+          const id = this.keys.parseMiddle(key, "websocket");
+          if (id !== null) unread.reverse.add(id);
+        }
+        return;
+      }
+      // -2: gone since the SCAN.
+      if (ttl === -2) return;
       keys.push({ key, kind: kinds[i]!, ttl_ms: ttl });
       if (kinds[i] === "connection") {
         const ids = this.keys.parseConnection(key);
@@ -324,7 +349,7 @@ export class RegistryReader implements AsyncDisposable {
         if (id !== null) reverse.add(id);
       }
     });
-    return { t, read_ms: Math.round(performance.now() - t0), keys, records, reverse, members };
+    return { t, read_ms: Math.round(performance.now() - t0), keys, records, reverse, members, unread };
   }
 
   /**

@@ -3,6 +3,8 @@ import type { ProbeEventInput, RunEvent } from "../events/run-events.js";
 import { RedisServer, type StartedRedisServer } from "../runtime/redis-server.js";
 import { RegistryReader, type RegistrySnapshot } from "./registry-reader.js";
 import { AUDIT_DUTY_FACTOR, StateAuditor } from "./state-auditor.js";
+import { RedisConnectionRegistry } from "../../src/registry/redis-connection-registry.js";
+import { createRedisClient, waitForRedisReady } from "../../src/registry/redis-client.js";
 
 /** A real reader on a real Redis whose reads report a chosen duration, counting how often it reads. */
 class TimedReader extends RegistryReader {
@@ -67,5 +69,59 @@ describe("StateAuditor read pacing", () => {
     await audit.tick(); // two slow reads in a row: 10 minutes
     expect(reader.reads).toBe(3);
     await audit.flush();
+  });
+});
+
+describe("StateAuditor on reads that fail", () => {
+  let redis: StartedRedisServer;
+  beforeAll(async () => {
+    redis = await new RedisServer({ runId: "test" }).start();
+  });
+  afterAll(() => redis.stop());
+
+  it("should leave unjudged what a pass could not read, and still judge a real absence", async () => {
+    const admin = createRedisClient(redis.url);
+    await waitForRedisReady(admin);
+    const registry = new RedisConnectionRegistry(admin);
+    await using reader = new RegistryReader({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
+    try {
+      const now = Date.now();
+      const ids = { websocket_id: "w1", session_id: "s1", tenant_id: "t1", agent_type: "a", pillar: "p", instance_id: "gw-1" };
+      await registry.register({ ...ids, connected_at: now, last_activity_at: now });
+      // The history: w1 connected a minute ago and is still open, far past the bound after a change.
+      const events = [{ t: now - 60_000, source: "fleet", type: "welcome", client: "c1", worker: 0, target: "ws://x", resumed: false, latency_ms: 1, ...ids }] as unknown as RunEvent[];
+      const recorded: ProbeEventInput[] = [];
+      const audit = new StateAuditor({ events, registry: reader, record: (event) => void recorded.push(event), connectionTtlMs: 30_000, heartbeatIntervalMs: 5_000 });
+      const passes = () => recorded.filter((e) => e.type === "state_audit") as Extract<ProbeEventInput, { type: "state_audit" }>[];
+      // One new pass, read and judged (the auditor spaces its reads by ten times the last one's duration).
+      const pass = async () => {
+        const before = passes().length;
+        await expect
+          .poll(async () => {
+            await audit.tick();
+            await audit.flush();
+            return passes().length;
+          }, { interval: 20 })
+          .toBe(before + 1);
+        return passes().at(-1)!;
+      };
+
+      // Every PTTL and ZRANGEBYSCORE of the pass fails (refused by an ACL here, as a timed-out command would).
+      await admin.call("ACL", "SETUSER", "default", "-pttl", "-zrangebyscore");
+      const failed = await pass();
+      await admin.call("ACL", "SETUSER", "default", "+@all");
+      expect(failed.unread).toBeGreaterThanOrEqual(7); // record, reverse key, session, agent type, pillar, instance, tenant indexes
+      expect(failed.divergent).toBe(0);
+
+      expect(await pass()).toMatchObject({ unread: 0, divergent: 0 });
+
+      await admin.del("traffic_cop:session:s1:websocket:w1");
+      const absent = await pass();
+      expect(absent).toMatchObject({ unread: 0, divergent: 1 });
+      expect(absent.divergences).toEqual([expect.objectContaining({ websocket_id: "w1", kind: "missing", families: ["record"] })]);
+    } finally {
+      await registry.close();
+      admin.disconnect();
+    }
   });
 });

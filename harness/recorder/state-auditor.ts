@@ -188,6 +188,10 @@ export class StateAuditor {
       ALL_FAMILIES.filter((family) =>
         family === "record" ? snapshot.records.has(id) : family === "reverse" ? snapshot.reverse.has(id) : snapshot.members[family].has(id),
       );
+    // A family whose read failed in this pass is not judged in it: a failed read is not an absence.
+    const { unread } = snapshot;
+    const read = (id: string, family: ConnectionFamily): boolean =>
+      family === "record" ? !unread.records.has(id) : family === "reverse" ? !unread.reverse.has(id) : !unread.families.has(family);
     const inFault = this.#inFault(s);
     const bound = this.#bounds.transitionMs + snapshot.read_ms;
     const divergences: AuditDivergence[] = [];
@@ -197,7 +201,7 @@ export class StateAuditor {
       const has = present(id);
       const isLive = tracked.open > 0;
       if (isLive) live++;
-      const families = isLive ? REQUIRED_FAMILIES.filter((f) => !has.includes(f)) : has;
+      const families = (isLive ? REQUIRED_FAMILIES.filter((f) => !has.includes(f)) : has).filter((f) => read(id, f));
       if (families.length === 0) continue;
       const since = s - tracked.lastChange;
       if (inFault || since < bound) {
@@ -229,6 +233,7 @@ export class StateAuditor {
       divergent: divergences.length,
       transient,
       unattributed,
+      unread: unread.keys,
       divergences: divergences.slice(0, EXAMPLES_PER_EVENT),
       keys_without_ttl: withoutTtl,
       keys_over_ttl_bound: overBound,
