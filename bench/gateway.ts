@@ -19,7 +19,9 @@
  * client and the gateway would otherwise use, where a deployment gives Redis a host of its own), so
  * `ratio_connect` is the conservative figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
  * Redis apart, and the bare server; `client_cpu_us_per_connect` shows the client doing the same work for both),
- * and `cpu_ratio_vs_bare` is the bare server's CPU per connect over the gateway's plus its Redis's.
+ * and `cpu_ratio_vs_bare` is the bare server's CPU per connect over the gateway's plus its Redis's;
+ * `machine_cpu_ratio_vs_bare` adds each run's client to both sides: where the cores are what limits the rounds, the
+ * connect ratio comes out near it, and no gateway reaches a connect ratio above it without spending less CPU.
  * `redis_calls_per_connect` says what Redis ran per connect (`INFO commandstats` around each measured round):
  * `scripts`, the group commits (their inverse is how many connects one gathered), `commands`, what they and any
  * other client called, and `by_command`: where Redis's share of a connect goes.
@@ -430,9 +432,16 @@ export async function run(args: string[]): Promise<void> {
     // Paired like the rates: each round's bare CPU per connect over that round's gateway + Redis.
     const cpuRatio = stats(cpuBareWs.server.map((value, i) => (value / cpuGatewayAndRedis[i]!) * 1_000));
     const cpuRatioMedian = round(cpuRatio.median / 1_000, 3);
+    // The whole machine's CPU per connect, clients included: on a machine whose cores the clients and servers share
+    // (2 here), the connect ratio cannot rise above bare's total over the gateway's (each round paired as above).
+    const machineGw = cpuGatewayAndRedis.map((value, i) => value + cpuGw.client[i]!);
+    const machineBare = cpuBareWs.server.map((value, i) => value + cpuBareWs.client[i]!);
+    const machineRatio = round(stats(machineBare.map((value, i) => (value / machineGw[i]!) * 1_000)).median / 1_000, 3);
     process.stdout.write(
       `server CPU µs per connect: gateway + Redis ${JSON.stringify(cpu.gateway_and_redis)} (gateway ${JSON.stringify(cpu.gateway)}, Redis ${JSON.stringify(cpu.redis)}) bare ws ${JSON.stringify(cpu.bare_ws)}; bare/gateway+Redis per round median ${cpuRatioMedian}\n` +
-        `client CPU µs per connect: gateway rounds ${JSON.stringify(clientCpu.gateway_runs)} bare rounds ${JSON.stringify(clientCpu.bare_runs)}\n`,
+        `client CPU µs per connect: gateway rounds ${JSON.stringify(clientCpu.gateway_runs)} bare rounds ${JSON.stringify(clientCpu.bare_runs)}\n` +
+        `machine CPU µs per connect (clients, servers, Redis): gateway rounds ${JSON.stringify(stats(machineGw))} bare rounds ${JSON.stringify(stats(machineBare))}; ` +
+        `bare/gateway per round median ${machineRatio} (the connect ratio where the shared cores are the limit)\n`,
     );
     // Medians over the measured rounds, per command and in all (the scripts' calls apart from what they call).
     const commands = [...new Set(redisCallsPerConnection.flatMap((round) => Object.keys(round)))].sort();
@@ -471,6 +480,7 @@ export async function run(args: string[]): Promise<void> {
       server_cpu_us_per_connect: cpu,
       client_cpu_us_per_connect: clientCpu,
       cpu_ratio_vs_bare: cpuRatioMedian,
+      machine_cpu_ratio_vs_bare: machineRatio,
       redis_calls_per_connect: redisCalls,
       warmup_rounds: WARMUP_ROUNDS,
       connect_per_s: { gateway: gatewayStats, bare_ws: bareStats, rounds: options.rounds, connections: options.connections },
