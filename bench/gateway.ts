@@ -20,8 +20,8 @@
  * `ratio_connect` is the conservative figure. The CPU each process spent per connect is printed next to it (`server_cpu_us_per_connect`: gateway and
  * Redis apart, and the bare server; `client_cpu_us_per_connect` shows the client doing the same work for both),
  * and `cpu_ratio_vs_bare` is the bare server's CPU per connect over the gateway's plus its Redis's;
- * `machine_cpu_ratio_vs_bare` adds each run's client to both sides: where the cores are what limits the rounds, the
- * connect ratio comes out near it, and no gateway reaches a connect ratio above it without spending less CPU.
+ * `machine_cpu_ratio_vs_bare` adds each run's client to both sides: where both kinds of round keep the shared cores
+ * equally busy, the connect ratio comes out near it, and a gateway raises its connect ratio by spending less CPU.
  * `redis_calls_per_connect` says what Redis ran per connect (`INFO commandstats` around each measured round):
  * `scripts`, the group commits (their inverse is how many connects one gathered), `commands`, what they and any
  * other client called, and `by_command`: where Redis's share of a connect goes.
@@ -441,7 +441,7 @@ export async function run(args: string[]): Promise<void> {
       `server CPU µs per connect: gateway + Redis ${JSON.stringify(cpu.gateway_and_redis)} (gateway ${JSON.stringify(cpu.gateway)}, Redis ${JSON.stringify(cpu.redis)}) bare ws ${JSON.stringify(cpu.bare_ws)}; bare/gateway+Redis per round median ${cpuRatioMedian}\n` +
         `client CPU µs per connect: gateway rounds ${JSON.stringify(clientCpu.gateway_runs)} bare rounds ${JSON.stringify(clientCpu.bare_runs)}\n` +
         `machine CPU µs per connect (clients, servers, Redis): gateway rounds ${JSON.stringify(stats(machineGw))} bare rounds ${JSON.stringify(stats(machineBare))}; ` +
-        `bare/gateway per round median ${machineRatio} (the connect ratio where the shared cores are the limit)\n`,
+        `bare/gateway per round median ${machineRatio} (the connect ratio where both keep the shared cores equally busy)\n`,
     );
     // Medians over the measured rounds, per command and in all (the scripts' calls apart from what they call).
     const commands = [...new Set(redisCallsPerConnection.flatMap((round) => Object.keys(round)))].sort();
