@@ -7,7 +7,7 @@ import { MemoryConnectionRegistry } from "../registry/memory-connection-registry
 import { ConnectionTable, type LocalConnection } from "./connection-table.js";
 import { NO_FAILPOINTS, createFailpoints, type Failpoints } from "./failpoints.js";
 import { GatewayMetrics } from "./metrics.js";
-import { RecordRefresher } from "./record-refresher.js";
+import { REFRESH_BATCH, RecordRefresher } from "./record-refresher.js";
 
 function local(ws: WebSocket, websocketId: string): LocalConnection {
   const record: ConnectionRecord = {
@@ -32,6 +32,36 @@ function setup(failpoints: Failpoints) {
 }
 
 describe("RecordRefresher", () => {
+  it(`should refresh a big instance's records ${REFRESH_BATCH} at a time, one round trip after another`, async () => {
+    const pair = await useSocketPairs();
+    const { server } = await pair();
+    const { registry, connections, metrics, refresher } = setup(NO_FAILPOINTS);
+    const count = 2 * REFRESH_BATCH + 100;
+    for (let i = 0; i < count; i++) {
+      const connection = local(server, `w${i}`);
+      await registry.register(connection.record);
+      connections.add(connection);
+    }
+    // Each call still runs the registry's own heartbeat; the spy only notes its size and overlap.
+    const sizes: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const heartbeat = registry.heartbeat.bind(registry);
+    vi.spyOn(registry, "heartbeat").mockImplementation(async (entries, options) => {
+      sizes.push(entries.length);
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      try {
+        return await heartbeat(entries, options);
+      } finally {
+        inFlight--;
+      }
+    });
+    await refresher.tick();
+    expect(sizes).toEqual([REFRESH_BATCH, REFRESH_BATCH, 100]);
+    expect(mostInFlight).toBe(1);
+    expect(metrics.heartbeatBatches.get({ result: "ok" })).toBe(3);
+  });
+
   it("should write missing records again, refresh activity of active sockets, and terminate sockets that missed a pong", async () => {
     const pair = await useSocketPairs();
     const [one, two, silent] = [await pair(), await pair(), await pair()];
