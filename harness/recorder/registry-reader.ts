@@ -325,29 +325,22 @@ export class RegistryReader implements AsyncDisposable {
     const keys: RegistrySnapshot["keys"] = [];
     names.forEach((key, i) => {
       const ttl = replies[i];
+      const kind = kinds[i]!;
+      const record = kind === "connection" ? this.keys.parseConnection(key) : null;
+      const reverseOf = kind === "reverse" ? this.keys.parseMiddle(key, "websocket") : null;
       // A failed PTTL (a command timed out while Redis or this process was busy) proves nothing: the key is unread,
       // neither present nor gone.
       if (typeof ttl !== "number") {
         unread.keys++;
-        if (kinds[i] === "connection") {
-          const ids = this.keys.parseConnection(key);
-          if (ids) unread.records.add(ids.websocketId);
-        } else if (kinds[i] === "reverse") {
-          const id = this.keys.parseMiddle(key, "websocket");
-          if (id !== null) unread.reverse.add(id);
-        }
+        if (record) unread.records.add(record.websocketId);
+        if (reverseOf !== null) unread.reverse.add(reverseOf);
         return;
       }
       // -2: gone since the SCAN.
       if (ttl === -2) return;
-      keys.push({ key, kind: kinds[i]!, ttl_ms: ttl });
-      if (kinds[i] === "connection") {
-        const ids = this.keys.parseConnection(key);
-        if (ids) records.set(ids.websocketId, ids.sessionId);
-      } else if (kinds[i] === "reverse") {
-        const id = this.keys.parseMiddle(key, "websocket");
-        if (id !== null) reverse.add(id);
-      }
+      keys.push({ key, kind, ttl_ms: ttl });
+      if (record) records.set(record.websocketId, record.sessionId);
+      if (reverseOf !== null) reverse.add(reverseOf);
     });
     return { t, read_ms: Math.round(performance.now() - t0), keys, records, reverse, members, unread };
   }
