@@ -76,13 +76,16 @@ export class HeldClients {
     return new HeldClients(child);
   }
 
-  #ask(message: { type: "connect"; urls: string[]; autoPong: boolean } | { type: "closed" } | { type: "pings" }): Promise<Reply> {
-    if (this.#exited) return Promise.reject(this.#exited);
+  /** Sends `message` and resolves with the child's answer, which must be of one of `expected`'s types. */
+  async #ask<T extends Reply["type"]>(message: { type: "connect"; urls: string[]; autoPong: boolean } | { type: "closed" } | { type: "pings" }, ...expected: T[]): Promise<Extract<Reply, { type: T }>> {
+    if (this.#exited) throw this.#exited;
     const request = ++this.#requests;
-    return new Promise((resolve, reject) => {
+    const reply = await new Promise<Reply>((resolve, reject) => {
       this.#pending.set(request, { resolve, reject });
       this.#child.send({ ...message, request });
     });
+    if (!(expected as string[]).includes(reply.type)) throw new Error(`held clients: asked ${message.type}, the child answered ${reply.type}`);
+    return reply as Extract<Reply, { type: T }>;
   }
 
   /**
@@ -104,9 +107,9 @@ export class HeldClients {
         const query = new URLSearchParams({ session_id: sessionOf(i + j), agent_type: options.agentType ?? "a", pillar: "p", token: tokenValue });
         return `${gateway.wsUrl}?${query.toString()}`;
       });
-      const reply = await this.#ask({ type: "connect", urls, autoPong: options.autoPong ?? true });
+      const reply = await this.#ask({ type: "connect", urls, autoPong: options.autoPong ?? true }, "connected", "failed");
       if (reply.type === "failed") throw new Error(`held clients: ${reply.error}`);
-      if (reply.type === "connected") ids.push(...reply.ids);
+      ids.push(...reply.ids);
     }
     this.#ids.push(...ids);
     return ids;
@@ -127,8 +130,7 @@ export class HeldClients {
 
   /** Every held client that has closed so far (none, while the gateways keep them and the child answers pings). */
   async closed(): Promise<ClosedClient[]> {
-    const reply = await this.#ask({ type: "closed" });
-    return reply.type === "closed" ? reply.closed : [];
+    return (await this.#ask({ type: "closed" }, "closed")).closed;
   }
 
   /**
@@ -137,8 +139,7 @@ export class HeldClients {
    * process neither bunches nor delays them.
    */
   async pings(): Promise<number[][]> {
-    const reply = await this.#ask({ type: "pings" });
-    const byId = new Map(reply.type === "pings" ? reply.pings : []);
+    const byId = new Map((await this.#ask({ type: "pings" }, "pings")).pings);
     return this.#ids.map((id) => byId.get(id) ?? []);
   }
 }
