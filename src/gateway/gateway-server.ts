@@ -16,7 +16,7 @@ import { RegistryHealth, instrumentRegistry } from "./instrumented-registry.js";
 import { GatewayMetrics } from "./metrics.js";
 import type { FrameId, RouteTarget } from "./protocol.js";
 import { Reaper } from "./reaper.js";
-import { HEARTBEAT_SLICES, RecordRefresher } from "./record-refresher.js";
+import { HEARTBEAT_SLICES, RecordRefresher, refreshSliceOf } from "./record-refresher.js";
 import { RegistryWriter } from "./registry-writer.js";
 import { Router } from "./router.js";
 import { UpgradeHandler, refuseUpgrade } from "./upgrade-handler.js";
@@ -149,6 +149,7 @@ export class GatewayServer implements AsyncDisposable {
         connectionTtlMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         slices: HEARTBEAT_SLICES,
+        refreshSlice: refreshSliceOf(instanceId, HEARTBEAT_SLICES),
         metrics,
         failpoints,
       });

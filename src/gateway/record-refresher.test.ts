@@ -7,7 +7,7 @@ import { MemoryConnectionRegistry } from "../registry/memory-connection-registry
 import { ConnectionTable, type LocalConnection } from "./connection-table.js";
 import { NO_FAILPOINTS, createFailpoints, type Failpoints } from "./failpoints.js";
 import { GatewayMetrics } from "./metrics.js";
-import { REFRESH_BATCH, RecordRefresher } from "./record-refresher.js";
+import { HEARTBEAT_SLICES, REFRESH_BATCH, RecordRefresher, refreshSliceOf } from "./record-refresher.js";
 
 function local(ws: WebSocket, websocketId: string): LocalConnection {
   const record: ConnectionRecord = {
@@ -263,6 +263,32 @@ describe("RecordRefresher in slices", () => {
     // Six more, by the second period's first tick: the terminated socket's record too, as without slices (its close
     // handler removes it right after).
     expect(metrics.heartbeats.get()).toBe(12);
+  });
+
+  it("should refresh every record on the tick of its refresh slice, once a period", async () => {
+    const pair = await useSocketPairs();
+    const registry = new MemoryConnectionRegistry();
+    const connections = new ConnectionTable();
+    const metrics = new GatewayMetrics(() => new Map(), () => true);
+    const refresher = new RecordRefresher({ instanceId: "gw-1", registry, connections, connectionTtlMs: 30_000, heartbeatIntervalMs: 10_000, slices: 3, refreshSlice: 2, metrics, failpoints: NO_FAILPOINTS });
+    for (let i = 0; i < 4; i++) {
+      const connection = local((await pair()).server, `w${i}`);
+      await registry.register(connection.record);
+      connections.add(connection);
+    }
+    const refreshedAfterTick: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await refresher.tick();
+      refreshedAfterTick.push(metrics.heartbeats.get());
+    }
+    expect(refreshedAfterTick).toEqual([0, 0, 4, 4, 4, 8]);
+  });
+
+  it("should give the instances of a run, named as the harness names them, refresh slices of their own", () => {
+    const slices = ["gw-1", "gw-2", "gw-3", "gw-4", "gw-5"].map((id) => refreshSliceOf(id, HEARTBEAT_SLICES));
+    expect(new Set(slices).size).toBe(slices.length);
+    expect(slices.every((slice) => Number.isInteger(slice) && slice >= 0 && slice < HEARTBEAT_SLICES)).toBe(true);
+    expect(refreshSliceOf("gw-1", HEARTBEAT_SLICES), "stable for an instance id").toBe(refreshSliceOf("gw-1", HEARTBEAT_SLICES));
   });
 
   it("should ping every slice once after a stall of its own process before judging any", async () => {

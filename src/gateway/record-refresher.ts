@@ -1,6 +1,7 @@
 import type { ConnectionRegistry } from "../registry/connection-registry.js";
 import type { ConnectionTable, LocalConnection } from "./connection-table.js";
 import type { Failpoints } from "./failpoints.js";
+import { fnv1a } from "./fnv1a.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { CLOSE_CODES, toProtocolError } from "./protocol.js";
 
@@ -21,12 +22,24 @@ const SHORT_PONG_DEADLINE_MS = 100;
  * slice of its connections. Pinging 4,000 sockets in one go (a write each) held a gateway's event loop and, since the
  * instances of a run start together, every client's at the same moment: in a 20,000-client release run all fleet
  * workers stalled for 0.5-1 s every period, and the ack p99 with them (1.2 s against a p50 of 30 ms). Ten slices of
- * a 10 s period are a tick a second. The records are still refreshed all together once a period, on the first
- * slice's tick: refreshing a slice per tick put ten Redis round trips into every period, each after its tick's wait,
- * which on a loaded machine stretched the period towards the TTL and let live records expire (a cross-instance
- * lookup answered 404 with H 300 ms and T 3 s).
+ * a 10 s period are a tick a second. The records are still refreshed all together once a period, on one slice's
+ * tick ({@link refreshSliceOf}): refreshing a slice per tick put ten Redis round trips into every period, each after
+ * its tick's wait, which on a loaded machine stretched the period towards the TTL and let live records expire (a
+ * cross-instance lookup answered 404 with H 300 ms and T 3 s).
  */
 export const HEARTBEAT_SLICES = 10;
+
+/**
+ * The slice of the heartbeat period in which an instance refreshes its records: a hash of its instance id. The
+ * instances of a deployment or a run start together, so with the refresh on every instance's first slice all of
+ * them sent their refresh scripts to Redis in the same tenth of every period (each script holds Redis while it runs)
+ * and the other instances' registrations, lookups and routes queued behind them; spread over the slices, they mostly
+ * take turns. Stable for an instance id, so that a seeded run refreshes at the same moments every time. The gap
+ * between a record's write and its first refresh stays at most a period whichever slice it is.
+ */
+export function refreshSliceOf(instanceId: string, slices: number): number {
+  return fnv1a(instanceId) % slices;
+}
 
 /** What a {@link RecordRefresher} needs. */
 export interface RecordRefresherOptions {
@@ -42,10 +55,16 @@ export interface RecordRefresherOptions {
   heartbeatIntervalMs?: number;
   /**
    * Ticks per heartbeat period: each tick pings and judges the connections of one slice, every connection one tick a
-   * period (its slice is fixed when the refresher first sees it), and the first slice's tick refreshes every record.
+   * period (its slice is fixed when the refresher first sees it), and the {@link refreshSlice}'s tick refreshes every
+   * record.
    * The caller runs {@link RecordRefresher.tick} this many times a period. @default 1
    */
   slices?: number;
+  /**
+   * The slice whose tick refreshes every record (0 to `slices - 1`; the first tick is slice 0). The gateway passes
+   * {@link refreshSliceOf} its instance id. @default 0
+   */
+  refreshSlice?: number;
   metrics: GatewayMetrics;
   failpoints: Failpoints;
 }
@@ -92,7 +111,7 @@ export class RecordRefresher {
 
   /**
    * One slice of a heartbeat period (the whole period with one slice): terminates the slice's sockets that missed
-   * the last pong and pings the rest; the first slice's tick also refreshes every local record. Failpoint
+   * the last pong and pings the rest; the refresh slice's tick also refreshes every local record. Failpoint
    * `no-heartbeat`: pings go on, records are not refreshed. Failpoint `no-rewake-reregister`: after a stall longer
    * than the TTL, the connections held across it are never written again.
    */
@@ -144,7 +163,7 @@ export class RecordRefresher {
       }
     }
     try {
-      if (this.#options.failpoints.enabled("no-heartbeat") || tick % slices !== 0) return;
+      if (this.#options.failpoints.enabled("no-heartbeat") || tick % slices !== (this.#options.refreshSlice ?? 0) % slices) return;
       await this.#refresh([...this.#options.connections.values()]);
     } finally {
       this.#lastTickEndAt = Date.now();

@@ -3,6 +3,7 @@ import type { ConnectionRecord, ConnectionRegistry } from "../registry/connectio
 import type { BusMessage, ClusterBus, DeliverRequest } from "./cluster-bus.js";
 import type { ConnectionTable } from "./connection-table.js";
 import type { Failpoints } from "./failpoints.js";
+import { fnv1a } from "./fnv1a.js";
 import type { RouteResult } from "./gateway-types.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { ProtocolError, messageFrame, toProtocolError, type FrameId, type RouteTarget } from "./protocol.js";
@@ -309,16 +310,6 @@ export class Router {
     handled.set(key, now);
     return true;
   }
-}
-
-/** 32-bit FNV-1a of `text`: a cheap, stable hash for picking which routes a failpoint drops. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
 }
 
 function matches(record: ConnectionRecord, to: RouteTarget): boolean {
