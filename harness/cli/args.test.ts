@@ -18,6 +18,13 @@ describe("parseCliArgs", () => {
     expect(() => parseCliArgs(["restart", "--baseline-tolerance", "1.5"])).toThrow("--baseline-tolerance needs --baseline PATH");
   });
 
+  it("should name the range of an integer flag however its value is wrong", () => {
+    for (const value of ["-5", "0", "1e9", "2.5", "x", "200001"]) {
+      expect(() => parseCliArgs(["restart", `--clients=${value}`])).toThrow(`--clients must be an integer in 1..200000 (got ${JSON.stringify(value)})`);
+    }
+    expect(parseCliArgs(["restart", "--clients=200000"])).toMatchObject({ clients: 200_000 });
+  });
+
   it("should accept --version alone", () => {
     expect(parseCliArgs(["--version"])).toMatchObject({ version: true, names: [] });
   });

@@ -8,8 +8,8 @@ export function usage(message: string): HarnessError {
 /** `--flag N`: an integer in `min..max`, or undefined when absent. */
 export function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw usage(`--${flag} must be an integer (got ${JSON.stringify(value)})`);
+  // A negative number is an integer too: the message names the range whichever way the value is wrong.
   const n = Number(value);
-  if (n < min || n > max) throw usage(`--${flag} must be in ${min}..${max} (got ${n})`);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw usage(`--${flag} must be an integer in ${min}..${max} (got ${JSON.stringify(value)})`);
   return n;
 }
