@@ -627,7 +627,8 @@ export function parseArgs(args: string[]): Record<string, string> {
       out[key] = "true";
     } else if (inline !== undefined) out[key] = inline;
     else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith("--")) out[key] = args[++i]!;
-    else throw usageError(`--${key} needs a value`);
+    // A flag of neither mode is unknown, with or without a value after it.
+    else throw usageError(DEFAULT_MODE_FLAGS.includes(key) || GATEWAYS_MODE_FLAGS.includes(key) ? `--${key} needs a value` : `unknown flag --${key}`);
   }
   const known = out.gateways === undefined ? DEFAULT_MODE_FLAGS : GATEWAYS_MODE_FLAGS;
   const unknown = Object.keys(out).filter((key) => !known.includes(key));

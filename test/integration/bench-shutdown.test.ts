@@ -105,6 +105,8 @@ describe("npm run bench with bad arguments", () => {
     { args: ["--rounsd", "1"], says: "unknown flag --rounsd" },
     { args: ["--gateways", "2", "--rounds", "1"], says: "unknown flag --rounds with --gateways" },
     { args: ["--rounds"], says: "--rounds needs a value" },
+    { args: ["--bogus"], says: "unknown flag --bogus" },
+    { args: ["--rounds", "1", "--bogus"], says: "unknown flag --bogus" },
     { args: ["--rounds", "1", "--rounds=2"], says: "--rounds given twice" },
     { args: ["--no-artillery=yes"], says: "--no-artillery takes no value" },
     { args: ["5"], says: "unexpected argument 5" },
