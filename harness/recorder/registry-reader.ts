@@ -107,6 +107,27 @@ export interface RegistryCounts {
   by_instance: Record<string, number>;
 }
 
+/**
+ * Redis commands that ran at least this long, in µs, go to its SLOWLOG, which the recorder reads every sample. Redis
+ * runs one command at a time, so a command this long holds every other client of the SUT as long: 20 ms is far
+ * above the sub-millisecond commands of a healthy registry and near a confirmed-ack p99 (the gateway's refresh
+ * scripts of 1,000 records, 25-147 ms each, showed up here and nowhere else).
+ */
+export const SLOW_COMMAND_US = 20_000;
+/** Entries Redis's SLOWLOG keeps between two reads (a second apart): more in one interval are counted as this many. */
+const SLOWLOG_MAX_LEN = 1_024;
+/** The reader's connection name (`CLIENT SETNAME`): its own slow reads (an audit's SCAN) are not the SUT's. */
+export const HARNESS_CLIENT_NAME = "traffic-cop-harness";
+
+/** Commands of the SUT's clients that Redis logged as slow ({@link SLOW_COMMAND_US}) since the previous read. */
+export interface SlowCommands {
+  count: number;
+  /** The longest of them, ms (0 when none). */
+  max_ms: number;
+  /** Count per command name (lower case; a script is `evalsha`). */
+  by_command: Record<string, number>;
+}
+
 /** Options of {@link RegistryReader}. */
 export interface RegistryReaderOptions {
   /** Redis nodes, read directly (never through a fault proxy). */
@@ -129,10 +150,12 @@ export class RegistryReader implements AsyncDisposable {
   readonly keys: KeySchema;
   readonly #client: Redis | Cluster;
   #closed = false;
+  /** Nodes (`host:port`) whose SLOWLOG was read before: their log holds only what came since. */
+  readonly #slowlogRead = new Set<string>();
 
   constructor(options: RegistryReaderOptions) {
     this.keys = createKeySchema(options.keyPrefix);
-    const common = { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: true } as const;
+    const common = { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: true, connectionName: HARNESS_CLIENT_NAME } as const;
     this.#client = options.cluster
       ? new Cluster(options.nodes, { redisOptions: common })
       : options.sentinels
@@ -147,6 +170,41 @@ export class RegistryReader implements AsyncDisposable {
     const t0 = performance.now();
     await this.#client.ping();
     return performance.now() - t0;
+  }
+
+  /**
+   * The SUT's slow commands since the previous call, over every node read ({@link SLOW_COMMAND_US}). Each call (re)sets
+   * the SLOWLOG's bound, so that a Redis restarted during the run logs again, then takes the log and empties it in one
+   * transaction (nothing is logged in between, and no entry is read twice); a node's first call only turns it on.
+   */
+  async slowCommands(): Promise<SlowCommands> {
+    const result: SlowCommands = { count: 0, max_ms: 0, by_command: {} };
+    for (const node of await this.#scanTargets()) {
+      const replies = await node
+        .multi()
+        .config("SET", "slowlog-log-slower-than", String(SLOW_COMMAND_US))
+        .config("SET", "slowlog-max-len", String(SLOWLOG_MAX_LEN))
+        .call("SLOWLOG", "GET", String(SLOWLOG_MAX_LEN))
+        .call("SLOWLOG", "RESET")
+        .exec();
+      const [error, entries] = replies?.[2] ?? [];
+      if (error || !Array.isArray(entries)) continue;
+      const name = `${node.options.host ?? ""}:${String(node.options.port ?? "")}`;
+      // What the log held before the first call predates the sampling (and Redis's own default bound).
+      if (!this.#slowlogRead.has(name)) {
+        this.#slowlogRead.add(name);
+        continue;
+      }
+      for (const entry of entries as unknown[][]) {
+        const [, , micros, args, , client] = entry;
+        if (client === HARNESS_CLIENT_NAME) continue;
+        const command = Array.isArray(args) && typeof args[0] === "string" ? args[0].toLowerCase() : "?";
+        result.count++;
+        result.max_ms = Math.max(result.max_ms, Math.round(Number(micros) / 100) / 10);
+        result.by_command[command] = (result.by_command[command] ?? 0) + 1;
+      }
+    }
+    return result;
   }
 
   /**

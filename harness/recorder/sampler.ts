@@ -31,9 +31,10 @@ export function createSampler(sources: SampleSources): (base: { t: number; elaps
   let previous: { t: number; sent: number; acked: number; received: number; errors: number } | undefined;
   return async (base) => {
     const snapshot = sources.fleet();
-    const [registry, ping, gateways] = await Promise.all([
+    const [registry, ping, slow, gateways] = await Promise.all([
       sources.registry.counts().catch((error: unknown) => ({ error: (error as Error).message })),
       sources.registry.ping().catch(() => null),
+      sources.registry.slowCommands().catch(() => null),
       Promise.all(
         Object.entries(sources.metricsUrls()).map(async ([id, url]) => [id, url === null ? { up: true } : await scrapeMetrics(url)] as const),
       ).then((entries) => Object.fromEntries(entries)),
@@ -57,6 +58,7 @@ export function createSampler(sources: SampleSources): (base: { t: number; elaps
       rates,
       registry,
       redis_ping_ms: ping === null ? null : Math.round(ping * 100) / 100,
+      redis_slow: slow,
       gateways,
       active_faults: sources.activeFaults(),
     };

@@ -48,6 +48,12 @@ export interface Sample {
   } | { error: string };
   /** PING round trip to Redis in ms (direct), or `null` when it failed. */
   redis_ping_ms: number | null;
+  /**
+   * Commands of the SUT's clients that Redis ran for 20 ms or more since the previous sample (its SLOWLOG; each
+   * held every other client as long): how many, the longest in ms, and how many per command name. `null` when the
+   * read failed; absent in runs recorded before it existed.
+   */
+  redis_slow?: { count: number; max_ms: number; by_command: Record<string, number> } | null;
   /** Per instance: whether /metrics answered, and its numeric series (name{labels} → value). */
   gateways: Record<string, { up: boolean; metrics?: Record<string, number> }>;
   /** Descriptions of the faults in effect. */

@@ -175,7 +175,7 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     expect(await page.locator(`figure[data-chart="timeline"] g.fault`).evaluateAll((gs) => gs.map((g) => g.getAttribute("data-fault")))).toEqual(faults);
     expect(await page.locator(`figure[data-chart="timeline"] [data-mark="kill"]`).count()).toBeGreaterThan(0);
     expect(await page.locator(`figure[data-chart="timeline"] [data-mark="start"]`).count()).toBeGreaterThan(0);
-    const charts = ["connections", "registry", "rates", "latency-ack", "route-scatter", "latency-delivery", "redis-ping"];
+    const charts = ["connections", "registry", "rates", "latency-ack", "route-scatter", "latency-delivery", "redis-ping", "redis-slow"];
     for (const chart of charts) {
       expect(await page.locator(`figure[data-chart="${chart}"] canvas`).count(), chart).toBe(1);
       expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute("data-bands"), chart).toBe(String(faults.length));
@@ -253,7 +253,15 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
       topology: { instances: [{ id: HOSTILE }] },
       checks: [{ name: HOSTILE, pass: false, expected: HOSTILE_CLOSE, actual: { [HOSTILE]: HOSTILE }, evidence: { note: HOSTILE, more: HOSTILE_CLOSE } }],
       phases: [{ name: HOSTILE, start: t, end: t + 5_000 }],
-      samples: [1, 2, 3].map((i) => ({ t: t + i * 1_000, elapsed_ms: i * 1_000, fleet: { connected: i, by_instance: { [HOSTILE]: i }, latency: {} }, rates: {}, registry: { error: HOSTILE }, redis_ping_ms: null })),
+      samples: [1, 2, 3].map((i) => ({
+        t: t + i * 1_000,
+        elapsed_ms: i * 1_000,
+        fleet: { connected: i, by_instance: { [HOSTILE]: i }, latency: {} },
+        rates: {},
+        registry: { error: HOSTILE },
+        redis_ping_ms: null,
+        redis_slow: { count: 1, max_ms: 20 + i, by_command: { [HOSTILE]: 1 } },
+      })),
       events: [
         { t, source: "probe", type: HOSTILE, client: HOSTILE_CLOSE, reason: HOSTILE },
         { t: t + 1_000, source: "fault", type: "fault_start", fault_id: HOSTILE, kind: HOSTILE, description: HOSTILE },
@@ -272,6 +280,8 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     expect(await page.locator("#event-rows").textContent()).toContain(HOSTILE_CLOSE);
     expect(await page.locator(`figure[data-chart="connections"] .u-legend .u-label`).allTextContents()).toEqual(["time", HOSTILE]);
     expect(await page.locator(`figure[data-chart="errors"] .u-legend .u-label`).allTextContents()).toEqual(["time", `route ${HOSTILE}`]);
+    expect(await page.locator(`figure[data-chart="redis-slow"] figcaption .note`).textContent()).toBe(`3 in all: ${HOSTILE} 3`);
+    expect(await page.locator(`figure[data-chart="redis-slow"] canvas`).count()).toBe(1);
     expect(await page.locator("#app").textContent()).toContain(HOSTILE_CLOSE);
     expect(consoleErrors).toEqual([]);
     expect(requests).toEqual([]);

@@ -27,6 +27,11 @@ describe("RegistryReader on a Redis Cluster", () => {
     const reader = new RegistryReader({ nodes: [...cluster.nodes], cluster: true });
     onTestFinished(() => reader.close());
     expect((await reader.read()).records).toHaveLength(RECORDS);
+    // Slow commands are read from every master: one on each, by the SUT's client, counted once each.
+    await reader.slowCommands();
+    const spin = "local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1000000 + t[2] - s[2] >= 30000 return 1";
+    await Promise.all(writer.nodes("master").map((node) => node.eval(spin, 0)));
+    expect(await reader.slowCommands()).toMatchObject({ count: writer.nodes("master").length, by_command: { eval: writer.nodes("master").length } });
 
     const report = await failoverClusterMaster(cluster);
     expect(report.promotion_ms).toBeGreaterThan(0);

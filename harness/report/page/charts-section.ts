@@ -139,7 +139,30 @@ export function chartSpecs(run: PageRun, ctx: PageContext): ChartSpec[] {
     markers: timed.filter((s) => s.redis_ping_ms === null).map((s) => ({ x: sampleSeconds(s, t0)!, label: "Redis did not answer PING" })),
     markerLabel: "no answer",
   });
+  specs.push({
+    ...base,
+    id: "redis-slow",
+    title: "Redis commands of the SUT that ran 20 ms or more (its SLOWLOG): the longest since the previous sample",
+    unit: "ms",
+    note: slowCommandsNote(timed),
+    x,
+    series: [{ label: "longest", values: values((s) => obj(s.redis_slow).max_ms), ...style(6) }],
+  });
   return specs;
+}
+
+/** How many slow commands the run's samples counted, and the commands most of them were. */
+function slowCommandsNote(samples: readonly Sample[]): string {
+  let count = 0;
+  const byCommand = new Map<string, number>();
+  for (const sample of samples) {
+    const slow = obj(sample.redis_slow);
+    count += num(slow.count) ?? 0;
+    for (const [command, n] of Object.entries(obj(slow.by_command))) byCommand.set(command, (byCommand.get(command) ?? 0) + (num(n) ?? 0));
+  }
+  if (count === 0) return "none counted";
+  const top = [...byCommand].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  return `${fmtNumber(count, 0)} in all: ${top.map(([command, n]) => `${command} ${fmtNumber(n, 0)}`).join(", ")}`;
 }
 
 /** The section's HTML: a figure per chart, drawn into by `mountCharts`; charts without data say so. */

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { useRedisClient, useRedisServer } from "../../test/helpers/redis.js";
+import { HARNESS_CLIENT_NAME, RegistryReader, SLOW_COMMAND_US } from "./registry-reader.js";
+
+/** A script that keeps Redis busy (and every other client waiting) for `ms` by its own clock. */
+const SPIN = `
+local t0 = redis.call('TIME')
+local start = t0[1] * 1000000 + t0[2]
+repeat
+  local t = redis.call('TIME')
+until t[1] * 1000000 + t[2] - start >= tonumber(ARGV[1]) * 1000
+return 1`;
+
+describe("RegistryReader.slowCommands", () => {
+  it("should count the SUT's commands that held Redis past the bound once each, and not the harness's own", async () => {
+    const redis = await useRedisServer();
+    await using reader = new RegistryReader({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
+    const sut = useRedisClient(redis);
+    const harness = useRedisClient(redis, { connectionName: HARNESS_CLIENT_NAME });
+    // Before the first read Redis logs at its own default (10 ms): that read turns the bound on and counts nothing.
+    await sut.eval(SPIN, 0, "15");
+    expect(await reader.slowCommands()).toEqual({ count: 0, max_ms: 0, by_command: {} });
+    expect(await sut.config("GET", "slowlog-log-slower-than")).toEqual(["slowlog-log-slower-than", String(SLOW_COMMAND_US)]);
+
+    // Under the bound: not counted. Over it: counted, with its duration.
+    const boundMs = SLOW_COMMAND_US / 1_000;
+    await sut.eval(SPIN, 0, String(boundMs / 2));
+    await sut.eval(SPIN, 0, String(boundMs + 15));
+    await sut.set("k", "v");
+    const first = await reader.slowCommands();
+    expect(first).toMatchObject({ count: 1, by_command: { eval: 1 } });
+    expect(first.max_ms).toBeGreaterThanOrEqual(boundMs + 15);
+
+    // Counted once: the next read finds nothing new.
+    expect(await reader.slowCommands()).toEqual({ count: 0, max_ms: 0, by_command: {} });
+
+    // The harness's own slow command (its connection name) is not the SUT's.
+    await harness.eval(SPIN, 0, String(boundMs + 15));
+    await sut.eval(SPIN, 0, String(boundMs + 5));
+    await sut.eval(SPIN, 0, String(boundMs + 5));
+    expect(await reader.slowCommands()).toMatchObject({ count: 2, by_command: { eval: 2 } });
+  });
+});
