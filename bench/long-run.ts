@@ -14,7 +14,9 @@
  * JSON last line: `harness_peak_rss_mb` (this process), `proxy_peak_rss_mb` (the proxy server's process),
  * `harness_and_proxy_peak_rss_mb` (the peak of their sum, target under 1 GB), `report_mb` (index.html; bound 50 MB),
  * `report_open_ms` (headless Chromium, navigation to drawn; bound 3 s), the sizes of run.json and events.ndjson,
- * the events recorded and the run's status. RSS min/median/max over the samples are printed before it.
+ * the events recorded and the run's status, the confirmed-ack p50 and p99 (`ack_p50_ms`, `ack_p99_ms`) and the SUT's
+ * Redis commands of 20 ms or more over the run (`redis_slow_commands`, the longest `redis_slow_max_ms`; per command
+ * on the line before). RSS min/median/max over the samples are printed before it.
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -124,7 +126,16 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`harness RSS MB over ${rss.length} samples: min ${mb(sorted[0]!)} / median ${mb(sorted[Math.floor(sorted.length / 2)]!)} / max ${mb(sorted.at(-1)!)}\n`);
   process.stdout.write(`proxy server RSS MB: max ${mb(Math.max(...proxy))}; harness and proxy together: max ${mb(Math.max(...both))}\n`);
   process.stdout.write(`page opened in ${opened.openMs} ms (${opened.status}${opened.messages ? `: ${opened.messages}` : ""})\n`);
-  const summary = result.fleet_summary as { messages?: { sent?: number }; connectErrors?: number } | undefined;
+  const summary = result.fleet_summary as { messages?: { sent?: number }; connectErrors?: number; latency?: { ack?: { p50?: number; p99?: number } } } | undefined;
+  // The SUT's Redis commands of 20 ms or more over the run (each sample counts those since the previous one).
+  const slow = { count: 0, max_ms: 0, by_command: {} as Record<string, number> };
+  for (const s of result.samples) {
+    if (!s.redis_slow) continue;
+    slow.count += s.redis_slow.count;
+    slow.max_ms = Math.max(slow.max_ms, s.redis_slow.max_ms);
+    for (const [command, n] of Object.entries(s.redis_slow.by_command)) slow.by_command[command] = (slow.by_command[command] ?? 0) + n;
+  }
+  process.stdout.write(`Redis commands of 20 ms or more: ${slow.count} (longest ${slow.max_ms} ms) ${JSON.stringify(slow.by_command)}\n`);
   const out = {
     benchmark: "long-run",
     clients: options.clients,
@@ -143,6 +154,10 @@ export async function run(args: string[]): Promise<void> {
     events: result.event_log?.events ?? result.events.length,
     events_omitted_from_run_json: result.event_log?.omitted ?? 0,
     messages_sent: summary?.messages?.sent ?? null,
+    ack_p50_ms: summary?.latency?.ack?.p50 ?? null,
+    ack_p99_ms: summary?.latency?.ack?.p99 ?? null,
+    redis_slow_commands: slow.count,
+    redis_slow_max_ms: slow.max_ms,
     failed_checks: result.checks.filter((c) => !c.pass).map((c) => c.name),
     report_dir: reportDir,
   };
