@@ -35,7 +35,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
-import { HarnessError } from "../harness/errors.js";
+import { numericFlags } from "./numeric-flags.js";
 import { OWNER_PID_ENV, RUN_ID_ENV } from "../harness/runtime/process-tags.js";
 import { RedisServer } from "../harness/runtime/redis-server.js";
 import { procStatFields } from "../harness/runtime/sweep.js";
@@ -101,16 +101,7 @@ async function cpuMicros(pid: number): Promise<number> {
 }
 
 function parseArgs(args: string[]): Record<string, number> {
-  const options: Record<string, number> = { rounds: 9, connections: 1_000, idle: 2_000, rate: 200, seconds: 5 };
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i]?.replace(/^--/, "");
-    const value = Number(args[i + 1]);
-    if (!name || !(name in options) || !Number.isFinite(value) || value <= 0) {
-      throw new HarnessError("HARNESS_ERR_USAGE", `unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")}`);
-    }
-    options[name] = value;
-  }
-  return options;
+  return numericFlags(args, { rounds: 9, connections: 1_000, idle: 2_000, rate: 200, seconds: 5 });
 }
 
 /** The process tags bench/main.ts set for this benchmark's children (a server started with a bare environment). */

@@ -27,6 +27,7 @@ import { runScenario } from "../harness/scenario/engine.js";
 import { Step } from "../harness/scenario/step.js";
 import restart from "../scenarios/restart.js";
 import { HarnessError } from "../harness/errors.js";
+import { numericFlags } from "./numeric-flags.js";
 import { listTaggedProcesses, processRssBytes } from "../harness/runtime/sweep.js";
 
 /**
@@ -62,15 +63,7 @@ const RSS_INTERVAL_MS = 500;
 const MB = 1024 * 1024;
 
 function parseArgs(args: string[]): typeof DEFAULTS {
-  const options: Record<string, number> = { ...DEFAULTS };
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i]?.replace(/^--/, "");
-    const value = Number(args[i + 1]);
-    if (!name || !(name in options) || !Number.isInteger(value) || value <= 0) {
-      throw new HarnessError("HARNESS_ERR_USAGE", `unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers)`);
-    }
-    options[name] = value;
-  }
+  const options = numericFlags(args, DEFAULTS);
   if (options.duration! < 4) throw new HarnessError("HARNESS_ERR_USAGE", `--duration ${options.duration} is too short: the scenario holds half of it before its faults (at least 4 s)`);
   return options as typeof DEFAULTS;
 }

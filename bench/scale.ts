@@ -17,6 +17,7 @@ import { ClientFleet } from "../harness/fleet/client-fleet.js";
 import { LocalRuntime } from "../harness/runtime/local-runtime.js";
 import { sweepOrphans } from "../harness/runtime/sweep.js";
 import { HarnessError } from "../harness/errors.js";
+import { numericFlags } from "./numeric-flags.js";
 
 /**
  * `ramp`: new connections per second across the fleet, 0 = as fast as the workers go. 2,000/s by default, half of
@@ -38,15 +39,7 @@ const RAMP_TIMEOUT_MS = 600_000;
 const OPEN_FILES_LIMIT = 20_000;
 
 function parseArgs(args: string[]): typeof DEFAULTS {
-  const options: Record<string, number> = { ...DEFAULTS };
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i]?.replace(/^--/, "");
-    const value = Number(args[i + 1]);
-    if (!name || !(name in options) || !Number.isInteger(value) || value < (name === "ramp" ? 0 : 1)) {
-      throw new HarnessError("HARNESS_ERR_USAGE", `unknown or bad argument ${args[i]} ${args[i + 1]}; known: ${Object.keys(options).map((key) => `--${key} N`).join(" ")} (positive integers; --ramp 0 for no limit)`);
-    }
-    options[name] = value;
-  }
+  const options = numericFlags(args, DEFAULTS, { min: (name) => (name === "ramp" ? 0 : 1), hint: "positive integers; --ramp 0 for no limit" });
   if (options.sockets! / options.instances! >= OPEN_FILES_LIMIT / 2) throw new HarnessError("HARNESS_ERR_USAGE", `--sockets ${options.sockets} over --instances ${options.instances} puts ${Math.ceil(options.sockets! / options.instances!)} sockets on a gateway: keep it below ${OPEN_FILES_LIMIT / 2} (open-files limit ${OPEN_FILES_LIMIT})`);
   return options as typeof DEFAULTS;
 }

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parseArgs as parseFleetArgs } from "../../bench/fleet.js";
+import { numericFlags } from "../../bench/numeric-flags.js";
 import { HarnessError } from "../../harness/errors.js";
 import { processTags } from "../../harness/runtime/process-tags.js";
 import { isProcessAlive, killOwnedProcessTreesSync, listTaggedProcesses } from "../../harness/runtime/sweep.js";
@@ -119,6 +120,27 @@ describe("npm run bench with bad arguments", () => {
     }
     expect(thrown).toBeInstanceOf(HarnessError);
     expect(thrown).toMatchObject({ code: "HARNESS_ERR_USAGE", message: expect.stringContaining(says) });
+  });
+
+  it("should read the numeric flags of gateway, scale and long-run as --name N or --name=N over their defaults", () => {
+    const defaults = { sockets: 40_000, ramp: 2_000 };
+    const min = (name: string) => (name === "ramp" ? 0 : 1);
+    expect(numericFlags(["--sockets", "100", "--ramp=0"], defaults, { min })).toEqual({ sockets: 100, ramp: 0 });
+    expect(numericFlags([], defaults)).toEqual(defaults);
+  });
+
+  it.each([
+    { args: ["--sockets=-1"], says: "unknown or bad argument --sockets=-1; known: --sockets N --ramp N (positive integers)" },
+    { args: ["--sockets", "-1"], says: "unknown or bad argument --sockets -1;" },
+    { args: ["--sockets"], says: "unknown or bad argument --sockets (no value);" },
+    { args: ["--sockets", "2.5"], says: "unknown or bad argument --sockets 2.5;" },
+    { args: ["--sockets="], says: "unknown or bad argument --sockets=;" },
+    { args: ["--ramp", "0", "--sockets", "0"], says: "unknown or bad argument --sockets 0;" },
+    { args: ["--socket", "5"], says: "unknown or bad argument --socket 5;" },
+    { args: ["--constructor", "5"], says: "unknown or bad argument --constructor 5;" },
+    { args: ["5"], says: "unknown or bad argument 5 (no value);" },
+  ])("numeric flags should refuse $args naming the argument as given", ({ args, says }) => {
+    expect(() => numericFlags(args, { sockets: 40_000, ramp: 2_000 }, { min: (name) => (name === "ramp" ? 0 : 1) })).toThrow(expect.objectContaining({ code: "HARNESS_ERR_USAGE", message: expect.stringContaining(says) }));
   });
 
   it("fleet should take its flags in either form, and --no-artillery bare", () => {
