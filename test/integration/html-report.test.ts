@@ -280,7 +280,7 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     expect(await page.locator("#event-rows").textContent()).toContain(HOSTILE_CLOSE);
     expect(await page.locator(`figure[data-chart="connections"] .u-legend .u-label`).allTextContents()).toEqual(["time", HOSTILE]);
     expect(await page.locator(`figure[data-chart="errors"] .u-legend .u-label`).allTextContents()).toEqual(["time", `route ${HOSTILE}`]);
-    expect(await page.locator(`figure[data-chart="redis-slow"] figcaption .note`).textContent()).toBe(`3 in all: ${HOSTILE} 3`);
+    expect(await page.locator(`figure[data-chart="redis-slow"] figcaption .note`).textContent()).toBe(`3 counted: ${HOSTILE} 3`);
     expect(await page.locator(`figure[data-chart="redis-slow"] canvas`).count()).toBe(1);
     expect(await page.locator("#app").textContent()).toContain(HOSTILE_CLOSE);
     expect(consoleErrors).toEqual([]);

@@ -146,12 +146,15 @@ export function chartSpecs(run: PageRun, ctx: PageContext): ChartSpec[] {
     unit: "ms",
     note: slowCommandsNote(timed),
     x,
-    series: [{ label: "longest", values: values((s) => obj(s.redis_slow).max_ms), ...style(6) }],
+    series: [{ label: "longest", values: values((s) => obj(s.redis_slow).max_ms), ...style(0) }],
   });
   return specs;
 }
 
-/** How many slow commands the run's samples counted, and the commands most of them were. */
+/**
+ * How many slow commands the page's samples counted, and the commands most of them were. The page keeps every sample
+ * of a run up to an hour long (3,600), a regular stride of a longer one: then it is a count over the stride.
+ */
 function slowCommandsNote(samples: readonly Sample[]): string {
   let count = 0;
   const byCommand = new Map<string, number>();
@@ -162,7 +165,7 @@ function slowCommandsNote(samples: readonly Sample[]): string {
   }
   if (count === 0) return "none counted";
   const top = [...byCommand].sort((a, b) => b[1] - a[1]).slice(0, 5);
-  return `${fmtNumber(count, 0)} in all: ${top.map(([command, n]) => `${command} ${fmtNumber(n, 0)}`).join(", ")}`;
+  return `${fmtNumber(count, 0)} counted: ${top.map(([command, n]) => `${command} ${fmtNumber(n, 0)}`).join(", ")}`;
 }
 
 /** The section's HTML: a figure per chart, drawn into by `mountCharts`; charts without data say so. */
