@@ -124,8 +124,16 @@ export interface SlowCommands {
   count: number;
   /** The longest of them, ms (0 when none). */
   max_ms: number;
-  /** Count per command name (lower case; a script is `evalsha`). */
+  /** Count per command name (lower case; a script by SHA1 is `evalsha` and the first 8 digits of its SHA1). */
   by_command: Record<string, number>;
+}
+
+/** How a SLOWLOG entry's command is counted: its name, and for `EVALSHA` which script (scripts differ in cost). */
+function commandLabel(args: unknown): string {
+  if (!Array.isArray(args) || typeof args[0] !== "string") return "?";
+  const name = args[0].toLowerCase();
+  if ((name === "evalsha" || name === "evalsha_ro") && typeof args[1] === "string") return `${name} ${args[1].slice(0, 8).toLowerCase()}`;
+  return name;
 }
 
 /** Options of {@link RegistryReader}. */
@@ -199,7 +207,7 @@ export class RegistryReader implements AsyncDisposable {
         const [, , micros, args, , client] = entry;
         // Under the bound: logged at Redis's own default (10 ms) by a node restarted since the previous read.
         if (client === HARNESS_CLIENT_NAME || Number(micros) < SLOW_COMMAND_US) continue;
-        const command = Array.isArray(args) && typeof args[0] === "string" ? args[0].toLowerCase() : "?";
+        const command = commandLabel(args);
         result.count++;
         result.max_ms = Math.max(result.max_ms, Math.round(Number(micros) / 100) / 10);
         result.by_command[command] = (result.by_command[command] ?? 0) + 1;

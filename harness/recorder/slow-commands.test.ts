@@ -40,6 +40,11 @@ describe("RegistryReader.slowCommands", () => {
     await sut.eval(SPIN, 0, String(boundMs + 5));
     expect(await reader.slowCommands()).toMatchObject({ count: 2, by_command: { eval: 2 } });
 
+    // Scripts called by SHA1 are told apart by it.
+    const sha = String(await sut.script("LOAD", SPIN));
+    await sut.evalsha(sha, 0, String(boundMs + 5));
+    expect(await reader.slowCommands()).toMatchObject({ count: 1, by_command: { [`evalsha ${sha.slice(0, 8)}`]: 1 } });
+
     // A Redis restarted between two reads logs at its default bound (10 ms) until the next read sets it again:
     // what it logged under the harness's bound is not counted.
     await sut.config("SET", "slowlog-log-slower-than", "10000");
