@@ -21,6 +21,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { measureReportOpen } from "../harness/report/report-open-time.js";
+import { slowCommandsTotal } from "../harness/report/page/series.js";
 import { Fault } from "../harness/faults/fault.js";
 import { defineScenario } from "../harness/scenario/define-scenario.js";
 import { runScenario } from "../harness/scenario/engine.js";
@@ -64,8 +65,8 @@ const MB = 1024 * 1024;
 
 function parseArgs(args: string[]): typeof DEFAULTS {
   const options = numericFlags(args, DEFAULTS);
-  if (options.duration! < 4) throw new HarnessError("HARNESS_ERR_USAGE", `--duration ${options.duration} is too short: the scenario holds half of it before its faults (at least 4 s)`);
-  return options as typeof DEFAULTS;
+  if (options.duration < 4) throw new HarnessError("HARNESS_ERR_USAGE", `--duration ${options.duration} is too short: the scenario holds half of it before its faults (at least 4 s)`);
+  return options;
 }
 
 let proxyPid: number | undefined;
@@ -121,13 +122,7 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`page opened in ${opened.openMs} ms (${opened.status}${opened.messages ? `: ${opened.messages}` : ""})\n`);
   const summary = result.fleet_summary as { messages?: { sent?: number }; connectErrors?: number; latency?: { ack?: { p50?: number; p99?: number } } } | undefined;
   // The SUT's Redis commands of 20 ms or more over the run (each sample counts those since the previous one).
-  const slow = { count: 0, max_ms: 0, by_command: {} as Record<string, number> };
-  for (const s of result.samples) {
-    if (!s.redis_slow) continue;
-    slow.count += s.redis_slow.count;
-    slow.max_ms = Math.max(slow.max_ms, s.redis_slow.max_ms);
-    for (const [command, n] of Object.entries(s.redis_slow.by_command)) slow.by_command[command] = (slow.by_command[command] ?? 0) + n;
-  }
+  const slow = slowCommandsTotal(result.samples);
   process.stdout.write(`Redis commands of 20 ms or more: ${slow.count} (longest ${slow.max_ms} ms) ${JSON.stringify(slow.by_command)}\n`);
   const out = {
     benchmark: "long-run",

@@ -40,8 +40,8 @@ const OPEN_FILES_LIMIT = 20_000;
 
 function parseArgs(args: string[]): typeof DEFAULTS {
   const options = numericFlags(args, DEFAULTS, { min: (name) => (name === "ramp" ? 0 : 1), hint: "positive integers; --ramp 0 for no limit" });
-  if (options.sockets! / options.instances! >= OPEN_FILES_LIMIT / 2) throw new HarnessError("HARNESS_ERR_USAGE", `--sockets ${options.sockets} over --instances ${options.instances} puts ${Math.ceil(options.sockets! / options.instances!)} sockets on a gateway: keep it below ${OPEN_FILES_LIMIT / 2} (open-files limit ${OPEN_FILES_LIMIT})`);
-  return options as typeof DEFAULTS;
+  if (options.sockets / options.instances >= OPEN_FILES_LIMIT / 2) throw new HarnessError("HARNESS_ERR_USAGE", `--sockets ${options.sockets} over --instances ${options.instances} puts ${Math.ceil(options.sockets / options.instances)} sockets on a gateway: keep it below ${OPEN_FILES_LIMIT / 2} (open-files limit ${OPEN_FILES_LIMIT})`);
+  return options;
 }
 
 /** Open file descriptors of a process (0 once it is gone). */

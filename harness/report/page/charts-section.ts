@@ -6,7 +6,7 @@ import type { Sample } from "../run-result.js";
 import { hasData, type Band, type ChartSeries, type ChartSpec } from "./chart-spec.js";
 import type { PageContext } from "./page-context.js";
 import { runEvents, runPhases, runSamples, sampleSeconds, type PageRun } from "./run-model.js";
-import { registryNote, sampleSeries } from "./series.js";
+import { registryNote, sampleSeries, slowCommandsTotal } from "./series.js";
 import { PALETTE } from "./svg.js";
 import { errorsByCode, routeScatter, windowedLatency, type LatencyKind } from "./time-series.js";
 import { faultLabel } from "./timeline-section.js";
@@ -156,15 +156,9 @@ export function chartSpecs(run: PageRun, ctx: PageContext): ChartSpec[] {
  * of a run up to an hour long (3,600), a regular stride of a longer one: then it is a count over the stride.
  */
 function slowCommandsNote(samples: readonly Sample[]): string {
-  let count = 0;
-  const byCommand = new Map<string, number>();
-  for (const sample of samples) {
-    const slow = obj(sample.redis_slow);
-    count += num(slow.count) ?? 0;
-    for (const [command, n] of Object.entries(obj(slow.by_command))) byCommand.set(command, (byCommand.get(command) ?? 0) + (num(n) ?? 0));
-  }
+  const { count, by_command: byCommand } = slowCommandsTotal(samples);
   if (count === 0) return "none counted";
-  const top = [...byCommand].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  const top = Object.entries(byCommand).sort((a, b) => b[1] - a[1]).slice(0, 5);
   return `${fmtNumber(count, 0)} counted: ${top.map(([command, n]) => `${command} ${fmtNumber(n, 0)}`).join(", ")}`;
 }
 
