@@ -31,7 +31,11 @@ describe("RegistryReader on a Redis Cluster", () => {
     await reader.slowCommands();
     const spin = "local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1000000 + t[2] - s[2] >= 30000 return 1";
     await Promise.all(writer.nodes("master").map((node) => node.eval(spin, 0)));
-    expect(await reader.slowCommands()).toMatchObject({ count: writer.nodes("master").length, by_command: { eval: writer.nodes("master").length } });
+    // Only the scripts are asserted exactly: on a loaded machine any other command (the cluster client's own, say)
+    // can be descheduled past the bound and be counted too.
+    const slow = await reader.slowCommands();
+    expect(slow.by_command.eval).toBe(writer.nodes("master").length);
+    expect(slow.count).toBeGreaterThanOrEqual(writer.nodes("master").length);
 
     const report = await failoverClusterMaster(cluster);
     expect(report.promotion_ms).toBeGreaterThan(0);
