@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { BENCHMARKS, MAX_REPEAT, parseArgs } from "../../bench/all.js";
+import { judge, markdown, summarize, type Benchmark } from "../../bench/summary.js";
+
+/** `npm run bench -- all`'s summary over one or more runs of each benchmark (pure: no benchmark runs here). */
+describe("bench all: figures over repeated runs", () => {
+  it("should judge a typical figure on its median run and a bound on its worst run", () => {
+    const runs = [0.7, 0.9, 0.86];
+    expect(judge({ name: "ratio_connect", min: 0.85 }, runs)).toMatchObject({ value: 0.86, runs, verdict: "pass" });
+    expect(judge({ name: "ratio_throughput_min", min: 0.6, over: "worst" }, [0.62, 0.58, 0.9])).toMatchObject({ value: 0.58, verdict: "miss" });
+    expect(judge({ name: "added_p50_ms", max: 0.1 }, [0.05, 0.2, 0.06])).toMatchObject({ value: 0.06, verdict: "pass" });
+    expect(judge({ name: "connect_errors", max: 0, over: "worst" }, [0, 3, 0])).toMatchObject({ value: 3, verdict: "miss" });
+    // An even number of runs: the mean of the middle two.
+    expect(judge({ name: "ratio_connect", min: 0.85 }, [0.8, 0.9, 0.84, 0.88]).value).toBeCloseTo(0.86, 10);
+  });
+
+  it("should miss a floored figure that any run did not give, and report the median of the runs that gave an unfloored one", () => {
+    expect(judge({ name: "ratio_connect", min: 0.85 }, [0.9, undefined, 0.95])).toMatchObject({ runs: [0.9, null, 0.95], verdict: "miss" });
+    expect(judge({ name: "ratio_connect", min: 0.85 }, [Number.NaN])).toMatchObject({ value: null, verdict: "miss" });
+    expect(judge({ name: "ramp_s" }, [20.7, null, 21.9, 22.5])).toMatchObject({ value: 21.9, verdict: "reported" });
+    expect(judge({ name: "ramp_s" }, [undefined])).toMatchObject({ value: null, verdict: "absent" });
+  });
+
+  it("should keep a single run's figures as that run gave them", () => {
+    const benchmark: Benchmark = { name: "gateway", figures: [{ name: "ratio_connect", min: 0.85 }, { name: "memory_ratio_vs_bare", max: 1.2 }] };
+    const result = summarize(benchmark, [{ status: "ran", exit_code: 1, seconds: 23.7, result: { ratio_connect: 0.698, memory_ratio_vs_bare: 0.716 } }]);
+    expect(result).toMatchObject({ status: "ran", exit_code: 1, seconds: 23.7, result: { ratio_connect: 0.698 } });
+    expect(result.figures.map((f) => [f.value, f.verdict])).toEqual([[0.698, "miss"], [0.716, "pass"]]);
+    expect(result.runs).toBeUndefined();
+    expect(markdown("t", [result], 1)).toContain("| gateway | `ratio_connect` | 0.698 | >= 0.85 | miss |");
+  });
+
+  it("should carry the worst status of the runs, the last failing exit code and every run", () => {
+    const benchmark: Benchmark = { name: "toxiproxy", figures: [{ name: "ratio_throughput", min: 0.8 }] };
+    const result = summarize(benchmark, [
+      { status: "ran", exit_code: 0, seconds: 25, result: { ratio_throughput: 0.84 } },
+      { status: "failed", exit_code: 3, seconds: 2 },
+      { status: "ran", exit_code: 1, seconds: 26, result: { ratio_throughput: 0.79 } },
+    ]);
+    expect(result).toMatchObject({ status: "failed", exit_code: 1, seconds: 53, result: { ratio_throughput: 0.79 } });
+    expect(result.runs).toHaveLength(3);
+    expect(result.figures[0]).toMatchObject({ runs: [0.84, null, 0.79], verdict: "miss" });
+    const md = markdown("t", [summarize(benchmark, [0.84, 0.79, 1.1].map((v) => ({ status: "ran" as const, exit_code: 0, seconds: 1, result: { ratio_throughput: v } })))], 3);
+    expect(md).toContain("| toxiproxy | `ratio_throughput` | 0.84 (median of 0.84, 0.79, 1.1) | >= 0.8 | pass |");
+    expect(md).toContain("ran 3 times");
+  });
+
+  it("should judge on the worst run only figures that have a floor", () => {
+    for (const figure of BENCHMARKS.flatMap((b) => b.figures).filter((f) => f.over === "worst")) {
+      expect(figure.min !== undefined || figure.max !== undefined, figure.name).toBe(true);
+    }
+  });
+});
+
+describe("bench all: arguments", () => {
+  it("should take --only, --repeat and --out as --name value or --name=value", () => {
+    expect(parseArgs([])).toEqual({ repeat: 1 });
+    expect(parseArgs(["--only", "gateway,toxiproxy", "--repeat=3", "--out", "/tmp/x"])).toEqual({ only: ["gateway", "toxiproxy"], repeat: 3, out: "/tmp/x" });
+    expect(parseArgs([`--repeat=${MAX_REPEAT}`]).repeat).toBe(MAX_REPEAT);
+  });
+
+  it.each([
+    // Once an empty summary that passed, with exit code 0: a misspelt name ran nothing.
+    { args: ["--only", "gatewy"], says: '--only names no benchmark: "gatewy"' },
+    { args: ["--only=gateway,"], says: '--only names no benchmark: ""' },
+    { args: ["--repeat", "0"], says: `--repeat must be an integer in 1..${MAX_REPEAT} (got "0")` },
+    { args: ["--repeat", String(MAX_REPEAT + 1)], says: "--repeat must be an integer" },
+    { args: ["--repeat", "2.5"], says: "--repeat must be an integer" },
+    { args: ["--repeat"], says: "--repeat needs a value" },
+    { args: ["--only", "--repeat", "2"], says: "--only needs a value" },
+    { args: ["--repeat", "2", "--repeat=3"], says: "--repeat given twice" },
+    { args: ["--rounds", "2"], says: "unknown argument --rounds" },
+    { args: ["gateway"], says: "unknown argument gateway" },
+  ])("should refuse $args as a usage error naming it", ({ args, says }) => {
+    expect(() => parseArgs(args)).toThrow(expect.objectContaining({ code: "HARNESS_ERR_USAGE", message: expect.stringContaining(says) }));
+    expect(() => parseArgs(args)).toThrow("benchmarks: registry, gateway, toxiproxy, fleet, recovery, scale, long-run");
+  });
+});
