@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- all [--only a,b] [--repeat N] [--out DIR]`: runs every benchmark of {@link BENCHMARKS} that
+ * `npm run bench -- all [--only a,b] [--repeat N] [--out DIR] [--compare EARLIER]`: runs every benchmark of {@link BENCHMARKS} that
  * exists, one child process each (`npm run bench -- <name>`, so one benchmark's failure or exit code does not stop the
  * others), reads the JSON object on its last line, and writes one summary of each named figure against its floor:
  * reports/bench-<timestamp>/summary.json and summary.md, plus each benchmark's full output (<name>.log, or
  * <name>-<run>.log with `--repeat`).
  *
  * `--repeat N` runs each benchmark N times, the benchmarks taking turns, and judges each figure over its runs
- * (bench/summary.ts: the median run, or the worst for a bound every run must keep). A figure without a floor is
+ * (bench/summary.ts: the median run, or the worst for a bound every run must keep). `--compare` sets each figure
+ * beside an earlier summary's and says whether it moved beyond the runs' spread (bench/compare.ts). A figure without a floor is
  * reported as measured. A benchmark that is missing (not yet written), fails, or prints no JSON last line is listed as
  * such, and its figures count as missed. Exit code 1 when any floor is missed, 2 on a bad argument (nothing run).
  */
@@ -16,6 +17,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HarnessError } from "../harness/errors.js";
+import { compareFigure, readEarlierSummary, type EarlierSummary } from "./compare.js";
 import { markdown, summarize, type Benchmark, type BenchmarkResult, type BenchmarkRun } from "./summary.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -48,9 +50,11 @@ export interface AllOptions {
   only?: string[];
   out?: string;
   repeat: number;
+  /** An earlier summary.json, or the directory holding it. */
+  compare?: string;
 }
 
-const USAGE = `usage: npm run bench -- all [--only name,name] [--repeat N] [--out DIR]; benchmarks: ${BENCHMARKS.map((b) => b.name).join(", ")}`;
+const USAGE = `usage: npm run bench -- all [--only name,name] [--repeat N] [--out DIR] [--compare EARLIER_SUMMARY]; benchmarks: ${BENCHMARKS.map((b) => b.name).join(", ")}`;
 
 /** `all`'s flags, each `--name value` or `--name=value`; anything else is a usage error (exit 2, nothing run). */
 export function parseArgs(args: readonly string[]): AllOptions {
@@ -61,12 +65,13 @@ export function parseArgs(args: readonly string[]): AllOptions {
     const arg = args[i]!;
     const eq = arg.indexOf("=");
     const name = arg.startsWith("--") ? arg.slice(2, eq >= 0 ? eq : undefined) : "";
-    if (!["only", "out", "repeat"].includes(name)) throw bad(`unknown argument ${arg}`);
+    if (!["only", "out", "repeat", "compare"].includes(name)) throw bad(`unknown argument ${arg}`);
     if (seen.has(name)) throw bad(`--${name} given twice`);
     seen.add(name);
     const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
     if (value === undefined || value === "" || (eq < 0 && value.startsWith("--"))) throw bad(`--${name} needs a value`);
     if (name === "out") options.out = value;
+    else if (name === "compare") options.compare = value;
     else if (name === "repeat") {
       if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_REPEAT) throw bad(`--repeat must be an integer in 1..${MAX_REPEAT} (got "${value}")`);
       options.repeat = Number(value);
@@ -117,6 +122,8 @@ function lastJson(output: string): Record<string, unknown> | undefined {
 /** Entry point called by bench/main.ts. */
 export async function run(args: string[]): Promise<void> {
   const options = parseArgs(args);
+  // Read before anything runs: a summary that cannot be compared with is a usage error, not minutes of benchmarks.
+  const earlier: EarlierSummary | undefined = options.compare === undefined ? undefined : await readEarlierSummary(options.compare);
   const started = new Date().toISOString();
   const dir = options.out ?? join(ROOT, "reports", `bench-${started.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`);
   await mkdir(dir, { recursive: true });
@@ -143,9 +150,10 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   const results: BenchmarkResult[] = selected.map((benchmark) => summarize(benchmark, runs.get(benchmark.name)!));
+  if (earlier) for (const r of results) for (const f of r.figures) f.compared = compareFigure(f, earlier.figures.get(`${r.name}/${f.name}`));
   const pass = results.every((r) => r.figures.every((f) => f.verdict !== "miss"));
-  await writeFile(join(dir, "summary.json"), `${JSON.stringify({ started, repeat: options.repeat, pass, benchmarks: results }, null, 2)}\n`);
-  const md = markdown(started, results, options.repeat);
+  await writeFile(join(dir, "summary.json"), `${JSON.stringify({ started, repeat: options.repeat, ...(earlier ? { compared_with: earlier.path } : {}), pass, benchmarks: results }, null, 2)}\n`);
+  const md = markdown(started, results, options.repeat, earlier);
   await writeFile(join(dir, "summary.md"), md);
   process.stdout.write(`\n${md}\nsummary: ${join(dir, "summary.json")} and summary.md\n`);
   const figures = Object.fromEntries(results.flatMap((r) => r.figures.map((f) => [f.name, f.value])));

@@ -9,6 +9,7 @@
  * Over several runs a figure that is itself a typical value (a median of rounds) is judged on the median of the runs;
  * a figure that is a bound every run must keep (no round below 0.6, no connect error, peak memory) on the worst run.
  */
+import { comparisonCells, type Comparison } from "./compare.js";
 
 /** How a figure's runs are summed up: the median run, or the worst run for the figure's floor. */
 export type Over = "median" | "worst";
@@ -38,6 +39,8 @@ export interface FigureResult extends Figure {
   /** Each run's value, in the order run (null: that run did not give it). */
   runs: (number | null)[];
   verdict: Verdict;
+  /** Against an earlier summary (`--compare`, bench/compare.ts). */
+  compared?: Comparison;
 }
 
 export type RunStatus = "ran" | "missing" | "failed" | "no-json";
@@ -126,9 +129,16 @@ function round(value: number): number {
   return Math.round(value * 1_000) / 1_000;
 }
 
-/** summary.md: the figures against their floors, then each benchmark's runs. */
-export function markdown(started: string, results: readonly BenchmarkResult[], repeat: number): string {
-  const rows = results.flatMap((r) => r.figures.map((f) => `| ${r.name} | \`${f.name}\` | ${valueText(f)} | ${floorText(f)} | ${f.verdict} |`));
+/** summary.md: the figures against their floors (and an earlier summary's, with `--compare`), then each benchmark's runs. */
+export function markdown(started: string, results: readonly BenchmarkResult[], repeat: number, comparedWith?: { path: string; started: string }): string {
+  const compared = comparedWith !== undefined;
+  const rows = results.flatMap((r) =>
+    r.figures.map((f) => {
+      const cells = [r.name, `\`${f.name}\``, valueText(f), floorText(f), f.verdict];
+      if (compared) cells.push(...(f.compared ? comparisonCells(f.compared) : ["-", "not in the earlier summary"]));
+      return `| ${cells.join(" | ")} |`;
+    }),
+  );
   const runs = results.map((r) => `| ${r.name} | ${r.status} | ${r.exit_code ?? "-"} | ${r.seconds} |`);
   return [
     `# Benchmarks ${started}`,
@@ -139,8 +149,14 @@ export function markdown(started: string, results: readonly BenchmarkResult[], r
           "",
         ]
       : []),
-    "| benchmark | figure | value | floor | verdict |",
-    "| --- | --- | --- | --- | --- |",
+    ...(compared
+      ? [
+          `Compared with ${comparedWith.path} (${comparedWith.started}): a figure moved (better, worse, higher, lower) only where its runs now and then separate (all above or all below) and would do so by chance at most 5% of the time were nothing changed (4 runs a side or more); with one run on either side there is no spread to judge by.`,
+          "",
+        ]
+      : []),
+    `| benchmark | figure | value | floor | verdict |${compared ? " before | change |" : ""}`,
+    `| --- | --- | --- | --- | --- |${compared ? " --- | --- |" : ""}`,
     ...rows,
     "",
     "| benchmark | status | exit code | seconds |",
