@@ -1,15 +1,16 @@
 /**
- * `npm run bench -- all [--only a,b] [--repeat N] [--out DIR] [--compare EARLIER]`: runs every benchmark of {@link BENCHMARKS} that
- * exists, one child process each (`npm run bench -- <name>`, so one benchmark's failure or exit code does not stop the
- * others), reads the JSON object on its last line, and writes one summary of each named figure against its floor:
- * reports/bench-<timestamp>/summary.json and summary.md, plus each benchmark's full output (<name>.log, or
- * <name>-<run>.log with `--repeat`).
+ * `npm run bench -- all [--only a,b] [--repeat N] [--out DIR] [--compare EARLIER]`: runs every benchmark of
+ * {@link BENCHMARKS} that exists, one child process each (`npm run bench -- <name>`, so one benchmark's failure or exit
+ * code does not stop the others), reads the JSON object on its last line, and writes one summary of each named figure
+ * against its floor: reports/bench-<timestamp>/summary.json and summary.md, plus each benchmark's full output
+ * (<name>.log, or <name>-<run>.log with `--repeat`).
  *
  * `--repeat N` runs each benchmark N times, the benchmarks taking turns, and judges each figure over its runs
  * (bench/summary.ts: the median run, or the worst for a bound every run must keep). `--compare` sets each figure
- * beside an earlier summary's and says whether it moved beyond the runs' spread (bench/compare.ts). A figure without a floor is
- * reported as measured. A benchmark that is missing (not yet written), fails, or prints no JSON last line is listed as
- * such, and its figures count as missed. Exit code 1 when any floor is missed, 2 on a bad argument (nothing run).
+ * beside an earlier summary's and says whether it moved beyond the runs' spread (bench/compare.ts). A figure without
+ * a floor is reported as measured. A benchmark that is missing (not yet written), fails, or prints no JSON last line
+ * is listed as such, and its figures count as missed. Exit code 1 when any floor is missed, 2 on a bad argument
+ * (nothing run).
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
