@@ -134,9 +134,18 @@ describe("clock skew (Fault.clockSkew, check clock-skew)", { timeout: 120_000 },
   }
 });
 
+/**
+ * The connection TTL of the cut test, ms: 9 s, so the liveness TTL L = T/3 is 3 s. With T = 3 s (L = 1 s) a cut of
+ * 500 ms could outlast an instance's liveness key: last refreshed up to S = 333 ms before the cut, it lapsed when that
+ * instance's reconnection (50 ms more each try: about 250 ms after the cut) came after the other's, whose first scan
+ * then reaped its live records, and their re-registration counts as churn (one CI run of about a dozen failed so).
+ * What that test is about is the probe's answer to lookups answered 503, not how reaping meets a shared outage.
+ */
+const CUT_TTL_MS = 9_000;
+
 describe("clock-skew's probe when Redis is cut off (no skew)", { timeout: 60_000 }, () => {
   it("should try a lookup answered 503 again through a brief cut, and fail lookups that stay unanswered", async () => {
-    const runtime = await new LocalRuntime({ runId: `test-skew-cut-${randomBytes(3).toString("hex")}`, instances: 2, connectionTtlMs: TTL_MS, heartbeatIntervalMs: HEARTBEAT_MS, drainTimeoutMs: 1_000 }).start();
+    const runtime = await new LocalRuntime({ runId: `test-skew-cut-${randomBytes(3).toString("hex")}`, instances: 2, connectionTtlMs: CUT_TTL_MS, heartbeatIntervalMs: HEARTBEAT_MS, drainTimeoutMs: 1_000 }).start();
     onTestFinished(() => runtime.stop());
     const token = mintClientToken(runtime.authSecret, { tenantId: TENANT });
     const held = await HeldClients.start();
@@ -151,7 +160,7 @@ describe("clock-skew's probe when Redis is cut off (no skew)", { timeout: 60_000
     expect(briefCut).toMatchObject({ type: "fault_end", ok: true });
     expect(brief.actual, JSON.stringify({ evidence: brief.evidence, closed: await held.closed() })).toMatchObject({ failed_lookups: 0, missed_connections: 0, retried_lookups: expect.any(Number) });
     expect((brief.actual as { retried_lookups: number }).retried_lookups).toBeGreaterThan(0);
-    expect(brief.pass).toBe(true);
+    expect(brief.pass, JSON.stringify({ actual: brief.actual, evidence: brief.evidence })).toBe(true);
     // 4 s without Redis from 0.5 s into a 3 s look: lookups made in its first 2 s are still unanswered after the window.
     const [long] = await Promise.all([probeClockSkew({ instances, sessions, observeMs: 3_000, skew: "none" }), cut(500, 4_000)]);
     expect(long.pass).toBe(false);
