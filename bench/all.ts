@@ -17,6 +17,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { integer, usage } from "../harness/cli/flag-values.js";
 import { HarnessError } from "../harness/errors.js";
 import { compareFigure, readEarlierSummary, type EarlierSummary } from "./compare.js";
 import { markdown, summarize, type Benchmark, type BenchmarkResult, type BenchmarkRun } from "./summary.js";
@@ -59,27 +60,34 @@ const USAGE = `usage: npm run bench -- all [--only name,name] [--repeat N] [--ou
 
 /** `all`'s flags, each `--name value` or `--name=value`; anything else is a usage error (exit 2, nothing run). */
 export function parseArgs(args: readonly string[]): AllOptions {
+  try {
+    return parseFlags(args);
+  } catch (error) {
+    // Every refusal also says how to call it and which benchmarks there are.
+    if (error instanceof HarnessError && error.code === "HARNESS_ERR_USAGE") throw usage(`${error.message}; ${USAGE}`);
+    throw error;
+  }
+}
+
+function parseFlags(args: readonly string[]): AllOptions {
   const options: AllOptions = { repeat: 1 };
   const seen = new Set<string>();
-  const bad = (why: string) => new HarnessError("HARNESS_ERR_USAGE", `${why}; ${USAGE}`);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf("=");
     const name = arg.startsWith("--") ? arg.slice(2, eq >= 0 ? eq : undefined) : "";
-    if (!["only", "out", "repeat", "compare"].includes(name)) throw bad(`unknown argument ${arg}`);
-    if (seen.has(name)) throw bad(`--${name} given twice`);
+    if (!["only", "out", "repeat", "compare"].includes(name)) throw usage(`unknown argument ${arg}`);
+    if (seen.has(name)) throw usage(`--${name} given twice`);
     seen.add(name);
     const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || value === "" || (eq < 0 && value.startsWith("--"))) throw bad(`--${name} needs a value`);
+    if (value === undefined || value === "" || (eq < 0 && value.startsWith("--"))) throw usage(`--${name} needs a value`);
     if (name === "out") options.out = value;
     else if (name === "compare") options.compare = value;
-    else if (name === "repeat") {
-      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_REPEAT) throw bad(`--repeat must be an integer in 1..${MAX_REPEAT} (got "${value}")`);
-      options.repeat = Number(value);
-    } else {
+    else if (name === "repeat") options.repeat = integer("repeat", value, 1, MAX_REPEAT)!;
+    else {
       const names = value.split(",");
       const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
-      if (unknown.length > 0) throw bad(`--only names no benchmark: ${unknown.map((n) => JSON.stringify(n)).join(", ")}`);
+      if (unknown.length > 0) throw usage(`--only names no benchmark: ${unknown.map((n) => JSON.stringify(n)).join(", ")}`);
       options.only = names;
     }
   }

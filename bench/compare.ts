@@ -12,8 +12,8 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { HarnessError } from "../harness/errors.js";
-import type { FigureResult } from "./summary.js";
+import { usage } from "../harness/cli/flag-values.js";
+import { finiteOrNull, round3, runsText, type FigureResult } from "./summary.js";
 
 /** A figure of the earlier summary. */
 export interface EarlierFigure {
@@ -50,14 +50,6 @@ export interface Comparison {
   chance_pct?: number;
 }
 
-function usage(message: string): HarnessError {
-  return new HarnessError("HARNESS_ERR_USAGE", `--compare: ${message}`);
-}
-
-function finite(value: unknown): number | null {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-
 /** Reads an earlier summary.json (the file, or the directory `npm run bench -- all` wrote it in). */
 export async function readEarlierSummary(path: string): Promise<EarlierSummary> {
   let file = path;
@@ -66,24 +58,24 @@ export async function readEarlierSummary(path: string): Promise<EarlierSummary> 
     if ((await stat(path)).isDirectory()) file = join(path, "summary.json");
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw usage(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw usage(`--compare: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw usage(`${file} is not JSON`);
+    throw usage(`--compare: ${file} is not JSON`);
   }
   const benchmarks = (parsed as { benchmarks?: unknown } | null)?.benchmarks;
-  if (!Array.isArray(benchmarks)) throw usage(`${file} is not a summary of npm run bench -- all (no "benchmarks" list)`);
+  if (!Array.isArray(benchmarks)) throw usage(`--compare: ${file} is not a summary of npm run bench -- all (no "benchmarks" list)`);
   const figures = new Map<string, EarlierFigure>();
   for (const benchmark of benchmarks as { name?: unknown; figures?: unknown }[]) {
     if (typeof benchmark?.name !== "string" || !Array.isArray(benchmark.figures)) continue;
     for (const figure of benchmark.figures as { name?: unknown; value?: unknown; runs?: unknown }[]) {
       if (typeof figure?.name !== "string") continue;
-      const value = finite(figure.value);
+      const value = finiteOrNull(figure.value);
       // Summaries written before --repeat have no runs: their one value is their one run.
-      const runs = Array.isArray(figure.runs) ? figure.runs.map(finite) : [value];
+      const runs = Array.isArray(figure.runs) ? figure.runs.map(finiteOrNull) : [value];
       figures.set(`${benchmark.name}/${figure.name}`, { value, runs });
     }
   }
@@ -99,27 +91,27 @@ function range(runs: readonly (number | null)[]): [number, number] | null {
 export function compareFigure(now: FigureResult, before: EarlierFigure | undefined): Comparison {
   const beforeValue = before?.value ?? null;
   const beforeRuns = before?.runs ?? [];
-  if (now.value === null || beforeValue === null) return { before: beforeValue, before_runs: beforeRuns, change_pct: null, judgement: "not comparable" };
+  const base = { before: beforeValue, before_runs: beforeRuns };
+  if (now.value === null || beforeValue === null) return { ...base, change_pct: null, judgement: "not comparable" };
   const change_pct = beforeValue === 0 ? null : Math.round(((now.value - beforeValue) / Math.abs(beforeValue)) * 1_000) / 10;
   const nowRange = range(now.runs);
   const beforeRange = range(beforeRuns);
-  if (nowRange === null || beforeRange === null) return { before: beforeValue, before_runs: beforeRuns, change_pct, judgement: "no spread" };
-  if (nowRange[0] <= beforeRange[1] && beforeRange[0] <= nowRange[1]) return { before: beforeValue, before_runs: beforeRuns, change_pct, judgement: "within the spread" };
+  if (nowRange === null || beforeRange === null) return { ...base, change_pct, judgement: "no spread" };
+  if (nowRange[0] <= beforeRange[1] && beforeRange[0] <= nowRange[1]) return { ...base, change_pct, judgement: "within the spread" };
   const chance = separationChance(now.runs.length, beforeRuns.length);
-  const chance_pct = Math.round(chance * 1_000) / 10;
   const higher = nowRange[0] > beforeRange[1];
   let judgement: Judgement;
   if (chance > MAX_CHANCE) judgement = "too few runs to tell";
   else if (now.min !== undefined) judgement = higher ? "better" : "worse";
   else if (now.max !== undefined) judgement = higher ? "worse" : "better";
   else judgement = higher ? "higher" : "lower";
-  return { before: beforeValue, before_runs: beforeRuns, change_pct, judgement, chance_pct };
+  return { ...base, change_pct, judgement, chance_pct: Math.round(chance * 1_000) / 10 };
 }
 
 /** The before and change cells of a figure's summary.md row. */
 export function comparisonCells(comparison: Comparison): [string, string] {
-  const runs = comparison.before_runs.length > 1 ? ` (runs ${comparison.before_runs.map((v) => (v === null ? "-" : String(v))).join(", ")})` : "";
-  const before = comparison.before === null ? "-" : `${Math.round(comparison.before * 1_000) / 1_000}${runs}`;
+  const runs = comparison.before_runs.length > 1 ? ` (runs ${runsText(comparison.before_runs)})` : "";
+  const before = comparison.before === null ? "-" : `${round3(comparison.before)}${runs}`;
   const judged = comparison.chance_pct === undefined ? comparison.judgement : `${comparison.judgement}; ${comparison.chance_pct}% by chance`;
   const change = comparison.change_pct === null ? judged : `${comparison.change_pct > 0 ? "+" : ""}${comparison.change_pct}% (${judged})`;
   return [before, change];

@@ -82,15 +82,30 @@ function median(values: number[]): number {
  * it a miss whatever the other runs say; without one, it is the median of the runs that gave it.
  */
 export function judge(figure: Figure, runValues: readonly unknown[]): FigureResult {
-  const runs = runValues.map((value) => (typeof value === "number" && Number.isFinite(value) ? value : null));
+  const runs = runValues.map(finiteOrNull);
   const numbers = runs.filter((value): value is number => value !== null);
-  const floored = figure.min !== undefined || figure.max !== undefined;
-  if (!floored) return { ...figure, value: numbers.length > 0 ? median(numbers) : null, runs, verdict: numbers.length > 0 ? "reported" : "absent" };
-  if (numbers.length === 0 || numbers.length < runs.length) return { ...figure, value: numbers.length > 0 ? median(numbers) : null, runs, verdict: "miss" };
+  const typical = numbers.length > 0 ? median(numbers) : null;
+  if (figure.min === undefined && figure.max === undefined) return { ...figure, value: typical, runs, verdict: typical === null ? "absent" : "reported" };
+  if (typical === null || numbers.length < runs.length) return { ...figure, value: typical, runs, verdict: "miss" };
   const worst = figure.min !== undefined ? Math.min(...numbers) : Math.max(...numbers);
-  const value = (figure.over ?? "median") === "worst" ? worst : median(numbers);
+  const value = overOf(figure) === "worst" ? worst : typical;
   const ok = (figure.min === undefined || value >= figure.min) && (figure.max === undefined || value <= figure.max);
   return { ...figure, value, runs, verdict: ok ? "pass" : "miss" };
+}
+
+/** How a figure's runs are summed up: `over` where it has a floor, the median where it has none. */
+function overOf(figure: Figure): Over {
+  return figure.min === undefined && figure.max === undefined ? "median" : (figure.over ?? "median");
+}
+
+/** A figure's value as a number, or null for anything else (absent, NaN, not a number). */
+export function finiteOrNull(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** Runs' values as summary.md shows them, `-` for a run without one. */
+export function runsText(runs: readonly (number | null)[]): string {
+  return runs.map((value) => (value === null ? "-" : String(value))).join(", ");
 }
 
 /** One benchmark over its runs (at least one). */
@@ -120,12 +135,11 @@ function valueText(figure: FigureResult): string {
   if (figure.value === null) return "-";
   const unit = figure.unit ? ` ${figure.unit}` : "";
   if (figure.runs.length <= 1) return `${figure.value}${unit}`;
-  const shown = figure.runs.map((value) => (value === null ? "-" : String(value))).join(", ");
-  const over = figure.min === undefined && figure.max === undefined ? "median" : (figure.over ?? "median") === "worst" ? "worst" : "median";
-  return `${round(figure.value)}${unit} (${over} of ${shown})`;
+  return `${round3(figure.value)}${unit} (${overOf(figure)} of ${runsText(figure.runs)})`;
 }
 
-function round(value: number): number {
+/** Rounded to three decimals, as summary.md shows a figure over runs. */
+export function round3(value: number): number {
   return Math.round(value * 1_000) / 1_000;
 }
 
