@@ -125,3 +125,42 @@ describe("StateAuditor on reads that fail", () => {
     }
   });
 });
+
+describe("StateAuditor around faults", () => {
+  let redis: StartedRedisServer;
+  beforeAll(async () => {
+    redis = await new RedisServer({ runId: "test" }).start();
+  });
+  afterAll(() => redis.stop());
+
+  /**
+   * One pass over an empty Redis while w1, welcomed a minute ago, is still open (so its keys are missing), with a
+   * fault starting `faultAfterMs` after the pass's read began; the read reports 100 ms.
+   */
+  async function passWithFaultAt(faultAfterMs: number) {
+    const events = [
+      { t: Date.now() - 60_000, source: "fleet", type: "welcome", client: "c1", worker: 0, target: "ws://x", resumed: false, latency_ms: 1, websocket_id: "w1", session_id: "s1" },
+    ] as unknown as RunEvent[];
+    class FaultDuringRead extends RegistryReader {
+      override async snapshot(): Promise<RegistrySnapshot> {
+        const snapshot = { ...(await super.snapshot()), read_ms: 100 };
+        events.push({ t: snapshot.t + faultAfterMs, source: "fault", type: "fault_start", fault_id: "f1", kind: "redis_restart", targets: [], description: "redis restart" } as unknown as RunEvent);
+        return snapshot;
+      }
+    }
+    await using reader = new FaultDuringRead({ nodes: [{ host: redis.host, port: redis.port }], cluster: false });
+    const recorded: ProbeEventInput[] = [];
+    const audit = new StateAuditor({ events, registry: reader, record: (event) => void recorded.push(event), connectionTtlMs: 30_000, heartbeatIntervalMs: 5_000 });
+    await audit.tick();
+    await audit.flush();
+    return recorded.find((e) => e.type === "state_audit") as Extract<ProbeEventInput, { type: "state_audit" }>;
+  }
+
+  it("should count as in the fault a pass whose read began before the fault's start and ended after it", async () => {
+    expect(await passWithFaultAt(50)).toMatchObject({ divergent: 0, transient: 1 });
+  });
+
+  it("should judge a pass whose read ended before the fault's start", async () => {
+    expect(await passWithFaultAt(150)).toMatchObject({ divergent: 1, transient: 0 });
+  });
+});
