@@ -14,6 +14,8 @@ import type { Reporter, TestModule } from "vitest/node";
 export default class CiTimingReporter implements Reporter {
   private startedAt = 0;
   private readonly groups = new Map<string, GroupSpan>();
+  /** Start and end of each file, ms since the run's start, by module id. */
+  private readonly files = new Map<string, { group: string; from: number; to: number }>();
 
   onTestRunStart(): void {
     this.startedAt = Date.now();
@@ -21,10 +23,13 @@ export default class CiTimingReporter implements Reporter {
 
   onTestModuleStart(testModule: TestModule): void {
     const name = testModule.project.name || "default";
+    this.files.set(testModule.moduleId, { group: name, from: Date.now() - this.startedAt, to: 0 });
     if (!this.groups.has(name)) this.groups.set(name, { startedAt: Date.now(), startCpu: cpuTicks(), endedAt: 0, endCpu: undefined });
   }
 
   onTestModuleEnd(testModule: TestModule): void {
+    const file = this.files.get(testModule.moduleId);
+    if (file) file.to = Date.now() - this.startedAt;
     const group = this.groups.get(testModule.project.name || "default");
     if (!group) return;
     group.endedAt = Date.now();
@@ -50,14 +55,31 @@ export default class CiTimingReporter implements Reporter {
         const from = ((span.startedAt - this.startedAt) / 1_000).toFixed(1);
         const to = ((span.endedAt - this.startedAt) / 1_000).toFixed(1);
         const busy = busyShare(span.startCpu, span.endCpu);
-        return `  ${name.padEnd(12)} ${((span.endedAt - span.startedAt) / 1_000).toFixed(1).padStart(7)} s  (${from} s to ${to} s)${busy === undefined ? "" : `  CPU busy ${Math.round(busy * 100)}%`}`;
+        return `  ${name.padEnd(12)} ${((span.endedAt - span.startedAt) / 1_000).toFixed(1).padStart(7)} s  (${from} s to ${to} s)${busy === undefined ? "" : `  CPU busy ${Math.round(busy * 100)}%`}` + this.tailOf(name);
       });
     process.stdout.write(
       `\ntest time by part (summed over files; vitest wall ${wallS.toFixed(1)} s):\n${lines.join("\n")}\n` +
         (groups.length > 0 ? `wall time by group (first file's start to last file's end):\n${groups.join("\n")}\n` : ""),
     );
   }
+
+  /**
+   * A group's last files to end, with their start and end (s since the run's start): a long file that started late
+   * and ran on while the other workers had nothing left is what idle CPU at a group's end comes from.
+   */
+  private tailOf(group: string): string {
+    const last = [...this.files.entries()]
+      .filter(([, file]) => file.group === group && file.to > 0)
+      .sort((a, b) => b[1].to - a[1].to)
+      .slice(0, TAIL_FILES);
+    if (last.length < 2) return "";
+    const rows = last.map(([id, file]) => `      ${relative(process.cwd(), id)}  ${(file.from / 1_000).toFixed(1)} s to ${(file.to / 1_000).toFixed(1)} s`);
+    return `\n    last to end:\n${rows.join("\n")}`;
+  }
 }
+
+/** Files listed per group as its tail. */
+const TAIL_FILES = 3;
 
 interface GroupSpan {
   startedAt: number;
