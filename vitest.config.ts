@@ -52,6 +52,7 @@ const TIMED = [
   "test/integration/gateway-redis-blackhole.test.ts",
   "test/integration/registry-availability.test.ts",
   "test/integration/gateway-restart.test.ts",
+  "test/integration/gateway-heartbeat.test.ts",
   "test/integration/network-namespaces.test.ts",
 ];
 

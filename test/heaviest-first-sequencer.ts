@@ -43,7 +43,8 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/gateway-protocol.test.ts": 9,
   // The timed and alone groups (vitest.config.ts), ordered among themselves.
   "test/integration/scenario-chaos.test.ts": 30,
-  "test/integration/gateway-restart.test.ts": 17,
+  "test/integration/gateway-heartbeat.test.ts": 11,
+  "test/integration/gateway-restart.test.ts": 9,
   "test/integration/gateway-redis-blackhole.test.ts": 11,
   "test/integration/network-namespaces.test.ts": 9,
 });
