@@ -6,9 +6,10 @@ import type { Reporter, TestModule } from "vitest/node";
  * Prints, at the end of `npm test`, where the time went: the test files' summed durations per part of the suite
  * (unit, integration, scenarios, containers, gate), the wall time of the whole vitest run, and per group of
  * vitest.config.ts (its projects) the wall time from its first file's start to its last file's end with the share
- * of the machine's CPU that was busy meanwhile (Linux's /proc/stat; left out where it cannot be read). Files run
- * `maxWorkers` at a time, so the sums add up to several times the wall time; the shares are what to compare across
- * runs, and a group whose CPU stays far from busy is one that waits (TTLs, drains, process and container starts).
+ * of the machine's CPU that was busy meanwhile (Linux's /proc/stat; left out where it cannot be read) and its last
+ * three files to end, each with its start and end. Files run `maxWorkers` at a time, so the sums add up to several
+ * times the wall time; the shares are what to compare across runs, and a group whose CPU stays far from busy is one
+ * that waits (TTLs, drains, process and container starts).
  * `.ci/run` prints the phases around it (install, images; the typecheck runs beside vitest, test/npm-test.mjs).
  */
 export default class CiTimingReporter implements Reporter {
