@@ -53,6 +53,7 @@ const TIMED = [
   "test/integration/registry-availability.test.ts",
   "test/integration/gateway-restart.test.ts",
   "test/integration/gateway-heartbeat.test.ts",
+  "test/integration/gateway-redis-shared-outage.test.ts",
   "test/integration/network-namespaces.test.ts",
 ];
 

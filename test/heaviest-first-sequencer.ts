@@ -46,6 +46,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/gateway-heartbeat.test.ts": 11,
   "test/integration/gateway-restart.test.ts": 9,
   "test/integration/gateway-redis-blackhole.test.ts": 11,
+  "test/integration/gateway-redis-shared-outage.test.ts": 10,
   "test/integration/network-namespaces.test.ts": 9,
 });
 

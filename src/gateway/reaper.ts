@@ -30,11 +30,23 @@ export interface ReaperOptions {
  * The liveness refresh and the scan run on timers of their own, each every `intervalMs` (S): reaping a big dead
  * instance takes one Redis round trip per {@link REAP_CONCURRENCY} records, and a refresh waiting for it would let
  * this survivor's own liveness key (TTL L = 3S) lapse, so that another survivor reaped its live records.
+ *
+ * A survivor reaps only once it has had Redis for L without a break (since its start, its last reconnect or its last
+ * failed liveness refresh). An outage of Redis that every instance shares lets every liveness key lapse while no
+ * instance is dead; when it ends the instances come back one after another, each within its reconnect backoff, and
+ * the first one back would otherwise take the others for dead and reap their live records. L is the liveness TTL
+ * itself: a live instance rewrites its liveness within its backoff (at most 500 ms) and one refresh of Redis being
+ * back.
  */
 export class Reaper {
   readonly #options: ReaperOptions;
   readonly #liveness: Heartbeat;
   readonly #scan: Heartbeat;
+  /**
+   * `performance.now()` of the first successful liveness refresh since the start, the last reconnect or the last
+   * failed refresh; `undefined` until then. Reaping waits until it lies L in the past.
+   */
+  #connectedSince: number | undefined;
 
   constructor(options: ReaperOptions) {
     this.#options = options;
@@ -54,15 +66,22 @@ export class Reaper {
     this.#scan.stop();
   }
 
-  /** Both, the refresh first: at start-up and on a Redis reconnect. */
+  /** Both, the refresh first: at start-up and on a Redis reconnect (which starts the wait of L before reaping again). */
   async tick(): Promise<void> {
+    this.#connectedSince = undefined;
     await this.refreshLiveness();
     await this.reapDead();
   }
 
   /** Rewrites this instance's liveness key and its deadline in the instance set. */
-  refreshLiveness(): Promise<void> {
-    return this.#options.bus.refreshLiveness(this.#options.livenessTtlMs);
+  async refreshLiveness(): Promise<void> {
+    try {
+      await this.#options.bus.refreshLiveness(this.#options.livenessTtlMs);
+    } catch (error) {
+      this.#connectedSince = undefined;
+      throw error;
+    }
+    this.#connectedSince ??= performance.now();
   }
 
   /**
@@ -72,6 +91,9 @@ export class Reaper {
   async reapDead(): Promise<void> {
     const { bus, registry, instanceId, metrics, failpoints } = this.#options;
     if (failpoints.enabled("no-reap")) return;
+    // Not yet L with Redis: an instance whose liveness lapsed may still be reconnecting.
+    const since = this.#connectedSince;
+    if (since === undefined || performance.now() - since < this.#options.livenessTtlMs) return;
     for (const dead of await bus.deadInstances()) {
       if (dead === instanceId) continue;
       if (!(await bus.claimDead(dead))) continue;
