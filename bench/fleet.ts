@@ -43,6 +43,7 @@ import { procStatFields } from "../harness/runtime/sweep.js";
 import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
 import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 import { HarnessError } from "../harness/errors.js";
+import { spreadOf, type Spread } from "../harness/common/spread.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ARTILLERY_VERSION = "2.0.34";
@@ -588,10 +589,7 @@ async function runArtillery(sockets: number, servers: BareServer[]): Promise<Rou
   }
 }
 
-function stats(values: number[]): { min: number; median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
-}
+const stats = (values: number[]): Spread => spreadOf(values, 0);
 
 const kb = (bytes: number) => Math.round((bytes / 1_024) * 10) / 10;
 

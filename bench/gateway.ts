@@ -43,6 +43,7 @@ import { spawnableSut } from "../harness/runtime/gateway-bundle.js";
 import { REFERENCE_SUT, resolveSutDefinition } from "../harness/runtime/sut.js";
 import { signJwt } from "../src/gateway/jwt.js";
 import { createRedisClient, type RedisClient } from "../src/registry/redis-client.js";
+import { spreadOf, type Spread } from "../harness/common/spread.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "bench-secret";
@@ -217,9 +218,9 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
   );
 }
 
-function stats(values: number[]): { min: number; median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: round(sorted[0]!), median: round(sorted[Math.floor(sorted.length / 2)]!), max: round(sorted[sorted.length - 1]!) };
+function stats(values: number[]): Spread {
+  const { min, median, max } = spreadOf(values);
+  return { min: round(min), median: round(median), max: round(max) };
 }
 
 function percentile(sorted: number[], p: number): number {

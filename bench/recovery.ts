@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HarnessError } from "../harness/errors.js";
+import { spreadOf, type Spread } from "../harness/common/spread.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Issue 14: every client resumed within 2 s of the kill. */
@@ -57,10 +58,7 @@ function runScenario(seed: number, profile: string): Promise<{ runJson: string |
   });
 }
 
-function stats(values: number[]): { min: number; median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
-}
+const stats = (values: number[]): Spread => spreadOf(values);
 
 /** Entry point called by bench/main.ts. */
 export async function run(args: string[]): Promise<void> {

@@ -31,6 +31,7 @@ import { GatewayMetrics } from "../src/gateway/metrics.js";
 import { RegistryWriter } from "../src/gateway/registry-writer.js";
 import { MAX_PENDING_UPGRADES } from "../src/gateway/upgrade-handler.js";
 import { HarnessError } from "../harness/errors.js";
+import { spreadOf, type Spread } from "../harness/common/spread.js";
 
 const DEFAULT_N = 20_000;
 const DEFAULT_ROUNDS = 3;
@@ -52,16 +53,9 @@ const RECORD_TTL_MS = 600_000;
 type Operation = "register" | "get" | "session_lookup" | "heartbeat" | "unregister" | "register_batched" | "unregister_batched";
 const OPERATIONS: Operation[] = ["register", "get", "session_lookup", "heartbeat", "unregister", "register_batched", "unregister_batched"];
 
-interface Stats {
-  min: number;
-  median: number;
-  max: number;
-}
+type Stats = Spread;
 
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
-}
+const stats = (values: number[]): Stats => spreadOf(values);
 
 function parseArgs(args: string[]): { n: number; rounds: number } {
   const options = { n: DEFAULT_N, rounds: DEFAULT_ROUNDS };

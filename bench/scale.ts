@@ -18,6 +18,7 @@ import { LocalRuntime } from "../harness/runtime/local-runtime.js";
 import { sweepOrphans } from "../harness/runtime/sweep.js";
 import { HarnessError } from "../harness/errors.js";
 import { numericFlags } from "./numeric-flags.js";
+import { spreadOf, type Spread } from "../harness/common/spread.js";
 
 /**
  * `ramp`: new connections per second across the fleet, 0 = as fast as the workers go. 2,000/s by default, half of
@@ -53,10 +54,7 @@ function openFiles(pid: number): number {
   }
 }
 
-function stats(values: number[]): { min: number; median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0] ?? Number.NaN, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
-}
+const stats = (values: number[]): Spread => spreadOf(values);
 
 export async function run(args: string[]): Promise<void> {
   const options = parseArgs(args);

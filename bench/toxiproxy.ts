@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { procStatFields } from "../harness/runtime/sweep.js";
 import { HarnessError } from "../harness/errors.js";
+import { spreadOf, type Spread } from "../harness/common/spread.js";
 
 const ROLE_ENV = "TOXIPROXY_BENCH_ROLE";
 const CHUNK_BYTES = 64 * 1024;
@@ -56,11 +57,7 @@ const FLOOR_ADDED_P50_MS = 0.1;
 const PLACEMENTS = ["free", "shared", "proxy-alone"] as const;
 type Placement = (typeof PLACEMENTS)[number];
 
-interface Stats {
-  min: number;
-  median: number;
-  max: number;
-}
+type Stats = Spread;
 
 interface Options {
   rounds: number;
@@ -86,10 +83,7 @@ interface Round {
   proxy_alone: number | null;
 }
 
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
-}
+const stats = (values: number[]): Stats => spreadOf(values);
 
 const USAGE = "usage: npm run bench -- toxiproxy [--rounds N] [--megabytes M] [--pings P] [--placement free|shared|proxy-alone]";
 

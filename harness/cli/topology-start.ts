@@ -4,6 +4,7 @@
  * baseline measured in the same run: one bare redis-server to PONG. Last line: one JSON object.
  */
 import { randomBytes } from "node:crypto";
+import { spreadOf } from "../common/spread.js";
 import { LocalRuntime } from "../runtime/local-runtime.js";
 import { RedisServer } from "../runtime/redis-server.js";
 
@@ -11,8 +12,8 @@ const rounds = Number(process.argv[2] ?? 5);
 const instances = Number(process.argv[3] ?? 3);
 
 function stats(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: Math.round(sorted[0]!), median: Math.round(sorted[Math.floor(sorted.length / 2)]!), max: Math.round(sorted.at(-1)!) };
+  const { min, median, max } = spreadOf(values);
+  return { min: Math.round(min), median: Math.round(median), max: Math.round(max) };
 }
 
 const topology: number[] = [];
