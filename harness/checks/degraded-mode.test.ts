@@ -28,6 +28,31 @@ function stall(from: number, durationMs: number, clientPath = true): RunEvent {
 }
 
 describe("degraded-mode check", () => {
+  it("should fail when an instance reaped another after a staggered outage, and pass with none reaped or none judged", async () => {
+    const judged = (reaped: number | null): RunEvent => ({
+      t: T0 + PARTITION_MS + 9_000,
+      source: "probe",
+      type: "degraded_reconcile",
+      fault_id: "f1",
+      healed_at: T0 + PARTITION_MS,
+      reconciled_after_ms: 400,
+      lookup_status_by_instance: { "gw-1": 200 },
+      reaped_records: reaped,
+      no_reap_for_ms: 5_500,
+      last: null,
+    });
+    const reaped = await judge([judged(15)]);
+    expect(reaped.pass).toBe(false);
+    expect(reaped.evidence).toMatchObject({ failures: [expect.objectContaining({ reaped_records: 15, within_ms_of_heal: 5_500 })] });
+    expect(reaped.actual).toMatchObject({ records_reaped_after_shared_outage: [15] });
+    expect((await judge([judged(0)])).pass).toBe(true);
+    // A SUT whose metrics do not say: not judged, and not taken for a pass of that part either (null in the result).
+    const unknown = await judge([judged(null)]);
+    expect(unknown.pass).toBe(true);
+    expect(unknown.actual).toMatchObject({ records_reaped_after_shared_outage: [null] });
+    expect((await judge([])).actual).not.toHaveProperty("records_reaped_after_shared_outage");
+  });
+
   it("should fail when a socket on the partitioned instance closes during the partition", async () => {
     const result = await judge([disconnect(T0 + 1_000, 1006)]);
     expect(result.pass).toBe(false);

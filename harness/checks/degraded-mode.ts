@@ -6,7 +6,9 @@ import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS, firstOf, type Check } from "./check.j
  * `degraded-mode`: while Redis is unreachable through the proxy (a `partition` fault), the fleet's sockets on
  * the partitioned instances stay open (no unexpected disconnect during the interval), lookups on them fail with
  * 503 `REGISTRY_UNAVAILABLE` within `degradedLookupBoundMs` (`Step.probeDegradedMode()`), and after the heal the
- * registry equals the live connections within `settleBoundMs`. A socket closed without a code right after a process
+ * registry equals the live connections within `settleBoundMs`. Where the probe was told that every instance met the
+ * outage before any liveness lapsed (`noReapForMs`, after a staggered partition), no instance may have reaped
+ * another: a reaped record there is a live connection's, taken for dead. A socket closed without a code right after a process
  * carrying its link (the proxy server with client proxies, or its fleet worker) stood still for a heartbeat period
  * is listed apart, not counted: the gateway rightly took it for half-open (`explainingStall`). So is a lookup that
  * took longer than the bound only by the time the harness's own loop stood still while it waited (`judgeOwnLatency`):
@@ -57,7 +59,12 @@ export const degradedMode: Check = async (context) => {
   for (const r of reconciles) {
     const after = r.reconciled_after_ms;
     if (after === null || after > reconcileBound) failures.push({ reason: "registry not reconciled with the live connections in time", fault_id: r.fault_id, reconciled_after_ms: after, last: r.last });
+    // An outage every instance met before any liveness lapsed: no instance was dead, and none may be reaped.
+    if (r.reaped_records !== undefined && r.reaped_records !== null && r.reaped_records > 0) {
+      failures.push({ reason: "an instance reaped another after an outage every instance met before any liveness lapsed", fault_id: r.fault_id, reaped_records: r.reaped_records, within_ms_of_heal: r.no_reap_for_ms });
+    }
   }
+  const reapJudged = reconciles.filter((r) => r.reaped_records !== undefined);
   const skipped = eventsOf(context.events, "probe", "degraded_probe_skipped");
   const exercised = partitions.length > 0 && lookups.length > 0 && reconciles.length > 0;
   const latencies = lookups.map((l) => l.latency_ms);
@@ -73,6 +80,7 @@ export const degradedMode: Check = async (context) => {
       lookups_during_partition: lookups.length,
       lookup_max_ms: latencies.length > 0 ? Math.max(...latencies) : null,
       reconciled_after_ms: reconciles.map((r) => r.reconciled_after_ms),
+      ...(reapJudged.length > 0 ? { records_reaped_after_shared_outage: reapJudged.map((r) => r.reaped_records ?? null) } : {}),
       failures: failures.length,
     },
     evidence: {

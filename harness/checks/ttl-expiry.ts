@@ -28,9 +28,17 @@ interface Vanished {
  * `L = max(1000, T/3)`, `S = max(100, L/3)` as the protocol defines them.
  */
 export function reapBoundMs(connectionTtlMs: number, heartbeatIntervalMs: number): number {
-  const L = Math.max(1_000, Math.floor(connectionTtlMs / 3));
-  const S = Math.max(100, Math.floor(L / 3));
+  const { ttlMs: L, intervalMs: S } = livenessMs(connectionTtlMs);
   return L + 2 * S + heartbeatIntervalMs;
+}
+
+/**
+ * The liveness TTL `L = max(1000, T/3)` and the liveness refresh and dead-instance scan period `S = max(100, L/3)`
+ * of a gateway with connection TTL `T`, as docs/protocol.md defines them.
+ */
+export function livenessMs(connectionTtlMs: number): { ttlMs: number; intervalMs: number } {
+  const ttlMs = Math.max(1_000, Math.floor(connectionTtlMs / 3));
+  return { ttlMs, intervalMs: Math.max(100, Math.floor(ttlMs / 3)) };
 }
 
 /**

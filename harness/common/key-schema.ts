@@ -46,6 +46,8 @@ export interface KeySchema {
   instanceIndex(instanceId: string): string;
   /** `P:tenant:{T}:websockets`: websocket ids of tenant T. */
   tenantIndex(tenantId: string): string;
+  /** `P:instance:{I}:alive`: gateway instance I's liveness key (string with a TTL, written by the gateway). */
+  instanceAlive(instanceId: string): string;
   /** The kind of any key under the prefix (`other` when the schema does not name it). */
   classify(key: string): KeyKind;
   /** `P:session:{S}:state`: hash of the session's state (the seed's Phase 2). */
@@ -77,6 +79,7 @@ export function createKeySchema(prefix: string = DEFAULT_KEY_PREFIX): KeySchema 
     sessionState: (s: string) => `${p}:session:${s}:state`,
     instanceIndex: (i: string) => `${p}:instance:${i}:websockets`,
     tenantIndex: (t: string) => `${p}:tenant:${t}:websockets`,
+    instanceAlive: (i: string) => `${p}:instance:${i}:alive`,
     classify(key: string): KeyKind {
       if (!key.startsWith(`${p}:`)) return "other";
       const rest = key.slice(p.length + 1);

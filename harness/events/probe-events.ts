@@ -134,6 +134,12 @@ export interface DegradedReconcileEvent {
   reconciled_after_ms: number | null;
   /** Last lookup status per partitioned instance. */
   lookup_status_by_instance: Record<string, number>;
+  /**
+   * With `Step.probeDegradedMode({ noReapForMs })`: records every instance reaped from the probe's start until
+   * `no_reap_for_ms` after the heal (`traffic_cop_reaped_records_total`; `null` when an instance does not say).
+   */
+  reaped_records?: number | null;
+  no_reap_for_ms?: number;
   /** The last comparison of the registry with the live connections (counts), or `null`. */
   last: { live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number } | null;
 }

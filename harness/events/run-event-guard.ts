@@ -212,6 +212,8 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       healed_at: num,
       reconciled_after_ms: nullable(num),
       lookup_status_by_instance: recordOf(num),
+      reaped_records: opt(nullable(num)),
+      no_reap_for_ms: opt(num),
       last: nullable(
         object<{ live: number; records: number; ghosts: Record<string, number>; missing: Record<string, number>; misplaced: number }>({ live: num, records: num, ghosts: recordOf(num), missing: recordOf(num), misplaced: num }),
       ),

@@ -5,7 +5,10 @@ import { HarnessError } from "../errors.js";
 import type { FaultEndEvent, FaultEvent, FaultEventBase } from "../events/run-events.js";
 import type { ProcessExit } from "../runtime/gateway-process.js";
 import type { InstanceInfo, StartedRuntime } from "../runtime/runtime.js";
-import { describeFault, type Fault } from "./fault.js";
+import { describeFault, STAGGER_MARGIN_MS, type Fault } from "./fault.js";
+
+/** How often a staggered partition reads the liveness keys, ms. */
+const STAGGER_POLL_MS = 20;
 import type { ToxiproxyProxy, ToxicSpec } from "./toxiproxy-faults.js";
 
 /** A fault whose instance selector has been resolved (with the run's seed) to concrete instance ids. */
@@ -46,6 +49,8 @@ export interface FaultRunnerOptions {
   clock?: Clock;
   connectionFlood?: ConnectionFloodDriver;
   slowConsumers?: SlowConsumerDriver;
+  /** Remaining TTL (ms; -2: gone) of each instance's liveness key in Redis: what a staggered partition watches. */
+  livenessTtls?: (instanceIds: string[]) => Promise<Record<string, number>>;
 }
 
 /** Runs faults against a topology, each as an interval with start and end events. */
@@ -119,6 +124,55 @@ export class FaultRunner {
       await this.#clock.sleep(ms, signal);
     } catch {
       // Aborted: heal now (the caller sees the abort through its own signal).
+    }
+  }
+
+  /**
+   * `Fault.partition({ staggered })`: cuts the first target, then the others once its liveness key will lapse at
+   * least {@link STAGGER_MARGIN_MS} before theirs and no sooner than that margin from now; gives the others Redis
+   * back as soon as its key is gone, and it `lastBackMs` later. `fault_applied` once every target is cut. The detail
+   * says whether the window was met (`window_met`: the others' keys still stood when they got Redis back).
+   */
+  async #staggeredOutage(fault: ResolvedFault & { kind: "partition" }, lastBackMs: number, faultId: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const { target, livenessTtls } = this.#options;
+    const [first, ...rest] = fault.targets as [string, ...string[]];
+    const proxiesOf = (ids: string[]) => ids.flatMap((id) => target.proxiesOf(id));
+    const deadline = this.#clock.now() + fault.durationMs;
+    const ttls = async (): Promise<Record<string, number> | undefined> => (livenessTtls ? livenessTtls(fault.targets).catch(() => undefined) : undefined);
+    const ready = (r: Record<string, number> | undefined) => r !== undefined && r[first]! >= STAGGER_MARGIN_MS && rest.every((id) => r[id]! - r[first]! >= STAGGER_MARGIN_MS);
+    const cut: string[] = [];
+    const detail: Record<string, unknown> = { first, rest };
+    try {
+      for (const proxy of proxiesOf([first])) await proxy.setEnabled(false);
+      cut.push(first);
+      let reading = await ttls();
+      while (!ready(reading) && reading !== undefined && reading[first]! >= STAGGER_MARGIN_MS && this.#clock.now() < deadline && !signal?.aborted) {
+        await this.#hold(STAGGER_POLL_MS, signal);
+        reading = await ttls();
+      }
+      detail.rest_cut_at_ttls = reading ?? null;
+      const inWindow = ready(reading);
+      for (const proxy of proxiesOf(rest)) await proxy.setEnabled(false);
+      cut.push(...rest);
+      this.#applied(faultId);
+      if (!inWindow) {
+        // No liveness keys to go by, or the window was missed: a plain partition of every target.
+        detail.window_met = false;
+        await this.#hold(Math.max(0, deadline - this.#clock.now()), signal);
+        return detail;
+      }
+      while (reading?.[first] !== -2 && this.#clock.now() < deadline && !signal?.aborted) {
+        await this.#hold(STAGGER_POLL_MS, signal);
+        reading = (await ttls()) ?? reading;
+      }
+      for (const proxy of proxiesOf(rest)) await proxy.setEnabled(true);
+      cut.splice(1);
+      detail.rest_back_at_ttls = reading ?? null;
+      detail.window_met = reading?.[first] === -2 && rest.every((id) => reading![id]! > 0);
+      await this.#hold(Math.min(lastBackMs, Math.max(0, deadline - this.#clock.now())), signal);
+      return detail;
+    } finally {
+      for (const proxy of proxiesOf(cut)) await proxy.setEnabled(true);
     }
   }
 
@@ -226,6 +280,7 @@ export class FaultRunner {
           }
           return undefined;
         }
+        if (fault.form === "disable" && fault.staggered && fault.targets.length >= 2) return this.#staggeredOutage(fault, fault.staggered.lastBackMs, faultId, signal);
         if (fault.form === "disable") {
           const proxies = fault.targets.flatMap((id) => target.proxiesOf(id));
           try {

@@ -17,3 +17,19 @@ describe("Fault.packetLoss, packetDuplication, packetReordering", () => {
     expect(() => Fault.packetReordering({ percent: 5, durationMs: 0 })).toThrow(TypeError);
   });
 });
+
+describe("Fault.partition staggered", () => {
+  it("should make frozen data with the last instance's delay back, 1500 ms unless given", () => {
+    const staggered = Fault.partition({ staggered: true, durationMs: 8_000 });
+    expect(staggered).toEqual({ kind: "partition", target: "all", form: "disable", durationMs: 8_000, staggered: { lastBackMs: 1_500 } });
+    expect(Object.isFrozen(staggered)).toBe(true);
+    expect(Fault.partition({ staggered: { lastBackMs: 700 }, durationMs: 1 })).toMatchObject({ staggered: { lastBackMs: 700 } });
+    expect(describeFault(staggered)).toBe("partition all (disable, staggered, 8000ms)");
+    expect(Fault.partition({ durationMs: 1 })).not.toHaveProperty("staggered");
+  });
+
+  it("should refuse a staggered partition in any form but disable, and a delay back that is not positive", () => {
+    for (const form of ["blackhole", "reset", "network"] as const) expect(() => Fault.partition({ form, staggered: true, durationMs: 1_000 })).toThrow(TypeError);
+    expect(() => Fault.partition({ staggered: { lastBackMs: 0 }, durationMs: 1_000 })).toThrow(TypeError);
+  });
+});

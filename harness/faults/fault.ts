@@ -14,6 +14,17 @@
  */
 export type InstanceSelector = string;
 
+/**
+ * A staggered partition's margin, ms: the first instance's liveness lapses at least this long after the others are
+ * cut and this long before theirs, so a harness that stands still for less cannot miss the window between.
+ */
+export const STAGGER_MARGIN_MS = 600;
+/**
+ * How long after the others the first instance of a staggered partition gets Redis back, ms: past the others'
+ * reconnect backoff (the reference gateway's is at most 500 ms), and well inside a liveness TTL (at least 1 s).
+ */
+export const STAGGER_LAST_BACK_MS = 1_500;
+
 /** Form of a Redis partition through the proxy. */
 export type PartitionForm =
   /** Proxy disabled: connections cut, new ones refused. */
@@ -60,7 +71,7 @@ export type Fault =
   | { kind: "start_instance"; target: InstanceSelector }
   | { kind: "restart_instance"; target: InstanceSelector; mode: "kill" | "stop"; downMs: number }
   | { kind: "rolling_restart"; mode: "kill" | "stop"; pauseMs: number }
-  | { kind: "partition"; target: InstanceSelector; form: PartitionForm; durationMs: number }
+  | { kind: "partition"; target: InstanceSelector; form: PartitionForm; durationMs: number; staggered?: { lastBackMs: number } }
   | { kind: "latency"; target: InstanceSelector; latencyMs: number; jitterMs: number; durationMs: number }
   | { kind: "bandwidth"; target: InstanceSelector; rateKbps: number; durationMs: number }
   | { kind: "freeze_instance"; target: InstanceSelector; durationMs: number }
@@ -102,9 +113,30 @@ export const Fault = Object.freeze({
   rollingRestart(options: { mode?: "kill" | "stop"; pauseMs?: number } = {}): Fault {
     return Object.freeze({ kind: "rolling_restart", mode: options.mode ?? "stop", pauseMs: positive("pauseMs", options.pauseMs ?? 0, true) });
   },
-  /** Cut instance(s) off Redis through their proxy for `durationMs`. @default target "all", form "disable" */
-  partition(options: { target?: InstanceSelector; form?: PartitionForm; durationMs: number }): Fault {
-    return Object.freeze({ kind: "partition", target: options.target ?? "all", form: options.form ?? "disable", durationMs: positive("durationMs", options.durationMs) });
+  /**
+   * Cut instance(s) off Redis through their proxy for `durationMs`. @default target "all", form "disable"
+   *
+   * `staggered` (form `disable`, two instances or more): an outage every instance meets before any liveness lapses,
+   * ended so that the first instances back find another's liveness lapsed. The first target is cut first; the others
+   * once its liveness key (`P:instance:I:alive`, read from Redis) will lapse at least {@link STAGGER_MARGIN_MS}
+   * before theirs (their last refresh came after its), and no later than that margin before it lapses. When its key
+   * is gone the others get Redis back at once, it `lastBackMs` later (default {@link STAGGER_LAST_BACK_MS}; keep it
+   * under the SUT's liveness TTL). No instance was dead, and the first ones back must not reap it while it
+   * reconnects. `durationMs` bounds the whole; where no liveness key is found (a SUT without them) it is a plain
+   * partition of every target.
+   */
+  partition(options: { target?: InstanceSelector; form?: PartitionForm; durationMs: number; staggered?: boolean | { lastBackMs?: number } }): Fault {
+    const form = options.form ?? "disable";
+    if (options.staggered && form !== "disable") throw new TypeError(`a staggered partition cuts through the proxies' disable form (got ${form})`);
+    return Object.freeze({
+      kind: "partition",
+      target: options.target ?? "all",
+      form,
+      durationMs: positive("durationMs", options.durationMs),
+      ...(options.staggered
+        ? { staggered: { lastBackMs: positive("lastBackMs", (typeof options.staggered === "object" ? options.staggered.lastBackMs : undefined) ?? STAGGER_LAST_BACK_MS) } }
+        : {}),
+    });
   },
   /**
    * Freeze instance(s) for `durationMs` without closing a socket, as a long GC pause would (`docker pause`, then
@@ -238,7 +270,7 @@ export function describeFault(fault: Fault): string {
     case "rolling_restart":
       return `rolling_restart (${fault.mode})`;
     case "partition":
-      return `partition ${fault.target} (${fault.form}, ${fault.durationMs}ms)`;
+      return `partition ${fault.target} (${fault.form}${fault.staggered ? ", staggered" : ""}, ${fault.durationMs}ms)`;
     case "freeze_instance":
       return `freeze_instance ${fault.target} (${fault.durationMs}ms)`;
     case "latency":

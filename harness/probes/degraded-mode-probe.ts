@@ -4,7 +4,8 @@ import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "
 import { eventsOf, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
 import { conformanceTenant } from "./conformance-io.js";
 import { errorCode, httpProbe, tenantToken } from "./probe-io.js";
-import { liveConnections, type ProbeContext } from "./probe-context.js";
+import { sumOfMetric } from "../recorder/metrics-scraper.js";
+import { liveConnections, type ProbeContext, type ProbeInstance } from "./probe-context.js";
 
 const POLL_INTERVAL_MS = 100;
 
@@ -16,6 +17,27 @@ export interface ProbeDegradedModeOptions {
   rounds?: number;
   /** How long to look for the registry to equal the live connections after healing, in ms. @default 15000 */
   reconcileTimeoutMs?: number;
+  /**
+   * How long after the heal no instance may have reaped another, counted from the probe's start (the sum of every
+   * instance's `traffic_cop_reaped_records_total`), in ms; 0: not judged. @default 0
+   */
+  noReapForMs?: number;
+  /** The SUT's metrics path (`null`: it has none, and reaping is not judged). @default null */
+  metricsPath?: string | null;
+}
+
+const REAPED_RECORDS = "traffic_cop_reaped_records_total";
+const METRICS_TIMEOUT_MS = 2_000;
+
+/** Every instance's reaped records summed, or `null` when one of them does not say. */
+async function reapedRecords(instances: readonly ProbeInstance[], metricsPath: string): Promise<number | null> {
+  const sums = await Promise.all(
+    instances.map(async (instance) => {
+      const answer = await fetch(`${instance.httpUrl}${metricsPath}`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) }).catch(() => undefined);
+      return answer?.status === 200 ? sumOfMetric(await answer.text(), REAPED_RECORDS) : undefined;
+    }),
+  );
+  return sums.every((sum) => sum !== undefined) ? sums.reduce((a, b) => a + b, 0) : null;
 }
 
 /**
@@ -32,7 +54,8 @@ export function openPartition(events: readonly RunEvent[]): RunEventOf<"fault", 
  * and by session on every partitioned instance and records each answer as `degraded_lookup` (`status`, `code`,
  * `latency_ms`). Once the partition heals, polls Redis directly until the registry equals the fleet's live
  * connections and every partitioned instance answers lookups again (200), and records `degraded_reconcile`
- * (`reconciled_after_ms`, `null` when not within the timeout).
+ * (`reconciled_after_ms`, `null` when not within the timeout). With `noReapForMs` it then waits until that long
+ * after the heal and adds the records the instances reaped since the probe's start (`reaped_records`).
  */
 export async function probeDegradedMode(context: ProbeContext, options: ProbeDegradedModeOptions = {}): Promise<void> {
   const signal = context.signal ? { signal: context.signal } : {};
@@ -51,6 +74,8 @@ export async function probeDegradedMode(context: ProbeContext, options: ProbeDeg
   }
   const faultId = partition.fault_id;
   const targets = new Set(partition.targets);
+  const noReapForMs = options.metricsPath ? (options.noReapForMs ?? 0) : 0;
+  const reapedBefore = noReapForMs > 0 ? await reapedRecords(context.liveInstances(), options.metricsPath!) : null;
   const rounds = Math.max(1, options.rounds ?? 2);
   // Fault events do not carry the fault's configured duration: rounds are spaced as for a one-second partition.
   const durationMs = 1_000;
@@ -109,12 +134,19 @@ export async function probeDegradedMode(context: ProbeContext, options: ProbeDeg
     .catch((error: unknown) => {
       if ((error as { code?: string }).code === "HARNESS_ERR_ABORTED") throw error;
     });
+  let reaped: number | null | undefined;
+  if (reapedBefore !== null) {
+    await delay(Math.max(0, healed!.t + noReapForMs - Date.now()), undefined, signal);
+    const after = await reapedRecords(context.liveInstances(), options.metricsPath!);
+    reaped = after === null ? null : after - reapedBefore;
+  }
   context.record({
     type: "degraded_reconcile",
     fault_id: faultId,
     healed_at: healed!.t,
     reconciled_after_ms: reconciledAt === undefined ? null : reconciledAt - healed!.t,
     lookup_status_by_instance: serving,
+    ...(reaped !== undefined ? { reaped_records: reaped, no_reap_for_ms: noReapForMs } : {}),
     last: last ? { live: last.live, records: last.records, ghosts: Object.fromEntries(Object.entries(last.ghosts).map(([k, v]) => [k, v.length])), missing: Object.fromEntries(Object.entries(last.missing).map(([k, v]) => [k, v.length])), misplaced: last.misplaced.length } : null,
   });
 }

@@ -116,6 +116,21 @@ export function parsePrometheusText(text: string): Record<string, number> {
   return out;
 }
 
+/**
+ * The sum of every series of metric `name` in a Prometheus text exposition (all label sets; no series cap), or
+ * `undefined` when it has none.
+ */
+export function sumOfMetric(text: string, name: string): number | undefined {
+  let sum: number | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trimStart();
+    if (!line.startsWith(name)) continue;
+    const sample = parsePrometheusLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+    if (sample?.name === name && Number.isFinite(sample.value)) sum = (sum ?? 0) + sample.value;
+  }
+  return sum;
+}
+
 /** GETs `url` (a /metrics endpoint) and parses it; `{ up: false }` when it does not answer 200. */
 export async function scrapeMetrics(url: string): Promise<{ up: boolean; metrics?: Record<string, number> }> {
   try {

@@ -181,6 +181,15 @@ export class RegistryReader implements AsyncDisposable {
   }
 
   /**
+   * The remaining TTL (ms, `PTTL`) of each instance's liveness key `P:instance:I:alive`: `-2` when the key is gone,
+   * `-1` when it has no TTL.
+   */
+  async livenessTtls(instanceIds: readonly string[]): Promise<Record<string, number>> {
+    const ttls = await Promise.all(instanceIds.map((id) => this.#client.pttl(this.keys.instanceAlive(id))));
+    return Object.fromEntries(instanceIds.map((id, i) => [id, ttls[i]!]));
+  }
+
+  /**
    * The SUT's slow commands since the previous call, over every node read ({@link SLOW_COMMAND_US}). Each call (re)sets
    * the SLOWLOG's bound, so that a Redis restarted during the run logs again, then takes the log and empties it in one
    * transaction (nothing is logged in between, and no entry is read twice); a node's first call only turns it on.

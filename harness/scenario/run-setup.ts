@@ -90,6 +90,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     target: rt,
     clock,
     onEvent: recorder.recordFault,
+    livenessTtls: (ids) => registry.livenessTtls(ids),
     connectionFlood: connectionFloodDriver(rt.authSecret),
     slowConsumers: ({ target, ...rest }) => {
       const instance = rt.instance(target);

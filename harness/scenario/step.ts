@@ -26,7 +26,7 @@ export type Step =
   /** Probes other tenants' data from a tenant of its own over HTTP and WS (judged by `tenant-isolation`). */
   | { kind: "probe_tenant_isolation"; victims: number }
   /** Probes lookups during a background Redis partition, then reconciliation after it heals (judged by `degraded-mode`). */
-  | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number }
+  | { kind: "probe_degraded_mode"; rounds: number; reconcileTimeoutMs: number; noReapForMs: number }
   /**
    * Probes promises of docs/protocol.md from every instance on the local and remote path (judged by
    * `protocol-conformance`); the partition and drain promises watch for their fault in the background.
@@ -123,11 +123,19 @@ export const Step = Object.freeze({
   },
   /**
    * Runs during a background `Fault.partition`: lookups on the partitioned instances (`rounds` times), then waits
-   * for the heal and for the registry to equal the live connections (at most `reconcileTimeoutMs`).
-   * @default rounds 2, reconcileTimeoutMs 15000
+   * for the heal and for the registry to equal the live connections (at most `reconcileTimeoutMs`). With
+   * `noReapForMs` (for an outage every instance met before any liveness lapsed: a staggered `Fault.partition`), no
+   * instance may reap another from the probe's start until that long after the heal (the SUT's
+   * `traffic_cop_reaped_records_total`).
+   * @default rounds 2, reconcileTimeoutMs 15000, noReapForMs 0 (not judged)
    */
-  probeDegradedMode(options: { rounds?: number; reconcileTimeoutMs?: number } = {}): Step {
-    return { kind: "probe_degraded_mode", rounds: nonNegative("rounds", options.rounds ?? 2), reconcileTimeoutMs: nonNegative("reconcileTimeoutMs", options.reconcileTimeoutMs ?? 15_000) };
+  probeDegradedMode(options: { rounds?: number; reconcileTimeoutMs?: number; noReapForMs?: number } = {}): Step {
+    return {
+      kind: "probe_degraded_mode",
+      rounds: nonNegative("rounds", options.rounds ?? 2),
+      reconcileTimeoutMs: nonNegative("reconcileTimeoutMs", options.reconcileTimeoutMs ?? 15_000),
+      noReapForMs: nonNegative("noReapForMs", options.noReapForMs ?? 0),
+    };
   },
   /**
    * Probes `promises` (default: those that need no fault: welcome-after-write, sender-excluded, resume-keeps-id,

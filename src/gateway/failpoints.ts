@@ -31,6 +31,7 @@ export type GatewayDefect =
   | "no-reconcile"
   | "no-tenant-check-session-state"
   | "no-reap"
+  | "reap-without-grace"
   | "filter-one-field"
   | "no-unregister-on-terminate"
   | "keys-no-ttl"
@@ -164,6 +165,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "Reaper.tick: after the liveness refresh, no dead instance is claimed or reaped",
     mustFail: "ttl-expiry (killed instance's records outlive L + 2S + H)",
     caughtBy: ["ttl"],
+  },
+  {
+    name: "reap-without-grace",
+    behaviour: "reaps as soon as it has Redis again, without first having had it for L (after its start, a reconnect or a failed liveness refresh): an instance whose liveness lapsed while every instance was cut off is reaped by the first ones back",
+    file: "reaper.ts",
+    actsIn: "Reaper.reapDead: the wait of L since the reaper last (re)gained Redis is skipped",
+    mustFail: "degraded-mode (records reaped after an outage every instance met)",
+    caughtBy: ["partition"],
   },
   {
     name: "filter-one-field",

@@ -91,9 +91,11 @@ export class Reaper {
   async reapDead(): Promise<void> {
     const { bus, registry, instanceId, metrics, failpoints } = this.#options;
     if (failpoints.enabled("no-reap")) return;
-    // Not yet L with Redis: an instance whose liveness lapsed may still be reconnecting.
+    // Not yet L with Redis: an instance whose liveness lapsed may still be reconnecting. Failpoint
+    // `reap-without-grace`: reaps at once.
     const since = this.#connectedSince;
-    if (since === undefined || performance.now() - since < this.#options.livenessTtlMs) return;
+    const waiting = since === undefined || performance.now() - since < this.#options.livenessTtlMs;
+    if (waiting && !failpoints.enabled("reap-without-grace")) return;
     for (const dead of await bus.deadInstances()) {
       if (dead === instanceId) continue;
       if (!(await bus.claimDead(dead))) continue;

@@ -38,6 +38,12 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     const leaks = eventsOf(run.events, "probe", "isolation_probe").filter((e) => e.leaked).map((e) => e.kind);
     expect(new Set(leaks)).toEqual(new Set(["session_state_read"]));
   },
+  "reap-without-grace": (run) => {
+    // The staggered outage met its window, and the first instances back reaped the last one's live records.
+    const staggered = eventsOf(run.events, "fault", "fault_end").find((e) => e.kind === "partition" && String(e.description).includes("staggered"));
+    expect(staggered?.detail).toMatchObject({ window_met: true });
+    expect((actualOf(run, "degraded-mode").records_reaped_after_shared_outage as number[])[0]).toBeGreaterThan(0);
+  },
   "no-reap": (run) => {
     const check = run.checks.find((c) => c.name === "ttl-expiry")!;
     expect(check.actual).toMatchObject({ live_records_missing: 0, vanished_records_past_bound: expect.any(Number) });

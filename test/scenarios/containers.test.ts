@@ -37,14 +37,16 @@ describe("scenarios on --runtime containers", { timeout: 120_000 }, () => {
     expect(faultEnds(result, "restart_instance").map((e) => e.ok)).toEqual([true, true]);
   });
 
-  it("should pass partition: Redis cut off through the proxy in three forms", async () => {
+  it("should pass partition: Redis cut off through the proxy in three forms, after a staggered outage that met its window", async () => {
     const result = await runOn("containers", partition);
     expectPassed(partition, result);
     expect(faultEnds(result, "partition").map((e) => e.description)).toEqual([
+      expect.stringContaining("(disable, staggered,"),
       expect.stringContaining("(disable,"),
       expect.stringContaining("(blackhole,"),
       expect.stringContaining("(reset,"),
     ]);
+    expect(faultEnds(result, "partition")[0]?.detail).toMatchObject({ window_met: true });
   });
 
   it("should pass netsplit: a network disconnect below the proxy and a docker pause", async () => {
