@@ -3,9 +3,6 @@ import { Fault, STAGGER_LAST_BACK_MS, type PartitionForm } from "../harness/faul
 import { defineScenario } from "../harness/scenario/define-scenario.js";
 import { Step } from "../harness/scenario/step.js";
 
-/** The liveness TTL `L` of a profile's gateways (docs/protocol.md, Bounds). */
-const L = (p: { connectionTtlMs: number }) => livenessMs(p.connectionTtlMs).ttlMs;
-
 /** The three ways Redis can become unreachable through the proxy, in the order they are injected. */
 const FORMS: readonly PartitionForm[] = ["disable", "blackhole", "reset"];
 
@@ -43,28 +40,32 @@ export default defineScenario({
       thresholds: { reconnectBoundMs: 10_000, settleBoundMs: 20_000, minDeliveryRatio: 0.99, degradedLookupBoundMs: 1_500 },
     },
   },
-  steps: (p) => [
-    Step.phase("ramp"),
-    Step.connectFleet({ timeoutMs: 60_000 }),
-    Step.messages(p.messageRatePerSecond),
-    Step.hold(p.durationS * 1_000),
-    // An outage every instance meets before any liveness lapses (the first one cut, the others before its liveness
-    // can lapse), ended so that the others come back when only its liveness has lapsed and it comes back a little
-    // later: none of them may take it for dead while it reconnects (docs/protocol.md, Bounds, kill -9: a survivor
-    // reaps only once it has had Redis for L). It comes back well inside L; the watch lasts L + 2S after its heal.
-    Step.phase("partition-staggered"),
-    Step.fault(Fault.partition({ target: "all", staggered: { lastBackMs: Math.min(STAGGER_LAST_BACK_MS, L(p) / 2) }, durationMs: 2 * L(p) + 2_000 }), { background: true }),
-    Step.probeDegradedMode({ rounds: 1, reconcileTimeoutMs: p.thresholds.settleBoundMs, noReapForMs: L(p) + 2 * livenessMs(p.connectionTtlMs).intervalMs }),
-    ...FORMS.flatMap((form) => [
-      Step.phase(`partition-${form}`),
-      // Its sockets open before the cut; in the background it measures readyz and fail-fast on both paths.
-      Step.probeConformance({ promises: ["readyz-reflects-redis", "registry-unavailable-fails-fast"] }),
-      // The partition lasts longer than the heartbeat, so every instance meets it on a write too.
-      Step.fault(Fault.partition({ target: "all", form, durationMs: Math.max(2_000, 2 * p.heartbeatIntervalMs) }), { background: true }),
-      Step.probeDegradedMode({ rounds: 3, reconcileTimeoutMs: p.thresholds.settleBoundMs }),
-    ]),
-    Step.phase("settle"),
-    Step.hold(p.durationS * 1_000),
-    Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
-  ],
+  steps: (p) => {
+    // The gateways' liveness TTL L and scan period S (docs/protocol.md, Bounds).
+    const { ttlMs: L, intervalMs: S } = livenessMs(p.connectionTtlMs);
+    return [
+      Step.phase("ramp"),
+      Step.connectFleet({ timeoutMs: 60_000 }),
+      Step.messages(p.messageRatePerSecond),
+      Step.hold(p.durationS * 1_000),
+      // An outage every instance meets before any liveness lapses (the first one cut, the others before its liveness
+      // can lapse), ended so that the others come back when only its liveness has lapsed and it comes back a little
+      // later: none of them may take it for dead while it reconnects (docs/protocol.md, Bounds, kill -9: a survivor
+      // reaps only once it has had Redis for L). It comes back well inside L; the watch lasts L + 2S after its heal.
+      Step.phase("partition-staggered"),
+      Step.fault(Fault.partition({ target: "all", staggered: { lastBackMs: Math.min(STAGGER_LAST_BACK_MS, L / 2) }, durationMs: 2 * L + 2_000 }), { background: true }),
+      Step.probeDegradedMode({ rounds: 1, reconcileTimeoutMs: p.thresholds.settleBoundMs, noReapForMs: L + 2 * S }),
+      ...FORMS.flatMap((form) => [
+        Step.phase(`partition-${form}`),
+        // Its sockets open before the cut; in the background it measures readyz and fail-fast on both paths.
+        Step.probeConformance({ promises: ["readyz-reflects-redis", "registry-unavailable-fails-fast"] }),
+        // The partition lasts longer than the heartbeat, so every instance meets it on a write too.
+        Step.fault(Fault.partition({ target: "all", form, durationMs: Math.max(2_000, 2 * p.heartbeatIntervalMs) }), { background: true }),
+        Step.probeDegradedMode({ rounds: 3, reconcileTimeoutMs: p.thresholds.settleBoundMs }),
+      ]),
+      Step.phase("settle"),
+      Step.hold(p.durationS * 1_000),
+      Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
+    ];
+  },
 });

@@ -2,6 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { forEachBounded } from "../common/bounded.js";
 import type { CheckResult } from "../report/run-result.js";
 import { askWhileUnavailable, httpProbe, UNAVAILABLE_RETRY_WINDOW_MS } from "../probes/probe-io.js";
+import { sumOfMetric } from "../recorder/metrics-scraper.js";
 import { firstOf } from "./check.js";
 
 /** Counters whose growth during a skew, with no instance dead, means live records were taken for expired. */
@@ -43,15 +44,9 @@ export interface ClockSkewProbeOptions {
   signal?: AbortSignal;
 }
 
-function sumOf(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split("\n")) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
-  return sum;
-}
-
 async function churn(instances: readonly SkewProbeInstance[]): Promise<Record<string, number>> {
   const texts = await Promise.all(instances.map((i) => fetch(`${i.httpUrl}/metrics`).then((r) => r.text()).catch(() => "")));
-  return Object.fromEntries(CHURN_METRICS.map((name) => [name, texts.reduce((sum, text) => sum + sumOf(text, name), 0)]));
+  return Object.fromEntries(CHURN_METRICS.map((name) => [name, texts.reduce((sum, text) => sum + (sumOfMetric(text, name) ?? 0), 0)]));
 }
 
 /**

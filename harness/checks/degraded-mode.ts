@@ -60,7 +60,7 @@ export const degradedMode: Check = async (context) => {
     const after = r.reconciled_after_ms;
     if (after === null || after > reconcileBound) failures.push({ reason: "registry not reconciled with the live connections in time", fault_id: r.fault_id, reconciled_after_ms: after, last: r.last });
     // An outage every instance met before any liveness lapsed: no instance was dead, and none may be reaped.
-    if (r.reaped_records !== undefined && r.reaped_records !== null && r.reaped_records > 0) {
+    if ((r.reaped_records ?? 0) > 0) {
       failures.push({ reason: "an instance reaped another after an outage every instance met before any liveness lapsed", fault_id: r.fault_id, reaped_records: r.reaped_records, within_ms_of_heal: r.no_reap_for_ms });
     }
   }

@@ -6,10 +6,10 @@ import type { FaultEndEvent, FaultEvent, FaultEventBase } from "../events/run-ev
 import type { ProcessExit } from "../runtime/gateway-process.js";
 import type { InstanceInfo, StartedRuntime } from "../runtime/runtime.js";
 import { describeFault, STAGGER_MARGIN_MS, type Fault } from "./fault.js";
+import type { ToxiproxyProxy, ToxicSpec } from "./toxiproxy-faults.js";
 
 /** How often a staggered partition reads the liveness keys, ms. */
 const STAGGER_POLL_MS = 20;
-import type { ToxiproxyProxy, ToxicSpec } from "./toxiproxy-faults.js";
 
 /** A fault whose instance selector has been resolved (with the run's seed) to concrete instance ids. */
 export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for Redis-wide faults. */ targets: string[] };
