@@ -1,4 +1,5 @@
 import { forEachBounded } from "../common/bounded.js";
+import { httpRequest } from "../common/http-request.js";
 import { mintClientToken } from "../common/jwt.js";
 import { eventsOf } from "../events/run-events.js";
 import type { FaultKind } from "../faults/fault.js";
@@ -146,12 +147,12 @@ async function verifySessionState(context: CheckContext, live: string[]): Promis
       // Through the first live instance that answers (one may still be reconnecting to Redis after a fault).
       for (const id of candidates) {
         try {
-          const response = await fetch(`${context.instanceUrls[id]}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
+          const response = await httpRequest(`${context.instanceUrls[id]}/v1/sessions/${encodeURIComponent(sessionId)}/state`, {
             headers: { authorization: `Bearer ${mintClientToken(context.authSecret, { tenantId: write.tenant_id })}` },
-            signal: AbortSignal.timeout(STATE_READ_TIMEOUT_MS),
+            timeoutMs: STATE_READ_TIMEOUT_MS,
           });
           status = response.status;
-          body = await response.json();
+          body = JSON.parse(response.text);
         } catch (error) {
           status = 0;
           body = { error: (error as Error).message };

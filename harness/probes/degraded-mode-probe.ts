@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { httpRequest } from "../common/http-request.js";
 import { retryUntil } from "../common/retry.js";
 import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "../checks/no-ghosts.js";
 import { eventsOf, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
@@ -33,8 +34,8 @@ const METRICS_TIMEOUT_MS = 2_000;
 async function reapedRecords(instances: readonly ProbeInstance[], metricsPath: string): Promise<number | null> {
   const sums = await Promise.all(
     instances.map(async (instance) => {
-      const answer = await fetch(`${instance.httpUrl}${metricsPath}`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) }).catch(() => undefined);
-      return answer?.status === 200 ? sumOfMetric(await answer.text(), REAPED_RECORDS) : undefined;
+      const answer = await httpRequest(`${instance.httpUrl}${metricsPath}`, { timeoutMs: METRICS_TIMEOUT_MS }).catch(() => undefined);
+      return answer?.status === 200 ? sumOfMetric(answer.text, REAPED_RECORDS) : undefined;
     }),
   );
   return sums.every((sum) => sum !== undefined) ? sums.reduce((a, b) => a + b, 0) : null;

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import WebSocket from "ws";
+import { httpRequest } from "../common/http-request.js";
 import { mintClientToken } from "../common/jwt.js";
 
 /** Longest a single probe request may take before it counts as timed out, in ms. */
@@ -24,20 +25,19 @@ export function tenantToken(authSecret: string, tenantId: string): string {
 export async function httpProbe(url: string, options: { token: string; method?: string; body?: unknown; timeoutMs?: number }): Promise<HttpProbeResult> {
   const t0 = performance.now();
   try {
-    const response = await fetch(url, {
+    const { status, text } = await httpRequest(url, {
       method: options.method ?? "GET",
       headers: { authorization: `Bearer ${options.token}`, ...(options.body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-      signal: AbortSignal.timeout(options.timeoutMs ?? PROBE_TIMEOUT_MS),
+      timeoutMs: options.timeoutMs ?? PROBE_TIMEOUT_MS,
     });
-    const text = await response.text();
     let body: unknown = text;
     try {
       body = JSON.parse(text);
     } catch {
       // Not JSON: keep the text as evidence.
     }
-    return { status: response.status, body, latency_ms: round(performance.now() - t0) };
+    return { status, body, latency_ms: round(performance.now() - t0) };
   } catch (error) {
     return { status: 0, body: null, latency_ms: round(performance.now() - t0), error: (error as Error).message };
   }

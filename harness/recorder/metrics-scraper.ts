@@ -1,3 +1,4 @@
+import { httpRequest } from "../common/http-request.js";
 import { probeHttp } from "../runtime/readiness.js";
 
 const SCRAPE_TIMEOUT_MS = 800;
@@ -134,9 +135,8 @@ export function sumOfMetric(text: string, name: string): number | undefined {
 /** GETs `url` (a /metrics endpoint) and parses it; `{ up: false }` when it does not answer 200. */
 export async function scrapeMetrics(url: string): Promise<{ up: boolean; metrics?: Record<string, number> }> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
-    const text = await response.text();
-    if (response.status !== 200) return { up: false };
+    const { status, text } = await httpRequest(url, { timeoutMs: SCRAPE_TIMEOUT_MS });
+    if (status !== 200) return { up: false };
     return { up: true, metrics: parsePrometheusText(text) };
   } catch {
     const probe = await probeHttp(url, 1);

@@ -1,3 +1,4 @@
+import { httpRequest, requestErrorName } from "../common/http-request.js";
 import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 
@@ -15,12 +16,9 @@ export interface ProbeResult {
 /** One GET of `url` with a short timeout; never throws. */
 export async function probeHttp(url: string, timeoutMs: number = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await response.arrayBuffer();
-    return { status: response.status };
+    return { status: (await httpRequest(url, { timeoutMs })).status };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    return { status: 0, error: cause?.code ?? (error as Error).message };
+    return { status: 0, error: requestErrorName(error) };
   }
 }
 
