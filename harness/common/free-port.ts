@@ -8,9 +8,11 @@ const ATTEMPTS = 20;
 
 /**
  * Ports that `fetch` refuses to connect to ("bad port", https://fetch.spec.whatwg.org/#port-blocking): the harness
- * probes every server it starts with `fetch`, so a gateway on 10080 never looked ready (a fresh-clone CI run failed
- * on `instance gw-2 not ready after 20000ms (GET http://127.0.0.1:10080/readyz → fetch failed)`). Only 10080 lies in
- * the default range; the rest of the spec's list is there for callers' own ranges.
+ * once probed every server it starts with `fetch`, so a gateway on 10080 never looked ready (a fresh-clone CI run
+ * failed on `instance gw-2 not ready after 20000ms (GET http://127.0.0.1:10080/readyz → fetch failed)`). Its probes
+ * now use undici's `request`, which has no such list, but `fetch` still reaches servers the harness starts (the
+ * Toxiproxy client, the slow-consumer load) and any browser opening them would refuse the same ports. Only 10080
+ * lies in the default range; the rest of the spec's list is there for callers' own ranges.
  */
 export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
   1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123,
