@@ -1,9 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { forEachBounded } from "../common/bounded.js";
-import { httpRequest } from "../common/http-request.js";
 import type { CheckResult } from "../report/run-result.js";
 import { askWhileUnavailable, httpProbe, PROBE_TIMEOUT_MS, UNAVAILABLE_RETRY_WINDOW_MS } from "../probes/probe-io.js";
-import { sumOfMetric } from "../recorder/metrics-scraper.js";
+import { metricsText, sumOfMetric } from "../recorder/metrics-scraper.js";
 import { firstOf } from "./check.js";
 
 /** Counters whose growth during a skew, with no instance dead, means live records were taken for expired. */
@@ -46,8 +45,8 @@ export interface ClockSkewProbeOptions {
 }
 
 async function churn(instances: readonly SkewProbeInstance[]): Promise<Record<string, number>> {
-  const texts = await Promise.all(instances.map((i) => httpRequest(`${i.httpUrl}/metrics`, { timeoutMs: PROBE_TIMEOUT_MS }).then((r) => r.text).catch(() => "")));
-  return Object.fromEntries(CHURN_METRICS.map((name) => [name, texts.reduce((sum, text) => sum + (sumOfMetric(text, name) ?? 0), 0)]));
+  const texts = await Promise.all(instances.map((i) => metricsText(`${i.httpUrl}/metrics`, PROBE_TIMEOUT_MS)));
+  return Object.fromEntries(CHURN_METRICS.map((name) => [name, texts.reduce((sum, text) => sum + (text === undefined ? 0 : (sumOfMetric(text, name) ?? 0)), 0)]));
 }
 
 /**

@@ -1,11 +1,10 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { httpRequest } from "../common/http-request.js";
 import { retryUntil } from "../common/retry.js";
 import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "../checks/no-ghosts.js";
 import { eventsOf, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
 import { conformanceTenant } from "./conformance-io.js";
 import { errorCode, httpProbe, tenantToken } from "./probe-io.js";
-import { sumOfMetric } from "../recorder/metrics-scraper.js";
+import { metricsText, sumOfMetric } from "../recorder/metrics-scraper.js";
 import { liveConnections, type ProbeContext, type ProbeInstance } from "./probe-context.js";
 
 const POLL_INTERVAL_MS = 100;
@@ -34,8 +33,8 @@ const METRICS_TIMEOUT_MS = 2_000;
 async function reapedRecords(instances: readonly ProbeInstance[], metricsPath: string): Promise<number | null> {
   const sums = await Promise.all(
     instances.map(async (instance) => {
-      const answer = await httpRequest(`${instance.httpUrl}${metricsPath}`, { timeoutMs: METRICS_TIMEOUT_MS }).catch(() => undefined);
-      return answer?.status === 200 ? sumOfMetric(answer.text, REAPED_RECORDS) : undefined;
+      const text = await metricsText(`${instance.httpUrl}${metricsPath}`, METRICS_TIMEOUT_MS);
+      return text === undefined ? undefined : sumOfMetric(text, REAPED_RECORDS);
     }),
   );
   return sums.every((sum) => sum !== undefined) ? sums.reduce((a, b) => a + b, 0) : null;

@@ -1,7 +1,9 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GatewayMetrics } from "../../src/gateway/metrics.js";
-import { parsePrometheusLine, parsePrometheusText, seriesKey } from "./metrics-scraper.js";
+import { metricsText, parsePrometheusLine, parsePrometheusText, seriesKey } from "./metrics-scraper.js";
 
 /** The regular expression the scraper used before it had a parser: the reference for input without `}` in labels. */
 function legacyParse(text: string): Record<string, number> {
@@ -100,5 +102,24 @@ describe("parsePrometheusText", () => {
   it("should stop at 200 series", () => {
     const text = Array.from({ length: 300 }, (_, i) => `s${i} ${i}`).join("\n");
     expect(Object.keys(parsePrometheusText(text))).toHaveLength(200);
+  });
+});
+
+describe("metricsText", () => {
+  it("should answer the body of a 200 and nothing for another status or no server", async () => {
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === "/metrics" ? 200 : 503;
+      res.end("traffic_cop_reaped_records_total 3\n");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await metricsText(`${base}/metrics`, 2_000)).toBe("traffic_cop_reaped_records_total 3\n");
+      expect(await metricsText(`${base}/other`, 2_000)).toBeUndefined();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await metricsText(`${base}/metrics`, 2_000)).toBeUndefined();
   });
 });

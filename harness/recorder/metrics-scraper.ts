@@ -132,6 +132,12 @@ export function sumOfMetric(text: string, name: string): number | undefined {
   return sum;
 }
 
+/** GETs a `/metrics` URL: its text when it answers 200 within `timeoutMs`, else `undefined`. */
+export async function metricsText(url: string, timeoutMs: number): Promise<string | undefined> {
+  const answer = await httpRequest(url, { timeoutMs }).catch(() => undefined);
+  return answer?.status === 200 ? answer.text : undefined;
+}
+
 /** GETs `url` (a /metrics endpoint) and parses it; `{ up: false }` when it does not answer 200. */
 export async function scrapeMetrics(url: string): Promise<{ up: boolean; metrics?: Record<string, number> }> {
   try {
