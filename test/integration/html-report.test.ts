@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { renderHtml } from "../../harness/report/html-reporter.js";
 import type { RunResult } from "../../harness/report/run-result.js";
 import { launchChromium, REPORT_DRAWN, SCREENSHOT_VIEWPORT, screenshotReport, type ChromiumSession } from "../../harness/report/screenshot-report.js";
@@ -65,18 +65,24 @@ function launchProcesses(launch: Launch): number[] {
   return found.sort((a, b) => a - b);
 }
 
-/** Waits until no process of the launch is left (SIGKILLing tagged stragglers); returns those still alive. */
+/**
+ * Waits until no process of the launch is left (the crash handlers exit by themselves once the browser is gone);
+ * returns those still alive after {@link STOP_TIMEOUT_MS}, and SIGKILLs them then, so that a failing test leaves none.
+ */
 async function awaitGone(launch: Launch): Promise<number[]> {
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (;;) {
     const left = launchProcesses(launch);
-    if (left.length === 0 || Date.now() > deadline) return left;
-    for (const pid of left) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Already gone.
+    if (left.length === 0) return [];
+    if (Date.now() > deadline) {
+      for (const pid of left) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
       }
+      return left;
     }
     await delay(20);
   }
@@ -87,22 +93,21 @@ interface Opened {
   page: Page;
   consoleErrors: string[];
   requests: string[];
-  launch: Launch;
-  session: ChromiumSession;
 }
 
 /**
- * Opens a report in headless Chromium (playwright-core) and waits until it has drawn, in a fresh browser context of
- * `browserOf`'s browser when given (a test that opens several pages launches Chromium once), else of a new launch.
- * A launched browser is closed and its whole process group killed when the test ends, also on a failure or a
- * timeout, and the test fails while any process of the launch is still alive.
+ * Opens a report in headless Chromium (playwright-core) and waits until it has drawn, in a fresh browser context
+ * (closed when the test ends) of the browser the file's tests share, or with `ownLaunch` of a Chromium launched for
+ * the test alone. A launch costs about 3.4 s of CPU on the 2-core machine, a page in a context of its own none of
+ * that, and contexts share no state (storage, permissions, pages).
  */
-async function openReport(htmlFile: string, timeoutMs = PAGE_TIMEOUT_MS, browserOf?: Opened): Promise<Opened> {
-  const { session, launch } = browserOf ?? (await launchForTest(htmlFile));
+async function openReport(htmlFile: string, { timeoutMs = PAGE_TIMEOUT_MS, ownLaunch = false } = {}): Promise<Opened> {
+  const { session } = ownLaunch ? await launchForTest(htmlFile) : await sharedLaunch();
   const context = await session.browser.newContext({ viewport: { ...SCREENSHOT_VIEWPORT } });
+  onTestFinished(() => context.close().catch(() => undefined));
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const page = await context.newPage();
-  const opened: Opened = { page, consoleErrors: [], requests: [], launch, session };
+  const opened: Opened = { page, consoleErrors: [], requests: [] };
   const url = pathToFileURL(htmlFile).href;
   page.on("console", (m) => void (m.type() === "error" && opened.consoleErrors.push(m.text())));
   page.on("pageerror", (e) => void opened.consoleErrors.push(String(e)));
@@ -112,18 +117,38 @@ async function openReport(htmlFile: string, timeoutMs = PAGE_TIMEOUT_MS, browser
   return opened;
 }
 
-/** Launches Chromium for the running test; closed, and checked gone, when the test ends. */
-async function launchForTest(htmlFile: string): Promise<{ session: ChromiumSession; launch: Launch }> {
+/** Launches Chromium with a tag of its own, recorded in `launches`. */
+async function launchTagged(): Promise<{ session: ChromiumSession; launch: Launch }> {
   const tag = `${process.pid}-${launches.length}-${Date.now()}`;
   const session = await launchChromium({ env: { [LAUNCH_TAG_ENV]: tag } });
   const launch = { pid: session.pid, tag };
   launches.push(launch);
-  onTestFinished(async () => {
-    await session.close();
-    expect(await awaitGone(launch), `Chromium processes left by ${htmlFile}`).toEqual([]);
-  });
   return { session, launch };
 }
+
+/** Launches Chromium for the running test; closed, and checked gone, when the test ends. */
+async function launchForTest(htmlFile: string): Promise<{ session: ChromiumSession; launch: Launch }> {
+  const launched = await launchTagged();
+  onTestFinished(async () => {
+    await launched.session.close();
+    expect(await awaitGone(launched.launch), `Chromium processes left by ${htmlFile}`).toEqual([]);
+  });
+  return launched;
+}
+
+let shared: Promise<{ session: ChromiumSession; launch: Launch }> | undefined;
+
+/** The browser the file's tests share: launched on first use; closed, and checked gone, after the file's last test. */
+function sharedLaunch(): Promise<{ session: ChromiumSession; launch: Launch }> {
+  return (shared ??= launchTagged());
+}
+
+afterAll(async () => {
+  if (shared === undefined) return;
+  const { session, launch } = await shared;
+  await session.close();
+  expect(await awaitGone(launch), "Chromium processes left by the shared browser").toEqual([]);
+});
 
 async function writeReport(run: unknown, dir: string, name: string): Promise<string> {
   const file = join(dir, `${name}.html`);
@@ -306,11 +331,8 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
         },
       ],
     ];
-    let first: Opened | undefined;
     for (const [name, run] of cases) {
-      const opened = await openReport(await writeReport(run, dir, name.replace(/\W+/g, "-")), PAGE_TIMEOUT_MS, first);
-      first ??= opened;
-      const { page, consoleErrors, requests } = opened;
+      const { page, consoleErrors, requests } = await openReport(await writeReport(run, dir, name.replace(/\W+/g, "-")));
       expect(await reportStatus(page), name).toEqual({ status: "ok", messages: "" });
       expect(await page.locator("#verdict").count(), name).toBe(1);
       expect(await page.locator("#app img").count(), name).toBe(0);
@@ -372,7 +394,7 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     const file = join(dir, "hang.html");
     await writeFile(file, "<!doctype html><p>spinning</p><script>for (;;) {}</script>");
     const before = launches.length;
-    await expect(openReport(file, 3_000)).rejects.toThrow(/Timeout 3000ms exceeded/);
+    await expect(openReport(file, { timeoutMs: 3_000, ownLaunch: true })).rejects.toThrow(/Timeout 3000ms exceeded/);
     const launch = launches[before]!;
     // The main process, its zygotes and the spinning renderer are alive until the test's cleanup kills the group
     // (and fails the test if any of them outlives it).
