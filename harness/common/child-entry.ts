@@ -1,15 +1,16 @@
 /**
  * Where a child process of the harness starts from (a fleet worker, the local runtime's proxy server): the compiled
- * module when the harness runs from JavaScript, else an esbuild bundle of the TypeScript sources (our modules inlined,
- * packages left to `node_modules`; cached by content hash), else the sources on tsx.
+ * module when the harness runs from JavaScript, else an esbuild bundle of the TypeScript sources (our modules and
+ * the packages inlined, ./bundle.ts; cached by content hash), else the sources on tsx.
  */
 import { fileURLToPath } from "node:url";
+import { buildBundle } from "./bundle.js";
 import { writeContentAddressed } from "./cached-file.js";
 import { createLogger } from "./logger.js";
 
 const log = createLogger("harness:child-entry");
 
-/** Where bundles are cached: inside node_modules, so that a bundle resolves its packages from there. */
+/** Where bundles are cached: inside node_modules, beside the packages the bundles leave out (ws's optional helpers). */
 const BUNDLE_DIR = fileURLToPath(new URL("../../node_modules/.cache/traffic-cop/", import.meta.url));
 
 /** How to start a child: the module to run and the Node flags before it. */
@@ -32,10 +33,7 @@ export function childEntry(moduleUrl: string, relative: string, name: string, no
       const path = fileURLToPath(new URL(`${relative}${ts ? ".ts" : ".js"}`, moduleUrl));
       if (!ts) return { path, execArgv: [...nodeFlags] };
       try {
-        const esbuild = await import("esbuild");
-        const built = await esbuild.build({ entryPoints: [path], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent" });
-        const code = built.outputFiles[0]?.contents;
-        if (code !== undefined) return { path: await writeContentAddressed(BUNDLE_DIR, name, ".mjs", code), execArgv: [...nodeFlags] };
+        return { path: await writeContentAddressed(BUNDLE_DIR, name, ".mjs", await buildBundle({ path })), execArgv: [...nodeFlags] };
       } catch (error) {
         log("bundling failed, the child runs on tsx", { name, error: (error as Error).message });
       }

@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import createDebug from "debug";
+import { buildBundle as buildEntryBundle } from "../common/bundle.js";
 import { writeContentAddressed } from "../common/cached-file.js";
 import { REFERENCE_GATEWAY_NODE_FLAGS, REFERENCE_SUT, REPO_ROOT, resolveSutDefinition, type ResolvedSutDefinition } from "./sut.js";
 
@@ -14,26 +15,10 @@ const log = createDebug("harness:runtime");
 
 /**
  * Bundles `entry` (a path relative to the repository, or a module's TypeScript source whose imports resolve from
- * the repository's root) into one ES module and returns its code.
+ * the repository's root) into one ES module and returns its code (../common/bundle.ts).
  */
-export async function buildBundle(entry: string | { source: string }): Promise<Uint8Array> {
-  const esbuild = await import("esbuild");
-  const built = await esbuild.build({
-    ...(typeof entry === "string" ? { entryPoints: [join(REPO_ROOT, entry)] } : { stdin: { contents: entry.source, resolveDir: REPO_ROOT, loader: "ts" as const, sourcefile: "entry.ts" } }),
-    write: false,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "silent",
-    // ws loads these optional native helpers in a try/catch; the bundle runs without them.
-    external: ["bufferutil", "utf-8-validate"],
-    // Bundled CommonJS packages call require() for Node built-ins, which an ES module lacks.
-    banner: { js: "import { createRequire as __tcCreateRequire } from 'node:module'; const require = __tcCreateRequire(import.meta.url);" },
-  });
-  const code = built.outputFiles[0]?.contents;
-  if (code === undefined) throw new Error(`esbuild wrote no output for ${typeof entry === "string" ? entry : "a source entry"}`);
-  return code;
+export function buildBundle(entry: string | { source: string }): Promise<Uint8Array> {
+  return buildEntryBundle(typeof entry === "string" ? { path: join(REPO_ROOT, entry) } : { source: entry.source, resolveDir: REPO_ROOT });
 }
 
 /** Bundles `entry` (see {@link buildBundle}) into `outfile`. */
