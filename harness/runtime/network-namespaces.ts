@@ -348,7 +348,12 @@ export class RunNetwork {
       const links = [...this.#links.values()];
       const results = await Promise.allSettled(
         links.map(async (link) => {
-          await this.heal(link.instanceId).catch(() => undefined);
+          // The host table goes before the namespace, and the namespace stays when the table cannot go (for the exit
+          // handler or a later run's sweep): network-sweep.ts lists host tables only while a namespace exists.
+          await this.heal(link.instanceId).catch(async (error: unknown) => {
+            const left = await run("nft", ["list", "table", "ip", hostTableName(this.runId, link.instanceId)]).then(() => true, () => false);
+            if (left) throw error;
+          });
           // A process still inside would keep the namespace, and its veth pair, alive after its name is gone.
           const pids = await run("ip", ["netns", "pids", link.namespace]).catch(() => "");
           for (const pid of pids.split(/\s+/).filter(Boolean)) {

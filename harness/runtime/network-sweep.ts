@@ -20,8 +20,20 @@ export function listHarnessNamespaces(): string[] {
   }
 }
 
-/** Host-side nftables tables of the harness on this machine. */
+/** Whether this process has listed the host's tables yet (see {@link listHarnessTables}). */
+let tablesListed = false;
+
+/**
+ * Host-side nftables tables of the harness on this machine. A host table exists only beside a namespace of the
+ * harness: impair() makes it after its namespace, and heal(), stop() and the sweeps remove it before the namespace
+ * (which stays when the table cannot go). So while no namespace exists, `nft` is not asked: each call blocks the
+ * event loop about 12 ms and costs about 20 ms of CPU on a 2-core machine whose syscalls are slow, and a run's start,
+ * its runtime's start and every test's leftover check each list the tables. The first call of a process always asks,
+ * which finds tables left beside no namespace otherwise (an older harness, a namespace deleted by hand).
+ */
 export function listHarnessTables(): string[] {
+  if (tablesListed && listHarnessNamespaces().length === 0) return [];
+  tablesListed = true;
   try {
     const out = execFileSync("nft", ["list", "tables", "ip"], { encoding: "utf8", timeout: COMMAND_TIMEOUT_MS, stdio: ["ignore", "pipe", "ignore"] });
     return out
@@ -33,13 +45,19 @@ export function listHarnessTables(): string[] {
   }
 }
 
-function removeSync(namespaces: readonly string[], tables: readonly string[]): void {
+/** Removes `tables`, then `namespaces` (with any process inside); returns the namespaces it removed. */
+function removeSync(namespaces: readonly string[], tables: readonly string[]): string[] {
   for (const table of tables) {
     try {
       execFileSync("nft", ["delete", "table", "ip", table], { timeout: COMMAND_TIMEOUT_MS, stdio: "ignore" });
     } catch {
       // Gone meanwhile.
     }
+  }
+  // Namespaces go only once their tables have (listHarnessTables relies on it); else the next sweep tries again.
+  if (tables.length > 0) {
+    const left = new Set(listHarnessTables());
+    if (tables.some((table) => left.has(table))) return [];
   }
   for (const namespace of namespaces) {
     try {
@@ -57,6 +75,7 @@ function removeSync(namespaces: readonly string[], tables: readonly string[]): v
       // Gone meanwhile.
     }
   }
+  return [...namespaces];
 }
 
 /** The namespaces and host tables of run `runId` still on this machine, whatever their owner (both empty after teardown). */
@@ -81,9 +100,9 @@ export function sweepNetworkLeftovers(): { namespaces: string[]; tables: string[
   };
   const namespaces = listHarnessNamespaces().filter((name) => dead(name, "-"));
   const tables = listHarnessTables().filter((name) => dead(name, "_"));
-  removeSync(namespaces, tables);
-  if (namespaces.length + tables.length > 0) log("swept", { namespaces, tables });
-  return { namespaces, tables };
+  const removed = removeSync(namespaces, tables);
+  if (namespaces.length + tables.length > 0) log("swept", { namespaces: removed, tables, kept: namespaces.filter((n) => !removed.includes(n)) });
+  return { namespaces: removed, tables };
 }
 
 /**
@@ -97,6 +116,5 @@ export function removeOwnedNetworkSync(runId?: string): { namespaces: string[]; 
   const tablePrefix = `${NETNS_PREFIX}_${process.pid}_${runId !== undefined ? `${sanitize(runId)}_` : ""}`;
   const namespaces = listHarnessNamespaces().filter((name) => name.startsWith(nsPrefix));
   const tables = listHarnessTables().filter((name) => name.startsWith(tablePrefix));
-  removeSync(namespaces, tables);
-  return { namespaces, tables };
+  return { namespaces: removeSync(namespaces, tables), tables };
 }

@@ -9,6 +9,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { bundleEntry } from "../../harness/runtime/gateway-bundle.js";
 import { findNetworkLeftovers, sweepNetworkLeftovers } from "../../harness/runtime/network-sweep.js";
 import {
+  hostTableName,
   networkNamespacesUnavailable,
   RunNetwork,
   type InstanceLink,
@@ -184,5 +185,29 @@ new LocalRuntime({ runId: "netns-nobody", instances: 1, networkNamespaces: true 
     for (const { dir } of listTempDirs(child.pid!)) rmSync(dir, { recursive: true, force: true });
     expect(findNetworkLeftovers(live.runId).namespaces).toEqual([liveLink.namespace]);
     expect(findNetworkLeftovers(live.runId).tables).toHaveLength(1);
+  });
+
+  it("should sweep a dead run's host table left beside no namespace at a process's first look", async () => {
+    // A host table outlives its namespace only when something else removed the namespace (by hand, or a harness from
+    // before tables went strictly first): the sweep lists the host's tables whatever the namespaces at a process's
+    // first call, and later only while a namespace exists (network-sweep.ts).
+    const dead = spawn(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => dead.once("exit", resolve));
+    const table = hostTableName(`test-netns-bare-${randomBytes(3).toString("hex")}`, "gw-1", dead.pid!);
+    execFileSync("nft", ["add", "table", "ip", table]);
+    onTestFinished(() => {
+      try {
+        execFileSync("nft", ["delete", "table", "ip", table], { stdio: "ignore" });
+      } catch {
+        // Swept, as it should be.
+      }
+    });
+    const dir = mkdtempSync(join(tmpdir(), "traffic-cop-netns-sweep-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const entry = join(dir, "sweep.mjs");
+    await bundleEntry({ source: `import { sweepNetworkLeftovers } from "./harness/runtime/network-sweep.ts";\nconsole.log(JSON.stringify(sweepNetworkLeftovers()));` }, entry);
+    const swept = JSON.parse(execFileSync(process.execPath, [entry], { encoding: "utf8", timeout: 30_000 }).trim()) as { tables: string[] };
+    expect(swept.tables).toContain(table);
+    expect(() => execFileSync("nft", ["list", "table", "ip", table], { stdio: "ignore" })).toThrow();
   });
 });
