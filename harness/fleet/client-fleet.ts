@@ -136,7 +136,7 @@ class RunningClientFleet implements StartedClientFleet {
     const entry = await workerEntry();
     const ready: Promise<void>[] = [];
     for (let index = 0; index < this.#options.workers; index++) {
-      const child = fork(entry.path, [], {
+      const child = fork(entry.path, entry.args, {
         execArgv: entry.execArgv,
         stdio: ["ignore", "ignore", "pipe", "ipc"],
         env: { ...process.env, ...processTags(this.#options.runId) },

@@ -55,8 +55,8 @@ export class ToxiproxyProcess {
 
   /** Starts the server's process and resolves once its API listens. */
   static async start(options: ToxiproxyProcessOptions): Promise<ToxiproxyProcess> {
-    const { path, execArgv } = await entry();
-    const child = fork(path, [options.host], {
+    const { path, args, execArgv } = await entry();
+    const child = fork(path, [...args, options.host], {
       execArgv,
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       env: { ...process.env, ...processTags(options.runId) },

@@ -27,8 +27,8 @@ const fail = (error: unknown) => {
 };
 process.on("uncaughtException", fail);
 
-try {
-  const server = await new ToxiproxyServer({ host: process.argv[2] ?? "127.0.0.1", port: 0 }).start();
+// No top-level await: the harness runs this module as a classic script (../common/bundle.ts).
+new ToxiproxyServer({ host: process.argv[2] ?? "127.0.0.1", port: 0 }).start().then((server) => {
   let stopping = false;
   process.on("disconnect", () => {
     if (stopping) return;
@@ -37,6 +37,4 @@ try {
   });
   watchLoopStalls((from, durationMs) => send({ type: "stall", from, duration_ms: durationMs }));
   send({ type: "listening", url: server.url });
-} catch (error) {
-  fail(error);
-}
+}).catch(fail);
