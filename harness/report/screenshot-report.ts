@@ -37,6 +37,8 @@ export interface ChromiumSession {
 export interface LaunchChromiumOptions {
   /** Extra environment of the browser process (tests tag their launches with it). */
   env?: Record<string, string>;
+  /** Called with the browser's process id (its process group id) once it runs (tests check it is gone after). */
+  onLaunch?: (pid: number) => void;
 }
 
 function killGroup(pid: number): void {
@@ -61,6 +63,7 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
   let browser: Browser;
   try {
     if (pid === undefined) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${CHROMIUM_PATH} did not start`);
+    options.onLaunch?.(pid);
     browser = await chromium.connect(server.wsEndpoint());
   } catch (error) {
     await server.kill().catch(() => undefined);
@@ -89,9 +92,9 @@ export const REPORT_DRAWN = `new Promise((resolve) => {
   check();
 })`;
 
-/** Saves a full-page PNG of a report's index.html; returns the PNG's path. */
-export async function screenshotReport(htmlFile: string, pngFile: string): Promise<string> {
-  const session = await launchChromium();
+/** Saves a full-page PNG of a report's index.html with a Chromium of its own, closed after; returns the PNG's path. */
+export async function screenshotReport(htmlFile: string, pngFile: string, launch: LaunchChromiumOptions = {}): Promise<string> {
+  const session = await launchChromium(launch);
   try {
     const page = await session.browser.newPage({ viewport: { ...SCREENSHOT_VIEWPORT } });
     await page.goto(pathToFileURL(htmlFile).href, { waitUntil: "load", timeout: RENDER_TIMEOUT_MS });

@@ -380,9 +380,16 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     expect(messages).toContain("run data: SyntaxError");
   });
 
-  it("should save a full-page screenshot", async () => {
+  it("should save a full-page screenshot and leave no Chromium process behind", async () => {
     const dir = await tempDir("traffic-cop-html-shot-");
-    const png = await screenshotReport(await writeReport({ scenario: "restart", status: "passed", checks: [] }, dir, "shot"), join(dir, "screenshot.png"));
+    const tag = `${process.pid}-shot-${Date.now()}`;
+    let pid: number | undefined;
+    const png = await screenshotReport(await writeReport({ scenario: "restart", status: "passed", checks: [] }, dir, "shot"), join(dir, "screenshot.png"), {
+      env: { [LAUNCH_TAG_ENV]: tag },
+      onLaunch: (launched) => (pid = launched),
+    });
+    expect(pid).toBeDefined();
+    expect(await awaitGone({ pid: pid!, tag }), "Chromium processes left by screenshotReport").toEqual([]);
     const bytes = await readFile(png);
     expect(bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect(bytes.readUInt32BE(16)).toBe(SCREENSHOT_VIEWPORT.width);
