@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import { WebSocket } from "ws";
+import { httpRequest } from "../common/http-request.js";
 import { mintClientToken } from "../common/jwt.js";
 import { HarnessError } from "../errors.js";
 import { processRssBytes } from "../runtime/sweep.js";
@@ -17,6 +18,12 @@ const MAX_IN_FLIGHT = 64;
 /** How long the reader may take to receive the last routes after the sending stopped, in ms. */
 const DRAIN_WAIT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long a route, a metrics read or a lookup may take before it fails (a route then counts among `route_errors`):
+ * a gateway answers within its 1 s Redis command timeout plus a loaded machine's delays, and the load must end by
+ * itself against a gateway that never answers.
+ */
+const REQUEST_TIMEOUT_MS = 5_000;
 
 /** Options of {@link runSlowConsumers}. */
 export interface SlowConsumerOptions {
@@ -35,6 +42,8 @@ export interface SlowConsumerOptions {
   /** The instance's process id, to read its RSS from /proc (local runtime); without it RSS is not measured. */
   pid?: number;
   signal?: AbortSignal;
+  /** Per HTTP request, in ms. @default {@link REQUEST_TIMEOUT_MS} */
+  requestTimeoutMs?: number;
 }
 
 /** What {@link runSlowConsumers} saw; recorded as the `slow_consumers` fault's `detail`. */
@@ -179,10 +188,13 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     // One body for every route: no 60 kB string made per request in this process, which must also keep reading.
     const body = JSON.stringify({ to: {}, payload });
+    const timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     const sample = async () => {
       const [metrics, lookup, rss] = await Promise.all([
-        fetch(`${options.httpUrl}/metrics`).then((r) => r.text()).catch(() => ""),
-        fetch(`${options.httpUrl}/v1/sessions/${sessionId}/connections`, { headers }).then((r) => (r.ok ? (r.json() as Promise<{ connections: { websocket_id: string }[] }>) : undefined)).catch(() => undefined),
+        httpRequest(`${options.httpUrl}/metrics`, { timeoutMs }).then((r) => r.text, () => ""),
+        httpRequest(`${options.httpUrl}/v1/sessions/${sessionId}/connections`, { headers, timeoutMs })
+          .then((r) => (r.status === 200 ? (JSON.parse(r.text) as { connections: { websocket_id: string }[] }) : undefined))
+          .catch(() => undefined),
         rssBytes(options.pid),
       ]);
       bufferMax = Math.max(bufferMax, metric(metrics, "traffic_cop_send_buffer_max_bytes") ?? 0);
@@ -204,10 +216,10 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
       while (sent < due && inFlight < MAX_IN_FLIGHT) {
         sent++;
         inFlight++;
-        void fetch(`${options.httpUrl}/v1/sessions/${sessionId}/messages`, { method: "POST", headers, body })
-          .then(async (r) => {
-            if (!r.ok) return errors++;
-            acked.add(((await r.json()) as { id: string }).id);
+        void httpRequest(`${options.httpUrl}/v1/sessions/${sessionId}/messages`, { method: "POST", headers, body, timeoutMs })
+          .then((r) => {
+            if (r.status !== 200) return errors++;
+            acked.add((JSON.parse(r.text) as { id: string }).id);
           })
           .catch(() => errors++)
           .finally(() => inFlight--);
