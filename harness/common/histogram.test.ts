@@ -1,4 +1,6 @@
+import * as hdr from "hdr-histogram-js";
 import { describe, expect, it } from "vitest";
+import { SeededRandom } from "./random.js";
 import { LatencyHistogram, mergeLatency } from "./histogram.js";
 
 describe("LatencyHistogram", () => {
@@ -23,5 +25,22 @@ describe("LatencyHistogram", () => {
     expect(merged.min).toBeCloseTo(1, 2);
     expect(merged.max).toBeCloseTo(9, 1);
     expect(new LatencyHistogram().summary().count).toBe(0);
+  });
+
+  it("should give the mean hdr-histogram-js gives, to the last bit", () => {
+    const random = new SeededRandom(7);
+    const merged = new LatencyHistogram();
+    for (const scale of [0.001, 0.05, 1, 40, 2_000, 600_000]) {
+      const h = new LatencyHistogram();
+      // Values over several orders of magnitude, a few far out, some past the highest trackable value (clamped).
+      for (let i = 0; i < 5_000; i++) h.recordMs(scale * (random.next() < 0.01 ? 1_000 * random.next() : random.next()));
+      const theirs = Math.round(hdr.decodeFromCompressedBase64(h.encode(), 32, false).mean) / 1000;
+      expect(h.summary().mean, `scale ${scale}`).toBe(theirs);
+      merged.add(h);
+    }
+    expect(merged.summary().mean).toBe(Math.round(hdr.decodeFromCompressedBase64(merged.encode(), 32, false).mean) / 1000);
+    const one = new LatencyHistogram();
+    one.recordMs(12.345);
+    expect(one.summary().mean).toBe(Math.round(hdr.decodeFromCompressedBase64(one.encode(), 32, false).mean) / 1000);
   });
 });

@@ -67,7 +67,7 @@ export class LatencyHistogram {
     return {
       count: h.totalCount,
       min: h.minNonZeroValue / 1000,
-      mean: Math.round(h.mean) / 1000,
+      mean: Math.round(meanOf(h)) / 1000,
       p50: h.getValueAtPercentile(50) / 1000,
       p90: h.getValueAtPercentile(90) / 1000,
       p99: h.getValueAtPercentile(99) / 1000,
@@ -80,6 +80,26 @@ export class LatencyHistogram {
   reset(): void {
     this.#histogram.reset();
   }
+}
+
+/**
+ * `h.mean`, computed as hdr-histogram-js computes it (each recorded count at its bucket's median equivalent value,
+ * summed in bucket order, so the same number to the last bit) in one loop over the counts: its own getter walks an
+ * iteration object through every bucket, which made the fleet's merged summaries (three histograms, every sample
+ * of a run) cost about 10 ms a second of the harness's CPU.
+ */
+function meanOf(h: hdr.Histogram): number {
+  if (!(h instanceof hdr.JsHistogram)) return h.mean;
+  const total = h.totalCount;
+  let sum = 0;
+  let seen = 0;
+  for (let i = 0; seen < total && i < h.countsArrayLength; i++) {
+    const count = h.getCountAtIndex(i);
+    if (count === 0) continue;
+    sum += h.medianEquivalentValue(h.highestEquivalentValue(h.valueFromIndex(i))) * count;
+    seen += count;
+  }
+  return sum / total;
 }
 
 /** Merges encoded histograms into one summary. */
