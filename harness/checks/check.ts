@@ -59,8 +59,11 @@ export interface CheckContext {
    * beyond the first 50,000 (recorder.ts). A check that reads message events reads {@link readEvents} instead.
    */
   events: readonly RunEvent[];
-  /** Every event of the run so far in recorded order, streamed from the event log. @default a stream of {@link events} */
-  readEvents?: () => AsyncIterable<RunEvent>;
+  /**
+   * Every event of the run so far in recorded order (with `types`, those of these types), streamed from the event
+   * log. @default a stream of {@link events}
+   */
+  readEvents?: (types?: readonly RunEvent["type"][]) => AsyncIterable<RunEvent>;
   samples: readonly Sample[];
   /** Reads the registry straight from Redis. */
   registry: RegistryReader;
@@ -90,8 +93,11 @@ export function firstOf<T>(items: Iterable<T>, n = 10): T[] {
   return out;
 }
 
-/** Every event of the run in recorded order: {@link CheckContext.readEvents}, or the events in memory. */
-export async function* allEvents(context: Pick<CheckContext, "events" | "readEvents">): AsyncGenerator<RunEvent> {
-  if (context.readEvents) yield* context.readEvents();
-  else yield* context.events;
+/**
+ * Every event of the run in recorded order, or with `types` those of these types (a pass over the event log parses
+ * only their lines): {@link CheckContext.readEvents}, or the events in memory.
+ */
+export async function* allEvents(context: Pick<CheckContext, "events" | "readEvents">, types?: readonly RunEvent["type"][]): AsyncGenerator<RunEvent> {
+  if (context.readEvents) yield* context.readEvents(types);
+  else for (const event of context.events) if (types === undefined || types.includes(event.type)) yield event;
 }

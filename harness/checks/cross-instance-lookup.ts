@@ -55,7 +55,7 @@ export const crossInstanceLookup: Check = async (context) => {
   const probeIds = new Set(routes.map((r) => r.message_id).filter((id): id is string => typeof id === "string"));
   const missingArrivals = async () => {
     const received = new Set<string>();
-    for await (const e of allEvents(context)) {
+    for await (const e of allEvents(context, ["message_received"])) {
       if (e.source === "fleet" && e.type === "message_received" && probeIds.has(e.message_id)) received.add(`${e.message_id}>${e.client}`);
     }
     return routes.filter((r) => !(r.status === 200 && typeof r.message_id === "string" && received.has(`${r.message_id}>${r.client}`)));
@@ -79,13 +79,13 @@ export const crossInstanceLookup: Check = async (context) => {
   // The fleet's own routes: receptions where the sender's instance differs from the receiver's, for context.
   const histories = buildClientHistories(context.events);
   const sentFrom = new Map<string, string | undefined>();
-  for await (const e of allEvents(context)) {
+  for await (const e of allEvents(context, ["message_sent"])) {
     if (e.source !== "fleet" || e.type !== "message_sent") continue;
     const history = histories.get(e.client);
     sentFrom.set(e.message_id, history ? connectedAt(history, e.t)?.instance_id : undefined);
   }
   let fleetCrossInstance = 0;
-  for await (const e of allEvents(context)) {
+  for await (const e of allEvents(context, ["message_received"])) {
     if (e.source !== "fleet" || e.type !== "message_received") continue;
     const history = histories.get(e.client);
     const at = history ? connectedAt(history, e.t)?.instance_id : undefined;

@@ -200,7 +200,7 @@ export const delivery: Check = async (context) => {
  */
 async function collectRoutes(context: CheckContext, errorCodes: Record<string, number>): Promise<Map<string, Route & { duplicates: string[] }>> {
   const routes = new Map<string, Route & { duplicates: string[] }>();
-  for await (const event of allEvents(context)) {
+  for await (const event of allEvents(context, ["message_sent", "message_acked", "message_error"])) {
     if (event.source !== "fleet") continue;
     switch (event.type) {
       case "message_sent":
@@ -222,7 +222,7 @@ async function collectRoutes(context: CheckContext, errorCodes: Record<string, n
     }
   }
   // Receipts may be recorded before their route's send (workers flush independently): a second pass.
-  for await (const event of allEvents(context)) {
+  for await (const event of allEvents(context, ["message_received"])) {
     if (event.source !== "fleet" || event.type !== "message_received") continue;
     const route = routes.get(event.message_id);
     if (!route) continue;
@@ -260,7 +260,7 @@ async function receiptsOfDuplicates(context: CheckContext, routes: ReadonlyMap<s
     }
   }
   if (detailed.size === 0) return [];
-  for await (const event of allEvents(context)) {
+  for await (const event of allEvents(context, ["message_received"])) {
     if (event.source !== "fleet" || event.type !== "message_received") continue;
     detailed.get(`${event.message_id}>${event.client}`)?.receipts.push({ t: event.t, websocket_id: event.websocket_id ?? null });
   }

@@ -20,7 +20,7 @@ export const tenantIsolation: Check = async (context) => {
   const inconclusive = probes.filter((p) => p.inconclusive).map((p) => ({ kind: p.kind, channel: p.channel, via: p.via, answer: p.answer, baseline: baselineOf(p) }));
   const probeMessageIds = new Set(probes.map((p) => ("message_id" in p ? p.message_id : undefined)).filter((id): id is string => typeof id === "string"));
   const delivered: { message_id: string; client: string; session_id: string }[] = [];
-  for await (const e of allEvents(context)) {
+  for await (const e of allEvents(context, ["message_received"])) {
     if (e.source === "fleet" && e.type === "message_received" && probeMessageIds.has(e.message_id)) delivered.push({ message_id: e.message_id, client: e.client, session_id: e.session_id });
   }
   const written: { session_id: string; field: string; value: string }[] = [];

@@ -92,13 +92,14 @@ export class Recorder {
   }
 
   /**
-   * Every event of the run so far in recorded order, streamed back from the event log (flushed first), or from
-   * memory without one. Events recorded while the stream is read may or may not be included.
+   * Every event of the run so far in recorded order (with `types`, those of these types), streamed back from the
+   * event log (flushed first), or from memory without one. Events recorded while the stream is read may or may not
+   * be included.
    */
-  readEvents(): AsyncIterable<RunEvent> {
-    if (!this.#eventLog) return toAsync([...this.events]);
+  readEvents(types?: readonly string[]): AsyncIterable<RunEvent> {
+    if (!this.#eventLog) return toAsync(types === undefined ? [...this.events] : this.events.filter((event) => types.includes(event.type)));
     this.#eventLog.flush();
-    return readEventLog(this.#eventLog.path);
+    return readEventLog(this.#eventLog.path, types);
   }
 
   /** Writes the buffered events to the event log and closes it (at the end of the run); idempotent. */

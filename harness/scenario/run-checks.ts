@@ -18,7 +18,7 @@ export async function runChecks(run: RunContext, checks: CheckResult[]): Promise
   await run.stateAuditor?.flush();
   const context: CheckContext = {
     events: recorder.events,
-    readEvents: () => recorder.readEvents(),
+    readEvents: (types) => recorder.readEvents(types),
     samples: recorder.samples,
     registry: run.registry,
     liveInstances: () => rt.liveInstanceIds(),
