@@ -23,10 +23,30 @@ try {
 
 // The negative-control policy is built here, once, from TRAFFIC_COP_DEFECTS (validated with the other options).
 const gateway = new GatewayServer(options, undefined, createFailpoints(options.defects));
+/** Once listening: the signals drain or stop the gateway, and an uncaught exception is reported as a line. */
+function serve(): void {
+  let exiting = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (exiting) return;
+    exiting = true;
+    const work = signal === "SIGTERM" ? gateway.drain() : gateway.stop();
+    work.then(
+      () => process.exit(0),
+      (error: unknown) => fail(EXIT_FAILURE, `shutdown after ${signal} failed: ${(error as Error).message}`),
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("uncaughtException", (error) => {
+    process.stdout.write(`${JSON.stringify({ event: "uncaught_exception", message: error.message, stack: error.stack })}\n`);
+    process.exit(EXIT_FAILURE);
+  });
+}
+
 // No top-level await: the harness runs this module as a classic script too (harness/common/bundle.ts), whose
-// compiled code V8 can cache between starts.
+// compiled code V8 can cache between starts. Until the start ends, signals and errors keep Node's defaults.
 gateway.start().then(
-  () =>
+  () => {
     process.stdout.write(
       `${JSON.stringify({
         event: "listening",
@@ -39,23 +59,8 @@ gateway.start().then(
         // The instance's own wall clock: shows a skewed host (the registry judges expiry on Redis's clock instead).
         time: Date.now(),
       })}\n`,
-    ),
+    );
+    serve();
+  },
   (error: unknown) => fail(EXIT_FAILURE, `could not start on ${options.host}:${options.port}: ${(error as Error).message}`),
 );
-
-let exiting = false;
-const shutdown = (signal: NodeJS.Signals) => {
-  if (exiting) return;
-  exiting = true;
-  const work = signal === "SIGTERM" ? gateway.drain() : gateway.stop();
-  work.then(
-    () => process.exit(0),
-    (error: unknown) => fail(EXIT_FAILURE, `shutdown after ${signal} failed: ${(error as Error).message}`),
-  );
-};
-process.on("SIGTERM", () => shutdown("SIGTERM"));
-process.on("SIGINT", () => shutdown("SIGINT"));
-process.on("uncaughtException", (error) => {
-  process.stdout.write(`${JSON.stringify({ event: "uncaught_exception", message: error.message, stack: error.stack })}\n`);
-  process.exit(EXIT_FAILURE);
-});
