@@ -6,9 +6,12 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import WebSocket from "ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { mintClientToken } from "../../harness/common/jwt.js";
 import { probeTcp } from "../../harness/common/tcp-probe.js";
 import { ContainerRuntime } from "../../harness/runtime/container-runtime.js";
@@ -214,8 +217,11 @@ describe("ContainerRuntime refusals and cleanup", { timeout: 60_000 }, () => {
     }
   });
 
-  it("should exit 2 and say how to get an engine when none answers", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "harness/cli/main.ts", "restart", "--runtime", "containers", "--out", "/tmp"], {
+  it("should exit 2, say how to get an engine when none answers, and write an error report", async () => {
+    // A folder of its own: the run writes its error report and the runs' index there.
+    const out = await mkdtemp(join(tmpdir(), "traffic-cop-no-engine-"));
+    onTestFinished(() => rm(out, { recursive: true, force: true }));
+    const child = spawn(process.execPath, ["--import", "tsx", "harness/cli/main.ts", "restart", "--runtime", "containers", "--out", out], {
       cwd: REPO_ROOT,
       env: { ...process.env, DOCKER_HOST: "unix:///nonexistent/docker.sock", CI: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -227,5 +233,8 @@ describe("ContainerRuntime refusals and cleanup", { timeout: 60_000 }, () => {
     expect(stderr).toContain("needs a Docker engine");
     expect(stderr).toContain("apt-get install -y docker.io");
     expect(stderr).toContain("dockerd");
+    const [runDir] = (await readdir(out, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const run = JSON.parse(await readFile(join(out, runDir!, "run.json"), "utf8")) as { status: string; error?: { code: string } };
+    expect(run).toMatchObject({ status: "error", error: { code: "HARNESS_ERR_DOCKER_UNAVAILABLE" } });
   });
 });
