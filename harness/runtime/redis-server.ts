@@ -108,7 +108,13 @@ async function startRedisProcess(host: string, port: number, options: RedisServe
       );
     });
   });
-  await spawned;
+  try {
+    await spawned;
+  } catch (error) {
+    // Not started (no redis-server on PATH): its directory goes now, not at the next run's sweep.
+    if (ownDir) await removeTempDir(dir);
+    throw error;
+  }
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));

@@ -13,6 +13,7 @@ import { ToxiproxyFaults } from "../../harness/faults/toxiproxy-faults.js";
 import { LocalRuntime } from "../../harness/runtime/local-runtime.js";
 import { isProcessAlive, listTaggedProcesses } from "../../harness/runtime/sweep.js";
 import { REPO_ROOT } from "../../harness/runtime/sut.js";
+import { listTempDirs } from "../../harness/runtime/temp-dirs.js";
 import { ToxiproxyProcess } from "../../harness/runtime/toxiproxy-process.js";
 import { STALL_REPORT_MS } from "../../harness/recorder/loop-stalls.js";
 import type { Reporter } from "../../harness/report/reporter.js";
@@ -209,8 +210,9 @@ describe("a local run whose proxy server dies", () => {
 });
 
 describe("a local topology that cannot start Redis", () => {
-  it("should stop the proxy server that started beside it and say what to install", { timeout: 30_000 }, async () => {
+  it("should stop the proxy server that started beside it, say what to install and leave no directory", { timeout: 30_000 }, async () => {
     const runId = runIdOf();
+    const dirsBefore = new Set(listTempDirs(process.pid).map((d) => d.dir));
     const path = process.env.PATH;
     const empty = await mkdtemp(join(tmpdir(), "traffic-cop-no-redis-"));
     onTestFinished(() => rm(empty, { recursive: true, force: true }));
@@ -228,5 +230,7 @@ describe("a local topology that cannot start Redis", () => {
     onTestFinished(() => started?.stop());
     expect(failed).toMatchObject({ code: "HARNESS_ERR_REDIS_SERVER_MISSING", message: expect.stringMatching(/redis-server not found on PATH/) });
     await expect.poll(() => listTaggedProcesses({ runId }), { timeout: 5_000 }).toEqual([]);
+    // Redis's data directory, made before the spawn that failed.
+    expect(listTempDirs(process.pid).filter((d) => !dirsBefore.has(d.dir))).toEqual([]);
   });
 });
