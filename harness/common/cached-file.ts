@@ -29,24 +29,22 @@ export async function writeContentAddressed(dir: string, prefix: string, suffix:
 }
 
 /**
- * Removes from `dir` the files of earlier builds last modified more than {@link STALE_AFTER_MS} ago: those of `prefix` (`<prefix>-<16 hex digits>.<extension>`, and partial writes of them that a killed
- * writer left) and V8's code caches (`v8-code-<16 hex digits>.bin`, ./code-cache-loader.cjs). A code cache of a
- * bundle still in use goes too: the next process of that bundle that exits writes it again. Best effort: a file
- * another process removed first, or one that cannot be removed, is left to the next build.
+ * Removes from `dir` the files of earlier builds last modified more than {@link STALE_AFTER_MS} ago: those of
+ * `prefix` (`<prefix>-<16 hex digits>.<extension>`, and partial writes of them that a killed writer left) and V8's
+ * code caches (`v8-code-<16 hex digits>.bin`, ./code-cache-loader.cjs). A code cache of a bundle still in use goes
+ * too: the next process of that bundle that exits writes it again. Best effort: a file another process removed
+ * first, or one that cannot be removed, is left to the next build.
  */
-export async function pruneStale(dir: string, prefix: string): Promise<string[]> {
+async function pruneStale(dir: string, prefix: string): Promise<void> {
   const ours = new RegExp(`^(${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[0-9a-f]{16}\\.[a-z]+(\\.\\d+\\.tmp)?|v8-code-[0-9a-f]{16}\\.bin(\\.\\d+\\.tmp)?)$`);
-  const removed: string[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (!ours.test(name)) continue;
     const path = join(dir, name);
     try {
       if (Date.now() - (await stat(path)).mtimeMs <= STALE_AFTER_MS) continue;
       await rm(path, { force: true });
-      removed.push(path);
     } catch {
       // Gone already, or not ours to remove.
     }
   }
-  return removed;
 }

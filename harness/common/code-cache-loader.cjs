@@ -5,10 +5,11 @@
  *
  * Without a cache, V8 compiles every function the bundle runs at start-up from source, in every process. A gateway's
  * CPU up to its `listening` line (all threads, 30 interleaved starts each, a 2-core machine): 0.189 s without the
- * cache, 0.169 s with it (and 0.217 s as an ES module, which Node 20 cannot cache). The cache holds the bytecode of every function the process compiled, written when the process exits
- * (so it covers the start and the work after it) by a process that found no usable cache; V8 takes it only for the
- * same V8 version and flags and a source of the same length, so its file is named by a hash of the Node version,
- * the architecture, the Node flags and the bundle's content. It is only ever an optimisation: a cache that cannot be
+ * cache, 0.169 s with it (and 0.217 s as an ES module, which Node 20 cannot cache). The cache holds the bytecode
+ * of every function the process compiled, written when the process exits (so it covers the start and the work after
+ * it) by a process that found no usable cache; V8 takes it only for the same V8 version and flags and a source of
+ * the same length, so its file is named by a hash of the Node version, the architecture, the Node flags and the
+ * bundle's content. It is only ever an optimisation: a cache that cannot be
  * read, written or used is ignored, and the bundle compiles as it would without one.
  *
  * The bundle sees what a main module sees: `process.argv[1]` is its own path (resolved as Node resolves a main
