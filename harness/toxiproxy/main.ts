@@ -8,6 +8,9 @@ import { CliUsageError, USAGE, parseToxiproxyArgs, type ToxiproxyCliArgs } from 
 import { TOXIPROXY_VERSION } from "./toxiproxy-api.js";
 import { ToxiproxyServer } from "./toxiproxy-server.js";
 
+/** How long the start-up `--config` may take to apply through the server's own API. */
+const POPULATE_TIMEOUT_MS = 10_000;
+
 function log(stream: NodeJS.WriteStream, record: Record<string, unknown>): void {
   stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
 }
@@ -60,14 +63,22 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 if (args.config !== undefined) {
   // As the real server: a config that cannot be read or applied is logged, and the server keeps running.
+  let body: string | undefined;
   try {
-    const body = await readFile(args.config, "utf8");
-    const response = await fetch(`${started.url}/populate`, { method: "POST", body, headers: { "Content-Type": "application/json" } });
-    const reply = (await response.json()) as { proxies?: unknown[]; error?: string };
-    if (response.ok) log(process.stderr, { level: "info", event: "populated", config: args.config, proxies: reply.proxies?.length ?? 0 });
-    else log(process.stderr, { level: "error", event: "populate_failed", config: args.config, status: response.status, message: reply.error });
+    body = await readFile(args.config, "utf8");
   } catch (error) {
     log(process.stderr, { level: "error", event: "config_unreadable", config: args.config, message: (error as Error).message });
+  }
+  if (body !== undefined) {
+    try {
+      // Its own API in this process: the bound only keeps a server that stopped answering from never saying `listening`.
+      const response = await fetch(`${started.url}/populate`, { method: "POST", body, headers: { "Content-Type": "application/json" }, signal: AbortSignal.timeout(POPULATE_TIMEOUT_MS) });
+      const reply = (await response.json()) as { proxies?: unknown[]; error?: string };
+      if (response.ok) log(process.stderr, { level: "info", event: "populated", config: args.config, proxies: reply.proxies?.length ?? 0 });
+      else log(process.stderr, { level: "error", event: "populate_failed", config: args.config, status: response.status, message: reply.error });
+    } catch (error) {
+      log(process.stderr, { level: "error", event: "populate_failed", config: args.config, message: (error as Error).message });
+    }
   }
 }
 

@@ -59,6 +59,25 @@ describe("npm run toxiproxy", () => {
     expect(await refused(proxyPort)).toBe(true);
   });
 
+  it("should say why a --config cannot be read or applied, and serve without it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "toxiproxy-cli-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const invalid = join(dir, "invalid.json");
+    // The second proxy has no upstream: /populate checks every item first and creates none.
+    await writeFile(invalid, JSON.stringify([{ name: "ok", listen: "127.0.0.1:0", upstream: "localhost:6379" }, { name: "broken", listen: "127.0.0.1:0" }]));
+    for (const [config, event] of [[join(dir, "missing.json"), "config_unreadable"], [invalid, "populate_failed"]] as const) {
+      const child = run(["--port", "0", "--config", config]);
+      await expect.poll(() => child.stdout, { timeout: START_TIMEOUT_MS, interval: 20 }).toContain('"event":"listening"');
+      const logged = child.stderr.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(logged, child.stderr).toEqual([expect.objectContaining({ level: "error", event, config, message: expect.any(String) })]);
+      if (event === "populate_failed") expect(logged[0]).toMatchObject({ status: 400 });
+      const { url } = JSON.parse(child.stdout) as { url: string };
+      expect(await new Toxiproxy(url).getAll()).toEqual({});
+      child.process.kill("SIGTERM");
+      expect(await child.exit).toBe(0);
+    }
+  });
+
   it("should print usage and exit 2 on a bad flag", async () => {
     const child = run(["--bogus"]);
     expect(await child.exit).toBe(2);
