@@ -39,7 +39,7 @@ export async function bundleReferenceGateway(dir: string): Promise<ResolvedSutDe
   return resolveSutDefinition({ ...REFERENCE_SUT, name: "reference (bundled)", args: [...REFERENCE_GATEWAY_NODE_FLAGS, ...codeCachedArgs(outfile)] });
 }
 
-let cachedReferenceBundle: Promise<string[] | undefined> | undefined;
+let cachedReferenceArgs: Promise<string[] | undefined> | undefined;
 
 /**
  * The reference gateway bundled once per process (../common/child-entry.ts: a classic script named by the code's
@@ -47,8 +47,8 @@ let cachedReferenceBundle: Promise<string[] | undefined> | undefined;
  * a file), as what follows the Node flags to start it. Undefined when esbuild cannot build it: the gateway then runs
  * on tsx, as {@link REFERENCE_SUT} says.
  */
-function cachedReferenceGatewayBundle(): Promise<string[] | undefined> {
-  return (cachedReferenceBundle ??= (async () => {
+function cachedReferenceGatewayArgs(): Promise<string[] | undefined> {
+  return (cachedReferenceArgs ??= (async () => {
     try {
       return await codeCachedBundle("reference-gateway", { path: join(REPO_ROOT, "src/gateway/main.ts") });
     } catch (error) {
@@ -72,7 +72,7 @@ function isReferenceOnTsx(sut: ResolvedSutDefinition): boolean {
  */
 export async function spawnableSut(sut: ResolvedSutDefinition): Promise<ResolvedSutDefinition> {
   if (!isReferenceOnTsx(sut)) return sut;
-  const bundle = await cachedReferenceGatewayBundle();
-  if (bundle === undefined) return sut;
-  return Object.freeze({ ...sut, args: Object.freeze([...REFERENCE_GATEWAY_NODE_FLAGS, ...bundle]) });
+  const bundleArgs = await cachedReferenceGatewayArgs();
+  if (bundleArgs === undefined) return sut;
+  return Object.freeze({ ...sut, args: Object.freeze([...REFERENCE_GATEWAY_NODE_FLAGS, ...bundleArgs]) });
 }
