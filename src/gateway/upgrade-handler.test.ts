@@ -1,5 +1,10 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Socket, type AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { MemoryConnectionRegistry } from "../registry/memory-connection-registry.js";
@@ -66,10 +71,51 @@ async function serve(failpoints: Failpoints = NO_FAILPOINTS) {
       ws.once("unexpected-response", (_req, res) => resolve({ ws, status: res.statusCode }));
       ws.once("error", reject);
     });
-  return { registry, connections, writer, metrics, state, handler, connect };
+  return { registry, connections, writer, metrics, state, handler, connect, port };
 }
 
 const QUERY = "session_id=s1&agent_type=a&pillar=p";
+
+/**
+ * Clients in a process of their own (so that only the gateway's side of a close runs in this one): argv url, token,
+ * count, "close" | "terminate". Prints `open` once every client has its welcome, then on a line from stdin has every
+ * client leave that way and exits once all have closed.
+ */
+const CLIENTS = `
+const { WebSocket } = require(process.argv[1]);
+const [url, token, count, mode] = process.argv.slice(2);
+const sockets = Array.from({ length: Number(count) }, () => new WebSocket(url, { headers: { authorization: "Bearer " + token } }));
+let closed = 0;
+for (const ws of sockets) ws.once("close", () => ++closed === sockets.length && process.exit(0));
+Promise.all(sockets.map((ws) => new Promise((resolve, reject) => { ws.once("message", resolve); ws.once("error", reject); }))).then(() => {
+  process.stdout.write("open\\n");
+  process.stdin.once("data", () => { for (const ws of sockets) mode === "close" ? ws.close() : ws.terminate(); });
+}, (error) => { console.error(error); process.exit(1); });
+`;
+
+/**
+ * Counts, from now until `stop()`, the `end()` calls that reach Node's own `end()` of sockets and of other Writables
+ * (ws's frame receivers) on a stream already ended: each such call builds an error (`ERR_STREAM_ALREADY_FINISHED`) and
+ * drops it when no callback is given.
+ */
+function countRedundantEnds(): { stop: () => number } {
+  const patched = [Socket.prototype, Writable.prototype] as { end: (...args: unknown[]) => unknown }[];
+  const originals = patched.map((prototype) => prototype.end);
+  let redundant = 0;
+  patched.forEach((prototype, i) => {
+    const end = originals[i]!;
+    prototype.end = function (this: Writable, ...args: unknown[]) {
+      if (this.writableEnded) redundant++;
+      return end.apply(this, args);
+    };
+  });
+  return {
+    stop: () => {
+      patched.forEach((prototype, i) => (prototype.end = originals[i]!));
+      return redundant;
+    },
+  };
+}
 
 describe("UpgradeHandler", () => {
   it("should send the welcome only once the record is in the registry, and remove it when the socket closes", async () => {
@@ -123,5 +169,28 @@ describe("UpgradeHandler", () => {
     await writer.settled();
     expect((await registry.getSessionConnections("t1", "s1")).length > 0).toBe(kept.close);
     expect((await registry.getSessionConnections("t1", "s2")).length > 0).toBe(kept.terminate);
+  });
+  it.each(["close", "terminate"])("should let clients leave (%s) without Node building errors that nobody sees", async (mode) => {
+    const { connections, port } = await serve();
+    const count = 20;
+    const wsModule = createRequire(import.meta.url).resolve("ws");
+    const child = spawn(process.execPath, ["-e", CLIENTS, wsModule, `ws://127.0.0.1:${port}/ws?${QUERY}`, TOKEN, String(count), mode], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    onTestFinished(() => void child.kill("SIGKILL"));
+    const exited = once(child, "exit");
+    const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+    expect(line).toBe("open");
+    expect(connections.size).toBe(count);
+    const redundantEnds = countRedundantEnds();
+    try {
+      child.stdin!.write("go\n");
+      await expect.poll(() => connections.size).toBe(0);
+      expect(await exited).toEqual([0, null]);
+    } finally {
+      // ws ends a socket's receiver up to three times and the socket twice: without redundant-end.ts, three errors
+      // per client that closes and one per client that terminates.
+      expect(redundantEnds.stop()).toBe(0);
+    }
   });
 });

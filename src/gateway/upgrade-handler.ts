@@ -12,6 +12,7 @@ import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js"
 import type { GatewayMetrics } from "./metrics.js";
 import { HTTP_STATUS, isValidId, toProtocolError, welcomeFrame, type ProtocolErrorCode } from "./protocol.js";
 import type { RegistryWriter } from "./registry-writer.js";
+import { skipRedundantReceiverEnds, skipRedundantSocketEnd } from "./redundant-end.js";
 
 /** Most registry writes of upgrades in flight at once; more are refused with 503. */
 export const MAX_PENDING_UPGRADES = 2_000;
@@ -95,6 +96,8 @@ export class UpgradeHandler {
 
   constructor(options: UpgradeHandlerOptions) {
     this.#options = options;
+    // ws ends a closing socket's frame receiver up to three times (redundant-end.ts).
+    skipRedundantReceiverEnds();
     const { frames, metrics, connections, writer, failpoints } = options;
     this.#onMessage = function (data, isBinary) {
       frames.handle(connectionOf(this), data, isBinary);
@@ -224,6 +227,8 @@ export class UpgradeHandler {
       if (!socket.destroyed) this.#refuse(socket, "DRAINING", "this instance is draining: connect to another instance");
       return;
     }
+    // ws ends the socket a second time when the client closes (redundant-end.ts).
+    skipRedundantSocketEnd(socket);
     // ws answers the handshake and calls back synchronously: corked, the 101 response and the welcome leave in one
     // write (one syscall and one packet instead of two).
     socket.cork();
