@@ -24,12 +24,16 @@
  * equally busy, the connect ratio comes out near it, and a gateway raises its connect ratio by spending less CPU.
  * `redis_calls_per_connect` says what Redis ran per connect (`INFO commandstats` around each measured round):
  * `scripts`, the group commits (their inverse is how many connects one gathered), `commands`, what they and any
- * other client called, and `by_command`: where Redis's share of a connect goes.
+ * other client called, and `by_command`: where Redis's share of a connect goes. `server_cpu_us_per_close` is each
+ * server's CPU (and the gateway's Redis's) per close of a round's sockets, from the client's close frames until
+ * the server has settled (the gateway's records all removed, the bare server's descriptors all closed); outside
+ * the connect figures. The gateway's includes the reads of its /metrics that tell it has settled.
  *
  * `BENCH_GATEWAY_CPU_PROF=<dir>` runs the connect rounds' gateway under `node --cpu-prof`, writing its profile to
  * `<dir>` when the gateway stops (open it in Chrome DevTools or any `.cpuprofile` viewer).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -241,14 +245,25 @@ async function metric(server: Server, name: string): Promise<number> {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
 }
 
+/** Open file descriptors of a process (its sockets among them). */
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
 /**
- * Waits until a gateway has finished the work of the sockets just closed (every record unregistered), so that
- * it does not spill into the next measurement of either server.
+ * Waits until a server has finished the work of the sockets just closed, so that it does not spill into the next
+ * measurement of either server and its CPU per close is whole: a gateway until every record is unregistered, the
+ * bare server until it holds no more descriptors than `fdsBefore` (it closes a socket's descriptor last, after
+ * ws's close handlers ran).
  */
-async function settle(server: Server): Promise<void> {
-  if (!server.name.startsWith("gateway")) return;
+async function settle(server: Server, fdsBefore: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
+    if (!server.name.startsWith("gateway")) {
+      if (openFds(server.child.pid!) <= fdsBefore) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      continue;
+    }
     const [open, registered, unregistered] = await Promise.all([
       metric(server, "traffic_cop_connections"),
       metric(server, "traffic_cop_registrations_total"),
@@ -267,6 +282,10 @@ interface CpuPerConnect {
   redis: number[];
   /** This process, the client. */
   client: number[];
+  /** The server's per close of the round's sockets (the client closes each with a close frame), until settled. */
+  closeServer: number[];
+  /** The gateway's Redis per close (its records' removals). */
+  closeRedis: number[];
 }
 const cpuPerConnection: Record<string, CpuPerConnect> = {};
 /**
@@ -285,6 +304,7 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
       const tokenValue = signJwt({ tenant_id: "bench", exp: Math.floor(Date.now() / 1000) + 3_600 }, SECRET);
       const pids = [server.child.pid!, ...(server.redisPid === undefined ? [] : [server.redisPid])];
       const callsBefore = await server.redisCalls?.();
+      const fdsBefore = openFds(server.child.pid!);
       const cpuBefore = await Promise.all(pids.map(cpuMicros));
       const clientBefore = process.cpuUsage();
       const started = performance.now();
@@ -304,13 +324,16 @@ async function measureConnect(servers: Server[], rounds: number, connections: nu
           ),
         );
       }
-      const cpu = (cpuPerConnection[server.name] ??= { server: [], redis: [], client: [] });
+      const cpu = (cpuPerConnection[server.name] ??= { server: [], redis: [], client: [], closeServer: [], closeRedis: [] });
       cpu.server.push((cpuAfter[0]! - cpuBefore[0]!) / connections);
       if (pids.length > 1) cpu.redis.push((cpuAfter[1]! - cpuBefore[1]!) / connections);
       cpu.client.push((client.user + client.system) / connections);
       seq++;
       await closeAll(sockets);
-      await settle(server);
+      await settle(server, fdsBefore);
+      const cpuClosed = await Promise.all(pids.map(cpuMicros));
+      cpu.closeServer.push((cpuClosed[0]! - cpuAfter[0]!) / connections);
+      if (pids.length > 1) cpu.closeRedis.push((cpuClosed[1]! - cpuAfter[1]!) / connections);
     }
   }
   return results;
@@ -421,6 +444,7 @@ export async function run(args: string[]): Promise<void> {
       bare_ws: stats(cpuBareWs.server),
     };
     const clientCpu = { gateway_runs: stats(cpuGw.client), bare_runs: stats(cpuBareWs.client) };
+    const closeCpu = { gateway: stats(cpuGw.closeServer), redis: stats(cpuGw.closeRedis), bare_ws: stats(cpuBareWs.closeServer) };
     // Paired like the rates: each round's bare CPU per connect over that round's gateway + Redis.
     const cpuRatio = stats(cpuBareWs.server.map((value, i) => (value / cpuGatewayAndRedis[i]!) * 1_000));
     const cpuRatioMedian = round(cpuRatio.median / 1_000, 3);
@@ -432,6 +456,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(
       `server CPU µs per connect: gateway + Redis ${JSON.stringify(cpu.gateway_and_redis)} (gateway ${JSON.stringify(cpu.gateway)}, Redis ${JSON.stringify(cpu.redis)}) bare ws ${JSON.stringify(cpu.bare_ws)}; bare/gateway+Redis per round median ${cpuRatioMedian}\n` +
         `client CPU µs per connect: gateway rounds ${JSON.stringify(clientCpu.gateway_runs)} bare rounds ${JSON.stringify(clientCpu.bare_runs)}\n` +
+        `server CPU µs per close: gateway ${JSON.stringify(closeCpu.gateway)} (its Redis ${JSON.stringify(closeCpu.redis)}) bare ws ${JSON.stringify(closeCpu.bare_ws)}\n` +
         `machine CPU µs per connect (clients, servers, Redis): gateway rounds ${JSON.stringify(stats(machineGw))} bare rounds ${JSON.stringify(stats(machineBare))}; ` +
         `bare/gateway per round median ${machineRatio} (the connect ratio where both keep the shared cores equally busy)\n`,
     );
@@ -471,6 +496,7 @@ export async function run(args: string[]): Promise<void> {
       ratio_connect_of_medians: ratioOfMedians,
       server_cpu_us_per_connect: cpu,
       client_cpu_us_per_connect: clientCpu,
+      server_cpu_us_per_close: closeCpu,
       cpu_ratio_vs_bare: cpuRatioMedian,
       machine_cpu_ratio_vs_bare: machineRatio,
       redis_calls_per_connect: redisCalls,
