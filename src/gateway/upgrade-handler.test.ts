@@ -170,6 +170,7 @@ describe("UpgradeHandler", () => {
     expect((await registry.getSessionConnections("t1", "s1")).length > 0).toBe(kept.close);
     expect((await registry.getSessionConnections("t1", "s2")).length > 0).toBe(kept.terminate);
   });
+
   it.each(["close", "terminate"])("should let clients leave (%s) without Node building errors that nobody sees", async (mode) => {
     const { connections, port } = await serve();
     const count = 20;
@@ -179,7 +180,9 @@ describe("UpgradeHandler", () => {
     });
     onTestFinished(() => void child.kill("SIGKILL"));
     const exited = once(child, "exit");
-    const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+    const opened = once(createInterface({ input: child.stdout! }), "line") as Promise<[string]>;
+    const failed = exited.then(([code]) => Promise.reject(new Error(`the clients exited with ${String(code)} before all had their welcome`)));
+    const [line] = await Promise.race([opened, failed]);
     expect(line).toBe("open");
     expect(connections.size).toBe(count);
     const redundantEnds = countRedundantEnds();
