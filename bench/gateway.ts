@@ -30,7 +30,10 @@
  * the connect figures. The gateway's includes the reads of its /metrics that tell it has settled.
  *
  * `BENCH_GATEWAY_CPU_PROF=<dir>` runs the connect rounds' gateway under `node --cpu-prof`, writing its profile to
- * `<dir>` when the gateway stops (open it in Chrome DevTools or any `.cpuprofile` viewer).
+ * `<dir>` when the gateway stops (open it in Chrome DevTools or any `.cpuprofile` viewer). On the loaded 2-core
+ * machine it overstates the frame of the gateway's writes to Redis about threefold: Redis, woken by a write, takes
+ * the gateway's core at once, and V8's sample is taken as the gateway resumes in that frame (docs/performance.md,
+ * the twentieth machine); `perf record -e cpu-clock -t <pid>` counts only time on a core.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync } from "node:fs";
