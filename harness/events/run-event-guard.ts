@@ -129,6 +129,7 @@ const VARIANTS: { readonly [S in RunEventSource]: { readonly [T in RunEventTypes
       ...faultBase,
       ok: bool,
       duration_ms: num,
+      heal_started_at: opt(num),
       error: opt(object<{ code?: string; message: string }>({ code: opt(str), message: str })),
       detail: opt(recordOf(any)),
     }),

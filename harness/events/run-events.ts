@@ -52,6 +52,12 @@ export interface FaultEndEvent extends FaultEventBase {
   /** Whether the fault ran as asked (a SIGTERM drain that did not exit 0 is `false`). */
   ok: boolean;
   duration_ms: number;
+  /**
+   * Epoch ms when the fault began to be undone (the first proxy enabled or toxic removed, the first instance
+   * reconnected, resumed or restarted on its true clock), for faults that are healed; `t` is when the heal of every
+   * target was done. Some targets may have their link back from here on.
+   */
+  heal_started_at?: number;
   error?: { code?: string; message: string };
   /** What the fault did: `exits` per instance for process faults, `floods` for a connection flood. */
   detail?: Record<string, unknown>;

@@ -59,6 +59,8 @@ export class FaultRunner {
   readonly #clock: Clock;
   readonly #active = new Map<string, string>();
   readonly #bases = new Map<string, Omit<FaultEventBase, "t">>();
+  /** When each running fault's heal began (`fault_end.heal_started_at`). */
+  readonly #healStarts = new Map<string, number>();
   readonly #log = createLogger("harness:faults");
   #count = 0;
 
@@ -106,12 +108,33 @@ export class FaultRunner {
 
   #end(base: Omit<FaultEventBase, "t">, t0: number, ok: boolean, error: FaultEndEvent["error"], detail: Record<string, unknown> | undefined): FaultEndEvent {
     const t = this.#clock.now();
+    const healStartedAt = this.#healStarts.get(base.fault_id);
     this.#active.delete(base.fault_id);
     this.#bases.delete(base.fault_id);
-    const event: FaultEndEvent = { t, type: "fault_end", ...base, ok, duration_ms: t - t0, ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
+    this.#healStarts.delete(base.fault_id);
+    const event: FaultEndEvent = {
+      t,
+      type: "fault_end",
+      ...base,
+      ok,
+      duration_ms: t - t0,
+      ...(healStartedAt !== undefined ? { heal_started_at: healStartedAt } : {}),
+      ...(error ? { error } : {}),
+      ...(detail ? { detail } : {}),
+    };
     this.#options.onEvent(event);
     this.#log("end", { faultId: base.fault_id, ok });
     return event;
+  }
+
+  /**
+   * Marks the moment a fault begins to be undone (the first proxy enabled or toxic removed, the first instance
+   * reconnected, resumed or restarted on the true clock): a heal of several targets takes one API call or process
+   * start after another, and `fault_end` comes only after the last (hundreds of milliseconds later on a loaded
+   * machine). Only the first mark of a fault counts.
+   */
+  #healing(faultId: string): void {
+    if (!this.#healStarts.has(faultId)) this.#healStarts.set(faultId, this.#clock.now());
   }
 
   #applied(faultId: string): void {
@@ -165,6 +188,7 @@ export class FaultRunner {
         await this.#hold(STAGGER_POLL_MS, signal);
         reading = (await ttls()) ?? reading;
       }
+      this.#healing(faultId);
       for (const proxy of proxiesOf(rest)) await proxy.setEnabled(true);
       cut.splice(1);
       detail.rest_back_at_ttls = reading ?? null;
@@ -172,6 +196,7 @@ export class FaultRunner {
       await this.#hold(Math.min(lastBackMs, Math.max(0, deadline - this.#clock.now())), signal);
       return detail;
     } finally {
+      if (cut.length > 0) this.#healing(faultId);
       for (const proxy of proxiesOf(cut)) await proxy.setEnabled(true);
     }
   }
@@ -193,6 +218,7 @@ export class FaultRunner {
       this.#applied(faultId);
       await this.#hold(durationMs, signal);
     } finally {
+      if (added.length > 0) this.#healing(faultId);
       const healed = await Promise.allSettled(added.map(({ proxy, name }) => proxy.removeToxic(name)));
       const failed = healed.find((result) => result.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -230,6 +256,7 @@ export class FaultRunner {
       this.#applied(faultId);
       await this.#hold(fault.durationMs, signal);
     } finally {
+      if (skewed.length > 0) this.#healing(faultId);
       for (const id of skewed) {
         exits[id]!.push(await target.stopInstance(id));
         await target.startInstance(id, { clockOffsetMs: 0 });
@@ -276,6 +303,7 @@ export class FaultRunner {
             this.#applied(faultId);
             await this.#hold(fault.durationMs, signal);
           } finally {
+            if (cut.length > 0) this.#healing(faultId);
             for (const id of cut) await reconnect(id);
           }
           return undefined;
@@ -288,6 +316,7 @@ export class FaultRunner {
             this.#applied(faultId);
             await this.#hold(fault.durationMs, signal);
           } finally {
+            this.#healing(faultId);
             for (const proxy of proxies) await proxy.setEnabled(true);
           }
           return undefined;
@@ -309,6 +338,7 @@ export class FaultRunner {
           this.#applied(faultId);
           await this.#hold(fault.durationMs, signal);
         } finally {
+          if (frozen.length > 0) this.#healing(faultId);
           for (const id of frozen) await resume(id);
         }
         return undefined;
@@ -363,6 +393,7 @@ export class FaultRunner {
           this.#applied(faultId);
           await this.#hold(fault.durationMs, signal);
         } finally {
+          if (impaired.length > 0) this.#healing(faultId);
           const healed = await Promise.allSettled(impaired.map((id) => heal(id)));
           const failed = healed.find((result) => result.status === "rejected");
           if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -28,6 +28,19 @@ async function setup(): Promise<{ proxy: ToxiproxyProxy; client: ReturnType<type
   return { proxy, client, runner: new FaultRunner({ target, onEvent: (e) => events.push(e) }), events, toxiproxy };
 }
 
+/** A fault target of two instances, gw-1 behind `first` and gw-2 behind `second`, with no processes. */
+function twoTargets(first: ToxiproxyProxy, second: ToxiproxyProxy): FaultTarget {
+  const none = () => Promise.reject(new Error("no processes here"));
+  return {
+    killInstance: none,
+    stopInstance: none,
+    startInstance: none,
+    restartRedis: none,
+    proxiesOf: (id) => (id === "gw-1" ? [first] : [second]),
+    instance: () => ({ wsUrl: "ws://127.0.0.1:1" }),
+  };
+}
+
 function resolved(fault: Fault): ResolvedFault {
   return { ...fault, targets: ["gw-1"] } as ResolvedFault;
 }
@@ -52,10 +65,34 @@ describe("FaultRunner through the Toxiproxy-compatible server", { timeout: 30_00
       const end = await running;
       expect(end).toMatchObject({ type: "fault_end", ok: true, kind: "partition" });
       expect(end.duration_ms).toBeGreaterThanOrEqual(1_400);
+      // The heal began once the fault had held for its duration (less 10 ms: the hold's timer runs on the monotonic
+      // clock, the events' times on Date.now), and before fault_end.
+      const applied = events.find((e) => e.type === "fault_applied")!;
+      expect(end.heal_started_at).toBeGreaterThanOrEqual(applied.t + 1_490);
+      expect(end.heal_started_at).toBeLessThanOrEqual(end.t);
       await expect.poll(() => client.ping().catch(() => "down"), { timeout: 5_000 }).toBe("PONG");
       expect(runner.active()).toEqual({});
     });
   }
+
+  it("should mark when the heal began, before the last of several targets has its link back", async () => {
+    const { proxy, events, toxiproxy } = await setup();
+    const redis = await useRedisServer();
+    const second = await toxiproxy.createProxy({ name: `t-${randomBytes(3).toString("hex")}`, listen: `127.0.0.1:${await findFreePort()}`, upstream: `${redis.host}:${redis.port}` });
+    // The second target's proxy API answers its heal 400 ms late, as a proxy server on a loaded machine may.
+    const late = Object.assign(Object.create(second) as ToxiproxyProxy, {
+      setEnabled: async (enabled: boolean) => {
+        if (enabled) await new Promise((resolve) => setTimeout(resolve, 400));
+        await second.setEnabled(enabled);
+      },
+    });
+    const runner = new FaultRunner({ target: twoTargets(proxy, late), onEvent: (e) => events.push(e) });
+    const end = await runner.run({ ...Fault.partition({ form: "disable", durationMs: 300 }), targets: ["gw-1", "gw-2"] } as ResolvedFault);
+    expect(end).toMatchObject({ type: "fault_end", ok: true, kind: "partition" });
+    // gw-1's proxy was enabled from heal_started_at on; fault_end waited for gw-2's late answer (less 10 ms: the
+    // delay's timer runs on the monotonic clock, the events' times on Date.now).
+    expect(end.t - end.heal_started_at!).toBeGreaterThanOrEqual(390);
+  });
 
   it("should add latency with jitter for its duration and remove it", async () => {
     const { client, runner } = await setup();
