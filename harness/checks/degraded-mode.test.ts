@@ -9,10 +9,21 @@ const H = 1_000;
 const PARTITION_MS = 3_000;
 
 /** The check reads only the recorded events, the heartbeat and its thresholds. */
-function judge(events: RunEvent[]) {
+function judge(events: RunEvent[], healStartedAt?: number) {
   const partition: RunEvent[] = [
     { t: T0, source: "fault", type: "fault_start", fault_id: "f1", kind: "partition", targets: ["gw-1"], description: "partition gw-1 (reset)" },
-    { t: T0 + PARTITION_MS, source: "fault", type: "fault_end", fault_id: "f1", kind: "partition", targets: ["gw-1"], description: "partition gw-1 (reset)", ok: true, duration_ms: PARTITION_MS },
+    {
+      t: T0 + PARTITION_MS,
+      source: "fault",
+      type: "fault_end",
+      fault_id: "f1",
+      kind: "partition",
+      targets: ["gw-1"],
+      description: "partition gw-1 (reset)",
+      ok: true,
+      duration_ms: PARTITION_MS,
+      ...(healStartedAt !== undefined ? { heal_started_at: healStartedAt } : {}),
+    },
     { t: T0 + 200, source: "probe", type: "degraded_lookup", fault_id: "f1", via: "gw-1", kind: "connection", round: 0, status: 503, code: "REGISTRY_UNAVAILABLE", latency_ms: 20, during: true },
     { t: T0 + PARTITION_MS + 500, source: "probe", type: "degraded_reconcile", fault_id: "f1", healed_at: T0 + PARTITION_MS, reconciled_after_ms: 400, lookup_status_by_instance: { "gw-1": 200 }, last: null },
   ];
@@ -72,6 +83,20 @@ describe("degraded-mode check", () => {
     const result = await judge([workerStall, disconnect(T0 + 1_560, 1006, "c1"), other]);
     expect(result.actual).toMatchObject({ sockets_closed_during_partition: 1, closes_explained_by_harness_stalls: 1 });
     expect(result.evidence).toMatchObject({ failures: [expect.objectContaining({ client: "c2" })], explained_by_harness_stalls: [expect.objectContaining({ client: "c1", harness_stall: expect.objectContaining({ worker: 0 }) })] });
+  });
+
+  it("should judge only lookups answered before the heal began, which may rightly find Redis back after it", async () => {
+    const found = (t: number): RunEvent => ({ t, source: "probe", type: "degraded_lookup", fault_id: "f1", via: "gw-1", kind: "session", round: 2, status: 200, code: null, latency_ms: 30, during: true });
+    // Answered 200 at T0 + 2,900, after the heal began at T0 + 2,700 and before fault_end at T0 + 3,000: not judged.
+    const late = await judge([found(T0 + 2_900)], T0 + 2_700);
+    expect(late.pass).toBe(true);
+    expect(late.actual).toMatchObject({ lookups_during_partition: 1, lookups_answered_after_heal_began: 1, failures: 0 });
+    // Answered 200 before the heal began: the gateway found Redis while it was cut off from it.
+    const early = await judge([found(T0 + 2_600)], T0 + 2_700);
+    expect(early.pass).toBe(false);
+    expect(early.evidence).toMatchObject({ failures: [expect.objectContaining({ reason: "lookup did not fail with REGISTRY_UNAVAILABLE", status: 200 })] });
+    // A fault_end without a heal start (a run recorded before it existed): the heal counts from fault_end.
+    expect((await judge([found(T0 + 2_900)])).pass).toBe(false);
   });
 
   it("should fail a lookup slower than the bound, unless the harness's own loop stood still for the difference while it waited", async () => {

@@ -43,7 +43,11 @@ export const degradedMode: Check = async (context) => {
       }
     }
   }
-  const lookups = eventsOf(context.events, "probe", "degraded_lookup").filter((e) => e.during);
+  // A lookup answered after the heal began may rightly have found Redis back (the heal of one target after another
+  // takes a proxy API call each, and fault_end comes only after the last): only those answered before it are judged.
+  const healStarts = new Map(ends.map((e) => [e.fault_id, e.heal_started_at ?? e.t]));
+  const during = eventsOf(context.events, "probe", "degraded_lookup").filter((e) => e.during);
+  const lookups = during.filter((e) => e.t < (healStarts.get(e.fault_id) ?? Infinity));
   const slowExcused: Record<string, unknown>[] = [];
   for (const l of lookups) {
     if (l.status !== 503 || l.code !== "REGISTRY_UNAVAILABLE") failures.push({ reason: "lookup did not fail with REGISTRY_UNAVAILABLE", via: l.via, kind: l.kind, status: l.status, code: l.code });
@@ -78,6 +82,7 @@ export const degradedMode: Check = async (context) => {
       closes_explained_by_harness_stalls: excused.length,
       slow_lookups_explained_by_harness_stalls: slowExcused.length,
       lookups_during_partition: lookups.length,
+      lookups_answered_after_heal_began: during.length - lookups.length,
       lookup_max_ms: latencies.length > 0 ? Math.max(...latencies) : null,
       reconciled_after_ms: reconciles.map((r) => r.reconciled_after_ms),
       ...(reapJudged.length > 0 ? { records_reaped_after_shared_outage: reapJudged.map((r) => r.reaped_records ?? null) } : {}),

@@ -14,8 +14,8 @@ const READYZ_POLL_MS = 100;
 /** Longest a `/readyz` request may take before it counts as not answered, in ms. */
 const READYZ_TIMEOUT_MS = 1_000;
 /**
- * `/readyz` samples started this close to the partition's `fault_end` are not judged as "during": the heal begins
- * right before `fault_end` is recorded, so a gateway may rightly be ready again in that last instant.
+ * `/readyz` samples started this close to the moment the partition's heal began (`fault_end.heal_started_at`) are
+ * not judged as "during": a request sent just before it may be answered after the gateway has Redis back.
  */
 const HEAL_MARGIN_MS = 200;
 /** How long after the heal `/readyz` is watched for 200, in ms (the check's bound is shorter). */
@@ -118,7 +118,7 @@ export async function startDegradedConformance(context: ProbeContext, instances:
         latency_ms: a.latency_ms,
         sent_at: a.sentAt,
         fault_id: partition.fault_id,
-        sent_before_heal_ms: end ? end.t - a.sentAt : null,
+        sent_before_heal_ms: end ? healStart(end) - a.sentAt : null,
       });
     }
     await readyz;
@@ -170,6 +170,14 @@ async function attemptsFrom(seat: Seat, remote: Seat, token: string): Promise<At
 }
 
 /**
+ * When the partition's heal began: the first target may have Redis back from then on, while `fault_end` comes after
+ * the last (one proxy API call after another: hundreds of milliseconds later on a loaded machine).
+ */
+function healStart(end: RunEventOf<"fault", "fault_end">): number {
+  return end.heal_started_at ?? end.t;
+}
+
+/**
  * Polls `/readyz` of `instance` from the partition's start until it is 200 again after the heal, and records one
  * `readyz-reflects-redis` attempt: when it first answered non-200 (ms after the cut), whether it answered 200
  * again before the heal, and when it answered 200 after it (ms after the heal).
@@ -191,7 +199,7 @@ async function watchReadyz(
     if (end && ((answer.status === 200 && start >= end.t) || Date.now() - end.t > WATCH_AFTER_HEAL_MS)) break;
     await delay(READYZ_POLL_MS);
   }
-  const healAt = faultEnd()!.t;
+  const healAt = healStart(faultEnd()!);
   const during = samples.filter((s) => s.start >= partition.t && s.start < healAt - HEAL_MARGIN_MS);
   const firstUnready = during.find((s) => s.status !== 200);
   const flap = firstUnready ? during.find((s) => s.start > firstUnready.start && s.status === 200) : undefined;
