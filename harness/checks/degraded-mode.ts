@@ -1,4 +1,4 @@
-import { eventsOf } from "../events/run-events.js";
+import { eventsOf, healStart } from "../events/run-events.js";
 import { explainingStall, judgeOwnLatency } from "../recorder/loop-stalls.js";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS, firstOf, type Check } from "./check.js";
 
@@ -45,7 +45,7 @@ export const degradedMode: Check = async (context) => {
   }
   // A lookup answered after the heal began may rightly have found Redis back (the heal of one target after another
   // takes a proxy API call each, and fault_end comes only after the last): only those answered before it are judged.
-  const healStarts = new Map(ends.map((e) => [e.fault_id, e.heal_started_at ?? e.t]));
+  const healStarts = new Map(ends.map((e) => [e.fault_id, healStart(e)]));
   const during = eventsOf(context.events, "probe", "degraded_lookup").filter((e) => e.during);
   const lookups = during.filter((e) => e.t < (healStarts.get(e.fault_id) ?? Infinity));
   const slowExcused: Record<string, unknown>[] = [];

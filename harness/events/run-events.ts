@@ -280,3 +280,11 @@ export function isEventOf<S extends RunEventSource, T extends RunEventType<S>>(e
 export function eventsOf<S extends RunEventSource, T extends RunEventType<S>>(events: readonly RunEvent[], source: S, type: T): RunEventOf<S, T>[] {
   return events.filter((event): event is RunEventOf<S, T> => isEventOf(event, source, type));
 }
+
+/**
+ * When a fault's heal began: the first target may have its link, process or clock back from then on, while
+ * `fault_end` comes only after the last. A run recorded before `heal_started_at` existed: `fault_end` itself.
+ */
+export function healStart(end: FaultEndEvent): number {
+  return end.heal_started_at ?? end.t;
+}

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { eventsOf, type RunEventOf } from "../events/run-events.js";
+import { eventsOf, healStart, type RunEventOf } from "../events/run-events.js";
 import { conformanceSession, pollFor, recordAttempt } from "./conformance-io.js";
 import { openPartition } from "./degraded-mode-probe.js";
 import { errorCode, httpProbe, openProbeSocket, type HttpProbeResult, type ProbeSocket, type Welcome } from "./probe-io.js";
@@ -167,14 +167,6 @@ async function attemptsFrom(seat: Seat, remote: Seat, token: string): Promise<At
     }),
   );
   return out;
-}
-
-/**
- * When the partition's heal began: the first target may have Redis back from then on, while `fault_end` comes after
- * the last (one proxy API call after another: hundreds of milliseconds later on a loaded machine).
- */
-function healStart(end: RunEventOf<"fault", "fault_end">): number {
-  return end.heal_started_at ?? end.t;
 }
 
 /**

@@ -7,7 +7,7 @@ import { findFreePort } from "../../harness/common/free-port.js";
 import { useRedisClient, useRedisServer } from "../helpers/redis.js";
 import { useToxiproxyServer } from "../helpers/toxiproxy.js";
 
-async function setup(): Promise<{ proxy: ToxiproxyProxy; client: ReturnType<typeof useRedisClient>; runner: FaultRunner; events: FaultEvent[]; toxiproxy: ToxiproxyFaults }> {
+async function setup(): Promise<{ proxy: ToxiproxyProxy; client: ReturnType<typeof useRedisClient>; runner: FaultRunner; events: FaultEvent[]; toxiproxy: ToxiproxyFaults; redis: Awaited<ReturnType<typeof useRedisServer>> }> {
   const redis = await useRedisServer();
   const server = await useToxiproxyServer({ host: "127.0.0.1" });
   const toxiproxy = new ToxiproxyFaults(server.url);
@@ -25,7 +25,7 @@ async function setup(): Promise<{ proxy: ToxiproxyProxy; client: ReturnType<type
     instance: () => ({ wsUrl: "ws://127.0.0.1:1" }),
   };
   const events: FaultEvent[] = [];
-  return { proxy, client, runner: new FaultRunner({ target, onEvent: (e) => events.push(e) }), events, toxiproxy };
+  return { proxy, client, runner: new FaultRunner({ target, onEvent: (e) => events.push(e) }), events, toxiproxy, redis };
 }
 
 /** A fault target of two instances, gw-1 behind `first` and gw-2 behind `second`, with no processes. */
@@ -76,8 +76,7 @@ describe("FaultRunner through the Toxiproxy-compatible server", { timeout: 30_00
   }
 
   it("should mark when the heal began, before the last of several targets has its link back", async () => {
-    const { proxy, events, toxiproxy } = await setup();
-    const redis = await useRedisServer();
+    const { proxy, events, toxiproxy, redis } = await setup();
     const second = await toxiproxy.createProxy({ name: `t-${randomBytes(3).toString("hex")}`, listen: `127.0.0.1:${await findFreePort()}`, upstream: `${redis.host}:${redis.port}` });
     // The second target's proxy API answers its heal 400 ms late, as a proxy server on a loaded machine may.
     const late = Object.assign(Object.create(second) as ToxiproxyProxy, {
