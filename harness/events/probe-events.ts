@@ -505,9 +505,12 @@ export interface PauseWakeEvent {
   woke_at: number;
   /** Fleet sockets open on the targets when the freeze began. */
   held_at_pause: number;
-  /** Fewest records naming a target read from Redis while frozen (0: all expired or reaped); `null` when no read succeeded. */
+  /**
+   * Fewest records naming a target read from Redis while frozen (0: all expired or reaped), of the reads answered
+   * before the first target began to be resumed (`fault_end.heal_started_at`); `null` when no such read succeeded.
+   */
   min_records_while_frozen: number | null;
-  /** The last read of the frozen instance's records before the wake (`at`: epoch ms when it began), or `null`. */
+  /** The last of those reads (`at`: epoch ms when it began), or `null`. */
   last_frozen_read: { at: number; records: number } | null;
   /** From the wake to a registry equal to the live connections, one to one, in ms; `null` when not within the timeout. */
   recovered_after_ms: number | null;

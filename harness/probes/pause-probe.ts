@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { retryUntil } from "../common/retry.js";
 import { compareRegistry, isClean, strandedIds, type RegistryComparison } from "../checks/no-ghosts.js";
-import { eventsOf, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
+import { eventsOf, healStart, isEventOf, type RunEvent, type RunEventOf } from "../events/run-events.js";
 import { liveConnections, type ProbeContext } from "./probe-context.js";
 
 /** How often the registry is read while the instance is frozen and while it recovers, in ms (at least). */
@@ -27,6 +27,27 @@ export interface ProbeWakeOptions {
 function openFreeze(events: readonly RunEvent[]): RunEventOf<"fault", "fault_applied"> | undefined {
   const ended = new Set(eventsOf(events, "fault", "fault_end").map((e) => e.fault_id));
   return eventsOf(events, "fault", "fault_applied").find((e) => e.kind === "freeze_instance" && !ended.has(e.fault_id));
+}
+
+/** One read of the frozen instance's records: when it began and ended (epoch ms) and how many it found. */
+export interface FrozenRead {
+  at: number;
+  done: number;
+  records: number;
+}
+
+/**
+ * What the reads made during a freeze say about the frozen state: only reads answered before the wake began
+ * (`healStartedAt`, `fault_end.heal_started_at`) count. The targets are resumed one after another and `fault_end`
+ * comes after the last, so a read answered in between may already see a woken instance writing its records again.
+ */
+export function frozenState(reads: readonly FrozenRead[], healStartedAt: number): { minRecords: number | null; lastRead: { at: number; records: number } | null } {
+  const frozen = reads.filter((r) => r.done < healStartedAt);
+  const last = frozen.at(-1);
+  return {
+    minRecords: frozen.length > 0 ? Math.min(...frozen.map((r) => r.records)) : null,
+    lastRead: last ? { at: last.at, records: last.records } : null,
+  };
 }
 
 function summary(c: RegistryComparison): NonNullable<RunEventOf<"probe", "pause_wake">["last"]> {
@@ -59,25 +80,22 @@ export async function probeWake(context: ProbeContext, options: ProbeWakeOptions
   }
   const targets = new Set(freeze.targets);
   const heldAtPause = liveConnections(context.events).filter((c) => targets.has(c.instance_id) && c.opened <= freeze.t).length;
-  let minRecords: number | null = null;
-  let lastRead: { at: number; records: number } | null = null;
+  const reads: FrozenRead[] = [];
   const ended = () => context.events.find((e): e is RunEventOf<"fault", "fault_end"> => isEventOf(e, "fault", "fault_end") && e.fault_id === freeze.fault_id);
   while (!ended()) {
     const started = Date.now();
     try {
       const counts = await context.registry.counts();
       const n = freeze.targets.reduce((sum, id) => sum + (counts.by_instance[id] ?? 0), 0);
-      // A read that straddles the resume says nothing about the frozen state.
-      if (!ended()) {
-        minRecords = minRecords === null ? n : Math.min(minRecords, n);
-        lastRead = { at: started, records: n };
-      }
+      // A read that straddles the wake says nothing about the frozen state: judged once the wake's start is known.
+      reads.push({ at: started, done: Date.now(), records: n });
     } catch {
       // Redis itself may be faulted meanwhile; the next read tries again.
     }
     await delay(pause(started), undefined, signal);
   }
   const woke = ended()!;
+  const { minRecords, lastRead } = frozenState(reads, healStart(woke));
   let last: RegistryComparison | undefined;
   let recoveredAt: number | undefined;
   let uncleanAt: number | undefined;
