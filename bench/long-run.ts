@@ -22,11 +22,9 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { measureReportOpen } from "../harness/report/report-open-time.js";
 import { slowCommandsTotal } from "../harness/report/page/series.js";
-import { Fault } from "../harness/faults/fault.js";
 import { defineScenario } from "../harness/scenario/define-scenario.js";
 import { runScenario } from "../harness/scenario/engine.js";
-import { Step } from "../harness/scenario/step.js";
-import restart from "../scenarios/restart.js";
+import restart, { restartSteps } from "../scenarios/restart.js";
 import { HarnessError } from "../harness/errors.js";
 import { numericFlags } from "./numeric-flags.js";
 import { listTaggedProcesses, processRssBytes } from "../harness/runtime/sweep.js";
@@ -39,24 +37,7 @@ import { listTaggedProcesses, processRssBytes } from "../harness/runtime/sweep.j
 const longRestart = defineScenario({
   ...restart,
   profiles: { ...restart.profiles, release: { ...restart.profiles.release, rampPerSecond: 500 } },
-  steps: (p) => [
-    Step.phase("ramp"),
-    Step.connectFleet({ timeoutMs: 300_000 }),
-    Step.messages(p.messageRatePerSecond),
-    Step.writeSessionState(),
-    Step.phase("load"),
-    Step.hold(p.durationS * 1_000),
-    Step.phase("kill"),
-    Step.fault(Fault.restartInstance({ target: "distinct", mode: "kill", downMs: 1_000 })),
-    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
-    Step.hold((p.durationS * 1_000) / 2, { jitterMs: 1_000 }),
-    Step.phase("drain"),
-    Step.fault(Fault.restartInstance({ target: "distinct", mode: "stop", downMs: 500 })),
-    Step.awaitConnected({ timeoutMs: p.thresholds.reconnectBoundMs * 2 }),
-    Step.hold((p.durationS * 1_000) / 2),
-    Step.phase("settle"),
-    Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
-  ],
+  steps: (p) => restartSteps(p, 300_000),
 });
 
 const DEFAULTS = { clients: 20_000, duration: 600, instances: 5, seed: 1_014 };

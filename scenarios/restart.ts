@@ -1,5 +1,5 @@
 import { Fault } from "../harness/faults/fault.js";
-import { CONFIRMED_ACK_LATENCY, defineScenario } from "../harness/scenario/define-scenario.js";
+import { CONFIRMED_ACK_LATENCY, defineScenario, type ResolvedProfile } from "../harness/scenario/define-scenario.js";
 import { Step } from "../harness/scenario/step.js";
 
 /**
@@ -39,9 +39,17 @@ export default defineScenario({
       metricThresholds: { [CONFIRMED_ACK_LATENCY]: ["p99 < 1000"], connect_latency: ["p99 < 5000"], reconnect_time: ["max < 10000"] },
     },
   },
-  steps: (p) => [
+  steps: (p) => restartSteps(p),
+});
+
+/**
+ * The restart story's steps for profile `p`, with `connectTimeoutMs` for the fleet's first connect: shared with the
+ * 10-minute long run (bench/long-run.ts), which gives a 20,000-client ramp more time.
+ */
+export function restartSteps(p: ResolvedProfile, connectTimeoutMs = 60_000): Step[] {
+  return [
     Step.phase("ramp"),
-    Step.connectFleet({ timeoutMs: 60_000 }),
+    Step.connectFleet({ timeoutMs: connectTimeoutMs }),
     Step.messages(p.messageRatePerSecond),
     Step.writeSessionState(),
     Step.phase("load"),
@@ -56,5 +64,5 @@ export default defineScenario({
     Step.hold((p.durationS * 1_000) / 2),
     Step.phase("settle"),
     Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),
-  ],
-});
+  ];
+}
