@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Sample } from "../report/run-result.js";
-import { judgePacketFault, MAX_SURVIVABLE_LOSS_PERCENT, type PacketFaultInput } from "./packet-faults.js";
+import { judgePacketFault, MAX_SURVIVABLE_LOSS_PERCENT, survivableLossPercent, TCP_CLOSE_RISK_BUDGET, tcpCloseRisk, type PacketFaultInput } from "./packet-faults.js";
 
 const T0 = 5_000_000;
 const H = 1_000;
@@ -23,7 +23,8 @@ function input(overrides: Partial<PacketFaultInput> = {}): PacketFaultInput {
 
 describe("judgePacketFault", () => {
   it("should pass when no socket closed unasked and every client kept its record", () => {
-    expect(judgePacketFault(input())).toMatchObject({ pass: true, actual: { unasked_closes: 0, samples_short: 0, clients_max: 30 } });
+    // 30 clients for 4 s at heartbeat 1 s: 120 ping rounds, each lost if a segment is lost 3 times in a row.
+    expect(judgePacketFault(input())).toMatchObject({ pass: true, actual: { tcp_close_risk: 0.06, unasked_closes: 0, samples_short: 0, clients_max: 30 } });
   });
 
   it("should fail on a socket closed unasked during the fault or within 2H of its heal, not after", () => {
@@ -52,5 +53,19 @@ describe("judgePacketFault", () => {
     expect(judgePacketFault(input({ tcp: { ...none, retransmitted: 3 } })).pass).toBe(true);
     expect(judgePacketFault(input({ form: "duplicate", tcp: { ...none, dsackSent: 1 } })).pass).toBe(true);
     expect(judgePacketFault(input({ form: "reorder", tcp: { ...none, heldBack: 9 } })).pass).toBe(true);
+  });
+});
+
+describe("survivableLossPercent", () => {
+  it("should keep 5 % for the ci profile's size and lower the loss as the ping rounds grow", () => {
+    // ci: 30 clients per instance, faults of 2 s, heartbeat 1 s (60 rounds; a pong is late after 3 losses in a row).
+    expect(tcpCloseRisk({ percent: 5, clients: 30, faultMs: 2_000, heartbeatIntervalMs: 1_000 })).toBeCloseTo(0.03, 6);
+    expect(survivableLossPercent({ clients: 30, faultMs: 2_000, heartbeatIntervalMs: 1_000 })).toBe(5);
+    // release: 1,000 clients per instance, 20 s, heartbeat 2 s (10,000 rounds; 4 losses in a row: 200+400+800+1600 ms).
+    expect(tcpCloseRisk({ percent: 5, clients: 1_000, faultMs: 20_000, heartbeatIntervalMs: 2_000 })).toBeCloseTo(0.25, 6);
+    expect(survivableLossPercent({ clients: 1_000, faultMs: 20_000, heartbeatIntervalMs: 2_000 })).toBe(3);
+    expect(tcpCloseRisk({ percent: 3, clients: 1_000, faultMs: 20_000, heartbeatIntervalMs: 2_000 })).toBeLessThanOrEqual(TCP_CLOSE_RISK_BUDGET);
+    // Far larger runs get the floor of 1 %.
+    expect(survivableLossPercent({ clients: 100_000, faultMs: 600_000, heartbeatIntervalMs: 1_000 })).toBe(1);
   });
 });
