@@ -70,6 +70,17 @@ describe("pause-recovery check", () => {
     expect(twice.actual).toMatchObject({ duplicate_receipts: 1 });
   });
 
+  it("should leave closes and receipts after the next fault's start to that fault", async () => {
+    // chaos, seed 1212: gw-2 woke, and 900 ms later the next phase SIGKILLed it; its clients saw 1006.
+    const kill: RunEvent = { t: T0 + 2 * TTL + 900, source: "fault", type: "fault_start", fault_id: "f2", kind: "restart_instance", targets: ["gw-1"], description: "restart_instance gw-1 (kill)" };
+    expect((await judge([wake(2 * TTL), kill, disconnect(T0 + 2 * TTL + 911, 1006)])).pass).toBe(true);
+    expect((await judge([wake(2 * TTL), kill, received(T0 + 2 * TTL + 950, "m1"), received(T0 + 2 * TTL + 990, "m1")])).pass).toBe(true);
+    // Before it, still judged; the freeze's own fault_start is not another fault.
+    expect((await judge([wake(2 * TTL), kill, disconnect(T0 + 2 * TTL + 899, 1006)])).pass).toBe(false);
+    const own: RunEvent = { ...kill, t: T0, fault_id: "f1", kind: "freeze_instance" } as RunEvent;
+    expect((await judge([own, wake(2 * TTL), disconnect(T0 + 2 * TTL + 50, 1006)])).pass).toBe(false);
+  });
+
   it("should fail a run in which no freeze was probed", async () => {
     const result = await judge([{ t: T0, source: "probe", type: "pause_probe_skipped", reason: "no freeze" }]);
     expect(result.pass).toBe(false);

@@ -29,6 +29,9 @@ const SILENT_CLOSE_CODES: ReadonlySet<number> = new Set([1005, 1006]);
  * - no client of the frozen instance loses its socket without being told, from the freeze to that bound: a close
  *   without a close frame or status (1005, 1006) fails;
  * - no client receives the same route twice from the freeze to that bound.
+ *
+ * The last two stop earlier when another fault begins after the freeze (the next of a `chaos` schedule, a kill of
+ * the woken instance say): what follows is that fault's story, judged by the checks of its own.
  */
 export const pauseRecovery: Check = async (context) => {
   const t0 = Date.now();
@@ -43,6 +46,7 @@ export const pauseRecovery: Check = async (context) => {
   let duplicates = 0;
   const received = eventsOf(context.events, "fleet", "message_received");
   const disconnects = eventsOf(context.events, "fleet", "disconnect");
+  const faultStarts = eventsOf(context.events, "fault", "fault_start");
   for (const wake of wakes) {
     const targets = new Set(wake.targets);
     const frozenMs = wake.woke_at - wake.paused_at;
@@ -57,7 +61,8 @@ export const pauseRecovery: Check = async (context) => {
     if (wake.recovered_after_ms === null || (wake.unrecovered_read_after_ms ?? 0) > boundMs) {
       failures.push({ reason: "registry not equal to the live connections in time after the wake", fault_id: wake.fault_id, recovered_after_ms: wake.recovered_after_ms, unrecovered_read_after_ms: wake.unrecovered_read_after_ms, bound_ms: boundMs, last: wake.last });
     }
-    const until = wake.woke_at + boundMs;
+    const nextFault = faultStarts.find((f) => f.fault_id !== wake.fault_id && f.t > wake.paused_at);
+    const until = Math.min(wake.woke_at + boundMs, nextFault?.t ?? Number.POSITIVE_INFINITY);
     for (const d of disconnects) {
       if (d.expected || d.t < wake.paused_at || d.t > until || d.instance_id === undefined || !targets.has(d.instance_id)) continue;
       if (SILENT_CLOSE_CODES.has(d.close_code)) {
