@@ -16,29 +16,14 @@ async function setup(): Promise<{ proxy: ToxiproxyProxy; client: ReturnType<type
   const client = useRedisClient({ host: "127.0.0.1", port: proxy.port }, { maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 50, enableOfflineQueue: false });
   client.on("error", () => undefined);
   await expect.poll(() => client.ping().catch(() => "down"), { timeout: 5_000 }).toBe("PONG");
-  const target: FaultTarget = {
-    killInstance: () => Promise.reject(new Error("no processes here")),
-    stopInstance: () => Promise.reject(new Error("no processes here")),
-    startInstance: () => Promise.reject(new Error("no processes here")),
-    restartRedis: () => Promise.reject(new Error("no processes here")),
-    proxiesOf: () => [proxy],
-    instance: () => ({ wsUrl: "ws://127.0.0.1:1" }),
-  };
   const events: FaultEvent[] = [];
-  return { proxy, client, runner: new FaultRunner({ target, onEvent: (e) => events.push(e) }), events, toxiproxy, redis };
+  return { proxy, client, runner: new FaultRunner({ target: proxyTarget(() => [proxy]), onEvent: (e) => events.push(e) }), events, toxiproxy, redis };
 }
 
-/** A fault target of two instances, gw-1 behind `first` and gw-2 behind `second`, with no processes. */
-function twoTargets(first: ToxiproxyProxy, second: ToxiproxyProxy): FaultTarget {
+/** A fault target with no processes, each instance behind the proxies `proxiesOf` gives for it. */
+function proxyTarget(proxiesOf: FaultTarget["proxiesOf"]): FaultTarget {
   const none = () => Promise.reject(new Error("no processes here"));
-  return {
-    killInstance: none,
-    stopInstance: none,
-    startInstance: none,
-    restartRedis: none,
-    proxiesOf: (id) => (id === "gw-1" ? [first] : [second]),
-    instance: () => ({ wsUrl: "ws://127.0.0.1:1" }),
-  };
+  return { killInstance: none, stopInstance: none, startInstance: none, restartRedis: none, proxiesOf, instance: () => ({ wsUrl: "ws://127.0.0.1:1" }) };
 }
 
 function resolved(fault: Fault): ResolvedFault {
@@ -85,7 +70,8 @@ describe("FaultRunner through the Toxiproxy-compatible server", { timeout: 30_00
         await second.setEnabled(enabled);
       },
     });
-    const runner = new FaultRunner({ target: twoTargets(proxy, late), onEvent: (e) => events.push(e) });
+    // gw-1 behind the first proxy, gw-2 behind the late one.
+    const runner = new FaultRunner({ target: proxyTarget((id) => (id === "gw-1" ? [proxy] : [late])), onEvent: (e) => events.push(e) });
     const end = await runner.run({ ...Fault.partition({ form: "disable", durationMs: 300 }), targets: ["gw-1", "gw-2"] } as ResolvedFault);
     expect(end).toMatchObject({ type: "fault_end", ok: true, kind: "partition" });
     // gw-1's proxy was enabled from heal_started_at on; fault_end waited for gw-2's late answer (less 10 ms: the
