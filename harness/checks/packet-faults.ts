@@ -108,6 +108,7 @@ export function judgePacketFault(input: PacketFaultInput): CheckResult {
   if (input.tcp && effectOf(input.form, input.tcp) === 0) failures.push(`inconclusive: ${input.instance}'s TCP counters show no effect of the ${input.form} (${JSON.stringify(input.tcp)})`);
   if (judged && closes.length > 0) failures.push(`${closes.length} socket(s) of ${input.instance} closed unasked (codes ${[...new Set(closes.map((c) => c.close_code))].join(", ")})`);
   if (judged && short.length > 0) failures.push(`${short.length} sample(s) with fewer records than clients on ${input.instance} (least: ${Math.min(...short.map((s) => s.records - s.clients))})`);
+  const risk = input.form === "loss" ? Number(tcpCloseRisk({ percent: input.percent, clients: held, faultMs: input.endedAt - input.appliedAt, heartbeatIntervalMs: input.heartbeatIntervalMs }).toPrecision(2)) : undefined;
   return {
     name: "packet-faults",
     pass: failures.length === 0,
@@ -117,7 +118,7 @@ export function judgePacketFault(input: PacketFaultInput): CheckResult {
       window: `fault applied .. healed + 2H (${2 * input.heartbeatIntervalMs} ms)`,
       judged_up_to_loss_percent: MAX_SURVIVABLE_LOSS_PERCENT,
     },
-    actual: { instance: input.instance, form: input.form, percent: input.percent, ...(input.form === "loss" ? { tcp_close_risk: Number(tcpCloseRisk({ percent: input.percent, clients: held, faultMs: input.endedAt - input.appliedAt, heartbeatIntervalMs: input.heartbeatIntervalMs }).toPrecision(2)) } : {}), unasked_closes: closes.length, samples_short: short.length, clients_max: held, samples: window.length, ...(input.tcp ? { tcp: input.tcp } : {}) },
+    actual: { instance: input.instance, form: input.form, percent: input.percent, ...(risk !== undefined ? { tcp_close_risk: risk } : {}), unasked_closes: closes.length, samples_short: short.length, clients_max: held, samples: window.length, ...(input.tcp ? { tcp: input.tcp } : {}) },
     evidence: { failures, closes: closes.slice(0, 10), short: short.slice(0, 10) },
   };
 }
