@@ -127,6 +127,8 @@ export class GatewayProcess implements AsyncDisposable {
     this.#setState("starting");
     // The reference gateway runs from its bundle (gateway-bundle.ts); any other SUT as defined.
     const sut = await spawnableSut(this.#options.sut);
+    // The local runtime refuses an image-only SUT before anything starts (local-runtime.ts).
+    if (sut.command === null) throw new HarnessError("HARNESS_ERR_INVALID_SUT", `the SUT ${JSON.stringify(sut.name)} has no command to spawn`);
     // A stop or kill while the bundle was being made: spawn nothing.
     if (this.#startAbort.signal.aborted) throw new HarnessError("HARNESS_ERR_ABORTED", `start of ${this.instanceId} was interrupted before the spawn (state ${this.#state})`);
     const expand = (text: string) => expandVariables(text, { NODE: process.execPath, ...vars });

@@ -68,6 +68,12 @@ export class LocalRuntime implements Runtime {
 
   constructor(options: RuntimeOptions) {
     validateRuntimeOptions(options);
+    if (options.sut?.command === null) {
+      throw new HarnessError(
+        "HARNESS_ERR_UNSUPPORTED",
+        `the SUT ${JSON.stringify(options.sut.name)} is an image (${options.sut.image}) with no \`command\`: run it with --runtime containers, or add the command that starts one instance as a process`,
+      );
+    }
     this.#options = { ...options };
     this.capabilities = localCapabilities(options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis);
   }

@@ -12,7 +12,7 @@ import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import type { Untimed } from "../events/run-events.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
-import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES, gatewayImageOf } from "./containers/capabilities.js";
 import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
 import { requireDockerEngine } from "./containers/docker-engine.js";
 import { GatewayContainer } from "./containers/gateway-container.js";
@@ -21,7 +21,7 @@ import { CONTAINER_PORTS, IMAGES, LABELS, type ImageRole } from "./containers/im
 import { httpReadyWait, PublishedContainer } from "./containers/published-container.js";
 import { pingRedis } from "./containers/redis-ping.js";
 import { describeContainerTopology, type ProxySpec, type ServiceSpec } from "./containers/topology.js";
-import { faketimeVars } from "./faketime.js";
+import { faketimeVars, LIBFAKETIME_PATH } from "./faketime.js";
 import type { ProcessExit } from "./gateway-process.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
@@ -78,6 +78,8 @@ export class StartedContainerRuntime implements StartedRuntime {
   #toxiproxyImage?: ToxiproxyImageChoice;
   /** Path of the libfaketime the gateway image carries (its label), or `undefined` when it has none. */
   #imageLibfaketime?: string;
+  /** The gateways' image: the SUT's own, or the reference gateway's. */
+  readonly #gatewayImage: string;
   #stopping?: Promise<void>;
   #op: Promise<unknown> = Promise.resolve();
 
@@ -86,6 +88,7 @@ export class StartedContainerRuntime implements StartedRuntime {
     this.#options = options;
     this.runId = options.runId;
     this.sut = assertContainerSut(options.sut);
+    this.#gatewayImage = gatewayImageOf(this.sut);
     this.authSecret = options.authSecret ?? randomBytes(24).toString("hex");
     this.host = options.host ?? DEFAULT_RUNTIME_OPTIONS.host;
     this.registry = options.registry ?? DEFAULT_RUNTIME_OPTIONS.registry;
@@ -115,11 +118,21 @@ export class StartedContainerRuntime implements StartedRuntime {
     const engine = await requireDockerEngine();
     process.on("exit", this.#onExit);
     const swept = await sweepDeadRunObjects();
+    // A SUT of its own brings its image: the engine must have it (a run never pulls; these machines have no registry).
+    if (this.sut.image !== null && !(await imageExists(this.sut.image))) {
+      throw new HarnessError(
+        "HARNESS_ERR_DOCKER",
+        `the SUT ${JSON.stringify(this.sut.name)} names the image ${this.sut.image}, which this Docker engine does not have: build it (docker build -t ${this.sut.image} ...) or load it (docker load -i <file>) first; a run never pulls images`,
+      );
+    }
     const missing: ImageRole[] = [];
-    for (const role of Object.keys(IMAGES) as ImageRole[]) if (!(await imageExists(IMAGES[role]))) missing.push(role);
+    for (const role of Object.keys(IMAGES) as ImageRole[]) {
+      if (role === "gateway" && this.sut.image !== null) continue;
+      if (!(await imageExists(IMAGES[role]))) missing.push(role);
+    }
     const built = missing.length > 0 ? await buildImages({ roles: missing }) : [];
     this.#toxiproxyImage = await chooseToxiproxyImage();
-    this.#imageLibfaketime = (await localImageLabels(IMAGES.gateway))?.[LABELS.libfaketime];
+    this.#imageLibfaketime = (await localImageLabels(this.#gatewayImage))?.[LABELS.libfaketime];
     this.#client = await getContainerRuntimeClient();
     const client = this.#client;
     for (const key of ["edge", "store"] as const) {
@@ -134,6 +147,8 @@ export class StartedContainerRuntime implements StartedRuntime {
       gatewayEnv: this.#gatewayEnv(),
       toxiproxyImage: this.#toxiproxyImage.image,
       readyPath: this.sut.readyPath,
+      gatewayImage: this.#gatewayImage,
+      sutEnv: this.sut.env,
       clientProxies: this.#options.clientProxies ?? false,
       ...(this.#toxiproxyImage.kind === "real" ? { toxiproxyCommand: ["-host=0.0.0.0"] } : {}),
     });
@@ -161,7 +176,7 @@ export class StartedContainerRuntime implements StartedRuntime {
         redis: this.redisMode,
         startMs: Date.now() - t0,
         docker: engine,
-        images: { gateway: IMAGES.gateway, redis: IMAGES.redis, toxiproxy: this.#toxiproxyImage.image },
+        images: { gateway: this.#gatewayImage, redis: IMAGES.redis, toxiproxy: this.#toxiproxyImage.image },
         toxiproxy: this.#toxiproxyImage.kind,
         built: built.map((b) => b.image),
         swept: swept.map((o) => `${o.kind} ${o.name}`),
@@ -241,9 +256,12 @@ export class StartedContainerRuntime implements StartedRuntime {
     return this.#toxiproxyImage;
   }
 
-  /** run.json's `topology` additions: the runtime and which proxy image ran (the real Toxiproxy, or the compatible one). */
+  /**
+   * run.json's `topology` additions: the runtime, the gateways' image (the SUT's own, or the reference gateway's) and
+   * which proxy image ran (the real Toxiproxy, or the compatible one).
+   */
   get topologyDetail(): Readonly<Record<string, unknown>> {
-    return { runtime: "containers", toxiproxy_image: this.toxiproxyImage };
+    return { runtime: "containers", gateway_image: this.#gatewayImage, toxiproxy_image: this.toxiproxyImage };
   }
 
   /** The Toxiproxy API client of this topology (published on 127.0.0.1). */
@@ -350,7 +368,9 @@ export class StartedContainerRuntime implements StartedRuntime {
       if (offsetMs !== 0 && this.#imageLibfaketime === undefined) {
         throw new HarnessError(
           "HARNESS_ERR_UNSUPPORTED",
-          `a clock skew of ${id} needs libfaketime in the gateway image (${IMAGES.gateway}), which was built on a host without it: install Debian's faketime package (apt-get install -y faketime), then rebuild the images (npm run images)`,
+          this.sut.image === null
+            ? `a clock skew of ${id} needs libfaketime in the gateway image (${IMAGES.gateway}), which was built on a host without it: install Debian's faketime package (apt-get install -y faketime), then rebuild the images (npm run images)`
+            : `a clock skew of ${id} needs libfaketime in the SUT's image (${this.sut.image}), declared by the label ${LABELS.libfaketime}=${LIBFAKETIME_PATH} (where LD_PRELOAD finds it; an image built FROM ${IMAGES.gateway} inherits it)`,
         );
       }
       await gateway.start(offsetMs !== 0 ? faketimeVars(offsetMs) : {});

@@ -8,9 +8,10 @@ import { HarnessError } from "../errors.js";
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
- * A system under test: how to start one gateway instance as a process, and where its probes live. The harness
- * talks to it only through the wire protocol, the HTTP API, the Redis key schema and process control; see the
- * README's "System under test contract".
+ * A system under test: how to start one gateway instance as a process (`command`, the local runtime) or as a
+ * container (`image`, the containers runtime), and where its probes live. The harness talks to it only through the
+ * wire protocol, the HTTP API, the Redis key schema and process control; see the README's "System under test
+ * contract".
  *
  * `command`, `args` and `env` values may reference the harness's variables as `${NAME}` (e.g. `"${PORT}"`,
  * `"${REDIS_URL}"`), so a service with other variable names can be mapped without a wrapper script.
@@ -19,9 +20,15 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", 
 export interface SutDefinition {
   /** Shown in reports. */
   name: string;
-  /** Executable to spawn (no shell). */
-  command: string;
-  /** Arguments. @default [] */
+  /** Executable to spawn (no shell), for the local runtime. Required unless `image` is given. */
+  command?: string;
+  /**
+   * Docker image of one instance, for the containers runtime: already in the engine (built or `docker load`ed; a
+   * run never pulls). It runs with its own entry point and command; the harness's variables and `env` are its
+   * environment. Required there unless the SUT is the reference gateway (whose image `npm run images` builds).
+   */
+  image?: string;
+  /** Arguments of `command` (not of `image`). @default [] */
   args?: string[];
   /** Working directory; relative paths are resolved against the SUT file's folder. @default the repository root */
   cwd?: string;
@@ -42,7 +49,10 @@ export interface SutDefinition {
 /** A {@link SutDefinition} with every default filled in; frozen. */
 export interface ResolvedSutDefinition {
   readonly name: string;
-  readonly command: string;
+  /** `null`: the SUT runs as a container only. */
+  readonly command: string | null;
+  /** `null`: the SUT runs as a process only (or is the reference gateway, whose image the harness builds). */
+  readonly image: string | null;
   readonly args: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
@@ -88,7 +98,7 @@ export const REFERENCE_SUT: SutDefinition = Object.freeze({
   cwd: REPO_ROOT,
 });
 
-const KNOWN_FIELDS = new Set(["name", "command", "args", "cwd", "env", "readyPath", "metricsPath", "wsPath", "keyPrefix", "startupTimeoutMs"]);
+const KNOWN_FIELDS = new Set(["name", "command", "image", "args", "cwd", "env", "readyPath", "metricsPath", "wsPath", "keyPrefix", "startupTimeoutMs"]);
 
 function invalid(message: string): HarnessError {
   return new HarnessError("HARNESS_ERR_INVALID_SUT", message);
@@ -96,7 +106,7 @@ function invalid(message: string): HarnessError {
 
 /** Validates a SUT definition and fills in defaults. `baseDir` resolves a relative `cwd`. */
 export function resolveSutDefinition(definition: unknown, baseDir: string = REPO_ROOT): ResolvedSutDefinition {
-  if (typeof definition !== "object" || definition === null || Array.isArray(definition)) throw invalid("a SUT definition must be a JSON object with at least a `command`");
+  if (typeof definition !== "object" || definition === null || Array.isArray(definition)) throw invalid("a SUT definition must be a JSON object with at least a `command` or an `image`");
   const raw = definition as Record<string, unknown>;
   const unknown = Object.keys(raw).filter((key) => !KNOWN_FIELDS.has(key));
   if (unknown.length > 0) throw invalid(`unknown SUT field(s) ${unknown.join(", ")}; known: ${[...KNOWN_FIELDS].join(", ")}`);
@@ -110,6 +120,11 @@ export function resolveSutDefinition(definition: unknown, baseDir: string = REPO
     if (!value.startsWith("/")) throw invalid(`SUT field \`${key}\` must start with "/" (got ${JSON.stringify(value)})`);
     return value;
   };
+  if (raw.command === undefined && raw.image === undefined) {
+    throw invalid("a SUT definition needs a `command` (a process, for --runtime local) or an `image` (a Docker image, for --runtime containers), or both");
+  }
+  const image = raw.image === undefined ? null : string("image");
+  if (image !== null && /\s/.test(image)) throw invalid(`SUT field \`image\` must be an image reference without spaces (got ${JSON.stringify(image)})`);
   const args = raw.args ?? [];
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string")) throw invalid("SUT field `args` must be an array of strings");
   const env = raw.env ?? {};
@@ -125,7 +140,8 @@ export function resolveSutDefinition(definition: unknown, baseDir: string = REPO
   if (/[*?[\]\s]/.test(keyPrefix)) throw invalid(`SUT field \`keyPrefix\` must not contain glob characters or spaces (got ${JSON.stringify(keyPrefix)})`);
   return Object.freeze({
     name: string("name", "custom"),
-    command: string("command"),
+    command: raw.command === undefined ? null : string("command"),
+    image,
     args: Object.freeze([...(args as string[])]),
     cwd,
     env: Object.freeze({ ...(env as Record<string, string>) }),

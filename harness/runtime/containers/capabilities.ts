@@ -18,24 +18,31 @@ export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze
 });
 
 /**
- * Refuses a SUT the runtime cannot run: a `--sut` definition describes a process to spawn on the host, and the
- * containers runtime runs the reference gateway's image only.
+ * The SUT a containers run starts, or `HARNESS_ERR_UNSUPPORTED` for one it cannot: a SUT with an `image` runs that
+ * image; the reference gateway (no `--sut`, or its own process definition) runs {@link IMAGES.gateway}; any other
+ * process definition has no image to run.
  */
 export function assertContainerSut(sut: ResolvedSutDefinition | undefined): ResolvedSutDefinition {
   const reference = resolveSutDefinition(REFERENCE_SUT);
   if (sut === undefined) return reference;
+  if (sut.image !== null) return sut;
   if (sut.command !== reference.command || sut.args.join(" ") !== reference.args.join(" ")) {
     throw new HarnessError(
       "HARNESS_ERR_UNSUPPORTED",
-      `--runtime containers runs the reference gateway image (${IMAGES.gateway}) only; the SUT ${JSON.stringify(sut.name)} is a process definition (${sut.command}) with no image. Run it with --runtime local, or put it in the topology by hand (docker-compose.yml)`,
+      `--runtime containers runs a SUT from its Docker image; the SUT ${JSON.stringify(sut.name)} is a process definition (${sut.command}) with no \`image\`. Add "image": "<name:tag>" to it (an image in this Docker engine: built, or loaded with docker load), or run it with --runtime local`,
     );
   }
   return sut;
 }
 
+/** The image each gateway container of `sut` (as {@link assertContainerSut} let it through) runs. */
+export function gatewayImageOf(sut: ResolvedSutDefinition): string {
+  return sut.image ?? IMAGES.gateway;
+}
+
 /**
  * Validates the options of the containers runtime: a `TypeError` for impossible values, `HARNESS_ERR_UNSUPPORTED`
- * for what it cannot honour (a Redis Cluster, a SUT without an image).
+ * for what it cannot honour (a Redis Cluster, a SUT process definition without an image).
  */
 export function assertContainerOptions(options: RuntimeOptions): void {
   validateRuntimeOptions(options);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONTAINER_PORTS } from "./images.js";
+import { CONTAINER_PORTS, IMAGES } from "./images.js";
 import { describeContainerTopology, type TopologySpecOptions } from "./topology.js";
 
 const OPTIONS: TopologySpecOptions = { instances: 2, hostnames: { redis: "r", toxiproxy: "tp" }, proxyPrefix: "run", gatewayEnv: {} };
@@ -28,5 +28,27 @@ describe("describeContainerTopology", () => {
       expect(gateway.aliases).toEqual({ edge: [id] });
       expect(gateway.env.REDIS_URL).toMatch(/^redis:\/\/tp-store:\d+$/);
     }
+  });
+
+  it("should run a SUT's own image with its env after the harness's variables, each ${NAME} expanded per instance", () => {
+    expect(describeContainerTopology(OPTIONS).services.find((s) => s.key === "gw-1")!.image).toBe(IMAGES.gateway);
+    const topology = describeContainerTopology({
+      ...OPTIONS,
+      gatewayEnv: { AUTH_SECRET: "s", TRAFFIC_COP_DEFECTS: "none" },
+      gatewayImage: "acme/gateway:1",
+      sutEnv: { LISTEN: "${HOST}:${PORT}", REDIS_ADDR: "${REDIS_URL}", NODE_NAME: "${INSTANCE_ID}", JWT_KEY: "${AUTH_SECRET}", TRAFFIC_COP_DEFECTS: "drop-remote", KEEP: "${UNKNOWN}" },
+    });
+    const gw2 = topology.services.find((s) => s.key === "gw-2")!;
+    expect(gw2.image).toBe("acme/gateway:1");
+    expect(gw2.env).toMatchObject({
+      LISTEN: `0.0.0.0:${CONTAINER_PORTS.gateway}`,
+      REDIS_ADDR: `redis://tp:${CONTAINER_PORTS.proxyBase + 2}`,
+      NODE_NAME: "gw-2",
+      JWT_KEY: "s",
+      TRAFFIC_COP_DEFECTS: "drop-remote",
+      KEEP: "${UNKNOWN}",
+      INSTANCE_ID: "gw-2",
+    });
+    expect(topology.services.filter((s) => s.role !== "gateway").map((s) => s.image)).not.toContain("acme/gateway:1");
   });
 });

@@ -16,6 +16,7 @@
  * sorts first: `...-edge` sorts before `...-store`. Named the other way round, a disconnect would cut every
  * client connection too (measured on Docker 20.10: the DNAT rule pointed at the Redis-side address).
  */
+import { expandVariables } from "../sut.js";
 import { CONTAINER_PORTS, IMAGES, type ImageRole } from "./images.js";
 
 /** The two networks of a topology; their names must keep `edge` sorting before `store` (see above). */
@@ -78,8 +79,22 @@ export interface TopologySpecOptions {
   toxiproxyCommand?: string[];
   /** Readiness path of the gateways. @default "/readyz" */
   readyPath?: string;
+  /** Image of the gateways (a `--sut` definition's `image`). @default IMAGES.gateway */
+  gatewayImage?: string;
+  /**
+   * A `--sut` definition's `env`, applied after everything else; its values may name the other variables of the
+   * instance as `${NAME}` (`${PORT}`, `${REDIS_URL}`, `${INSTANCE_ID}`, ...). @default {}
+   */
+  sutEnv?: Readonly<Record<string, string>>;
   /** One proxy in front of each gateway for its clients, in the proxy container (see above). @default false */
   clientProxies?: boolean;
+}
+
+/** `env` with `sutEnv` applied after it, each value's `${NAME}` expanded from `env` (as the local runtime does). */
+function withSutEnv(env: Record<string, string>, sutEnv: Readonly<Record<string, string>>): Record<string, string> {
+  const out = { ...env };
+  for (const [key, value] of Object.entries(sutEnv)) out[key] = expandVariables(value, env);
+  return out;
 }
 
 /** Instance ids `gw-1` .. `gw-N`. */
@@ -121,15 +136,18 @@ export function describeContainerTopology(options: TopologySpecOptions): Topolog
       (proxy): ServiceSpec => ({
         key: proxy.instance,
         role: "gateway",
-        image: IMAGES.gateway,
+        image: options.gatewayImage ?? IMAGES.gateway,
         hostname: proxy.instance,
-        env: {
-          PORT: String(CONTAINER_PORTS.gateway),
-          HOST: "0.0.0.0",
-          REDIS_URL: `redis://${proxyOnStore}:${port(proxy)}`,
-          INSTANCE_ID: proxy.instance,
-          ...options.gatewayEnv,
-        },
+        env: withSutEnv(
+          {
+            PORT: String(CONTAINER_PORTS.gateway),
+            HOST: "0.0.0.0",
+            REDIS_URL: `redis://${proxyOnStore}:${port(proxy)}`,
+            INSTANCE_ID: proxy.instance,
+            ...options.gatewayEnv,
+          },
+          options.sutEnv ?? {},
+        ),
         networks: ["edge", "store"],
         ...(withClients ? { aliases: { edge: [proxy.instance] } } : {}),
         containerPort: CONTAINER_PORTS.gateway,
