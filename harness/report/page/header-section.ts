@@ -37,7 +37,9 @@ export function renderHeader(run: PageRun): string {
   html += field("duration", fmtDuration(run.duration_ms));
   html += field("started", fmtTime(run.started_at));
   html += field("instances × clients", `${text(profile.instances, "–")} × ${text(profile.clients, "–")}`);
-  html += field("system under test", text(sut.name, "–") + (text(sut.command) ? ` — ${[text(sut.command), ...list(sut.args).map(String)].join(" ")}` : ""));
+  // What ran: the image on containers (none named for the reference gateway: the runtime's own), else the command.
+  const ran = config.runtime === "containers" ? (text(sut.image) ? `image ${text(sut.image)}` : "") : text(sut.command) ? [text(sut.command), ...list(sut.args).map(String)].join(" ") : "";
+  html += field("system under test", text(sut.name, "–") + (ran ? ` — ${ran}` : ""));
   html += field("run id", text(run.run_id, "–"));
   html += "</dl>";
   html += `<div class="repro"><span>Reproduce${repro.seedKnown ? "" : " (the seed was not recorded)"}:</span><code id="repro-command">${esc(repro.command)}</code><button type="button" id="copy-repro">copy</button></div>`;

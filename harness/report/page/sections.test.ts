@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CheckResult, RunEvent } from "../run-result.js";
 import { renderChecks, sortChecks } from "./checks-section.js";
 import { countLine, eventRow, eventSubject } from "./events-section.js";
+import { renderHeader } from "./header-section.js";
 import { section } from "./main.js";
 import { niceTicks } from "./svg.js";
 
@@ -28,6 +29,18 @@ describe("report page sections", () => {
     expect(eventSubject({ t: 1, source: "fault", type: "fault_start", targets: ["gw-1", "gw-2"], phase: "load" } as unknown as RunEvent)).toBe("gw-1,gw-2 load");
     expect(countLine(500, 700, 900)).toBe("Showing the first 500 of 700 matching events (900 in all); narrow the filter to see others.");
     expect(countLine(1, 1, 9)).toBe("1 matching event (9 in all).");
+  });
+
+  it("should name the system under test by what ran: its command locally, its image on containers, as text", () => {
+    const sut = { name: HOSTILE, command: "/opt/gw/bin/server", args: ["--listen", HOSTILE], image: `acme/${HOSTILE}` };
+    const local = renderHeader({ config: { runtime: "local", sut } });
+    const containers = renderHeader({ config: { runtime: "containers", sut } });
+    const reference = renderHeader({ config: { runtime: "containers", sut: { name: "reference", command: "${NODE}", image: null } } });
+    for (const html of [local, containers]) expect(html).not.toContain("<img");
+    expect(local).toContain("— /opt/gw/bin/server --listen &lt;img");
+    expect(containers).toContain("— image acme/&lt;img");
+    expect(containers).not.toContain("/opt/gw/bin/server");
+    expect(reference).toMatch(/<dd>reference<\/dd>/);
   });
 
   it("should show a section's error in place and record it", () => {
