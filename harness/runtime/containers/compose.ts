@@ -3,7 +3,7 @@
  * runtime starts (`topology.ts`). `npx tsx harness/runtime/containers/write-compose.ts` rewrites both files; a
  * test asserts that the committed files equal what this module renders.
  */
-import { CONTAINER_PORTS } from "./images.js";
+import { CONTAINER_PORTS, IMAGES } from "./images.js";
 import { describeContainerTopology, type ServiceSpec, type TopologySpec } from "./topology.js";
 
 /** Paths of the generated files, relative to the repository root. */
@@ -15,12 +15,14 @@ export const COMPOSE_HOST_PORTS = Object.freeze({ redis: 16_379, toxiproxy: 18_4
 const COMPOSE_INSTANCES = 3;
 const PROXY_CONFIG_PATH = "/etc/traffic-cop/toxiproxy.json";
 
-/** The topology compose starts: three gateways, service names as host names, settings overridable from the shell. */
+/** The topology compose starts: three gateways, service names as host names, settings and gateway image overridable from the shell. */
 export function composeTopology(): TopologySpec {
   return describeContainerTopology({
     instances: COMPOSE_INSTANCES,
     hostnames: { redis: "redis", toxiproxy: "toxiproxy" },
     toxiproxyCommand: ["--host", "0.0.0.0", "--port", String(CONTAINER_PORTS.toxiproxyApi), "--config", PROXY_CONFIG_PATH],
+    // A gateway image of one's own, as a `--sut` definition's `image` is on the containers runtime.
+    gatewayImage: `\${GATEWAY_IMAGE:-${IMAGES.gateway}}`,
     gatewayEnv: {
       AUTH_SECRET: "${AUTH_SECRET:-traffic-cop-compose-secret}",
       CONNECTION_TTL_MS: "${CONNECTION_TTL_MS:-30000}",
