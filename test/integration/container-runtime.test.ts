@@ -217,6 +217,14 @@ describe("ContainerRuntime refusals and cleanup", { timeout: 60_000 }, () => {
     }
   });
 
+  it("should refuse a SUT image the engine does not have, saying how to get it, before creating anything", async () => {
+    const image = `traffic-cop-test/absent:${randomBytes(4).toString("hex")}`;
+    const runId = `absent-${randomBytes(3).toString("hex")}`;
+    const runtime = new ContainerRuntime({ runId, sut: resolveSutDefinition({ name: "absent", image }) });
+    await expect(runtime.start()).rejects.toMatchObject({ code: "HARNESS_ERR_DOCKER", message: expect.stringMatching(new RegExp(`${image}.*docker build .*docker load`)) });
+    expect(await listLabelledObjects(runId)).toEqual([]);
+  });
+
   it("should exit 2, say how to get an engine when none answers, and write an error report", async () => {
     // A folder of its own: the run writes its error report and the runs' index there.
     const out = await mkdtemp(join(tmpdir(), "traffic-cop-no-engine-"));
