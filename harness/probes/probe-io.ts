@@ -81,6 +81,18 @@ export async function askWhileUnavailable<T>(ask: () => Promise<T>, unavailable:
   }
 }
 
+/**
+ * {@link openProbeSocket}, asked again while the connect is refused `503 REGISTRY_UNAVAILABLE` (the gateway's fast
+ * failure when its registry write timed out: nothing was registered), within {@link UNAVAILABLE_RETRY_WINDOW_MS}.
+ */
+export function openProbeSocketWhileUnavailable(options: OpenProbeSocketOptions, signal?: AbortSignal): Promise<{ answer: ProbeConnectResult; retries: number }> {
+  return askWhileUnavailable(
+    () => openProbeSocket(options),
+    (result) => !result.ok && isRegistryUnavailable(result),
+    signal,
+  );
+}
+
 /** Rounds a duration to 0.1 ms. */
 export function round(ms: number): number {
   return Math.round(ms * 10) / 10;

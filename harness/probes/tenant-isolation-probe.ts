@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { askWhileUnavailable, httpProbe, isRegistryUnavailable, openProbeSocket, tenantToken, type HttpProbeResult, type ProbeConnectResult, type ProbeSocket } from "./probe-io.js";
+import { askWhileUnavailable, httpProbe, isRegistryUnavailable, openProbeSocketWhileUnavailable, tenantToken, type HttpProbeResult, type ProbeSocket } from "./probe-io.js";
 import type { IsolationProbeHttpEvent } from "../events/run-events.js";
 import { liveConnections, type ProbeContext, type ProbeInstance } from "./probe-context.js";
 
@@ -103,11 +103,7 @@ export async function probeTenantIsolation(context: ProbeContext, options: Probe
         // WebSocket: a socket of the probe tenant in a session of its own routes into the victim's session.
         // A connect refused REGISTRY_UNAVAILABLE is asked again like the requests above: its record was never written.
         const connect = async (sessionId: string, websocketId?: string) =>
-          askWhileUnavailable(
-            () => openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId, ...(websocketId === undefined ? {} : { websocketId }) }),
-            (result: ProbeConnectResult) => !result.ok && isRegistryUnavailable(result),
-            context.signal,
-          );
+          openProbeSocketWhileUnavailable({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId, ...(websocketId === undefined ? {} : { websocketId }) }, context.signal);
         const { answer: own } = await connect(`probe-${randomBytes(4).toString("hex")}`);
         if (own.ok) {
           sockets.push(own.socket);

@@ -4,9 +4,10 @@
  * (1 s) plus slack, not wait behind earlier commands, and sockets stay open. Healing brings lookups back.
  */
 import { describe, expect, it } from "vitest";
+import { isRegistryUnavailable, openProbeSocket, openProbeSocketWhileUnavailable, UNAVAILABLE_RETRY_WINDOW_MS } from "../../harness/probes/probe-io.js";
 import { startGateway, startGateways, token } from "../helpers/gateway.js";
 import { connectClient } from "../helpers/wire-client.js";
-import { useRedisServer } from "../helpers/redis.js";
+import { useRedisClient, useRedisServer } from "../helpers/redis.js";
 import { proxyTo, useToxiproxy } from "../helpers/toxiproxy.js";
 import { timed } from "../helpers/timing.js";
 
@@ -76,5 +77,24 @@ describe("gateway in a Redis black hole", () => {
     expect(await target.next((frame) => frame.id === 2)).toMatchObject({ type: "message", payload: "at the cut" });
     // Delivered, but unconfirmed: the count is a lower bound, and says so.
     expect(ack).toEqual({ type: "ack", id: 2, delivered: 0, partial: true });
+  });
+
+  it("should have a probe connect refused REGISTRY_UNAVAILABLE asked again until Redis answers", { timeout: 60_000 }, async () => {
+    const redis = await useRedisServer();
+    const [gateway] = await startGateways(1, redis.url);
+    const admin = useRedisClient({ host: "127.0.0.1", port: redis.port });
+    const options = { baseUrl: `ws://127.0.0.1:${gateway!.port}`, token: token("t1") };
+    // Redis stands still (every client's commands held) for 1.3 s: the registry write of a connect times out (1 s)
+    // and the gateway refuses it; the next attempt, 100 ms later, is answered once Redis moves again, within the
+    // probe's retry window (2 s from the first refusal).
+    expect(UNAVAILABLE_RETRY_WINDOW_MS).toBeGreaterThan(1_300 - 1_000 + 100);
+    await admin.call("CLIENT", "PAUSE", "1300", "ALL");
+    const once = await openProbeSocket({ ...options, sessionId: "refused" });
+    expect(!once.ok && isRegistryUnavailable(once), JSON.stringify(once)).toBe(true);
+    await admin.call("CLIENT", "PAUSE", "1300", "ALL");
+    const { answer, retries } = await openProbeSocketWhileUnavailable({ ...options, sessionId: "asked-again" });
+    expect(answer.ok, JSON.stringify(answer)).toBe(true);
+    expect(retries).toBeGreaterThanOrEqual(1);
+    if (answer.ok) answer.socket.ws.close(1000);
   });
 });

@@ -5,7 +5,7 @@ import { mintClientToken } from "../../common/jwt.js";
 import { eventsOf } from "../../events/run-events.js";
 import { HarnessError } from "../../errors.js";
 import { liveConnections } from "../../probes/probe-context.js";
-import { openProbeSocket, tenantToken, type ProbeSocket } from "../../probes/probe-io.js";
+import { openProbeSocketWhileUnavailable, tenantToken, type ProbeSocket } from "../../probes/probe-io.js";
 import { flushEvents } from "../flush-events.js";
 import type { StepHandler } from "../run-context.js";
 
@@ -73,7 +73,9 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
   const unobserved = new Set<string>();
   let observing = true;
   const openProbe = async (instance: { id: string; wsUrl: string }, sessionId: string, replacements = 0): Promise<void> => {
-    const opened = await openProbeSocket({ baseUrl: instance.wsUrl, wsPath: context.wsPath, token: probeToken, sessionId });
+    // A connect refused REGISTRY_UNAVAILABLE (a Redis command past its timeout on a loaded machine: nothing was
+    // registered) is asked again: the probe needs the connection, and the refusal says nothing of the skew.
+    const { answer: opened } = await openProbeSocketWhileUnavailable({ baseUrl: instance.wsUrl, wsPath: context.wsPath, token: probeToken, sessionId }, run.signal);
     if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
     // A replacement that opens after the observation is closed at once (the others are closed in `finally`).
     if (!observing) return opened.socket.ws.close(1000);
