@@ -134,10 +134,9 @@ export class StartedContainerRuntime implements StartedRuntime {
     this.#toxiproxyImage = await chooseToxiproxyImage();
     this.#imageLibfaketime = (await localImageLabels(this.#gatewayImage))?.[LABELS.libfaketime];
     this.#client = await getContainerRuntimeClient();
-    const client = this.#client;
     for (const key of ["edge", "store"] as const) {
       const name = this.#name(key);
-      await client.container.dockerode.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: this.#labels("network") });
+      await this.#createNetwork(name, key === "store");
       this.#networks.push({ key, name });
     }
     const topology = describeContainerTopology({
@@ -182,6 +181,30 @@ export class StartedContainerRuntime implements StartedRuntime {
         swept: swept.map((o) => `${o.kind} ${o.name}`),
       },
     });
+  }
+
+  /**
+   * Creates a bridge network of the run. With `pinnable`, its subnet is one Docker picked but configured as the
+   * run's own, so that a gateway cut off it can come back at the address it had (Docker honours an address asked
+   * for only on a network with a configured subnet): created once to learn a free subnet, then again with it. Another
+   * engine user may take that subnet in between; then it tries again.
+   */
+  async #createNetwork(name: string, pinnable: boolean): Promise<void> {
+    const { dockerode } = this.#client!.container;
+    const options = { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: this.#labels("network") };
+    for (let attempt = 1; ; attempt++) {
+      const network = await dockerode.createNetwork(options);
+      if (!pinnable) return;
+      const config = ((await network.inspect()) as { IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } }).IPAM?.Config?.[0];
+      await network.remove();
+      if (!config?.Subnet) throw new HarnessError("HARNESS_ERR_DOCKER", `network ${name}: Docker gave it no IPv4 subnet to configure`);
+      try {
+        await dockerode.createNetwork({ ...options, IPAM: { Driver: "default", Config: [{ Subnet: config.Subnet, ...(config.Gateway ? { Gateway: config.Gateway } : {}) }] } });
+        return;
+      } catch (error) {
+        if (attempt >= 3 || !/overlap/i.test(String((error as Error).message))) throw error;
+      }
+    }
   }
 
   #gatewayEnv(): Record<string, string> {

@@ -181,6 +181,20 @@ describe.sequential("ContainerRuntime", { timeout: 60_000 }, () => {
     client.socket.close();
   });
 
+  it("should bring instances cut off together back at their own addresses, whatever the order, serving again", async () => {
+    const address = async (id: string) => (await run("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "tc-${runId}-store").IPAddress}}`, `tc-${runId}-${id}`])).stdout.trim();
+    const before = { "gw-1": await address("gw-1"), "gw-2": await address("gw-2") };
+    expect(before["gw-1"]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    await rt.disconnectInstance("gw-1");
+    await rt.disconnectInstance("gw-2");
+    // Left to Docker, the one with the higher address, joining first, would take the lowest free one: the other's.
+    const last = (ip: string) => Number(ip.split(".").at(-1));
+    const order = last(before["gw-1"]) > last(before["gw-2"]) ? ["gw-1", "gw-2"] : ["gw-2", "gw-1"];
+    for (const id of order) await rt.reconnectInstance(id);
+    expect({ "gw-1": await address("gw-1"), "gw-2": await address("gw-2") }).toEqual(before);
+    for (const id of ["gw-1", "gw-2"]) await expect.poll(() => readyStatus(rt, id), { timeout: READY_AGAIN_BOUND_MS }).toBe(200);
+  });
+
   it("should tear down everything it labelled, idempotently, with one instance still paused", async () => {
     await rt.pauseInstance("gw-1");
     const ports = [...rt.instances.map((i) => i.port), rt.redis.nodes[0]!.port, Number(new URL(rt.toxiproxy.apiUrl).port)];

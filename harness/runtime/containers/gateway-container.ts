@@ -63,6 +63,8 @@ export class GatewayContainer {
   #expectExit = false;
   #pid?: number;
   #disconnected = false;
+  /** Its address on the store network when it was cut off (`disconnect`), to come back at. */
+  #storeAddress?: string;
   #generation = 0;
   /** Environment the current container has beyond the service's, as `key=value` lines in key order. */
   #extraEnvKey = "";
@@ -264,15 +266,24 @@ export class GatewayContainer {
     this.#setState("started");
   }
 
-  /** Removes it from the store network (Redis traffic); the edge network, and so its published port, stays. */
+  /**
+   * Removes it from the store network (Redis traffic); the edge network, and so its published port, stays. Keeps its
+   * address there for {@link reconnect}.
+   */
   async disconnect(): Promise<void> {
-    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.store).disconnect({ Container: this.#requireContainer().id, Force: true });
+    const container = this.#requireContainer();
+    this.#storeAddress = (await container.inspect()).NetworkSettings.Networks[this.#options.networks.store]?.IPAddress || undefined;
+    await this.#options.client.container.dockerode.getNetwork(this.#options.networks.store).disconnect({ Container: container.id, Force: true });
     this.#disconnected = true;
   }
 
-  /** Joins the store network again. */
+  /**
+   * Joins the store network again, at the address it had: a partition cuts a host off, it does not re-address it.
+   * Left to Docker, instances cut off together came back at one another's addresses (the lowest free one each), and
+   * a gateway's TCP connection to its Redis proxy, bound to the old address, went silently dead.
+   */
   async reconnect(): Promise<void> {
-    await joinNetwork(this.#options.client.container.dockerode, this.#storeJoin(), this.#requireContainer().id);
+    await joinNetwork(this.#options.client.container.dockerode, this.#storeJoin(), this.#requireContainer().id, this.#storeAddress);
     this.#disconnected = false;
   }
 

@@ -59,9 +59,13 @@ export class PublishedContainer extends GenericContainer {
   }
 }
 
-/** Connects a container to a network, with its aliases there. */
-export async function joinNetwork(dockerode: Dockerode, network: NetworkJoin, containerId: string): Promise<void> {
-  await dockerode.getNetwork(network.name).connect({ Container: containerId, ...(network.aliases?.length ? { EndpointConfig: { Aliases: [...network.aliases] } } : {}) });
+/** Connects a container to a network, with its aliases there and, when given, the address it had there before. */
+export async function joinNetwork(dockerode: Dockerode, network: NetworkJoin, containerId: string, ipv4Address?: string): Promise<void> {
+  const endpoint = {
+    ...(network.aliases?.length ? { Aliases: [...network.aliases] } : {}),
+    ...(ipv4Address ? { IPAMConfig: { IPv4Address: ipv4Address } } : {}),
+  };
+  await dockerode.getNetwork(network.name).connect({ Container: containerId, ...(Object.keys(endpoint).length > 0 ? { EndpointConfig: endpoint } : {}) });
 }
 
 /** A readiness wait on an HTTP path answering 200; gives up as soon as the container exits. */
