@@ -192,9 +192,12 @@ export class StartedContainerRuntime implements StartedRuntime {
   async #createNetwork(name: string, pinnable: boolean): Promise<void> {
     const { dockerode } = this.#client!.container;
     const options = { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: this.#labels("network") };
+    if (!pinnable) {
+      await dockerode.createNetwork(options);
+      return;
+    }
     for (let attempt = 1; ; attempt++) {
       const network = await dockerode.createNetwork(options);
-      if (!pinnable) return;
       const config = ((await network.inspect()) as { IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } }).IPAM?.Config?.[0];
       await network.remove();
       if (!config?.Subnet) throw new HarnessError("HARNESS_ERR_DOCKER", `network ${name}: Docker gave it no IPv4 subnet to configure`);
