@@ -7,6 +7,7 @@ import { ApiError } from "./api-error.js";
 import { Connection, type DirectionCounters } from "./link.js";
 import { formatHostPort, isWildcard, resolveListen, splitHostPort } from "./listen-address.js";
 import type { RandomSource } from "./random.js";
+import { createSharedLookup } from "./shared-lookup.js";
 import { SocketReader, adoptAccepted } from "./socket-reader.js";
 import type { ToxicDirection, ToxicSpec } from "./toxic-spec.js";
 
@@ -184,6 +185,7 @@ export class FaultProxy {
       port: target.port,
       allowHalfOpen: true,
       noDelay: true,
+      lookup: upstreamLookup,
       onread: readers.upstream.onread,
     });
     upstream.on("error", noop);
@@ -219,6 +221,9 @@ export class FaultProxy {
 }
 
 function noop(): void {}
+
+/** Every proxy's upstream names, looked up once at a time each (shared-lookup.ts). */
+const upstreamLookup = createSharedLookup();
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
