@@ -94,7 +94,7 @@ function either<A, B>(a: VariantCheck<A>, b: VariantCheck<B>): VariantCheck<A | 
 
 // Shared pieces ---------------------------------------------------------------------------------------------------
 
-const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance", "redis_failover", "clock_skew", "client_link", "slow_consumers", "packet_fault");
+const FAULT_KINDS = lit("kill_instance", "stop_instance", "start_instance", "restart_instance", "rolling_restart", "partition", "latency", "bandwidth", "redis_restart", "connection_flood", "freeze_instance", "redis_failover", "clock_skew", "client_link", "slow_consumers", "packet_fault", "stale_links");
 const routeTarget = oneOf(object<{ websocket_id: string }>({ websocket_id: str }), object<{ agent_type?: string; pillar?: string }>({ agent_type: opt(str), pillar: opt(str) }));
 const fleetBase = { client: str, worker: num } as const;
 const faultBase = { fault_id: str, kind: FAULT_KINDS, targets: arrayOf(str), description: str } as const;

@@ -19,7 +19,7 @@ export type ResolvedFault = Fault & { /** Instance ids hit, in order; empty for 
  * provides all of it; tests may pass a narrower stand-in without the capability-bound methods.
  */
 export type FaultTarget = Pick<StartedRuntime, "killInstance" | "stopInstance" | "startInstance" | "restartRedis" | "proxiesOf" | "clientProxiesOf"> &
-  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities" | "impairLink" | "healLink" | "linkCounters">> & {
+  Partial<Pick<StartedRuntime, "pauseInstance" | "resumeInstance" | "disconnectInstance" | "reconnectInstance" | "failoverRedis" | "capabilities" | "impairLink" | "silenceLinks" | "healLink" | "linkCounters">> & {
     instance(id: string): Pick<InstanceInfo, "wsUrl">;
   };
 
@@ -407,6 +407,33 @@ export class FaultRunner {
           }),
         );
         return { form: fault.form, percent: fault.percent, tcp };
+      }
+      case "stale_links": {
+        if (typeof target.silenceLinks !== "function" || typeof target.healLink !== "function") {
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "stale_links needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
+        }
+        const heal = target.healLink.bind(target);
+        const ports: Record<string, number[]> = {};
+        const counters = async () => Object.fromEntries(await Promise.all(fault.targets.map(async (id) => [id, await target.linkCounters?.(id)] as const)));
+        const before = await counters();
+        const silenced: string[] = [];
+        try {
+          for (const id of fault.targets) {
+            silenced.push(id);
+            ports[id] = await target.silenceLinks(id);
+          }
+          this.#applied(faultId);
+          await this.#hold(fault.durationMs, signal);
+        } finally {
+          if (silenced.length > 0) this.#healing(faultId);
+          const healed = await Promise.allSettled(silenced.map((id) => heal(id)));
+          const failed = healed.find((result) => result.status === "rejected");
+          if (failed) throw (failed as PromiseRejectedResult).reason;
+        }
+        const after = await counters();
+        // Retransmissions of the silenced connections show that the fault held something they sent.
+        const retransmitted = Object.fromEntries(fault.targets.map((id) => [id, (after[id]?.retransmitted ?? 0) - (before[id]?.retransmitted ?? 0)]));
+        return { ports, retransmitted };
       }
       case "slow_consumers": {
         const drive = this.#options.slowConsumers;

@@ -59,6 +59,16 @@ export type ClientLinkForm = "latency" | "bandwidth" | "reset" | "blackhole";
  */
 export type PacketForm = "loss" | "duplicate" | "reorder";
 
+/**
+ * How long a gateway may take to serve again after the Redis connections it holds went silent without a reset
+ * ({@link Fault.staleLinks}), in ms: the reference gateway drops a connection silent for three command timeouts (3 s;
+ * it pings an idle one every second, src/registry/redis-link-watchdog.ts), looks every second, reconnects within its
+ * 500 ms backoff and rewrites its records at once; where survivors reaped them meanwhile (a liveness TTL shorter than
+ * that), a reap landing after the rewrite is undone by its next heartbeat. 4.5 s at worst on an idle machine, and
+ * room for a loaded one; a gateway that waits for TCP to give up takes minutes.
+ */
+export const STALE_LINK_RECOVERY_MS = 8_000;
+
 /** Longest clock offset a skew fault may set, in ms (one hour: "minutes ahead or behind", with room). */
 export const MAX_CLOCK_SKEW_MS = 3_600_000;
 /** Most slow consumers one fault may open (it is a bounded probe, not a load). */
@@ -81,7 +91,8 @@ export type Fault =
   | { kind: "clock_skew"; target: InstanceSelector; offsetMs: number; durationMs: number }
   | { kind: "client_link"; target: InstanceSelector; form: ClientLinkForm; latencyMs: number; rateKbps: number; durationMs: number }
   | { kind: "slow_consumers"; target: InstanceSelector; consumers: number; messageBytes: number; ratePerSecond: number; durationMs: number }
-  | { kind: "packet_fault"; target: InstanceSelector; form: PacketForm; percent: number; durationMs: number };
+  | { kind: "packet_fault"; target: InstanceSelector; form: PacketForm; percent: number; durationMs: number }
+  | { kind: "stale_links"; target: InstanceSelector; durationMs: number };
 
 /** The kinds of {@link Fault}. */
 export type FaultKind = Fault["kind"];
@@ -249,6 +260,16 @@ export const Fault = Object.freeze({
   packetReordering(options: { target?: InstanceSelector; percent: number; durationMs: number }): Fault {
     return packetFault("reorder", options);
   },
+  /**
+   * Silence the Redis connections instance(s) hold when it starts, for `durationMs`: every packet of them is dropped
+   * where it arrives, both directions, without a reset, while connections opened later get through. A NAT or
+   * stateful firewall between gateway and Redis that forgot its flows does this, as does a Redis host whose address
+   * moved on to another: the old connections stay open, and answer nothing, until TCP gives up (minutes). A gateway
+   * must notice and connect again. Needs `capabilities.packetFaults`, as {@link packetLoss}. @default target "random"
+   */
+  staleLinks(options: { target?: InstanceSelector; durationMs: number }): Fault {
+    return Object.freeze({ kind: "stale_links", target: options.target ?? "random", durationMs: positive("durationMs", options.durationMs) });
+  },
 });
 
 function packetFault(form: PacketForm, options: { target?: InstanceSelector; percent: number; durationMs: number }): Fault {
@@ -291,6 +312,8 @@ export function describeFault(fault: Fault): string {
     }
     case "packet_fault":
       return `packet_fault ${fault.target} (${fault.form} ${fault.percent}%, ${fault.durationMs}ms)`;
+    case "stale_links":
+      return `stale_links ${fault.target} (${fault.durationMs}ms)`;
     case "slow_consumers":
       return `slow_consumers ${fault.target} (${fault.consumers} stalled, ${fault.ratePerSecond}/s of ${fault.messageBytes}B, ${fault.durationMs}ms)`;
   }
@@ -298,7 +321,7 @@ export function describeFault(fault: Fault): string {
 
 /** The runtime capability a fault needs beyond the common ones (see `RuntimeCapabilities`), if any. */
 export function requiredCapability(fault: Fault): "pause" | "networkPartition" | "redisRestart" | "redisFailover" | "clockSkew" | "clientProxies" | "packetFaults" | undefined {
-  if (fault.kind === "packet_fault") return "packetFaults";
+  if (fault.kind === "packet_fault" || fault.kind === "stale_links") return "packetFaults";
   if (fault.kind === "redis_failover") return "redisFailover";
   if (fault.kind === "freeze_instance") return "pause";
   if (fault.kind === "clock_skew") return "clockSkew";

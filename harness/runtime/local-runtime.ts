@@ -422,6 +422,20 @@ export class StartedLocalRuntime implements StartedRuntime {
     return this.#network.impair(id, impairment);
   }
 
+  /**
+   * Silences the Redis connections instance `id` holds (its veth pair drops their packets, both ways) while new ones
+   * get through, until `healLink`. Needs the instance in a network namespace, as {@link impairLink}.
+   */
+  async silenceLinks(id: string): Promise<number[]> {
+    const slot = this.#slot(id);
+    if (!this.#network || !slot.link) {
+      throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `silencing the Redis links of ${id} needs the instance in a network namespace: start the runtime with networkNamespaces: true (local runtime, as root, standalone Redis)`);
+    }
+    const ports = await this.#network.silence(id);
+    this.#log("silence links", { instance: id, ports });
+    return ports;
+  }
+
   /** The TCP counters of instance `id`'s namespace (what packet faults did to its connections). */
   linkCounters(id: string): Promise<TcpCounters> {
     this.#slot(id);

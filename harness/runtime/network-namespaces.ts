@@ -192,6 +192,23 @@ function impairmentScript(table: string, impairment: PacketImpairment, ownDevice
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * The local ports of the sockets an `ss -Htn state <state>` listing shows on `localAddress` (lines `Recv-Q Send-Q
+ * local:port peer:port`), or with `anyAddress` on any address (listening on `*` or `0.0.0.0` too), ascending, each
+ * once. @internal
+ */
+export function openPorts(listing: string, localAddress: string, anyAddress = false): number[] {
+  const ports = new Set<number>();
+  for (const line of listing.split("\n")) {
+    const local = line.trim().split(/\s+/)[2];
+    const colon = local?.lastIndexOf(":") ?? -1;
+    if (!local || colon < 0 || (local.slice(0, colon) !== localAddress && !anyAddress)) continue;
+    const port = Number(local.slice(colon + 1));
+    if (Number.isInteger(port) && port > 0 && port < 65_536) ports.add(port);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
 /** The HTB of a reordering end: everything on the unlimited class 1:10, the packets nftables marks on the slow 1:20. */
 async function ensureSlowPath(device: string, namespace?: string): Promise<void> {
   const tc = (...args: string[]) => (namespace ? run("ip", ["netns", "exec", namespace, "tc", ...args]) : run("tc", args));
@@ -317,6 +334,35 @@ export class RunNetwork {
       }
       await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], impairmentScript(NETNS_PREFIX, impairment, link.namespaceDevice, link.hostAddress));
       await run("nft", ["-f", "-"], impairmentScript(hostTableName(this.runId, instanceId), impairment, link.hostDevice, link.namespaceAddress));
+    } catch (error) {
+      await this.heal(instanceId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Silences the connections instance `instanceId` holds open to the host end of its pair (its Redis links: every
+   * proxy it reaches is there) until {@link heal}: every packet of them is dropped where it arrives, both ways, by
+   * their port on the namespace side, while connections opened later (other ports) get through. Resolves with the
+   * ports silenced; rejects when the instance holds no such connection (the fault would prove nothing) or its link
+   * already has a fault.
+   */
+  async silence(instanceId: string): Promise<number[]> {
+    const link = this.#links.get(instanceId);
+    if (!link) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${instanceId} runs outside a network namespace; start the runtime with networkNamespaces: true (local runtime, as root)`);
+    if (this.#impaired.has(instanceId)) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `the link of ${instanceId} already has a packet fault; faults on one link must not overlap`);
+    this.#impaired.add(instanceId);
+    try {
+      // Connections the instance opened, not those it accepted (the fleet's, which come from the host end too).
+      const inNamespace = (...args: string[]) => run("ip", ["netns", "exec", link.namespace, "ss", "-Htn", ...args]);
+      const listening = new Set(openPorts(await inNamespace("state", "listening"), link.namespaceAddress, true));
+      const ports = openPorts(await inNamespace("state", "established", "dst", link.hostAddress), link.namespaceAddress).filter((port) => !listening.has(port));
+      if (ports.length === 0) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} holds no connection to ${link.hostAddress} (its Redis proxies) to silence`);
+      const set = `{ ${ports.join(", ")} }`;
+      const script = (table: string, rule: string) => `create table ip ${table}\nadd chain ip ${table} arrive { type filter hook prerouting priority -300; }\nadd rule ip ${table} arrive ${rule} drop\n`;
+      await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], script(NETNS_PREFIX, `iifname "${link.namespaceDevice}" ip saddr ${link.hostAddress} tcp dport ${set}`));
+      await run("nft", ["-f", "-"], script(hostTableName(this.runId, instanceId), `iifname "${link.hostDevice}" ip saddr ${link.namespaceAddress} tcp sport ${set}`));
+      return ports;
     } catch (error) {
       await this.heal(instanceId).catch(() => undefined);
       throw error;

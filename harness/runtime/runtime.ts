@@ -135,7 +135,8 @@ export interface RuntimeCapabilities {
   /** `clientProxiesOf`: a proxy between the fleet and each instance, when started with `clientProxies`. @default false */
   readonly clientProxies?: boolean;
   /**
-   * `impairLink` / `healLink`: packet loss, duplication and reordering on an instance's own link, in network
+   * `impairLink` / `silenceLinks` / `healLink`: packet loss, duplication and reordering on an instance's own link,
+   * and its open Redis connections silenced, in network
    * namespaces of the run's own (local runtime as root with `ip`, `nft`, `tc`; standalone Redis). @default false
    */
   readonly packetFaults?: boolean;
@@ -194,6 +195,11 @@ export interface StartedRuntime extends AsyncDisposable {
   onProxyStall?(listener: (from: number, durationMs: number) => void): () => void;
   /** Applies a packet fault to both directions of instance `id`'s link. Needs `capabilities.packetFaults` and `networkNamespaces`. */
   impairLink?(id: string, impairment: PacketImpairment): Promise<void>;
+  /**
+   * Silences the Redis connections instance `id` holds (their packets dropped both ways, no reset) while new ones get
+   * through, until `healLink`; resolves with their local ports. Needs `capabilities.packetFaults` and `networkNamespaces`.
+   */
+  silenceLinks?(id: string): Promise<number[]>;
   /** Removes instance `id`'s packet fault; idempotent. */
   healLink?(id: string): Promise<void>;
   /** TCP counters of instance `id`'s own stack (its namespace), to show what a packet fault did. */

@@ -169,7 +169,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       // Client-link faults act on a proxy in front of each instance: only runs that have one pay for it.
       clientProxies: plan.some((step) => step.kind === "fault" && step.fault.kind === "client_link"),
       // Likewise packet faults: instances run in namespaces of the run's own only when a packet fault is planned.
-      networkNamespaces: plan.some((step) => step.kind === "fault" && step.fault.kind === "packet_fault"),
+      networkNamespaces: plan.some((step) => step.kind === "fault" && (step.fault.kind === "packet_fault" || step.fault.kind === "stale_links")),
       onEvent: recorder.recordRuntime,
     });
     assertRunnable(runtime, redisMode, plan);

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "node:net";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { bundleEntry } from "../../harness/runtime/gateway-bundle.js";
@@ -129,6 +129,54 @@ describe.skipIf(networkNamespacesUnavailable() !== undefined)("RunNetwork: packe
     await network.stop();
     expect(findNetworkLeftovers(network.runId)).toEqual({ namespaces: [], tables: [] });
     await expect.poll(() => linkExists(link.hostDevice)).toBe(false);
+  });
+
+  it("should silence the connections the namespace opened to the host end, let later ones through, and heal", async () => {
+    await using network = new RunNetwork(`test-netns-${randomBytes(3).toString("hex")}`);
+    const link = await network.create("gw-1");
+    // An accepted connection from the host end (as the fleet's are) must stay out of the silence.
+    await startEcho(link);
+    const accepted = connect(ECHO_PORT, link.namespaceAddress);
+    onTestFinished(() => void accepted.destroy());
+    await new Promise<void>((resolve) => accepted.once("connect", resolve));
+    // A server on the host end (as the Redis proxies are) and a client inside that opens a connection per stdin line.
+    const server = createServer();
+    const sockets: Socket[] = [];
+    server.on("connection", (socket) => sockets.push(socket.on("error", () => undefined)));
+    await new Promise<void>((resolve) => server.listen(0, link.hostAddress, resolve));
+    onTestFinished(() => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    });
+    const port = (server.address() as AddressInfo).port;
+    const script = `const net = require("node:net"); const lines = (input, f) => require("node:readline").createInterface({ input }).on("line", f);
+      lines(process.stdin, (name) => { const s = net.connect(${port}, ${JSON.stringify(link.hostAddress)}); lines(s, (l) => console.log(name + " " + l)); });`;
+    const client = spawn("ip", ["netns", "exec", link.namespace, process.execPath, "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+    onTestFinished(() => void client.kill("SIGKILL"));
+    const heard: string[] = [];
+    createInterface({ input: client.stdout! }).on("line", (line) => heard.push(line));
+    client.stdin!.write("a\n");
+    await expect.poll(() => sockets.length).toBe(1);
+    sockets[0]!.write("before\n");
+    await expect.poll(() => heard).toEqual(["a before"]);
+
+    const ports = await network.silence("gw-1");
+    expect(ports).toEqual([sockets[0]!.remotePort]);
+    sockets[0]!.write("held\n");
+    client.stdin!.write("b\n");
+    await expect.poll(() => sockets.length).toBe(2);
+    sockets[1]!.write("new\n");
+    await expect.poll(() => heard).toEqual(["a before", "b new"]);
+    // Still held: "a held" came in no later than "b new" would have, and TCP retransmits it only once healed.
+    expect(heard).not.toContain("a held");
+    accepted.write("echo\n");
+    await expect.poll(() => accepted.read()?.toString()).toBe("echo\n");
+    await expect(network.silence("gw-1")).rejects.toMatchObject({ code: "HARNESS_ERR_INVALID_STATE" });
+
+    await network.heal("gw-1");
+    await expect.poll(() => heard, { timeout: 10_000 }).toContain("a held");
+    await network.stop();
+    expect(findNetworkLeftovers(network.runId)).toEqual({ namespaces: [], tables: [] });
   });
 
   // nobody must be able to load the checkout (tsx and its ES modules); a clone in a directory only root may enter
