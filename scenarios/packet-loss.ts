@@ -1,5 +1,5 @@
 import { survivableLossPercent } from "../harness/checks/packet-faults.js";
-import { Fault } from "../harness/faults/fault.js";
+import { Fault, STALE_LINK_RECOVERY_MS } from "../harness/faults/fault.js";
 import { defineScenario } from "../harness/scenario/define-scenario.js";
 import { Step } from "../harness/scenario/step.js";
 
@@ -8,14 +8,17 @@ import { Step } from "../harness/scenario/step.js";
  * instance's own link (its clients and its Redis traffic alike) loses packets, then another's duplicates them, then a
  * third's reorders them, each in both directions. TCP must hide all three from the application: no socket closes
  * unasked and every client keeps its record (`packet-faults`; the loss is the most the run's size can judge,
- * {@link survivableLossPercent}: 5 % in ci, 3 % in release),
- * lookups from every instance keep working during each fault (`cross-instance-lookup`), no route is lost or received
- * twice outside the fault windows and none twice inside (`delivery`), and Redis matches the live connections
- * (`state-audit`, `key-ttl`, `no-ghosts`). Local runtime as root only (`ip netns`, nftables, HTB).
+ * {@link survivableLossPercent}: 5 % in ci, 3 % in release), lookups from every instance keep working during each
+ * fault (`cross-instance-lookup`), no route is lost or received twice outside the fault windows and none twice
+ * inside (`delivery`), and Redis matches the live connections (`state-audit`, `key-ttl`, `no-ghosts`). Last, one
+ * instance's open Redis connections go silent (every packet of them dropped, no reset) while new ones get through:
+ * TCP cannot hide that, the gateway must connect again by itself, and lookups through every instance must work again
+ * within {@link STALE_LINK_RECOVERY_MS}, while the old connections are still silent. Local runtime as root only
+ * (`ip netns`, nftables, HTB).
  */
 export default defineScenario({
   name: "packet-loss",
-  description: "packet loss, duplication and reordering on a gateway's own link (network namespaces): TCP hides them, no socket or record lost",
+  description: "packet loss, duplication and reordering on a gateway's own link (network namespaces): TCP hides them, no socket or record lost; then its Redis connections go silent and it must connect again by itself",
   checks: ["packet-faults", "delivery", "cross-instance-lookup", "state-audit", "key-ttl", "no-ghosts"],
   profiles: {
     ci: {
@@ -62,6 +65,13 @@ export default defineScenario({
       ...during(Fault.packetDuplication({ target: "distinct", percent: 10, durationMs: faultMs })),
       Step.phase("reorder"),
       ...during(Fault.packetReordering({ target: "distinct", percent: 10, durationMs: faultMs })),
+      Step.phase("stale"),
+      // The instance's Redis connections go silent, new ones get through: it must connect again by itself. Lookups
+      // through it once the recovery bound has passed, while the fault still holds the old connections.
+      Step.fault(Fault.staleLinks({ target: "random", durationMs: STALE_LINK_RECOVERY_MS + faultMs }), { background: true }),
+      Step.hold(STALE_LINK_RECOVERY_MS),
+      Step.probeLookups({ maxConnections: probed }),
+      Step.awaitBackground(),
       Step.phase("settle"),
       // Two heartbeats first: the packet-faults window reaches that far past the last heal.
       Step.hold(2 * p.heartbeatIntervalMs),

@@ -31,14 +31,15 @@ describe("chaos schedule", () => {
 
   it("should draw every group in ci and every entry in release, within the budget after the covering draws", () => {
     const runnable = (e: ChaosFaultEntry) => e.needs === undefined || LOCAL[e.needs] === true;
-    // ci leaves the long draws (a rolling deploy of every instance, a clock skew's restart and observation) to release.
-    const tooLongForCi = ["rolling-deploy", "clock-skew"];
+    // ci leaves the long draws (a rolling deploy of every instance, a clock skew's restart and observation, stale
+    // links held past their recovery bound) to release.
+    const tooLongForCi = ["rolling-deploy", "stale-links", "clock-skew"];
     const groups = [...new Set(CHAOS_FAULTS.filter((e) => runnable(e) && !tooLongForCi.includes(e.name)).map((e) => e.group))].sort();
     for (let seed = 0; seed < 30; seed++) {
       const ci = scheduleOf(planScenario({ scenario: chaos, seed }));
       expect([...new Set(ci.entries.map((e) => e.group))].sort()).toEqual(groups);
       expect(ci.entries.every((e) => e.budget_ms <= 9_000)).toBe(true);
-      expect(ci.skipped.map((e) => e.name)).toEqual(["rolling-deploy", "partition-network", ...(LOCAL.packetFaults ? [] : ["packets"]), "clock-skew", "redis-failover"]);
+      expect(ci.skipped.map((e) => e.name)).toEqual(["rolling-deploy", "partition-network", ...(LOCAL.packetFaults ? [] : ["packets"]), "stale-links", "clock-skew", "redis-failover"]);
       const release = scheduleOf(planScenario({ scenario: chaos, profile: "release", seed }));
       const names = new Set(release.entries.map((e) => e.name));
       for (const entry of CHAOS_FAULTS) expect(names.has(entry.name), entry.name).toBe(runnable(entry));
@@ -52,12 +53,12 @@ describe("chaos schedule", () => {
     // Packet faults need network namespaces: root, `ip`, `nft` and `tc` (CI has them).
     expect(local.skipped).toEqual([
       { name: "partition-network", needs: "networkPartition", reason: expect.stringContaining("networkPartition") },
-      ...(LOCAL.packetFaults ? [] : [{ name: "packets", needs: "packetFaults", reason: expect.stringContaining("packetFaults") }]),
+      ...(LOCAL.packetFaults ? [] : ["packets", "stale-links"].map((name) => ({ name, needs: "packetFaults", reason: expect.stringContaining("packetFaults") }))),
       { name: "redis-failover", needs: "redisFailover", reason: expect.stringContaining("redisFailover") },
     ]);
     expect(local.entries.some((e) => e.name === "partition-network")).toBe(false);
     const containers = scheduleOf(planScenario({ scenario: chaos, profile: "release", seed: 7, runtime: "containers" }));
-    expect(containers.skipped.map((e) => e.name)).toEqual(["packets", "redis-failover"]);
+    expect(containers.skipped.map((e) => e.name)).toEqual(["packets", "stale-links", "redis-failover"]);
     for (const name of ["partition-network", "client-latency", "client-blackhole", "clock-skew"]) expect(containers.entries.some((e) => e.name === name)).toBe(true);
     const noPause = drawChaosSchedule({ seed: 7, profile: resolveRunProfile({ scenario: chaos }), capabilities: { ...LOCAL, pause: false, redisRestart: false }, budgetMs: 60_000, coverage: "entries", gapMs: [0, 0] });
     expect(noPause.schedule.skipped.map((s) => s.name).sort()).toEqual(["freeze", "partition-network", "redis-failover", "redis-restart"]);

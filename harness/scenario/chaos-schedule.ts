@@ -9,7 +9,7 @@
  * and `pause-recovery` which wait for their own fault's heal and recovery before the next fault starts).
  */
 import { deriveSeed, SeededRandom } from "../common/random.js";
-import { Fault, type PacketForm, type PartitionForm } from "../faults/fault.js";
+import { Fault, STALE_LINK_RECOVERY_MS, type PacketForm, type PartitionForm } from "../faults/fault.js";
 import type { RuntimeCapabilities } from "../runtime/runtime.js";
 import type { ResolvedProfile } from "./define-scenario.js";
 import { Step } from "./step.js";
@@ -185,6 +185,28 @@ export const CHAOS_FAULTS: readonly ChaosFaultEntry[] = Object.freeze([
         steps: [Step.fault(fault({ target: on, percent, durationMs }))],
         params: { target: on, form, percent, duration_ms: durationMs },
         budgetMs: durationMs,
+      };
+    },
+  },
+  {
+    name: "stale-links",
+    group: "link",
+    weight: 1,
+    needs: "packetFaults",
+    draw(random, p) {
+      // An instance's open Redis connections go silent while new ones get through: lookups through every instance,
+      // once the recovery bound has passed and the old connections are still silent, show that it connected again.
+      const durationMs = STALE_LINK_RECOVERY_MS + 3_000 + random.int(2_001);
+      const on = target(random);
+      return {
+        steps: [
+          Step.fault(Fault.staleLinks({ target: on, durationMs }), { background: true }),
+          Step.hold(STALE_LINK_RECOVERY_MS),
+          Step.probeLookups({ maxConnections: p.clients >= 1_000 ? 30 : 6 }),
+          Step.awaitBackground(),
+        ],
+        params: { target: on, duration_ms: durationMs },
+        budgetMs: durationMs + p.thresholds.settleBoundMs,
       };
     },
   },

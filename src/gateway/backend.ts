@@ -1,7 +1,10 @@
-import type { GatewayBackend } from "./gateway-types.js";
 import type { ResolvedGatewayOptions } from "./gateway-options.js";
 import { LocalClusterBus } from "./cluster-bus.js";
-import { createFailpoints } from "./failpoints.js";
+import type { Redis } from "ioredis";
+import type { RedisClient } from "../registry/redis-client.js";
+import type { RedisLinkWatchdog } from "../registry/redis-link-watchdog.js";
+import { createFailpoints, type Failpoints } from "./failpoints.js";
+import { logEvent as log, type GatewayBackend } from "./gateway-types.js";
 
 /**
  * Builds the registry and cluster bus that `options.registry` selects. Loaded lazily by {@link GatewayServer} so
@@ -12,11 +15,12 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
     const { MemoryConnectionRegistry } = await import("../registry/memory-connection-registry.js");
     return { registry: new MemoryConnectionRegistry({ connectionTtlMs: options.connectionTtlMs }), bus: new LocalClusterBus() };
   }
-  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }, { RedisTimeClock }] = await Promise.all([
+  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }, { RedisTimeClock }, { RedisLinkWatchdog }] = await Promise.all([
     import("../registry/redis-client.js"),
     import("../registry/redis-connection-registry.js"),
     import("./redis-cluster-bus.js"),
     import("../registry/redis-time-clock.js"),
+    import("../registry/redis-link-watchdog.js"),
   ]);
   const clientOptions = {
     cluster: options.redisCluster,
@@ -34,13 +38,14 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
   const failpoints = createFailpoints(options.defects);
+  const watchdogs = watchLinks(options, failpoints, { commands: client, subscriber }, RedisLinkWatchdog);
   const negativeControls = { keepAgentTypeMember: failpoints.enabled("stale-index"), reverseWithoutTtl: failpoints.enabled("keys-no-ttl") };
   // Expiry scores, `expires_at` and liveness deadlines are judged on Redis's clock, so that one instance's skewed
   // wall clock neither expires others' live records nor keeps dead ones (docs/registry.md, "Liveness and expiry").
   // Failpoint `wall-clock-expiry`: the instance's own wall clock instead.
   if (failpoints.enabled("wall-clock-expiry")) {
     const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: Date.now, negativeControls });
-    return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, Date.now) };
+    return { registry, bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, Date.now), release: () => watchdogs.forEach((w) => w.stop()) };
   }
   const clock = new RedisTimeClock(client).start();
   const registry = new RedisConnectionRegistry(client, { connectionTtlMs: options.connectionTtlMs, closeClient: true, clock: clock.now, negativeControls });
@@ -48,6 +53,31 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
     registry,
     bus: new RedisClusterBus(options.instanceId, registry.keys, client, subscriber, clock.now),
     sync: () => clock.sync(),
-    release: () => clock.stop(),
+    release: () => {
+      clock.stop();
+      watchdogs.forEach((w) => w.stop());
+    },
   };
+}
+
+/**
+ * Starts a {@link RedisLinkWatchdog} on each standalone or Sentinel connection, so that one gone silent without a
+ * reset is dropped and reconnected (a Cluster client keeps a connection per node and is not watched). Silent for
+ * three command timeouts: by then every command sent on it has failed to its caller, and a ping went unanswered
+ * (the watchdog pings an idle connection every command timeout). Failpoint `no-link-watchdog`: none.
+ */
+function watchLinks(
+  options: ResolvedGatewayOptions,
+  failpoints: Failpoints,
+  connections: Record<string, RedisClient>,
+  Watchdog: typeof RedisLinkWatchdog,
+): RedisLinkWatchdog[] {
+  if (options.redisCluster || failpoints.enabled("no-link-watchdog")) return [];
+  return Object.entries(connections).map(([name, connection]) =>
+    new Watchdog(connection as Redis, {
+      silenceTimeoutMs: 3 * options.redisCommandTimeoutMs,
+      checkIntervalMs: options.redisCommandTimeoutMs,
+      onSilent: (silentMs) => log("redis_link_silent", { instance_id: options.instanceId, connection: name, silent_ms: silentMs }),
+    }).start(),
+  );
 }

@@ -38,7 +38,8 @@ export type GatewayDefect =
   | "stale-index"
   | "no-rewake-reregister"
   | "short-pong-deadline"
-  | "drop-sockets-on-redis-down";
+  | "drop-sockets-on-redis-down"
+  | "no-link-watchdog";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -317,6 +318,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "GatewayServer.start: the bus's onDown terminates every local connection",
     mustFail: "degraded-mode",
     caughtBy: ["partition"],
+  },
+  {
+    name: "no-link-watchdog",
+    behaviour: "keeps a Redis connection that has gone silent without a reset, instead of dropping it and connecting again: it stays unavailable until TCP gives up (minutes)",
+    file: "backend.ts",
+    actsIn: "createGatewayBackend: no RedisLinkWatchdog is started on its connections",
+    mustFail: "cross-instance-lookup (scenario packet-loss, its stale phase)",
+    caughtBy: ["packet-loss"],
   },
 ] satisfies FailpointSpec[]);
 

@@ -44,6 +44,13 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     expect(staggered?.detail).toMatchObject({ window_met: true });
     expect((actualOf(run, "degraded-mode").records_reaped_after_shared_outage as number[])[0]).toBeGreaterThan(0);
   },
+  "no-link-watchdog": (run) => {
+    // Lookups through the instance whose Redis connections were silenced still failed once the recovery bound had passed.
+    const stale = eventsOf(run.events, "fault", "fault_start").find((e) => e.kind === "stale_links");
+    expect(stale?.targets).toHaveLength(1);
+    const failures = (run.checks.find((c) => c.name === "cross-instance-lookup")!.evidence as { failures: { via?: string; status?: number }[] }).failures;
+    expect(failures.some((f) => f.via === stale!.targets[0] && f.status === 503)).toBe(true);
+  },
   "no-reap": (run) => {
     const check = run.checks.find((c) => c.name === "ttl-expiry")!;
     expect(check.actual).toMatchObject({ live_records_missing: 0, vanished_records_past_bound: expect.any(Number) });
