@@ -4,13 +4,13 @@ import type { Redis } from "ioredis";
 import type { RedisClient } from "../registry/redis-client.js";
 import type { RedisLinkWatchdog } from "../registry/redis-link-watchdog.js";
 import { createFailpoints, type Failpoints } from "./failpoints.js";
-import { logEvent as log, type GatewayBackend } from "./gateway-types.js";
+import type { GatewayBackend } from "./gateway-types.js";
 
 /**
  * Builds the registry and cluster bus that `options.registry` selects. Loaded lazily by {@link GatewayServer} so
  * that the `memory` variant never loads ioredis.
  */
-export async function createGatewayBackend(options: ResolvedGatewayOptions): Promise<GatewayBackend> {
+export async function createGatewayBackend(options: ResolvedGatewayOptions, onSilentLink: (connection: string, silentMs: number) => void = () => undefined): Promise<GatewayBackend> {
   if (options.registry === "memory") {
     const { MemoryConnectionRegistry } = await import("../registry/memory-connection-registry.js");
     return { registry: new MemoryConnectionRegistry({ connectionTtlMs: options.connectionTtlMs }), bus: new LocalClusterBus() };
@@ -38,7 +38,7 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions): Pro
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
   const failpoints = createFailpoints(options.defects);
-  const watchdogs = watchLinks(options, failpoints, { commands: client, subscriber }, RedisLinkWatchdog);
+  const watchdogs = watchLinks(options, failpoints, { commands: client, subscriber }, RedisLinkWatchdog, onSilentLink);
   const negativeControls = { keepAgentTypeMember: failpoints.enabled("stale-index"), reverseWithoutTtl: failpoints.enabled("keys-no-ttl") };
   // Expiry scores, `expires_at` and liveness deadlines are judged on Redis's clock, so that one instance's skewed
   // wall clock neither expires others' live records nor keeps dead ones (docs/registry.md, "Liveness and expiry").
@@ -71,13 +71,14 @@ function watchLinks(
   failpoints: Failpoints,
   connections: Record<string, RedisClient>,
   Watchdog: typeof RedisLinkWatchdog,
+  onSilent: (connection: string, silentMs: number) => void,
 ): RedisLinkWatchdog[] {
   if (options.redisCluster || failpoints.enabled("no-link-watchdog")) return [];
   return Object.entries(connections).map(([name, connection]) =>
     new Watchdog(connection as Redis, {
       silenceTimeoutMs: 3 * options.redisCommandTimeoutMs,
       checkIntervalMs: options.redisCommandTimeoutMs,
-      onSilent: (silentMs) => log("redis_link_silent", { instance_id: options.instanceId, connection: name, silent_ms: silentMs }),
+      onSilent: (silentMs) => onSilent(name, silentMs),
     }).start(),
   );
 }

@@ -74,7 +74,13 @@ export class GatewayServer implements AsyncDisposable {
     failpoints?: Failpoints,
   ) {
     this.options = "livenessTtlMs" in options ? (options as ResolvedGatewayOptions) : resolveGatewayOptions(options);
-    this.#backendFactory = backendFactory ?? (async (resolved) => (await import("./backend.js")).createGatewayBackend(resolved));
+    this.#backendFactory =
+      backendFactory ??
+      (async (resolved) =>
+        (await import("./backend.js")).createGatewayBackend(resolved, (connection, silentMs) => {
+          this.metrics.silentLinks.inc({ connection });
+          log("redis_link_silent", { instance_id: resolved.instanceId, connection, silent_ms: silentMs });
+        }));
     this.#failpoints = failpoints ?? createFailpoints(this.options.defects);
     this.metrics = new GatewayMetrics(
       () => this.#connections.countByTenant(),

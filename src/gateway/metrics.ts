@@ -147,6 +147,10 @@ export class GatewayMetrics {
     "traffic_cop_bus_duplicates_total",
     "Copies of a deliver request this instance had already handled (a PUBLISH its sender's Redis client sent again), dropped.",
   );
+  readonly silentLinks = new Counter(
+    "traffic_cop_redis_silent_links_total",
+    "Redis connections dropped and connected again after receiving nothing for three command timeouts, by connection (commands, subscriber).",
+  );
   readonly sendBufferMax: Gauge;
   readonly upgradesRefused = new Counter("traffic_cop_upgrades_refused_total", "WebSocket upgrades refused, by HTTP status.");
   readonly redisUp: Gauge;
@@ -166,7 +170,7 @@ export class GatewayMetrics {
       this.connections, this.registrations, this.unregistrations, this.heartbeats, this.heartbeatBatches, this.routes,
       this.routeRequests, this.errors, this.redisLatency, this.reconciliations, this.drains, this.reaped,
       this.reapedInstances, this.halfOpen, this.slowConsumers, this.busDuplicates, this.sendBufferMax, this.upgradesRefused,
-      this.redisUp,
+      this.redisUp, this.silentLinks,
     ];
     return `${metrics.map((metric) => metric.render()).join("\n")}\n`;
   }

@@ -102,11 +102,13 @@ describe("a Redis connection gone silent", () => {
         expect(statuses.at(-1), `lookups after the silence: ${statuses.join(" ")}`).toBe(200);
         await expect.poll(async () => (await gateway.fetch("/readyz")).status, { timeout: RECOVERY_BOUND_MS }).toBe(200);
         expect(gateway.events().filter((e) => e.event === "redis_link_silent").map((e) => e.connection).sort()).toEqual(["commands", "subscriber"]);
+        for (const connection of ["commands", "subscriber"]) expect(await gateway.metric("traffic_cop_redis_silent_links_total", { connection }), connection).toBe(1);
         // The sockets stayed open throughout, and a route between them finds its target through the new connection.
         expect(await peer.request({ type: "route", id: 1, session_id: "s", to: { websocket_id: client.websocketId }, payload: "back" }, 5_000)).toMatchObject({ type: "ack", delivered: 1 });
       } else {
         expect(statuses.every((status) => status === 503), `lookups after the silence: ${statuses.join(" ")}`).toBe(true);
         expect(relay.accepted).toBe(2);
+        expect(await gateway.metric("traffic_cop_redis_silent_links_total")).toBe(0);
       }
     });
   }
