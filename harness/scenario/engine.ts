@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { SYSTEM_CLOCK, type Clock } from "../common/clock.js";
 import { createLogger } from "../common/logger.js";
 import { EVENT_LOG_FILE } from "../recorder/event-log.js";
+import { InstanceLogs } from "../recorder/instance-logs.js";
 import { Recorder } from "../recorder/recorder.js";
 import type { Reporter } from "../report/reporter.js";
 import { createFileReporters } from "../report/reporters.js";
@@ -118,6 +119,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const reporters = new ReporterHub([...(options.reporters ?? []), ...createFileReporters(reportDir)], reportDir, log);
   // Every event goes to events.ndjson as it happens; memory keeps the bounded part (recorder.ts).
   const recorder = new Recorder(clock, { eventLogPath: join(reportDir, EVENT_LOG_FILE) });
+  // What each instance prints goes to instances/<id>.log beside the report, as it comes.
+  const instanceLogs = new InstanceLogs(reportDir);
   const startedAt = clock.now();
   const checks: CheckResult[] = [];
   const stepFailures: CheckResult[] = [];
@@ -171,6 +174,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       // Likewise packet faults: instances run in namespaces of the run's own only when a packet fault is planned.
       networkNamespaces: plan.some((step) => step.kind === "fault" && (step.fault.kind === "packet_fault" || step.fault.kind === "stale_links")),
       onEvent: recorder.recordRuntime,
+      onOutput: instanceLogs.write,
     });
     assertRunnable(runtime, redisMode, plan);
     const settings = { runId, seed, scenario, profile, sut, clock, signal: options.signal, recorder, reporters, startedAt };
@@ -189,6 +193,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     checks.push(...stepFailures);
   }
   const teardown = await teardownRun(resources, recorder);
+  await instanceLogs.close();
   if (teardown.error && (status === "passed" || status === "failed")) {
     status = "error";
     error = { code: teardown.error.code, message: teardown.error.message };

@@ -6,7 +6,7 @@
  * Needs a Docker engine and the images (.ci/run starts one and runs `npm run images`); a missing engine fails.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,13 +26,13 @@ import { expectFailedBy, expectPassed, faultEnds } from "../helpers/scenario-run
 
 const SEED = 20_261_203;
 
-async function runOn(runtime: "containers" | "local", scenario: ScenarioDefinition, sut?: ResolvedSutDefinition): Promise<RunResult> {
+async function runOn(runtime: "containers" | "local", scenario: ScenarioDefinition, sut?: ResolvedSutDefinition): Promise<RunResult & { dir: string }> {
   const out = await mkdtemp(join(tmpdir(), `traffic-cop-containers-${scenario.name}-`));
   onTestFinished(() => rm(out, { recursive: true, force: true }));
-  const { result } = await runScenario({ scenario, seed: SEED, outDir: out, runtime, ...(sut ? { sut } : {}) });
+  const { result, reportDir } = await runScenario({ scenario, seed: SEED, outDir: out, runtime, ...(sut ? { sut } : {}) });
   expect(await listLabelledObjects(result.run_id)).toEqual([]);
   expect((await findLeftovers({ runId: result.run_id })).processes).toEqual([]);
-  return result;
+  return { ...result, dir: reportDir };
 }
 
 describe("scenarios on --runtime containers", { timeout: 120_000 }, () => {
@@ -41,6 +41,9 @@ describe("scenarios on --runtime containers", { timeout: 120_000 }, () => {
     expectPassed(restart, result);
     expect(result.topology).toMatchObject({ runtime: "containers", toxiproxy_image: { kind: expect.stringMatching(/^(real|compatible)$/) } });
     expect(faultEnds(result, "restart_instance").map((e) => e.ok)).toEqual([true, true]);
+    // What each gateway container printed (its logs, followed across its restarts) is beside the report.
+    const log = await readFile(join(result.dir, "instances", "gw-1.log"), "utf8");
+    expect(log).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stdout \{.*"event":"listening"/m);
   });
 
   it("should pass partition: Redis cut off through the proxy in three forms, after a staggered outage that met its window", async () => {

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { eventsOf } from "../../harness/events/run-events.js";
 import { findLeftovers } from "../../harness/runtime/leftovers.js";
 import { readRun, runCli } from "../helpers/cli.js";
 import { expectRecordedEvents } from "../helpers/scenario-run.js";
@@ -12,7 +13,14 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     const { code, stdout, stderr, out, stepSummary } = await runCli(["restart", "--seed", String(SEED)]);
     expect(code, stderr).toBe(0);
     const { dir, run, files } = await readRun(out);
-    expect(files).toEqual(["events.ndjson", "index.html", "junit.xml", "run.json"]);
+    expect(files).toEqual(["events.ndjson", "index.html", "instances", "junit.xml", "run.json"]);
+    // What each gateway printed, the killed one's two lives in one file: its own log of Redis coming up, twice.
+    const ids = (run.topology.instances as { id: string }[]).map((i) => i.id);
+    expect((await readdir(join(dir, "instances"))).sort()).toEqual(ids.map((id) => `${id}.log`).sort());
+    const killed = eventsOf(run.events, "fault", "fault_start").find((e) => e.kind === "restart_instance")!.targets[0]!;
+    const lines = (await readFile(join(dir, "instances", `${killed}.log`), "utf8")).trim().split("\n");
+    expect(lines.every((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (stdout|stderr) /.test(line))).toBe(true);
+    expect(lines.filter((line) => line.includes('"event":"listening"')).length).toBe(2);
     expect(stdout.trim().split("\n").at(-1)).toBe(`report: ${dir}`);
     expect(run).toMatchObject({ scenario: "restart", status: "passed", exit_code: 0, seed: SEED, profile: "ci" });
     expect(run.checks.map((c) => [c.name, c.pass])).toEqual([
