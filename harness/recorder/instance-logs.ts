@@ -17,6 +17,11 @@ export const MAX_INSTANCE_LOG_BYTES = 8 * 1024 * 1024;
 /** Longest line kept whole, in bytes (UTF-16 code units, close enough for a bound). */
 export const MAX_LINE_BYTES = 16 * 1024;
 
+/** The log's file name of an instance id: its characters outside `[A-Za-z0-9._-]` become `_`. */
+function fileNameOf(instanceId: string): string {
+  return `${instanceId.replace(/[^A-Za-z0-9._-]/g, "_")}.log`;
+}
+
 interface InstanceLog {
   stream: WriteStream;
   bytes: number;
@@ -47,9 +52,9 @@ export class InstanceLogs {
     log.stream.write(text);
   };
 
-  /** The instances that printed anything, by id. */
-  get instances(): string[] {
-    return [...this.#logs.keys()];
+  /** Each instance that printed anything: the path of its log, relative to the report directory. */
+  get files(): Record<string, string> {
+    return Object.fromEntries([...this.#logs.keys()].map((id) => [id, `${INSTANCE_LOG_DIR}/${fileNameOf(id)}`]));
   }
 
   /** Notes what was dropped and closes every file; idempotent. */
@@ -69,7 +74,7 @@ export class InstanceLogs {
     let log = this.#logs.get(instanceId);
     if (!log) {
       mkdirSync(this.#dir, { recursive: true });
-      const stream = createWriteStream(join(this.#dir, `${instanceId.replace(/[^A-Za-z0-9._-]/g, "_")}.log`), { flags: "a" });
+      const stream = createWriteStream(join(this.#dir, fileNameOf(instanceId)), { flags: "a" });
       stream.on("error", () => undefined);
       log = { stream, bytes: 0, dropped: 0 };
       this.#logs.set(instanceId, log);

@@ -194,6 +194,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   }
   const teardown = await teardownRun(resources, recorder);
   await instanceLogs.close();
+  if (Object.keys(instanceLogs.files).length > 0) topology.instance_logs = instanceLogs.files;
   if (teardown.error && (status === "passed" || status === "failed")) {
     status = "error";
     error = { code: teardown.error.code, message: teardown.error.message };

@@ -210,6 +210,8 @@ describe("HTML report in a real browser", { timeout: 180_000 }, () => {
     expect(await page.locator(`figure[data-chart="connections"] .u-legend .u-label`).allTextContents()).toEqual(["time", ...instances]);
     // The per-instance table: a row per instance, the killed one with its kill and restart.
     expect(await page.locator("#instance-table tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.instance))).toEqual(instances);
+    // The topology table links what each instance printed, beside the page.
+    expect((await page.locator("details.config table a").evaluateAll((as) => as.map((a) => a.getAttribute("href")))).sort()).toEqual(instances.map((id) => `instances/${id}.log`));
 
     // Zoom: a drag across the connections chart narrows every chart to that stretch; a double-click shows all again.
     const whole = await chartRange(page, "connections");

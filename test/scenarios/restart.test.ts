@@ -17,10 +17,13 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     // What each gateway printed, the killed one's two lives in one file: its own log of Redis coming up, twice.
     const ids = (run.topology.instances as { id: string }[]).map((i) => i.id);
     expect((await readdir(join(dir, "instances"))).sort()).toEqual(ids.map((id) => `${id}.log`).sort());
+    expect(run.topology.instance_logs).toEqual(Object.fromEntries(ids.map((id) => [id, `instances/${id}.log`])));
     const killed = eventsOf(run.events, "fault", "fault_start").find((e) => e.kind === "restart_instance")!.targets[0]!;
     const lines = (await readFile(join(dir, "instances", `${killed}.log`), "utf8")).trim().split("\n");
     expect(lines.every((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (stdout|stderr) /.test(line))).toBe(true);
     expect(lines.filter((line) => line.includes('"event":"listening"')).length).toBe(2);
+    // The page (rendered in the browser from the data it embeds) links them from its topology table.
+    expect(await readFile(join(dir, "index.html"), "utf8")).toContain(`"instance_logs":{`);
     expect(stdout.trim().split("\n").at(-1)).toBe(`report: ${dir}`);
     expect(run).toMatchObject({ scenario: "restart", status: "passed", exit_code: 0, seed: SEED, profile: "ci" });
     expect(run.checks.map((c) => [c.name, c.pass])).toEqual([

@@ -10,8 +10,16 @@ export function renderConfig(run: PageRun): string {
   let html = "<h2>Configuration and topology</h2>";
   html += `<details class="config"><summary>topology: ${instances.length} instance(s)${redis ? `, Redis ${esc(redis)}` : ""}</summary>`;
   if (instances.length) {
-    html += `<table><thead><tr><th>instance</th><th>port</th><th>http</th><th>proxies</th></tr></thead><tbody>`;
-    html += instances.map((i) => `<tr><td>${esc(text(i.id, "?"))}</td><td>${esc(text(i.port, "–"))}</td><td>${esc(text(i.http, "–"))}</td><td>${esc(list(i.proxies).join(", "))}</td></tr>`).join("");
+    const logs = obj(topology.instance_logs);
+    // A link only to a file the run wrote beside the page (instances/<id>.log).
+    const logLink = (id: string) => {
+      const path = logs[id];
+      return typeof path === "string" && /^instances\/[A-Za-z0-9._-]+\.log$/.test(path) ? `<a href="${esc(path)}">${esc(path.slice("instances/".length))}</a>` : "–";
+    };
+    html += `<table><thead><tr><th>instance</th><th>port</th><th>http</th><th>proxies</th><th>log</th></tr></thead><tbody>`;
+    html += instances
+      .map((i) => `<tr><td>${esc(text(i.id, "?"))}</td><td>${esc(text(i.port, "–"))}</td><td>${esc(text(i.http, "–"))}</td><td>${esc(list(i.proxies).join(", "))}</td><td>${logLink(text(i.id, "?"))}</td></tr>`)
+      .join("");
     html += "</tbody></table>";
   }
   html += `<pre>${esc(toJson(topology))}</pre></details>`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CheckResult, RunEvent } from "../run-result.js";
 import { renderChecks, sortChecks } from "./checks-section.js";
+import { renderConfig } from "./config-section.js";
 import { countLine, eventRow, eventSubject } from "./events-section.js";
 import { renderHeader } from "./header-section.js";
 import { section } from "./main.js";
@@ -19,6 +20,18 @@ describe("report page sections", () => {
     expect(html).not.toContain("<img");
     expect(html.match(/&lt;img src=x/g)).toHaveLength(5);
     expect(html).toContain(`<details class="evidence" open>`);
+  });
+
+  it("should link each instance's log written beside the page, and nothing else", () => {
+    const instances = ["gw-1", "gw-2", "gw-3", "gw-4"].map((id) => ({ id, port: 1, http: "h", proxies: [] }));
+    const html = renderConfig({
+      topology: { instances, instance_logs: { "gw-1": "instances/gw-1.log", "gw-2": "../../etc/passwd", "gw-3": `instances/${HOSTILE}.log` } },
+    });
+    expect(html).toContain(`<td><a href="instances/gw-1.log">gw-1.log</a></td>`);
+    expect(html.match(/<a href=/g)).toHaveLength(1);
+    expect(html).not.toContain("<img");
+    // gw-4 printed nothing: no file, no link.
+    expect(html).toContain("<tr><td>gw-4</td><td>1</td><td>h</td><td></td><td>–</td></tr>");
   });
 
   it("should render an event row as text, tinting failures", () => {
