@@ -265,6 +265,41 @@ export class FaultRunner {
     return { offset_ms: fault.offsetMs, exits };
   }
 
+  /**
+   * A fault on the targets' own links (packet faults, silenced links): `apply` on each target, hold, then `healLink`
+   * on each one applied, whatever happened. Resolves with what `apply` answered per target and what TCP saw on each
+   * target's connections from just before the fault to its heal (`linkCounters` differences): the fault's evidence.
+   */
+  async #onLinks<T>(fault: ResolvedFault & { durationMs: number }, faultId: string, signal: AbortSignal | undefined, apply: (id: string) => Promise<T>): Promise<{ applied: Record<string, T>; tcp: Record<string, Record<string, number>> }> {
+    const target = this.#options.target;
+    const heal = target.healLink!.bind(target);
+    const counters = async () => Object.fromEntries(await Promise.all(fault.targets.map(async (id) => [id, await target.linkCounters?.(id)] as const)));
+    const before = await counters();
+    const applied: Record<string, T> = {};
+    const touched: string[] = [];
+    try {
+      for (const id of fault.targets) {
+        touched.push(id);
+        applied[id] = await apply(id);
+      }
+      this.#applied(faultId);
+      await this.#hold(fault.durationMs, signal);
+    } finally {
+      if (touched.length > 0) this.#healing(faultId);
+      const healed = await Promise.allSettled(touched.map((id) => heal(id)));
+      const failed = healed.find((result) => result.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+    const after = await counters();
+    const tcp = Object.fromEntries(
+      fault.targets.flatMap((id) => {
+        const [b, a] = [before[id], after[id]];
+        return b && a ? [[id, Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value - b[name as keyof typeof b]]))]] : [];
+      }),
+    );
+    return { applied, tcp };
+  }
+
   async #apply(fault: ResolvedFault, faultId: string, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
     const target = this.#options.target;
     const exits: Record<string, ProcessExit> = {};
@@ -381,59 +416,17 @@ export class FaultRunner {
           throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a packet fault needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
         }
         const impair = target.impairLink.bind(target);
-        const heal = target.healLink.bind(target);
-        const counters = async () => Object.fromEntries(await Promise.all(fault.targets.map(async (id) => [id, await target.linkCounters?.(id)] as const)));
-        const before = await counters();
-        const impaired: string[] = [];
-        try {
-          for (const id of fault.targets) {
-            impaired.push(id);
-            await impair(id, { form: fault.form, percent: fault.percent });
-          }
-          this.#applied(faultId);
-          await this.#hold(fault.durationMs, signal);
-        } finally {
-          if (impaired.length > 0) this.#healing(faultId);
-          const healed = await Promise.allSettled(impaired.map((id) => heal(id)));
-          const failed = healed.find((result) => result.status === "rejected");
-          if (failed) throw (failed as PromiseRejectedResult).reason;
-        }
-        // What TCP saw on each target's connections from just before the fault to its heal: the fault's evidence.
-        const after = await counters();
-        const tcp = Object.fromEntries(
-          fault.targets.flatMap((id) => {
-            const [b, a] = [before[id], after[id]];
-            return b && a ? [[id, Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value - b[name as keyof typeof b]]))]] : [];
-          }),
-        );
+        const { tcp } = await this.#onLinks(fault, faultId, signal, (id) => impair(id, { form: fault.form, percent: fault.percent }));
         return { form: fault.form, percent: fault.percent, tcp };
       }
       case "stale_links": {
         if (typeof target.silenceLinks !== "function" || typeof target.healLink !== "function") {
           throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "stale_links needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
         }
-        const heal = target.healLink.bind(target);
-        const ports: Record<string, number[]> = {};
-        const counters = async () => Object.fromEntries(await Promise.all(fault.targets.map(async (id) => [id, await target.linkCounters?.(id)] as const)));
-        const before = await counters();
-        const silenced: string[] = [];
-        try {
-          for (const id of fault.targets) {
-            silenced.push(id);
-            ports[id] = await target.silenceLinks(id);
-          }
-          this.#applied(faultId);
-          await this.#hold(fault.durationMs, signal);
-        } finally {
-          if (silenced.length > 0) this.#healing(faultId);
-          const healed = await Promise.allSettled(silenced.map((id) => heal(id)));
-          const failed = healed.find((result) => result.status === "rejected");
-          if (failed) throw (failed as PromiseRejectedResult).reason;
-        }
-        const after = await counters();
+        const silence = target.silenceLinks.bind(target);
+        const { applied: ports, tcp } = await this.#onLinks(fault, faultId, signal, silence);
         // Retransmissions of the silenced connections show that the fault held something they sent.
-        const retransmitted = Object.fromEntries(fault.targets.map((id) => [id, (after[id]?.retransmitted ?? 0) - (before[id]?.retransmitted ?? 0)]));
-        return { ports, retransmitted };
+        return { ports, retransmitted: Object.fromEntries(Object.entries(tcp).map(([id, counters]) => [id, counters.retransmitted ?? 0])) };
       }
       case "slow_consumers": {
         const drive = this.#options.slowConsumers;
