@@ -180,16 +180,20 @@ function chance(percent: number): string {
  */
 function impairmentScript(table: string, impairment: PacketImpairment, ownDevice: string, peerAddress: string): string {
   const test = chance(impairment.percent);
+  // Dropped where it arrives: the sender's stack never learns of it and must retransmit.
+  if (impairment.form === "loss") return dropOnArrivalScript(table, `iifname "${ownDevice}" ${test}`);
   const lines = [`create table ip ${table}`];
-  if (impairment.form === "loss") {
-    // Dropped where it arrives: the sender's stack never learns of it and must retransmit.
-    lines.push(`add chain ip ${table} arrive { type filter hook prerouting priority -300; }`, `add rule ip ${table} arrive iifname "${ownDevice}" ${test} drop`);
-  } else if (impairment.form === "duplicate") {
+  if (impairment.form === "duplicate") {
     lines.push(`add chain ip ${table} leave { type filter hook postrouting priority 0; }`, `add rule ip ${table} leave oifname "${ownDevice}" ${test} dup to ${peerAddress} device "${ownDevice}"`);
   } else {
     lines.push(`add chain ip ${table} leave { type filter hook postrouting priority 0; }`, `add rule ip ${table} leave oifname "${ownDevice}" ${test} meta priority set 1:20`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** An nftables script creating `table` that drops, where they arrive (prerouting), the packets `match` selects. */
+function dropOnArrivalScript(table: string, match: string): string {
+  return `create table ip ${table}\nadd chain ip ${table} arrive { type filter hook prerouting priority -300; }\nadd rule ip ${table} arrive ${match} drop\n`;
 }
 
 /**
@@ -322,22 +326,15 @@ export class RunNetwork {
    * the namespace, the host end's in a host table. One impairment per link at a time (`HARNESS_ERR_INVALID_STATE`).
    */
   async impair(instanceId: string, impairment: PacketImpairment): Promise<void> {
-    const link = this.#links.get(instanceId);
-    if (!link) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${instanceId} runs outside a network namespace; start the runtime with networkNamespaces: true (local runtime, as root)`);
-    if (this.#impaired.has(instanceId)) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `the link of ${instanceId} already has a packet fault; faults on one link must not overlap`);
     if (!(impairment.percent > 0 && impairment.percent <= 100)) throw new RangeError(`percent must be in (0, 100] (got ${impairment.percent})`);
-    this.#impaired.add(instanceId);
-    try {
+    await this.#fault(instanceId, async (link) => {
       if (impairment.form === "reorder") {
         await ensureSlowPath(link.hostDevice);
         await ensureSlowPath(link.namespaceDevice, link.namespace);
       }
       await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], impairmentScript(NETNS_PREFIX, impairment, link.namespaceDevice, link.hostAddress));
       await run("nft", ["-f", "-"], impairmentScript(hostTableName(this.runId, instanceId), impairment, link.hostDevice, link.namespaceAddress));
-    } catch (error) {
-      await this.heal(instanceId).catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   /**
@@ -347,22 +344,31 @@ export class RunNetwork {
    * ports silenced; rejects when the instance holds no such connection (the fault would prove nothing) or its link
    * already has a fault.
    */
-  async silence(instanceId: string): Promise<number[]> {
-    const link = this.#links.get(instanceId);
-    if (!link) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${instanceId} runs outside a network namespace; start the runtime with networkNamespaces: true (local runtime, as root)`);
-    if (this.#impaired.has(instanceId)) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `the link of ${instanceId} already has a packet fault; faults on one link must not overlap`);
-    this.#impaired.add(instanceId);
-    try {
+  silence(instanceId: string): Promise<number[]> {
+    return this.#fault(instanceId, async (link) => {
       // Connections the instance opened, not those it accepted (the fleet's, which come from the host end too).
       const inNamespace = (...args: string[]) => run("ip", ["netns", "exec", link.namespace, "ss", "-Htn", ...args]);
       const listening = new Set(openPorts(await inNamespace("state", "listening"), link.namespaceAddress, true));
       const ports = openPorts(await inNamespace("state", "established", "dst", link.hostAddress), link.namespaceAddress).filter((port) => !listening.has(port));
       if (ports.length === 0) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} holds no connection to ${link.hostAddress} (its Redis proxies) to silence`);
       const set = `{ ${ports.join(", ")} }`;
-      const script = (table: string, rule: string) => `create table ip ${table}\nadd chain ip ${table} arrive { type filter hook prerouting priority -300; }\nadd rule ip ${table} arrive ${rule} drop\n`;
-      await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], script(NETNS_PREFIX, `iifname "${link.namespaceDevice}" ip saddr ${link.hostAddress} tcp dport ${set}`));
-      await run("nft", ["-f", "-"], script(hostTableName(this.runId, instanceId), `iifname "${link.hostDevice}" ip saddr ${link.namespaceAddress} tcp sport ${set}`));
+      await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], dropOnArrivalScript(NETNS_PREFIX, `iifname "${link.namespaceDevice}" ip saddr ${link.hostAddress} tcp dport ${set}`));
+      await run("nft", ["-f", "-"], dropOnArrivalScript(hostTableName(this.runId, instanceId), `iifname "${link.hostDevice}" ip saddr ${link.namespaceAddress} tcp sport ${set}`));
       return ports;
+    });
+  }
+
+  /**
+   * Puts one fault on instance `instanceId`'s link with `apply`, which must leave it healable by {@link heal}: refused
+   * outside a namespace or while the link has a fault already; healed at once when `apply` fails.
+   */
+  async #fault<T>(instanceId: string, apply: (link: InstanceLink) => Promise<T>): Promise<T> {
+    const link = this.#links.get(instanceId);
+    if (!link) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `instance ${instanceId} runs outside a network namespace; start the runtime with networkNamespaces: true (local runtime, as root)`);
+    if (this.#impaired.has(instanceId)) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `the link of ${instanceId} already has a packet fault; faults on one link must not overlap`);
+    this.#impaired.add(instanceId);
+    try {
+      return await apply(link);
     } catch (error) {
       await this.heal(instanceId).catch(() => undefined);
       throw error;

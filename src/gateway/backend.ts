@@ -2,7 +2,8 @@ import type { ResolvedGatewayOptions } from "./gateway-options.js";
 import { LocalClusterBus } from "./cluster-bus.js";
 import type { Redis } from "ioredis";
 import type { RedisClient } from "../registry/redis-client.js";
-import type { RedisLinkWatchdog } from "../registry/redis-link-watchdog.js";
+// Only types of ioredis: loading it here does not load ioredis for the memory variant.
+import { RedisLinkWatchdog } from "../registry/redis-link-watchdog.js";
 import { createFailpoints, type Failpoints } from "./failpoints.js";
 import type { GatewayBackend } from "./gateway-types.js";
 
@@ -15,12 +16,11 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions, onSi
     const { MemoryConnectionRegistry } = await import("../registry/memory-connection-registry.js");
     return { registry: new MemoryConnectionRegistry({ connectionTtlMs: options.connectionTtlMs }), bus: new LocalClusterBus() };
   }
-  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }, { RedisTimeClock }, { RedisLinkWatchdog }] = await Promise.all([
+  const [{ createRedisClient }, { RedisConnectionRegistry }, { RedisClusterBus }, { RedisTimeClock }] = await Promise.all([
     import("../registry/redis-client.js"),
     import("../registry/redis-connection-registry.js"),
     import("./redis-cluster-bus.js"),
     import("../registry/redis-time-clock.js"),
-    import("../registry/redis-link-watchdog.js"),
   ]);
   const clientOptions = {
     cluster: options.redisCluster,
@@ -38,7 +38,7 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions, onSi
   const client = createRedisClient(options.redisUrl, clientOptions);
   const subscriber = createRedisClient(options.redisUrl, { ...clientOptions, autoPipelining: false });
   const failpoints = createFailpoints(options.defects);
-  const watchdogs = watchLinks(options, failpoints, { commands: client, subscriber }, RedisLinkWatchdog, onSilentLink);
+  const watchdogs = watchLinks(options, failpoints, { commands: client, subscriber }, onSilentLink);
   const negativeControls = { keepAgentTypeMember: failpoints.enabled("stale-index"), reverseWithoutTtl: failpoints.enabled("keys-no-ttl") };
   // Expiry scores, `expires_at` and liveness deadlines are judged on Redis's clock, so that one instance's skewed
   // wall clock neither expires others' live records nor keeps dead ones (docs/registry.md, "Liveness and expiry").
@@ -70,12 +70,11 @@ function watchLinks(
   options: ResolvedGatewayOptions,
   failpoints: Failpoints,
   connections: Record<string, RedisClient>,
-  Watchdog: typeof RedisLinkWatchdog,
   onSilent: (connection: string, silentMs: number) => void,
 ): RedisLinkWatchdog[] {
   if (options.redisCluster || failpoints.enabled("no-link-watchdog")) return [];
   return Object.entries(connections).map(([name, connection]) =>
-    new Watchdog(connection as Redis, {
+    new RedisLinkWatchdog(connection as Redis, {
       silenceTimeoutMs: 3 * options.redisCommandTimeoutMs,
       checkIntervalMs: options.redisCommandTimeoutMs,
       onSilent: (silentMs) => onSilent(name, silentMs),

@@ -111,7 +111,8 @@ export class RedisLinkWatchdog {
   }
 
   #judge(): void {
-    if (!this.#timer || this.#client.status !== "ready") return;
+    // stop() cancels a pending judgement, so only the connection's state can have changed since the check.
+    if (this.#client.status !== "ready") return;
     const silentMs = performance.now() - this.#lastReceived;
     if (silentMs < this.#silenceTimeoutMs) return;
     this.#onSilent?.(Math.round(silentMs));

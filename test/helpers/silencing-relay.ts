@@ -9,6 +9,8 @@ import { onTestFinished } from "vitest";
 export interface SilencingRelay {
   /** `host:port` to connect to instead of the upstream. */
   readonly listen: string;
+  /** Its port on 127.0.0.1. */
+  readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
   /** Silences every connection open now; returns how many. */
@@ -46,8 +48,10 @@ export async function useSilencingRelay(upstream: { host: string; port: number }
     }
     await new Promise<void>((resolve) => relay.close(() => resolve()));
   });
+  const { port } = relay.address() as AddressInfo;
   return {
-    listen: `127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    listen: `127.0.0.1:${port}`,
+    port,
     get accepted() {
       return accepted;
     },

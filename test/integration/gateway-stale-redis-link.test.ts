@@ -20,24 +20,28 @@ import { connectClient } from "../helpers/wire-client.js";
 const RECOVERY_BOUND_MS = 8_000;
 const auth = { authorization: `Bearer ${token("t1")}` };
 
-function watchedClient(port: number, silenceTimeoutMs: number, onSilent: (ms: number) => void): { client: Redis; watchdog: RedisLinkWatchdog } {
-  const client = new Redis({ host: "127.0.0.1", port, commandTimeout: 200, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
+/**
+ * A real redis-server behind a silencing relay, and an ioredis client through the relay under a watchdog of
+ * `silenceTimeoutMs` (commands time out after 200 ms, reconnects after 50 ms), ready; each silence it saw in `silences`.
+ */
+async function watchedThroughRelay(silenceTimeoutMs: number) {
+  const redis = await useRedisServer();
+  const relay = await useSilencingRelay({ host: "127.0.0.1", port: redis.port });
+  const silences: number[] = [];
+  const client = new Redis({ host: "127.0.0.1", port: relay.port, commandTimeout: 200, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
   client.on("error", () => undefined);
-  const watchdog = new RedisLinkWatchdog(client, { silenceTimeoutMs, onSilent }).start();
+  const watchdog = new RedisLinkWatchdog(client, { silenceTimeoutMs, onSilent: (ms) => silences.push(ms) }).start();
   onTestFinished(() => {
     watchdog.stop();
     client.disconnect();
   });
-  return { client, watchdog };
+  await expect.poll(() => client.status).toBe("ready");
+  return { redis, relay, client, silences };
 }
 
 describe("a Redis connection gone silent", () => {
   it("should be dropped by the watchdog and connected again, while a stalled process's is kept", { timeout: 30_000 }, async () => {
-    const redis = await useRedisServer();
-    const relay = await useSilencingRelay({ host: "127.0.0.1", port: redis.port });
-    const silences: number[] = [];
-    const { client } = watchedClient(Number(relay.listen.split(":")[1]), 600, (ms) => silences.push(ms));
-    await expect.poll(() => client.status).toBe("ready");
+    const { relay, client, silences } = await watchedThroughRelay(600);
     expect(await client.set("k", "v")).toBe("OK");
 
     // This process stands still for five silence timeouts while Redis answers into the socket: not a silence. (The
@@ -61,11 +65,7 @@ describe("a Redis connection gone silent", () => {
   });
 
   it("should leave an idle connection alone: its pings are answered", { timeout: 30_000 }, async () => {
-    const redis = await useRedisServer();
-    const relay = await useSilencingRelay({ host: "127.0.0.1", port: redis.port });
-    const silences: number[] = [];
-    const { client } = watchedClient(Number(relay.listen.split(":")[1]), 300, (ms) => silences.push(ms));
-    await expect.poll(() => client.status).toBe("ready");
+    const { redis, relay, silences } = await watchedThroughRelay(300);
     // Idle: only the watchdog's pings (every 100 ms without a reply) go over it, thirty of them in about 3 s.
     const observer = useRedisClient({ host: "127.0.0.1", port: redis.port });
     const pings = async () => Number(/cmdstat_ping:calls=(\d+)/.exec(await observer.info("commandstats"))?.[1] ?? 0);
