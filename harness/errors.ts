@@ -39,7 +39,13 @@ export type HarnessErrorCode =
   | "HARNESS_ERR_DOCKER_UNAVAILABLE"
   /** A Docker operation (build, create, start, network) failed. */
   | "HARNESS_ERR_DOCKER"
+  /** A probe of the harness could not do its work (its own thread or socket failed). */
   | "HARNESS_ERR_PROBE_FAILED"
+  /**
+   * A live instance of the system under test refused a probe's connection made with a valid token (an HTTP status,
+   * a close or an error frame instead of the welcome): a failure of the system under test (exit 1), not of the harness.
+   */
+  | "HARNESS_ERR_PROBE_REFUSED"
   /** Network namespaces cannot be made here (not root, `ip`/`nft`/`tc` missing); the message says what is needed. */
   | "HARNESS_ERR_NETNS_UNAVAILABLE"
   /** An `ip`, `nft` or `tc` command of a run's network namespaces failed. */

@@ -9,15 +9,20 @@ import { runSlowConsumers } from "./slow-consumers.js";
  * A stand-in for a gateway that welcomes every socket and answers HTTP requests with `answer` (or never, when it
  * returns undefined): what the load does against a system under test that stops answering.
  */
-async function fakeGateway(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; wsUrl: string; httpUrl: string; requests: string[] }> {
+async function fakeGateway(
+  answer: (req: IncomingMessage, res: ServerResponse) => void,
+  options: { refuseUpgrade?: boolean; firstFrame?: (n: number) => string } = {},
+): Promise<{ server: Server; wsUrl: string; httpUrl: string; requests: string[] }> {
   const requests: string[] = [];
   const server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     req.resume();
     answer(req, res);
   });
-  const wss = new WebSocketServer({ server });
-  wss.on("connection", (ws) => ws.send(JSON.stringify({ type: "welcome", websocket_id: randomUUID() })));
+  const wss = new WebSocketServer({ server, ...(options.refuseUpgrade ? { verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(false, 401) } : {}) });
+  let connections = 0;
+  const firstFrame = options.firstFrame ?? (() => JSON.stringify({ type: "welcome", websocket_id: randomUUID() }));
+  wss.on("connection", (ws) => ws.send(firstFrame(connections++)));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   servers.push({ server, wss });
@@ -35,6 +40,17 @@ afterEach(async () => {
 });
 
 describe("runSlowConsumers", () => {
+  it("fails as the instance's refusal (HARNESS_ERR_PROBE_REFUSED) when its reader or a stalled client is turned away", async () => {
+    const base = { authSecret: "s", consumers: 2, messageBytes: 64, ratePerSecond: 20, durationMs: 300, requestTimeoutMs: 300 };
+    const refusing = await fakeGateway((_req, res) => void res.writeHead(200).end("{}"), { refuseUpgrade: true });
+    await expect(runSlowConsumers({ ...base, wsUrl: refusing.wsUrl, httpUrl: refusing.httpUrl })).rejects.toMatchObject({ code: "HARNESS_ERR_PROBE_REFUSED", message: expect.stringContaining("401") });
+    // The reader (the first connection) is welcomed; the second connection, a stalled client, gets an error frame.
+    const erring = await fakeGateway((_req, res) => void res.writeHead(200).end("{}"), {
+      firstFrame: (n) => (n === 0 ? JSON.stringify({ type: "welcome", websocket_id: randomUUID() }) : '{"type":"error","code":"UNAUTHORIZED"}'),
+    });
+    await expect(runSlowConsumers({ ...base, wsUrl: erring.wsUrl, httpUrl: erring.httpUrl })).rejects.toMatchObject({ code: "HARNESS_ERR_PROBE_REFUSED", message: expect.stringContaining("UNAUTHORIZED") });
+  });
+
   it("ends by itself against a gateway that never answers over HTTP, and counts its routes as failed", async () => {
     const gateway = await fakeGateway(() => undefined);
     const started = Date.now();

@@ -77,14 +77,22 @@ function rssBytes(pid: number | undefined): number | null {
   return pid === undefined ? null : (processRssBytes(pid) ?? null);
 }
 
-function open(url: string): Promise<{ ws: WebSocket; websocketId: string }> {
+/** Opens one stalled client's socket, kept in `sockets` from the start (so that it is closed however the opening ends). */
+function open(url: string, sockets: WebSocket[]): Promise<{ ws: WebSocket; websocketId: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { handshakeTimeout: CONNECT_TIMEOUT_MS, perMessageDeflate: false });
-    ws.on("error", reject);
+    sockets.push(ws);
+    // The instance refused a valid token (an HTTP status, a reset, a frame other than the welcome): its failure.
+    ws.on("error", (error) => reject(new HarnessError("HARNESS_ERR_PROBE_REFUSED", `a slow-consumer probe's connection was refused: ${error.message}`)));
     ws.once("message", (data) => {
-      const frame = JSON.parse(data.toString()) as { type?: string; websocket_id?: string };
+      let frame: { type?: string; websocket_id?: string } = {};
+      try {
+        frame = JSON.parse(data.toString()) as typeof frame;
+      } catch {
+        // Not JSON: refused below with the text.
+      }
       if (frame.type === "welcome" && frame.websocket_id) resolve({ ws, websocketId: frame.websocket_id });
-      else reject(new HarnessError("HARNESS_ERR_PROBE_FAILED", `slow-consumer probe expected a welcome, got ${data.toString().slice(0, 200)}`));
+      else reject(new HarnessError("HARNESS_ERR_PROBE_REFUSED", `a slow-consumer probe expected a welcome, got ${JSON.stringify(data.toString().slice(0, 200))}`));
     });
   });
 }
@@ -132,7 +140,9 @@ class ReaderThread {
     const [message] = (await Promise.race([once(worker, "message"), once(worker, "exit").then(() => [{ type: "exit", message: String(reader.#failure?.message ?? "the thread ended") }])])) as [{ type: string; message?: string }];
     if (message.type !== "open") {
       await reader.close();
-      throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `slow-consumer reader did not get its welcome: ${message.message ?? message.type}`);
+      // Its socket's error is the instance's refusal; a thread that ended is the harness's own failure.
+      const code = message.type === "error" ? "HARNESS_ERR_PROBE_REFUSED" : "HARNESS_ERR_PROBE_FAILED";
+      throw new HarnessError(code, `the slow-consumer reader did not get its welcome: ${message.message ?? message.type}`);
     }
     return reader;
   }
@@ -172,10 +182,9 @@ export async function runSlowConsumers(options: SlowConsumerOptions): Promise<Sl
     reader = await ReaderThread.open(url("reader"));
     // Route ids are made by the gateway (the HTTP answer's `id`, the message frame's `id`).
     const acked = new Set<string>();
-    const stalled = await Promise.all(Array.from({ length: options.consumers }, () => open(url("stalled"))));
+    const stalled = await Promise.all(Array.from({ length: options.consumers }, () => open(url("stalled"), sockets)));
     const closeCodes: Record<string, number> = {};
     for (const { ws } of stalled) {
-      sockets.push(ws);
       ws.pause();
       ws.once("close", (code) => (closeCodes[code] = (closeCodes[code] ?? 0) + 1));
     }

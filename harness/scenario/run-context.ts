@@ -25,6 +25,7 @@ export const SUT_FAILURE_CODES: ReadonlySet<string> = new Set([
   "HARNESS_ERR_INSTANCE_START_TIMEOUT",
   "HARNESS_ERR_PROCESS_EXITED",
   "HARNESS_ERR_INSTANCE_STOP_FAILED",
+  "HARNESS_ERR_PROBE_REFUSED",
 ]);
 
 /** Throws the abort reason (or `HARNESS_ERR_ABORTED`) once `signal` is aborted. */

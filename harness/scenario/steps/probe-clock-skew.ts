@@ -76,7 +76,9 @@ export const probeClockSkewStep: StepHandler<"probe_clock_skew"> = async (step, 
     // A connect refused REGISTRY_UNAVAILABLE (a Redis command past its timeout on a loaded machine: nothing was
     // registered) is asked again: the probe needs the connection, and the refusal says nothing of the skew.
     const { answer: opened } = await openProbeSocketWhileUnavailable({ baseUrl: instance.wsUrl, wsPath: context.wsPath, token: probeToken, sessionId }, run.signal);
-    if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_FAILED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
+    // A live instance that refuses a valid token fails the step (a gateway whose clock runs behind and checks `iat`
+    // strictly refuses every fresh token): the system under test's failure, not the harness's.
+    if (!opened.ok) throw new HarnessError("HARNESS_ERR_PROBE_REFUSED", `${description}: a probe connection to ${instance.id} was refused (${JSON.stringify(opened)})`);
     // A replacement that opens after the observation is closed at once (the others are closed in `finally`).
     if (!observing) return opened.socket.ws.close(1000);
     const id = opened.welcome.websocket_id;
