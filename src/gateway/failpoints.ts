@@ -24,6 +24,7 @@ export type GatewayDefect =
   | "resume-new-id-after-expiry"
   | "pinned-primary"
   | "wall-clock-expiry"
+  | "refuse-future-iat"
   | "no-half-open-detect"
   | "unbounded-send-buffer"
   | "dup-remote"
@@ -253,6 +254,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "backend.ts",
     actsIn: "createGatewayBackend: the registry and the bus get `Date.now` as their clock instead of the Redis-anchored RedisTimeClock",
     mustFail: "clock-skew",
+    caughtBy: ["clock-skew"],
+  },
+  {
+    name: "refuse-future-iat",
+    behaviour: "refuses tokens whose `iat` lies after its own wall clock, with no leeway, at the upgrade and on the HTTP API: an instance whose clock runs behind refuses every fresh token",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to refuse a future `iat` in verifyJwt",
+    mustFail: "step: probe clock skew (a probe connection to the skewed instance refused)",
     caughtBy: ["clock-skew"],
   },
   {

@@ -14,6 +14,7 @@ import { Heartbeat } from "./heartbeat.js";
 import { httpRequestListener, type HttpApiHost } from "./http-api.js";
 import { RegistryHealth, instrumentRegistry } from "./instrumented-registry.js";
 import { GatewayMetrics } from "./metrics.js";
+import type { VerifyJwtOptions } from "./jwt.js";
 import type { FrameId, RouteTarget } from "./protocol.js";
 import { Reaper } from "./reaper.js";
 import { HEARTBEAT_SLICES, RecordRefresher, refreshSliceOf } from "./record-refresher.js";
@@ -186,12 +187,12 @@ export class GatewayServer implements AsyncDisposable {
       });
       this.#wss = wss;
       const { maxMessageBytes, rateLimitPerSec, rateLimitBurst, authSecret } = options;
-      const ignoreNbf = this.#ignoreNbf();
+      const tokenChecks = this.#tokenChecks();
       const frames = new FrameHandler({ maxMessageBytes, rateLimitPerSec, rateLimitBurst, registry, router, metrics });
       const upgrades = new UpgradeHandler({
         instanceId,
         authSecret,
-        ignoreNbf,
+        tokenChecks,
         rateLimitBurst,
         registry,
         bus,
@@ -236,9 +237,9 @@ export class GatewayServer implements AsyncDisposable {
     }
   }
 
-  /** Whether tokens are accepted before their `nbf` (failpoint `ignore-nbf`): one answer for the upgrade and the HTTP API. */
-  #ignoreNbf(): boolean {
-    return this.#failpoints.enabled("ignore-nbf");
+  /** How tokens' times are checked (failpoints `ignore-nbf`, `refuse-future-iat`): one answer for the upgrade and the HTTP API. */
+  #tokenChecks(): VerifyJwtOptions {
+    return { ignoreNbf: this.#failpoints.enabled("ignore-nbf"), refuseFutureIat: this.#failpoints.enabled("refuse-future-iat") };
   }
 
   /** What the HTTP API may use of this gateway. */
@@ -247,7 +248,7 @@ export class GatewayServer implements AsyncDisposable {
     return {
       instanceId: this.options.instanceId,
       authSecret: this.options.authSecret,
-      ignoreNbf: this.#ignoreNbf(),
+      tokenChecks: this.#tokenChecks(),
       failpoints: this.#failpoints,
       maxMessageBytes: this.options.maxMessageBytes,
       metrics: this.metrics,

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectionRecord, ConnectionRegistry } from "../registry/connection-registry.js";
 import { NO_FAILPOINTS, type Failpoints } from "./failpoints.js";
 import type { GatewayState, RouteResult } from "./gateway-types.js";
-import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js";
+import { TokenError, requestToken, verifyJwt, type TokenClaims, type VerifyJwtOptions } from "./jwt.js";
 import type { GatewayMetrics } from "./metrics.js";
 import {
   HTTP_STATUS,
@@ -23,8 +23,8 @@ export interface HttpApiHost {
   readonly instanceId: string;
   /** HS256 secret of the Bearer tokens. */
   readonly authSecret: string;
-  /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf`). @default false */
-  readonly ignoreNbf?: boolean;
+  /** How tokens' times are checked: relaxed or tightened only by failpoints (`ignore-nbf`, `refuse-future-iat`). @default the contract's checks */
+  readonly tokenChecks?: VerifyJwtOptions;
   /** The negative-control policy (failpoint `no-tenant-check-session-state` acts here). @default every failpoint off */
   readonly failpoints?: Failpoints;
   /** Largest accepted body, in bytes (`MAX_MESSAGE_BYTES`). */
@@ -95,7 +95,7 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 function authenticate(gateway: HttpApiHost, req: IncomingMessage, url: URL): TokenClaims {
   try {
-    return verifyJwt(requestToken(req, url), gateway.authSecret, Date.now(), { ignoreNbf: gateway.ignoreNbf === true });
+    return verifyJwt(requestToken(req, url), gateway.authSecret, Date.now(), gateway.tokenChecks);
   } catch (error) {
     throw new ProtocolError("UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
   }

@@ -59,4 +59,15 @@ describe("verifyJwt", () => {
     expect(reason(() => verifyJwt(early, SECRET, NOW_MS))).toBe("not_yet_valid");
     expect(verifyJwt(early, SECRET, (nowS + 30) * 1000).tenant_id).toBe("early");
   });
+
+  it("should not read iat, unless the refuse-future-iat failpoint asks it to refuse one in the future", () => {
+    const nowS = NOW_MS / 1000;
+    // An instance whose clock runs a minute behind the issuer's sees a fresh token issued a minute ahead.
+    const fresh = signJwt({ tenant_id: "fresh", exp, iat: nowS + 60 }, SECRET);
+    expect(reason(() => verifyJwt(fresh, SECRET, NOW_MS))).toBe("accepted");
+    // Cached by the call above: refused all the same, by the clock of this call.
+    expect(reason(() => verifyJwt(fresh, SECRET, NOW_MS, { refuseFutureIat: true }))).toBe("not_yet_valid");
+    expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp, iat: nowS + 1 }, SECRET), SECRET, NOW_MS, { refuseFutureIat: true }))).toBe("not_yet_valid");
+    expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp, iat: nowS }, SECRET), SECRET, NOW_MS, { refuseFutureIat: true }))).toBe("accepted");
+  });
 });

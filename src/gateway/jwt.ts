@@ -49,10 +49,16 @@ const CLOCK_SKEW_S = 0;
  */
 export const NBF_LEEWAY_S = 5;
 
-/** How {@link verifyJwt} treats `nbf`. */
+/** How {@link verifyJwt} treats the token's times. Both switch on deliberate defects (failpoints) only. */
 export interface VerifyJwtOptions {
   /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf` only). @default false */
   ignoreNbf?: boolean;
+  /**
+   * Refuse tokens whose `iat` lies after `nowMs`, with no leeway, as some strict validators do (failpoint
+   * `refuse-future-iat` only): a gateway whose clock runs behind the issuer's then refuses every fresh token.
+   * The gateway does not read `iat`: it says when the token was minted, not from when it is valid. @default false
+   */
+  refuseFutureIat?: boolean;
 }
 /**
  * Tokens whose signature and claims were verified, by token string, with the secret they were verified with:
@@ -103,7 +109,7 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
       throw new TokenError("expired", "token has expired");
     }
     // A token cached while valid stays valid as time passes, but the cache is shared by every gateway of the process.
-    if (!options.ignoreNbf) checkNotBefore(cached.claims, nowMs);
+    checkNotBefore(cached.claims, nowMs, options);
     return cached.claims;
   }
   const parts = token.split(".");
@@ -125,7 +131,7 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (claims.session_id !== undefined && typeof claims.session_id !== "string") throw new TokenError("bad_claims", "token session_id must be a string");
   if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || !Number.isFinite(claims.nbf))) throw new TokenError("bad_claims", "token nbf must be a number");
   if (claims.exp + CLOCK_SKEW_S <= nowMs / 1000) throw new TokenError("expired", "token has expired");
-  if (!options.ignoreNbf) checkNotBefore(claims as TokenClaims, nowMs);
+  checkNotBefore(claims as TokenClaims, nowMs, options);
   // Frozen: every later connect with this token gets the same object.
   const verified = Object.freeze(claims) as TokenClaims;
   if (token.length <= MAX_CACHED_TOKEN_LENGTH) {
@@ -135,9 +141,12 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   return verified;
 }
 
-function checkNotBefore(claims: TokenClaims, nowMs: number): void {
-  if (claims.nbf !== undefined && claims.nbf > nowMs / 1000 + NBF_LEEWAY_S) {
+function checkNotBefore(claims: TokenClaims, nowMs: number, options: VerifyJwtOptions): void {
+  if (!options.ignoreNbf && claims.nbf !== undefined && claims.nbf > nowMs / 1000 + NBF_LEEWAY_S) {
     throw new TokenError("not_yet_valid", `token is not valid before ${new Date(claims.nbf * 1000).toISOString()} (nbf)`);
+  }
+  if (options.refuseFutureIat && typeof claims.iat === "number" && claims.iat > nowMs / 1000) {
+    throw new TokenError("not_yet_valid", `token was issued in the future, at ${new Date(claims.iat * 1000).toISOString()} (iat)`);
   }
 }
 

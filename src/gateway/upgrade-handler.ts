@@ -8,7 +8,7 @@ import type { ClusterBus } from "./cluster-bus.js";
 import type { ConnectionTable, LocalConnection } from "./connection-table.js";
 import type { Failpoints } from "./failpoints.js";
 import type { FrameHandler } from "./frame-handler.js";
-import { TokenError, requestToken, verifyJwt, type TokenClaims } from "./jwt.js";
+import { TokenError, requestToken, verifyJwt, type TokenClaims, type VerifyJwtOptions } from "./jwt.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { HTTP_STATUS, isValidId, toProtocolError, welcomeFrame, type ProtocolErrorCode } from "./protocol.js";
 import type { RegistryWriter } from "./registry-writer.js";
@@ -50,8 +50,8 @@ export interface UpgradeHandlerOptions {
   instanceId: string;
   /** HS256 secret of client tokens. */
   authSecret: string;
-  /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf`). @default false */
-  ignoreNbf?: boolean;
+  /** How tokens' times are checked: relaxed or tightened only by failpoints (`ignore-nbf`, `refuse-future-iat`). @default the contract's checks */
+  tokenChecks?: VerifyJwtOptions;
   /** Rate-limit tokens a new socket starts with. */
   rateLimitBurst: number;
   registry: ConnectionRegistry;
@@ -156,7 +156,7 @@ export class UpgradeHandler {
     }
     let claims: TokenClaims;
     try {
-      claims = verifyJwt(requestToken(req, query), this.#options.authSecret, Date.now(), { ignoreNbf: this.#options.ignoreNbf === true });
+      claims = verifyJwt(requestToken(req, query), this.#options.authSecret, Date.now(), this.#options.tokenChecks);
     } catch (error) {
       return this.#refuse(socket, "UNAUTHORIZED", error instanceof TokenError ? error.message : "invalid token");
     }

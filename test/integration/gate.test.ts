@@ -13,9 +13,13 @@ import { expectNoLeftovers } from "../helpers/scenario-run.js";
 const SEED = 11;
 const CHECK_NAMES: readonly CheckName[] = ["restart-survival", "cross-instance-lookup", "ttl-expiry", "no-ghosts", "tenant-isolation", "delivery", "degraded-mode"];
 
-/** The checks a catalogue entry's `mustFail` names (its text may add a note in parentheses). */
-function mustFailChecks(failpoint: FailpointSpec): CheckName[] {
-  return CHECK_NAMES.filter((name) => failpoint.mustFail.replace(/\(.*\)/, "").split(/,\s*/).map((s) => s.trim()).includes(name));
+/**
+ * The checks a catalogue entry's `mustFail` names (its text may add a note in parentheses), and the steps it names
+ * (`step: …`, the result a step the system under test failed records).
+ */
+function mustFailChecks(failpoint: FailpointSpec): string[] {
+  const named = failpoint.mustFail.replace(/\(.*\)/, "").split(/,\s*/).map((s) => s.trim());
+  return named.filter((name) => (CHECK_NAMES as readonly string[]).includes(name) || name.startsWith("step: "));
 }
 
 /** What the run that caught a defect must show beyond the failed check: the defect's own signature. */
@@ -43,6 +47,12 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     const staggered = eventsOf(run.events, "fault", "fault_end").find((e) => e.kind === "partition" && String(e.description).includes("staggered"));
     expect(staggered?.detail).toMatchObject({ window_met: true });
     expect((actualOf(run, "degraded-mode").records_reaped_after_shared_outage as number[])[0]).toBeGreaterThan(0);
+  },
+  "refuse-future-iat": (run) => {
+    // The skewed instance refused the probe's fresh token for its iat: a failure of the gateway (exit 1), not an error of the harness.
+    expect(run.status).toBe("failed");
+    const step = run.checks.find((c) => c.name === "step: probe clock skew");
+    expect(step?.actual).toMatchObject({ code: "HARNESS_ERR_PROBE_REFUSED", message: expect.stringMatching(/"status":401.*\(iat\)/) });
   },
   "no-link-watchdog": (run) => {
     // Lookups through the instance whose Redis connections were silenced still failed once the recovery bound had passed.
@@ -145,7 +155,7 @@ describe.sequential("npm run gate: the sensitivity matrix (ci part)", { timeout:
       const caught = row!.cells.find((cell) => cell.scenario === row!.caught_by!.scenario)!.run!;
       const run = JSON.parse(await readFile(join(caught.report_dir, "run.json"), "utf8")) as RunResult;
       await expectNoLeftovers(run);
-      expect(caught.failed_checks.filter((name) => (mustFailChecks(failpoint) as string[]).includes(name)), JSON.stringify(caught.failed_checks)).not.toEqual([]);
+      expect(caught.failed_checks.filter((name) => mustFailChecks(failpoint).includes(name)), JSON.stringify(caught.failed_checks)).not.toEqual([]);
       SIGNATURES[failpoint.name]?.(run);
     });
   }
