@@ -23,7 +23,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/conformance.test.ts": 58,
   "test/integration/scenarios-lifecycle.test.ts": 56,
   "test/integration/harness-checks.test.ts": 55,
-  "test/integration/gate.test.ts": 89,
+  "test/integration/gate.test.ts": 167,
   "test/integration/scenario-sentinel.test.ts": 45,
   "test/scenarios/restart.test.ts": 43,
   "test/integration/nemesis-clock-skew.test.ts": 50,
@@ -43,6 +43,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/gateway-protocol.test.ts": 9,
   // The timed and alone groups (vitest.config.ts), ordered among themselves.
   "test/integration/scenario-chaos.test.ts": 30,
+  "test/integration/gateway-stale-redis-link.test.ts": 22,
   "test/integration/gateway-heartbeat.test.ts": 11,
   "test/integration/gateway-restart.test.ts": 9,
   "test/integration/gateway-redis-blackhole.test.ts": 11,
