@@ -24,6 +24,14 @@ export function signJwt(claims: Record<string, unknown>, secret: string): string
   return `${body}.${signature}`;
 }
 
+/**
+ * An unsecured JWT (`alg: none`, empty signature) of `claims`: what an attacker sends to a verifier that trusts the
+ * token's own header. Probes only; the gateway must refuse it (docs/protocol.md, Tokens).
+ */
+export function unsecuredJwt(claims: Record<string, unknown>): string {
+  return `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}.`;
+}
+
 /** Options of {@link mintClientToken}. */
 export interface MintClientTokenOptions {
   tenantId: string;

@@ -314,6 +314,7 @@ export type ConformancePromise =
   | "sender-excluded"
   | "resume-keeps-id"
   | "nbf-refused"
+  | "bad-tokens-refused"
   | "tenant-isolation"
   | "readyz-reflects-redis"
   | "registry-unavailable-fails-fast"
@@ -325,6 +326,7 @@ export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze
   "sender-excluded",
   "resume-keeps-id",
   "nbf-refused",
+  "bad-tokens-refused",
   "tenant-isolation",
   "readyz-reflects-redis",
   "registry-unavailable-fails-fast",
@@ -332,7 +334,7 @@ export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze
 ]);
 
 /** The promises probed while the system is healthy (no fault needed): `Step.probeConformance()`'s default. */
-export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(CONFORMANCE_PROMISES.slice(0, 5));
+export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(CONFORMANCE_PROMISES.slice(0, 6));
 
 /**
  * Where the target of a conformance attempt was: held by the instance the request reached (`local`), by another

@@ -1,4 +1,4 @@
-import { signJwt } from "../common/jwt.js";
+import { signJwt, unsecuredJwt } from "../common/jwt.js";
 import { STATIC_CONFORMANCE_PROMISES, eventsOf, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
 import { conformanceSession, conformanceTenant, pollFor, recordAttempt } from "./conformance-io.js";
 import { startDegradedConformance } from "./conformance-degraded.js";
@@ -27,6 +27,12 @@ const STRANDED_RESUMES_PER_KIND = 2;
 const STRANDED_GONE_TIMEOUT_MS = 35_000;
 /** How far in the future a refused token's `nbf` lies: well beyond the protocol's 5 s leeway. */
 const FUTURE_NBF_S = 60;
+/**
+ * How long ago a refused token expired, in seconds. The protocol gives `exp` no leeway; a minute is still refused by
+ * a gateway that allows a few seconds of skew (as common JWT libraries do), so only a gateway that ignores `exp`, or
+ * extends it by minutes, fails.
+ */
+const EXPIRED_AGO_S = 60;
 
 /** Options of {@link probeConformance}. */
 export interface ProbeConformanceOptions {
@@ -78,6 +84,7 @@ export async function probeConformance(context: ProbeContext, options: ProbeConf
       await probeResumeStranded(context, instances);
     }
     if (promises.includes("nbf-refused")) await probeNbf(context, instances);
+    if (promises.includes("bad-tokens-refused")) await probeBadTokens(context, instances);
     if (promises.includes("tenant-isolation")) await probeTenantIsolation(context, { victims: options.victims ?? 2 });
     const watch = { waitForFaultMs: options.waitForFaultMs ?? 15_000, ...(options.backgroundSignal ? { signal: options.backgroundSignal } : {}) };
     if (promises.includes("readyz-reflects-redis") || promises.includes("registry-unavailable-fails-fast")) {
@@ -332,5 +339,56 @@ async function probeNbf(context: ProbeContext, instances: ProbeInstance[]): Prom
       expected: `401 UNAUTHORIZED for nbf ${FUTURE_NBF_S} s ahead (and not 401 with a valid token)`,
       observed: { status: refused.status, body: refused.body, control_status: control.status },
     });
+  }
+}
+
+/** Tokens docs/protocol.md refuses with 401 `UNAUTHORIZED`, by the attempt's form and what is wrong with each. */
+function badTokens(secret: string, tenantId: string): { form: string; token: string; why: string }[] {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { tenant_id: tenantId, iat: now, exp: now + 3_600 };
+  return [
+    { form: "expired", token: signJwt({ tenant_id: tenantId, iat: now - 3_600, exp: now - EXPIRED_AGO_S }, secret), why: `exp ${EXPIRED_AGO_S} s ago` },
+    { form: "bad_signature", token: signJwt(claims, `${secret}-other`), why: "signed with another secret" },
+    { form: "alg_none", token: unsecuredJwt(claims), why: "alg none, no signature" },
+    { form: "no_tenant", token: signJwt({ iat: now, exp: now + 3_600 }, secret), why: "no tenant_id claim" },
+  ];
+}
+
+/**
+ * Bad tokens and malformed connects are refused as docs/protocol.md says, at every instance: an expired token, one
+ * signed with another secret, an unsecured one (`alg: none`) and one without `tenant_id` get 401 `UNAUTHORIZED` at
+ * the upgrade and on the HTTP API (where the same request with a valid token must not be 401); a token pinned to
+ * one session gets 403 `FORBIDDEN` for another session (and a welcome for its own); a connect without `session_id`
+ * gets 400 `SESSION_ID_REQUIRED`.
+ */
+async function probeBadTokens(context: ProbeContext, instances: ProbeInstance[]): Promise<void> {
+  const tenant = conformanceTenant(context.runId);
+  const valid = tenantToken(context.authSecret, tenant);
+  const refusedWith = (status: number, code: string) => (answer: { status?: number; body?: unknown }) => answer.status === status && errorCode(answer.body) === code;
+  const unauthorized = refusedWith(401, "UNAUTHORIZED");
+  const attempt = (via: ProbeInstance, form: string, ok: boolean, expected: string, observed: Record<string, unknown>) =>
+    recordAttempt(context, { promise: "bad-tokens-refused", form, path: "none", via: via.id, holder: null, ok, expected, observed });
+  const observedOf = (answer: Awaited<ReturnType<typeof openProbeSocket>>) => (answer.ok ? { welcome: answer.welcome } : { status: answer.status, body: answer.body, close_code: answer.close_code, error: answer.error });
+  const connect = async (via: ProbeInstance, token: string, sessionId: string | null) => {
+    const answer = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId });
+    if (answer.ok) await answer.socket.close();
+    return answer;
+  };
+  for (const via of instances) {
+    const sessionId = conformanceSession("tokens");
+    const path = `/v1/sessions/${encodeURIComponent(sessionId)}/connections`;
+    const control = await httpProbe(`${via.httpUrl}${path}`, { token: valid });
+    for (const { form, token, why } of badTokens(context.authSecret, tenant)) {
+      const upgrade = await connect(via, token, sessionId);
+      attempt(via, `upgrade_${form}`, !upgrade.ok && unauthorized(upgrade), `401 UNAUTHORIZED for a token ${why}`, observedOf(upgrade));
+      const http = await httpProbe(`${via.httpUrl}${path}`, { token });
+      attempt(via, `http_${form}`, unauthorized(http) && control.status !== 401, `401 UNAUTHORIZED for a token ${why} (and not 401 with a valid token)`, { status: http.status, body: http.body, control_status: control.status });
+    }
+    const pinned = signJwt({ tenant_id: tenant, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3_600, session_id: sessionId }, context.authSecret);
+    const elsewhere = await connect(via, pinned, conformanceSession("tokens-other"));
+    const own = await connect(via, pinned, sessionId);
+    attempt(via, "upgrade_pinned_session", !elsewhere.ok && refusedWith(403, "FORBIDDEN")(elsewhere) && own.ok, "403 FORBIDDEN for a token pinned to another session (and a welcome in its own)", { answer: observedOf(elsewhere), own_session: observedOf(own) });
+    const unnamed = await connect(via, valid, null);
+    attempt(via, "upgrade_no_session_id", !unnamed.ok && refusedWith(400, "SESSION_ID_REQUIRED")(unnamed), "400 SESSION_ID_REQUIRED for a connect without session_id", observedOf(unnamed));
   }
 }

@@ -208,7 +208,8 @@ export interface OpenProbeSocketOptions {
   /** WebSocket path of the SUT. @default "/ws" */
   wsPath?: string;
   token: string;
-  sessionId: string;
+  /** The session to connect to; `null` leaves `session_id` out of the query (a malformed connect). */
+  sessionId: string | null;
   agentType?: string;
   pillar?: string;
   /** Resume this id. */
@@ -218,7 +219,7 @@ export interface OpenProbeSocketOptions {
 
 /** Opens one probe WebSocket and waits for its welcome or its refusal; never throws. */
 export function openProbeSocket(options: OpenProbeSocketOptions): Promise<ProbeConnectResult> {
-  const query = new URLSearchParams({ session_id: options.sessionId, agent_type: options.agentType ?? "probe", pillar: options.pillar ?? "probe" });
+  const query = new URLSearchParams({ ...(options.sessionId !== null ? { session_id: options.sessionId } : {}), agent_type: options.agentType ?? "probe", pillar: options.pillar ?? "probe" });
   if (options.websocketId !== undefined) query.set("websocket_id", options.websocketId);
   const t0 = performance.now();
   const ws = new WebSocket(`${options.baseUrl}${options.wsPath ?? "/ws"}?${query}`, { headers: { authorization: `Bearer ${options.token}` } });

@@ -25,6 +25,9 @@ export type GatewayDefect =
   | "pinned-primary"
   | "wall-clock-expiry"
   | "refuse-future-iat"
+  | "accept-expired"
+  | "accept-alg-none"
+  | "no-session-pin"
   | "no-half-open-detect"
   | "unbounded-send-buffer"
   | "dup-remote"
@@ -263,6 +266,30 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to refuse a future `iat` in verifyJwt",
     mustFail: "step: probe clock skew (a probe connection to the skewed instance refused)",
     caughtBy: ["clock-skew"],
+  },
+  {
+    name: "accept-expired",
+    behaviour: "accepts tokens whose `exp` has passed, at the upgrade and on the HTTP API",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to skip the `exp` check of verifyJwt",
+    mustFail: "protocol-conformance (bad-tokens-refused)",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "accept-alg-none",
+    behaviour: "accepts unsecured tokens (`alg: none`, no signature) as if signed, at the upgrade and on the HTTP API: anyone can forge any tenant's token",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer: the upgrade handler and the HTTP API are told to let verifyJwt trust an `alg: none` header",
+    mustFail: "protocol-conformance (bad-tokens-refused)",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "no-session-pin",
+    behaviour: "lets a token pinned to one session (`session_id` claim) connect to any session",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler, after the token check: the claim's session is not compared with the requested one",
+    mustFail: "protocol-conformance (bad-tokens-refused)",
+    caughtBy: ["tenants"],
   },
   {
     name: "no-half-open-detect",

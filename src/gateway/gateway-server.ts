@@ -237,9 +237,13 @@ export class GatewayServer implements AsyncDisposable {
     }
   }
 
-  /** How tokens' times are checked (failpoints `ignore-nbf`, `refuse-future-iat`): one answer for the upgrade and the HTTP API. */
+  /**
+   * How tokens are checked (failpoints `ignore-nbf`, `refuse-future-iat`, `accept-expired`, `accept-alg-none`): one
+   * answer for the upgrade and the HTTP API.
+   */
   #tokenChecks(): VerifyJwtOptions {
-    return { ignoreNbf: this.#failpoints.enabled("ignore-nbf"), refuseFutureIat: this.#failpoints.enabled("refuse-future-iat") };
+    const enabled = (name: Parameters<Failpoints["enabled"]>[0]) => this.#failpoints.enabled(name);
+    return { ignoreNbf: enabled("ignore-nbf"), refuseFutureIat: enabled("refuse-future-iat"), ignoreExp: enabled("accept-expired"), acceptUnsecured: enabled("accept-alg-none") };
   }
 
   /** What the HTTP API may use of this gateway. */

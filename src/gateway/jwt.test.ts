@@ -60,6 +60,21 @@ describe("verifyJwt", () => {
     expect(verifyJwt(early, SECRET, (nowS + 30) * 1000).tenant_id).toBe("early");
   });
 
+  it("should accept an expired token or an unsecured one only when a failpoint says so, and never remember the unsecured one", () => {
+    const expired = signJwt({ tenant_id: "late", exp: NOW_MS / 1000 - 60 }, SECRET);
+    expect(reason(() => verifyJwt(expired, SECRET, NOW_MS))).toBe("expired");
+    expect(verifyJwt(expired, SECRET, NOW_MS, { ignoreExp: true }).tenant_id).toBe("late");
+    // Remembered by the lenient call: still expired for a strict one.
+    expect(reason(() => verifyJwt(expired, SECRET, NOW_MS))).toBe("expired");
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const unsecured = `${b64({ alg: "none", typ: "JWT" })}.${b64({ tenant_id: "forged", exp })}.`;
+    expect(reason(() => verifyJwt(unsecured, SECRET, NOW_MS))).toBe("malformed");
+    expect(verifyJwt(unsecured, SECRET, NOW_MS, { acceptUnsecured: true }).tenant_id).toBe("forged");
+    expect(reason(() => verifyJwt(unsecured, SECRET, NOW_MS))).toBe("malformed");
+    // The failpoint trusts `alg: none` only: a bad HS256 signature is still refused.
+    expect(reason(() => verifyJwt(signJwt({ tenant_id: "t", exp }, "other"), SECRET, NOW_MS, { acceptUnsecured: true }))).toBe("bad_signature");
+  });
+
   it("should not read iat, unless the refuse-future-iat failpoint asks it to refuse one in the future", () => {
     const nowS = NOW_MS / 1000;
     // An instance whose clock runs a minute behind the issuer's sees a fresh token issued a minute ahead.

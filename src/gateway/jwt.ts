@@ -59,6 +59,13 @@ export interface VerifyJwtOptions {
    * The gateway does not read `iat`: it says when the token was minted, not from when it is valid. @default false
    */
   refuseFutureIat?: boolean;
+  /** Accept tokens whose `exp` has passed (failpoint `accept-expired` only). @default false */
+  ignoreExp?: boolean;
+  /**
+   * Accept unsecured tokens (`alg: none`, no signature) as if signed, trusting the token's own header (failpoint
+   * `accept-alg-none` only: the classic forged-token hole). Such a token is never remembered. @default false
+   */
+  acceptUnsecured?: boolean;
 }
 /**
  * Tokens whose signature and claims were verified, by token string, with the secret they were verified with:
@@ -104,7 +111,7 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenError("malformed", `token longer than ${MAX_TOKEN_LENGTH} characters`);
   const cached = VERIFIED.get(token);
   if (cached !== undefined && cached.secret === secret) {
-    if (cached.claims.exp + CLOCK_SKEW_S <= nowMs / 1000) {
+    if (!options.ignoreExp && cached.claims.exp + CLOCK_SKEW_S <= nowMs / 1000) {
       VERIFIED.delete(token);
       throw new TokenError("expired", "token has expired");
     }
@@ -116,13 +123,16 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (parts.length !== 3) throw new TokenError("malformed", "token must have three dot-separated parts");
   const [head, body, signature] = parts as [string, string, string];
   const header = decodeJson(head) as { alg?: unknown } | null;
-  if (typeof header !== "object" || header === null || header.alg !== "HS256") {
+  const unsecured = options.acceptUnsecured === true && typeof header === "object" && header !== null && header.alg === "none";
+  if (!unsecured && (typeof header !== "object" || header === null || header.alg !== "HS256")) {
     throw new TokenError("malformed", "token algorithm must be HS256");
   }
-  const expected = createHmac("sha256", hmacKey(secret)).update(`${head}.${body}`).digest();
-  const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new TokenError("bad_signature", "token signature does not match AUTH_SECRET");
+  if (!unsecured) {
+    const expected = createHmac("sha256", hmacKey(secret)).update(`${head}.${body}`).digest();
+    const given = Buffer.from(signature, "base64url");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new TokenError("bad_signature", "token signature does not match AUTH_SECRET");
+    }
   }
   const claims = decodeJson(body) as Partial<TokenClaims> | null;
   if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new TokenError("bad_claims", "token claims are not an object");
@@ -130,11 +140,11 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) throw new TokenError("bad_claims", "token has no numeric exp");
   if (claims.session_id !== undefined && typeof claims.session_id !== "string") throw new TokenError("bad_claims", "token session_id must be a string");
   if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || !Number.isFinite(claims.nbf))) throw new TokenError("bad_claims", "token nbf must be a number");
-  if (claims.exp + CLOCK_SKEW_S <= nowMs / 1000) throw new TokenError("expired", "token has expired");
+  if (!options.ignoreExp && claims.exp + CLOCK_SKEW_S <= nowMs / 1000) throw new TokenError("expired", "token has expired");
   checkNotBefore(claims as TokenClaims, nowMs, options);
   // Frozen: every later connect with this token gets the same object.
   const verified = Object.freeze(claims) as TokenClaims;
-  if (token.length <= MAX_CACHED_TOKEN_LENGTH) {
+  if (token.length <= MAX_CACHED_TOKEN_LENGTH && !unsecured) {
     if (VERIFIED.size >= MAX_VERIFIED_TOKENS) VERIFIED.delete(VERIFIED.keys().next().value!);
     VERIFIED.set(token, { secret, claims: verified });
   }

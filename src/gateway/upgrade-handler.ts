@@ -168,7 +168,8 @@ export class UpgradeHandler {
     const invalid = !isValidId(sessionId) ? "session_id" : !isValidId(agentType) ? "agent_type" : !isValidId(pillar) ? "pillar" : undefined;
     if (invalid !== undefined) return this.#refuse(socket, "INVALID_REQUEST", `${invalid} is required: 1-128 characters without whitespace, ':' or braces`);
     if (resumeId !== null && !isValidId(resumeId)) return this.#refuse(socket, "INVALID_REQUEST", "websocket_id must be 1-128 characters without whitespace, ':' or braces");
-    if (claims.session_id !== undefined && claims.session_id !== sessionId) {
+    // Failpoint `no-session-pin`: a token pinned to one session connects to any.
+    if (claims.session_id !== undefined && claims.session_id !== sessionId && !failpoints.enabled("no-session-pin")) {
       return this.#refuse(socket, "FORBIDDEN", "the token is pinned to another session");
     }
     if (this.#pending >= MAX_PENDING_UPGRADES) return this.#refuse(socket, "REGISTRY_UNAVAILABLE", "too many connections being registered; retry later");

@@ -21,7 +21,10 @@ const CONTROLS: { control: NegativeControl; promise: ConformancePromise; failed:
   { control: { defects: "no-drain-notice" }, promise: "drain-notice", failed: "none: drain_close", part: "drain" },
   { control: { defects: "resume-new-id-after-expiry" }, promise: "resume-keeps-id", failed: "remote: resume_missing_record", part: "static" },
   { control: { defects: "echo-sender" }, promise: "sender-excluded", failed: "remote: ws_route_session", part: "static" },
-  { control: { defects: "ignore-nbf" }, promise: "nbf-refused", failed: "none: upgrade", part: "static" },
+  { control: { defects: "ignore-nbf" }, promise: "nbf-refused", failed: "none: upgrade", part: "tokens" },
+  { control: { defects: "accept-expired" }, promise: "bad-tokens-refused", failed: "none: http_expired", part: "tokens" },
+  { control: { defects: "accept-alg-none" }, promise: "bad-tokens-refused", failed: "none: upgrade_alg_none", part: "tokens" },
+  { control: { defects: "no-session-pin" }, promise: "bad-tokens-refused", failed: "none: upgrade_pinned_session", part: "tokens" },
   { control: { registry: "memory" }, promise: "welcome-after-write", failed: "remote: http_lookup_connection", part: "static" },
 ];
 
@@ -43,7 +46,7 @@ describe.sequential("protocol-conformance against the reference gateway", { time
     expect(check.pass, JSON.stringify({ actual: check.actual, evidence: check.evidence }, null, 1)).toBe(true);
     const promises = promisesOf(result);
     expect(Object.keys(promises).sort()).toEqual(
-      ["drain-notice", "nbf-refused", "readyz-reflects-redis", "registry-unavailable-fails-fast", "resume-keeps-id", "sender-excluded", "tenant-isolation", "welcome-after-write"],
+      ["bad-tokens-refused", "drain-notice", "nbf-refused", "readyz-reflects-redis", "registry-unavailable-fails-fast", "resume-keeps-id", "sender-excluded", "tenant-isolation", "welcome-after-write"],
     );
     for (const name of ["welcome-after-write", "sender-excluded", "resume-keeps-id", "registry-unavailable-fails-fast", "tenant-isolation"]) {
       expect(promises[name]!.attempts.local, name).toBeGreaterThan(0);
