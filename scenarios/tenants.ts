@@ -38,7 +38,7 @@ export default defineScenario({
     Step.phase("probe"),
     // Each victim from its own instance and from another; protocol-conformance judges these attempts per path too.
     Step.probeTenantIsolation({ victims: p.clients >= 1_000 ? 30 : 6 }),
-    Step.probeConformance({ promises: ["nbf-refused", "bad-tokens-refused"] }),
+    Step.probeConformance({ promises: ["nbf-refused", "bad-tokens-refused", "bad-frames-answered"] }),
     Step.hold(p.durationS * 1_000),
     Step.phase("settle"),
     Step.settle({ timeoutMs: p.thresholds.settleBoundMs }),

@@ -315,6 +315,7 @@ export type ConformancePromise =
   | "resume-keeps-id"
   | "nbf-refused"
   | "bad-tokens-refused"
+  | "bad-frames-answered"
   | "tenant-isolation"
   | "readyz-reflects-redis"
   | "registry-unavailable-fails-fast"
@@ -327,6 +328,7 @@ export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze
   "resume-keeps-id",
   "nbf-refused",
   "bad-tokens-refused",
+  "bad-frames-answered",
   "tenant-isolation",
   "readyz-reflects-redis",
   "registry-unavailable-fails-fast",
@@ -334,7 +336,7 @@ export const CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze
 ]);
 
 /** The promises probed while the system is healthy (no fault needed): `Step.probeConformance()`'s default. */
-export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(CONFORMANCE_PROMISES.slice(0, 6));
+export const STATIC_CONFORMANCE_PROMISES: readonly ConformancePromise[] = Object.freeze(CONFORMANCE_PROMISES.slice(0, 7));
 
 /**
  * Where the target of a conformance attempt was: held by the instance the request reached (`local`), by another

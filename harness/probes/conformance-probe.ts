@@ -3,6 +3,7 @@ import { STATIC_CONFORMANCE_PROMISES, eventsOf, type ConformancePath, type Confo
 import { conformanceSession, conformanceTenant, pollFor, recordAttempt } from "./conformance-io.js";
 import { startDegradedConformance } from "./conformance-degraded.js";
 import { startDrainWitnesses } from "./conformance-drain.js";
+import { probeBadFrames } from "./conformance-frames.js";
 import { errorCode, httpProbe, openProbeSocket, tenantToken, type ProbeSocket, type Welcome } from "./probe-io.js";
 import type { ProbeContext, ProbeInstance } from "./probe-context.js";
 import { probeTenantIsolation } from "./tenant-isolation-probe.js";
@@ -85,6 +86,7 @@ export async function probeConformance(context: ProbeContext, options: ProbeConf
     }
     if (promises.includes("nbf-refused")) await probeNbf(context, instances);
     if (promises.includes("bad-tokens-refused")) await probeBadTokens(context, instances);
+    if (promises.includes("bad-frames-answered")) await probeBadFrames(context, instances, token);
     if (promises.includes("tenant-isolation")) await probeTenantIsolation(context, { victims: options.victims ?? 2 });
     const watch = { waitForFaultMs: options.waitForFaultMs ?? 15_000, ...(options.backgroundSignal ? { signal: options.backgroundSignal } : {}) };
     if (promises.includes("readyz-reflects-redis") || promises.includes("registry-unavailable-fails-fast")) {

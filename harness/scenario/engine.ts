@@ -177,7 +177,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       onOutput: instanceLogs.write,
     });
     assertRunnable(runtime, redisMode, plan);
-    const settings = { runId, seed, scenario, profile, sut, clock, signal: options.signal, recorder, reporters, startedAt };
+    const settings = { runId, seed, scenario, profile, sut, gatewayEnv: options.gatewayEnv ?? {}, clock, signal: options.signal, recorder, reporters, startedAt };
     const run = await startRun(runtime, settings, resources, topology, stepFailures);
     await runSteps(run, plan);
     throwIfAborted(options.signal);

@@ -81,6 +81,8 @@ export interface RunSettings {
   readonly scenario: ScenarioDefinition;
   readonly profile: ResolvedProfile;
   readonly sut: ResolvedSutDefinition;
+  /** The environment the run gives every instance beyond the harness's variables (a SUT definition's `env` wins over it). @default {} */
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
   readonly clock: Clock;
   /** The run's abort (Ctrl-C); the engine tears down and reports status `aborted`. */
   readonly signal: AbortSignal | undefined;

@@ -135,12 +135,15 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     stopProxyWatch?.();
   };
 
+  // What the instances run with: the run's environment, then the SUT definition's (gateway-process.ts).
+  const maxMessageBytes = maxMessageBytesOf({ ...settings.gatewayEnv, ...sut.env });
   const probeContext = (index: number): ProbeContext => ({
     events: recorder.events,
     record: recorder.recordProbe,
     liveInstances: () => rt.instances.filter((i) => rt.liveInstanceIds().includes(i.id)).map((i) => ({ id: i.id, httpUrl: i.httpUrl, wsUrl: i.wsUrl })),
     authSecret: rt.authSecret,
     wsPath: sut.wsPath,
+    ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     runId,
     random: new SeededRandom(deriveSeed(seed, `probe-${index}`)),
     registry,
@@ -173,4 +176,10 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
     failStep,
     aborted: () => signal?.aborted === true,
   };
+}
+
+/** `MAX_MESSAGE_BYTES` a SUT definition's `env` sets (a positive integer), if it sets one. */
+function maxMessageBytesOf(env: Readonly<Record<string, string>>): number | undefined {
+  const value = Number(env.MAX_MESSAGE_BYTES);
+  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }

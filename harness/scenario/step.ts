@@ -139,7 +139,7 @@ export const Step = Object.freeze({
   },
   /**
    * Probes `promises` (default: those that need no fault: welcome-after-write, sender-excluded, resume-keeps-id,
-   * nbf-refused, bad-tokens-refused, tenant-isolation with `victims` victims). `readyz-reflects-redis` and
+   * nbf-refused, bad-tokens-refused, bad-frames-answered, tenant-isolation with `victims` victims). `readyz-reflects-redis` and
    * `registry-unavailable-fails-fast` need a background `Fault.partition` right after this step; `drain-notice` a
    * SIGTERM drain (stop, restart or rolling restart with mode `stop`) later in the run.
    * @default victims 2

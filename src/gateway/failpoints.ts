@@ -28,6 +28,7 @@ export type GatewayDefect =
   | "accept-expired"
   | "accept-alg-none"
   | "no-session-pin"
+  | "close-on-bad-frame"
   | "no-half-open-detect"
   | "unbounded-send-buffer"
   | "dup-remote"
@@ -289,6 +290,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     file: "upgrade-handler.ts",
     actsIn: "UpgradeHandler, after the token check: the claim's session is not compared with the requested one",
     mustFail: "protocol-conformance (bad-tokens-refused)",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "close-on-bad-frame",
+    behaviour: "closes a socket (1007) that sends a malformed frame (not JSON, binary, an unknown `type`) instead of answering `INVALID_MESSAGE` and keeping it open",
+    file: "frame-handler.ts",
+    actsIn: "FrameHandler.handle: a frame that fails to parse closes the socket instead of getting its error frame",
+    mustFail: "protocol-conformance (bad-frames-answered)",
     caughtBy: ["tenants"],
   },
   {

@@ -1,6 +1,7 @@
 import type { RawData } from "ws";
 import type { ConnectionRegistry } from "../registry/connection-registry.js";
 import { sendFrame, type LocalConnection } from "./connection-table.js";
+import { NO_FAILPOINTS, type Failpoints } from "./failpoints.js";
 import type { GatewayMetrics } from "./metrics.js";
 import {
   CLOSE_CODES,
@@ -27,6 +28,8 @@ export interface FrameHandlerOptions {
   registry: ConnectionRegistry;
   router: Pick<Router, "route">;
   metrics: GatewayMetrics;
+  /** The negative-control policy (failpoint `close-on-bad-frame` acts here). @default every failpoint off */
+  failpoints?: Failpoints;
 }
 
 /**
@@ -71,7 +74,13 @@ export class FrameHandler {
       if (text === undefined) throw new ProtocolError("INVALID_MESSAGE", "binary frames are not part of the protocol: send JSON text");
       frame = parseClientFrame(text);
     } catch (error) {
-      this.#sendError(connection, toProtocolError(error));
+      const protocolError = toProtocolError(error);
+      // Failpoint `close-on-bad-frame`: a malformed frame closes the socket (1007) instead of being answered.
+      if (protocolError.code === "INVALID_MESSAGE" && (this.#options.failpoints ?? NO_FAILPOINTS).enabled("close-on-bad-frame")) {
+        connection.ws.close(1007, "invalid frame");
+        return;
+      }
+      this.#sendError(connection, protocolError);
       return;
     }
     switch (frame.type) {

@@ -188,7 +188,7 @@ export class GatewayServer implements AsyncDisposable {
       this.#wss = wss;
       const { maxMessageBytes, rateLimitPerSec, rateLimitBurst, authSecret } = options;
       const tokenChecks = this.#tokenChecks();
-      const frames = new FrameHandler({ maxMessageBytes, rateLimitPerSec, rateLimitBurst, registry, router, metrics });
+      const frames = new FrameHandler({ maxMessageBytes, rateLimitPerSec, rateLimitBurst, registry, router, metrics, failpoints });
       const upgrades = new UpgradeHandler({
         instanceId,
         authSecret,

@@ -69,7 +69,7 @@ export function faultEnds(result: RunResult, kind: FaultKind): RunEventOf<"fault
  */
 export async function runCiScenario(
   scenario: ScenarioDefinition,
-  options: { seed: number; control?: NegativeControl; durationS?: number; baseline?: string },
+  options: { seed: number; control?: NegativeControl; durationS?: number; baseline?: string; env?: Record<string, string> },
 ): Promise<RunResult> {
   const out = await mkdtemp(join(tmpdir(), `traffic-cop-${scenario.name}-`));
   try {
@@ -78,7 +78,7 @@ export async function runCiScenario(
       seed: options.seed,
       outDir: out,
       registry: options.control?.registry ?? "redis",
-      gatewayEnv: options.control?.defects ? { TRAFFIC_COP_DEFECTS: options.control.defects } : {},
+      gatewayEnv: { ...options.env, ...(options.control?.defects ? { TRAFFIC_COP_DEFECTS: options.control.defects } : {}) },
       ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
       ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     });

@@ -21,10 +21,11 @@ const CONTROLS: { control: NegativeControl; promise: ConformancePromise; failed:
   { control: { defects: "no-drain-notice" }, promise: "drain-notice", failed: "none: drain_close", part: "drain" },
   { control: { defects: "resume-new-id-after-expiry" }, promise: "resume-keeps-id", failed: "remote: resume_missing_record", part: "static" },
   { control: { defects: "echo-sender" }, promise: "sender-excluded", failed: "remote: ws_route_session", part: "static" },
-  { control: { defects: "ignore-nbf" }, promise: "nbf-refused", failed: "none: upgrade", part: "tokens" },
-  { control: { defects: "accept-expired" }, promise: "bad-tokens-refused", failed: "none: http_expired", part: "tokens" },
-  { control: { defects: "accept-alg-none" }, promise: "bad-tokens-refused", failed: "none: upgrade_alg_none", part: "tokens" },
-  { control: { defects: "no-session-pin" }, promise: "bad-tokens-refused", failed: "none: upgrade_pinned_session", part: "tokens" },
+  { control: { defects: "ignore-nbf" }, promise: "nbf-refused", failed: "none: upgrade", part: "inputs" },
+  { control: { defects: "accept-expired" }, promise: "bad-tokens-refused", failed: "none: http_expired", part: "inputs" },
+  { control: { defects: "accept-alg-none" }, promise: "bad-tokens-refused", failed: "none: upgrade_alg_none", part: "inputs" },
+  { control: { defects: "no-session-pin" }, promise: "bad-tokens-refused", failed: "none: upgrade_pinned_session", part: "inputs" },
+  { control: { defects: "close-on-bad-frame" }, promise: "bad-frames-answered", failed: "none: open_after", part: "inputs" },
   { control: { registry: "memory" }, promise: "welcome-after-write", failed: "remote: http_lookup_connection", part: "static" },
 ];
 
@@ -46,7 +47,7 @@ describe.sequential("protocol-conformance against the reference gateway", { time
     expect(check.pass, JSON.stringify({ actual: check.actual, evidence: check.evidence }, null, 1)).toBe(true);
     const promises = promisesOf(result);
     expect(Object.keys(promises).sort()).toEqual(
-      ["bad-tokens-refused", "drain-notice", "nbf-refused", "readyz-reflects-redis", "registry-unavailable-fails-fast", "resume-keeps-id", "sender-excluded", "tenant-isolation", "welcome-after-write"],
+      ["bad-frames-answered", "bad-tokens-refused", "drain-notice", "nbf-refused", "readyz-reflects-redis", "registry-unavailable-fails-fast", "resume-keeps-id", "sender-excluded", "tenant-isolation", "welcome-after-write"],
     );
     for (const name of ["welcome-after-write", "sender-excluded", "resume-keeps-id", "registry-unavailable-fails-fast", "tenant-isolation"]) {
       expect(promises[name]!.attempts.local, name).toBeGreaterThan(0);
@@ -69,6 +70,16 @@ describe.sequential("protocol-conformance against the reference gateway", { time
     for (const e of stranded as unknown as { observed: { record_gone: boolean; answer: { welcome?: { resumed: boolean } }; resumed_record_gone: boolean } }[]) {
       expect(e.observed, JSON.stringify(e)).toMatchObject({ record_gone: true, answer: { welcome: { resumed: false } }, resumed_record_gone: false });
     }
+  });
+
+  it("should refuse an oversized frame by the SUT's own MAX_MESSAGE_BYTES, not the protocol's default", async () => {
+    // 4,096 bytes: the default's 66,560-byte probe frame would be over twice this limit, cut off by the WebSocket layer
+    // with 1009 and no error frame, and the promise would fail on a gateway that keeps it.
+    const result = await runCiScenario(conformanceScenario(["inputs"]), { seed: SEED, env: { MAX_MESSAGE_BYTES: "4096" } });
+    expect(promisesOf(result)["bad-frames-answered"], JSON.stringify(promisesOf(result))).toMatchObject({ pass: true, failed: [] });
+    const oversized = result.events.filter((e) => e.source === "probe" && e.type === "conformance_probe" && (e as { form?: string }).form === "oversized");
+    expect(oversized.length).toBeGreaterThan(0);
+    for (const e of oversized as unknown as { expected: string; ok: boolean }[]) expect(e).toMatchObject({ ok: true, expected: expect.stringContaining("about 5120 bytes") });
   });
 
   it.each(CONTROLS)("should fail $promise under $control", async ({ control, promise, failed, part }) => {
