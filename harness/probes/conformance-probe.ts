@@ -1,4 +1,4 @@
-import { signJwt, unsecuredJwt } from "../common/jwt.js";
+import { mintClientToken, signJwt, unsecuredJwt } from "../common/jwt.js";
 import { STATIC_CONFORMANCE_PROMISES, eventsOf, type ConformancePath, type ConformancePromise } from "../events/run-events.js";
 import { conformanceSession, conformanceTenant, pollFor, recordAttempt } from "./conformance-io.js";
 import { startDegradedConformance } from "./conformance-degraded.js";
@@ -386,7 +386,7 @@ async function probeBadTokens(context: ProbeContext, instances: ProbeInstance[])
       const http = await httpProbe(`${via.httpUrl}${path}`, { token });
       attempt(via, `http_${form}`, unauthorized(http) && control.status !== 401, `401 UNAUTHORIZED for a token ${why} (and not 401 with a valid token)`, { status: http.status, body: http.body, control_status: control.status });
     }
-    const pinned = signJwt({ tenant_id: tenant, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3_600, session_id: sessionId }, context.authSecret);
+    const pinned = mintClientToken(context.authSecret, { tenantId: tenant, sessionId });
     const elsewhere = await connect(via, pinned, conformanceSession("tokens-other"));
     const own = await connect(via, pinned, sessionId);
     attempt(via, "upgrade_pinned_session", !elsewhere.ok && refusedWith(403, "FORBIDDEN")(elsewhere) && own.ok, "403 FORBIDDEN for a token pinned to another session (and a welcome in its own)", { answer: observedOf(elsewhere), own_session: observedOf(own) });
