@@ -7,6 +7,11 @@ import type { ProbeContext, ProbeInstance } from "./probe-context.js";
  * once; a second covers a loaded machine's stall.
  */
 const ANSWER_TIMEOUT_MS = 2_000;
+/**
+ * Pings sent at once to meet the rate limit: the protocol's bucket holds 200 frames and refills 100 a second
+ * (docs/protocol.md, Limits), so 300 in one burst leave about 100 over it whatever the machine's speed.
+ */
+const BURST_FRAMES = 300;
 /** `MAX_MESSAGE_BYTES`' documented default (docs/protocol.md): the harness sets it only through a SUT definition's `env`. */
 const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
 
@@ -36,8 +41,9 @@ function isError(answer: Frame, code: string, id?: string): boolean {
  * Malformed client frames get the error docs/protocol.md names, and the socket stays open with nothing lost: on one
  * socket per instance, a text frame that is not JSON, a binary frame and an unknown `type` are answered
  * `INVALID_MESSAGE`, a route without `session_id` `SESSION_ID_REQUIRED` (each with the frame's `id` when it had
- * one), and a ping after them its pong; on another, a frame over `MAX_MESSAGE_BYTES` is answered `PAYLOAD_TOO_LARGE`
- * and the socket closed with 1009.
+ * one), a ping after them its pong, and each of a burst of pings over the rate limit its pong or `RATE_LIMITED`,
+ * exactly once; on another, a frame over `MAX_MESSAGE_BYTES` is answered `PAYLOAD_TOO_LARGE` and the socket closed
+ * with 1009.
  */
 export async function probeBadFrames(context: ProbeContext, instances: ProbeInstance[], token: string): Promise<void> {
   const attempt = (via: ProbeInstance, form: string, ok: boolean, expected: string, observed: Record<string, unknown>) =>
@@ -62,6 +68,23 @@ export async function probeBadFrames(context: ProbeContext, instances: ProbeInst
       attempt(via, "route_without_session_id", isError(route, "SESSION_ID_REQUIRED", "frames-route"), "error SESSION_ID_REQUIRED with the frame's id for a route without session_id", { answer: route });
       const pong = await answerTo(socket, send(JSON.stringify({ type: "ping", id: "frames-after" })));
       attempt(via, "open_after", pong.type === "pong" && pong.id === "frames-after" && socket.open, "the socket still open, a ping after the bad frames answered with its pong", { answer: pong, open: socket.open });
+      // Every frame gets exactly one answer, also over the rate limit: a pong, or RATE_LIMITED with its id.
+      const strays = socket.unsolicited.length;
+      const answers = await Promise.all(Array.from({ length: BURST_FRAMES }, () => socket.request({ type: "ping" }, ANSWER_TIMEOUT_MS)));
+      const kinds: Record<string, number> = {};
+      for (const a of answers) {
+        const kind = a.type === "error" ? `error ${String(a.code)}` : String(a.type);
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+      }
+      const limited = kinds["error RATE_LIMITED"] ?? 0;
+      const extra = socket.unsolicited.slice(strays);
+      attempt(
+        via,
+        "rate_limited",
+        limited > 0 && limited + (kinds.pong ?? 0) === BURST_FRAMES && extra.length === 0 && socket.open,
+        `each of ${BURST_FRAMES} pings sent at once answered exactly once, with its pong or RATE_LIMITED (at least one), and the socket open`,
+        { answers: kinds, extra_frames: extra.slice(0, 5), open: socket.open },
+      );
     } finally {
       await socket.close();
     }

@@ -29,6 +29,7 @@ export type GatewayDefect =
   | "accept-alg-none"
   | "no-session-pin"
   | "close-on-bad-frame"
+  | "silent-rate-limit"
   | "no-half-open-detect"
   | "unbounded-send-buffer"
   | "dup-remote"
@@ -297,6 +298,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     behaviour: "closes a socket (1007) that sends a malformed frame (not JSON, binary, an unknown `type`) instead of answering `INVALID_MESSAGE` and keeping it open",
     file: "frame-handler.ts",
     actsIn: "FrameHandler.handle: a frame that fails to parse closes the socket instead of getting its error frame",
+    mustFail: "protocol-conformance (bad-frames-answered)",
+    caughtBy: ["tenants"],
+  },
+  {
+    name: "silent-rate-limit",
+    behaviour: "drops frames over a socket's rate limit without answering them, instead of answering each `RATE_LIMITED`",
+    file: "frame-handler.ts",
+    actsIn: "FrameHandler.handle: a frame without a token is dropped before its error frame",
     mustFail: "protocol-conformance (bad-frames-answered)",
     caughtBy: ["tenants"],
   },

@@ -28,7 +28,7 @@ export interface FrameHandlerOptions {
   registry: ConnectionRegistry;
   router: Pick<Router, "route">;
   metrics: GatewayMetrics;
-  /** The negative-control policy (failpoint `close-on-bad-frame` acts here). @default every failpoint off */
+  /** The negative-control policy (failpoints `close-on-bad-frame` and `silent-rate-limit` act here). @default every failpoint off */
   failpoints?: Failpoints;
 }
 
@@ -61,6 +61,8 @@ export class FrameHandler {
     let frame: ClientFrame;
     try {
       if (connection.tokens < 1) {
+        // Failpoint `silent-rate-limit`: a frame over the limit is dropped without its answer.
+        if ((this.#options.failpoints ?? NO_FAILPOINTS).enabled("silent-rate-limit")) return;
         let id: FrameId | undefined;
         try {
           const parsed = text === undefined ? undefined : (JSON.parse(text) as { id?: unknown });

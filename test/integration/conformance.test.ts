@@ -26,6 +26,7 @@ const CONTROLS: { control: NegativeControl; promise: ConformancePromise; failed:
   { control: { defects: "accept-alg-none" }, promise: "bad-tokens-refused", failed: "none: upgrade_alg_none", part: "inputs" },
   { control: { defects: "no-session-pin" }, promise: "bad-tokens-refused", failed: "none: upgrade_pinned_session", part: "inputs" },
   { control: { defects: "close-on-bad-frame" }, promise: "bad-frames-answered", failed: "none: open_after", part: "inputs" },
+  { control: { defects: "silent-rate-limit" }, promise: "bad-frames-answered", failed: "none: rate_limited", part: "inputs" },
   { control: { registry: "memory" }, promise: "welcome-after-write", failed: "remote: http_lookup_connection", part: "static" },
 ];
 

@@ -106,6 +106,7 @@ const CAUGHT_IN_OWN_TEST: Readonly<Record<string, string>> = Object.freeze({
   "accept-alg-none": "conformance.test.ts",
   "no-session-pin": "conformance.test.ts",
   "close-on-bad-frame": "conformance.test.ts",
+  "silent-rate-limit": "conformance.test.ts",
   "ready-lies": "conformance.test.ts",
   "no-fail-fast": "conformance.test.ts",
   "welcome-before-write": "conformance.test.ts",
