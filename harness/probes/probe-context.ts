@@ -30,7 +30,7 @@ export interface ProbeContext {
   authSecret: string;
   /** WebSocket path of the SUT, e.g. `/ws`. */
   wsPath: string;
-  /** `MAX_MESSAGE_BYTES` of the SUT: its definition's `env`, else the protocol's default. @default 65536 */
+  /** `MAX_MESSAGE_BYTES` of the SUT as the run sets it (its env, then the SUT definition's), else the protocol's default. @default 65536 */
   maxMessageBytes?: number;
   /** Run id: probe tenants and sessions are named after it. */
   runId: string;

@@ -178,7 +178,7 @@ export async function startRun(runtime: Runtime, settings: RunSettings, resource
   };
 }
 
-/** `MAX_MESSAGE_BYTES` a SUT definition's `env` sets (a positive integer), if it sets one. */
+/** `MAX_MESSAGE_BYTES` an instance environment sets (a positive integer), if it sets one. */
 function maxMessageBytesOf(env: Readonly<Record<string, string>>): number | undefined {
   const value = Number(env.MAX_MESSAGE_BYTES);
   return Number.isSafeInteger(value) && value > 0 ? value : undefined;

@@ -39,9 +39,11 @@ export interface FrameHandlerOptions {
  */
 export class FrameHandler {
   readonly #options: FrameHandlerOptions;
+  readonly #failpoints: Failpoints;
 
   constructor(options: FrameHandlerOptions) {
     this.#options = options;
+    this.#failpoints = options.failpoints ?? NO_FAILPOINTS;
   }
 
   /** Handles one frame received on `connection`. */
@@ -62,7 +64,7 @@ export class FrameHandler {
     try {
       if (connection.tokens < 1) {
         // Failpoint `silent-rate-limit`: a frame over the limit is dropped without its answer.
-        if ((this.#options.failpoints ?? NO_FAILPOINTS).enabled("silent-rate-limit")) return;
+        if (this.#failpoints.enabled("silent-rate-limit")) return;
         let id: FrameId | undefined;
         try {
           const parsed = text === undefined ? undefined : (JSON.parse(text) as { id?: unknown });
@@ -78,7 +80,7 @@ export class FrameHandler {
     } catch (error) {
       const protocolError = toProtocolError(error);
       // Failpoint `close-on-bad-frame`: a malformed frame closes the socket (1007) instead of being answered.
-      if (protocolError.code === "INVALID_MESSAGE" && (this.#options.failpoints ?? NO_FAILPOINTS).enabled("close-on-bad-frame")) {
+      if (protocolError.code === "INVALID_MESSAGE" && this.#failpoints.enabled("close-on-bad-frame")) {
         connection.ws.close(1007, "invalid frame");
         return;
       }

@@ -242,8 +242,13 @@ export class GatewayServer implements AsyncDisposable {
    * answer for the upgrade and the HTTP API.
    */
   #tokenChecks(): VerifyJwtOptions {
-    const enabled = (name: Parameters<Failpoints["enabled"]>[0]) => this.#failpoints.enabled(name);
-    return { ignoreNbf: enabled("ignore-nbf"), refuseFutureIat: enabled("refuse-future-iat"), ignoreExp: enabled("accept-expired"), acceptUnsecured: enabled("accept-alg-none") };
+    const failpoints = this.#failpoints;
+    return {
+      ignoreNbf: failpoints.enabled("ignore-nbf"),
+      refuseFutureIat: failpoints.enabled("refuse-future-iat"),
+      ignoreExp: failpoints.enabled("accept-expired"),
+      acceptUnsecured: failpoints.enabled("accept-alg-none"),
+    };
   }
 
   /** What the HTTP API may use of this gateway. */

@@ -23,7 +23,7 @@ export interface HttpApiHost {
   readonly instanceId: string;
   /** HS256 secret of the Bearer tokens. */
   readonly authSecret: string;
-  /** How tokens' times are checked: relaxed or tightened only by failpoints (`ignore-nbf`, `refuse-future-iat`). @default the contract's checks */
+  /** How tokens are checked: the contract's checks, departed from only by failpoints (jwt.ts `VerifyJwtOptions`). @default the contract's checks */
   readonly tokenChecks?: VerifyJwtOptions;
   /** The negative-control policy (failpoint `no-tenant-check-session-state` acts here). @default every failpoint off */
   readonly failpoints?: Failpoints;

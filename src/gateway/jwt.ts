@@ -49,7 +49,7 @@ const CLOCK_SKEW_S = 0;
  */
 export const NBF_LEEWAY_S = 5;
 
-/** How {@link verifyJwt} treats the token's times. Both switch on deliberate defects (failpoints) only. */
+/** How {@link verifyJwt} departs from the contract's checks: each only for a deliberate defect (a failpoint). */
 export interface VerifyJwtOptions {
   /** Accept tokens whose `nbf` lies in the future (failpoint `ignore-nbf` only). @default false */
   ignoreNbf?: boolean;
@@ -123,10 +123,9 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   if (parts.length !== 3) throw new TokenError("malformed", "token must have three dot-separated parts");
   const [head, body, signature] = parts as [string, string, string];
   const header = decodeJson(head) as { alg?: unknown } | null;
-  const unsecured = options.acceptUnsecured === true && typeof header === "object" && header !== null && header.alg === "none";
-  if (!unsecured && (typeof header !== "object" || header === null || header.alg !== "HS256")) {
-    throw new TokenError("malformed", "token algorithm must be HS256");
-  }
+  const alg = typeof header === "object" && header !== null ? header.alg : undefined;
+  const unsecured = options.acceptUnsecured === true && alg === "none";
+  if (!unsecured && alg !== "HS256") throw new TokenError("malformed", "token algorithm must be HS256");
   if (!unsecured) {
     const expected = createHmac("sha256", hmacKey(secret)).update(`${head}.${body}`).digest();
     const given = Buffer.from(signature, "base64url");

@@ -50,7 +50,7 @@ export interface UpgradeHandlerOptions {
   instanceId: string;
   /** HS256 secret of client tokens. */
   authSecret: string;
-  /** How tokens' times are checked: relaxed or tightened only by failpoints (`ignore-nbf`, `refuse-future-iat`). @default the contract's checks */
+  /** How tokens are checked: the contract's checks, departed from only by failpoints (jwt.ts `VerifyJwtOptions`). @default the contract's checks */
   tokenChecks?: VerifyJwtOptions;
   /** Rate-limit tokens a new socket starts with. */
   rateLimitBurst: number;
