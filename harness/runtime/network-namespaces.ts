@@ -92,7 +92,8 @@ export interface InstanceLink {
 
 const log = createLogger("harness:netns");
 
-function onPath(tool: string): boolean {
+/** Whether `tool` is an executable on PATH (or in /usr/sbin, /sbin). @internal */
+export function onPath(tool: string): boolean {
   for (const dir of (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin"])) {
     try {
       accessSync(join(dir, tool), constants.X_OK);
@@ -122,7 +123,8 @@ export function assertNetworkNamespaces(): void {
   if (reason) throw new HarnessError("HARNESS_ERR_NETNS_UNAVAILABLE", reason);
 }
 
-function run(command: string, args: readonly string[], input?: string): Promise<string> {
+/** Runs `command` (bounded by {@link COMMAND_TIMEOUT_MS}); rejects with `HARNESS_ERR_NETNS` and its stderr. @internal */
+export function run(command: string, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, { timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" }, (error, stdout, stderr) => {
       if (error) reject(new HarnessError("HARNESS_ERR_NETNS", `${command} ${args.join(" ")} failed: ${stderr.trim() || error.message}`, { cause: error }));
@@ -169,8 +171,8 @@ export function isLocalNamespaceAddress(address: string): boolean {
   return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address === hostEnd));
 }
 
-/** The nftables probability test of `percent`: `numgen random mod 10000 < n` (0.01 % steps). */
-function chance(percent: number): string {
+/** The nftables probability test of `percent`: `numgen random mod 10000 < n` (0.01 % steps). @internal */
+export function chance(percent: number): string {
   return `numgen random mod 10000 < ${Math.round(percent * 100)}`;
 }
 
@@ -213,9 +215,44 @@ export function openPorts(listing: string, localAddress: string, anyAddress = fa
   return [...ports].sort((a, b) => a - b);
 }
 
-/** The HTB of a reordering end: everything on the unlimited class 1:10, the packets nftables marks on the slow 1:20. */
-async function ensureSlowPath(device: string, namespace?: string): Promise<void> {
-  const tc = (...args: string[]) => (namespace ? run("ip", ["netns", "exec", namespace, "tc", ...args]) : run("tc", args));
+/** The `/proc/net/snmp` and `/proc/net/netstat` counters in `text` (name and value lines by pairs), by prefixed name. @internal */
+export function parseNetStats(text: string): Record<string, number> {
+  const lines = text.trim().split("\n");
+  const all: Record<string, number> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i]!.split(/\s+/);
+    const values = lines[i + 1]!.split(/\s+/);
+    const prefix = names[0]!.replace(/:$/, "");
+    names.slice(1).forEach((name, j) => (all[`${prefix}${name}`] = Number(values[j + 1])));
+  }
+  return all;
+}
+
+/** The {@link TcpCounters} of a stack whose counters {@link parseNetStats} read, with `heldBack` packets on slow paths. @internal */
+export function tcpCountersOf(all: Record<string, number>, heldBack: number): TcpCounters {
+  return {
+    heldBack,
+    retransmitted: all.TcpRetransSegs ?? 0,
+    outOfOrder: all.TcpExtTCPOFOQueue ?? 0,
+    dsackSent: all.TcpExtTCPDSACKOldSent ?? 0,
+    dsackReceived: all.TcpExtTCPDSACKRecv ?? 0,
+    reordersSeen: (all.TcpExtTCPSACKReorder ?? 0) + (all.TcpExtTCPTSReorder ?? 0) + (all.TcpExtTCPRenoReorder ?? 0),
+  };
+}
+
+/** Packets sent so far through the slow class of `device`'s reordering HTB (0 without one); `inside` as {@link ensureSlowPath}. @internal */
+export async function slowPathPackets(device: string, inside: readonly string[] = []): Promise<number> {
+  const args = ["-s", "class", "show", "dev", device, "classid", "1:20"];
+  const text = await (inside.length > 0 ? run(inside[0]!, [...inside.slice(1), "tc", ...args]) : run("tc", args)).catch(() => "");
+  return Number(/Sent \d+ bytes (\d+) pkt/.exec(text)?.[1] ?? 0);
+}
+
+/**
+ * The HTB of a reordering end: everything on the unlimited class 1:10, the packets nftables marks on the slow 1:20.
+ * `inside` is the command prefix that enters the end's namespace (none: the host's). @internal
+ */
+export async function ensureSlowPath(device: string, inside: readonly string[] = []): Promise<void> {
+  const tc = (...args: string[]) => (inside.length > 0 ? run(inside[0]!, [...inside.slice(1), "tc", ...args]) : run("tc", args));
   if ((await tc("qdisc", "show", "dev", device)).includes("qdisc htb 1:")) return;
   await tc("qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "10", "r2q", "100000");
   await tc("class", "add", "dev", device, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
@@ -292,26 +329,9 @@ export class RunNetwork {
   async tcpCounters(instanceId: string): Promise<TcpCounters> {
     const link = this.#links.get(instanceId);
     if (!link) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} has no network namespace`);
-    const lines = (await run("ip", ["netns", "exec", link.namespace, "cat", "/proc/net/snmp", "/proc/net/netstat"])).trim().split("\n");
-    const all: Record<string, number> = {};
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-      const names = lines[i]!.split(/\s+/);
-      const values = lines[i + 1]!.split(/\s+/);
-      const prefix = names[0]!.replace(/:$/, "");
-      names.slice(1).forEach((name, j) => (all[`${prefix}${name}`] = Number(values[j + 1])));
-    }
-    const slowPath = async (text: Promise<string>) => Number(/Sent \d+ bytes (\d+) pkt/.exec(await text.catch(() => ""))?.[1] ?? 0);
-    const heldBack =
-      (await slowPath(run("tc", ["-s", "class", "show", "dev", link.hostDevice, "classid", "1:20"]))) +
-      (await slowPath(run("ip", ["netns", "exec", link.namespace, "tc", "-s", "class", "show", "dev", link.namespaceDevice, "classid", "1:20"])));
-    return {
-      heldBack,
-      retransmitted: all.TcpRetransSegs ?? 0,
-      outOfOrder: all.TcpExtTCPOFOQueue ?? 0,
-      dsackSent: all.TcpExtTCPDSACKOldSent ?? 0,
-      dsackReceived: all.TcpExtTCPDSACKRecv ?? 0,
-      reordersSeen: (all.TcpExtTCPSACKReorder ?? 0) + (all.TcpExtTCPTSReorder ?? 0) + (all.TcpExtTCPRenoReorder ?? 0),
-    };
+    const all = parseNetStats(await run("ip", ["netns", "exec", link.namespace, "cat", "/proc/net/snmp", "/proc/net/netstat"]));
+    const heldBack = (await slowPathPackets(link.hostDevice)) + (await slowPathPackets(link.namespaceDevice, ["ip", "netns", "exec", link.namespace]));
+    return tcpCountersOf(all, heldBack);
   }
 
   /** The command prefix that runs a program inside instance `instanceId`'s namespace. */
@@ -330,7 +350,7 @@ export class RunNetwork {
     await this.#fault(instanceId, async (link) => {
       if (impairment.form === "reorder") {
         await ensureSlowPath(link.hostDevice);
-        await ensureSlowPath(link.namespaceDevice, link.namespace);
+        await ensureSlowPath(link.namespaceDevice, ["ip", "netns", "exec", link.namespace]);
       }
       await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], impairmentScript(NETNS_PREFIX, impairment, link.namespaceDevice, link.hostAddress));
       await run("nft", ["-f", "-"], impairmentScript(hostTableName(this.runId, instanceId), impairment, link.hostDevice, link.namespaceAddress));
