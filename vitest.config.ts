@@ -38,6 +38,8 @@ const CONTAINERS = [
   "test/integration/container-nemeses.test.ts",
   "test/scenarios/containers.test.ts",
   "test/scenarios/containers-cleanup.test.ts",
+  "test/scenarios/containers-packet-loss.test.ts",
+  "test/integration/container-packet-faults.test.ts",
 ];
 
 /**

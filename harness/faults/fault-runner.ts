@@ -413,7 +413,7 @@ export class FaultRunner {
       }
       case "packet_fault": {
         if (typeof target.impairLink !== "function" || typeof target.healLink !== "function") {
-          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a packet fault needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "a packet fault needs a runtime whose instances run in network namespaces of the run's own: --runtime local or containers, as root, with networkNamespaces");
         }
         const impair = target.impairLink.bind(target);
         const { tcp } = await this.#onLinks(fault, faultId, signal, (id) => impair(id, { form: fault.form, percent: fault.percent }));
@@ -421,7 +421,7 @@ export class FaultRunner {
       }
       case "stale_links": {
         if (typeof target.silenceLinks !== "function" || typeof target.healLink !== "function") {
-          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "stale_links needs a runtime whose instances run in network namespaces of the run's own: --runtime local, as root, with networkNamespaces");
+          throw new HarnessError("HARNESS_ERR_UNSUPPORTED", "stale_links needs a runtime whose instances run in network namespaces of the run's own: --runtime local or containers, as root, with networkNamespaces");
         }
         const silence = target.silenceLinks.bind(target);
         const { applied: ports, tcp } = await this.#onLinks(fault, faultId, signal, silence);

@@ -3,14 +3,14 @@
  * anything starts) but loads testcontainers and {@link StartedContainerRuntime} only in `start()`, so a local run
  * never pays for them.
  */
-import { assertContainerOptions, CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { assertContainerOptions, containerRuntimeCapabilities } from "./containers/capabilities.js";
 import type { Runtime, RuntimeOptions } from "./runtime.js";
 import type { StartedContainerRuntime } from "./started-container-runtime.js";
 
 /** The containers topology, unstarted. */
 export class ContainerRuntime implements Runtime {
   readonly kind = "containers" as const;
-  readonly capabilities = CONTAINER_RUNTIME_CAPABILITIES;
+  readonly capabilities = containerRuntimeCapabilities();
   readonly #options: RuntimeOptions;
 
   constructor(options: RuntimeOptions) {

@@ -4,7 +4,7 @@
  */
 import { HarnessError } from "../errors.js";
 import { ContainerRuntime } from "./container-runtime.js";
-import { CONTAINER_RUNTIME_CAPABILITIES } from "./containers/capabilities.js";
+import { containerRuntimeCapabilities } from "./containers/capabilities.js";
 import { localCapabilities, LocalRuntime } from "./local-runtime.js";
 import type { RedisMode, Runtime, RuntimeCapabilities, RuntimeKind, RuntimeOptions } from "./runtime.js";
 
@@ -40,5 +40,5 @@ export function createRuntime(kind: RuntimeKind, options: RuntimeOptions): Runti
  * schedule (the `chaos` scenario) leaves out the faults it cannot run.
  */
 export function runtimeCapabilities(kind: RuntimeKind, redis: RedisMode): RuntimeCapabilities {
-  return kind === "containers" ? CONTAINER_RUNTIME_CAPABILITIES : localCapabilities(redis);
+  return kind === "containers" ? containerRuntimeCapabilities() : localCapabilities(redis);
 }

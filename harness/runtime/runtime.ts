@@ -55,10 +55,11 @@ export interface RuntimeOptions {
    */
   clientProxies?: boolean;
   /**
-   * Run each instance in a network namespace of the run's own, joined to the host by a veth pair (`ip netns`), so
-   * that packet faults (`Fault.packetLoss`, `packetDuplication`, `packetReordering`) apply to its links; the
-   * instance is then reached on its namespace's address (10.201.x.y). Needs `capabilities.packetFaults`.
-   * @default false
+   * Ready the instances' links for packet faults (`Fault.packetLoss`, `packetDuplication`, `packetReordering`,
+   * `staleLinks`). Local: each instance runs in a network namespace of the run's own, joined to the host by a veth
+   * pair (`ip netns`), and is reached on its namespace's address (10.201.x.y). Containers: each container is its own
+   * namespace already; its links send one segment per packet (containers/container-links.ts). Needs
+   * `capabilities.packetFaults`. @default false
    */
   networkNamespaces?: boolean;
   /** Receives process and topology events (state changes, exits, Redis restarts). */
@@ -136,8 +137,8 @@ export interface RuntimeCapabilities {
   readonly clientProxies?: boolean;
   /**
    * `impairLink` / `silenceLinks` / `healLink`: packet loss, duplication and reordering on an instance's own link,
-   * and its open Redis connections silenced, in network
-   * namespaces of the run's own (local runtime as root with `ip`, `nft`, `tc`; standalone Redis). @default false
+   * and its open Redis connections silenced, in network namespaces of the run's own (as root with `ip`, `nft`, `tc`,
+   * standalone Redis; containers: the containers' own, with `nsenter` and `ss` too). @default false
    */
   readonly packetFaults?: boolean;
 }

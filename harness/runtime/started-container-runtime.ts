@@ -12,7 +12,8 @@ import { retryUntil } from "../common/retry.js";
 import { HarnessError } from "../errors.js";
 import type { Untimed } from "../events/run-events.js";
 import { ToxiproxyFaults, type ToxiproxyProxy } from "../faults/toxiproxy-faults.js";
-import { assertContainerSut, CONTAINER_RUNTIME_CAPABILITIES, gatewayImageOf } from "./containers/capabilities.js";
+import { assertContainerSut, containerRuntimeCapabilities, gatewayImageOf } from "./containers/capabilities.js";
+import { ContainerLinks, containerLinksUnavailable, removeLinkTablesSync, sweepDeadLinkTables } from "./containers/container-links.js";
 import { removeRunObjects, removeRunObjectsSync, sweepDeadRunObjects } from "./containers/container-sweep.js";
 import { requireDockerEngine } from "./containers/docker-engine.js";
 import { GatewayContainer } from "./containers/gateway-container.js";
@@ -23,6 +24,7 @@ import { pingRedis } from "./containers/redis-ping.js";
 import { describeContainerTopology, type ProxySpec, type ServiceSpec } from "./containers/topology.js";
 import { faketimeVars, LIBFAKETIME_PATH } from "./faketime.js";
 import type { ProcessExit } from "./gateway-process.js";
+import type { PacketImpairment, TcpCounters } from "./network-namespaces.js";
 import {
   DEFAULT_RUNTIME_OPTIONS,
   restartInstanceOf,
@@ -53,7 +55,7 @@ interface ClientProxy {
 /** A running containers topology. `stop()` is idempotent; `await using` stops it. */
 export class StartedContainerRuntime implements StartedRuntime {
   readonly kind = "containers" as const;
-  readonly capabilities = CONTAINER_RUNTIME_CAPABILITIES;
+  readonly capabilities = containerRuntimeCapabilities();
   readonly runId: string;
   readonly sut: ResolvedSutDefinition;
   readonly authSecret: string;
@@ -69,7 +71,12 @@ export class StartedContainerRuntime implements StartedRuntime {
   readonly #proxies = new Map<string, ToxiproxyProxy[]>();
   readonly #clientProxies = new Map<string, ClientProxy>();
   readonly #networks: { key: "edge" | "store"; name: string }[] = [];
-  readonly #onExit = () => removeRunObjectsSync(this.runId);
+  readonly #onExit = () => {
+    if (this.#links) removeLinkTablesSync(this.runId);
+    removeRunObjectsSync(this.runId);
+  };
+  /** Packet faults on the gateways' links, when started with `networkNamespaces` (packet faults planned). */
+  #links?: ContainerLinks;
   #client?: ContainerRuntimeClient;
   #redis?: StartedTestContainer;
   #redisPort = 0;
@@ -115,9 +122,15 @@ export class StartedContainerRuntime implements StartedRuntime {
     // Ryuk's image cannot be pulled here; our own sweep and exit hook do its job. testcontainers reads both lazily.
     process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
     process.env.TESTCONTAINERS_HOST_OVERRIDE ??= this.host;
+    if (this.#options.networkNamespaces) {
+      const unavailable = containerLinksUnavailable();
+      if (unavailable) throw new HarnessError("HARNESS_ERR_NETNS_UNAVAILABLE", unavailable);
+      this.#links = new ContainerLinks(this.runId);
+    }
     const engine = await requireDockerEngine();
     process.on("exit", this.#onExit);
     const swept = await sweepDeadRunObjects();
+    if (this.capabilities.packetFaults) sweepDeadLinkTables();
     // A SUT of its own brings its image: the engine must have it (a run never pulls; these machines have no registry).
     if (this.sut.image !== null && !(await imageExists(this.sut.image))) {
       throw new HarnessError(
@@ -138,6 +151,8 @@ export class StartedContainerRuntime implements StartedRuntime {
       const name = this.#name(key);
       await this.#createNetwork(name, key === "store");
       this.#networks.push({ key, name });
+      // The host's own sockets (the published ports' proxy, the harness's probes) send into the network from its bridge.
+      if (this.#links) await ContainerLinks.segmentBridge((await this.#client.container.dockerode.getNetwork(name).inspect()).Id as string);
     }
     const topology = describeContainerTopology({
       instances: this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances,
@@ -159,6 +174,8 @@ export class StartedContainerRuntime implements StartedRuntime {
     this.#redis = redis.container;
     this.#redisPort = redis.hostPort;
     this.#toxiproxyContainer = toxiproxy.container;
+    // The proxy container sends every packet that reaches a gateway from Redis or, with client proxies, from its clients.
+    if (this.#links) await ContainerLinks.segment((await this.#client.container.getById(toxiproxy.container.getId()).inspect()).State.Pid);
     this.#toxiproxy = new ToxiproxyFaults(`http://${this.host}:${toxiproxy.hostPort}`);
     const create = (proxy: ProxySpec) => this.toxiproxy.createProxy({ name: proxy.name, listen: proxy.listen, upstream: proxy.upstream });
     for (const proxy of topology.proxies) this.#proxies.set(proxy.instance, [await create(proxy)]);
@@ -270,6 +287,7 @@ export class StartedContainerRuntime implements StartedRuntime {
       startupTimeoutMs: this.sut.startupTimeoutMs,
       onOutput: (line, stream) => this.#options.onOutput?.(spec.key, line, stream),
       onStateChange: (state, exit, pid) => this.#emit({ type: "process_state", target: spec.key, state, ...(pid !== undefined ? { pid } : {}), ...(exit ? { exit } : {}) }),
+      ...(this.#links ? { prepareLinks: (pid: number) => ContainerLinks.segment(pid) } : {}),
     });
     this.#gateways.push(gateway);
     this.#gateways.sort((a, b) => a.instanceId.localeCompare(b.instanceId, "en", { numeric: true }));
@@ -428,6 +446,45 @@ export class StartedContainerRuntime implements StartedRuntime {
     return this.#serial("reconnect", id, () => this.#gateway(id).reconnect());
   }
 
+  /** The links of instance `id` when packet faults are planned: `HARNESS_ERR_UNSUPPORTED` otherwise. */
+  #faultable(id: string, what: string): { links: ContainerLinks; pid: number } {
+    const gateway = this.#gateway(id);
+    if (!this.#links) throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `${what} on ${id} needs the runtime started with networkNamespaces: true (as root, with ip, nft, tc, nsenter and ss)`);
+    if (gateway.pid === undefined) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `${what} on ${id} needs it running (it is ${gateway.state})`);
+    return { links: this.#links, pid: gateway.pid };
+  }
+
+  /**
+   * Applies a packet fault to both directions of every link of instance `id` (container-links.ts). Needs
+   * `capabilities.packetFaults` and a runtime started with `networkNamespaces`. A restart of the instance ends it.
+   */
+  impairLink(id: string, impairment: PacketImpairment): Promise<void> {
+    return this.#serial("impair link", id, () => {
+      const { links, pid } = this.#faultable(id, "a packet fault");
+      return links.impair(id, pid, impairment);
+    });
+  }
+
+  /** Silences the Redis connections instance `id` holds (dropped both ways on the host end) while new ones get through, until `healLink`. */
+  silenceLinks(id: string): Promise<number[]> {
+    return this.#serial("silence links", id, () => {
+      const { links, pid } = this.#faultable(id, "silencing the Redis links");
+      return links.silence(id, pid);
+    });
+  }
+
+  /** Removes instance `id`'s packet fault (idempotent). */
+  healLink(id: string): Promise<void> {
+    this.#gateway(id);
+    return this.#links?.heal(id) ?? Promise.resolve();
+  }
+
+  /** The TCP counters of instance `id`'s container (what packet faults did to its connections). */
+  async linkCounters(id: string): Promise<TcpCounters> {
+    const { links, pid } = this.#faultable(id, "reading link counters");
+    return links.tcpCounters(id, pid);
+  }
+
   /** Unsupported: the containers runtime runs standalone Redis only, with no replica to promote. */
   failoverRedis(): Promise<Record<string, unknown>> {
     return Promise.reject(new HarnessError("HARNESS_ERR_UNSUPPORTED", "a Redis failover needs a Sentinel group, which only the local runtime starts (--runtime local --redis sentinel)"));
@@ -467,6 +524,7 @@ export class StartedContainerRuntime implements StartedRuntime {
       const client = this.#client;
       try {
         await teardownInOrder([
+          this.#links ? [{ name: "packet faults", stop: () => this.#links!.stop() }] : [],
           this.#gateways.map((g) => ({ name: `gateway ${g.instanceId} (container ${g.containerId?.slice(0, 12)})`, stop: () => g.remove() })),
           remove(this.#toxiproxyContainer, "proxy container"),
           remove(this.#redis, "redis container"),

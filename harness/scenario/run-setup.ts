@@ -15,6 +15,7 @@ import { watchLoopStalls } from "../recorder/loop-stalls.js";
 import { StateAuditor } from "../recorder/state-auditor.js";
 import type { CheckResult } from "../report/run-result.js";
 import { networkNamespacesUnavailable } from "../runtime/network-namespaces.js";
+import { containerLinksUnavailable } from "../runtime/containers/container-links.js";
 import type { RedisMode, Runtime } from "../runtime/runtime.js";
 import { throwIfAborted, type RunContext, type RunResources, type RunSettings, type StepFailure } from "./run-context.js";
 import type { PlannedStep } from "./step.js";
@@ -56,7 +57,7 @@ export function assertRunnable(runtime: Runtime, redisMode: RedisMode, plan: rea
         missing === "networkPartition"
           ? "; a network partition below the proxy needs containers: run it with --runtime containers"
           : missing === "packetFaults"
-            ? `; ${networkNamespacesUnavailable() ?? "packet faults need --runtime local with standalone Redis"}`
+            ? `; ${(runtime.kind === "containers" ? containerLinksUnavailable() : networkNamespacesUnavailable()) ?? "packet faults need standalone Redis"}`
             : "";
       throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `fault ${describeFault(step.fault)} needs the runtime capability ${missing}, which the ${runtime.kind} runtime${runtime.kind === "local" ? ` with ${redisMode} Redis` : ""} lacks${hint}`);
     }

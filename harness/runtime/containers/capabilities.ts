@@ -1,21 +1,26 @@
 import { HarnessError } from "../../errors.js";
 import { DEFAULT_RUNTIME_OPTIONS, validateRuntimeOptions, type RedisMode, type RuntimeCapabilities, type RuntimeOptions } from "../runtime.js";
 import { REFERENCE_SUT, resolveSutDefinition, type ResolvedSutDefinition } from "../sut.js";
+import { containerLinksUnavailable } from "./container-links.js";
 import { IMAGES } from "./images.js";
 
 /**
  * What the containers runtime can do: every fault but a Redis failover, on standalone Redis (a clock skew needs
- * the gateway image built on a host with libfaketime). Kept apart so that checking costs no testcontainers import.
+ * the gateway image built on a host with libfaketime; packet faults need root and the tools containerLinksUnavailable
+ * names). Kept apart so that checking costs no testcontainers import.
  */
-export const CONTAINER_RUNTIME_CAPABILITIES: RuntimeCapabilities = Object.freeze({
-  pause: true,
-  redisRestart: true,
-  networkPartition: true,
-  redisModes: Object.freeze(["standalone"] as RedisMode[]),
-  redisFailover: false,
-  clockSkew: true,
-  clientProxies: true,
-});
+export function containerRuntimeCapabilities(): RuntimeCapabilities {
+  return Object.freeze({
+    pause: true,
+    redisRestart: true,
+    networkPartition: true,
+    redisModes: Object.freeze(["standalone"] as RedisMode[]),
+    redisFailover: false,
+    clockSkew: true,
+    clientProxies: true,
+    packetFaults: containerLinksUnavailable() === undefined,
+  });
+}
 
 /**
  * The SUT a containers run starts, or `HARNESS_ERR_UNSUPPORTED` for one it cannot: a SUT with an `image` runs that
@@ -47,7 +52,7 @@ export function gatewayImageOf(sut: ResolvedSutDefinition): string {
 export function assertContainerOptions(options: RuntimeOptions): void {
   validateRuntimeOptions(options);
   const redis = options.redis ?? DEFAULT_RUNTIME_OPTIONS.redis;
-  if (!CONTAINER_RUNTIME_CAPABILITIES.redisModes.includes(redis)) {
+  if (redis !== "standalone") {
     throw new HarnessError("HARNESS_ERR_UNSUPPORTED", `--runtime containers runs standalone Redis only (asked for ${redis}); a Redis Cluster announces node addresses the harness cannot reach through published ports. Use --runtime local`);
   }
   assertContainerSut(options.sut);

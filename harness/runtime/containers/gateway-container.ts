@@ -25,6 +25,11 @@ export interface GatewayContainerOptions {
   startupTimeoutMs: number;
   onOutput?: (line: string, stream: "stdout" | "stderr") => void;
   onStateChange?: (state: GatewayProcessState, exit?: ProcessExit, pid?: number) => void;
+  /**
+   * Called with the container's main pid whenever its network links are new (each start, each reconnect), before
+   * it counts as started again: where the runtime readies them for packet faults (ContainerLinks.segment).
+   */
+  prepareLinks?: (pid: number) => Promise<void>;
 }
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -167,6 +172,7 @@ export class GatewayContainer {
       await this.#exit;
       throw new HarnessError("HARNESS_ERR_PROCESS_EXITED", `instance ${this.instanceId} exited right after it was ready:\n${this.outputTail}`);
     }
+    if (this.#pid !== undefined) await this.#options.prepareLinks?.(this.#pid);
     this.#setState("started");
   }
 
@@ -285,6 +291,7 @@ export class GatewayContainer {
   async reconnect(): Promise<void> {
     await joinNetwork(this.#options.client.container.dockerode, this.#storeJoin(), this.#requireContainer().id, this.#storeAddress);
     this.#disconnected = false;
+    if (this.#pid !== undefined) await this.#options.prepareLinks?.(this.#pid);
   }
 
   /** Removes the container whatever its state (teardown). */
