@@ -16,7 +16,7 @@ export default defineScenario({
   description: "clients leave by close frame, by terminate() and by a killed process; their keys are gone within 2 s, Redis matches the fleet on every sample",
   // Not `delivery`: the routes are background load here, and on a machine at load average 20-30 a Redis command of
   // the gateway times out now and then (REGISTRY_UNAVAILABLE, counted as refused), which says nothing of cleanup.
-  checks: ["prompt-cleanup", "state-audit", "key-ttl", "no-ghosts"],
+  checks: ["prompt-cleanup", "state-audit", "key-ttl", "no-ghosts", "metrics-agree"],
   profiles: {
     ci: {
       instances: 3,

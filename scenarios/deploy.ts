@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "deploy",
   description: "rolling SIGTERM restart of every instance under load; clients move without downtime, state and messages survive",
-  checks: ["restart-survival", "no-ghosts", "delivery", "protocol-conformance", "state-audit", "key-ttl"],
+  checks: ["restart-survival", "no-ghosts", "metrics-agree", "delivery", "protocol-conformance", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "flood",
   description: "WebSocket connect flood plus HTTP lookup/route floods while the fleet holds and routes; no ghosts, nothing lost",
-  checks: ["no-ghosts", "delivery", "cross-instance-lookup", "state-audit", "key-ttl"],
+  checks: ["no-ghosts", "metrics-agree", "delivery", "cross-instance-lookup", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

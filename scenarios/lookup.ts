@@ -10,7 +10,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "lookup",
   description: "every connection is visible with equal fields from every instance and routes reach clients held by another instance",
-  checks: ["cross-instance-lookup", "delivery", "no-ghosts", "protocol-conformance", "state-audit", "key-ttl"],
+  checks: ["cross-instance-lookup", "delivery", "no-ghosts", "metrics-agree", "protocol-conformance", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

@@ -12,7 +12,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "redis-restart",
   description: "Redis restarted with data loss under load; gateways rebuild the registry from their live connections",
-  checks: ["no-ghosts", "cross-instance-lookup", "delivery", "state-audit", "key-ttl"],
+  checks: ["no-ghosts", "metrics-agree", "cross-instance-lookup", "delivery", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

@@ -12,7 +12,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "restart",
   description: "kill -9 one of three instances and SIGTERM another under load; clients resume, nothing is lost or left behind",
-  checks: ["restart-survival", "no-ghosts", "delivery", "state-audit", "key-ttl"],
+  checks: ["restart-survival", "no-ghosts", "metrics-agree", "delivery", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "tenants",
   description: "cross-tenant lookups, routes, resumes and session-state reads are denied like missing ids, under load",
-  checks: ["tenant-isolation", "delivery", "protocol-conformance", "state-audit", "key-ttl"],
+  checks: ["tenant-isolation", "delivery", "protocol-conformance", "state-audit", "key-ttl", "metrics-agree"],
   profiles: {
     ci: {
       instances: 2,

@@ -19,7 +19,8 @@ export type CheckName =
   | "state-audit"
   | "key-ttl"
   | "pause-recovery"
-  | "packet-faults";
+  | "packet-faults"
+  | "metrics-agree";
 
 /** Bounds and thresholds the checks apply (set by the scenario's profile). */
 export interface CheckThresholds {
@@ -71,6 +72,8 @@ export interface CheckContext {
   liveInstances(): string[];
   /** HTTP base URL per instance id. */
   instanceUrls: Readonly<Record<string, string>>;
+  /** The SUT's metrics path (`/metrics`), or `null` when it declares none. @default null */
+  metricsPath?: string | null;
   /** `AUTH_SECRET` of the SUT, to mint tokens for HTTP lookups. */
   authSecret: string;
   connectionTtlMs: number;

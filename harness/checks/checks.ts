@@ -4,6 +4,7 @@ import { crossInstanceLookup } from "./cross-instance-lookup.js";
 import { degradedMode } from "./degraded-mode.js";
 import { delivery } from "./delivery.js";
 import { halfOpenCleanup } from "./half-open-cleanup.js";
+import { metricsAgree } from "./metrics-agree.js";
 import { noGhosts } from "./no-ghosts.js";
 import { packetFaults } from "./packet-faults.js";
 import { protocolConformance } from "./protocol-conformance.js";
@@ -33,4 +34,5 @@ export const CHECKS: Readonly<Partial<Record<CheckName, Check>>> = Object.freeze
   "key-ttl": keyTtl,
   "pause-recovery": pauseRecovery,
   "packet-faults": packetFaults,
+  "metrics-agree": metricsAgree,
 });

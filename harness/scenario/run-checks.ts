@@ -23,6 +23,7 @@ export async function runChecks(run: RunContext, checks: CheckResult[]): Promise
     registry: run.registry,
     liveInstances: () => rt.liveInstanceIds(),
     instanceUrls: Object.fromEntries(rt.instances.map((i) => [i.id, i.httpUrl])),
+    metricsPath: run.sut.metricsPath,
     authSecret: rt.authSecret,
     connectionTtlMs: profile.connectionTtlMs,
     heartbeatIntervalMs: profile.heartbeatIntervalMs,

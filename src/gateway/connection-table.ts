@@ -18,6 +18,8 @@ export interface SendLimits {
   readonly unbounded: boolean;
   /** Called once when a socket is shed (metrics). */
   readonly onShed?: (connection: LocalConnection) => void;
+  /** Failpoint `gauge-counts-opens`: {@link ConnectionTable.countByTenant} counts every socket added, closed or not. */
+  readonly countAdded?: boolean;
 }
 
 const DEFAULT_SEND_LIMITS: SendLimits = Object.freeze({ maxBufferedBytes: MAX_BUFFERED_BYTES, unbounded: false });
@@ -47,10 +49,13 @@ export interface LocalConnection {
 export class ConnectionTable {
   readonly #byId = new Map<string, LocalConnection>();
   readonly #limits: SendLimits;
+  /** Sockets added per tenant, kept only under the failpoint `gauge-counts-opens`. */
+  readonly #added?: Map<string, number>;
 
   /** @param limits the send-buffer bound of every socket added. @default {@link MAX_BUFFERED_BYTES}, shedding on */
   constructor(limits: SendLimits = DEFAULT_SEND_LIMITS) {
     this.#limits = limits;
+    if (limits.countAdded) this.#added = new Map();
   }
 
   /** Number of sockets held. */
@@ -74,6 +79,7 @@ export class ConnectionTable {
     if (existing) this.evict(existing);
     connection.sendLimits ??= this.#limits;
     this.#byId.set(connection.record.websocket_id, connection);
+    this.#added?.set(connection.record.tenant_id, (this.#added.get(connection.record.tenant_id) ?? 0) + 1);
   }
 
   /** Removes a closed socket, unless its id is already held by a newer socket. */
@@ -90,6 +96,7 @@ export class ConnectionTable {
 
   /** Open sockets per tenant (the `traffic_cop_connections` gauge). */
   countByTenant(): Map<string, number> {
+    if (this.#added) return new Map(this.#added);
     const counts = new Map<string, number>();
     for (const connection of this.#byId.values()) {
       counts.set(connection.record.tenant_id, (counts.get(connection.record.tenant_id) ?? 0) + 1);

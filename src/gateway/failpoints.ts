@@ -45,7 +45,8 @@ export type GatewayDefect =
   | "no-rewake-reregister"
   | "short-pong-deadline"
   | "drop-sockets-on-redis-down"
-  | "no-link-watchdog";
+  | "no-link-watchdog"
+  | "gauge-counts-opens";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -380,6 +381,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "createGatewayBackend: no RedisLinkWatchdog is started on its connections",
     mustFail: "cross-instance-lookup (scenario packet-loss, its stale phase)",
     caughtBy: ["packet-loss"],
+  },
+  {
+    name: "gauge-counts-opens",
+    behaviour: "`traffic_cop_connections` counts every socket it ever welcomed, not the open ones: a close never lowers it",
+    file: "gateway-server.ts",
+    actsIn: "GatewayServer: its ConnectionTable counts the sockets added (countAdded), which countByTenant then reports instead of those held",
+    mustFail: "metrics-agree",
+    caughtBy: ["cleanup"],
   },
 ] satisfies FailpointSpec[]);
 

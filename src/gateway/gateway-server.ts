@@ -92,6 +92,8 @@ export class GatewayServer implements AsyncDisposable {
     this.#connections = new ConnectionTable({
       maxBufferedBytes: this.options.maxBufferedBytes,
       unbounded: this.#failpoints.enabled("unbounded-send-buffer"),
+      // Failpoint `gauge-counts-opens`: the connections gauge counts every socket added, not those held.
+      countAdded: this.#failpoints.enabled("gauge-counts-opens"),
       onShed: () => this.metrics.slowConsumers.inc(),
     });
   }
