@@ -51,6 +51,7 @@ export class GatewayServer implements AsyncDisposable {
   readonly metrics: GatewayMetrics;
   readonly #backendFactory: (options: ResolvedGatewayOptions) => Promise<GatewayBackend>;
   readonly #failpoints: Failpoints;
+  readonly #tokenChecks: VerifyJwtOptions;
   readonly #connections: ConnectionTable;
   readonly #registryHealth = new RegistryHealth();
   #units?: Units;
@@ -83,6 +84,14 @@ export class GatewayServer implements AsyncDisposable {
           log("redis_link_silent", { instance_id: resolved.instanceId, connection, silent_ms: silentMs });
         }));
     this.#failpoints = failpoints ?? createFailpoints(this.options.defects);
+    // How tokens are checked (failpoints `ignore-nbf`, `refuse-future-iat`, `accept-expired`, `accept-alg-none`): one
+    // answer, resolved once, for the upgrade and the HTTP API.
+    this.#tokenChecks = {
+      ignoreNbf: this.#failpoints.enabled("ignore-nbf"),
+      refuseFutureIat: this.#failpoints.enabled("refuse-future-iat"),
+      ignoreExp: this.#failpoints.enabled("accept-expired"),
+      acceptUnsecured: this.#failpoints.enabled("accept-alg-none"),
+    };
     this.metrics = new GatewayMetrics(
       () => this.#connections.countByTenant(),
       () => this.#state !== "idle" && this.#units?.bus.healthy === true,
@@ -189,12 +198,11 @@ export class GatewayServer implements AsyncDisposable {
       });
       this.#wss = wss;
       const { maxMessageBytes, rateLimitPerSec, rateLimitBurst, authSecret } = options;
-      const tokenChecks = this.#tokenChecks();
       const frames = new FrameHandler({ maxMessageBytes, rateLimitPerSec, rateLimitBurst, registry, router, metrics, failpoints });
       const upgrades = new UpgradeHandler({
         instanceId,
         authSecret,
-        tokenChecks,
+        tokenChecks: this.#tokenChecks,
         rateLimitBurst,
         registry,
         bus,
@@ -239,27 +247,13 @@ export class GatewayServer implements AsyncDisposable {
     }
   }
 
-  /**
-   * How tokens are checked (failpoints `ignore-nbf`, `refuse-future-iat`, `accept-expired`, `accept-alg-none`): one
-   * answer for the upgrade and the HTTP API.
-   */
-  #tokenChecks(): VerifyJwtOptions {
-    const failpoints = this.#failpoints;
-    return {
-      ignoreNbf: failpoints.enabled("ignore-nbf"),
-      refuseFutureIat: failpoints.enabled("refuse-future-iat"),
-      ignoreExp: failpoints.enabled("accept-expired"),
-      acceptUnsecured: failpoints.enabled("accept-alg-none"),
-    };
-  }
-
   /** What the HTTP API may use of this gateway. */
   #httpHost(units: Units): HttpApiHost {
     const { router, registry, bus } = units;
     return {
       instanceId: this.options.instanceId,
       authSecret: this.options.authSecret,
-      tokenChecks: this.#tokenChecks(),
+      tokenChecks: this.#tokenChecks,
       failpoints: this.#failpoints,
       maxMessageBytes: this.options.maxMessageBytes,
       metrics: this.metrics,

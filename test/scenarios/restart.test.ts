@@ -29,6 +29,7 @@ describe("scenario restart (ci profile)", { timeout: 180_000 }, () => {
     expect(run.checks.map((c) => [c.name, c.pass])).toEqual([
       ["restart-survival", true],
       ["no-ghosts", true],
+      ["metrics-agree", true],
       ["delivery", true],
       ["state-audit", true],
       ["key-ttl", true],
