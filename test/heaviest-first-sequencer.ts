@@ -13,7 +13,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   "test/integration/runtime-contract-containers.test.ts": 43,
   "test/scenarios/containers.test.ts": 91,
-  "test/scenarios/containers-packet-loss.test.ts": 68,
+  "test/scenarios/containers-packet-loss.test.ts": 40,
   "test/integration/container-nemeses.test.ts": 36,
   "test/integration/container-runtime.test.ts": 30,
   "test/integration/scenarios-pause.test.ts": 36,
