@@ -123,8 +123,12 @@ export class ProbeSocket {
 
   constructor(ws: WebSocket) {
     this.ws = ws;
-    // Errors after the handshake end the socket; its close is what probes look at.
+    // Errors after the handshake end the socket; its close is what probes look at. One listener answers every request
+    // still waiting (a burst of hundreds at once must not add a listener each).
     ws.on("error", () => undefined);
+    ws.on("close", () => {
+      for (const waiter of [...this.#waiting.values()]) waiter({ type: "closed" });
+    });
     ws.on("message", (data) => {
       let frame: Record<string, unknown>;
       try {
@@ -150,15 +154,12 @@ export class ProbeSocket {
         this.#waiting.delete(id);
         resolve({ type: "timeout" });
       }, timeoutMs);
-      const onClose = () => done({ type: "closed" });
       const done = (answer: Record<string, unknown>) => {
         clearTimeout(timer);
-        this.ws.off("close", onClose);
         this.#waiting.delete(id);
         resolve(answer);
       };
       this.#waiting.set(id, done);
-      this.ws.once("close", onClose);
       this.ws.send(JSON.stringify({ ...frame, id }));
     });
   }
