@@ -13,7 +13,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "chaos",
   description: "a seeded random mix of every fault the runtime has, one after another under load, with every invariant checked",
-  checks: ["restart-survival", "cross-instance-lookup", "ttl-expiry", "no-ghosts", "tenant-isolation", "delivery", "degraded-mode", "pause-recovery", "state-audit", "key-ttl"],
+  checks: ["restart-survival", "cross-instance-lookup", "ttl-expiry", "no-ghosts", "metrics-agree", "tenant-isolation", "delivery", "degraded-mode", "pause-recovery", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

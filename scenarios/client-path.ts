@@ -12,7 +12,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "client-path",
   description: "latency, bandwidth and a black hole on the clients' own links; half-open clients cleaned within 2H + W",
-  checks: ["half-open-cleanup", "no-ghosts"],
+  checks: ["half-open-cleanup", "no-ghosts", "metrics-agree"],
   profiles: {
     ci: {
       instances: 3,

@@ -14,7 +14,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "clock-skew",
   description: "an instance's wall clock a minute behind, then another's a minute ahead; expiry does not depend on it",
-  checks: ["no-ghosts"],
+  checks: ["no-ghosts", "metrics-agree"],
   profiles: {
     ci: {
       instances: 3,

@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "latency",
   description: "Redis link latency with jitter, then a bandwidth limit, under load; lookups and routes still work, nothing lost",
-  checks: ["delivery", "no-ghosts", "cross-instance-lookup", "state-audit", "key-ttl"],
+  checks: ["delivery", "no-ghosts", "metrics-agree", "cross-instance-lookup", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

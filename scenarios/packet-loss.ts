@@ -19,7 +19,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "packet-loss",
   description: "packet loss, duplication and reordering on a gateway's own link (network namespaces): TCP hides them, no socket or record lost; then its Redis connections go silent and it must connect again by itself",
-  checks: ["packet-faults", "delivery", "cross-instance-lookup", "state-audit", "key-ttl", "no-ghosts"],
+  checks: ["packet-faults", "delivery", "cross-instance-lookup", "state-audit", "key-ttl", "no-ghosts", "metrics-agree"],
   profiles: {
     ci: {
       instances: 3,

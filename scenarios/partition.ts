@@ -16,7 +16,7 @@ const FORMS: readonly PartitionForm[] = ["disable", "blackhole", "reset"];
 export default defineScenario({
   name: "partition",
   description: "Redis partitioned from every gateway (disabled, black hole, reset); sockets stay open, lookups fail fast, state reconciles",
-  checks: ["degraded-mode", "no-ghosts", "delivery", "protocol-conformance", "state-audit", "key-ttl"],
+  checks: ["degraded-mode", "no-ghosts", "metrics-agree", "delivery", "protocol-conformance", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

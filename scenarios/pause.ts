@@ -12,7 +12,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "pause",
   description: "one instance frozen (SIGSTOP) longer than the connection TTL, then woken; its clients are re-registered or told to move, nothing twice",
-  checks: ["pause-recovery", "delivery", "no-ghosts", "cross-instance-lookup"],
+  checks: ["pause-recovery", "delivery", "no-ghosts", "metrics-agree", "cross-instance-lookup"],
   profiles: {
     ci: {
       instances: 3,

@@ -13,7 +13,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "slow-consumers",
   description: "stalled readers get a bounded send buffer and are shed (4008); the reader next to them loses nothing",
-  checks: ["slow-consumer", "no-ghosts"],
+  checks: ["slow-consumer", "no-ghosts", "metrics-agree"],
   profiles: {
     ci: {
       instances: 2,

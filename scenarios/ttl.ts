@@ -11,7 +11,7 @@ import { Step } from "../harness/scenario/step.js";
 export default defineScenario({
   name: "ttl",
   description: "half-open and crashed connections expire within TTL + one heartbeat; live connections never expire",
-  checks: ["ttl-expiry", "no-ghosts", "protocol-conformance", "state-audit", "key-ttl"],
+  checks: ["ttl-expiry", "no-ghosts", "metrics-agree", "protocol-conformance", "state-audit", "key-ttl"],
   profiles: {
     ci: {
       instances: 3,

@@ -11,7 +11,7 @@ import { Step } from "./step.js";
 export function defineRedisFailoverScenario(identity: { name: string; description: string; redis: "sentinel" | "cluster" }): ScenarioDefinition {
   return defineScenario({
     ...identity,
-    checks: ["convergence", "no-ghosts", "cross-instance-lookup", "delivery"],
+    checks: ["convergence", "no-ghosts", "metrics-agree", "cross-instance-lookup", "delivery"],
     profiles: {
       ci: {
         instances: 3,
