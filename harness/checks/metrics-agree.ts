@@ -41,7 +41,8 @@ export function readGauges(text: string): InstanceMetrics {
     if (!sample || !Number.isFinite(sample.value)) continue;
     if (sample.name === CONNECTIONS) {
       const tenant = sample.labels.find(([label]) => label === "tenant")?.[1] ?? UNKNOWN_TENANT;
-      out.connections = { ...out.connections, [tenant]: (out.connections?.[tenant] ?? 0) + sample.value };
+      const connections = (out.connections ??= {});
+      connections[tenant] = (connections[tenant] ?? 0) + sample.value;
     } else if (sample.name === REDIS_UP) out.redisUp = sample.value;
   }
   return out;

@@ -1,3 +1,4 @@
+import { DEFAULT_GATEWAY_OPTIONS } from "../../src/gateway/gateway-options.js";
 import { conformanceSession, pollFor, recordAttempt } from "./conformance-io.js";
 import { openProbeSocket, type ProbeSocket } from "./probe-io.js";
 import type { ProbeContext, ProbeInstance } from "./probe-context.js";
@@ -12,8 +13,6 @@ const ANSWER_TIMEOUT_MS = 2_000;
  * (docs/protocol.md, Limits), so 300 in one burst leave about 100 over it whatever the machine's speed.
  */
 const BURST_FRAMES = 300;
-/** `MAX_MESSAGE_BYTES`' documented default (docs/protocol.md): the harness sets it only through a SUT definition's `env`. */
-const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
 
 /**
  * The frame size the protocol refuses for a limit: above it and well below twice it, so that the gateway, not its
@@ -48,7 +47,8 @@ function isError(answer: Frame, code: string, id?: string): boolean {
 export async function probeBadFrames(context: ProbeContext, instances: ProbeInstance[], token: string): Promise<void> {
   const attempt = (via: ProbeInstance, form: string, ok: boolean, expected: string, observed: Record<string, unknown>) =>
     recordAttempt(context, { promise: "bad-frames-answered", form, path: "none", via: via.id, holder: null, ok, expected, observed });
-  const oversized = oversizedBytes(context.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+  // Without a MAX_MESSAGE_BYTES of the run's or the SUT definition's, the protocol's default (the reference gateway's).
+  const oversized = oversizedBytes(context.maxMessageBytes ?? DEFAULT_GATEWAY_OPTIONS.maxMessageBytes);
   for (const via of instances) {
     const opened = await openProbeSocket({ baseUrl: via.wsUrl, wsPath: context.wsPath, token, sessionId: conformanceSession("frames") });
     if (!opened.ok) {

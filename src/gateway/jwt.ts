@@ -125,8 +125,8 @@ export function verifyJwt(token: string | undefined, secret: string, nowMs = Dat
   const header = decodeJson(head) as { alg?: unknown } | null;
   const alg = typeof header === "object" && header !== null ? header.alg : undefined;
   const unsecured = options.acceptUnsecured === true && alg === "none";
-  if (!unsecured && alg !== "HS256") throw new TokenError("malformed", "token algorithm must be HS256");
   if (!unsecured) {
+    if (alg !== "HS256") throw new TokenError("malformed", "token algorithm must be HS256");
     const expected = createHmac("sha256", hmacKey(secret)).update(`${head}.${body}`).digest();
     const given = Buffer.from(signature, "base64url");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
