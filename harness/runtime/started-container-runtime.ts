@@ -287,11 +287,17 @@ export class StartedContainerRuntime implements StartedRuntime {
       startupTimeoutMs: this.sut.startupTimeoutMs,
       onOutput: (line, stream) => this.#options.onOutput?.(spec.key, line, stream),
       onStateChange: (state, exit, pid) => this.#emit({ type: "process_state", target: spec.key, state, ...(pid !== undefined ? { pid } : {}), ...(exit ? { exit } : {}) }),
-      ...(this.#links ? { prepareLinks: (pid: number) => ContainerLinks.segment(pid) } : {}),
+      ...(this.#links ? { prepareLinks: (pid: number) => this.#prepareLinks(spec.key, pid) } : {}),
     });
     this.#gateways.push(gateway);
     this.#gateways.sort((a, b) => a.instanceId.localeCompare(b.instanceId, "en", { numeric: true }));
     await gateway.create();
+  }
+
+  /** Readies instance `id`'s new links (main process `pid`) for packet faults and carries its fault over to them. */
+  async #prepareLinks(id: string, pid: number): Promise<void> {
+    await ContainerLinks.segment(pid);
+    await this.#links!.relink(id, pid);
   }
 
   /** The proxy image the topology runs and whether it is the real Toxiproxy. */
@@ -456,7 +462,8 @@ export class StartedContainerRuntime implements StartedRuntime {
 
   /**
    * Applies a packet fault to both directions of every link of instance `id` (container-links.ts). Needs
-   * `capabilities.packetFaults` and a runtime started with `networkNamespaces`. A restart of the instance ends it.
+   * `capabilities.packetFaults` and a runtime started with `networkNamespaces`. It outlives a restart of the instance
+   * (made again on the new container's links), as in the local runtime.
    */
   impairLink(id: string, impairment: PacketImpairment): Promise<void> {
     return this.#serial("impair link", id, () => {

@@ -110,6 +110,27 @@ describe.skipIf(containerLinksUnavailable() !== undefined).sequential("Container
     for (const link of await containerLinks(pid!)) expect(await gsoMaxSegs(link.device, pid)).toBe(1);
   });
 
+  it("should make a fault again on its instance's new links after a restart and after it joins its network again", async () => {
+    await rt.impairLink("gw-1", { form: "duplicate", percent: 10 });
+    const before = await containerLinks(rt.instance("gw-1").pid!);
+    const { pid } = await rt.restartInstance("gw-1", "kill");
+    const after = await containerLinks(pid!);
+    const restarted = await hostTable(runId, "gw-1");
+    for (const link of after) expect(restarted).toContain(`dup to "${link.hostDevice}"`);
+    for (const link of before) expect(restarted).not.toContain(`"${link.hostDevice}"`);
+    expect(await innerTables(pid!)).toContain("table netdev trafficcop");
+    // A network joined again is a new veth pair: the fault follows it there too.
+    await rt.disconnectInstance("gw-1");
+    await rt.reconnectInstance("gw-1");
+    const rejoined = await containerLinks(pid!);
+    expect(rejoined.map((l) => l.hostDevice)).not.toEqual(after.map((l) => l.hostDevice));
+    const table = await hostTable(runId, "gw-1");
+    for (const link of rejoined) expect(table).toContain(`dup to "${link.hostDevice}"`);
+    await rt.healLink("gw-1");
+    expect(findLinkTables(runId)).toEqual([]);
+    expect(await innerTables(pid!)).not.toContain("trafficcop");
+  });
+
   it("should leave no host table and no labelled object after teardown", async () => {
     await rt.impairLink("gw-1", { form: "loss", percent: 1 });
     expect(findLinkTables(runId)).toHaveLength(1);

@@ -19,8 +19,14 @@
  * on every device of a container that sends on these links (the gateways, the proxy container, the run's bridges, from
  * which the host's own sockets send) and flushes the container's route cache so that its open connections take it up.
  *
- * Cleanup: the rules and qdiscs inside a container go with its namespace (every restart makes a new one, so a restart
- * ends a fault on that instance); the host-end rules live in one nftables table per faulted instance, family netdev,
+ * A fault outlives a restart of its instance, as it does in the local runtime's namespaces (which outlive the
+ * gateway process): a restarted container is on new veth pairs in a new namespace, and so is a container joined to a
+ * network again, so {@link ContainerLinks.relink} (called whenever a container's links are new) removes the rules of
+ * the old devices and makes the same fault on the new ones. A silence keeps the ports it silenced: connections of a
+ * new process are new connections, which get through.
+ *
+ * Cleanup: the rules and qdiscs inside a container go with its namespace; the host-end rules live in one nftables
+ * table per faulted instance, family netdev,
  * named as the namespaces' host tables (`trafficcop_<ownerPid>_<run>_<id>`). Heal and teardown delete it, the `exit`
  * handler deletes it synchronously, and the next containers run's sweep deletes those whose owner died. An HTB on a
  * host end goes with its veth when the container goes.
@@ -108,11 +114,23 @@ function netdevScript(table: string, chains: { device: string; hook: "ingress" |
   return `${lines.join("\n")}\n`;
 }
 
+/** Makes a fault's rules on `links`, the links of the container whose main process is `pid`. */
+type MakeFault = (pid: number, links: ContainerLink[]) => Promise<void>;
+
+/** An instance's fault: the namespace its container-side rules are in, and how to make it on new links. */
+interface ActiveFault {
+  pid: number;
+  make: MakeFault;
+}
+
 /** The packet faults of one run's gateway containers. */
 export class ContainerLinks {
   readonly runId: string;
-  /** Faulted instances: the pid whose namespace holds the container-side rules. */
-  readonly #faulted = new Map<string, number>();
+  /**
+   * Faulted instances: the pid whose namespace holds the container-side rules, and how to make the fault on a set of
+   * links (again, when the container's links are new: {@link relink}).
+   */
+  readonly #faulted = new Map<string, ActiveFault>();
   /** The host devices each faulted instance's slow paths are on, with its container's devices (for `heldBack`). */
   readonly #links = new Map<string, ContainerLink[]>();
 
@@ -145,24 +163,29 @@ export class ContainerLinks {
   async impair(instanceId: string, pid: number, impairment: PacketImpairment): Promise<void> {
     if (!(impairment.percent > 0 && impairment.percent <= 100)) throw new RangeError(`percent must be in (0, 100] (got ${impairment.percent})`);
     await this.#fault(instanceId, pid, async (links) => {
-      const test = chance(impairment.percent);
-      if (impairment.form === "loss") {
-        await run("nft", ["-f", "-"], netdevScript(this.#table(instanceId), links.flatMap((l) => [
-          { device: l.hostDevice, hook: "ingress" as const, rule: `${test} drop` },
-          { device: l.hostDevice, hook: "egress" as const, rule: `${test} drop` },
-        ])));
-        return;
-      }
-      if (impairment.form === "reorder") {
-        for (const l of links) {
-          await ensureSlowPath(l.hostDevice);
-          await ensureSlowPath(l.device, inside(pid));
-        }
-      }
-      const action = (device: string) => (impairment.form === "duplicate" ? `dup to "${device}"` : "meta priority set 1:20");
-      await runInside(pid, ["nft", "-f", "-"], netdevScript(INNER_TABLE, links.map((l) => ({ device: l.device, hook: "egress" as const, rule: `${test} ${action(l.device)}` }))));
-      await run("nft", ["-f", "-"], netdevScript(this.#table(instanceId), links.map((l) => ({ device: l.hostDevice, hook: "egress" as const, rule: `${test} ${action(l.hostDevice)}` }))));
+      await this.#impairLinks(instanceId, pid, links, impairment);
+      return { result: undefined, make: (p, l) => this.#impairLinks(instanceId, p, l, impairment) };
     });
+  }
+
+  async #impairLinks(instanceId: string, pid: number, links: ContainerLink[], impairment: PacketImpairment): Promise<void> {
+    const test = chance(impairment.percent);
+    if (impairment.form === "loss") {
+      await run("nft", ["-f", "-"], netdevScript(this.#table(instanceId), links.flatMap((l) => [
+        { device: l.hostDevice, hook: "ingress" as const, rule: `${test} drop` },
+        { device: l.hostDevice, hook: "egress" as const, rule: `${test} drop` },
+      ])));
+      return;
+    }
+    if (impairment.form === "reorder") {
+      for (const l of links) {
+        await ensureSlowPath(l.hostDevice);
+        await ensureSlowPath(l.device, inside(pid));
+      }
+    }
+    const action = (device: string) => (impairment.form === "duplicate" ? `dup to "${device}"` : "meta priority set 1:20");
+    await runInside(pid, ["nft", "-f", "-"], netdevScript(INNER_TABLE, links.map((l) => ({ device: l.device, hook: "egress" as const, rule: `${test} ${action(l.device)}` }))));
+    await run("nft", ["-f", "-"], netdevScript(this.#table(instanceId), links.map((l) => ({ device: l.hostDevice, hook: "egress" as const, rule: `${test} ${action(l.hostDevice)}` }))));
   }
 
   /**
@@ -177,28 +200,55 @@ export class ContainerLinks {
       const established = await ss("state", "established");
       const ports = [...new Set(links.flatMap((l) => openPorts(established, l.address)))].filter((port) => !listening.has(port)).sort((a, b) => a - b);
       if (ports.length === 0) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} holds no connection it opened (its Redis links) to silence`);
-      const set = `{ ${ports.join(", ")} }`;
-      await run("nft", ["-f", "-"], netdevScript(this.#table(instanceId), links.flatMap((l) => [
-        { device: l.hostDevice, hook: "ingress" as const, rule: `ip saddr ${l.address} tcp sport ${set} drop` },
-        { device: l.hostDevice, hook: "egress" as const, rule: `ip daddr ${l.address} tcp dport ${set} drop` },
-      ])));
-      return ports;
+      await this.#silencePorts(instanceId, links, ports);
+      return { result: ports, make: (_pid, l) => this.#silencePorts(instanceId, l, ports) };
     });
   }
 
-  async #fault<T>(instanceId: string, pid: number, apply: (links: ContainerLink[]) => Promise<T>): Promise<T> {
+  async #silencePorts(instanceId: string, links: ContainerLink[], ports: number[]): Promise<void> {
+    const set = `{ ${ports.join(", ")} }`;
+    await run("nft", ["-f", "-"], netdevScript(this.#table(instanceId), links.flatMap((l) => [
+      { device: l.hostDevice, hook: "ingress" as const, rule: `ip saddr ${l.address} tcp sport ${set} drop` },
+      { device: l.hostDevice, hook: "egress" as const, rule: `ip daddr ${l.address} tcp dport ${set} drop` },
+    ])));
+  }
+
+  async #fault<T>(instanceId: string, pid: number, apply: (links: ContainerLink[]) => Promise<{ result: T; make: MakeFault }>): Promise<T> {
     if (this.#faulted.has(instanceId)) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `the links of ${instanceId} already have a packet fault; faults on one instance must not overlap`);
-    this.#faulted.set(instanceId, pid);
+    const fault: ActiveFault = { pid, make: () => Promise.resolve() };
+    this.#faulted.set(instanceId, fault);
     try {
       const links = await containerLinks(pid);
       if (links.length === 0) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} (pid ${pid}) is on no network`);
       this.#links.set(instanceId, links);
       log("fault", { instance: instanceId, links });
-      return await apply(links);
+      const { result, make } = await apply(links);
+      fault.make = make;
+      return result;
     } catch (error) {
       await this.heal(instanceId).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Carries instance `instanceId`'s fault, if it has one, over to its container's new links (main process `pid`):
+   * after a restart (a new container, a new namespace, new veth pairs) or after it joined a network again (a new
+   * veth pair on that network). The old rules go, the same fault is made on every current link. A heal that comes
+   * meanwhile wins: what this made is removed again.
+   */
+  async relink(instanceId: string, pid: number): Promise<void> {
+    const old = this.#faulted.get(instanceId);
+    if (!old) return;
+    await this.#removeRules(instanceId, old.pid);
+    if (this.#faulted.get(instanceId) !== old) return;
+    const fault: ActiveFault = { pid, make: old.make };
+    this.#faulted.set(instanceId, fault);
+    const links = await containerLinks(pid);
+    this.#links.set(instanceId, links);
+    log("relink", { instance: instanceId, links });
+    await fault.make(pid, links);
+    if (this.#faulted.get(instanceId) !== fault) await this.#removeRules(instanceId, pid);
   }
 
   /**
@@ -217,14 +267,19 @@ export class ContainerLinks {
    * there is nothing left to remove. A reordering's slow classes keep no further packets and drain by themselves.
    */
   async heal(instanceId: string): Promise<void> {
-    const pid = this.#faulted.get(instanceId);
-    if (pid === undefined) return;
+    const fault = this.#faulted.get(instanceId);
+    if (fault === undefined) return;
+    this.#faulted.delete(instanceId);
+    await this.#removeRules(instanceId, fault.pid);
+  }
+
+  /** Deletes instance `instanceId`'s rules on the host end and inside the namespace of `pid` (gone with it if it exited). */
+  async #removeRules(instanceId: string, pid: number): Promise<void> {
     const gone = (error: unknown) => /No such file or directory|No such process|can't open|failed to execute|reassociate/i.test(String((error as Error).message));
     const results = await Promise.allSettled([
       runInside(pid, ["nft", "delete", "table", FAMILY, INNER_TABLE]),
       run("nft", ["delete", "table", FAMILY, this.#table(instanceId)]),
     ]);
-    this.#faulted.delete(instanceId);
     const failed = results.find((r) => r.status === "rejected" && !gone(r.reason));
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
