@@ -55,6 +55,7 @@ const TIMED = [
   "test/integration/gateway-redis-outage.test.ts",
   "test/integration/gateway-redis-blackhole.test.ts",
   "test/integration/gateway-stale-redis-link.test.ts",
+  "test/integration/gateway-cluster-stale-link.test.ts",
   "test/integration/registry-availability.test.ts",
   "test/integration/gateway-restart.test.ts",
   "test/integration/gateway-heartbeat.test.ts",

@@ -45,6 +45,7 @@ export const FILE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
   // The timed and alone groups (vitest.config.ts), ordered among themselves.
   "test/integration/scenario-chaos.test.ts": 30,
   "test/integration/gateway-stale-redis-link.test.ts": 22,
+  "test/integration/gateway-cluster-stale-link.test.ts": 24,
   "test/integration/gateway-heartbeat.test.ts": 11,
   "test/integration/gateway-restart.test.ts": 9,
   "test/integration/gateway-redis-blackhole.test.ts": 11,

@@ -1,8 +1,9 @@
 import type { ResolvedGatewayOptions } from "./gateway-options.js";
 import { LocalClusterBus } from "./cluster-bus.js";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { RedisClient } from "../registry/redis-client.js";
 // Only types of ioredis: loading it here does not load ioredis for the memory variant.
+import { ClusterLinkWatchdog } from "../registry/cluster-link-watchdog.js";
 import { RedisLinkWatchdog } from "../registry/redis-link-watchdog.js";
 import { createFailpoints, type Failpoints } from "./failpoints.js";
 import type { GatewayBackend } from "./gateway-types.js";
@@ -61,23 +62,21 @@ export async function createGatewayBackend(options: ResolvedGatewayOptions, onSi
 }
 
 /**
- * Starts a {@link RedisLinkWatchdog} on each standalone or Sentinel connection, so that one gone silent without a
- * reset is dropped and reconnected (a Cluster client keeps a connection per node and is not watched). Silent for
- * three command timeouts: by then every command sent on it has failed to its caller, and a ping went unanswered
- * (the watchdog pings an idle connection every command timeout). Failpoint `no-link-watchdog`: none.
+ * Starts a {@link RedisLinkWatchdog} on each standalone or Sentinel connection, and a {@link ClusterLinkWatchdog} on
+ * each Cluster client (every node connection and its subscriber's), so that a connection gone silent without a reset
+ * is dropped and connected again. Silent for three command timeouts: by then every command sent on it has failed to
+ * its caller, and a ping went unanswered (the watchdog pings an idle connection every command timeout). Failpoint
+ * `no-link-watchdog`: none.
  */
 function watchLinks(
   options: ResolvedGatewayOptions,
   failpoints: Failpoints,
   connections: Record<string, RedisClient>,
   onSilent: (connection: string, silentMs: number) => void,
-): RedisLinkWatchdog[] {
-  if (options.redisCluster || failpoints.enabled("no-link-watchdog")) return [];
-  return Object.entries(connections).map(([name, connection]) =>
-    new RedisLinkWatchdog(connection as Redis, {
-      silenceTimeoutMs: 3 * options.redisCommandTimeoutMs,
-      checkIntervalMs: options.redisCommandTimeoutMs,
-      onSilent: (silentMs) => onSilent(name, silentMs),
-    }).start(),
-  );
+): { stop(): void }[] {
+  if (failpoints.enabled("no-link-watchdog")) return [];
+  return Object.entries(connections).map(([name, connection]) => {
+    const watch = { silenceTimeoutMs: 3 * options.redisCommandTimeoutMs, checkIntervalMs: options.redisCommandTimeoutMs, onSilent: (silentMs: number) => onSilent(name, silentMs) };
+    return options.redisCluster ? new ClusterLinkWatchdog(connection as Cluster, watch).start() : new RedisLinkWatchdog(connection as Redis, watch).start();
+  });
 }

@@ -378,7 +378,7 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     name: "no-link-watchdog",
     behaviour: "keeps a Redis connection that has gone silent without a reset, instead of dropping it and connecting again: it stays unavailable until TCP gives up (minutes)",
     file: "backend.ts",
-    actsIn: "createGatewayBackend: no RedisLinkWatchdog is started on its connections",
+    actsIn: "createGatewayBackend: no RedisLinkWatchdog (no ClusterLinkWatchdog on Redis Cluster) is started on its connections",
     mustFail: "cross-instance-lookup (scenario packet-loss, its stale phase)",
     caughtBy: ["packet-loss"],
   },

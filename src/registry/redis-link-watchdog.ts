@@ -14,6 +14,17 @@ export interface RedisLinkWatchdogOptions {
   onSilent?: (silentMs: number) => void;
 }
 
+/** The check interval of `options` (its default filled in), after checking both durations (`TypeError`). */
+export function checkIntervalOf(options: RedisLinkWatchdogOptions): number {
+  const { silenceTimeoutMs } = options;
+  if (!Number.isSafeInteger(silenceTimeoutMs) || silenceTimeoutMs <= 0) throw new TypeError(`silenceTimeoutMs must be a positive integer of milliseconds, got ${silenceTimeoutMs}`);
+  const intervalMs = options.checkIntervalMs ?? Math.max(1, Math.floor(silenceTimeoutMs / 3));
+  if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0 || intervalMs > silenceTimeoutMs) {
+    throw new TypeError(`checkIntervalMs must be a positive integer of milliseconds up to silenceTimeoutMs, got ${intervalMs}`);
+  }
+  return intervalMs;
+}
+
 /**
  * Drops a Redis connection that has gone silent so that the client reconnects.
  *
@@ -27,8 +38,8 @@ export interface RedisLinkWatchdogOptions {
  * PAUSE`, a bandwidth limit) is left alone as long as something arrives within `silenceTimeoutMs`; an idle
  * connection is pinged so that it has something to answer. Its own event loop standing still (a frozen or
  * overloaded process) is not taken for silence: a check that runs late starts the count again, and a connection is
- * only judged after the loop has read what its socket holds. Standalone and Sentinel clients only: a Redis Cluster
- * client has one connection per node.
+ * only judged after the loop has read what its socket holds. One client's connection: a Redis Cluster client's
+ * connections (one per node, and its subscriber's) are watched by ./cluster-link-watchdog.ts.
  */
 export class RedisLinkWatchdog {
   readonly #client: Redis;
@@ -49,15 +60,9 @@ export class RedisLinkWatchdog {
   };
 
   constructor(client: Redis, options: RedisLinkWatchdogOptions) {
-    const { silenceTimeoutMs } = options;
-    if (!Number.isSafeInteger(silenceTimeoutMs) || silenceTimeoutMs <= 0) throw new TypeError(`silenceTimeoutMs must be a positive integer of milliseconds, got ${silenceTimeoutMs}`);
-    const intervalMs = options.checkIntervalMs ?? Math.max(1, Math.floor(silenceTimeoutMs / 3));
-    if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0 || intervalMs > silenceTimeoutMs) {
-      throw new TypeError(`checkIntervalMs must be a positive integer of milliseconds up to silenceTimeoutMs, got ${intervalMs}`);
-    }
+    this.#intervalMs = checkIntervalOf(options);
     this.#client = client;
-    this.#silenceTimeoutMs = silenceTimeoutMs;
-    this.#intervalMs = intervalMs;
+    this.#silenceTimeoutMs = options.silenceTimeoutMs;
     this.#onSilent = options.onSilent;
   }
 

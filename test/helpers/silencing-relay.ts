@@ -13,8 +13,11 @@ export interface SilencingRelay {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
-  /** Silences every connection open now; returns how many. */
-  silenceOpen(): number;
+  /**
+   * Silences every connection open now, or those whose client's port (its socket's `localPort`) `fromPort` accepts;
+   * returns how many.
+   */
+  silenceOpen(fromPort?: (port: number) => boolean): number;
 }
 
 /** Starts a {@link SilencingRelay} for one test; everything it opened is closed when the test finishes. */
@@ -55,11 +58,12 @@ export async function useSilencingRelay(upstream: { host: string; port: number }
     get accepted() {
       return accepted;
     },
-    silenceOpen() {
+    silenceOpen(fromPort) {
       let silenced = 0;
       for (const pair of pairs) {
-        if (!pair.silenced) silenced++;
+        if (pair.silenced || (fromPort && !fromPort(pair.client.remotePort ?? 0))) continue;
         pair.silenced = true;
+        silenced++;
       }
       return silenced;
     },

@@ -11,6 +11,7 @@ import { RedisLinkWatchdog } from "../../src/registry/redis-link-watchdog.js";
 import { startGateway, token } from "../helpers/gateway.js";
 import { useRedisClient, useRedisServer } from "../helpers/redis.js";
 import { useSilencingRelay } from "../helpers/silencing-relay.js";
+import { statusesUntilOk } from "../helpers/timing.js";
 import { connectClient } from "../helpers/wire-client.js";
 
 /**
@@ -91,13 +92,7 @@ describe("a Redis connection gone silent", () => {
       expect(relay.silenceOpen()).toBe(2);
       const silencedAt = Date.now();
       await expect.poll(lookup, { timeout: 3_000 }).toBe(503);
-      const statuses: number[] = [];
-      while (Date.now() - silencedAt < RECOVERY_BOUND_MS) {
-        const status = await lookup();
-        statuses.push(status);
-        if (status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      const statuses = await statusesUntilOk(lookup, silencedAt, RECOVERY_BOUND_MS);
       if (recovers) {
         expect(statuses.at(-1), `lookups after the silence: ${statuses.join(" ")}`).toBe(200);
         await expect.poll(async () => (await gateway.fetch("/readyz")).status, { timeout: RECOVERY_BOUND_MS }).toBe(200);
