@@ -171,6 +171,20 @@ export function isLocalNamespaceAddress(address: string): boolean {
   return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address === hostEnd));
 }
 
+/**
+ * Runs `args` (a command and its arguments) through the command prefix `prefix`, which enters a namespace (`ip netns
+ * exec <ns>`, `nsenter -t <pid> -n`); an empty prefix runs it on the host. As {@link run}. @internal
+ */
+export function runIn(prefix: readonly string[], args: readonly string[], input?: string): Promise<string> {
+  const [command, ...rest] = prefix.length > 0 ? [...prefix, ...args] : args;
+  return run(command!, rest, input);
+}
+
+/** The command prefix that runs a program inside network namespace `namespace`. */
+function namespacePrefix(namespace: string): string[] {
+  return ["ip", "netns", "exec", namespace];
+}
+
 /** The nftables probability test of `percent`: `numgen random mod 10000 < n` (0.01 % steps). @internal */
 export function chance(percent: number): string {
   return `numgen random mod 10000 < ${Math.round(percent * 100)}`;
@@ -243,7 +257,7 @@ export function tcpCountersOf(all: Record<string, number>, heldBack: number): Tc
 /** Packets sent so far through the slow class of `device`'s reordering HTB (0 without one); `inside` as {@link ensureSlowPath}. @internal */
 export async function slowPathPackets(device: string, inside: readonly string[] = []): Promise<number> {
   const args = ["-s", "class", "show", "dev", device, "classid", "1:20"];
-  const text = await (inside.length > 0 ? run(inside[0]!, [...inside.slice(1), "tc", ...args]) : run("tc", args)).catch(() => "");
+  const text = await runIn(inside, ["tc", ...args]).catch(() => "");
   return Number(/Sent \d+ bytes (\d+) pkt/.exec(text)?.[1] ?? 0);
 }
 
@@ -252,7 +266,7 @@ export async function slowPathPackets(device: string, inside: readonly string[] 
  * `inside` is the command prefix that enters the end's namespace (none: the host's). @internal
  */
 export async function ensureSlowPath(device: string, inside: readonly string[] = []): Promise<void> {
-  const tc = (...args: string[]) => (inside.length > 0 ? run(inside[0]!, [...inside.slice(1), "tc", ...args]) : run("tc", args));
+  const tc = (...args: string[]) => runIn(inside, ["tc", ...args]);
   if ((await tc("qdisc", "show", "dev", device)).includes("qdisc htb 1:")) return;
   await tc("qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "10", "r2q", "100000");
   await tc("class", "add", "dev", device, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
@@ -329,8 +343,8 @@ export class RunNetwork {
   async tcpCounters(instanceId: string): Promise<TcpCounters> {
     const link = this.#links.get(instanceId);
     if (!link) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} has no network namespace`);
-    const all = parseNetStats(await run("ip", ["netns", "exec", link.namespace, "cat", "/proc/net/snmp", "/proc/net/netstat"]));
-    const heldBack = (await slowPathPackets(link.hostDevice)) + (await slowPathPackets(link.namespaceDevice, ["ip", "netns", "exec", link.namespace]));
+    const all = parseNetStats(await runIn(namespacePrefix(link.namespace), ["cat", "/proc/net/snmp", "/proc/net/netstat"]));
+    const heldBack = (await slowPathPackets(link.hostDevice)) + (await slowPathPackets(link.namespaceDevice, namespacePrefix(link.namespace)));
     return tcpCountersOf(all, heldBack);
   }
 
@@ -338,7 +352,7 @@ export class RunNetwork {
   execPrefix(instanceId: string): string[] {
     const link = this.#links.get(instanceId);
     if (!link) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} has no network namespace`);
-    return ["ip", "netns", "exec", link.namespace];
+    return namespacePrefix(link.namespace);
   }
 
   /**
@@ -350,9 +364,9 @@ export class RunNetwork {
     await this.#fault(instanceId, async (link) => {
       if (impairment.form === "reorder") {
         await ensureSlowPath(link.hostDevice);
-        await ensureSlowPath(link.namespaceDevice, ["ip", "netns", "exec", link.namespace]);
+        await ensureSlowPath(link.namespaceDevice, namespacePrefix(link.namespace));
       }
-      await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], impairmentScript(NETNS_PREFIX, impairment, link.namespaceDevice, link.hostAddress));
+      await runIn(namespacePrefix(link.namespace), ["nft", "-f", "-"], impairmentScript(NETNS_PREFIX, impairment, link.namespaceDevice, link.hostAddress));
       await run("nft", ["-f", "-"], impairmentScript(hostTableName(this.runId, instanceId), impairment, link.hostDevice, link.namespaceAddress));
     });
   }
@@ -367,12 +381,12 @@ export class RunNetwork {
   silence(instanceId: string): Promise<number[]> {
     return this.#fault(instanceId, async (link) => {
       // Connections the instance opened, not those it accepted (the fleet's, which come from the host end too).
-      const inNamespace = (...args: string[]) => run("ip", ["netns", "exec", link.namespace, "ss", "-Htn", ...args]);
+      const inNamespace = (...args: string[]) => runIn(namespacePrefix(link.namespace), ["ss", "-Htn", ...args]);
       const listening = new Set(openPorts(await inNamespace("state", "listening"), link.namespaceAddress, true));
       const ports = openPorts(await inNamespace("state", "established", "dst", link.hostAddress), link.namespaceAddress).filter((port) => !listening.has(port));
       if (ports.length === 0) throw new HarnessError("HARNESS_ERR_INVALID_STATE", `instance ${instanceId} holds no connection to ${link.hostAddress} (its Redis proxies) to silence`);
       const set = `{ ${ports.join(", ")} }`;
-      await run("ip", ["netns", "exec", link.namespace, "nft", "-f", "-"], dropOnArrivalScript(NETNS_PREFIX, `iifname "${link.namespaceDevice}" ip saddr ${link.hostAddress} tcp dport ${set}`));
+      await runIn(namespacePrefix(link.namespace), ["nft", "-f", "-"], dropOnArrivalScript(NETNS_PREFIX, `iifname "${link.namespaceDevice}" ip saddr ${link.hostAddress} tcp dport ${set}`));
       await run("nft", ["-f", "-"], dropOnArrivalScript(hostTableName(this.runId, instanceId), `iifname "${link.hostDevice}" ip saddr ${link.namespaceAddress} tcp sport ${set}`));
       return ports;
     });
@@ -403,7 +417,7 @@ export class RunNetwork {
     const link = this.#links.get(instanceId);
     if (!link) return;
     const results = await Promise.allSettled([
-      run("ip", ["netns", "exec", link.namespace, "nft", "delete", "table", "ip", NETNS_PREFIX]),
+      runIn(namespacePrefix(link.namespace), ["nft", "delete", "table", "ip", NETNS_PREFIX]),
       run("nft", ["delete", "table", "ip", hostTableName(this.runId, instanceId)]),
     ]);
     this.#impaired.delete(instanceId);

@@ -149,10 +149,10 @@ export class StartedContainerRuntime implements StartedRuntime {
     this.#client = await getContainerRuntimeClient();
     for (const key of ["edge", "store"] as const) {
       const name = this.#name(key);
-      await this.#createNetwork(name, key === "store");
+      const networkId = await this.#createNetwork(name, key === "store");
       this.#networks.push({ key, name });
       // The host's own sockets (the published ports' proxy, the harness's probes) send into the network from its bridge.
-      if (this.#links) await ContainerLinks.segmentBridge((await this.#client.container.dockerode.getNetwork(name).inspect()).Id as string);
+      if (this.#links) await ContainerLinks.segmentBridge(networkId);
     }
     const topology = describeContainerTopology({
       instances: this.#options.instances ?? DEFAULT_RUNTIME_OPTIONS.instances,
@@ -206,21 +206,17 @@ export class StartedContainerRuntime implements StartedRuntime {
    * for only on a network with a configured subnet): created once to learn a free subnet, then again with it. Another
    * engine user may take that subnet in between; then it tries again.
    */
-  async #createNetwork(name: string, pinnable: boolean): Promise<void> {
+  async #createNetwork(name: string, pinnable: boolean): Promise<string> {
     const { dockerode } = this.#client!.container;
     const options = { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: this.#labels("network") };
-    if (!pinnable) {
-      await dockerode.createNetwork(options);
-      return;
-    }
+    if (!pinnable) return (await dockerode.createNetwork(options)).id;
     for (let attempt = 1; ; attempt++) {
       const network = await dockerode.createNetwork(options);
       const config = ((await network.inspect()) as { IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } }).IPAM?.Config?.[0];
       await network.remove();
       if (!config?.Subnet) throw new HarnessError("HARNESS_ERR_DOCKER", `network ${name}: Docker gave it no IPv4 subnet to configure`);
       try {
-        await dockerode.createNetwork({ ...options, IPAM: { Driver: "default", Config: [{ Subnet: config.Subnet, ...(config.Gateway ? { Gateway: config.Gateway } : {}) }] } });
-        return;
+        return (await dockerode.createNetwork({ ...options, IPAM: { Driver: "default", Config: [{ Subnet: config.Subnet, ...(config.Gateway ? { Gateway: config.Gateway } : {}) }] } })).id;
       } catch (error) {
         if (attempt >= 3 || !/overlap/i.test(String((error as Error).message))) throw error;
       }

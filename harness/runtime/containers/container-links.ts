@@ -47,6 +47,7 @@ import {
   ownerOf,
   parseNetStats,
   run,
+  runIn,
   sanitize,
   slowPathPackets,
   tcpCountersOf,
@@ -87,7 +88,7 @@ function inside(pid: number): string[] {
 }
 
 function runInside(pid: number, args: readonly string[], input?: string): Promise<string> {
-  return run("nsenter", [...inside(pid).slice(1), ...args], input);
+  return runIn(inside(pid), args, input);
 }
 
 /** The veth pairs of the container whose main process is `pid`: its end, that end's IPv4 address, the host's end. */
