@@ -3,6 +3,7 @@ import { metricsText, parsePrometheusLine } from "../recorder/metrics-scraper.js
 import type { CheckResult } from "../report/run-result.js";
 import { firstOf, type Check, type CheckContext } from "./check.js";
 import { buildClientHistories, currentSocket } from "./client-history.js";
+import { compareCounters, readCounters, tallyFleet, type CounterReadings, type CounterShortfall } from "./metrics-counters.js";
 
 const POLL_INTERVAL_MS = 250;
 /** Each scrape's bound: a settled instance answers in milliseconds. */
@@ -108,29 +109,40 @@ function fleetSockets(context: CheckContext): Map<string, Record<string, number>
 /**
  * `metrics-agree`: once settled, what every live instance says of itself on its metrics page (docs/protocol.md,
  * "Metrics") matches what the harness sees: `traffic_cop_connections` equals the fleet's open sockets on that
- * instance, in sum and tenant by tenant, and `traffic_cop_redis_up` is 1. A dashboard or an alert built on them then
- * tells the truth. Polls for up to `settleBoundMs` (a closed socket may take a heartbeat to be noticed), and
- * reports the last comparison. Not judged, and said so, when the SUT declares no metrics path or no instance's
+ * instance, in sum and tenant by tenant, and `traffic_cop_redis_up` is 1; and each counter the fleet's events bound
+ * (welcomes, acknowledged routes and their deliveries, error frames and refused upgrades: ./metrics-counters.ts) is
+ * at least what the fleet saw that instance do, on every instance whose process served the whole run. A dashboard
+ * or an alert built on them then tells the truth. Polls for up to `settleBoundMs` (a closed socket may take a
+ * heartbeat to be noticed), and reports the last comparison. Not judged, and said so, when the SUT declares no metrics path or no instance's
  * page has `traffic_cop_connections` (a gateway whose metrics are named its own way: the names are the reference
  * gateway's contract, not every SUT's).
  */
 export const metricsAgree: Check = async (context) => {
   const t0 = Date.now();
   const name = "metrics-agree";
-  const expected = { connections_gauge: "the fleet's open sockets on each live instance, by tenant", redis_up: 1, within_ms: context.thresholds.settleBoundMs };
+  const expected = {
+    connections_gauge: "the fleet's open sockets on each live instance, by tenant",
+    redis_up: 1,
+    counters: "at least what the fleet saw each instance do, where its process served the whole run",
+    within_ms: context.thresholds.settleBoundMs,
+  };
   if (context.metricsPath === null || context.metricsPath === undefined) {
     return { name, pass: true, expected, actual: { judged: false, reason: "the SUT declares no metrics path" }, evidence: {}, duration_ms: Date.now() - t0 };
   }
   const path = context.metricsPath;
   const fleet = fleetSockets(context);
+  const tallies = await tallyFleet(context);
   let reported: Record<string, InstanceMetrics> = {};
   let disagreements: MetricsDisagreement[] = [];
+  let counters: { shortfalls: CounterShortfall[]; judged: string[] } = { shortfalls: [], judged: [] };
   for (;;) {
     const live = context.liveInstances();
     const pages = await Promise.all(live.map(async (id) => [id, await metricsText(`${context.instanceUrls[id]}${path}`, SCRAPE_TIMEOUT_MS)] as const));
     reported = Object.fromEntries(pages.map(([id, text]) => [id, text === undefined ? { unanswered: true as const } : readGauges(text)]));
     disagreements = compareGauges(fleet, reported);
-    if (disagreements.length === 0 || Date.now() - t0 >= context.thresholds.settleBoundMs || context.signal?.aborted) break;
+    counters = compareCounters(tallies, Object.fromEntries(pages.map(([id, text]): [string, CounterReadings | undefined] => [id, text === undefined ? undefined : readCounters(text)])));
+    const agree = disagreements.length === 0 && counters.shortfalls.length === 0;
+    if (agree || Date.now() - t0 >= context.thresholds.settleBoundMs || context.signal?.aborted) break;
     await delay(POLL_INTERVAL_MS);
   }
   const instances = Object.keys(reported);
@@ -142,11 +154,20 @@ export const metricsAgree: Check = async (context) => {
   }
   const result: CheckResult = {
     name,
-    pass: instances.length > 0 && fleetTotal > 0 && disagreements.length === 0,
+    pass: instances.length > 0 && fleetTotal > 0 && disagreements.length === 0 && counters.shortfalls.length === 0,
     expected,
-    actual: { judged: true, instances: instances.length, fleet_sockets: fleetTotal, disagreeing_instances: disagreements.length },
+    actual: {
+      judged: true,
+      instances: instances.length,
+      fleet_sockets: fleetTotal,
+      disagreeing_instances: disagreements.length,
+      counters_judged_on: counters.judged.length,
+      counter_shortfalls: counters.shortfalls.length,
+    },
     evidence: {
       disagreements: firstOf(disagreements),
+      ...(counters.shortfalls.length > 0 ? { counter_shortfalls: firstOf(counters.shortfalls) } : {}),
+      ...(tallies.restarted.size > 0 ? { counters_not_judged: { instances: [...tallies.restarted].sort(), reason: "their process restarted or stopped during the run: its counters began again" } } : {}),
       ...(instances.length === 0 ? { reason: "no live instance to read" } : fleetTotal === 0 ? { reason: "no open socket to compare with" } : {}),
     },
     duration_ms: Date.now() - t0,

@@ -46,7 +46,8 @@ export type GatewayDefect =
   | "short-pong-deadline"
   | "drop-sockets-on-redis-down"
   | "no-link-watchdog"
-  | "gauge-counts-opens";
+  | "gauge-counts-opens"
+  | "uncounted-remote-routes";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -389,6 +390,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     actsIn: "GatewayServer: its ConnectionTable counts the sockets added (countAdded), which countByTenant then reports instead of those held",
     mustFail: "metrics-agree",
     caughtBy: ["cleanup"],
+  },
+  {
+    name: "uncounted-remote-routes",
+    behaviour: "`traffic_cop_routes_total` counts only local deliveries: a route delivered through another instance is acknowledged but not counted",
+    file: "router.ts",
+    actsIn: "Router.#deliverRemote: the remote path's count is left out of the routes counter (the ack still says it)",
+    mustFail: "metrics-agree",
+    caughtBy: ["lookup"],
   },
 ] satisfies FailpointSpec[]);
 

@@ -232,7 +232,8 @@ export class Router {
    * that received the request but whose count did not come back in time (e.g. Redis was cut meanwhile) leaves the
    * outcome unknown: 0 confirmed, `confirmed` false. Failpoint `drop-remote`: publishes nothing and counts every
    * target as delivered; failpoint `drop-remote-1pct`: the same for about 1 in 100 routes, chosen by a hash of the
-   * route's id (so the same routes are dropped on every run).
+   * route's id (so the same routes are dropped on every run); failpoint `uncounted-remote-routes`: the
+   * delivered count is acknowledged but left out of `traffic_cop_routes_total`.
    */
   async #deliverRemote(holder: string, ids: string[], frame: string, id: FrameId): Promise<RemoteDelivery> {
     const { bus, metrics, failpoints, instanceId, remoteAckTimeoutMs } = this.#options;
@@ -264,7 +265,8 @@ export class Router {
     // Nobody subscribed: the holder is dead and its records await reaping.
     if (receivers === 0) this.#settle(requestId, 0);
     const delivered = await reply;
-    metrics.routes.inc({ path: "remote" }, delivered);
+    // Failpoint `uncounted-remote-routes`: the delivery is acknowledged but not counted.
+    if (!failpoints.enabled("uncounted-remote-routes")) metrics.routes.inc({ path: "remote" }, delivered);
     return { delivered, confirmed: !timedOut };
   }
 

@@ -38,6 +38,14 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     // The frames themselves went where they should: only the count lies.
     expect(actualOf(run, "delivery")).toMatchObject({ lost_outside_faults: 0, unexpected_recipients: 0, duplicates: 0 });
   },
+  "uncounted-remote-routes": (run) => {
+    // Only the routes counter lies, and on every instance: the gauges agree, and no other counter falls short.
+    const check = run.checks.find((c) => c.name === "metrics-agree")!;
+    expect(check.actual).toMatchObject({ disagreeing_instances: 0, counters_judged_on: 3, counter_shortfalls: 3 });
+    const shortfalls = (check.evidence as { counter_shortfalls: { counter: string; fleet_saw: number; reported: number }[] }).counter_shortfalls;
+    expect(new Set(shortfalls.map((s) => s.counter))).toEqual(new Set(["traffic_cop_routes_total"]));
+    for (const s of shortfalls) expect(s.reported).toBeLessThan(s.fleet_saw);
+  },
   "filter-one-field": (run) => expect(actualOf(run, "delivery").unexpected_recipients).toBeGreaterThan(0),
   "no-reconcile": (run) => expect((actualOf(run, "no-ghosts").missing as Record<string, unknown>).records).toBeDefined(),
   "no-tenant-check-session-state": (run) => {

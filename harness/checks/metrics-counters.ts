@@ -1,0 +1,273 @@
+import { parsePrometheusLine } from "../recorder/metrics-scraper.js";
+import type { RunEvent } from "../events/run-events.js";
+import { allEvents, type CheckContext } from "./check.js";
+
+/**
+ * The counters of an instance's metrics page (docs/protocol.md, "Metrics") that the fleet's own events bound from
+ * below. A field is `undefined` when the page does not have that metric at all (a SUT that names its metrics its
+ * own way, or exposes only some of the reference's): such a counter is not judged.
+ */
+export interface CounterReadings {
+  /** `traffic_cop_registrations_total` of kinds `new` and `resume` (a `reconcile` is no welcome). */
+  registrations?: number;
+  /** `traffic_cop_route_requests_total{origin="ws"}`. */
+  routeRequestsWs?: number;
+  /** `traffic_cop_routes_total`, both paths. */
+  routes?: number;
+  /** `traffic_cop_errors_total` by `code`. */
+  errors?: Record<string, number>;
+  /** `traffic_cop_upgrades_refused_total` by `status`. */
+  upgradesRefused?: Record<string, number>;
+}
+
+const REGISTRATIONS = "traffic_cop_registrations_total";
+const ROUTE_REQUESTS = "traffic_cop_route_requests_total";
+const ROUTES = "traffic_cop_routes_total";
+const ERRORS = "traffic_cop_errors_total";
+const UPGRADES_REFUSED = "traffic_cop_upgrades_refused_total";
+const COUNTERS = [REGISTRATIONS, ROUTE_REQUESTS, ROUTES, ERRORS, UPGRADES_REFUSED] as const;
+/** A `# TYPE` or `# HELP` line of one of {@link COUNTERS}: the page has the metric, with or without series. */
+const DECLARES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${COUNTERS.join("|")})\\s`);
+/** Codes of errors the fleet makes up itself (its socket closed, it stopped, a frame it could not read): no gateway sent them. */
+const FLEET_OWN_CODE = /^FLEET_/;
+
+function label(labels: readonly [string, string][], name: string): string | undefined {
+  return labels.find(([key]) => key === name)?.[1];
+}
+
+function declare(out: CounterReadings, metric: string): void {
+  switch (metric) {
+    case REGISTRATIONS:
+      out.registrations ??= 0;
+      return;
+    case ROUTE_REQUESTS:
+      out.routeRequestsWs ??= 0;
+      return;
+    case ROUTES:
+      out.routes ??= 0;
+      return;
+    case ERRORS:
+      out.errors ??= {};
+      return;
+    case UPGRADES_REFUSED:
+      out.upgradesRefused ??= {};
+      return;
+  }
+}
+
+/** The judged counters of a metrics page (Prometheus text); any other series, malformed line or hostile label is ignored. */
+export function readCounters(text: string): CounterReadings {
+  const out: CounterReadings = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.trimStart().replace(/\r$/, "");
+    const declared = DECLARES.exec(line);
+    if (declared) {
+      declare(out, declared[1]!);
+      continue;
+    }
+    if (!line.startsWith("traffic_cop_")) continue;
+    const sample = parsePrometheusLine(line);
+    if (!sample || !(COUNTERS as readonly string[]).includes(sample.name)) continue;
+    // The page has the metric; a value that is no number (NaN, infinite) counts nothing.
+    declare(out, sample.name);
+    if (!Number.isFinite(sample.value)) continue;
+    switch (sample.name) {
+      case REGISTRATIONS: {
+        const kind = label(sample.labels, "kind");
+        if (kind === "new" || kind === "resume") out.registrations! += sample.value;
+        break;
+      }
+      case ROUTE_REQUESTS:
+        if (label(sample.labels, "origin") === "ws") out.routeRequestsWs! += sample.value;
+        break;
+      case ROUTES:
+        out.routes! += sample.value;
+        break;
+      case ERRORS: {
+        const code = label(sample.labels, "code");
+        if (code !== undefined) out.errors![code] = (out.errors![code] ?? 0) + sample.value;
+        break;
+      }
+      case UPGRADES_REFUSED: {
+        const status = label(sample.labels, "status");
+        if (status !== undefined) out.upgradesRefused![status] = (out.upgradesRefused![status] ?? 0) + sample.value;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** What the fleet saw one instance do: each a floor of one of its counters. */
+export interface FleetTally {
+  /** Welcomes it sent (each a `new` or `resume` registration). */
+  welcomes: number;
+  /** Routes the fleet sent through it that it acknowledged. */
+  routesAcked: number;
+  /** The deliveries those acks report. */
+  delivered: number;
+  /** Error frames it sent, by code. */
+  errorFrames: Record<string, number>;
+  /** Upgrades it refused, by the refusal's code (its reason phrase). */
+  refusalsByCode: Record<string, number>;
+  /** Upgrades it refused, by HTTP status. */
+  refusalsByStatus: Record<string, number>;
+}
+
+/** The fleet's tallies per instance, and the instances whose counters started again during the run. */
+export interface FleetTallies {
+  byInstance: Map<string, FleetTally>;
+  /**
+   * Instances whose process stopped, exited or started a second time (not woken from a pause): their counters began
+   * again (or belong to a process gone), so the run's events do not bound them.
+   */
+  restarted: Set<string>;
+}
+
+function tallyOf(tallies: Map<string, FleetTally>, instance: string): FleetTally {
+  let tally = tallies.get(instance);
+  if (!tally) tallies.set(instance, (tally = { welcomes: 0, routesAcked: 0, delivered: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} }));
+  return tally;
+}
+
+function add(counts: Record<string, number>, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+const TALLIED: RunEvent["type"][] = ["welcome", "disconnect", "message_sent", "message_acked", "message_error", "connect_error", "process_state"];
+
+/**
+ * One pass over the run's events (streamed: message events are not all in memory on long runs). Attribution is
+ * only ever to the instance that certainly answered, so that a tally never exceeds what a truthful counter says:
+ * - an ack to the instance its route was sent through (`message_sent.instance_id`);
+ * - an error frame naming a route to that route's instance; one naming none to the instance of the client's only
+ *   open socket (none while it holds two, as during a move);
+ * - a refused upgrade to the instance its target welcomed clients from, when that target only ever led to one.
+ */
+export async function tallyFleet(context: Pick<CheckContext, "events" | "readEvents">): Promise<FleetTallies> {
+  const byInstance = new Map<string, FleetTally>();
+  const restarted = new Set<string>();
+  const starts = new Map<string, number>();
+  const lastState = new Map<string, string>();
+  /** Routes sent and not yet answered: message id → the instance they went through. */
+  const inFlight = new Map<string, string>();
+  /** Per client, the instances of its open sockets. */
+  const open = new Map<string, string[]>();
+  /** Per target, the instances it welcomed clients from. */
+  const targets = new Map<string, Set<string>>();
+  const refusals = new Map<string, { byCode: Record<string, number>; byStatus: Record<string, number> }>();
+  for await (const event of allEvents(context, TALLIED)) {
+    if (event.source === "process" && event.type === "process_state") {
+      if (event.state === "stopping" || event.state === "stopped" || event.state === "exited" || event.state === "start_failure") restarted.add(event.target);
+      // A process woken from a pause (SIGCONT) is the same process, its counters kept.
+      if (event.state === "started" && lastState.get(event.target) !== "paused") {
+        const count = (starts.get(event.target) ?? 0) + 1;
+        starts.set(event.target, count);
+        if (count > 1) restarted.add(event.target);
+      }
+      lastState.set(event.target, event.state);
+      continue;
+    }
+    if (event.source !== "fleet") continue;
+    switch (event.type) {
+      case "welcome": {
+        if (event.instance_id === undefined) break;
+        tallyOf(byInstance, event.instance_id).welcomes++;
+        const sockets = open.get(event.client) ?? [];
+        sockets.push(event.instance_id);
+        open.set(event.client, sockets);
+        const seen = targets.get(event.target) ?? new Set<string>();
+        seen.add(event.instance_id);
+        targets.set(event.target, seen);
+        break;
+      }
+      case "disconnect": {
+        const sockets = open.get(event.client);
+        if (!sockets) break;
+        const at = sockets.indexOf(event.instance_id ?? "");
+        sockets.splice(at === -1 ? 0 : at, 1);
+        break;
+      }
+      case "message_sent":
+        if (event.instance_id !== undefined) inFlight.set(event.message_id, event.instance_id);
+        break;
+      case "message_acked": {
+        const instance = inFlight.get(event.message_id);
+        if (instance === undefined) break;
+        inFlight.delete(event.message_id);
+        const tally = tallyOf(byInstance, instance);
+        tally.routesAcked++;
+        tally.delivered += event.delivered;
+        break;
+      }
+      case "message_error": {
+        const routed = event.message_id === undefined ? undefined : inFlight.get(event.message_id);
+        if (event.message_id !== undefined) inFlight.delete(event.message_id);
+        if (FLEET_OWN_CODE.test(event.code)) break;
+        const sockets = open.get(event.client);
+        const instance = routed ?? (event.message_id === undefined && sockets?.length === 1 ? sockets[0] : undefined);
+        if (instance !== undefined) add(tallyOf(byInstance, instance).errorFrames, event.code);
+        break;
+      }
+      case "connect_error": {
+        if (event.status === undefined) break;
+        const target = refusals.get(event.target) ?? { byCode: {}, byStatus: {} };
+        add(target.byStatus, String(event.status));
+        if (event.status_text !== undefined) add(target.byCode, event.status_text);
+        refusals.set(event.target, target);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  for (const [target, counts] of refusals) {
+    const instances = targets.get(target);
+    if (instances?.size !== 1) continue;
+    const tally = tallyOf(byInstance, [...instances][0]!);
+    for (const [code, n] of Object.entries(counts.byCode)) add(tally.refusalsByCode, code, n);
+    for (const [status, n] of Object.entries(counts.byStatus)) add(tally.refusalsByStatus, status, n);
+  }
+  return { byInstance, restarted };
+}
+
+/** A counter below what the fleet saw its instance do. */
+export interface CounterShortfall {
+  instance: string;
+  /** The series, as on the page: `traffic_cop_errors_total{code="RATE_LIMITED"}`. */
+  counter: string;
+  /** What the fleet saw: the counter's floor. */
+  fleet_saw: number;
+  reported: number;
+}
+
+/**
+ * Compares each instance's counters with the fleet's tallies: every counter the page has must be at least what
+ * the fleet saw that instance do (more is allowed: the harness's own probes and floods connect and route too, and
+ * not all of them are events). Instances whose process restarted are left out. Returns the shortfalls and the
+ * instances judged (those whose page has at least one of the counters).
+ */
+export function compareCounters(tallies: FleetTallies, reported: Readonly<Record<string, CounterReadings | undefined>>): { shortfalls: CounterShortfall[]; judged: string[] } {
+  const shortfalls: CounterShortfall[] = [];
+  const judged: string[] = [];
+  for (const [instance, page] of Object.entries(reported)) {
+    if (!page || tallies.restarted.has(instance) || Object.keys(page).length === 0) continue;
+    judged.push(instance);
+    const fleet = tallies.byInstance.get(instance);
+    if (!fleet) continue;
+    const floor = (counter: string, saw: number, value: number | undefined) => {
+      if (value !== undefined && value < saw) shortfalls.push({ instance, counter, fleet_saw: saw, reported: value });
+    };
+    floor(`${REGISTRATIONS}{kind=~"new|resume"}`, fleet.welcomes, page.registrations);
+    floor(`${ROUTE_REQUESTS}{origin="ws"}`, fleet.routesAcked, page.routeRequestsWs);
+    floor(ROUTES, fleet.delivered, page.routes);
+    if (page.errors) {
+      const codes = new Set([...Object.keys(fleet.errorFrames), ...Object.keys(fleet.refusalsByCode)]);
+      for (const code of codes) floor(`${ERRORS}{code="${code}"}`, (fleet.errorFrames[code] ?? 0) + (fleet.refusalsByCode[code] ?? 0), page.errors[code] ?? 0);
+    }
+    if (page.upgradesRefused) {
+      for (const [status, n] of Object.entries(fleet.refusalsByStatus)) floor(`${UPGRADES_REFUSED}{status="${status}"}`, n, page.upgradesRefused[status] ?? 0);
+    }
+  }
+  return { shortfalls, judged };
+}
