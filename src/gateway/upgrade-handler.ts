@@ -124,9 +124,9 @@ export class UpgradeHandler {
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", destroyOnError);
     void this.#accept(req, socket, head).catch((error: unknown) => {
+      // Counted as every other refusal: in traffic_cop_upgrades_refused_total as well as in the errors.
       const protocolError = toProtocolError(error);
-      this.#options.metrics.errors.inc({ code: protocolError.code });
-      refuseUpgrade(socket, protocolError.code, protocolError.message);
+      this.#refuse(socket, protocolError.code, protocolError.message);
     });
   }
 
