@@ -63,9 +63,16 @@ const TIMED = [
   "test/integration/network-namespaces.test.ts",
 ];
 
+/**
+ * Run in every test worker before its files: the harness's last-resort cleanup, so that a worker ended by a signal
+ * (vitest's own SIGTERM at the end, Ctrl-C) leaves none of the processes its tests started (test/helpers/worker-cleanup.ts).
+ */
+export const SETUP_FILES = ["test/helpers/worker-cleanup.ts"] as const;
+
 export default defineConfig({
   test: {
     pool: "forks",
+    setupFiles: [...SETUP_FILES],
     // Test files share their worker processes (no fresh process and module graph per file). Measured over the
     // suite and unit groups on this 2-core machine: the workers' CPU 188 s -> 149 s, their wall time 333 s -> 315 s;
     // for the 68 unit files alone 10 s instead of 24 s. No test file mocks modules or stubs the environment, and

@@ -15,10 +15,8 @@ import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { HarnessError } from "../harness/errors.js";
-import { removeOwnedNetworkSync } from "../harness/runtime/network-sweep.js";
 import { processTags } from "../harness/runtime/process-tags.js";
-import { killOwnedProcessTreesSync } from "../harness/runtime/sweep.js";
-import { removeOwnedTempDirsSync } from "../harness/runtime/temp-dirs.js";
+import { installOwnerCleanup } from "../harness/runtime/teardown.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = (await readdir(here))
@@ -32,20 +30,7 @@ if (!name || !available.includes(name)) {
 }
 const runId = `bench-${name}-${Date.now().toString(36)}`;
 Object.assign(process.env, processTags(runId));
-const cleanUp = (): number => {
-  const killed = killOwnedProcessTreesSync();
-  removeOwnedNetworkSync();
-  removeOwnedTempDirsSync();
-  return killed.length;
-};
-const onSignal = (signal: NodeJS.Signals) => {
-  const killed = cleanUp();
-  process.stderr.write(`\n${signal}: benchmark ${name} stopped; killed ${killed} process(es) it started\n`);
-  process.exit(signal === "SIGINT" ? 130 : 143);
-};
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-process.on("exit", cleanUp);
+installOwnerCleanup((signal, killed) => process.stderr.write(`\n${signal}: benchmark ${name} stopped; killed ${killed} process(es) it started\n`));
 const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run(args: string[]): Promise<void> };
 try {
   await module.run(rest);

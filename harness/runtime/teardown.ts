@@ -1,7 +1,7 @@
 import { createLogger } from "../common/logger.js";
 import { HarnessError } from "../errors.js";
 import { removeOwnedNetworkSync } from "./network-sweep.js";
-import { killOwnedProcessesSync } from "./sweep.js";
+import { killOwnedProcessesSync, killOwnedProcessTreesSync } from "./sweep.js";
 import { removeOwnedTempDirsSync } from "./temp-dirs.js";
 
 const log = createLogger("harness:teardown");
@@ -116,5 +116,41 @@ export function installShutdownHandlers(runId: string, onFirstSignal?: (signal: 
     },
     dispose,
     [Symbol.dispose]: dispose,
+  };
+}
+
+/** Exit codes after a signal, as a shell reports a process its default action ended: 128 + the signal's number. */
+const SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Last-resort cleanup for a process that starts harness processes outside one run's own handlers (a benchmark, a
+ * test worker): on SIGINT, SIGTERM or SIGHUP, and at `exit`, synchronously kills every tagged process it owns and
+ * those they own in turn (sweep.ts), and removes its network namespaces and nftables tables and its temporary
+ * directories. Without it such a process, ended by a signal's default action, runs no `exit` handler, and what it
+ * started lives on until the next run's start-up sweep. On a signal it then calls `onSignal` (to say so) and exits
+ * with 128 + the signal's number (130, 143, 129), the code the signal itself would have left. Returns a function that
+ * removes the handlers.
+ */
+export function installOwnerCleanup(onSignal?: (signal: keyof typeof SIGNAL_EXIT_CODES, killed: number) => void): () => void {
+  const cleanUp = (): number => {
+    const killed = killOwnedProcessTreesSync();
+    removeOwnedNetworkSync();
+    removeOwnedTempDirsSync();
+    return killed.length;
+  };
+  const handlers = Object.keys(SIGNAL_EXIT_CODES).map((name) => {
+    const signal = name as keyof typeof SIGNAL_EXIT_CODES;
+    const handler = () => {
+      const killed = cleanUp();
+      onSignal?.(signal, killed);
+      process.exit(SIGNAL_EXIT_CODES[signal]);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  process.on("exit", cleanUp);
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    process.off("exit", cleanUp);
   };
 }
