@@ -113,9 +113,9 @@ function fleetSockets(context: CheckContext): Map<string, Record<string, number>
  * (welcomes, acknowledged routes and their deliveries, error frames and refused upgrades: ./metrics-counters.ts) is
  * at least what the fleet saw that instance do, on every instance whose process served the whole run. A dashboard
  * or an alert built on them then tells the truth. Polls for up to `settleBoundMs` (a closed socket may take a
- * heartbeat to be noticed), and reports the last comparison. Not judged, and said so, when the SUT declares no metrics path or no instance's
- * page has `traffic_cop_connections` (a gateway whose metrics are named its own way: the names are the reference
- * gateway's contract, not every SUT's).
+ * heartbeat to be noticed), and reports the last comparison. Not judged, and said so, when the SUT declares no
+ * metrics path or no instance's page has `traffic_cop_connections` (a gateway whose metrics are named its own way:
+ * the names are the reference gateway's contract, not every SUT's).
  */
 export const metricsAgree: Check = async (context) => {
   const t0 = Date.now();

@@ -28,7 +28,10 @@ const UPGRADES_REFUSED = "traffic_cop_upgrades_refused_total";
 const COUNTERS = [REGISTRATIONS, ROUTE_REQUESTS, ROUTES, ERRORS, UPGRADES_REFUSED] as const;
 /** A `# TYPE` or `# HELP` line of one of {@link COUNTERS}: the page has the metric, with or without series. */
 const DECLARES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${COUNTERS.join("|")})\\s`);
-/** Codes of errors the fleet makes up itself (its socket closed, it stopped, a frame it could not read): no gateway sent them. */
+/**
+ * Codes of errors the fleet makes up itself (its socket closed, it stopped, a frame it could not read): no gateway
+ * sent them.
+ */
 const FLEET_OWN_CODE = /^FLEET_/;
 
 function label(labels: readonly [string, string][], name: string): string | undefined {
