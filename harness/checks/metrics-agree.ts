@@ -109,10 +109,10 @@ function fleetSockets(context: CheckContext): Map<string, Record<string, number>
 /**
  * `metrics-agree`: once settled, what every live instance says of itself on its metrics page (docs/protocol.md,
  * "Metrics") matches what the harness sees: `traffic_cop_connections` equals the fleet's open sockets on that
- * instance, in sum and tenant by tenant, and `traffic_cop_redis_up` is 1; and each counter the fleet's events bound
- * (welcomes, acknowledged routes and their deliveries, error frames and refused upgrades: ./metrics-counters.ts) is
- * at least what the fleet saw that instance do, on every instance whose process served the whole run. A dashboard
- * or an alert built on them then tells the truth. Polls for up to `settleBoundMs` (a closed socket may take a
+ * instance, in sum and tenant by tenant, and `traffic_cop_redis_up` is 1; and each counter the run's events bound
+ * (welcomes, acknowledged routes and their deliveries, HTTP route posts, error frames and refused upgrades:
+ * ./metrics-counters.ts) is at least what the fleet and the harness's HTTP loads saw that instance do, on every
+ * instance whose process served the whole run. A dashboard or an alert built on them then tells the truth. Polls for up to `settleBoundMs` (a closed socket may take a
  * heartbeat to be noticed), and reports the last comparison. Not judged, and said so, when the SUT declares no
  * metrics path or no instance's page has `traffic_cop_connections` (a gateway whose metrics are named its own way:
  * the names are the reference gateway's contract, not every SUT's).

@@ -30,8 +30,9 @@ describe("metrics-agree's counters", () => {
         "traffic_cop_routes_total_other 100",
       ]),
     );
-    expect(counters).toEqual({ registrations: 9, routeRequestsWs: 11, routes: 8, errors: { RATE_LIMITED: 2, '<b>"x"': 1 }, upgradesRefused: {} });
+    expect(counters).toEqual({ registrations: 9, routeRequestsWs: 11, routeRequestsHttp: 4, routes: 8, errors: { RATE_LIMITED: 2, '<b>"x"': 1 }, upgradesRefused: {} });
     expect(readCounters(page(["# HELP traffic_cop_routes_total Messages delivered."]))).toEqual({ routes: 0 });
+    expect(readCounters(page(['traffic_cop_route_requests_total{origin="ws"} 2']))).toEqual({ routeRequestsWs: 2, routeRequestsHttp: 0 });
     expect(readCounters(page(["traffic_cop_connections 3", "other_total 1"]))).toEqual({});
   });
 
@@ -58,17 +59,20 @@ describe("metrics-agree's counters", () => {
       { type: "connect_error", client: "c3", session_id: "s", target: "ws://127.0.0.1:1000", reason: "HTTP_STATUS", status: 503, status_text: "REGISTRY_UNAVAILABLE" },
       { type: "connect_error", client: "c3", session_id: "s", target: "ws://127.0.0.1:1000", reason: "HTTP_STATUS", status: 503 },
       { type: "connect_error", client: "c3", session_id: "s", target: "ws://127.0.0.1:1000", reason: "ECONNREFUSED" },
+      // The harness's HTTP loads: route posts answered 2xx count for the instance flooded; lookups do not.
+      { source: "probe", type: "http_load", endpoint: "route", by_instance: [{ instance: "gw-1", ok: 7 }, { instance: "gw-2", ok: "7" }] },
+      { source: "probe", type: "http_load", endpoint: "lookup", by_instance: [{ instance: "gw-1", ok: 50 }] },
       welcome("c4", "gw-4", "ws://lb"),
       welcome("c5", "gw-5", "ws://lb"),
       { type: "connect_error", client: "c6", session_id: "s", target: "ws://lb", reason: "HTTP_STATUS", status: 503, status_text: "DRAINING" },
     ]);
     const tallies = await tallyFleet({ events });
     expect(Object.fromEntries(tallies.byInstance)).toEqual({
-      "gw-1": { welcomes: 1, routesAcked: 1, delivered: 3, errorFrames: { RATE_LIMITED: 1 }, refusalsByCode: { REGISTRY_UNAVAILABLE: 1 }, refusalsByStatus: { "503": 2 } },
-      "gw-2": { welcomes: 1, routesAcked: 0, delivered: 0, errorFrames: { INVALID_FRAME: 1 }, refusalsByCode: {}, refusalsByStatus: {} },
-      "gw-3": { welcomes: 1, routesAcked: 0, delivered: 0, errorFrames: { INVALID_FRAME: 1 }, refusalsByCode: {}, refusalsByStatus: {} },
-      "gw-4": { welcomes: 1, routesAcked: 0, delivered: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} },
-      "gw-5": { welcomes: 1, routesAcked: 0, delivered: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} },
+      "gw-1": { welcomes: 1, routesAcked: 1, delivered: 3, httpRoutesOk: 7, errorFrames: { RATE_LIMITED: 1 }, refusalsByCode: { REGISTRY_UNAVAILABLE: 1 }, refusalsByStatus: { "503": 2 } },
+      "gw-2": { welcomes: 1, routesAcked: 0, delivered: 0, httpRoutesOk: 0, errorFrames: { INVALID_FRAME: 1 }, refusalsByCode: {}, refusalsByStatus: {} },
+      "gw-3": { welcomes: 1, routesAcked: 0, delivered: 0, httpRoutesOk: 0, errorFrames: { INVALID_FRAME: 1 }, refusalsByCode: {}, refusalsByStatus: {} },
+      "gw-4": { welcomes: 1, routesAcked: 0, delivered: 0, httpRoutesOk: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} },
+      "gw-5": { welcomes: 1, routesAcked: 0, delivered: 0, httpRoutesOk: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} },
     });
     expect(tallies.restarted.size).toBe(0);
   });
@@ -92,12 +96,12 @@ describe("metrics-agree's counters", () => {
   });
 
   it("should find every counter below its floor, and judge only the counters a page has on instances that never restarted", () => {
-    const tally = { welcomes: 5, routesAcked: 4, delivered: 9, errorFrames: { RATE_LIMITED: 2 }, refusalsByCode: { REGISTRY_UNAVAILABLE: 1 }, refusalsByStatus: { "503": 1 } };
+    const tally = { welcomes: 5, routesAcked: 4, delivered: 9, httpRoutesOk: 3, errorFrames: { RATE_LIMITED: 2 }, refusalsByCode: { REGISTRY_UNAVAILABLE: 1 }, refusalsByStatus: { "503": 1 } };
     const tallies: FleetTallies = { byInstance: new Map([["gw-1", tally], ["gw-2", tally], ["gw-3", tally], ["gw-4", tally]]), restarted: new Set(["gw-3"]) };
-    const truthful = { registrations: 6, routeRequestsWs: 4, routes: 9, errors: { RATE_LIMITED: 2, REGISTRY_UNAVAILABLE: 1 }, upgradesRefused: { "503": 1 } };
+    const truthful = { registrations: 6, routeRequestsWs: 4, routeRequestsHttp: 3, routes: 9, errors: { RATE_LIMITED: 2, REGISTRY_UNAVAILABLE: 1 }, upgradesRefused: { "503": 1 } };
     expect(compareCounters(tallies, { "gw-1": truthful, "gw-2": truthful })).toEqual({ shortfalls: [], judged: ["gw-1", "gw-2"] });
     const { shortfalls, judged } = compareCounters(tallies, {
-      "gw-1": { registrations: 4, routeRequestsWs: 3, routes: 8, errors: { RATE_LIMITED: 1 }, upgradesRefused: {} },
+      "gw-1": { registrations: 4, routeRequestsWs: 3, routeRequestsHttp: 2, routes: 8, errors: { RATE_LIMITED: 1 }, upgradesRefused: {} },
       // Restarted: its counters began again. gw-4: a page with none of the counters. gw-5: did not answer.
       "gw-3": { registrations: 0 },
       "gw-4": {},
@@ -105,12 +109,13 @@ describe("metrics-agree's counters", () => {
     });
     expect(judged).toEqual(["gw-1"]);
     expect(shortfalls).toEqual([
-      { instance: "gw-1", counter: 'traffic_cop_registrations_total{kind=~"new|resume"}', fleet_saw: 5, reported: 4 },
-      { instance: "gw-1", counter: 'traffic_cop_route_requests_total{origin="ws"}', fleet_saw: 4, reported: 3 },
-      { instance: "gw-1", counter: "traffic_cop_routes_total", fleet_saw: 9, reported: 8 },
-      { instance: "gw-1", counter: 'traffic_cop_errors_total{code="RATE_LIMITED"}', fleet_saw: 2, reported: 1 },
-      { instance: "gw-1", counter: 'traffic_cop_errors_total{code="REGISTRY_UNAVAILABLE"}', fleet_saw: 1, reported: 0 },
-      { instance: "gw-1", counter: 'traffic_cop_upgrades_refused_total{status="503"}', fleet_saw: 1, reported: 0 },
+      { instance: "gw-1", counter: 'traffic_cop_registrations_total{kind=~"new|resume"}', harness_saw: 5, reported: 4 },
+      { instance: "gw-1", counter: 'traffic_cop_route_requests_total{origin="ws"}', harness_saw: 4, reported: 3 },
+      { instance: "gw-1", counter: 'traffic_cop_route_requests_total{origin="http"}', harness_saw: 3, reported: 2 },
+      { instance: "gw-1", counter: "traffic_cop_routes_total", harness_saw: 9, reported: 8 },
+      { instance: "gw-1", counter: 'traffic_cop_errors_total{code="RATE_LIMITED"}', harness_saw: 2, reported: 1 },
+      { instance: "gw-1", counter: 'traffic_cop_errors_total{code="REGISTRY_UNAVAILABLE"}', harness_saw: 1, reported: 0 },
+      { instance: "gw-1", counter: 'traffic_cop_upgrades_refused_total{status="503"}', harness_saw: 1, reported: 0 },
     ]);
     // A page with only some of the counters is judged on those.
     expect(compareCounters(tallies, { "gw-1": { routes: 1 } }).shortfalls.map((s) => s.counter)).toEqual(["traffic_cop_routes_total"]);

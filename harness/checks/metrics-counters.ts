@@ -12,6 +12,8 @@ export interface CounterReadings {
   registrations?: number;
   /** `traffic_cop_route_requests_total{origin="ws"}`. */
   routeRequestsWs?: number;
+  /** `traffic_cop_route_requests_total{origin="http"}`. */
+  routeRequestsHttp?: number;
   /** `traffic_cop_routes_total`, both paths. */
   routes?: number;
   /** `traffic_cop_errors_total` by `code`. */
@@ -45,6 +47,7 @@ function declare(out: CounterReadings, metric: string): void {
       return;
     case ROUTE_REQUESTS:
       out.routeRequestsWs ??= 0;
+      out.routeRequestsHttp ??= 0;
       return;
     case ROUTES:
       out.routes ??= 0;
@@ -80,9 +83,12 @@ export function readCounters(text: string): CounterReadings {
         if (kind === "new" || kind === "resume") out.registrations! += sample.value;
         break;
       }
-      case ROUTE_REQUESTS:
-        if (label(sample.labels, "origin") === "ws") out.routeRequestsWs! += sample.value;
+      case ROUTE_REQUESTS: {
+        const origin = label(sample.labels, "origin");
+        if (origin === "ws") out.routeRequestsWs! += sample.value;
+        else if (origin === "http") out.routeRequestsHttp! += sample.value;
         break;
+      }
       case ROUTES:
         out.routes! += sample.value;
         break;
@@ -101,7 +107,7 @@ export function readCounters(text: string): CounterReadings {
   return out;
 }
 
-/** What the fleet saw one instance do: each a floor of one of its counters. */
+/** What the fleet (and the harness's HTTP loads) saw one instance do: each a floor of one of its counters. */
 export interface FleetTally {
   /** Welcomes it sent (each a `new` or `resume` registration). */
   welcomes: number;
@@ -109,6 +115,8 @@ export interface FleetTally {
   routesAcked: number;
   /** The deliveries those acks report. */
   delivered: number;
+  /** Route posts of the harness's HTTP loads (`Step.httpLoad`) it answered with a 2xx. */
+  httpRoutesOk: number;
   /** Error frames it sent, by code. */
   errorFrames: Record<string, number>;
   /** Upgrades it refused, by the refusal's code (its reason phrase). */
@@ -129,7 +137,7 @@ export interface FleetTallies {
 
 function tallyOf(tallies: Map<string, FleetTally>, instance: string): FleetTally {
   let tally = tallies.get(instance);
-  if (!tally) tallies.set(instance, (tally = { welcomes: 0, routesAcked: 0, delivered: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} }));
+  if (!tally) tallies.set(instance, (tally = { welcomes: 0, routesAcked: 0, delivered: 0, httpRoutesOk: 0, errorFrames: {}, refusalsByCode: {}, refusalsByStatus: {} }));
   return tally;
 }
 
@@ -137,7 +145,7 @@ function add(counts: Record<string, number>, key: string, by = 1): void {
   counts[key] = (counts[key] ?? 0) + by;
 }
 
-const TALLIED: RunEvent["type"][] = ["welcome", "disconnect", "message_sent", "message_acked", "message_error", "connect_error", "process_state"];
+const TALLIED: RunEvent["type"][] = ["welcome", "disconnect", "message_sent", "message_acked", "message_error", "connect_error", "process_state", "http_load"];
 
 /**
  * One pass over the run's events (streamed: message events are not all in memory on long runs). Attribution is
@@ -145,7 +153,8 @@ const TALLIED: RunEvent["type"][] = ["welcome", "disconnect", "message_sent", "m
  * - an ack to the instance its route was sent through (`message_sent.instance_id`);
  * - an error frame naming a route to that route's instance; one naming none to the instance of the client's only
  *   open socket (none while it holds two, as during a move);
- * - a refused upgrade to the instance its target welcomed clients from, when that target only ever led to one.
+ * - a refused upgrade to the instance its target welcomed clients from, when that target only ever led to one;
+ * - an HTTP load's 2xx answers to route posts to the instance it flooded (its statistics name it).
  */
 export async function tallyFleet(context: Pick<CheckContext, "events" | "readEvents">): Promise<FleetTallies> {
   const byInstance = new Map<string, FleetTally>();
@@ -169,6 +178,11 @@ export async function tallyFleet(context: Pick<CheckContext, "events" | "readEve
         if (count > 1) restarted.add(event.target);
       }
       lastState.set(event.target, event.state);
+      continue;
+    }
+    if (event.source === "probe" && event.type === "http_load") {
+      if (event.endpoint !== "route") continue;
+      for (const { instance, ok } of event.by_instance) if (typeof ok === "number" && ok > 0) tallyOf(byInstance, instance).httpRoutesOk += ok;
       continue;
     }
     if (event.source !== "fleet") continue;
@@ -234,19 +248,19 @@ export async function tallyFleet(context: Pick<CheckContext, "events" | "readEve
   return { byInstance, restarted };
 }
 
-/** A counter below what the fleet saw its instance do. */
+/** A counter below what the harness saw its instance do. */
 export interface CounterShortfall {
   instance: string;
   /** The series, as on the page: `traffic_cop_errors_total{code="RATE_LIMITED"}`. */
   counter: string;
-  /** What the fleet saw: the counter's floor. */
-  fleet_saw: number;
+  /** What the harness saw (its fleet and its HTTP loads): the counter's floor. */
+  harness_saw: number;
   reported: number;
 }
 
 /**
- * Compares each instance's counters with the fleet's tallies: every counter the page has must be at least what
- * the fleet saw that instance do (more is allowed: the harness's own probes and floods connect and route too, and
+ * Compares each instance's counters with the tallies: every counter the page has must be at least what the
+ * harness saw that instance do (more is allowed: the harness's own probes and floods connect and route too, and
  * not all of them are events). Instances whose process restarted are left out. Returns the shortfalls and the
  * instances judged (those whose page has at least one of the counters).
  */
@@ -259,10 +273,11 @@ export function compareCounters(tallies: FleetTallies, reported: Readonly<Record
     const fleet = tallies.byInstance.get(instance);
     if (!fleet) continue;
     const floor = (counter: string, saw: number, value: number | undefined) => {
-      if (value !== undefined && value < saw) shortfalls.push({ instance, counter, fleet_saw: saw, reported: value });
+      if (value !== undefined && value < saw) shortfalls.push({ instance, counter, harness_saw: saw, reported: value });
     };
     floor(`${REGISTRATIONS}{kind=~"new|resume"}`, fleet.welcomes, page.registrations);
     floor(`${ROUTE_REQUESTS}{origin="ws"}`, fleet.routesAcked, page.routeRequestsWs);
+    floor(`${ROUTE_REQUESTS}{origin="http"}`, fleet.httpRoutesOk, page.routeRequestsHttp);
     floor(ROUTES, fleet.delivered, page.routes);
     if (page.errors) {
       const codes = new Set([...Object.keys(fleet.errorFrames), ...Object.keys(fleet.refusalsByCode)]);

@@ -42,9 +42,9 @@ const SIGNATURES: Partial<Record<string, (run: RunResult) => void>> = {
     // Only the routes counter lies, and on every instance: the gauges agree, and no other counter falls short.
     const check = run.checks.find((c) => c.name === "metrics-agree")!;
     expect(check.actual).toMatchObject({ disagreeing_instances: 0, counters_judged_on: 3, counter_shortfalls: 3 });
-    const shortfalls = (check.evidence as { counter_shortfalls: { counter: string; fleet_saw: number; reported: number }[] }).counter_shortfalls;
+    const shortfalls = (check.evidence as { counter_shortfalls: { counter: string; harness_saw: number; reported: number }[] }).counter_shortfalls;
     expect(new Set(shortfalls.map((s) => s.counter))).toEqual(new Set(["traffic_cop_routes_total"]));
-    for (const s of shortfalls) expect(s.reported).toBeLessThan(s.fleet_saw);
+    for (const s of shortfalls) expect(s.reported).toBeLessThan(s.harness_saw);
   },
   "filter-one-field": (run) => expect(actualOf(run, "delivery").unexpected_recipients).toBeGreaterThan(0),
   "no-reconcile": (run) => expect((actualOf(run, "no-ghosts").missing as Record<string, unknown>).records).toBeDefined(),
