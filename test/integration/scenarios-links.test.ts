@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_DEGRADED_LOOKUP_BOUND_MS } from "../../harness/checks/check.js";
-import { eventsOf } from "../../harness/events/run-events.js";
+import { eventsOf, healStart } from "../../harness/events/run-events.js";
 import { Fault } from "../../harness/faults/fault.js";
+import { judgeOwnLatency } from "../../harness/recorder/loop-stalls.js";
 import { defineScenario } from "../../harness/scenario/define-scenario.js";
 import { Step } from "../../harness/scenario/step.js";
 import flood from "../../scenarios/flood.js";
@@ -73,12 +74,20 @@ describe.sequential("scenarios lookup, partition, flood, latency (ci profile)", 
     const degraded = checkOf(result, "degraded-mode");
     expect(degraded.actual).toMatchObject({ partitions: 4, sockets_closed_during_partition: 0 });
     expectRecordedEvents(result.events, ["fault/fault_applied", "probe/degraded_lookup", "probe/degraded_reconcile"]);
-    // Every lookup during a partition failed with REGISTRY_UNAVAILABLE within the bound (command timeout + slack).
+    // Every lookup during a partition failed with REGISTRY_UNAVAILABLE, and within the bound (command timeout + slack)
+    // when it was answered before the heal began and the harness itself did not hold it up, as degraded-mode judges
+    // it: a lookup answered once Redis was coming back may have waited on a command sent into the partition, and
+    // one that spanned a stall of the harness's own event loop was measured long by the harness (once 1,570 ms on
+    // a loaded 2-core machine, in a run whose degraded-mode passed).
     const during = eventsOf(result.events, "probe", "degraded_lookup").filter((e) => e.during);
     expect(during.length).toBeGreaterThanOrEqual(9);
+    const healStarts = new Map(faultEnds(result, "partition").map((e) => [e.fault_id, healStart(e)]));
+    const stalls = eventsOf(result.events, "probe", "harness_stall");
     for (const lookup of during) {
       expect(lookup).toMatchObject({ status: 503, code: "REGISTRY_UNAVAILABLE" });
-      expect(lookup.latency_ms).toBeLessThanOrEqual(DEFAULT_DEGRADED_LOOKUP_BOUND_MS);
+      if (lookup.t >= (healStarts.get(lookup.fault_id) ?? Infinity)) continue;
+      const { late, heldMs } = judgeOwnLatency(stalls, lookup.t - lookup.latency_ms, lookup.latency_ms, DEFAULT_DEGRADED_LOOKUP_BOUND_MS);
+      expect(late, `${JSON.stringify(lookup)} (the harness stalled ${heldMs} ms of it)`).toBe(false);
     }
   });
 
