@@ -112,10 +112,11 @@ function fleetSockets(context: CheckContext): Map<string, Record<string, number>
  * instance, in sum and tenant by tenant, and `traffic_cop_redis_up` is 1; and each counter the run's events bound
  * (welcomes, acknowledged routes and their deliveries, HTTP route posts, error frames and refused upgrades:
  * ./metrics-counters.ts) is at least what the fleet and the harness's HTTP loads saw that instance do, on every
- * instance whose process served the whole run. A dashboard or an alert built on them then tells the truth. Polls for up to `settleBoundMs` (a closed socket may take a
- * heartbeat to be noticed), and reports the last comparison. Not judged, and said so, when the SUT declares no
- * metrics path or no instance's page has `traffic_cop_connections` (a gateway whose metrics are named its own way:
- * the names are the reference gateway's contract, not every SUT's).
+ * instance whose process served the whole run. A dashboard or an alert built on them then tells the truth. Polls
+ * for up to `settleBoundMs` (a closed socket may take a heartbeat to be noticed), and reports the last comparison.
+ * Not judged, and said so, when the SUT declares no metrics path or no instance's page has
+ * `traffic_cop_connections` (a gateway whose metrics are named its own way: the names are the reference gateway's
+ * contract, not every SUT's).
  */
 export const metricsAgree: Check = async (context) => {
   const t0 = Date.now();
@@ -123,7 +124,7 @@ export const metricsAgree: Check = async (context) => {
   const expected = {
     connections_gauge: "the fleet's open sockets on each live instance, by tenant",
     redis_up: 1,
-    counters: "at least what the fleet saw each instance do, where its process served the whole run",
+    counters: "at least what the harness (its fleet and HTTP loads) saw each instance do, where its process served the whole run",
     within_ms: context.thresholds.settleBoundMs,
   };
   if (context.metricsPath === null || context.metricsPath === undefined) {

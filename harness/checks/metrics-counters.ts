@@ -159,7 +159,8 @@ const TALLIED: RunEvent["type"][] = ["welcome", "disconnect", "message_sent", "m
 export async function tallyFleet(context: Pick<CheckContext, "events" | "readEvents">): Promise<FleetTallies> {
   const byInstance = new Map<string, FleetTally>();
   const restarted = new Set<string>();
-  const starts = new Map<string, number>();
+  /** Instances seen started once (a second start is a new process), and each one's last state. */
+  const started = new Set<string>();
   const lastState = new Map<string, string>();
   /** Routes sent and not yet answered: message id → the instance they went through. */
   const inFlight = new Map<string, string>();
@@ -173,9 +174,8 @@ export async function tallyFleet(context: Pick<CheckContext, "events" | "readEve
       if (event.state === "stopping" || event.state === "stopped" || event.state === "exited" || event.state === "start_failure") restarted.add(event.target);
       // A process woken from a pause (SIGCONT) is the same process, its counters kept.
       if (event.state === "started" && lastState.get(event.target) !== "paused") {
-        const count = (starts.get(event.target) ?? 0) + 1;
-        starts.set(event.target, count);
-        if (count > 1) restarted.add(event.target);
+        if (started.has(event.target)) restarted.add(event.target);
+        started.add(event.target);
       }
       lastState.set(event.target, event.state);
       continue;
