@@ -47,7 +47,8 @@ export type GatewayDefect =
   | "drop-sockets-on-redis-down"
   | "no-link-watchdog"
   | "gauge-counts-opens"
-  | "uncounted-remote-routes";
+  | "uncounted-remote-routes"
+  | "registrations-count-refusals";
 
 /** One failpoint of the catalogue. */
 export interface FailpointSpec {
@@ -396,6 +397,14 @@ export const FAILPOINTS: readonly FailpointSpec[] = Object.freeze([
     behaviour: "`traffic_cop_routes_total` counts only local deliveries: a route delivered through another instance is acknowledged but not counted",
     file: "router.ts",
     actsIn: "Router.#deliverRemote: the remote path's count is left out of the routes counter (the ack still says it)",
+    mustFail: "metrics-agree",
+    caughtBy: ["lookup"],
+  },
+  {
+    name: "registrations-count-refusals",
+    behaviour: "`traffic_cop_registrations_total{kind=\"new\"}` also counts every refused upgrade, as if counted when the upgrade arrived rather than once its record was written",
+    file: "upgrade-handler.ts",
+    actsIn: "UpgradeHandler.#refuse: a refusal adds one new registration to the counter as well",
     mustFail: "metrics-agree",
     caughtBy: ["lookup"],
   },

@@ -133,6 +133,8 @@ export class UpgradeHandler {
   #refuse(socket: Duplex, code: ProtocolErrorCode, message: string): void {
     this.#options.metrics.upgradesRefused.inc({ status: String(HTTP_STATUS[code]) });
     this.#options.metrics.errors.inc({ code });
+    // Failpoint `registrations-count-refusals`: the refusal is counted as a new registration too.
+    if (this.#options.failpoints.enabled("registrations-count-refusals")) this.#options.metrics.registrations.inc({ kind: "new" });
     refuseUpgrade(socket, code, message);
   }
 
