@@ -74,6 +74,8 @@ export interface CheckContext {
   instanceUrls: Readonly<Record<string, string>>;
   /** The SUT's metrics path (`/metrics`), or `null` when it declares none. @default null */
   metricsPath?: string | null;
+  /** The SUT's WebSocket path. @default "/ws" */
+  wsPath?: string;
   /** `AUTH_SECRET` of the SUT, to mint tokens for HTTP lookups. */
   authSecret: string;
   connectionTtlMs: number;

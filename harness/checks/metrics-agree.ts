@@ -3,6 +3,7 @@ import { metricsText, parsePrometheusLine } from "../recorder/metrics-scraper.js
 import type { CheckResult } from "../report/run-result.js";
 import { firstOf, type Check, type CheckContext } from "./check.js";
 import { buildClientHistories, currentSocket } from "./client-history.js";
+import { runCounterExperiments, type ExperimentOutcome } from "./counter-experiment.js";
 import { compareCounters, readCounters, tallyFleet, type CounterReadings, type CounterShortfall } from "./metrics-counters.js";
 
 const POLL_INTERVAL_MS = 250;
@@ -112,7 +113,9 @@ function fleetSockets(context: CheckContext): Map<string, Record<string, number>
  * instance, in sum and tenant by tenant, and `traffic_cop_redis_up` is 1; and each counter the run's events bound
  * (welcomes, acknowledged routes and their deliveries, HTTP route posts, error frames and refused upgrades:
  * ./metrics-counters.ts) is at least what the fleet and the harness's HTTP loads saw that instance do, on every
- * instance whose process served the whole run. A dashboard or an alert built on them then tells the truth. Polls
+ * instance whose process served the whole run; and then, on every live instance, each counter moves by exactly what a
+ * few requests of known effect are worth (./counter-experiment.ts), which catches a counter that counts too much.
+ * A dashboard or an alert built on them then tells the truth. Polls
  * for up to `settleBoundMs` (a closed socket may take a heartbeat to be noticed), and reports the last comparison.
  * Not judged, and said so, when the SUT declares no metrics path or no instance's page has
  * `traffic_cop_connections` (a gateway whose metrics are named its own way: the names are the reference gateway's
@@ -125,6 +128,7 @@ export const metricsAgree: Check = async (context) => {
     connections_gauge: "the fleet's open sockets on each live instance, by tenant",
     redis_up: 1,
     counters: "at least what the harness (its fleet and HTTP loads) saw each instance do, where its process served the whole run",
+    counter_experiment: "on every live instance, each counter moved by exactly what a few requests of known effect are worth (./counter-experiment.ts), on one of 3 attempts",
     within_ms: context.thresholds.settleBoundMs,
   };
   if (context.metricsPath === null || context.metricsPath === undefined) {
@@ -136,12 +140,15 @@ export const metricsAgree: Check = async (context) => {
   let reported: Record<string, InstanceMetrics> = {};
   let disagreements: MetricsDisagreement[] = [];
   let counters: { shortfalls: CounterShortfall[]; judged: string[] } = { shortfalls: [], judged: [] };
+  let withCounters = false;
   for (;;) {
     const live = context.liveInstances();
     const pages = await Promise.all(live.map(async (id) => [id, await metricsText(`${context.instanceUrls[id]}${path}`, SCRAPE_TIMEOUT_MS)] as const));
     reported = Object.fromEntries(pages.map(([id, text]) => [id, text === undefined ? { unanswered: true as const } : readGauges(text)]));
     disagreements = compareGauges(fleet, reported);
-    counters = compareCounters(tallies, Object.fromEntries(pages.map(([id, text]): [string, CounterReadings | undefined] => [id, text === undefined ? undefined : readCounters(text)])));
+    const readings = Object.fromEntries(pages.map(([id, text]): [string, CounterReadings | undefined] => [id, text === undefined ? undefined : readCounters(text)]));
+    withCounters = Object.values(readings).some((page) => page !== undefined && Object.keys(page).length > 0);
+    counters = compareCounters(tallies, readings);
     const agree = disagreements.length === 0 && counters.shortfalls.length === 0;
     if (agree || Date.now() - t0 >= context.thresholds.settleBoundMs || context.signal?.aborted) break;
     await delay(POLL_INTERVAL_MS);
@@ -153,9 +160,11 @@ export const metricsAgree: Check = async (context) => {
   if (exposing === 0 && answered === instances.length && instances.length > 0) {
     return { name, pass: true, expected, actual: { judged: false, reason: `no instance's ${path} has ${CONNECTIONS}`, instances: instances.length }, evidence: {}, duration_ms: Date.now() - t0 };
   }
+  // After the comparisons above, which its own sockets would disturb; only where some page has the counters.
+  const experiment: ExperimentOutcome | undefined = withCounters ? await runCounterExperiments(context, path) : undefined;
   const result: CheckResult = {
     name,
-    pass: instances.length > 0 && fleetTotal > 0 && disagreements.length === 0 && counters.shortfalls.length === 0,
+    pass: instances.length > 0 && fleetTotal > 0 && disagreements.length === 0 && counters.shortfalls.length === 0 && (experiment?.disagreed.length ?? 0) === 0,
     expected,
     actual: {
       judged: true,
@@ -164,10 +173,14 @@ export const metricsAgree: Check = async (context) => {
       disagreeing_instances: disagreements.length,
       counters_judged_on: counters.judged.length,
       counter_shortfalls: counters.shortfalls.length,
+      ...(experiment
+        ? { counter_experiment: { instances_agreed: experiment.agreed.length, instances_disagreed: experiment.disagreed.length, attempts: experiment.attempts } }
+        : { counter_experiment: "not made: no instance's page has the counters" }),
     },
     evidence: {
       disagreements: firstOf(disagreements),
       ...(counters.shortfalls.length > 0 ? { counter_shortfalls: firstOf(counters.shortfalls) } : {}),
+      ...(experiment && experiment.disagreed.length > 0 ? { counter_experiment_disagreements: firstOf(experiment.disagreed) } : {}),
       ...(tallies.restarted.size > 0 ? { counters_not_judged: { instances: [...tallies.restarted].sort(), reason: "their process restarted or stopped during the run: its counters began again" } } : {}),
       ...(instances.length === 0 ? { reason: "no live instance to read" } : fleetTotal === 0 ? { reason: "no open socket to compare with" } : {}),
     },

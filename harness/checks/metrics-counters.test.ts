@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../events/run-events.js";
-import { compareCounters, readCounters, tallyFleet, type FleetTallies } from "./metrics-counters.js";
+import { compareCounters, compareSeriesDeltas, readCounters, readCounterSeries, seriesName, tallyFleet, type FleetTallies } from "./metrics-counters.js";
 
 const page = (lines: string[]) => `${lines.join("\n")}\n`;
 
@@ -119,5 +119,48 @@ describe("metrics-agree's counters", () => {
     ]);
     // A page with only some of the counters is judged on those.
     expect(compareCounters(tallies, { "gw-1": { routes: 1 } }).shortfalls.map((s) => s.counter)).toEqual(["traffic_cop_routes_total"]);
+  });
+
+  it("should read the judged counters series by series, summed over other labels, ignoring hostile and malformed lines", () => {
+    const series = readCounterSeries(
+      page([
+        "# TYPE traffic_cop_upgrades_refused_total counter",
+        'traffic_cop_registrations_total{kind="new",extra="1"} 2',
+        'traffic_cop_registrations_total{extra="2",kind="new"} 3',
+        'traffic_cop_registrations_total{kind="resume"} 1\r',
+        'traffic_cop_routes_total{path="local"} NaN',
+        "traffic_cop_routes_total 7",
+        'traffic_cop_errors_total{code="a\\"b"} 4',
+        'traffic_cop_errors_total{code=} 9',
+        'traffic_cop_connections{tenant="t"} 5',
+      ]),
+    );
+    expect([...series.declared].sort()).toEqual(["traffic_cop_errors_total", "traffic_cop_registrations_total", "traffic_cop_routes_total", "traffic_cop_upgrades_refused_total"]);
+    expect(Object.fromEntries(series.values)).toEqual({
+      [seriesName("traffic_cop_registrations_total", "new")]: 5,
+      [seriesName("traffic_cop_registrations_total", "resume")]: 1,
+      [seriesName("traffic_cop_errors_total", 'a"b')]: 4,
+    });
+    expect(seriesName("traffic_cop_errors_total", 'a"b')).toBe('traffic_cop_errors_total{code="a\\"b"}');
+  });
+
+  it("should judge every series of the counters both readings have: exactly the expected change, 0 where none is expected", () => {
+    const before = readCounterSeries(page(['traffic_cop_registrations_total{kind="new"} 10', 'traffic_cop_errors_total{code="X"} 1', "# TYPE traffic_cop_routes_total counter"]));
+    const after = readCounterSeries(
+      page(['traffic_cop_registrations_total{kind="new"} 12', 'traffic_cop_registrations_total{kind="resume"} 1', 'traffic_cop_errors_total{code="X"} 2', 'traffic_cop_routes_total{path="local"} 1'])
+    );
+    const expected = new Map([
+      [seriesName("traffic_cop_registrations_total", "new"), 2],
+      [seriesName("traffic_cop_registrations_total", "resume"), 1],
+      [seriesName("traffic_cop_routes_total", "remote"), 1],
+      // Not on either page: a counter the SUT lacks is not judged.
+      [seriesName("traffic_cop_upgrades_refused_total", "401"), 1],
+    ]);
+    expect(compareSeriesDeltas("gw-1", before, after, expected)).toEqual([
+      { instance: "gw-1", series: 'traffic_cop_errors_total{code="X"}', expected: 0, changed_by: 1 },
+      { instance: "gw-1", series: 'traffic_cop_routes_total{path="local"}', expected: 0, changed_by: 1 },
+      { instance: "gw-1", series: 'traffic_cop_routes_total{path="remote"}', expected: 1, changed_by: 0 },
+    ]);
+    expect(compareSeriesDeltas("gw-1", before, before, new Map())).toEqual([]);
   });
 });

@@ -22,11 +22,11 @@ export interface CounterReadings {
   upgradesRefused?: Record<string, number>;
 }
 
-const REGISTRATIONS = "traffic_cop_registrations_total";
-const ROUTE_REQUESTS = "traffic_cop_route_requests_total";
-const ROUTES = "traffic_cop_routes_total";
-const ERRORS = "traffic_cop_errors_total";
-const UPGRADES_REFUSED = "traffic_cop_upgrades_refused_total";
+export const REGISTRATIONS = "traffic_cop_registrations_total";
+export const ROUTE_REQUESTS = "traffic_cop_route_requests_total";
+export const ROUTES = "traffic_cop_routes_total";
+export const ERRORS = "traffic_cop_errors_total";
+export const UPGRADES_REFUSED = "traffic_cop_upgrades_refused_total";
 const COUNTERS = [REGISTRATIONS, ROUTE_REQUESTS, ROUTES, ERRORS, UPGRADES_REFUSED] as const;
 /** A `# TYPE` or `# HELP` line of one of {@link COUNTERS}: the page has the metric, with or without series. */
 const DECLARES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${COUNTERS.join("|")})\\s`);
@@ -103,6 +103,81 @@ export function readCounters(text: string): CounterReadings {
         break;
       }
     }
+  }
+  return out;
+}
+
+/** The label that splits each judged counter into series (docs/protocol.md, "Metrics"). */
+const SERIES_LABEL: Readonly<Record<(typeof COUNTERS)[number], string>> = {
+  [REGISTRATIONS]: "kind",
+  [ROUTE_REQUESTS]: "origin",
+  [ROUTES]: "path",
+  [ERRORS]: "code",
+  [UPGRADES_REFUSED]: "status",
+};
+
+/** The judged counters of a page series by series, for exact comparisons of two readings. */
+export interface CounterSeries {
+  /** The judged counters the page has (declared by `# TYPE`/`# HELP`, or with a series). */
+  declared: Set<string>;
+  /** Value per series, keyed as on the page: `traffic_cop_routes_total{path="local"}`; summed over other labels. */
+  values: Map<string, number>;
+}
+
+/** The name of one series of a judged counter, as {@link CounterSeries} keys it. */
+export function seriesName(metric: string, value: string): string {
+  return `${metric}{${SERIES_LABEL[metric as (typeof COUNTERS)[number]]}=${JSON.stringify(value)}}`;
+}
+
+/**
+ * The judged counters of a metrics page series by series (Prometheus text). A sample without the counter's label,
+ * or whose value is no finite number, counts nothing; any other series, malformed line or hostile label is ignored.
+ */
+export function readCounterSeries(text: string): CounterSeries {
+  const out: CounterSeries = { declared: new Set(), values: new Map() };
+  for (const raw of text.split("\n")) {
+    const line = raw.trimStart().replace(/\r$/, "");
+    const declared = DECLARES.exec(line);
+    if (declared) {
+      out.declared.add(declared[1]!);
+      continue;
+    }
+    if (!line.startsWith("traffic_cop_")) continue;
+    const sample = parsePrometheusLine(line);
+    if (!sample || !(COUNTERS as readonly string[]).includes(sample.name)) continue;
+    out.declared.add(sample.name);
+    const value = label(sample.labels, SERIES_LABEL[sample.name as (typeof COUNTERS)[number]]);
+    if (value === undefined || !Number.isFinite(sample.value)) continue;
+    const key = seriesName(sample.name, value);
+    out.values.set(key, (out.values.get(key) ?? 0) + sample.value);
+  }
+  return out;
+}
+
+/** A series whose change over an experiment is not the one expected. */
+export interface SeriesMismatch {
+  instance: string;
+  series: string;
+  expected: number;
+  changed_by: number;
+}
+
+/**
+ * The series of `before` → `after` on `instance` that did not change by exactly `expected` (series not named there:
+ * by 0), among the counters both readings have. A counter the page lacks is not judged.
+ */
+export function compareSeriesDeltas(instance: string, before: CounterSeries, after: CounterSeries, expected: ReadonlyMap<string, number>): SeriesMismatch[] {
+  const judged = (series: string) => {
+    const metric = series.slice(0, series.indexOf("{"));
+    return before.declared.has(metric) && after.declared.has(metric);
+  };
+  const names = new Set([...before.values.keys(), ...after.values.keys(), ...expected.keys()]);
+  const out: SeriesMismatch[] = [];
+  for (const series of [...names].sort()) {
+    if (!judged(series)) continue;
+    const changedBy = (after.values.get(series) ?? 0) - (before.values.get(series) ?? 0);
+    const want = expected.get(series) ?? 0;
+    if (changedBy !== want) out.push({ instance, series, expected: want, changed_by: changedBy });
   }
   return out;
 }

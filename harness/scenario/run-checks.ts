@@ -24,6 +24,7 @@ export async function runChecks(run: RunContext, checks: CheckResult[]): Promise
     liveInstances: () => rt.liveInstanceIds(),
     instanceUrls: Object.fromEntries(rt.instances.map((i) => [i.id, i.httpUrl])),
     metricsPath: run.sut.metricsPath,
+    wsPath: run.sut.wsPath,
     authSecret: rt.authSecret,
     connectionTtlMs: profile.connectionTtlMs,
     heartbeatIntervalMs: profile.heartbeatIntervalMs,

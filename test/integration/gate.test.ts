@@ -132,6 +132,7 @@ const CAUGHT_IN_OWN_TEST: Readonly<Record<string, string>> = Object.freeze({
   "keys-no-ttl": "cleanup-checks.test.ts",
   "stale-index": "cleanup-checks.test.ts",
   "no-rewake-reregister": "scenarios-pause.test.ts",
+  "registrations-count-refusals": "counter-experiment.test.ts",
   "short-pong-deadline": "scenario-packet-loss.test.ts",
 });
 

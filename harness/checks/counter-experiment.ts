@@ -1,0 +1,177 @@
+/**
+ * The counter experiment of `metrics-agree`: once the run has settled, the check makes a few requests of known effect
+ * on each live instance and reads its metrics page just before and just after them. Every judged counter must then
+ * have moved by exactly what those requests are worth: a counter that counts too much (a refused upgrade counted as
+ * a registration, a route counted twice) fails here, where the run-long floors of ./metrics-counters.ts only catch
+ * counters that count too little. It also judges instances whose process restarted during the run: only the change
+ * over the experiment counts.
+ *
+ * On instance `I`, with the next live instance `J` as the partner when there is one, in a session of its own of a
+ * tenant of its own (a welcome is awaited before each next step, an answer before each next request):
+ *
+ * | request | on `I` | on `J` |
+ * |---|---|---|
+ * | sockets `a` and `b` connect to `I`, `c` to `J` | `registrations_total{kind="new"}` +2 | `{kind="new"}` +1 |
+ * | `b2` resumes `b`'s id on `I` while `b` is open (`b` is closed by the gateway) | `{kind="resume"}` +1 | |
+ * | `a` routes to the session (to `b2` here and `c` there; the sender is left out) | `route_requests_total{origin="ws"}` +1, `routes_total{path="local"}` +1, `{path="remote"}` +1 | |
+ * | `a` routes to a websocket id the session does not have | `{origin="ws"}` +1, `errors_total{code="NOT_FOUND"}` +1 | |
+ * | `a` sends a frame that is not JSON | `errors_total{code="INVALID_MESSAGE"}` +1 | |
+ * | an upgrade with a token that is no JWT | `upgrades_refused_total{status="401"}` +1, `errors_total{code="UNAUTHORIZED"}` +1 | |
+ * | `POST /v1/sessions/S/messages` to `a` | `{origin="http"}` +1, `{path="local"}` +1 | |
+ *
+ * Every other series of those five counters must not move. The fleet is settled but still connected, so a client
+ * of its may reconnect meanwhile and move a counter too: an attempt that disagrees is made again, up to
+ * {@link EXPERIMENT_ATTEMPTS} times, and the instance passes on the first attempt that agrees exactly. A gateway that
+ * counts wrongly disagrees every time (what else happens only adds to a counter; it never takes away a double count).
+ */
+import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import { metricsText } from "../recorder/metrics-scraper.js";
+import { pollFor } from "../probes/conformance-io.js";
+import { httpProbe, openProbeSocket, tenantToken, type ProbeConnectResult, type ProbeSocket } from "../probes/probe-io.js";
+import type { CheckContext } from "./check.js";
+import { compareSeriesDeltas, ERRORS, readCounterSeries, REGISTRATIONS, ROUTE_REQUESTS, ROUTES, seriesName, UPGRADES_REFUSED, type CounterSeries, type SeriesMismatch } from "./metrics-counters.js";
+
+/** Attempts per instance before a disagreement is judged (the first two may meet a fleet client's reconnect). */
+export const EXPERIMENT_ATTEMPTS = 3;
+/** Bound of each request of the experiment, and of a page read, ms: a settled instance answers in milliseconds. */
+const STEP_TIMEOUT_MS = 5_000;
+/** How long the reading after the requests may take to show them, ms (a SUT may count just after it answers). */
+const AFTER_SETTLE_MS = 1_000;
+const POLL_MS = 50;
+
+/** One attempt on one instance. */
+export interface ExperimentAttempt {
+  instance: string;
+  /** The instance that held the remote recipient, if any. */
+  partner?: string;
+  /** The series that did not move as expected, on either instance. */
+  mismatches: SeriesMismatch[];
+  /** The request the SUT did not answer as the experiment needs (the attempt then judges nothing). */
+  failed_step?: string;
+  detail?: unknown;
+}
+
+/** What the experiment found on every live instance. */
+export interface ExperimentOutcome {
+  /** Instances whose counters agreed on some attempt. */
+  agreed: string[];
+  /** Per instance that never agreed, its last attempt. */
+  disagreed: ExperimentAttempt[];
+  attempts: number;
+}
+
+/** The expected change of each series on the instance asked (`I`) and on its partner (`J`). */
+export function expectedDeltas(withPartner: boolean): { instance: Map<string, number>; partner: Map<string, number> } {
+  const instance = new Map<string, number>([
+    [seriesName(REGISTRATIONS, "new"), 2],
+    [seriesName(REGISTRATIONS, "resume"), 1],
+    [seriesName(ROUTE_REQUESTS, "ws"), 2],
+    [seriesName(ROUTE_REQUESTS, "http"), 1],
+    [seriesName(ROUTES, "local"), 2],
+    [seriesName(ERRORS, "NOT_FOUND"), 1],
+    [seriesName(ERRORS, "INVALID_MESSAGE"), 1],
+    [seriesName(ERRORS, "UNAUTHORIZED"), 1],
+    [seriesName(UPGRADES_REFUSED, "401"), 1],
+  ]);
+  if (withPartner) instance.set(seriesName(ROUTES, "remote"), 1);
+  return { instance, partner: new Map([[seriesName(REGISTRATIONS, "new"), 1]]) };
+}
+
+class StepFailed extends Error {
+  constructor(
+    readonly step: string,
+    readonly detail: unknown,
+  ) {
+    super(step);
+  }
+}
+
+/** Runs the experiment on every live instance, one at a time, and reports which agreed. */
+export async function runCounterExperiments(context: CheckContext, metricsPath: string): Promise<ExperimentOutcome> {
+  const live = context.liveInstances();
+  const tag = randomBytes(4).toString("hex");
+  const outcome: ExperimentOutcome = { agreed: [], disagreed: [], attempts: 0 };
+  for (const [index, instance] of live.entries()) {
+    const partner = live.length > 1 ? live[(index + 1) % live.length] : undefined;
+    let last: ExperimentAttempt | undefined;
+    for (let attempt = 1; attempt <= EXPERIMENT_ATTEMPTS; attempt++) {
+      if (context.signal?.aborted) return outcome;
+      outcome.attempts++;
+      last = await attemptOn(context, metricsPath, instance, partner, `${tag}-${index}-${attempt}`);
+      if (last.mismatches.length === 0 && last.failed_step === undefined) break;
+    }
+    if (last!.mismatches.length === 0 && last!.failed_step === undefined) outcome.agreed.push(instance);
+    else outcome.disagreed.push(last!);
+  }
+  return outcome;
+}
+
+async function attemptOn(context: CheckContext, metricsPath: string, instance: string, partner: string | undefined, tag: string): Promise<ExperimentAttempt> {
+  const httpUrl = (id: string) => context.instanceUrls[id]!;
+  const wsUrl = (id: string) => httpUrl(id).replace(/^http/, "ws");
+  const tenant = `counters-${tag}`;
+  const session = `counters-${tag}`;
+  const token = tenantToken(context.authSecret, tenant);
+  const wsPath = context.wsPath ?? "/ws";
+  const sockets: ProbeSocket[] = [];
+  const page = async (id: string): Promise<CounterSeries> => {
+    const text = await metricsText(`${httpUrl(id)}${metricsPath}`, STEP_TIMEOUT_MS);
+    if (text === undefined) throw new StepFailed(`read ${metricsPath} of ${id}`, "no 200 answer");
+    return readCounterSeries(text);
+  };
+  const open = async (step: string, id: string, websocketId?: string): Promise<Extract<ProbeConnectResult, { ok: true }>> => {
+    const answer = await openProbeSocket({ baseUrl: wsUrl(id), wsPath, token, sessionId: session, ...(websocketId !== undefined ? { websocketId } : {}), timeoutMs: STEP_TIMEOUT_MS });
+    if (!answer.ok) throw new StepFailed(step, answer);
+    sockets.push(answer.socket);
+    return answer;
+  };
+  const expected = expectedDeltas(partner !== undefined);
+  try {
+    const before = await page(instance);
+    const partnerBefore = partner === undefined ? undefined : await page(partner);
+    const a = await open("connect a", instance);
+    const b = await open("connect b", instance);
+    if (partner !== undefined) await open(`connect c to ${partner}`, partner);
+    const closed = new Promise<number>((resolve) => b.socket.ws.once("close", resolve));
+    await open("resume b while it is open", instance, b.welcome.websocket_id);
+    const closeCode = await Promise.race([closed, delay(STEP_TIMEOUT_MS).then(() => undefined)]);
+    if (closeCode === undefined) throw new StepFailed("the resumed socket closed by the gateway", "still open");
+    const routed = await a.socket.request({ type: "route", session_id: session, to: {}, payload: { counters: tag } }, STEP_TIMEOUT_MS);
+    const recipients = partner === undefined ? 1 : 2;
+    if (routed.type !== "ack" || routed.delivered !== recipients) throw new StepFailed(`route to the session (${recipients} recipients)`, routed);
+    const missing = await a.socket.request({ type: "route", session_id: session, to: { websocket_id: `counters-missing-${tag}` }, payload: {} }, STEP_TIMEOUT_MS);
+    if (missing.type !== "error" || missing.code !== "NOT_FOUND") throw new StepFailed("route to a missing websocket id", missing);
+    a.socket.unsolicited.length = 0;
+    a.socket.ws.send("not json");
+    const invalid = await pollFor(() => a.socket.unsolicited.find((frame) => frame.type === "error"), STEP_TIMEOUT_MS);
+    if (invalid?.code !== "INVALID_MESSAGE") throw new StepFailed("a frame that is not JSON", invalid ?? "no answer");
+    const refused = await openProbeSocket({ baseUrl: wsUrl(instance), wsPath, token: "not-a-jwt", sessionId: session, timeoutMs: STEP_TIMEOUT_MS });
+    if (refused.ok || refused.status !== 401) {
+      if (refused.ok) sockets.push(refused.socket);
+      throw new StepFailed("an upgrade with a token that is no JWT", refused.ok ? "welcomed" : refused);
+    }
+    const posted = await httpProbe(`${httpUrl(instance)}/v1/sessions/${encodeURIComponent(session)}/messages`, {
+      method: "POST",
+      token,
+      body: { to: { websocket_id: a.welcome.websocket_id }, payload: { counters: tag } },
+      timeoutMs: STEP_TIMEOUT_MS,
+    });
+    if (posted.status !== 200 || (posted.body as { delivered?: unknown } | null)?.delivered !== 1) throw new StepFailed("POST a message to a", posted);
+    let mismatches: SeriesMismatch[] = [];
+    const deadline = Date.now() + AFTER_SETTLE_MS;
+    for (;;) {
+      mismatches = compareSeriesDeltas(instance, before, await page(instance), expected.instance);
+      if (partner !== undefined) mismatches.push(...compareSeriesDeltas(partner, partnerBefore!, await page(partner), expected.partner));
+      // Counters only grow: once one has moved past what is expected, waiting changes nothing.
+      if (mismatches.length === 0 || mismatches.some((m) => m.changed_by > m.expected) || Date.now() >= deadline) break;
+      await delay(POLL_MS);
+    }
+    return { instance, ...(partner !== undefined ? { partner } : {}), mismatches };
+  } catch (error) {
+    if (!(error instanceof StepFailed)) throw error;
+    return { instance, ...(partner !== undefined ? { partner } : {}), mismatches: [], failed_step: error.step, detail: error.detail };
+  } finally {
+    await Promise.all(sockets.map((socket) => socket.close()));
+  }
+}
