@@ -174,7 +174,7 @@ export const metricsAgree: Check = async (context) => {
       counters_judged_on: counters.judged.length,
       counter_shortfalls: counters.shortfalls.length,
       ...(experiment
-        ? { counter_experiment: { instances_agreed: experiment.agreed.length, instances_disagreed: experiment.disagreed.length, attempts: experiment.attempts } }
+        ? { counter_experiment: { instances_agreed: experiment.agreed.length, instances_disagreed: experiment.disagreeing.length, attempts: experiment.attempts } }
         : { counter_experiment: "not made: no instance's page has the counters" }),
     },
     evidence: {

@@ -133,13 +133,22 @@ describe("metrics-agree's counters", () => {
         'traffic_cop_errors_total{code="a\\"b"} 4',
         'traffic_cop_errors_total{code=} 9',
         'traffic_cop_connections{tenant="t"} 5',
+        "traffic_cop_unregistrations_total 6",
       ]),
     );
-    expect([...series.declared].sort()).toEqual(["traffic_cop_errors_total", "traffic_cop_registrations_total", "traffic_cop_routes_total", "traffic_cop_upgrades_refused_total"]);
+    expect([...series.declared].sort()).toEqual([
+      "traffic_cop_errors_total",
+      "traffic_cop_registrations_total",
+      "traffic_cop_routes_total",
+      "traffic_cop_unregistrations_total",
+      "traffic_cop_upgrades_refused_total",
+    ]);
     expect(Object.fromEntries(series.values)).toEqual({
       [seriesName("traffic_cop_registrations_total", "new")]: 5,
       [seriesName("traffic_cop_registrations_total", "resume")]: 1,
       [seriesName("traffic_cop_errors_total", 'a"b')]: 4,
+      // Unlabelled: the series is the counter.
+      traffic_cop_unregistrations_total: 6,
     });
     expect(seriesName("traffic_cop_errors_total", 'a"b')).toBe('traffic_cop_errors_total{code="a\\"b"}');
   });

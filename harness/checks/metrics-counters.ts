@@ -27,7 +27,11 @@ export const ROUTE_REQUESTS = "traffic_cop_route_requests_total";
 export const ROUTES = "traffic_cop_routes_total";
 export const ERRORS = "traffic_cop_errors_total";
 export const UPGRADES_REFUSED = "traffic_cop_upgrades_refused_total";
+export const UNREGISTRATIONS = "traffic_cop_unregistrations_total";
 const COUNTERS = [REGISTRATIONS, ROUTE_REQUESTS, ROUTES, ERRORS, UPGRADES_REFUSED] as const;
+/** The counters {@link readCounterSeries} reads: those the floors judge, and the unlabelled unregistrations. */
+const SERIES_COUNTERS = [...COUNTERS, UNREGISTRATIONS] as const;
+const DECLARES_SERIES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${SERIES_COUNTERS.join("|")})\\s`);
 /** A `# TYPE` or `# HELP` line of one of {@link COUNTERS}: the page has the metric, with or without series. */
 const DECLARES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${COUNTERS.join("|")})\\s`);
 /**
@@ -107,8 +111,9 @@ export function readCounters(text: string): CounterReadings {
   return out;
 }
 
-/** The label that splits each judged counter into series (docs/protocol.md, "Metrics"). */
-const SERIES_LABEL: Readonly<Record<(typeof COUNTERS)[number], string>> = {
+/** The label that splits each counter into series (docs/protocol.md, "Metrics"); none for an unlabelled one. */
+const SERIES_LABEL: Readonly<Record<(typeof SERIES_COUNTERS)[number], string | undefined>> = {
+  [UNREGISTRATIONS]: undefined,
   [REGISTRATIONS]: "kind",
   [ROUTE_REQUESTS]: "origin",
   [ROUTES]: "path",
@@ -124,9 +129,10 @@ export interface CounterSeries {
   values: Map<string, number>;
 }
 
-/** The name of one series of a judged counter, as {@link CounterSeries} keys it. */
+/** The name of one series of a counter, as {@link CounterSeries} keys it (an unlabelled counter's is its name). */
 export function seriesName(metric: string, value: string): string {
-  return `${metric}{${SERIES_LABEL[metric as (typeof COUNTERS)[number]]}=${JSON.stringify(value)}}`;
+  const name = SERIES_LABEL[metric as (typeof SERIES_COUNTERS)[number]];
+  return name === undefined ? metric : `${metric}{${name}=${JSON.stringify(value)}}`;
 }
 
 /**
@@ -137,16 +143,17 @@ export function readCounterSeries(text: string): CounterSeries {
   const out: CounterSeries = { declared: new Set(), values: new Map() };
   for (const raw of text.split("\n")) {
     const line = raw.trimStart().replace(/\r$/, "");
-    const declared = DECLARES.exec(line);
+    const declared = DECLARES_SERIES.exec(line);
     if (declared) {
       out.declared.add(declared[1]!);
       continue;
     }
     if (!line.startsWith("traffic_cop_")) continue;
     const sample = parsePrometheusLine(line);
-    if (!sample || !(COUNTERS as readonly string[]).includes(sample.name)) continue;
+    if (!sample || !(SERIES_COUNTERS as readonly string[]).includes(sample.name)) continue;
     out.declared.add(sample.name);
-    const value = label(sample.labels, SERIES_LABEL[sample.name as (typeof COUNTERS)[number]]);
+    const name = SERIES_LABEL[sample.name as (typeof SERIES_COUNTERS)[number]];
+    const value = name === undefined ? "" : label(sample.labels, name);
     if (value === undefined || !Number.isFinite(sample.value)) continue;
     const key = seriesName(sample.name, value);
     out.values.set(key, (out.values.get(key) ?? 0) + sample.value);
@@ -168,7 +175,7 @@ export interface SeriesMismatch {
  */
 export function compareSeriesDeltas(instance: string, before: CounterSeries, after: CounterSeries, expected: ReadonlyMap<string, number>): SeriesMismatch[] {
   const judged = (series: string) => {
-    const metric = series.slice(0, series.indexOf("{"));
+    const metric = series.includes("{") ? series.slice(0, series.indexOf("{")) : series;
     return before.declared.has(metric) && after.declared.has(metric);
   };
   const names = new Set([...before.values.keys(), ...after.values.keys(), ...expected.keys()]);
