@@ -63,7 +63,10 @@ export interface ExperimentAttempt {
 
 /** What the experiment found on every live instance. */
 export interface ExperimentOutcome {
-  /** Live instances no final attempt found a wrong counter on (as the one asked or as a partner), and whose own experiment could be made. */
+  /**
+   * Live instances no final attempt found a wrong counter on (as the one asked or as a partner), and whose own
+   * experiment could be made.
+   */
   agreed: string[];
   /** Live instances a final attempt found a wrong counter on, or whose own experiment could not be made. */
   disagreeing: string[];
@@ -72,7 +75,10 @@ export interface ExperimentOutcome {
   attempts: number;
 }
 
-/** The expected change of each series on the instance asked (`I`) and on its partner (`J`), over the requests and then over the closes. */
+/**
+ * The expected change of each series on the instance asked (`I`) and on its partner (`J`), over the requests and
+ * then over the closes.
+ */
 export function expectedDeltas(withPartner: boolean): { instance: Map<string, number>; partner: Map<string, number>; closedInstance: Map<string, number>; closedPartner: Map<string, number> } {
   const instance = new Map<string, number>([
     [seriesName(REGISTRATIONS, "new"), 2],
