@@ -79,7 +79,7 @@ export interface ExperimentOutcome {
  * The expected change of each series on the instance asked (`I`) and on its partner (`J`), over the requests and
  * then over the closes.
  */
-export function expectedDeltas(withPartner: boolean): { instance: Map<string, number>; partner: Map<string, number>; closedInstance: Map<string, number>; closedPartner: Map<string, number> } {
+function expectedDeltas(withPartner: boolean): { instance: Map<string, number>; partner: Map<string, number>; closedInstance: Map<string, number>; closedPartner: Map<string, number> } {
   const instance = new Map<string, number>([
     [seriesName(REGISTRATIONS, "new"), 2],
     [seriesName(REGISTRATIONS, "resume"), 1],

@@ -115,11 +115,10 @@ function fleetSockets(context: CheckContext): Map<string, Record<string, number>
  * ./metrics-counters.ts) is at least what the fleet and the harness's HTTP loads saw that instance do, on every
  * instance whose process served the whole run; and then, on every live instance, each counter moves by exactly what a
  * few requests of known effect are worth (./counter-experiment.ts), which catches a counter that counts too much.
- * A dashboard or an alert built on them then tells the truth. Polls
- * for up to `settleBoundMs` (a closed socket may take a heartbeat to be noticed), and reports the last comparison.
- * Not judged, and said so, when the SUT declares no metrics path or no instance's page has
- * `traffic_cop_connections` (a gateway whose metrics are named its own way: the names are the reference gateway's
- * contract, not every SUT's).
+ * A dashboard or an alert built on them then tells the truth. Polls for up to `settleBoundMs` (a closed socket may
+ * take a heartbeat to be noticed), and reports the last comparison. Not judged, and said so, when the SUT declares no
+ * metrics path or no instance's page has `traffic_cop_connections` (a gateway whose metrics are named its own way:
+ * the names are the reference gateway's contract, not every SUT's).
  */
 export const metricsAgree: Check = async (context) => {
   const t0 = Date.now();

@@ -1,4 +1,4 @@
-import { parsePrometheusLine } from "../recorder/metrics-scraper.js";
+import { parsePrometheusLine, type PrometheusSample } from "../recorder/metrics-scraper.js";
 import type { RunEvent } from "../events/run-events.js";
 import { allEvents, type CheckContext } from "./check.js";
 
@@ -31,9 +31,20 @@ export const UNREGISTRATIONS = "traffic_cop_unregistrations_total";
 const COUNTERS = [REGISTRATIONS, ROUTE_REQUESTS, ROUTES, ERRORS, UPGRADES_REFUSED] as const;
 /** The counters {@link readCounterSeries} reads: those the floors judge, and the unlabelled unregistrations. */
 const SERIES_COUNTERS = [...COUNTERS, UNREGISTRATIONS] as const;
-const DECLARES_SERIES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${SERIES_COUNTERS.join("|")})\\s`);
-/** A `# TYPE` or `# HELP` line of one of {@link COUNTERS}: the page has the metric, with or without series. */
-const DECLARES = new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${COUNTERS.join("|")})\\s`);
+
+/** Metrics to read off a page, and the `# TYPE` or `# HELP` line of any of them. */
+interface CounterSet {
+  readonly metrics: readonly string[];
+  readonly declares: RegExp;
+}
+
+function counterSet(metrics: readonly string[]): CounterSet {
+  return { metrics, declares: new RegExp(`^#\\s*(?:TYPE|HELP)\\s+(${metrics.join("|")})\\s`) };
+}
+
+const JUDGED = counterSet(COUNTERS);
+const SERIES_JUDGED = counterSet(SERIES_COUNTERS);
+
 /**
  * Codes of errors the fleet makes up itself (its socket closed, it stopped, a frame it could not read): no gateway
  * sent them.
@@ -42,6 +53,25 @@ const FLEET_OWN_CODE = /^FLEET_/;
 
 function label(labels: readonly [string, string][], name: string): string | undefined {
   return labels.find(([key]) => key === name)?.[1];
+}
+
+/**
+ * Calls `visit` for each line of a metrics page (Prometheus text) about one of `counters`: with the metric's name
+ * alone for a `# TYPE` or `# HELP` line (the page has the metric, with or without series), with the parsed sample
+ * for a sample line. Any other series, malformed line or hostile label is skipped.
+ */
+function scanCounters(text: string, counters: CounterSet, visit: (metric: string, sample?: PrometheusSample) => void): void {
+  for (const raw of text.split("\n")) {
+    const line = raw.trimStart().replace(/\r$/, "");
+    const declared = counters.declares.exec(line);
+    if (declared) {
+      visit(declared[1]!);
+      continue;
+    }
+    if (!line.startsWith("traffic_cop_")) continue;
+    const sample = parsePrometheusLine(line);
+    if (sample && counters.metrics.includes(sample.name)) visit(sample.name, sample);
+  }
 }
 
 function declare(out: CounterReadings, metric: string): void {
@@ -68,20 +98,11 @@ function declare(out: CounterReadings, metric: string): void {
 /** The judged counters of a metrics page (Prometheus text); any other series, malformed line or hostile label is ignored. */
 export function readCounters(text: string): CounterReadings {
   const out: CounterReadings = {};
-  for (const raw of text.split("\n")) {
-    const line = raw.trimStart().replace(/\r$/, "");
-    const declared = DECLARES.exec(line);
-    if (declared) {
-      declare(out, declared[1]!);
-      continue;
-    }
-    if (!line.startsWith("traffic_cop_")) continue;
-    const sample = parsePrometheusLine(line);
-    if (!sample || !(COUNTERS as readonly string[]).includes(sample.name)) continue;
+  scanCounters(text, JUDGED, (metric, sample) => {
     // The page has the metric; a value that is no number (NaN, infinite) counts nothing.
-    declare(out, sample.name);
-    if (!Number.isFinite(sample.value)) continue;
-    switch (sample.name) {
+    declare(out, metric);
+    if (!sample || !Number.isFinite(sample.value)) return;
+    switch (metric) {
       case REGISTRATIONS: {
         const kind = label(sample.labels, "kind");
         if (kind === "new" || kind === "resume") out.registrations! += sample.value;
@@ -107,7 +128,7 @@ export function readCounters(text: string): CounterReadings {
         break;
       }
     }
-  }
+  });
   return out;
 }
 
@@ -141,23 +162,15 @@ export function seriesName(metric: string, value: string): string {
  */
 export function readCounterSeries(text: string): CounterSeries {
   const out: CounterSeries = { declared: new Set(), values: new Map() };
-  for (const raw of text.split("\n")) {
-    const line = raw.trimStart().replace(/\r$/, "");
-    const declared = DECLARES_SERIES.exec(line);
-    if (declared) {
-      out.declared.add(declared[1]!);
-      continue;
-    }
-    if (!line.startsWith("traffic_cop_")) continue;
-    const sample = parsePrometheusLine(line);
-    if (!sample || !(SERIES_COUNTERS as readonly string[]).includes(sample.name)) continue;
-    out.declared.add(sample.name);
-    const name = SERIES_LABEL[sample.name as (typeof SERIES_COUNTERS)[number]];
+  scanCounters(text, SERIES_JUDGED, (metric, sample) => {
+    out.declared.add(metric);
+    if (!sample) return;
+    const name = SERIES_LABEL[metric as (typeof SERIES_COUNTERS)[number]];
     const value = name === undefined ? "" : label(sample.labels, name);
-    if (value === undefined || !Number.isFinite(sample.value)) continue;
-    const key = seriesName(sample.name, value);
+    if (value === undefined || !Number.isFinite(sample.value)) return;
+    const key = seriesName(metric, value);
     out.values.set(key, (out.values.get(key) ?? 0) + sample.value);
-  }
+  });
   return out;
 }
 
